@@ -1,0 +1,74 @@
+// Package config parses a service's configuration once, from the environment,
+// into one struct with defaults, and renders it for the start-up log with
+// secrets masked. Services embed Common and add their own fields.
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Common is what every counterdesk service needs. Fields tagged secret:"true"
+// never appear in logs.
+type Common struct {
+	ServiceName     string        `env:"OTEL_SERVICE_NAME"`
+	GRPCAddr        string        `env:"GRPC_ADDR" envDefault:":9090"`
+	HTTPAddr        string        `env:"HTTP_ADDR" envDefault:":8080"`
+	DatabaseURL     string        `env:"DATABASE_URL,required" secret:"true"`
+	KafkaBrokers    []string      `env:"KAFKA_BROKERS,required" envSeparator:","`
+	AuthSigningKey  string        `env:"AUTH_SIGNING_KEY,required" secret:"true"`
+	OTLPEndpoint    string        `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
+	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	// KafkaPartitions is used when the service creates its topics itself
+	// (local and test brokers); in Kubernetes topics are declared by the operator.
+	KafkaPartitions int `env:"KAFKA_PARTITIONS" envDefault:"6"`
+}
+
+// Load fills cfg (a pointer to a struct) from the environment.
+func Load(cfg any) error {
+	if err := env.Parse(cfg); err != nil {
+		return fmt.Errorf("read configuration from environment: %w", err)
+	}
+	return nil
+}
+
+// Masked returns the configuration as key/value pairs for logging, with every
+// field tagged secret:"true" replaced by "***" (or "" when unset).
+func Masked(cfg any) map[string]any {
+	out := map[string]any{}
+	mask(reflect.ValueOf(cfg), out)
+	return out
+}
+
+func mask(v reflect.Value, out map[string]any) {
+	for v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		fv := v.Field(i)
+		if f.Anonymous && fv.Kind() == reflect.Struct {
+			mask(fv, out)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		if f.Tag.Get("secret") == "true" {
+			if fv.IsZero() {
+				out[name] = ""
+			} else {
+				out[name] = "***"
+			}
+			continue
+		}
+		out[name] = fv.Interface()
+	}
+}

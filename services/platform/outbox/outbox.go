@@ -1,0 +1,251 @@
+// Package outbox is the transactional outbox: a service writes an event in the
+// same Postgres transaction as the change it announces, and the relay
+// publishes it to Kafka afterwards. So a change is never saved without its
+// event, and no event is sent for a change that rolled back. The relay
+// delivers at least once; consumers deduplicate on the event id.
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
+	"github.com/counterdesk/counterdesk/services/platform/eventbus"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Add stores env for publication on topic, inside tx. It fills in the event
+// id (UUIDv7), time, type and producer when they are empty, and keeps ctx's
+// trace context so the trace continues in the consumers.
+func Add(ctx context.Context, tx pgx.Tx, producer, topic string, env *eventsv1.Envelope) error {
+	if env.GetEventId() == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return fmt.Errorf("new event id: %w", err)
+		}
+		env.EventId = id.String()
+	}
+	if env.OccurredAt == nil {
+		env.OccurredAt = timestamppb.Now()
+	}
+	if env.Type == "" {
+		env.Type = TypeOf(env)
+	}
+	if env.Producer == "" {
+		env.Producer = producer
+	}
+	payload, err := proto.Marshal(env)
+	if err != nil {
+		return fmt.Errorf("encode %s event: %w", env.Type, err)
+	}
+	carrier := propagation.MapCarrier{}
+	otel.GetTextMapPropagator().Inject(ctx, carrier)
+	headers, err := json.Marshal(carrier)
+	if err != nil {
+		return fmt.Errorf("encode trace headers: %w", err)
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO outbox (id, topic, msg_key, payload, headers) VALUES ($1, $2, $3, $4, $5)`,
+		env.EventId, topic, env.GetCaseId(), payload, headers)
+	if err != nil {
+		return fmt.Errorf("store %s event in outbox: %w", env.Type, err)
+	}
+	_, err = tx.Exec(ctx, `SELECT pg_notify('outbox', '')`)
+	if err != nil {
+		return fmt.Errorf("notify outbox relay: %w", err)
+	}
+	return nil
+}
+
+// TypeOf names the payload of env, e.g. "CaseCreated".
+func TypeOf(env *eventsv1.Envelope) string {
+	switch env.GetPayload().(type) {
+	case *eventsv1.Envelope_CaseCreated:
+		return "CaseCreated"
+	case *eventsv1.Envelope_AssignmentMade:
+		return "AssignmentMade"
+	case *eventsv1.Envelope_DeadlinesArmed:
+		return "DeadlinesArmed"
+	case *eventsv1.Envelope_DeadlineWarned:
+		return "DeadlineWarned"
+	case *eventsv1.Envelope_DeadlineBreached:
+		return "DeadlineBreached"
+	case *eventsv1.Envelope_NotificationSent:
+		return "NotificationSent"
+	default:
+		return "Unknown"
+	}
+}
+
+// Relay publishes outbox rows in creation order and deletes them once the
+// broker acknowledged them. Replicas share one advisory lock, so only one
+// publishes at a time and per-case order is kept.
+type Relay struct {
+	Pool   *pgxpool.Pool
+	Writer *kafka.Writer
+	Log    *slog.Logger
+	// Service names the lock; replicas of one service share it.
+	Service string
+	// Poll is how often the relay looks when nothing woke it.
+	Poll time.Duration
+}
+
+// Run publishes until ctx is cancelled. It wakes on Postgres NOTIFY from Add
+// and otherwise polls.
+func (r *Relay) Run(ctx context.Context) error {
+	poll := r.Poll
+	if poll == 0 {
+		poll = time.Second
+	}
+	wake := make(chan struct{}, 1)
+	go r.listen(ctx, wake)
+	backoff := 100 * time.Millisecond
+	for {
+		n, err := r.publishBatch(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := poll
+		switch {
+		case err != nil:
+			r.Log.WarnContext(ctx, "outbox relay: publish failed; will retry", "err", err, "backoff", backoff.String())
+			wait = backoff
+			backoff = min(backoff*2, 10*time.Second)
+		case n > 0:
+			backoff = 100 * time.Millisecond
+			continue // more may be waiting
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
+	for ctx.Err() == nil {
+		conn, err := r.Pool.Acquire(ctx)
+		if err != nil {
+			if !sleepCtx(ctx, time.Second) {
+				return
+			}
+			continue
+		}
+		_, err = conn.Exec(ctx, "LISTEN outbox")
+		for err == nil {
+			_, err = conn.Conn().WaitForNotification(ctx)
+			if err == nil {
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			}
+		}
+		conn.Release()
+		if !sleepCtx(ctx, time.Second) {
+			return
+		}
+	}
+}
+
+type row struct {
+	id      uuid.UUID
+	topic   string
+	key     string
+	payload []byte
+	headers map[string]string
+}
+
+func (r *Relay) publishBatch(ctx context.Context) (int, error) {
+	tx, err := r.Pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var locked bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtext($1))`, "outbox:"+r.Service).Scan(&locked); err != nil {
+		return 0, fmt.Errorf("take relay lock: %w", err)
+	}
+	if !locked {
+		return 0, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT id, topic, msg_key, payload, headers FROM outbox ORDER BY id LIMIT 200`)
+	if err != nil {
+		return 0, fmt.Errorf("read outbox: %w", err)
+	}
+	var batch []row
+	for rows.Next() {
+		var rw row
+		if err := rows.Scan(&rw.id, &rw.topic, &rw.key, &rw.payload, &rw.headers); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("scan outbox row: %w", err)
+		}
+		batch = append(batch, rw)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("read outbox: %w", err)
+	}
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	msgs := make([]kafka.Message, len(batch))
+	spans := make([]trace.Span, len(batch))
+	tracer := otel.Tracer("counterdesk/outbox")
+	for i, rw := range batch {
+		pctx := otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier(rw.headers))
+		sctx, span := tracer.Start(pctx, "publish "+rw.topic, trace.WithSpanKind(trace.SpanKindProducer),
+			trace.WithAttributes(attribute.String("messaging.system", "kafka"),
+				attribute.String("messaging.destination.name", rw.topic),
+				attribute.String("case.id", rw.key), attribute.String("event.id", rw.id.String())))
+		spans[i] = span
+		var hs []kafka.Header
+		eventbus.Inject(sctx, &hs)
+		hs = append(hs, kafka.Header{Key: "event-id", Value: []byte(rw.id.String())})
+		msgs[i] = kafka.Message{Topic: rw.topic, Key: []byte(rw.key), Value: rw.payload, Headers: hs}
+	}
+	werr := r.Writer.WriteMessages(ctx, msgs...)
+	for _, s := range spans {
+		if werr != nil {
+			s.RecordError(werr)
+		}
+		s.End()
+	}
+	if werr != nil {
+		return 0, fmt.Errorf("write %d events to kafka: %w", len(msgs), werr)
+	}
+	ids := make([]uuid.UUID, len(batch))
+	for i, rw := range batch {
+		ids[i] = rw.id
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE id = ANY($1)`, ids); err != nil {
+		return 0, fmt.Errorf("delete published events: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		// Already published: consumers will see them again and skip them.
+		return 0, fmt.Errorf("commit after publish: %w", err)
+	}
+	return len(batch), nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}

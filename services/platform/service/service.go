@@ -1,0 +1,154 @@
+// Package service wires what every counterdesk service has in common —
+// logging, telemetry, Postgres with migrations, the gRPC/HTTP server, the
+// outbox relay and Kafka consumers — and runs them with one shutdown order:
+// stop serving, drain, stop background workers, close clients, flush
+// telemetry last. A service's main builds a Base, registers its own parts,
+// and calls Run.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"github.com/counterdesk/counterdesk/services/platform/config"
+	"github.com/counterdesk/counterdesk/services/platform/eventbus"
+	"github.com/counterdesk/counterdesk/services/platform/grpcserver"
+	"github.com/counterdesk/counterdesk/services/platform/logging"
+	"github.com/counterdesk/counterdesk/services/platform/outbox"
+	"github.com/counterdesk/counterdesk/services/platform/pgdb"
+	"github.com/counterdesk/counterdesk/services/platform/telemetry"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/segmentio/kafka-go"
+)
+
+// Base holds a service's shared dependencies.
+type Base struct {
+	Name     string
+	Cfg      config.Common
+	Log      *slog.Logger
+	Tel      *telemetry.Telemetry
+	Pool     *pgxpool.Pool
+	Verifier *auth.Verifier
+	Server   *grpcserver.Server
+	Writer   *kafka.Writer
+
+	workers []worker
+}
+
+type worker struct {
+	name string
+	run  func(context.Context) error
+}
+
+// Start builds the shared dependencies. fullCfg is the service's whole
+// configuration, logged once with secrets masked.
+func Start(ctx context.Context, name string, common config.Common, fullCfg any, migrations fs.FS) (*Base, error) {
+	if common.ServiceName == "" {
+		common.ServiceName = name
+	}
+	log := logging.New(os.Stdout, common.ServiceName, common.LogLevel)
+	log.InfoContext(ctx, "starting", "config", config.Masked(fullCfg))
+	b := &Base{Name: name, Cfg: common, Log: log}
+	var err error
+	if b.Tel, err = telemetry.Setup(ctx, common.ServiceName, common.OTLPEndpoint); err != nil {
+		return nil, err
+	}
+	if b.Verifier, err = auth.NewVerifier(common.AuthSigningKey); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if b.Pool, err = pgdb.Open(ctx, common.DatabaseURL, migrations, log); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err = eventbus.EnsureTopics(ctx, common.KafkaBrokers, common.KafkaPartitions, eventbus.AllTopics()...); err != nil {
+		b.Close()
+		return nil, err
+	}
+	b.Writer = eventbus.NewWriter(common.KafkaBrokers)
+	b.Server, err = grpcserver.New(grpcserver.Options{
+		Service: name, GRPCAddr: common.GRPCAddr, HTTPAddr: common.HTTPAddr, Verifier: b.Verifier, Log: log,
+		Metrics: b.Tel.Metrics, ShutdownTimeout: common.ShutdownTimeout,
+		Ready: func(ctx context.Context) error { return b.Pool.Ping(ctx) },
+	})
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	relay := &outbox.Relay{Pool: b.Pool, Writer: b.Writer, Log: log, Service: name, Poll: time.Second}
+	b.Go("outbox-relay", relay.Run)
+	return b, nil
+}
+
+// Go registers a background worker that runs until Run's context ends.
+func (b *Base) Go(name string, run func(context.Context) error) {
+	b.workers = append(b.workers, worker{name, run})
+}
+
+// Consume registers an idempotent Kafka consumer as a worker.
+func (b *Base) Consume(group string, topics []string, h eventbus.Handler, after eventbus.AfterCommit) {
+	c := &eventbus.Consumer{Group: group, Topics: topics, Brokers: b.Cfg.KafkaBrokers, Pool: b.Pool,
+		Handle: h, AfterCommit: after, Log: b.Log, DeadLetters: b.Writer}
+	b.Go("consumer "+group, c.Run)
+}
+
+// Run serves and runs the workers until ctx ends or one of them fails, then
+// shuts down in order.
+func (b *Base) Run(ctx context.Context) error {
+	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorkers()
+	failed := make(chan error, len(b.workers)+1)
+	var wg sync.WaitGroup
+	for _, w := range b.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.run(wctx); err != nil && wctx.Err() == nil {
+				failed <- fmt.Errorf("%s: %w", w.name, err)
+			}
+		}()
+	}
+	sctx, stopServer := context.WithCancel(ctx)
+	defer stopServer()
+	go func() {
+		select {
+		case err := <-failed:
+			b.Log.Error("worker failed; shutting down", "err", err)
+			failed <- err
+			stopServer()
+		case <-sctx.Done():
+		}
+	}()
+	serveErr := b.Server.Serve(sctx)
+	b.Log.Info("server stopped; stopping workers")
+	stopWorkers()
+	wg.Wait()
+	var workerErr error
+	select {
+	case workerErr = <-failed:
+	default:
+	}
+	return errors.Join(serveErr, workerErr)
+}
+
+// Close releases clients and flushes telemetry, in that order.
+func (b *Base) Close() {
+	if b.Writer != nil {
+		_ = b.Writer.Close()
+	}
+	if b.Pool != nil {
+		b.Pool.Close()
+	}
+	if b.Tel != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = b.Tel.Shutdown(ctx)
+	}
+}
