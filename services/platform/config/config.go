@@ -18,9 +18,9 @@ type Common struct {
 	ServiceName     string        `env:"OTEL_SERVICE_NAME"`
 	GRPCAddr        string        `env:"GRPC_ADDR" envDefault:":9090"`
 	HTTPAddr        string        `env:"HTTP_ADDR" envDefault:":8080"`
-	DatabaseURL     string        `env:"DATABASE_URL,required" secret:"true"`
-	KafkaBrokers    []string      `env:"KAFKA_BROKERS,required" envSeparator:","`
-	AuthSigningKey  string        `env:"AUTH_SIGNING_KEY,required" secret:"true"`
+	DatabaseURL     string        `env:"DATABASE_URL,required,notEmpty" secret:"true"`
+	KafkaBrokers    []string      `env:"KAFKA_BROKERS,required,notEmpty" envSeparator:","`
+	AuthSigningKey  string        `env:"AUTH_SIGNING_KEY,required,notEmpty" secret:"true"`
 	OTLPEndpoint    string        `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`

@@ -4,7 +4,7 @@ import "testing"
 
 type svcConfig struct {
 	Common
-	PIIKey string `env:"PII_ENCRYPTION_KEY,required" secret:"true"`
+	PIIKey string `env:"PII_ENCRYPTION_KEY,required,notEmpty" secret:"true"`
 	Extra  string `env:"EXTRA" envDefault:"x"`
 }
 
