@@ -1,0 +1,79 @@
+// Command intake serves the case API: it registers cases (idempotently, with
+// the customer's personal data sealed), answers reads, and announces each new
+// case on Kafka through its outbox.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+	_ "time/tzdata" // branch time zones must resolve in minimal images
+
+	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1"
+	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
+	"github.com/counterdesk/counterdesk/services/intake/internal/casesgrpc"
+	"github.com/counterdesk/counterdesk/services/intake/internal/caseskafka"
+	"github.com/counterdesk/counterdesk/services/intake/internal/casespg"
+	"github.com/counterdesk/counterdesk/services/intake/migrations"
+	"github.com/counterdesk/counterdesk/services/platform/config"
+	"github.com/counterdesk/counterdesk/services/platform/eventbus"
+	"github.com/counterdesk/counterdesk/services/platform/pii"
+	"github.com/counterdesk/counterdesk/services/platform/service"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+type Config struct {
+	config.Common
+	PIIKey      string `env:"PII_ENCRYPTION_KEY,required,notEmpty" secret:"true"`
+	RoutingAddr string `env:"ROUTING_ADDR,required,notEmpty"`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "intake:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	var cfg Config
+	if err := config.Load(&cfg); err != nil {
+		return err
+	}
+	sealer, err := pii.NewSealer(cfg.PIIKey)
+	if err != nil {
+		return err
+	}
+	b, err := service.Start(ctx, "intake", cfg.Common, &cfg, migrations.FS)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	conn, err := grpc.NewClient(cfg.RoutingAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	if err != nil {
+		return fmt.Errorf("routing client: %w", err)
+	}
+	defer conn.Close()
+
+	store := casespg.New(b.Pool, sealer)
+	hashKey := sha256.Sum256([]byte("idempotency/" + cfg.PIIKey))
+	intakev1.RegisterIntakeServiceServer(b.Server.GRPC, &casesgrpc.Server{
+		Store: store, HashKey: hashKey[:], Now: time.Now,
+		Branches: &casesgrpc.Branches{Client: routingv1.NewRoutingServiceClient(conn), Fresh: time.Minute, Stale: time.Hour},
+	})
+	intakev1.RegisterIntakeInternalServiceServer(b.Server.GRPC, &casesgrpc.Internal{Store: store, Now: time.Now})
+	b.Server.AddGateway(intakev1.RegisterIntakeServiceHandlerFromEndpoint)
+	b.Consume("intake", []string{eventbus.TopicAssignmentEvents}, caseskafka.Handler(store), nil)
+	return b.Run(ctx)
+}

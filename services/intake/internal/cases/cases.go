@@ -1,0 +1,202 @@
+// Package cases is intake's domain: what a case is when it is registered,
+// the rules a new case must satisfy beyond its schema, who may see it and how
+// much of the customer they see, and the hash chain that makes the audit
+// trail tamper-evident. It knows nothing of gRPC, SQL or Kafka.
+package cases
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"github.com/counterdesk/counterdesk/services/platform/pii"
+)
+
+// Status names follow the proto enum (counterdesk.cases.v1.CaseStatus).
+const (
+	StatusReported = "CASE_STATUS_REPORTED"
+)
+
+// Customer is the person the case is about. Everything but Tier and
+// Language is personal data: sealed at rest, masked on the way out.
+type Customer struct {
+	Name     string `json:"name"`
+	IDNumber string `json:"idNumber,omitempty"`
+	Phone    string `json:"phone,omitempty"`
+	Email    string `json:"email,omitempty"`
+	Account  string `json:"account,omitempty"`
+	Tier     string `json:"-"`
+	Language string `json:"-"`
+}
+
+// Masked returns the customer as a caller without need-to-know sees them.
+func (c Customer) Masked() Customer {
+	return Customer{Name: pii.MaskName(c.Name), IDNumber: pii.MaskID(c.IDNumber), Phone: pii.MaskPhone(c.Phone),
+		Email: pii.MaskEmail(c.Email), Account: pii.MaskAccount(c.Account), Tier: c.Tier, Language: c.Language}
+}
+
+// Case is a registered counter exception or complaint.
+type Case struct {
+	ID, Number, Tenant, Branch, Region string
+	Channel, Category, Severity        string
+	Summary, Description               string
+	OccurredAt                         time.Time
+	ReportedBy                         string
+	Customer                           Customer
+	Status                             string
+	OwnerID                            string
+	TimeZone, CalendarID               string
+	CreatedBy                          string
+	CreatedAt, UpdatedAt               time.Time
+}
+
+// Branch is what intake needs to know of a branch (routing owns it).
+type Branch struct {
+	ID, Region, TimeZone, CalendarID string
+	ComplaintManager                 string
+	Staff                            []string
+}
+
+// New is a request to register a case, after schema validation.
+type New struct {
+	Branch, Channel, Category, Severity string
+	Summary, Description                string
+	OccurredAt                          time.Time
+	ReportedBy                          string
+	Customer                            Customer
+}
+
+// FieldError says which field is wrong and why. Its text never contains the
+// field's value.
+type FieldError struct{ Field, Reason string }
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+var (
+	// ErrNotFound hides cases the caller may not see as well as missing ones.
+	ErrNotFound = errors.New("case not found")
+	// ErrIdempotencyConflict: the key was used before for a different request.
+	ErrIdempotencyConflict = errors.New("idempotency key already used for a different request")
+	// ErrForbidden: the caller's role may not do this.
+	ErrForbidden = errors.New("not allowed for this caller")
+)
+
+// ClockSkew is how far in the future occurredAt may be, for terminals whose
+// clocks run a little fast.
+const ClockSkew = 5 * time.Minute
+
+// Prepare applies the business rules to a new case and returns it ready to
+// store. id and number are assigned by the caller.
+func Prepare(in New, b Branch, caller auth.Principal, now time.Time) (Case, error) {
+	if caller.Role == auth.RoleSRE {
+		return Case{}, ErrForbidden
+	}
+	if !caller.CanSeeBranch(b.ID, b.Region) {
+		return Case{}, &FieldError{"branchId", "the caller may not register cases for this branch"}
+	}
+	if in.OccurredAt.After(now.Add(ClockSkew)) {
+		return Case{}, &FieldError{"occurredAt", "must not be in the future"}
+	}
+	reporter := in.ReportedBy
+	if reporter == "" && caller.IsStaff() && caller.Branch == b.ID {
+		// Staff registering a case themselves are its first responder.
+		reporter = caller.Subject
+	}
+	if reporter != "" && !slices.Contains(b.Staff, reporter) {
+		return Case{}, &FieldError{"reportedBy", "is not a staff member of the branch"}
+	}
+	cust := in.Customer
+	if cust.Tier == "" || cust.Tier == "CUSTOMER_TIER_UNSPECIFIED" {
+		cust.Tier = "CUSTOMER_TIER_REGULAR"
+	}
+	if cust.Language == "" {
+		cust.Language = "zh-CN"
+	}
+	tz := b.TimeZone
+	if tz == "" {
+		tz = "Asia/Shanghai"
+	}
+	cal := b.CalendarID
+	if cal == "" {
+		cal = "cn"
+	}
+	return Case{
+		Tenant: caller.Tenant, Branch: b.ID, Region: b.Region,
+		Channel: in.Channel, Category: in.Category, Severity: in.Severity,
+		Summary: in.Summary, Description: in.Description, OccurredAt: in.OccurredAt.UTC(),
+		ReportedBy: reporter, Customer: cust, Status: StatusReported,
+		TimeZone: tz, CalendarID: cal, CreatedBy: caller.Subject,
+		CreatedAt: now.UTC(), UpdatedAt: now.UTC(),
+	}, nil
+}
+
+// Number formats the customer-facing case number: CD-20261122-000042, the
+// date being the branch's local date.
+func Number(createdAt time.Time, tz string, seq int) string {
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	return fmt.Sprintf("CD-%s-%06d", createdAt.In(loc).Format("20060102"), seq)
+}
+
+// View returns the case as caller may see it, or ErrNotFound.
+func View(c Case, caller auth.Principal) (Case, error) {
+	if caller.Tenant != c.Tenant || !caller.CanSeeBranch(c.Branch, c.Region) {
+		return Case{}, ErrNotFound
+	}
+	if !caller.SeesPersonalData() {
+		c.Customer = c.Customer.Masked()
+	}
+	return c, nil
+}
+
+// AuditEntry is one line of a case's audit trail. Details never hold
+// personal data.
+type AuditEntry struct {
+	CaseID  string
+	Seq     int
+	At      time.Time
+	Actor   string
+	Action  string
+	Details map[string]string
+}
+
+// Hash chains e to the previous entry's hash.
+func (e AuditEntry) Hash(prev []byte) []byte {
+	h := sha256.New()
+	h.Write(prev)
+	var seq [8]byte
+	binary.BigEndian.PutUint64(seq[:], uint64(e.Seq))
+	h.Write(seq[:])
+	d, _ := json.Marshal(e.Details) // map keys are sorted: deterministic
+	for _, part := range []string{e.CaseID, e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, string(d)} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write([]byte(part))
+	}
+	return h.Sum(nil)
+}
+
+// VerifyChain checks that entries (in seq order) form an unbroken chain with
+// the given stored hashes; it returns the seq of the first bad entry.
+func VerifyChain(entries []AuditEntry, hashes [][]byte) (badSeq int, ok bool) {
+	var prev []byte
+	for i, e := range entries {
+		if e.Seq != i+1 {
+			return e.Seq, false
+		}
+		h := e.Hash(prev)
+		if string(h) != string(hashes[i]) {
+			return e.Seq, false
+		}
+		prev = h
+	}
+	return 0, true
+}

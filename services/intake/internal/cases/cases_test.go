@@ -1,0 +1,140 @@
+package cases
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/counterdesk/counterdesk/services/platform/auth"
+)
+
+var (
+	now    = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	branch = Branch{ID: "br-1", Region: "rg-1", Staff: []string{"teller-1", "cm-1"}, ComplaintManager: "cm-1"}
+	system = auth.Principal{Tenant: "bank-a", Subject: "teller-terminal", Role: auth.RoleBankSystem}
+)
+
+func newCase() New {
+	return New{Branch: "br-1", Channel: "CHANNEL_ON_SITE", Category: "CATEGORY_FEE_DISPUTE", Severity: "SEVERITY_NORMAL",
+		Summary: "fee", OccurredAt: now.Add(-time.Hour), Customer: Customer{Name: "张三"}}
+}
+
+func TestPrepare(t *testing.T) {
+	tests := []struct {
+		name      string
+		edit      func(*New)
+		caller    auth.Principal
+		wantField string
+		wantErr   error
+		check     func(t *testing.T, c Case)
+	}{
+		{name: "a bank system's case gets defaults for tier, language, zone and calendar", caller: system,
+			check: func(t *testing.T, c Case) {
+				if c.Customer.Tier != "CUSTOMER_TIER_REGULAR" || c.Customer.Language != "zh-CN" || c.TimeZone != "Asia/Shanghai" || c.CalendarID != "cn" {
+					t.Errorf("defaults not applied: %+v", c)
+				}
+				if c.Status != StatusReported || c.ReportedBy != "" || c.Tenant != "bank-a" {
+					t.Errorf("unexpected case %+v", c)
+				}
+			}},
+		{name: "a teller registering a case is its first responder",
+			caller: auth.Principal{Tenant: "bank-a", Subject: "teller-1", Role: auth.RoleTeller, Branch: "br-1"},
+			check: func(t *testing.T, c Case) {
+				if c.ReportedBy != "teller-1" {
+					t.Errorf("reportedBy = %q", c.ReportedBy)
+				}
+			}},
+		{name: "a reporter who does not work at the branch is refused", caller: system,
+			edit: func(n *New) { n.ReportedBy = "stranger" }, wantField: "reportedBy"},
+		{name: "an occurrence in the future is refused", caller: system,
+			edit: func(n *New) { n.OccurredAt = now.Add(time.Hour) }, wantField: "occurredAt"},
+		{name: "a little clock skew is tolerated", caller: system,
+			edit: func(n *New) { n.OccurredAt = now.Add(time.Minute) }},
+		{name: "a teller of another branch may not register here",
+			caller:    auth.Principal{Tenant: "bank-a", Subject: "t9", Role: auth.RoleTeller, Branch: "br-9"},
+			wantField: "branchId"},
+		{name: "an SRE may not register cases", caller: auth.Principal{Tenant: "bank-a", Subject: "ops", Role: auth.RoleSRE},
+			wantErr: ErrForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := newCase()
+			if tt.edit != nil {
+				tt.edit(&in)
+			}
+			c, err := Prepare(in, branch, tt.caller, now)
+			var fe *FieldError
+			switch {
+			case tt.wantField != "":
+				if !errors.As(err, &fe) || fe.Field != tt.wantField {
+					t.Fatalf("err = %v, want field error on %s", err, tt.wantField)
+				}
+			case tt.wantErr != nil:
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+			default:
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tt.check != nil {
+					tt.check(t, c)
+				}
+			}
+		})
+	}
+}
+
+func TestViewMasksCustomerForRolesWithoutNeed(t *testing.T) {
+	c := Case{Tenant: "bank-a", Branch: "br-1", Region: "rg-1",
+		Customer: Customer{Name: "张三", IDNumber: "110101199003071234", Phone: "13812345678", Email: "zs@example.com"}}
+	teller := auth.Principal{Tenant: "bank-a", Subject: "t1", Role: auth.RoleTeller, Branch: "br-1"}
+	v, err := View(c, teller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Customer.IDNumber != "110***********1234" || v.Customer.Phone != "138****5678" || v.Customer.Name != "张*" {
+		t.Errorf("teller sees %+v", v.Customer)
+	}
+	cm := auth.Principal{Tenant: "bank-a", Subject: "cm", Role: auth.RoleComplaintManager, Branch: "br-1"}
+	if v, _ := View(c, cm); v.Customer.IDNumber != "110101199003071234" {
+		t.Errorf("complaint manager sees %q", v.Customer.IDNumber)
+	}
+	for _, p := range []auth.Principal{
+		{Tenant: "bank-b", Subject: "x", Role: auth.RoleBankSystem},
+		{Tenant: "bank-a", Subject: "t2", Role: auth.RoleTeller, Branch: "br-2"},
+		{Tenant: "bank-a", Subject: "s", Role: auth.RoleRegionalSupervisor, Region: "rg-2"},
+		{Tenant: "bank-a", Subject: "ops", Role: auth.RoleSRE},
+	} {
+		if _, err := View(c, p); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%+v sees the case: %v", p, err)
+		}
+	}
+}
+
+func TestAuditChainDetectsEdits(t *testing.T) {
+	entries := []AuditEntry{
+		{CaseID: "c", Seq: 1, At: now, Actor: "sys", Action: "created", Details: map[string]string{"status": "REPORTED"}},
+		{CaseID: "c", Seq: 2, At: now.Add(time.Second), Actor: "routing", Action: "assigned", Details: map[string]string{"owner": "t1"}},
+	}
+	var hashes [][]byte
+	var prev []byte
+	for _, e := range entries {
+		prev = e.Hash(prev)
+		hashes = append(hashes, prev)
+	}
+	if _, ok := VerifyChain(entries, hashes); !ok {
+		t.Fatal("intact chain reported broken")
+	}
+	entries[0].Details["status"] = "CLOSED"
+	if bad, ok := VerifyChain(entries, hashes); ok || bad != 1 {
+		t.Fatalf("edited entry not detected: bad=%d ok=%v", bad, ok)
+	}
+}
+
+func TestNumberUsesBranchLocalDate(t *testing.T) {
+	late := time.Date(2026, 11, 21, 17, 30, 0, 0, time.UTC) // 01:30 on the 22nd in Shanghai
+	if got := Number(late, "Asia/Shanghai", 42); got != "CD-20261122-000042" {
+		t.Errorf("got %s", got)
+	}
+}

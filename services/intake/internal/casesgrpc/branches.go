@@ -1,0 +1,78 @@
+package casesgrpc
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
+	"github.com/counterdesk/counterdesk/services/intake/internal/cases"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// Branches asks routing, the owner of the org tree, about branches. Answers
+// are cached briefly, and kept longer as a fallback so intake can still take
+// cases while routing restarts.
+type Branches struct {
+	Client routingv1.RoutingServiceClient
+	Fresh  time.Duration // serve from cache without asking
+	Stale  time.Duration // serve from cache when routing is unreachable
+
+	mu    sync.Mutex
+	cache map[string]cachedBranch
+}
+
+type cachedBranch struct {
+	b  cases.Branch
+	at time.Time
+}
+
+// ErrUnknownBranch: routing does not know the branch.
+var errUnknownBranch = status.Error(codes.InvalidArgument, "invalid request: branchId: no such branch in this bank")
+
+// Get returns the branch of tenant. The caller's own credentials are passed
+// on, so routing applies the same tenant scoping.
+func (b *Branches) Get(ctx context.Context, tenant, id string) (cases.Branch, error) {
+	key := tenant + "/" + id
+	b.mu.Lock()
+	if b.cache == nil {
+		b.cache = map[string]cachedBranch{}
+	}
+	c, ok := b.cache[key]
+	b.mu.Unlock()
+	if ok && time.Since(c.at) < b.Fresh {
+		return c.b, nil
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	out := metadata.New(nil)
+	if a := md.Get("authorization"); len(a) > 0 {
+		out.Set("authorization", a[0])
+	}
+	rctx, cancel := context.WithTimeout(metadata.NewOutgoingContext(ctx, out), 3*time.Second)
+	defer cancel()
+	resp, err := b.Client.GetBranch(rctx, &routingv1.GetBranchRequest{BranchId: id})
+	if err != nil {
+		switch status.Code(err) {
+		case codes.NotFound:
+			return cases.Branch{}, errUnknownBranch
+		case codes.Unavailable, codes.DeadlineExceeded:
+			if ok && time.Since(c.at) < b.Stale {
+				return c.b, nil
+			}
+			return cases.Branch{}, status.Error(codes.Unavailable, "branch directory unavailable; retry with the same Idempotency-Key")
+		case codes.PermissionDenied:
+			return cases.Branch{}, status.Error(codes.PermissionDenied, "the caller may not use this branch")
+		}
+		return cases.Branch{}, status.Errorf(codes.Unavailable, "look up branch: %s", status.Convert(err).Message())
+	}
+	br := cases.Branch{
+		ID: resp.GetBranch().GetId(), Region: resp.GetBranch().GetRegionId(), TimeZone: resp.GetBranch().GetTimeZone(),
+		CalendarID: resp.GetBranch().GetCalendarId(), ComplaintManager: resp.GetComplaintManagerId(), Staff: resp.GetStaffIds(),
+	}
+	b.mu.Lock()
+	b.cache[key] = cachedBranch{b: br, at: time.Now()}
+	b.mu.Unlock()
+	return br, nil
+}

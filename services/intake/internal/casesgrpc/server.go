@@ -1,0 +1,269 @@
+// Package casesgrpc serves intake's gRPC API (and through the gateway its
+// HTTP/JSON API): it turns requests into domain calls and domain errors into
+// precise status codes.
+package casesgrpc
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/cases/v1"
+	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
+	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1"
+	"github.com/counterdesk/counterdesk/services/intake/internal/cases"
+	"github.com/counterdesk/counterdesk/services/intake/internal/casespg"
+	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"github.com/counterdesk/counterdesk/services/platform/eventbus"
+	"github.com/counterdesk/counterdesk/services/platform/grpcserver"
+	"github.com/counterdesk/counterdesk/services/platform/outbox"
+	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// BranchLookup finds a branch of a tenant.
+type BranchLookup interface {
+	Get(ctx context.Context, tenant, id string) (cases.Branch, error)
+}
+
+// Server implements IntakeService and IntakeInternalService.
+type Server struct {
+	intakev1.UnimplementedIntakeServiceServer
+	Store    *casespg.Store
+	Branches BranchLookup
+	// HashKey keys the HMAC of requests stored with idempotency keys.
+	HashKey []byte
+	Now     func() time.Time
+}
+
+// Internal is the internal API on the same store.
+type Internal struct {
+	intakev1.UnimplementedIntakeInternalServiceServer
+	Store *casespg.Store
+	Now   func() time.Time
+}
+
+func (s *Server) CreateCase(ctx context.Context, req *intakev1.CreateCaseRequest) (*intakev1.CreateCaseResponse, error) {
+	caller, err := auth.RequireTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := idempotencyKey(ctx)
+	if key == "" {
+		return nil, grpcserver.FieldError("Idempotency-Key", "header is required (gRPC metadata idempotency-key)")
+	}
+	if len(key) > 128 {
+		return nil, grpcserver.FieldError("Idempotency-Key", "must be at most 128 characters")
+	}
+	br, err := s.Branches.Get(ctx, caller.Tenant, req.GetBranchId())
+	if err != nil {
+		return nil, err
+	}
+	c, err := cases.Prepare(fromProto(req), br, caller, s.Now())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	stored, created, err := s.Store.Create(ctx, c, key, s.requestHash(caller, req), func(ctx context.Context, tx pgx.Tx, c cases.Case) error {
+		return outbox.Add(ctx, tx, "intake", eventbus.TopicCaseEvents, caseCreated(c))
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	trace.SpanFromContext(ctx).SetAttributes(attribute.String("case.id", stored.ID), attribute.Bool("case.created", created))
+	v, err := cases.View(stored, caller)
+	if err != nil {
+		// The caller created it but may not read it back (e.g. another branch): say only the id.
+		return &intakev1.CreateCaseResponse{Case: &intakev1.Case{Id: stored.ID, CaseNumber: stored.Number}}, nil
+	}
+	return &intakev1.CreateCaseResponse{Case: toProto(v)}, nil
+}
+
+func (s *Server) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*intakev1.GetCaseResponse, error) {
+	caller, err := auth.RequireTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Store.Get(ctx, caller.Tenant, req.GetCaseId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	v, err := cases.View(c, caller)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &intakev1.GetCaseResponse{Case: toProto(v)}, nil
+}
+
+func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) (*intakev1.ListCasesResponse, error) {
+	caller, err := auth.RequireTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := casespg.Filter{Tenant: caller.Tenant, Branch: req.GetBranchId(), Limit: int(req.GetPageSize())}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	switch caller.Role {
+	case auth.RoleSRE:
+		return nil, status.Error(codes.PermissionDenied, "SREs see operational data, not cases")
+	case auth.RoleRegionalSupervisor:
+		f.Region = caller.Region
+	case auth.RoleBankSystem, auth.RoleHeadOffice, auth.RoleCompliance, auth.RoleLegal, auth.RoleTechSupport, auth.RoleService:
+	default:
+		if f.Branch != "" && f.Branch != caller.Branch {
+			return nil, status.Error(codes.PermissionDenied, "branchId: outside the caller's branch")
+		}
+		f.Branch = caller.Branch
+	}
+	if t := req.GetPageToken(); t != "" {
+		at, id, err := decodePageToken(t)
+		if err != nil {
+			return nil, grpcserver.FieldError("pageToken", "is not a token this API returned")
+		}
+		f.AfterTime, f.AfterID = at, id
+	}
+	list, err := s.Store.List(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	resp := &intakev1.ListCasesResponse{}
+	for _, c := range list {
+		v, err := cases.View(c, caller)
+		if err != nil {
+			continue
+		}
+		resp.Cases = append(resp.Cases, toProto(v))
+	}
+	if len(list) == f.Limit {
+		last := list[len(list)-1]
+		resp.NextPageToken = encodePageToken(last.CreatedAt, last.ID)
+	}
+	return resp, nil
+}
+
+// GetCaseContact reveals a customer's contact details to another service.
+func (s *Internal) GetCaseContact(ctx context.Context, req *intakev1.GetCaseContactRequest) (*intakev1.GetCaseContactResponse, error) {
+	caller, err := auth.RequireTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if caller.Role != auth.RoleService {
+		return nil, status.Error(codes.PermissionDenied, "internal API: services only")
+	}
+	c, err := s.Store.GetAnyTenant(ctx, req.GetCaseId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.Store.RecordAccess(ctx, c, caller.Subject, "notify customer", s.Now()); err != nil {
+		return nil, fmt.Errorf("audit personal data read: %w", err)
+	}
+	return &intakev1.GetCaseContactResponse{
+		CaseId: c.ID, CaseNumber: c.Number, TenantId: c.Tenant, CustomerName: c.Customer.Name,
+		Email: c.Customer.Email, Phone: c.Customer.Phone, Language: c.Customer.Language,
+	}, nil
+}
+
+func idempotencyKey(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get("idempotency-key"); len(v) > 0 {
+		return strings.TrimSpace(v[0])
+	}
+	return ""
+}
+
+func (s *Server) requestHash(caller auth.Principal, req *intakev1.CreateCaseRequest) []byte {
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(req)
+	m := hmac.New(sha256.New, s.HashKey)
+	m.Write([]byte(caller.Subject + "\x00"))
+	m.Write(b)
+	return m.Sum(nil)
+}
+
+func toStatus(err error) error {
+	var fe *cases.FieldError
+	switch {
+	case errors.As(err, &fe):
+		return grpcserver.FieldError(fe.Field, fe.Reason)
+	case errors.Is(err, cases.ErrNotFound):
+		return status.Error(codes.NotFound, "case not found")
+	case errors.Is(err, cases.ErrIdempotencyConflict):
+		return status.Error(codes.AlreadyExists, "Idempotency-Key was already used for a different request")
+	case errors.Is(err, cases.ErrForbidden):
+		return status.Error(codes.PermissionDenied, "not allowed for this caller")
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return status.Error(codes.Internal, "internal error")
+}
+
+func fromProto(r *intakev1.CreateCaseRequest) cases.New {
+	c := r.GetCustomer()
+	return cases.New{
+		Branch: r.GetBranchId(), Channel: r.GetChannel().String(), Category: r.GetCategory().String(),
+		Severity: r.GetSeverity().String(), Summary: r.GetSummary(), Description: r.GetDescription(),
+		OccurredAt: r.GetOccurredAt().AsTime(), ReportedBy: r.GetReportedBy(),
+		Customer: cases.Customer{Name: c.GetName(), IDNumber: c.GetIdNumber(), Phone: c.GetPhone(), Email: c.GetEmail(),
+			Account: c.GetAccountNumber(), Tier: c.GetTier().String(), Language: c.GetLanguage()},
+	}
+}
+
+func toProto(c cases.Case) *intakev1.Case {
+	return &intakev1.Case{
+		Id: c.ID, CaseNumber: c.Number, TenantId: c.Tenant, BranchId: c.Branch, RegionId: c.Region,
+		Channel:     casesv1.Channel(casesv1.Channel_value[c.Channel]),
+		Category:    casesv1.Category(casesv1.Category_value[c.Category]),
+		Severity:    casesv1.Severity(casesv1.Severity_value[c.Severity]),
+		Summary:     c.Summary, Description: c.Description, OccurredAt: timestamppb.New(c.OccurredAt), ReportedBy: c.ReportedBy,
+		Customer: &intakev1.Customer{Name: c.Customer.Name, IdNumber: c.Customer.IDNumber, Phone: c.Customer.Phone,
+			Email: c.Customer.Email, AccountNumber: c.Customer.Account,
+			Tier: casesv1.CustomerTier(casesv1.CustomerTier_value[c.Customer.Tier]), Language: c.Customer.Language},
+		Status:    casesv1.CaseStatus(casesv1.CaseStatus_value[c.Status]),
+		OwnerId:   c.OwnerID,
+		CreatedAt: timestamppb.New(c.CreatedAt), UpdatedAt: timestamppb.New(c.UpdatedAt),
+	}
+}
+
+func caseCreated(c cases.Case) *eventsv1.Envelope {
+	return &eventsv1.Envelope{
+		TenantId: c.Tenant, CaseId: c.ID,
+		Payload: &eventsv1.Envelope_CaseCreated{CaseCreated: &eventsv1.CaseCreated{
+			CaseNumber: c.Number, BranchId: c.Branch, RegionId: c.Region,
+			Channel:      casesv1.Channel(casesv1.Channel_value[c.Channel]),
+			Category:     casesv1.Category(casesv1.Category_value[c.Category]),
+			Severity:     casesv1.Severity(casesv1.Severity_value[c.Severity]),
+			CustomerTier: casesv1.CustomerTier(casesv1.CustomerTier_value[c.Customer.Tier]),
+			Status:       casesv1.CaseStatus(casesv1.CaseStatus_value[c.Status]),
+			ReportedBy:   c.ReportedBy, OccurredAt: timestamppb.New(c.OccurredAt), CreatedAt: timestamppb.New(c.CreatedAt),
+			TimeZone: c.TimeZone, CalendarId: c.CalendarID, HasEmail: c.Customer.Email != "", HasPhone: c.Customer.Phone != "",
+		}},
+	}
+}
+
+func encodePageToken(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+func decodePageToken(t string) (time.Time, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(t)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	ts, id, ok := strings.Cut(string(b), "|")
+	if !ok {
+		return time.Time{}, "", errors.New("malformed")
+	}
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	return at, id, err
+}

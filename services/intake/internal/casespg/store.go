@@ -1,0 +1,292 @@
+// Package casespg stores intake's cases in Postgres: the case with its
+// customer sealed, the idempotency keys, case numbers and the audit chain.
+// Database errors become the domain errors of package cases.
+package casespg
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/counterdesk/counterdesk/services/intake/internal/cases"
+	"github.com/counterdesk/counterdesk/services/platform/pgdb"
+	"github.com/counterdesk/counterdesk/services/platform/pii"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Store is intake's Postgres store.
+type Store struct {
+	pool   *pgxpool.Pool
+	sealer *pii.Sealer
+}
+
+// New returns a store sealing personal data with sealer.
+func New(pool *pgxpool.Pool, sealer *pii.Sealer) *Store { return &Store{pool: pool, sealer: sealer} }
+
+// Created is called inside the creating transaction, e.g. to add the
+// CaseCreated event to the outbox.
+type Created func(ctx context.Context, tx pgx.Tx, c cases.Case) error
+
+// Create stores c under idempotency key key. If the key was used before with
+// the same request hash it returns the earlier case and created=false; with
+// a different hash, cases.ErrIdempotencyConflict.
+func (s *Store) Create(ctx context.Context, c cases.Case, key string, reqHash []byte, onCreate Created) (cases.Case, bool, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return cases.Case{}, false, fmt.Errorf("new case id: %w", err)
+	}
+	c.ID = id.String()
+	var existing string
+	err = pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var prevHash []byte
+		err := tx.QueryRow(ctx, `SELECT case_id, request_hash FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`,
+			c.Tenant, key).Scan(&existing, &prevHash)
+		switch {
+		case err == nil:
+			if !bytes.Equal(prevHash, reqHash) {
+				return cases.ErrIdempotencyConflict
+			}
+			return nil
+		case !errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("look up idempotency key: %w", err)
+		}
+		var seq int
+		day := c.CreatedAt.In(location(c.TimeZone)).Format("2006-01-02")
+		if err := tx.QueryRow(ctx, `INSERT INTO case_numbers (tenant_id, day, last) VALUES ($1, $2, 1)
+			ON CONFLICT (tenant_id, day) DO UPDATE SET last = case_numbers.last + 1 RETURNING last`,
+			c.Tenant, day).Scan(&seq); err != nil {
+			return fmt.Errorf("allocate case number: %w", err)
+		}
+		c.Number = cases.Number(c.CreatedAt, c.TimeZone, seq)
+		sealed, err := s.seal(c)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO cases (id, tenant_id, case_number, branch_id, region_id, channel, category,
+			severity, summary, description, occurred_at, reported_by, customer_tier, customer_language, customer_sealed,
+			has_email, has_phone, status, owner_id, time_zone, calendar_id, created_by, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,'',$19,$20,$21,$22,$22)`,
+			c.ID, c.Tenant, c.Number, c.Branch, c.Region, c.Channel, c.Category, c.Severity, c.Summary, c.Description,
+			c.OccurredAt, c.ReportedBy, c.Customer.Tier, c.Customer.Language, sealed, c.Customer.Email != "",
+			c.Customer.Phone != "", c.Status, c.TimeZone, c.CalendarID, c.CreatedBy, c.CreatedAt); err != nil {
+			return fmt.Errorf("insert case: %w", err)
+		}
+		// The key row is inserted after the case; two requests racing on one
+		// key meet on this primary key and the loser retries as a replay.
+		if _, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (tenant_id, key, request_hash, case_id, created_at)
+			VALUES ($1, $2, $3, $4, $5)`, c.Tenant, key, reqHash, c.ID, c.CreatedAt); err != nil {
+			return fmt.Errorf("record idempotency key: %w", err)
+		}
+		if err := appendAudit(ctx, tx, c.Tenant, c.ID, c.CreatedAt, c.CreatedBy, "created",
+			map[string]string{"status": c.Status, "branch": c.Branch, "channel": c.Channel, "category": c.Category,
+				"severity": c.Severity, "reportedBy": c.ReportedBy}); err != nil {
+			return err
+		}
+		return onCreate(ctx, tx, c)
+	})
+	if pgdb.IsUniqueViolation(err) {
+		// Lost a race on the same key: the other request's case is the answer.
+		return s.replay(ctx, c.Tenant, key, reqHash)
+	}
+	if err != nil {
+		return cases.Case{}, false, err
+	}
+	if existing != "" {
+		got, err := s.Get(ctx, c.Tenant, existing)
+		return got, false, err
+	}
+	return c, true, nil
+}
+
+func (s *Store) replay(ctx context.Context, tenant, key string, reqHash []byte) (cases.Case, bool, error) {
+	var id string
+	var prev []byte
+	if err := s.pool.QueryRow(ctx, `SELECT case_id, request_hash FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`,
+		tenant, key).Scan(&id, &prev); err != nil {
+		return cases.Case{}, false, fmt.Errorf("look up idempotency key after conflict: %w", err)
+	}
+	if !bytes.Equal(prev, reqHash) {
+		return cases.Case{}, false, cases.ErrIdempotencyConflict
+	}
+	c, err := s.Get(ctx, tenant, id)
+	return c, false, err
+}
+
+const caseColumns = `id, tenant_id, case_number, branch_id, region_id, channel, category, severity, summary,
+	description, occurred_at, reported_by, customer_tier, customer_language, customer_sealed, status, owner_id,
+	time_zone, calendar_id, created_by, created_at, updated_at`
+
+// Get returns a case of tenant with its customer unsealed.
+func (s *Store) Get(ctx context.Context, tenant, id string) (cases.Case, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return cases.Case{}, cases.ErrNotFound
+	}
+	row := s.pool.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases WHERE tenant_id = $1 AND id = $2`, tenant, id)
+	c, err := s.scan(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return cases.Case{}, cases.ErrNotFound
+	}
+	return c, err
+}
+
+// GetAnyTenant returns a case whatever its tenant, for internal callers.
+func (s *Store) GetAnyTenant(ctx context.Context, id string) (cases.Case, error) {
+	row := s.pool.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases WHERE id = $1`, id)
+	c, err := s.scan(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return cases.Case{}, cases.ErrNotFound
+	}
+	return c, err
+}
+
+// Filter narrows List. Empty fields do not filter.
+type Filter struct {
+	Tenant, Branch, Region string
+	Limit                  int
+	// After is the (created_at, id) of the last case of the previous page.
+	AfterTime time.Time
+	AfterID   string
+}
+
+// List returns cases newest first.
+func (s *Store) List(ctx context.Context, f Filter) ([]cases.Case, error) {
+	q := `SELECT ` + caseColumns + ` FROM cases WHERE tenant_id = $1
+		AND ($2 = '' OR branch_id = $2) AND ($3 = '' OR region_id = $3)
+		AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))
+		ORDER BY created_at DESC, id DESC LIMIT $6`
+	var after any
+	afterID := "00000000-0000-0000-0000-000000000000"
+	if !f.AfterTime.IsZero() {
+		after, afterID = f.AfterTime, f.AfterID
+	}
+	rows, err := s.pool.Query(ctx, q, f.Tenant, f.Branch, f.Region, after, afterID, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	defer rows.Close()
+	var out []cases.Case
+	for rows.Next() {
+		c, err := s.scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// SetOwner records the owner routing announced, with an audit entry.
+func (s *Store) SetOwner(ctx context.Context, tx pgx.Tx, caseID, owner, reason, actor string, at time.Time) error {
+	var tenant string
+	err := tx.QueryRow(ctx, `UPDATE cases SET owner_id = $2, updated_at = greatest(updated_at, $3) WHERE id = $1 RETURNING tenant_id`,
+		caseID, owner, at).Scan(&tenant)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return cases.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("set owner of case %s: %w", caseID, err)
+	}
+	return appendAudit(ctx, tx, tenant, caseID, at, actor, "assigned", map[string]string{"owner": owner, "reason": reason})
+}
+
+// AuditRecord is a stored audit entry with its hash.
+type AuditRecord struct {
+	Entry cases.AuditEntry
+	Hash  []byte
+}
+
+// Audit returns a case's audit trail in order.
+func (s *Store) Audit(ctx context.Context, caseID string) ([]AuditRecord, error) {
+	rows, err := s.pool.Query(ctx, `SELECT seq, at, actor, action, details, hash FROM case_audit WHERE case_id = $1 ORDER BY seq`, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("read audit of case %s: %w", caseID, err)
+	}
+	defer rows.Close()
+	var out []AuditRecord
+	for rows.Next() {
+		r := AuditRecord{Entry: cases.AuditEntry{CaseID: caseID}}
+		if err := rows.Scan(&r.Entry.Seq, &r.Entry.At, &r.Entry.Actor, &r.Entry.Action, &r.Entry.Details, &r.Hash); err != nil {
+			return nil, fmt.Errorf("scan audit: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// RecordAccess appends an audit entry for a read of personal data.
+func (s *Store) RecordAccess(ctx context.Context, c cases.Case, actor, purpose string, at time.Time) error {
+	return pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		return appendAudit(ctx, tx, c.Tenant, c.ID, at, actor, "personal_data_read", map[string]string{"purpose": purpose})
+	})
+}
+
+func appendAudit(ctx context.Context, tx pgx.Tx, tenant, caseID string, at time.Time, actor, action string, details map[string]string) error {
+	// Lock the case row so concurrent appends to one chain serialise.
+	var seq int
+	var prev []byte
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, caseID); err != nil {
+		return fmt.Errorf("lock case for audit: %w", err)
+	}
+	err := tx.QueryRow(ctx, `SELECT seq, hash FROM case_audit WHERE case_id = $1 ORDER BY seq DESC LIMIT 1`, caseID).Scan(&seq, &prev)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("read audit chain head: %w", err)
+	}
+	e := cases.AuditEntry{CaseID: caseID, Seq: seq + 1, At: at.UTC().Truncate(time.Microsecond), Actor: actor, Action: action, Details: details}
+	d, err := json.Marshal(details)
+	if err != nil {
+		return fmt.Errorf("encode audit details: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO case_audit (case_id, seq, tenant_id, at, actor, action, details, prev_hash, hash)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, caseID, e.Seq, tenant, e.At, actor, action, d, prev, e.Hash(prev)); err != nil {
+		return fmt.Errorf("append audit entry: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) seal(c cases.Case) ([]byte, error) {
+	pt, err := json.Marshal(c.Customer)
+	if err != nil {
+		return nil, fmt.Errorf("encode customer: %w", err)
+	}
+	sealed, err := s.sealer.Seal(pt, aad(c.Tenant, c.ID))
+	if err != nil {
+		return nil, fmt.Errorf("seal customer data: %w", err)
+	}
+	return sealed, nil
+}
+
+func aad(tenant, id string) []byte { return []byte(tenant + "/" + id) }
+
+func (s *Store) scan(row pgx.Row) (cases.Case, error) {
+	var c cases.Case
+	var sealed []byte
+	err := row.Scan(&c.ID, &c.Tenant, &c.Number, &c.Branch, &c.Region, &c.Channel, &c.Category, &c.Severity, &c.Summary,
+		&c.Description, &c.OccurredAt, &c.ReportedBy, &c.Customer.Tier, &c.Customer.Language, &sealed, &c.Status, &c.OwnerID,
+		&c.TimeZone, &c.CalendarID, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return cases.Case{}, err
+	}
+	pt, err := s.sealer.Open(sealed, aad(c.Tenant, c.ID))
+	if err != nil {
+		return cases.Case{}, fmt.Errorf("case %s: %w", c.ID, err)
+	}
+	tier, lang := c.Customer.Tier, c.Customer.Language
+	if err := json.Unmarshal(pt, &c.Customer); err != nil {
+		return cases.Case{}, fmt.Errorf("case %s: decode customer: %w", c.ID, err)
+	}
+	c.Customer.Tier, c.Customer.Language = tier, lang
+	return c, nil
+}
+
+func location(tz string) *time.Location {
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
