@@ -1,0 +1,77 @@
+// Command routing owns who handles each case: it gives every new case its
+// first-responder owner, keeps the hand-over record and the org tree, and
+// serves the live branch queues from Redis.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
+	"github.com/counterdesk/counterdesk/services/platform/config"
+	"github.com/counterdesk/counterdesk/services/platform/eventbus"
+	"github.com/counterdesk/counterdesk/services/platform/service"
+	"github.com/counterdesk/counterdesk/services/routing/internal/routing"
+	"github.com/counterdesk/counterdesk/services/routing/internal/routinggrpc"
+	"github.com/counterdesk/counterdesk/services/routing/internal/routingkafka"
+	"github.com/counterdesk/counterdesk/services/routing/internal/routingpg"
+	"github.com/counterdesk/counterdesk/services/routing/internal/routingredis"
+	"github.com/counterdesk/counterdesk/services/routing/migrations"
+	"github.com/redis/go-redis/extra/redisotel/v9"
+	"github.com/redis/go-redis/v9"
+)
+
+type Config struct {
+	config.Common
+	RedisURL string `env:"REDIS_URL,required,notEmpty" secret:"true"`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "routing:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	var cfg Config
+	if err := config.Load(&cfg); err != nil {
+		return err
+	}
+	ropts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("parse REDIS_URL: %w", err)
+	}
+	b, err := service.Start(ctx, "routing", cfg.Common, &cfg, migrations.FS)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	rdb := redis.NewClient(ropts)
+	defer rdb.Close()
+	if err := redisotel.InstrumentTracing(rdb); err != nil {
+		return fmt.Errorf("trace redis: %w", err)
+	}
+
+	store := routingpg.New(b.Pool)
+	queues := routingredis.New(rdb)
+	// Redis may have lost everything (restart, failover): put back what the
+	// database says is open before taking traffic.
+	n, err := queues.Rebuild(ctx, func(fn func(routing.Assignment) error) error { return store.OpenAssignments(ctx, fn) })
+	if err != nil {
+		return err
+	}
+	b.Log.InfoContext(ctx, "live queues rebuilt", "entries", n)
+
+	routingv1.RegisterRoutingServiceServer(b.Server.GRPC, &routinggrpc.Server{Store: store, Queues: queues})
+	b.Server.AddGateway(routingv1.RegisterRoutingServiceHandlerFromEndpoint)
+	h := &routingkafka.Handler{Store: store, Queues: queues}
+	b.Consume("routing", []string{eventbus.TopicCaseEvents}, h.Handle, h.AfterCommit)
+	return b.Run(ctx)
+}

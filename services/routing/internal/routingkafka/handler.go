@@ -1,0 +1,71 @@
+// Package routingkafka turns case-events into ownership: each new case gets
+// exactly one owner, recorded with the outbox event AssignmentMade in one
+// transaction, then queued in Redis.
+package routingkafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
+	"github.com/counterdesk/counterdesk/services/platform/eventbus"
+	"github.com/counterdesk/counterdesk/services/platform/outbox"
+	"github.com/counterdesk/counterdesk/services/routing/internal/routing"
+	"github.com/counterdesk/counterdesk/services/routing/internal/routingpg"
+	"github.com/counterdesk/counterdesk/services/routing/internal/routingredis"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Handler assigns new cases.
+type Handler struct {
+	Store  *routingpg.Store
+	Queues *routingredis.Queues
+}
+
+// Handle is the eventbus.Handler for case-events.
+func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {
+	cc := env.GetCaseCreated()
+	if cc == nil {
+		return nil
+	}
+	b, err := h.Store.Branch(ctx, tx, env.GetTenantId(), cc.GetBranchId())
+	if errors.Is(err, routingpg.ErrNotFound) {
+		return eventbus.Permanent(fmt.Errorf("case %s: branch %s unknown to routing", env.GetCaseId(), cc.GetBranchId()))
+	}
+	if err != nil {
+		return err
+	}
+	a, err := routing.AssignNew(b, env.GetCaseId(), env.GetTenantId(), cc.GetReportedBy(), cc.GetCreatedAt().AsTime())
+	if errors.Is(err, routing.ErrNoOwner) {
+		return eventbus.Permanent(err)
+	}
+	if err != nil {
+		return err
+	}
+	saved, err := h.Store.SaveNew(ctx, tx, a)
+	if err != nil || !saved {
+		return err
+	}
+	return outbox.Add(ctx, tx, "routing", eventbus.TopicAssignmentEvents, &eventsv1.Envelope{
+		TenantId: a.Tenant, CaseId: a.CaseID,
+		Payload: &eventsv1.Envelope_AssignmentMade{AssignmentMade: &eventsv1.AssignmentMade{
+			BranchId: a.Branch, OwnerId: a.Owner, Reason: a.Reason, AssignedAt: timestamppb.New(a.At),
+		}},
+	})
+}
+
+// AfterCommit queues the case in Redis once its assignment is committed. If
+// this fails or the process dies first, the start-up rebuild restores it.
+func (h *Handler) AfterCommit(ctx context.Context, env *eventsv1.Envelope) error {
+	cc := env.GetCaseCreated()
+	if cc == nil {
+		return nil
+	}
+	v, err := h.Store.Assignment(ctx, env.GetTenantId(), env.GetCaseId())
+	if err != nil {
+		return err
+	}
+	return h.Queues.Put(ctx, routing.Assignment{CaseID: v.CaseID, Tenant: v.Tenant, Branch: v.Branch, Owner: v.Owner, At: v.EnqueuedAt})
+}

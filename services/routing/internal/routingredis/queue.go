@@ -1,0 +1,83 @@
+// Package routingredis keeps the live branch queues in Redis: per tenant and
+// branch a sorted set of open case ids (scored by when they were queued) and
+// a hash of their owners. Everything here can be rebuilt from routing's
+// database, and is at every start.
+package routingredis
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/counterdesk/counterdesk/services/routing/internal/routing"
+	"github.com/redis/go-redis/v9"
+)
+
+// Queues reads and writes the live queues.
+type Queues struct{ rdb *redis.Client }
+
+// New returns queues on rdb.
+func New(rdb *redis.Client) *Queues { return &Queues{rdb: rdb} }
+
+// Keys carry tenant and branch in a hash tag, so a Redis Cluster keeps one
+// branch's keys on one shard.
+func queueKey(tenant, branch string) string { return "cd:{" + tenant + ":" + branch + "}:queue" }
+func ownerKey(tenant, branch string) string { return "cd:{" + tenant + ":" + branch + "}:owners" }
+
+// Put adds or updates a case in its branch queue. Idempotent.
+func (q *Queues) Put(ctx context.Context, a routing.Assignment) error {
+	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAddNX(ctx, queueKey(a.Tenant, a.Branch), redis.Z{Score: float64(a.At.UnixMilli()), Member: a.CaseID})
+		p.HSet(ctx, ownerKey(a.Tenant, a.Branch), a.CaseID, a.Owner)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("queue case %s: %w", a.CaseID, err)
+	}
+	return nil
+}
+
+// Entry is one queued case.
+type Entry struct {
+	CaseID, Owner string
+	EnqueuedAt    time.Time
+}
+
+// List returns a branch queue, oldest first.
+func (q *Queues) List(ctx context.Context, tenant, branch string, limit int64) ([]Entry, error) {
+	zs, err := q.rdb.ZRangeWithScores(ctx, queueKey(tenant, branch), 0, limit-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read queue of branch %s: %w", branch, err)
+	}
+	if len(zs) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(zs))
+	for i, z := range zs {
+		ids[i] = z.Member.(string)
+	}
+	owners, err := q.rdb.HMGet(ctx, ownerKey(tenant, branch), ids...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read queue owners of branch %s: %w", branch, err)
+	}
+	out := make([]Entry, len(zs))
+	for i, z := range zs {
+		owner, _ := owners[i].(string)
+		out[i] = Entry{CaseID: ids[i], Owner: owner, EnqueuedAt: time.UnixMilli(int64(z.Score)).UTC()}
+	}
+	return out, nil
+}
+
+// Rebuild puts every open assignment back in its queue.
+func (q *Queues) Rebuild(ctx context.Context, each func(func(routing.Assignment) error) error) (int, error) {
+	n := 0
+	err := each(func(a routing.Assignment) error {
+		n++
+		return q.Put(ctx, a)
+	})
+	if err != nil {
+		return n, fmt.Errorf("rebuild queues after %s entries: %w", strconv.Itoa(n), err)
+	}
+	return n, nil
+}
