@@ -222,10 +222,10 @@ func fromProto(r *intakev1.CreateCaseRequest) cases.New {
 func toProto(c cases.Case) *intakev1.Case {
 	return &intakev1.Case{
 		Id: c.ID, CaseNumber: c.Number, TenantId: c.Tenant, BranchId: c.Branch, RegionId: c.Region,
-		Channel:     casesv1.Channel(casesv1.Channel_value[c.Channel]),
-		Category:    casesv1.Category(casesv1.Category_value[c.Category]),
-		Severity:    casesv1.Severity(casesv1.Severity_value[c.Severity]),
-		Summary:     c.Summary, Description: c.Description, OccurredAt: timestamppb.New(c.OccurredAt), ReportedBy: c.ReportedBy,
+		Channel:  casesv1.Channel(casesv1.Channel_value[c.Channel]),
+		Category: casesv1.Category(casesv1.Category_value[c.Category]),
+		Severity: casesv1.Severity(casesv1.Severity_value[c.Severity]),
+		Summary:  c.Summary, Description: c.Description, OccurredAt: timestamppb.New(c.OccurredAt), ReportedBy: c.ReportedBy,
 		Customer: &intakev1.Customer{Name: c.Customer.Name, IdNumber: c.Customer.IDNumber, Phone: c.Customer.Phone,
 			Email: c.Customer.Email, AccountNumber: c.Customer.Account,
 			Tier: casesv1.CustomerTier(casesv1.CustomerTier_value[c.Customer.Tier]), Language: c.Customer.Language},
