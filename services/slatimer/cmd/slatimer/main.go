@@ -1,0 +1,68 @@
+// Command slatimer keeps every case's clocks: it arms deadlines from the
+// bank's SLA policy on its working-day calendar, fires warnings and breaches
+// on time, and answers what is due.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/slatimer/v1"
+	"github.com/counterdesk/counterdesk/services/platform/config"
+	"github.com/counterdesk/counterdesk/services/platform/eventbus"
+	"github.com/counterdesk/counterdesk/services/platform/service"
+	"github.com/counterdesk/counterdesk/services/slatimer/internal/calendar"
+	"github.com/counterdesk/counterdesk/services/slatimer/internal/timergrpc"
+	"github.com/counterdesk/counterdesk/services/slatimer/internal/timerkafka"
+	"github.com/counterdesk/counterdesk/services/slatimer/internal/timerpg"
+	"github.com/counterdesk/counterdesk/services/slatimer/migrations"
+)
+
+type Config struct {
+	config.Common
+	// FireTick bounds how late a timer fires.
+	FireTick time.Duration `env:"FIRE_TICK" envDefault:"1s"`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "slatimer:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	var cfg Config
+	if err := config.Load(&cfg); err != nil {
+		return err
+	}
+	china, err := calendar.China()
+	if err != nil {
+		return fmt.Errorf("load China calendar: %w", err)
+	}
+	calendars := func(id string) (*calendar.Calendar, bool) {
+		if id == calendar.ChinaID || id == "" {
+			return china, true
+		}
+		return nil, false
+	}
+	b, err := service.Start(ctx, "slatimer", cfg.Common, &cfg, migrations.FS)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	store := timerpg.New(b.Pool)
+	slatimerv1.RegisterSlaTimerServiceServer(b.Server.GRPC, &timergrpc.Server{Store: store, Now: time.Now})
+	b.Server.AddGateway(slatimerv1.RegisterSlaTimerServiceHandlerFromEndpoint)
+	h := &timerkafka.Handler{Store: store, Calendars: calendars}
+	b.Consume("slatimer", []string{eventbus.TopicCaseEvents, eventbus.TopicNotificationEvents}, h.Handle, nil)
+	b.Go("timer-firer", (&timerkafka.Firer{Store: store, Log: b.Log, Now: time.Now, Tick: cfg.FireTick}).Run)
+	return b.Run(ctx)
+}
