@@ -73,6 +73,7 @@ func New(o Options) (*Server, error) {
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(
 			recoverInterceptor(o.Log),
+			errorInterceptor(o.Log),
 			auth.UnaryServerInterceptor(o.Verifier, "/grpc.health.v1.Health/", "/grpc.reflection."),
 			validateInterceptor(v),
 		),
@@ -202,6 +203,29 @@ func recoverInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
 			}
 		}()
 		return handler(ctx, req)
+	}
+}
+
+// errorInterceptor logs errors that are not already gRPC statuses (they are
+// bugs or infrastructure failures, and their text carries no personal data
+// by this codebase's rule) and answers Internal without details.
+func errorInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if err == nil {
+			return resp, nil
+		}
+		if _, ok := status.FromError(err); ok {
+			return resp, err
+		}
+		if errors.Is(err, context.Canceled) {
+			return nil, status.Error(codes.Canceled, "request cancelled")
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, status.Error(codes.DeadlineExceeded, "deadline exceeded")
+		}
+		log.ErrorContext(ctx, "request failed", "method", info.FullMethod, "err", err)
+		return nil, status.Error(codes.Internal, "internal error")
 	}
 }
 

@@ -202,10 +202,7 @@ func toStatus(err error) error {
 	case errors.Is(err, cases.ErrForbidden):
 		return status.Error(codes.PermissionDenied, "not allowed for this caller")
 	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
-	return status.Error(codes.Internal, "internal error")
+	return err // the server's error interceptor logs it and answers Internal
 }
 
 func fromProto(r *intakev1.CreateCaseRequest) cases.New {

@@ -236,6 +236,9 @@ func appendAudit(ctx context.Context, tx pgx.Tx, tenant, caseID string, at time.
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("read audit chain head: %w", err)
 	}
+	if prev == nil {
+		prev = []byte{} // the first entry chains to nothing
+	}
 	e := cases.AuditEntry{CaseID: caseID, Seq: seq + 1, At: at.UTC().Truncate(time.Microsecond), Actor: actor, Action: action, Details: details}
 	d, err := json.Marshal(details)
 	if err != nil {

@@ -1,0 +1,461 @@
+// Package stack starts the whole counterdesk suite on one machine without a
+// cluster: a private Postgres (one database per service), a private Redis, a
+// Kafka-protocol broker (kfake), a local SMTP server, a local trace viewer,
+// the five services and one HTTP gateway in front of them, as an Ingress
+// would be. `make up` runs it in the background; the end-to-end tests run
+// the same code on their own ports.
+package stack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"github.com/counterdesk/counterdesk/services/platform/localinfra"
+)
+
+// Services in start order: routing before intake (intake asks routing
+// about branches), intake before notification (which asks intake).
+var Services = []string{"routing", "slatimer", "intake", "notification", "reporting"}
+
+// Config says where the stack lives and how it is reached.
+type Config struct {
+	// Dir holds data, logs, PID files, secrets and endpoints.env.
+	Dir string
+	// BinDir holds the service binaries and devstack itself.
+	BinDir string
+	// ValuesFile is the umbrella chart's values.yaml (Ingress routes).
+	ValuesFile string
+	// BasePort: fixed ports from here (make up); 0 picks free ports (tests).
+	BasePort int
+	// FastPostgres turns off fsync and friends: tests only.
+	FastPostgres bool
+	Log          io.Writer
+}
+
+// Stack is a running suite.
+type Stack struct {
+	cfg       Config
+	Postgres  *localinfra.Postgres
+	Redis     *localinfra.Redis
+	Ports     map[string]int
+	Secrets   Secrets
+	Endpoints map[string]string
+}
+
+// Secrets are generated once per stack directory and kept, because data
+// sealed with the PII key is unreadable without it.
+type Secrets struct {
+	SigningKey string
+	PIIKey     string
+}
+
+func (c Config) path(p ...string) string { return filepath.Join(append([]string{c.Dir}, p...)...) }
+
+// portNames are every port the stack needs, in a fixed order so BasePort
+// gives stable numbers.
+var portNames = []string{"gateway", "postgres", "redis", "kafka", "smtp", "traces",
+	"routing.grpc", "routing.http", "slatimer.grpc", "slatimer.http", "intake.grpc", "intake.http",
+	"notification.grpc", "notification.http", "reporting.grpc", "reporting.http"}
+
+// Up starts whatever is not running yet and waits until all is healthy.
+// Running it twice is harmless.
+func Up(ctx context.Context, cfg Config) (*Stack, error) {
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	for _, d := range []string{cfg.path("logs"), cfg.path("pids"), cfg.path("mail")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	s := &Stack{cfg: cfg}
+	var err error
+	if s.Secrets, err = loadSecrets(cfg.path("secrets.env")); err != nil {
+		return nil, err
+	}
+	if s.Ports, err = assignPorts(cfg); err != nil {
+		return nil, err
+	}
+	step := func(name string) { fmt.Fprintf(cfg.Log, "  %-13s ", name) }
+	done := func(detail string) { fmt.Fprintln(cfg.Log, detail) }
+
+	step("postgres")
+	s.Postgres, err = localinfra.StartPostgresWithOptions(ctx, cfg.path("postgres"), s.Ports["postgres"],
+		localinfra.PostgresOptions{UnsafeFastWrites: cfg.FastPostgres})
+	if err != nil {
+		return nil, err
+	}
+	for _, svc := range Services {
+		if err := s.Postgres.CreateDatabase(ctx, svc); err != nil {
+			return nil, err
+		}
+	}
+	done(fmt.Sprintf("127.0.0.1:%d (databases %s)", s.Ports["postgres"], strings.Join(Services, ", ")))
+
+	step("redis")
+	if s.Redis, err = localinfra.StartRedis(ctx, cfg.path("redis"), s.Ports["redis"]); err != nil {
+		return nil, err
+	}
+	done(s.Redis.Addr())
+
+	helpers := []struct{ name, port string; args []string }{
+		{"broker", "kafka", []string{"serve-broker", "--dir", cfg.path("kafka"), "--port", strconv.Itoa(s.Ports["kafka"]), "--partitions", "3"}},
+		{"mail", "smtp", []string{"serve-mail", "--dir", cfg.path("mail"), "--listen", s.addr("smtp")}},
+		{"traces", "traces", []string{"serve-traces", "--listen", s.addr("traces"), "--file", cfg.path("traces.jsonl")}},
+	}
+	for _, h := range helpers {
+		step(h.name)
+		if err := s.startProcess(ctx, h.name, filepath.Join(cfg.BinDir, "devstack"), h.args, nil, s.addr(h.port)); err != nil {
+			return nil, err
+		}
+		done(s.addr(h.port))
+	}
+	for _, svc := range Services {
+		step(svc)
+		if err := s.StartService(ctx, svc); err != nil {
+			return nil, err
+		}
+		done(fmt.Sprintf("grpc %s, http %s", s.addr(svc+".grpc"), s.addr(svc+".http")))
+	}
+	step("gateway")
+	gwArgs := []string{"serve-gateway", "--listen", s.addr("gateway"), "--values", cfg.ValuesFile}
+	for _, svc := range Services {
+		gwArgs = append(gwArgs, "--backend", svc+"="+s.addr(svc+".http"))
+	}
+	if err := s.startProcess(ctx, "gateway", filepath.Join(cfg.BinDir, "devstack"), gwArgs, nil, s.addr("gateway")); err != nil {
+		return nil, err
+	}
+	if err := waitHTTP(ctx, "http://"+s.addr("gateway")+"/healthz", 30*time.Second); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	done("http://" + s.addr("gateway"))
+	return s, nil
+}
+
+func (s *Stack) addr(name string) string { return "127.0.0.1:" + strconv.Itoa(s.Ports[name]) }
+
+// ServiceEnv is the environment a service runs with.
+func (s *Stack) ServiceEnv(svc string) []string {
+	env := []string{
+		"DATABASE_URL=" + s.Postgres.URL(svc),
+		"KAFKA_BROKERS=" + s.addr("kafka"),
+		"KAFKA_PARTITIONS=3",
+		"AUTH_SIGNING_KEY=" + s.Secrets.SigningKey,
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + s.addr("traces"),
+		"OTEL_SERVICE_NAME=" + svc,
+		"OTEL_BSP_SCHEDULE_DELAY=200",
+		"GRPC_ADDR=" + s.addr(svc+".grpc"),
+		"HTTP_ADDR=" + s.addr(svc+".http"),
+		"LOG_LEVEL=info",
+		"SHUTDOWN_TIMEOUT=5s",
+	}
+	switch svc {
+	case "intake":
+		env = append(env, "PII_ENCRYPTION_KEY="+s.Secrets.PIIKey, "ROUTING_ADDR="+s.addr("routing.grpc"))
+	case "routing":
+		env = append(env, "REDIS_URL="+s.Redis.URL())
+	case "notification":
+		env = append(env, "SMTP_ADDR="+s.addr("smtp"), "SMTP_FROM=counterdesk-demo@localhost", "INTAKE_ADDR="+s.addr("intake.grpc"))
+	}
+	return env
+}
+
+// StartService starts one service (if not running) and waits until it is ready.
+func (s *Stack) StartService(ctx context.Context, svc string) error {
+	if err := s.startProcess(ctx, svc, filepath.Join(s.cfg.BinDir, svc), nil, s.ServiceEnv(svc), s.addr(svc+".http")); err != nil {
+		return err
+	}
+	if err := waitHTTP(ctx, "http://"+s.addr(svc+".http")+"/readyz", 60*time.Second); err != nil {
+		return fmt.Errorf("%s not ready (see %s): %w", svc, s.cfg.path("logs", svc+".log"), err)
+	}
+	return nil
+}
+
+// Kill sends SIGKILL to a stack process and waits until it is gone.
+func (s *Stack) Kill(name string) error {
+	pid, err := readPID(s.cfg.path("pids", name+".pid"))
+	if err != nil {
+		return err
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kill %s (pid %d): %w", name, pid, err)
+	}
+	for i := 0; i < 100 && alive(pid); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return os.Remove(s.cfg.path("pids", name+".pid"))
+}
+
+// startProcess starts bin in its own process group with output to
+// logs/<name>.log, unless the PID file names a live process; it waits until
+// waitAddr accepts connections.
+func (s *Stack) startProcess(ctx context.Context, name, bin string, args, env []string, waitAddr string) error {
+	pidFile := s.cfg.path("pids", name+".pid")
+	if pid, err := readPID(pidFile); err == nil && alive(pid) {
+		return nil
+	}
+	logf, err := os.OpenFile(s.cfg.path("logs", name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	pid := cmd.Process.Pid
+	go func() { _ = cmd.Wait() }() // reap; the PID file is what `down` uses
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", waitAddr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if !alive(pid) {
+			return fmt.Errorf("%s exited at start; see %s:\n%s", name, s.cfg.path("logs", name+".log"), tail(s.cfg.path("logs", name+".log")))
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not listen on %s within 60s", name, waitAddr)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Down stops everything the stack started, by PID, then Redis and Postgres.
+func Down(cfg Config) error {
+	var errs []error
+	names := append([]string{"gateway"}, reverse(Services)...)
+	names = append(names, "mail", "traces", "broker")
+	for _, n := range names {
+		pidFile := cfg.path("pids", n+".pid")
+		pid, err := readPID(pidFile)
+		if err != nil {
+			continue
+		}
+		if alive(pid) {
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+			for i := 0; i < 200 && alive(pid); i++ {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if alive(pid) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		_ = os.Remove(pidFile)
+	}
+	// Redis and Postgres write their own PID files; Postgres shuts down
+	// fast (rolling back open transactions) on SIGINT.
+	errs = append(errs, stopPID(cfg.path("redis", "redis.pid"), syscall.SIGTERM))
+	errs = append(errs, stopPID(cfg.path("postgres", "postmaster.pid"), syscall.SIGINT))
+	return errors.Join(errs...)
+}
+
+func stopPID(pidFile string, sig syscall.Signal) error {
+	raw, err := os.ReadFile(pidFile)
+	if err != nil {
+		return nil // not running
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(raw), "\n", 2)[0]))
+	if err != nil || !alive(pid) {
+		return nil
+	}
+	if err := syscall.Kill(pid, sig); err != nil {
+		return fmt.Errorf("stop pid %d: %w", pid, err)
+	}
+	for i := 0; i < 300 && alive(pid); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if alive(pid) {
+		return fmt.Errorf("pid %d (%s) still running after 15s", pid, pidFile)
+	}
+	return nil
+}
+
+func reverse(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[len(s)-1-i] = v
+	}
+	return out
+}
+
+func assignPorts(cfg Config) (map[string]int, error) {
+	portsFile := cfg.path("ports.env")
+	ports := map[string]int{}
+	if raw, err := os.ReadFile(portsFile); err == nil {
+		for _, line := range strings.Split(string(raw), "\n") {
+			k, v, ok := strings.Cut(line, "=")
+			if n, err := strconv.Atoi(v); ok && err == nil {
+				ports[k] = n
+			}
+		}
+		if len(ports) == len(portNames) {
+			return ports, nil
+		}
+	}
+	for i, name := range portNames {
+		if cfg.BasePort > 0 && !inUse(cfg.BasePort+i) {
+			ports[name] = cfg.BasePort + i
+			continue
+		}
+		p, err := localinfra.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		ports[name] = p
+	}
+	var b strings.Builder
+	for _, n := range portNames {
+		fmt.Fprintf(&b, "%s=%d\n", n, ports[n])
+	}
+	return ports, os.WriteFile(portsFile, []byte(b.String()), 0o644)
+}
+
+func inUse(port int) bool {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 100*time.Millisecond)
+	if err == nil {
+		c.Close()
+		return true
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return true
+	}
+	l.Close()
+	return false
+}
+
+func loadSecrets(path string) (Secrets, error) {
+	var s Secrets
+	if raw, err := os.ReadFile(path); err == nil {
+		for _, line := range strings.Split(string(raw), "\n") {
+			k, v, _ := strings.Cut(line, "=")
+			switch k {
+			case "AUTH_SIGNING_KEY":
+				s.SigningKey = v
+			case "PII_ENCRYPTION_KEY":
+				s.PIIKey = v
+			}
+		}
+		if s.SigningKey != "" && s.PIIKey != "" {
+			return s, nil
+		}
+	}
+	sk := make([]byte, 32)
+	pk := make([]byte, 32)
+	if _, err := rand.Read(sk); err != nil {
+		return s, err
+	}
+	if _, err := rand.Read(pk); err != nil {
+		return s, err
+	}
+	s = Secrets{SigningKey: hex.EncodeToString(sk), PIIKey: base64.StdEncoding.EncodeToString(pk)}
+	content := "AUTH_SIGNING_KEY=" + s.SigningKey + "\nPII_ENCRYPTION_KEY=" + s.PIIKey + "\n"
+	return s, os.WriteFile(path, []byte(content), 0o600)
+}
+
+// Verifier mints tokens with the stack's signing key.
+func (s *Stack) Verifier() (*auth.Verifier, error) { return auth.NewVerifier(s.Secrets.SigningKey) }
+
+// Addr returns "127.0.0.1:port" of a named port (e.g. "gateway", "smtp").
+func (s *Stack) Addr(name string) string { return s.addr(name) }
+
+// MailDir is where the SMTP server writes .eml files.
+func (s *Stack) MailDir() string { return s.cfg.path("mail") }
+
+// LogFile is a process's log.
+func (s *Stack) LogFile(name string) string { return s.cfg.path("logs", name+".log") }
+
+func readPID(path string) (int, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(raw)))
+}
+
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	if err := syscall.Kill(pid, 0); err != nil {
+		return false
+	}
+	// A zombie (exited, not reaped) still answers signal 0.
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(raw))
+	return len(fields) < 3 || fields[2] != "Z"
+}
+
+func tail(path string) string {
+	raw, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if len(lines) > 15 {
+		lines = lines[len(lines)-15:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = fmt.Errorf("%s answered %d", url, resp.StatusCode)
+		} else {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("not healthy after %s: %w", timeout, last)
+}
+
+// SortedPorts lists the stack's ports for printing.
+func (s *Stack) SortedPorts() []string {
+	var out []string
+	for k, v := range s.Ports {
+		out = append(out, fmt.Sprintf("%s=%d", k, v))
+	}
+	sort.Strings(out)
+	return out
+}
