@@ -558,9 +558,7 @@ type postmasterInfo struct {
 }
 
 // runningPostmaster reads dir/postmaster.pid and reports whether the
-// postmaster it names is alive. The pid is checked against the process's
-// command line too, so a stale pid file whose pid was reused by another
-// program is not mistaken for a running server.
+// postmaster it names is alive (a pid file left by a crash is stale).
 func runningPostmaster(dir string) (postmasterInfo, bool) {
 	f, err := os.Open(filepath.Join(dir, "postmaster.pid"))
 	if err != nil {
@@ -577,11 +575,8 @@ func runningPostmaster(dir string) (postmasterInfo, bool) {
 	}
 	pid, err1 := strconv.Atoi(strings.TrimSpace(lines[0]))
 	port, err2 := strconv.Atoi(strings.TrimSpace(lines[3]))
-	if err1 != nil || err2 != nil || !processAlive(pid) {
-		return postmasterInfo{}, false
-	}
-	if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil &&
-		!strings.Contains(string(cmdline), "postgres") && !strings.Contains(string(cmdline), "postmaster") {
+	// The postmaster's command line is ".../bin/postgres -D ...".
+	if err1 != nil || err2 != nil || !processIs(pid, "postgres") {
 		return postmasterInfo{}, false
 	}
 	return postmasterInfo{pid: pid, port: port}, true

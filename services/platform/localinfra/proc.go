@@ -57,6 +57,20 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
+// processIs reports whether pid is alive and its command line mentions
+// name. Pid files outlive crashes and pids get reused: without this check a
+// stale pid file could make us report, or stop, an unrelated process.
+func processIs(pid int, name string) bool {
+	if !processAlive(pid) {
+		return false
+	}
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return true // no /proc: trust the pid
+	}
+	return strings.Contains(string(cmdline), name)
+}
+
 // waitProcessExit polls until pid is gone or the timeout passes.
 func waitProcessExit(pid int, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)

@@ -121,7 +121,8 @@ func FindRedisServer() (string, error) {
 	if p, err := exec.LookPath("redis-server"); err == nil {
 		return p, nil
 	}
-	if _, err := os.Stat("/usr/bin/redis-server"); err == nil {
+	// PATH may be minimal (e.g. under a CI runner); Debian installs here.
+	if st, err := os.Stat("/usr/bin/redis-server"); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
 		return "/usr/bin/redis-server", nil
 	}
 	return "", fmt.Errorf("localinfra: redis-server not found on PATH nor at /usr/bin/redis-server; install it with: %s", RedisInstallCommand)
@@ -142,7 +143,7 @@ func (r *Redis) URL() string { return "redis://" + r.Addr() + "/0" }
 // PID returns the server's process id, or 0 if it is not running.
 func (r *Redis) PID() int {
 	pid, err := readPIDFile(r.pidFile())
-	if err != nil || !processAlive(pid) {
+	if err != nil || !processIs(pid, "redis") {
 		return 0
 	}
 	return pid

@@ -114,7 +114,10 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	done(s.Redis.Addr())
 
-	helpers := []struct{ name, port string; args []string }{
+	helpers := []struct {
+		name, port string
+		args       []string
+	}{
 		{"broker", "kafka", []string{"serve-broker", "--dir", cfg.path("kafka"), "--port", strconv.Itoa(s.Ports["kafka"]), "--partitions", "3"}},
 		{"mail", "smtp", []string{"serve-mail", "--dir", cfg.path("mail"), "--listen", s.addr("smtp")}},
 		{"traces", "traces", []string{"serve-traces", "--listen", s.addr("traces"), "--file", cfg.path("traces.jsonl")}},
