@@ -1,0 +1,67 @@
+// Command reporting runs the reporting service: it folds every service's
+// events into a read model of cases and answers supervisors' summaries over
+// gRPC and HTTP/JSON.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	reportingv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/reporting/v1"
+	"github.com/counterdesk/counterdesk/services/platform/config"
+	"github.com/counterdesk/counterdesk/services/platform/service"
+	"github.com/counterdesk/counterdesk/services/reporting/internal/report"
+	"github.com/counterdesk/counterdesk/services/reporting/internal/reportgrpc"
+	"github.com/counterdesk/counterdesk/services/reporting/internal/reportkafka"
+	"github.com/counterdesk/counterdesk/services/reporting/internal/reportpg"
+	"github.com/counterdesk/counterdesk/services/reporting/migrations"
+)
+
+// Config is the reporting service's whole configuration. It has nothing of
+// its own yet beyond what every service needs.
+type Config struct {
+	config.Common
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "reporting:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	var cfg Config
+	if err := config.Load(&cfg); err != nil {
+		return err
+	}
+	b, err := service.Start(ctx, "reporting", cfg.Common, &cfg, migrations.FS)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	defer b.Close()
+
+	store := &reportpg.Store{Pool: b.Pool}
+	now := func() time.Time { return time.Now().UTC() }
+
+	reportingv1.RegisterReportingServiceServer(b.Server.GRPC, &reportgrpc.Server{
+		Reports: &report.Reports{Store: store, Now: now},
+		Log:     b.Log,
+	})
+	b.Server.AddGateway(reportingv1.RegisterReportingServiceHandlerFromEndpoint)
+
+	h, err := reportkafka.NewHandler(store, now)
+	if err != nil {
+		return err
+	}
+	b.Consume(reportkafka.Group, reportkafka.Topics, h.Handle, h.AfterCommit)
+
+	return b.Run(ctx)
+}
