@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what counterdesk needs and is missing, and nothing else:
+#   - Debian packages: postgresql (server binaries), redis-server
+#   - pinned Go tools into ./.bin (code generators, helm, kubeconform, golangci-lint)
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+need_apt=()
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+if ((${#need_apt[@]})); then
+  echo "installing Debian packages: ${need_apt[*]}"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  # Debian starts a system-wide server on install; counterdesk runs its own private ones.
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "Go is missing: install Go 1.26 (https://go.dev/dl) and run again" >&2
+  exit 1
+fi
+
+# Tools and exact versions; a version bump here is a reviewed change.
+TOOLS=(
+  "protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12"
+  "protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2"
+  "protoc-gen-grpc-gateway github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@v2.32.0"
+  "protoc-gen-openapiv2 github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@v2.32.0"
+  "buf github.com/bufbuild/buf/cmd/buf@v1.75.0"
+  "helm helm.sh/helm/v3/cmd/helm@v3.22.0"
+  "kubeconform github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0"
+  "golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0"
+)
+mkdir -p .bin
+for entry in "${TOOLS[@]}"; do
+  name=${entry%% *}
+  mod=${entry#* }
+  stamp=".bin/.$name.version"
+  if [ -x ".bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$mod" ]; then
+    continue
+  fi
+  echo "installing $mod"
+  GOBIN="$PWD/.bin" GOFLAGS=-mod=mod GOWORK=off go install "$mod"
+  echo "$mod" >"$stamp"
+done
