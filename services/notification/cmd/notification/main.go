@@ -1,0 +1,77 @@
+// Command notification runs the notification service: it turns facts about
+// cases into messages to customers, sends them, and answers what was sent.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	notificationv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/notification/v1"
+	"github.com/counterdesk/counterdesk/services/notification/internal/dispatch"
+	"github.com/counterdesk/counterdesk/services/notification/internal/notifygrpc"
+	"github.com/counterdesk/counterdesk/services/notification/internal/notifykafka"
+	"github.com/counterdesk/counterdesk/services/notification/internal/notifypg"
+	"github.com/counterdesk/counterdesk/services/notification/internal/notifysmtp"
+	"github.com/counterdesk/counterdesk/services/notification/migrations"
+	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"github.com/counterdesk/counterdesk/services/platform/config"
+	"github.com/counterdesk/counterdesk/services/platform/service"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// Config is the whole configuration, read once from the environment.
+type Config struct {
+	config.Common
+	SMTPAddr   string `env:"SMTP_ADDR,required,notEmpty"`
+	SMTPFrom   string `env:"SMTP_FROM" envDefault:"counterdesk@localhost"`
+	IntakeAddr string `env:"INTAKE_ADDR,required,notEmpty"`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "notification:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	var cfg Config
+	if err := config.Load(&cfg); err != nil {
+		return err
+	}
+	b, err := service.Start(ctx, "notification", cfg.Common, cfg, migrations.FS)
+	if err != nil {
+		return err
+	}
+	defer b.Close() // runs last: clients closed, telemetry flushed
+
+	conn, err := grpc.NewClient(cfg.IntakeAddr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	if err != nil {
+		return fmt.Errorf("intake client for %s: %w", cfg.IntakeAddr, err)
+	}
+	defer conn.Close()
+	intake := notifygrpc.NewIntake(conn, auth.ServiceCredentials{V: b.Verifier, Service: "notification"})
+
+	store := notifypg.New(b.Pool)
+	sender, err := dispatch.New(store, intake, &notifysmtp.Mailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom}, b.Log, dispatch.Options{})
+	if err != nil {
+		return err
+	}
+	handler := &notifykafka.Handler{Store: store, Log: b.Log}
+	b.Consume(notifykafka.Group, notifykafka.Topics, handler.Handle, notifykafka.WakeAfterCommit(sender.Wake))
+	b.Go("sender", sender.Run)
+
+	notificationv1.RegisterNotificationServiceServer(b.Server.GRPC, notifygrpc.NewServer(store, intake))
+	b.Server.AddGateway(notificationv1.RegisterNotificationServiceHandlerFromEndpoint)
+	return b.Run(ctx)
+}

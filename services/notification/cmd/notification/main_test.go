@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
+	intakev1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1"
+	"github.com/counterdesk/counterdesk/services/notification/internal/intakefake"
+	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"github.com/counterdesk/counterdesk/services/platform/eventbus"
+	"github.com/counterdesk/counterdesk/services/platform/localinfra"
+	"github.com/counterdesk/counterdesk/services/platform/testinfra"
+	"github.com/google/uuid"
+	"github.com/segmentio/kafka-go"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testinfra.Run(m, testinfra.Postgres|testinfra.Kafka))
+}
+
+const signingKey = "main-test-signing-key-of-at-least-32-bytes"
+
+// TestTheServiceAcknowledgesACaseEndToEnd runs the real main wiring against
+// real Postgres, Kafka and SMTP: a DeadlinesArmed on sla-events becomes one
+// mail, a NotificationSent on notification-events and a row the HTTP API
+// shows, and nothing personal reaches the logs.
+func TestTheServiceAcknowledgesACaseEndToEnd(t *testing.T) {
+	brokers := testinfra.Brokers(t)
+	sink, err := localinfra.StartMailSink(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sink.Close() })
+	verifier, err := auth.NewVerifier(signingKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	intake := intakefake.New()
+	caseID := uuid.Must(uuid.NewV7()).String()
+	intake.Add(caseID, intakefake.Case{Tenant: "bank-a", Branch: "b1", Region: "r1", Contact: &intakev1.GetCaseContactResponse{
+		CaseId: caseID, CaseNumber: "CD-20261122-000042", TenantId: "bank-a",
+		CustomerName: "张三", Email: "zhang.san@example.com", Phone: "13812345678", Language: "zh-CN",
+	}})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer(grpc.UnaryInterceptor(auth.UnaryServerInterceptor(verifier)))
+	intake.Register(gs)
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(gs.Stop)
+
+	grpcPort, httpPort := freePort(t), freePort(t)
+	for k, v := range map[string]string{
+		"DATABASE_URL": testinfra.NewDatabase(t), "KAFKA_BROKERS": brokers, "KAFKA_PARTITIONS": "3",
+		"AUTH_SIGNING_KEY": signingKey, "GRPC_ADDR": "127.0.0.1:" + strconv.Itoa(grpcPort),
+		"HTTP_ADDR": "127.0.0.1:" + strconv.Itoa(httpPort), "SMTP_ADDR": sink.Addr(),
+		"INTAKE_ADDR": lis.Addr().String(), "LOG_LEVEL": "debug", "OTEL_EXPORTER_OTLP_ENDPOINT": "",
+	} {
+		t.Setenv(k, v)
+	}
+	logs := captureStdout(t)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("run did not return within 30s of cancellation")
+		}
+	}
+	t.Cleanup(stop)
+
+	publishArmed(t, brokers, caseID)
+
+	waitFor(t, 30*time.Second, "the acknowledgment mail", func() bool {
+		msgs, err := sink.Messages()
+		return err == nil && len(msgs) == 1
+	})
+	msgs, _ := sink.Messages()
+	if !strings.Contains(msgs[0].Subject, "CD-20261122-000042") || !strings.Contains(msgs[0].Body, "2026年11月23日 17:00") {
+		t.Errorf("mail: %q\n%s", msgs[0].Subject, msgs[0].Body)
+	}
+
+	sent := readNotificationSent(t, brokers, caseID)
+	if sent.GetNotificationSent().GetTemplate() != "case_acknowledgment" || sent.GetTenantId() != "bank-a" {
+		t.Errorf("event = %v", sent)
+	}
+	if msgs[0].MessageID != sent.GetNotificationSent().GetNotificationId()+"@counterdesk" {
+		t.Errorf("Message-ID %q does not name notification %s", msgs[0].MessageID, sent.GetNotificationSent().GetNotificationId())
+	}
+
+	tok, err := verifier.Mint(auth.Principal{Tenant: "bank-a", Subject: "m1", Role: auth.RoleComplaintManager, Branch: "b1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := getJSON(t, fmt.Sprintf("http://127.0.0.1:%d/v1/cases/%s/notifications", httpPort, caseID), tok)
+	var resp struct {
+		CaseID        string `json:"caseId"`
+		Notifications []struct {
+			Status, Recipient, Template, Channel string
+		} `json:"notifications"`
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	if len(resp.Notifications) != 1 || resp.Notifications[0].Status != "DELIVERY_STATUS_SENT" ||
+		resp.Notifications[0].Recipient != "z***@example.com" || resp.Notifications[0].Channel != "NOTIFICATION_CHANNEL_EMAIL" {
+		t.Errorf("GET notifications = %s", body)
+	}
+
+	metrics := string(getJSON(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", httpPort), tok))
+	if !regexp.MustCompile(`(?m)^counterdesk_notifications_total\{channel="email",.*outcome="sent",template="case_acknowledgment"\} 1$`).MatchString(metrics) {
+		t.Errorf("/metrics lacks one sent acknowledgment:\n%s", metrics)
+	}
+
+	stop()
+	out := logs()
+	for _, secret := range []string{"zhang.san", "张三", "13812345678"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the logs hold %q", secret)
+		}
+	}
+	if os.Getenv("SHOW_LOGS") != "" {
+		t.Log(out)
+	}
+	if !strings.Contains(out, `"msg":"notification attempt"`) {
+		t.Errorf("no attempt was logged; captured:\n%s", out)
+	}
+}
+
+func publishArmed(t *testing.T, brokers, caseID string) {
+	t.Helper()
+	env := &eventsv1.Envelope{EventId: uuid.Must(uuid.NewV7()).String(), TenantId: "bank-a", CaseId: caseID,
+		Type: "DeadlinesArmed", OccurredAt: timestamppb.Now(), Producer: "slatimer",
+		Payload: &eventsv1.Envelope_DeadlinesArmed{DeadlinesArmed: &eventsv1.DeadlinesArmed{
+			TimeZone: "Asia/Shanghai",
+			Deadlines: []*eventsv1.ArmedDeadline{{Kind: "DEADLINE_KIND_FIRST_ANSWER",
+				DueAt: timestamppb.New(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))}},
+		}}}
+	payload, err := proto.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := eventbus.NewWriter([]string{brokers})
+	defer w.Close()
+	// The service creates its topics as it starts; until then writes fail.
+	waitFor(t, 30*time.Second, "publishing to sla-events", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return w.WriteMessages(ctx, kafka.Message{Topic: eventbus.TopicSLAEvents, Key: []byte(caseID), Value: payload}) == nil
+	})
+}
+
+func readNotificationSent(t *testing.T, brokers, caseID string) *eventsv1.Envelope {
+	t.Helper()
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{brokers}, GroupID: "main-test-" + caseID,
+		GroupTopics: []string{eventbus.TopicNotificationEvents}, StartOffset: kafka.FirstOffset,
+		MaxWait: 200 * time.Millisecond, JoinGroupBackoff: 200 * time.Millisecond})
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			t.Fatalf("read notification-events: %v", err)
+		}
+		env := &eventsv1.Envelope{}
+		if err := proto.Unmarshal(m.Value, env); err != nil {
+			t.Fatal(err)
+		}
+		if env.GetCaseId() == caseID && env.GetNotificationSent() != nil {
+			return env
+		}
+	}
+}
+
+func getJSON(t *testing.T, url, token string) []byte {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
+	}
+	return body
+}
+
+// captureStdout sends the service's log (it writes to stdout) into a buffer
+// until the returned function is called, which restores stdout and returns
+// what was written.
+func captureStdout(t *testing.T) func() string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := os.Stdout
+	os.Stdout = w
+	var (
+		buf  bytes.Buffer
+		wg   sync.WaitGroup
+		once sync.Once
+	)
+	wg.Go(func() { _, _ = io.Copy(&buf, r) })
+	finish := func() string {
+		once.Do(func() {
+			os.Stdout = orig
+			w.Close()
+			wg.Wait()
+			r.Close()
+		})
+		return buf.String()
+	}
+	t.Cleanup(func() { finish() })
+	return finish
+}
+
+func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	p, err := localinfra.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -1,0 +1,239 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/counterdesk/counterdesk/services/notification/internal/notify"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+)
+
+var now = time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+
+// memStore is an in-memory Store for the dispatcher's own rules; the
+// Postgres store is tested against a real database elsewhere.
+type memStore struct {
+	mu   sync.Mutex
+	rows map[string]notify.Delivery
+}
+
+func (m *memStore) ClaimDue(_ context.Context, at time.Time, limit int, lease time.Duration) ([]notify.Delivery, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []notify.Delivery
+	for id, d := range m.rows {
+		if d.Status == notify.StatusPending && !d.NextAttemptAt.After(at) && len(out) < limit {
+			d.NextAttemptAt = at.Add(lease)
+			m.rows[id] = d
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) Record(_ context.Context, d notify.Delivery, prev int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cur := m.rows[d.ID]; cur.Status != notify.StatusPending || cur.Attempts != prev {
+		return notify.ErrNotPending
+	}
+	m.rows[d.ID] = d
+	return nil
+}
+
+type fakeContacts struct {
+	contact Contact
+	err     error
+}
+
+func (f fakeContacts) CaseContact(context.Context, string) (Contact, error) { return f.contact, f.err }
+
+type fakeMailer struct {
+	mu   sync.Mutex
+	sent []Mail
+	err  error
+}
+
+func (f *fakeMailer) Send(_ context.Context, m Mail) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	f.sent = append(f.sent, m)
+	return nil
+}
+
+type rejected struct{}
+
+func (rejected) Error() string   { return "smtp rcpt: relay replied 550 <zhang.san@example.com> unknown" }
+func (rejected) Permanent() bool { return true }
+
+var zhang = Contact{TenantID: "bank-a", CaseNumber: "CD-20261122-000042", CustomerName: "张三",
+	Email: "zhang.san@example.com", Phone: "13812345678", Language: "en-GB"}
+
+func setup(t *testing.T, c Contacts, m Mailer) (*Dispatcher, *memStore, notify.Delivery) {
+	t.Helper()
+	d := notify.NewDelivery("0194f0c1-0000-7000-8000-000000000001", "bank-a", "0194f0c1-0000-7000-8000-0000000000c1",
+		notify.ChannelEmail, notify.TemplateCaseAcknowledgment,
+		notify.Acknowledgment{ExpectedAnswerAt: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), TimeZone: "Asia/Shanghai"},
+		nil, now)
+	store := &memStore{rows: map[string]notify.Delivery{d.ID: d}}
+	disp, err := New(store, c, m, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return disp, store, d
+}
+
+func TestASentMessageRecordsOnlyTheMaskedAddress(t *testing.T) {
+	mailer := &fakeMailer{}
+	disp, store, d := setup(t, fakeContacts{contact: zhang}, mailer)
+	if n, err := disp.RunOnce(context.Background()); err != nil || n != 1 {
+		t.Fatalf("RunOnce = %d, %v", n, err)
+	}
+	got := store.rows[d.ID]
+	if got.Status != notify.StatusSent || got.Recipient != "z***@example.com" || got.Language != notify.LanguageEn ||
+		got.Attempts != 1 || !got.SentAt.Equal(now) {
+		t.Fatalf("row = %+v", got)
+	}
+	if len(mailer.sent) != 1 {
+		t.Fatalf("sent %d mails", len(mailer.sent))
+	}
+	m := mailer.sent[0]
+	if m.MessageID != d.ID+"@counterdesk" || m.To != zhang.Email || !strings.Contains(m.Body, "23 Nov 2026 17:00 (GMT+08:00)") {
+		t.Fatalf("mail = %+v", m)
+	}
+}
+
+func TestACustomerWithoutAnAddressIsSkipped(t *testing.T) {
+	c := zhang
+	c.Email = ""
+	mailer := &fakeMailer{}
+	disp, store, d := setup(t, fakeContacts{contact: c}, mailer)
+	if _, err := disp.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.rows[d.ID]; got.Status != notify.StatusSkipped || got.LastError != notify.ReasonNoEmail || len(mailer.sent) != 0 {
+		t.Fatalf("row = %+v, %d mails", got, len(mailer.sent))
+	}
+}
+
+func TestFailureReasonsNeverHoldTheCustomersData(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus notify.Status
+	}{
+		{"a relay that quotes the address is scrubbed",
+			errors.New("smtp data: 451 temporary failure for ZHANG.SAN@example.com (张三, 13812345678)"), notify.StatusPending},
+		{"a permanent rejection is final at once and scrubbed", rejected{}, notify.StatusFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			disp, store, d := setup(t, fakeContacts{contact: zhang}, &fakeMailer{err: tt.err})
+			if _, err := disp.RunOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			got := store.rows[d.ID]
+			if got.Status != tt.wantStatus || got.Attempts != 1 {
+				t.Fatalf("row = %+v", got)
+			}
+			for _, secret := range []string{"zhang.san", "ZHANG.SAN", "张三", "13812345678"} {
+				if strings.Contains(got.LastError, secret) {
+					t.Errorf("last_error %q holds %q", got.LastError, secret)
+				}
+			}
+			if got.Recipient != "" {
+				t.Errorf("recipient %q recorded for an unsent message", got.Recipient)
+			}
+			if tt.wantStatus == notify.StatusPending && !got.NextAttemptAt.Equal(now.Add(time.Second)) {
+				t.Errorf("next attempt at %v, want one second later", got.NextAttemptAt)
+			}
+		})
+	}
+}
+
+func TestAContactFromAnotherTenantIsNeverWrittenTo(t *testing.T) {
+	c := zhang
+	c.TenantID = "bank-b"
+	mailer := &fakeMailer{}
+	disp, store, d := setup(t, fakeContacts{contact: c}, mailer)
+	if _, err := disp.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.rows[d.ID]; got.Status != notify.StatusFailed || len(mailer.sent) != 0 {
+		t.Fatalf("row = %+v, %d mails", got, len(mailer.sent))
+	}
+}
+
+func TestAnIntakeOutageIsRetried(t *testing.T) {
+	disp, store, d := setup(t, fakeContacts{err: errors.New("intake GetCaseContact: Unavailable")}, &fakeMailer{})
+	if _, err := disp.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := store.rows[d.ID]
+	if got.Status != notify.StatusPending || got.Attempts != 1 || got.LastError != "look up contact: intake GetCaseContact: Unavailable" {
+		t.Fatalf("row = %+v", got)
+	}
+}
+
+func TestSendingContinuesTheTraceOfTheEventThatQueuedIt(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	otel.SetTracerProvider(tp)
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	t.Cleanup(func() { otel.SetTracerProvider(prevTP); otel.SetTextMapPropagator(prevProp) })
+
+	disp, store, d := setup(t, fakeContacts{contact: zhang}, &fakeMailer{})
+	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	d.TraceContext = map[string]string{"traceparent": parent}
+	store.rows[d.ID] = d
+	if _, err := disp.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	spans := rec.Ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans ended", len(spans))
+	}
+	s := spans[0]
+	if s.Name() != "send case_acknowledgment" || s.Parent().TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" ||
+		s.Parent().SpanID().String() != "00f067aa0ba902b7" {
+		t.Fatalf("span %q with parent %v", s.Name(), s.Parent())
+	}
+	for _, a := range s.Attributes() {
+		if v := a.Value.Emit(); strings.Contains(v, "zhang") || strings.Contains(v, "张三") {
+			t.Errorf("span attribute %s holds personal data", a.Key)
+		}
+	}
+}
+
+func TestALeaseShorterThanTwoAttemptsIsRefused(t *testing.T) {
+	_, err := New(&memStore{}, fakeContacts{}, &fakeMailer{}, slog.Default(), Options{AttemptTimeout: time.Minute, Lease: time.Minute})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+}
+
+func TestAnAcknowledgmentIsNotSentAfterItsPromisedTime(t *testing.T) {
+	mailer := &fakeMailer{}
+	disp, store, d := setup(t, fakeContacts{contact: zhang}, mailer)
+	late := now.Add(48 * time.Hour)
+	disp.opts.Now = func() time.Time { return late }
+	if _, err := disp.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.rows[d.ID]; got.Status != notify.StatusSkipped || got.LastError != notify.ReasonPromisePassed || len(mailer.sent) != 0 {
+		t.Fatalf("row = %+v, %d mails", got, len(mailer.sent))
+	}
+}

@@ -1,0 +1,141 @@
+package notify
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Channel is how a message reaches the customer.
+type Channel string
+
+// Channels. Only e-mail is sent today; SMS and webhooks come with their gateways.
+const (
+	ChannelEmail   Channel = "email"
+	ChannelSMS     Channel = "sms"
+	ChannelWebhook Channel = "webhook"
+)
+
+// Status is where a delivery stands.
+type Status string
+
+// Statuses. Pending is the only one that changes; the other three are final.
+const (
+	StatusPending Status = "PENDING"
+	StatusSent    Status = "SENT"
+	StatusFailed  Status = "FAILED"
+	StatusSkipped Status = "SKIPPED"
+)
+
+// Final reports whether nothing more will happen to a delivery in s.
+func (s Status) Final() bool { return s != StatusPending }
+
+// Reasons recorded for skipped deliveries.
+const (
+	ReasonNoEmail = "no e-mail address"
+	// ReasonPromisePassed: after a long outage an acknowledgment would promise
+	// an answer by a time already gone, which tells the customer nothing true.
+	ReasonPromisePassed = "expected answer time has passed"
+)
+
+// ErrNotPending is returned when an outcome is recorded for a delivery that
+// already has one.
+var ErrNotPending = errors.New("delivery is no longer pending")
+
+// Delivery is one message to one customer over one channel, from the moment
+// it is decided until it is sent or given up. It holds no personal data: the
+// address is looked up when sending, and only its masked form is kept.
+type Delivery struct {
+	ID       string
+	TenantID string
+	CaseID   string
+	Channel  Channel
+	Template Template
+	Status   Status
+	// Language the message was rendered in; empty until an attempt is made.
+	Language Language
+	// Recipient is the masked address the message went to (z***@example.com).
+	Recipient string
+	// ExpectedAnswerAt is the answer deadline the acknowledgment promises,
+	// shown in TimeZone (the branch's zone).
+	ExpectedAnswerAt time.Time
+	TimeZone         string
+	Attempts         int
+	NextAttemptAt    time.Time
+	// LastError says why the last attempt did not send; never personal data.
+	LastError string
+	// TraceContext is the W3C trace context of the event that caused the
+	// delivery, so sending continues that trace however late it happens.
+	TraceContext map[string]string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	SentAt       time.Time
+}
+
+// NewDelivery returns a pending delivery due at once.
+func NewDelivery(id, tenantID, caseID string, ch Channel, t Template, ack Acknowledgment, trace map[string]string, now time.Time) Delivery {
+	return Delivery{
+		ID: id, TenantID: tenantID, CaseID: caseID, Channel: ch, Template: t, Status: StatusPending,
+		ExpectedAnswerAt: ack.ExpectedAnswerAt, TimeZone: ack.TimeZone,
+		NextAttemptAt: now, TraceContext: trace, CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+// Outdated reports whether sending at now would be pointless: an
+// acknowledgment whose promised answer time is already past.
+func (d Delivery) Outdated(now time.Time) bool {
+	return d.Template == TemplateCaseAcknowledgment && !d.ExpectedAnswerAt.After(now)
+}
+
+// MarkSent records that the gateway accepted the message.
+func (d *Delivery) MarkSent(now time.Time, lang Language, maskedRecipient string) error {
+	if err := d.attempt(now, lang); err != nil {
+		return err
+	}
+	d.Status, d.Recipient, d.SentAt, d.LastError = StatusSent, maskedRecipient, now, ""
+	return nil
+}
+
+// MarkSkipped records that the message cannot be sent on this channel at all
+// (e.g. no address); it counts as an attempt.
+func (d *Delivery) MarkSkipped(now time.Time, lang Language, reason string) error {
+	if err := d.attempt(now, lang); err != nil {
+		return err
+	}
+	d.Status, d.LastError = StatusSkipped, reason
+	return nil
+}
+
+// MarkFailed records a failed attempt. The delivery stays pending until
+// MaxAttempts, with the next attempt after Backoff; then it is failed for
+// good. A permanent failure (e.g. the relay rejected the address) is final at
+// once. reason must not contain personal data.
+func (d *Delivery) MarkFailed(now time.Time, lang Language, reason string, permanent bool) error {
+	if err := d.attempt(now, lang); err != nil {
+		return err
+	}
+	d.LastError = reason
+	if permanent || d.Attempts >= MaxAttempts {
+		d.Status = StatusFailed
+		return nil
+	}
+	d.NextAttemptAt = now.Add(Backoff(d.Attempts))
+	return nil
+}
+
+func (d *Delivery) attempt(now time.Time, lang Language) error {
+	if d.Status.Final() {
+		return fmt.Errorf("delivery %s is %s: %w", d.ID, d.Status, ErrNotPending)
+	}
+	d.Attempts++
+	d.UpdatedAt = now
+	if lang != "" {
+		d.Language = lang
+	}
+	return nil
+}
+
+// MessageID is the Message-ID (without angle brackets) of every e-mail sent
+// for a delivery. It is the same on every attempt, so a message resent after
+// a crash between sending and recording can be recognised as a duplicate.
+func MessageID(deliveryID string) string { return deliveryID + "@counterdesk" }

@@ -1,0 +1,134 @@
+package notify
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+	"text/template"
+	"time"
+)
+
+// Template names a kind of message.
+type Template string
+
+// Templates.
+const (
+	// TemplateCaseAcknowledgment tells the customer the case was taken on,
+	// under which number, and by when they will have an answer.
+	TemplateCaseAcknowledgment Template = "case_acknowledgment"
+)
+
+// Language is a language messages are written in.
+type Language string
+
+// Languages with templates. Chinese is the default; English is for foreign
+// customers.
+const (
+	LanguageZhCN Language = "zh-CN"
+	LanguageEn   Language = "en"
+)
+
+// LanguageFor picks the template language for a customer's BCP 47 tag:
+// English for any "en" tag, Chinese otherwise (including no tag).
+func LanguageFor(tag string) Language {
+	t := strings.ToLower(strings.TrimSpace(tag))
+	if t == "en" || strings.HasPrefix(t, "en-") || strings.HasPrefix(t, "en_") {
+		return LanguageEn
+	}
+	return LanguageZhCN
+}
+
+// Content is what a message says about one case.
+type Content struct {
+	CaseNumber   string
+	CustomerName string
+	// ExpectedAnswerAt is shown in TimeZone.
+	ExpectedAnswerAt time.Time
+	TimeZone         string
+}
+
+// Message is a rendered message: a one-line subject and a plain-text body.
+type Message struct {
+	Language Language
+	Subject  string
+	Body     string
+}
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+// parseTemplates parses each file on its own, because every file defines
+// the same "subject" and "body" names.
+var parseTemplates = sync.OnceValues(func() (map[string]*template.Template, error) {
+	files, err := fs.Glob(templateFS, "templates/*.tmpl")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*template.Template, len(files))
+	for _, f := range files {
+		t, err := template.New(path.Base(f)).Option("missingkey=error").ParseFS(templateFS, f)
+		if err != nil {
+			return nil, err
+		}
+		out[path.Base(f)] = t
+	}
+	return out, nil
+})
+
+// Render writes template t in lang for c. Each template file defines a
+// "subject" and a "body"; the file for a language is "<template>.<lang>.tmpl".
+func Render(t Template, lang Language, c Content) (Message, error) {
+	all, err := parseTemplates()
+	if err != nil {
+		return Message{}, fmt.Errorf("parse templates: %w", err)
+	}
+	if lang != LanguageEn {
+		lang = LanguageZhCN
+	}
+	tmpl, ok := all[fmt.Sprintf("%s.%s.tmpl", t, lang)]
+	if !ok {
+		return Message{}, fmt.Errorf("no template %s in %s", t, lang)
+	}
+	when, err := FormatTime(c.ExpectedAnswerAt, c.TimeZone, lang)
+	if err != nil {
+		return Message{}, err
+	}
+	data := struct {
+		CaseNumber, CustomerName, ExpectedAnswer string
+	}{c.CaseNumber, strings.TrimSpace(c.CustomerName), when}
+	var subject, body bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&subject, "subject", data); err != nil {
+		return Message{}, fmt.Errorf("render %s subject in %s: %w", t, lang, err)
+	}
+	if err := tmpl.ExecuteTemplate(&body, "body", data); err != nil {
+		return Message{}, fmt.Errorf("render %s body in %s: %w", t, lang, err)
+	}
+	return Message{
+		Language: lang,
+		// A header line cannot carry line breaks, whatever the data held.
+		Subject: strings.Join(strings.Fields(subject.String()), " "),
+		Body:    strings.TrimLeft(body.String(), "\n"),
+	}, nil
+}
+
+// FormatTime shows t in zone the way a customer reading lang expects:
+// "2026年11月23日 17:00" in Chinese, "23 Nov 2026 17:00 (GMT+08:00)" in
+// English, where the zone is less obvious to the reader.
+func FormatTime(t time.Time, zone string, lang Language) (string, error) {
+	if zone == "" {
+		zone = DefaultTimeZone
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return "", fmt.Errorf("unknown time zone %q: %w", zone, err)
+	}
+	t = t.In(loc)
+	if lang == LanguageEn {
+		return t.Format("2 Jan 2006 15:04") + " (GMT" + t.Format("-07:00") + ")", nil
+	}
+	return t.Format("2006年1月2日 15:04"), nil
+}

@@ -1,0 +1,158 @@
+// Package notifypg stores deliveries in the notification service's Postgres
+// database. Claims use FOR UPDATE SKIP LOCKED so any number of sender
+// replicas share the work, and a sent delivery's NotificationSent event goes
+// into the transactional outbox in the same transaction as its status. Times
+// are parameters, never now(), so tests own the clock.
+package notifypg
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
+	"github.com/counterdesk/counterdesk/services/notification/internal/notify"
+	"github.com/counterdesk/counterdesk/services/platform/eventbus"
+	"github.com/counterdesk/counterdesk/services/platform/outbox"
+	"github.com/counterdesk/counterdesk/services/platform/pgdb"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Producer names this service on the events it writes.
+const Producer = "notification"
+
+// Store is the deliveries table.
+type Store struct{ pool *pgxpool.Pool }
+
+// New returns a store on pool.
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+const columns = `id, tenant_id, case_id, channel, template, status, language, recipient,
+	expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
+	created_at, updated_at, sent_at`
+
+// Enqueue adds d inside tx (the consumer's transaction, so the delivery is
+// decided exactly once per event). It returns false when the case already
+// has this template on this channel.
+func (s *Store) Enqueue(ctx context.Context, tx pgx.Tx, d notify.Delivery) (bool, error) {
+	trace := d.TraceContext
+	if trace == nil {
+		trace = map[string]string{}
+	}
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO deliveries (id, tenant_id, case_id, channel, template, status, expected_answer_at,
+			time_zone, attempts, next_attempt_at, trace_context, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (case_id, template, channel) DO NOTHING`,
+		d.ID, d.TenantID, d.CaseID, d.Channel, d.Template, d.Status, d.ExpectedAnswerAt,
+		d.TimeZone, d.Attempts, d.NextAttemptAt, trace, d.CreatedAt, d.UpdatedAt)
+	if err != nil {
+		return false, fmt.Errorf("insert %s delivery for case %s: %w", d.Template, d.CaseID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ClaimDue implements dispatch.Store.
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]notify.Delivery, error) {
+	rows, err := s.pool.Query(ctx, `
+		WITH due AS (
+			SELECT id AS due_id FROM deliveries
+			WHERE status = 'PENDING' AND next_attempt_at <= $1
+			ORDER BY next_attempt_at
+			LIMIT $2
+			FOR UPDATE SKIP LOCKED
+		)
+		UPDATE deliveries d SET next_attempt_at = $3, updated_at = $1
+		FROM due WHERE d.id = due.due_id
+		RETURNING `+columns,
+		now, limit, now.Add(lease))
+	if err != nil {
+		return nil, fmt.Errorf("claim due deliveries: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("claim due deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// Record implements dispatch.Store.
+func (s *Store) Record(ctx context.Context, d notify.Delivery, prevAttempts int) error {
+	return pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var sentAt *time.Time
+		if d.Status == notify.StatusSent {
+			sentAt = &d.SentAt
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE deliveries SET status = $3, language = $4, recipient = $5, attempts = $6,
+				next_attempt_at = $7, last_error = $8, sent_at = $9, updated_at = $10
+			WHERE id = $1 AND status = 'PENDING' AND attempts = $2`,
+			d.ID, prevAttempts, d.Status, d.Language, d.Recipient, d.Attempts,
+			d.NextAttemptAt, d.LastError, sentAt, d.UpdatedAt)
+		if err != nil {
+			return fmt.Errorf("record delivery %s: %w", d.ID, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("record delivery %s: %w", d.ID, notify.ErrNotPending)
+		}
+		if d.Status != notify.StatusSent {
+			return nil
+		}
+		err = outbox.Add(ctx, tx, Producer, eventbus.TopicNotificationEvents, &eventsv1.Envelope{
+			TenantId: d.TenantID,
+			CaseId:   d.CaseID,
+			Payload: &eventsv1.Envelope_NotificationSent{NotificationSent: &eventsv1.NotificationSent{
+				NotificationId: d.ID, Channel: string(d.Channel), Template: string(d.Template),
+				SentAt: timestamppb.New(d.SentAt),
+			}},
+		})
+		if err != nil {
+			return fmt.Errorf("announce delivery %s: %w", d.ID, err)
+		}
+		return nil
+	})
+}
+
+// ListByCase returns a case's deliveries, oldest first. Rows of other
+// tenants are never returned.
+func (s *Store) ListByCase(ctx context.Context, tenantID, caseID string) ([]notify.Delivery, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM deliveries
+		WHERE tenant_id = $1 AND case_id = $2 ORDER BY created_at, id`, tenantID, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries of case %s: %w", caseID, err)
+	}
+	out, err := pgx.CollectRows(rows, scanDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries of case %s: %w", caseID, err)
+	}
+	return out, nil
+}
+
+// Get returns one delivery, or an error wrapping pgx.ErrNoRows.
+func (s *Store) Get(ctx context.Context, id string) (notify.Delivery, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM deliveries WHERE id = $1`, id)
+	if err != nil {
+		return notify.Delivery{}, fmt.Errorf("get delivery %s: %w", id, err)
+	}
+	d, err := pgx.CollectExactlyOneRow(rows, scanDelivery)
+	if err != nil {
+		return notify.Delivery{}, fmt.Errorf("get delivery %s: %w", id, err)
+	}
+	return d, nil
+}
+
+func scanDelivery(row pgx.CollectableRow) (notify.Delivery, error) {
+	var (
+		d      notify.Delivery
+		sentAt *time.Time
+	)
+	err := row.Scan(&d.ID, &d.TenantID, &d.CaseID, &d.Channel, &d.Template, &d.Status, &d.Language,
+		&d.Recipient, &d.ExpectedAnswerAt, &d.TimeZone, &d.Attempts, &d.NextAttemptAt, &d.LastError,
+		&d.TraceContext, &d.CreatedAt, &d.UpdatedAt, &sentAt)
+	if sentAt != nil {
+		d.SentAt = *sentAt
+	}
+	return d, err
+}
