@@ -10,9 +10,9 @@ SERVICES := intake routing slatimer notification reporting
 MODULES = $(shell go list -m -f '{{.Dir}}')
 DEVSTACK_DIR ?= .devstack
 
-.PHONY: up down deps build generate check-generated lint test test-go chart-check clean
+.PHONY: up down deps deps-runtime build generate check-generated lint test test-go chart-check clean
 
-up: deps build ## start everything in the background, seeded with the demo bank
+up: deps-runtime build ## start everything in the background, seeded with the demo bank
 	bin/devstack up --dir $(DEVSTACK_DIR) --bin bin
 
 down: ## stop everything `make up` started
@@ -20,6 +20,9 @@ down: ## stop everything `make up` started
 
 deps: ## install missing Debian packages and pinned Go tools
 	@tools/scripts/install-deps.sh
+
+deps-runtime:
+	@tools/scripts/install-deps.sh runtime
 
 build:
 	@mkdir -p bin

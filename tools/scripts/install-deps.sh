@@ -3,6 +3,7 @@
 #   - Debian packages: postgresql (server binaries), redis-server
 #   - pinned Go tools into ./.bin (code generators, helm, kubeconform, golangci-lint)
 # Safe to run again: each step is skipped when already done.
+# `install-deps.sh runtime` installs only what `make up` needs (no Go tools).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,6 +23,8 @@ if ! command -v go >/dev/null 2>&1; then
   echo "Go is missing: install Go 1.26 (https://go.dev/dl) and run again" >&2
   exit 1
 fi
+
+[ "${1:-}" = runtime ] && exit 0
 
 # Tools and exact versions; a version bump here is a reviewed change.
 TOOLS=(

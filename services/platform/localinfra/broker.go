@@ -85,7 +85,7 @@ func (b *Broker) Close() {
 
 func (b *Broker) unlock() {
 	if b.lock != nil {
-		syscall.Flock(int(b.lock.Fd()), syscall.LOCK_UN)
+		_ = syscall.Flock(int(b.lock.Fd()), syscall.LOCK_UN)
 		b.lock.Close()
 		b.lock = nil
 	}

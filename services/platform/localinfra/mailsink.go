@@ -64,7 +64,7 @@ func StartMailSink(dir string, addr string) (*MailSink, error) {
 	s.srv = srv
 	go func() {
 		defer close(s.done)
-		srv.Serve(ln) // returns on Close
+		_ = srv.Serve(ln) // returns on Close
 	}()
 	return s, nil
 }
@@ -294,7 +294,7 @@ func decodePart(contentType, encoding string, body io.Reader, m *Message, depth 
 	if mediaType != "text/plain" && mediaType != "text/html" {
 		return nil
 	}
-	var r io.Reader = body
+	r := io.Reader(body)
 	switch strings.ToLower(strings.TrimSpace(encoding)) {
 	case "quoted-printable":
 		r = quotedprintable.NewReader(r)

@@ -23,7 +23,7 @@ func TestPostgresLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("fresh cluster start: %v", time.Since(start))
-	t.Cleanup(func() { pg.Stop(context.Background()) })
+	t.Cleanup(func() { _ = pg.Stop(context.Background()) })
 
 	if want := "postgres://postgres@127.0.0.1:" + itoa(port) + "/app?sslmode=disable"; pg.URL("app") != want {
 		t.Errorf("URL = %q, want %q", pg.URL("app"), want)
@@ -82,7 +82,7 @@ func TestPostgresLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("restart of a stopped cluster: %v", time.Since(start))
-	defer pg2.Stop(ctx)
+	defer func() { _ = pg2.Stop(ctx) }()
 	conn, err = pgx.Connect(ctx, pg2.URL("app"))
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestPostgresColdTemplate(t *testing.T) {
 	if err := os.Mkdir(tmp, 0o1777); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(tmp, 0o1777) // umask
+	_ = os.Chmod(tmp, 0o1777) // umask
 	t.Setenv("TMPDIR", tmp)
 
 	for i, label := range []string{"cold (initdb template + copy)", "warm (copy of cached template)"} {

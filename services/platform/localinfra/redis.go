@@ -107,7 +107,7 @@ func StartRedisWithOptions(ctx context.Context, dir string, port int, opts Redis
 		case <-ctx.Done():
 			if pid != 0 {
 				// Do not leave a half-started daemon behind.
-				syscall.Kill(pid, syscall.SIGKILL)
+				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
 			return nil, fmt.Errorf("localinfra: redis-server on 127.0.0.1:%d did not answer PING: %w\n--- %s (tail) ---\n%s",
 				port, ctx.Err(), r.logFile(), tailFile(r.logFile(), 2000))
@@ -161,7 +161,7 @@ func (r *Redis) Stop() error {
 		return fmt.Errorf("localinfra: stop redis-server pid %d: %w", pid, err)
 	}
 	if !waitProcessExit(pid, 10*time.Second) {
-		syscall.Kill(pid, syscall.SIGKILL)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 		if !waitProcessExit(pid, 5*time.Second) {
 			return fmt.Errorf("localinfra: redis-server pid %d did not exit", pid)
 		}
@@ -179,7 +179,7 @@ func redisServerPID(port int) (int, error) {
 		return 0, err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 	if _, err := c.Write([]byte("*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")); err != nil {
 		return 0, err
 	}

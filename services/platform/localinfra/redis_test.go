@@ -20,7 +20,7 @@ func TestRedisLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("redis start: %v", time.Since(start))
-	t.Cleanup(func() { r.Stop() })
+	t.Cleanup(func() { _ = r.Stop() })
 	if want := "redis://127.0.0.1:" + strconv.Itoa(port) + "/0"; r.URL() != want {
 		t.Errorf("URL = %q, want %q", r.URL(), want)
 	}
@@ -77,7 +77,7 @@ func TestRedisDatabasesOption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Stop()
+	defer func() { _ = r.Stop() }()
 	c := redis.NewClient(&redis.Options{Addr: r.Addr(), DB: 63})
 	defer c.Close()
 	if err := c.Ping(ctx).Err(); err != nil {

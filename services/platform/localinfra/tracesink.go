@@ -106,7 +106,7 @@ func StartTraceSink(addr string, file string) (*TraceSink, error) {
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(s.done)
-		s.srv.Serve(ln) // returns on Close
+		_ = s.srv.Serve(ln) // returns on Close
 	}()
 	return s, nil
 }
@@ -204,7 +204,7 @@ func (s *TraceSink) add(spans []Span) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	for _, sp := range spans {
-		enc.Encode(sp) // cannot fail for this type; Encode adds the newline
+		_ = enc.Encode(sp) // cannot fail for this type; Encode adds the newline
 	}
 	// One write per request keeps lines whole even if another process
 	// appends to the same file.
@@ -263,7 +263,7 @@ func (s *TraceSink) handleExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
-	w.Write(out)
+	_, _ = w.Write(out)
 }
 
 // unmarshalOTLPJSON decodes OTLP/JSON, which differs from plain protojson
@@ -496,7 +496,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	_ = enc.Encode(v)
 }
 
 func (s *TraceSink) handleQuery(w http.ResponseWriter, r *http.Request) {
@@ -605,7 +605,7 @@ func render(w http.ResponseWriter, t *template.Template, data any) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Write(buf.Bytes())
+	_, _ = w.Write(buf.Bytes())
 }
 
 var tmplFuncs = template.FuncMap{

@@ -578,7 +578,7 @@ func (w *watchdogProc) release() error {
 		}
 		return nil
 	case <-time.After(30 * time.Second):
-		w.cmd.Process.Kill()
+		_ = w.cmd.Process.Kill()
 		return errors.New("testinfra: watchdog did not exit")
 	}
 }
@@ -587,7 +587,7 @@ func (w *watchdogProc) release() error {
 // go away, then kill what it left behind in dir.
 func runWatchdog(dir string) int {
 	signal.Ignore(syscall.SIGINT, syscall.SIGHUP, syscall.SIGTERM)
-	io.Copy(io.Discard, os.Stdin)
+	_, _ = io.Copy(io.Discard, os.Stdin)
 	if _, err := os.Stat(dir); err != nil {
 		return 0 // the parent cleaned up
 	}
@@ -615,7 +615,7 @@ func killFromPIDFile(pidFile, want string, sig syscall.Signal) {
 	if err != nil || !strings.Contains(string(cmdline), want) {
 		return
 	}
-	syscall.Kill(pid, sig)
+	_ = syscall.Kill(pid, sig)
 	for i := 0; i < 1000; i++ {
 		if syscall.Kill(pid, 0) != nil {
 			return
@@ -625,5 +625,5 @@ func killFromPIDFile(pidFile, want string, sig syscall.Signal) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	syscall.Kill(pid, syscall.SIGKILL)
+	_ = syscall.Kill(pid, syscall.SIGKILL)
 }

@@ -150,7 +150,7 @@ func TestDatabaseFromTemplate(t *testing.T) {
 			t.Fatal(err)
 		}
 		var n int
-		conn.QueryRow(ctx, "SELECT count(*) FROM cases").Scan(&n)
+		_ = conn.QueryRow(ctx, "SELECT count(*) FROM cases").Scan(&n)
 		if n != 2 {
 			t.Errorf("clone %d has %d rows, want 2", i, n)
 		}
@@ -164,7 +164,7 @@ func TestDatabaseFromTemplate(t *testing.T) {
 	t.Run("setup error", func(t *testing.T) {
 		ft := &fatalRecorder{TB: t}
 		func() {
-			defer func() { recover() }() // fatalRecorder stops the "test" with a panic
+			defer func() { _ = recover() }() // fatalRecorder stops the "test" with a panic
 			NewDatabaseFromTemplate(ft, "broken", failing)
 		}()
 		if !strings.Contains(ft.msg, "migration 3 failed") {
@@ -223,7 +223,7 @@ func TestTopicNames(t *testing.T) {
 	}
 	for _, n := range []string{a, b} {
 		for _, r := range n {
-			if !(r == '.' || r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			if r != '.' && r != '_' && r != '-' && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
 				t.Errorf("topic %q has invalid character %q", n, r)
 			}
 		}
@@ -326,7 +326,7 @@ func TestCrashHelper(t *testing.T) {
 	pg, rd := env.pg.v.server.PID(), env.redis.v.server.PID()
 	fmt.Printf("CRASH-HELPER %s %d %d\n", env.dir, pg, rd)
 	os.Stdout.Sync()
-	syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 }
 
 // fatalRecorder captures Fatalf instead of failing the real test.

@@ -79,13 +79,17 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
+	abs, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Dir = abs
 	for _, d := range []string{cfg.path("logs"), cfg.path("pids"), cfg.path("mail")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
 		}
 	}
 	s := &Stack{cfg: cfg}
-	var err error
 	if s.Secrets, err = loadSecrets(cfg.path("secrets.env")); err != nil {
 		return nil, err
 	}
