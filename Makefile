@@ -46,7 +46,7 @@ chart-check: ## helm lint + helm template + strict schema validation, offline
 	HELM=.bin/helm KUBECONFORM=.bin/kubeconform bash tools/chartcheck/check.sh
 
 test-go: ## unit, integration and end-to-end tests of every module
-	@for m in $(MODULES); do echo "== $$m"; (cd $$m && go test -count=1 ./...); done
+	@export HELM=$(CURDIR)/.bin/helm KUBECONFORM=$(CURDIR)/.bin/kubeconform; for m in $(MODULES); do echo "== $$m"; (cd $$m && go test -count=1 ./...); done
 
 test: deps check-generated lint chart-check test-go ## everything CI runs
 
