@@ -72,3 +72,6 @@ func mask(v reflect.Value, out map[string]any) {
 		out[name] = fv.Interface()
 	}
 }
+
+// Base returns the common part of a service configuration that embeds Common.
+func (c Common) Base() Common { return c }

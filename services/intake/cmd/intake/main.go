@@ -8,8 +8,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 	_ "time/tzdata" // branch time zones must resolve in minimal images
 
@@ -34,30 +32,19 @@ type Config struct {
 	RoutingAddr string `env:"ROUTING_ADDR,required,notEmpty"`
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "intake:", err)
-		os.Exit(1)
-	}
-}
+func main() { os.Exit(service.Main("intake", run)) }
 
 func run(ctx context.Context) error {
 	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		return err
-	}
-	sealer, err := pii.NewSealer(cfg.PIIKey)
-	if err != nil {
-		return err
-	}
-	b, err := service.Start(ctx, "intake", cfg.Common, &cfg, migrations.FS)
+	b, err := service.Boot(ctx, "intake", &cfg, migrations.FS)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	sealer, err := pii.NewSealer(cfg.PIIKey)
+	if err != nil {
+		return err
+	}
 
 	conn, err := grpc.NewClient(cfg.RoutingAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))

@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	notificationv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/notification/v1"
 	"github.com/counterdesk/counterdesk/services/notification/internal/dispatch"
@@ -32,22 +30,11 @@ type Config struct {
 	IntakeAddr string `env:"INTAKE_ADDR,required,notEmpty"`
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "notification:", err)
-		os.Exit(1)
-	}
-}
+func main() { os.Exit(service.Main("notification", run)) }
 
 func run(ctx context.Context) error {
 	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		return err
-	}
-	b, err := service.Start(ctx, "notification", cfg.Common, cfg, migrations.FS)
+	b, err := service.Boot(ctx, "notification", &cfg, migrations.FS)
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	reportingv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/reporting/v1"
@@ -27,22 +25,11 @@ type Config struct {
 	config.Common
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "reporting:", err)
-		os.Exit(1)
-	}
-}
+func main() { os.Exit(service.Main("reporting", run)) }
 
 func run(ctx context.Context) error {
 	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		return err
-	}
-	b, err := service.Start(ctx, "reporting", cfg.Common, &cfg, migrations.FS)
+	b, err := service.Boot(ctx, "reporting", &cfg, migrations.FS)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}

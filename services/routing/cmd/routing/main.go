@@ -7,8 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
 	"github.com/counterdesk/counterdesk/services/platform/config"
@@ -29,30 +27,19 @@ type Config struct {
 	RedisURL string `env:"REDIS_URL,required,notEmpty" secret:"true"`
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "routing:", err)
-		os.Exit(1)
-	}
-}
+func main() { os.Exit(service.Main("routing", run)) }
 
 func run(ctx context.Context) error {
 	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		return err
-	}
-	ropts, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		return fmt.Errorf("parse REDIS_URL: %w", err)
-	}
-	b, err := service.Start(ctx, "routing", cfg.Common, &cfg, migrations.FS)
+	b, err := service.Boot(ctx, "routing", &cfg, migrations.FS)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	ropts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("parse REDIS_URL: %w", err)
+	}
 	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
 	if err := redisotel.InstrumentTracing(rdb); err != nil {

@@ -7,8 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/slatimer/v1"
@@ -28,21 +26,10 @@ type Config struct {
 	FireTick time.Duration `env:"FIRE_TICK" envDefault:"1s"`
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "slatimer:", err)
-		os.Exit(1)
-	}
-}
+func main() { os.Exit(service.Main("slatimer", run)) }
 
 func run(ctx context.Context) error {
 	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		return err
-	}
 	china, err := calendar.China()
 	if err != nil {
 		return fmt.Errorf("load China calendar: %w", err)
@@ -53,7 +40,7 @@ func run(ctx context.Context) error {
 		}
 		return nil, false
 	}
-	b, err := service.Start(ctx, "slatimer", cfg.Common, &cfg, migrations.FS)
+	b, err := service.Boot(ctx, "slatimer", &cfg, migrations.FS)
 	if err != nil {
 		return err
 	}
