@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
@@ -133,9 +134,11 @@ func (c *Consumer) process(ctx context.Context, m kafka.Message, dlq *kafka.Writ
 	defer span.End()
 
 	env := &eventsv1.Envelope{}
-	if err := proto.Unmarshal(m.Value, env); err != nil || env.GetEventId() == "" {
+	if err := proto.Unmarshal(m.Value, env); err != nil || !isUUID(env.GetEventId()) || !isUUID(env.GetCaseId()) {
 		if err == nil {
-			err = errors.New("envelope has no event_id")
+			// Every table keys these as uuid: a malformed one would fail the
+			// handler's SQL forever and block the partition.
+			err = errors.New("envelope event_id and case_id must be UUIDs")
 		}
 		return c.deadLetter(mctx, span, m, dlq, fmt.Errorf("decode envelope: %w", err)), time.Time{}
 	}
@@ -216,6 +219,11 @@ func (c *Consumer) deadLetter(ctx context.Context, span trace.Span, m kafka.Mess
 			return ""
 		}
 	}
+}
+
+func isUUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -1,0 +1,337 @@
+// Protects case ownership: every new case gets exactly one owner with one AssignmentMade in the outbox, redeliveries change nothing, and the Redis queues rebuild from Postgres alone (invariant 4).
+package routingkafka_test
+
+import (
+	"context"
+	"os"
+	"reflect"
+	"testing"
+	"time"
+
+	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
+	"github.com/counterdesk/counterdesk/services/platform/eventbus"
+	"github.com/counterdesk/counterdesk/services/platform/pgdb"
+	"github.com/counterdesk/counterdesk/services/platform/testinfra"
+	"github.com/counterdesk/counterdesk/services/routing/internal/routing"
+	"github.com/counterdesk/counterdesk/services/routing/internal/routingkafka"
+	"github.com/counterdesk/counterdesk/services/routing/internal/routingpg"
+	"github.com/counterdesk/counterdesk/services/routing/internal/routingredis"
+	"github.com/counterdesk/counterdesk/services/routing/migrations"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+func TestMain(m *testing.M) { os.Exit(testinfra.Run(m, testinfra.Postgres|testinfra.Redis)) }
+
+var t0 = time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	pool    *pgxpool.Pool
+	rdb     *redis.Client
+	store   *routingpg.Store
+	queues  *routingredis.Queues
+	handler *routingkafka.Handler
+}
+
+// newFixture is a routing database holding bank-a's org tree: br-1 with a
+// teller and a complaint manager, br-2 with a teller and a lobby manager
+// (no complaint manager), br-3 with nobody active.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgdb.Open(ctx, testinfra.NewDatabase(t), migrations.FS, nil)
+	if err != nil {
+		t.Fatalf("open database: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	opts, err := redis.ParseURL(testinfra.NewRedis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	store := routingpg.New(pool)
+	err = store.ImportOrg(ctx, "bank-a",
+		[]routingpg.Region{{ID: "rg-1", Name: "East"}, {ID: "rg-2", Name: "West"}},
+		[]routing.Branch{
+			{ID: "br-1", Region: "rg-1", Name: "One", TimeZone: "Asia/Shanghai", CalendarID: "cn"},
+			{ID: "br-2", Region: "rg-2", Name: "Two", TimeZone: "Asia/Shanghai", CalendarID: "cn"},
+			{ID: "br-3", Region: "rg-2", Name: "Three", TimeZone: "Asia/Shanghai", CalendarID: "cn"},
+		},
+		[]routing.Staff{
+			{ID: "teller-1", Name: "Li", Role: routing.RoleTeller, Branch: "br-1", Region: "rg-1", AuthorityLevel: 1},
+			{ID: "cm-1", Name: "Wang", Role: routing.RoleComplaintManager, Branch: "br-1", Region: "rg-1", AuthorityLevel: 2},
+			{ID: "teller-2", Name: "Zhao", Role: routing.RoleTeller, Branch: "br-2", Region: "rg-2", AuthorityLevel: 1},
+			{ID: "lobby-2", Name: "Qian", Role: routing.RoleLobbyManager, Branch: "br-2", Region: "rg-2", AuthorityLevel: 2},
+			{ID: "gone-3", Name: "Sun", Role: routing.RoleComplaintManager, Branch: "br-3", Region: "rg-2", AuthorityLevel: 2},
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE staff SET active = false WHERE id = 'gone-3'`); err != nil {
+		t.Fatal(err)
+	}
+	queues := routingredis.New(rdb)
+	return &fixture{pool: pool, rdb: rdb, store: store, queues: queues,
+		handler: &routingkafka.Handler{Store: store, Queues: queues}}
+}
+
+func caseCreated(caseID, branch, reporter string, at time.Time) *eventsv1.Envelope {
+	return &eventsv1.Envelope{EventId: uuid.NewString(), TenantId: "bank-a", CaseId: caseID, Type: "CaseCreated", Producer: "intake",
+		Payload: &eventsv1.Envelope_CaseCreated{CaseCreated: &eventsv1.CaseCreated{
+			CaseNumber: "CD-20261122-000001", BranchId: branch, RegionId: "rg-1", ReportedBy: reporter,
+			CreatedAt: timestamppb.New(at), TimeZone: "Asia/Shanghai", CalendarId: "cn"}}}
+}
+
+// handle runs the handler in its own transaction, as the consumer does.
+func (f *fixture) handle(t *testing.T, env *eventsv1.Envelope) error {
+	t.Helper()
+	ctx := context.Background()
+	return pgdb.InTx(ctx, f.pool, func(tx pgx.Tx) error { return f.handler.Handle(ctx, tx, env) })
+}
+
+// assign handles env and runs its after-commit effect, failing on any error.
+func (f *fixture) assign(t *testing.T, env *eventsv1.Envelope) {
+	t.Helper()
+	if err := f.handle(t, env); err != nil {
+		t.Fatalf("handle: %v", err)
+	}
+	if err := f.handler.AfterCommit(context.Background(), env); err != nil {
+		t.Fatalf("after commit: %v", err)
+	}
+}
+
+func (f *fixture) count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := f.pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// outboxFor decodes the outbox events of a case.
+func (f *fixture) outboxFor(t *testing.T, caseID string) []*eventsv1.Envelope {
+	t.Helper()
+	rows, err := f.pool.Query(context.Background(), `SELECT topic, payload FROM outbox WHERE msg_key = $1 ORDER BY id`, caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []*eventsv1.Envelope
+	for rows.Next() {
+		var topic string
+		var payload []byte
+		if err := rows.Scan(&topic, &payload); err != nil {
+			t.Fatal(err)
+		}
+		if topic != eventbus.TopicAssignmentEvents {
+			t.Errorf("event on topic %q, want %q", topic, eventbus.TopicAssignmentEvents)
+		}
+		env := &eventsv1.Envelope{}
+		if err := proto.Unmarshal(payload, env); err != nil {
+			t.Fatalf("outbox payload is not an Envelope: %v", err)
+		}
+		out = append(out, env)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestNewCaseGetsExactlyOneOwner(t *testing.T) {
+	tests := []struct {
+		name       string
+		branch     string
+		reporter   string
+		wantOwner  string
+		wantReason string
+	}{
+		{"a case reported by a teller of the branch is the teller's", "br-1", "teller-1", "teller-1", routing.ReasonFirstResponder},
+		{"a case reported by the complaint manager is theirs", "br-1", "cm-1", "cm-1", routing.ReasonFirstResponder},
+		{"a case nobody reported goes to the complaint manager", "br-1", "", "cm-1", routing.ReasonComplaintManager},
+		{"a case reported by staff of another branch goes to the complaint manager", "br-1", "teller-2", "cm-1", routing.ReasonComplaintManager},
+		{"a branch without a complaint manager falls back to the lobby manager", "br-2", "", "lobby-2", routing.ReasonComplaintManager},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			caseID := uuid.NewString()
+			env := caseCreated(caseID, tt.branch, tt.reporter, t0)
+			if err := f.handle(t, env); err != nil {
+				t.Fatal(err)
+			}
+
+			v, err := f.store.Assignment(ctx, "bank-a", caseID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Owner != tt.wantOwner || v.FirstResponder != tt.wantOwner || v.Branch != tt.branch || !v.EnqueuedAt.Equal(t0) {
+				t.Errorf("assignment %+v, want owner and first responder %s at %s since %s", v, tt.wantOwner, tt.branch, t0)
+			}
+			if len(v.Handovers) != 1 || v.Handovers[0].From != "" || v.Handovers[0].To != tt.wantOwner || v.Handovers[0].Reason != tt.wantReason {
+				t.Errorf("hand-overs %+v, want one from nobody to %s for %s", v.Handovers, tt.wantOwner, tt.wantReason)
+			}
+			events := f.outboxFor(t, caseID)
+			if len(events) != 1 {
+				t.Fatalf("%d outbox events, want 1", len(events))
+			}
+			e, a := events[0], events[0].GetAssignmentMade()
+			if a == nil || e.GetType() != "AssignmentMade" || e.GetCaseId() != caseID || e.GetTenantId() != "bank-a" || e.GetEventId() == "" {
+				t.Fatalf("outbox event %v, want AssignmentMade of case %s", e, caseID)
+			}
+			if a.GetOwnerId() != tt.wantOwner || a.GetReason() != tt.wantReason || a.GetBranchId() != tt.branch || !a.GetAssignedAt().AsTime().Equal(t0) {
+				t.Errorf("AssignmentMade %v, want owner %s for %s", a, tt.wantOwner, tt.wantReason)
+			}
+
+			// A redelivery that got past the processed-events check, with a new event id.
+			again := caseCreated(caseID, tt.branch, "teller-1", t0.Add(time.Hour))
+			if err := f.handle(t, again); err != nil {
+				t.Fatalf("second delivery: %v", err)
+			}
+			for what, n := range map[string]int{
+				"assignments": f.count(t, `SELECT count(*) FROM assignments WHERE case_id = $1`, caseID),
+				"hand-overs":  f.count(t, `SELECT count(*) FROM handovers WHERE case_id = $1`, caseID),
+				"events":      f.count(t, `SELECT count(*) FROM outbox WHERE msg_key = $1`, caseID),
+			} {
+				if n != 1 {
+					t.Errorf("%d %s after a second delivery, want 1", n, what)
+				}
+			}
+			if v2, err := f.store.Assignment(ctx, "bank-a", caseID); err != nil || v2.Owner != tt.wantOwner || !v2.EnqueuedAt.Equal(t0) {
+				t.Errorf("second delivery changed the assignment: %+v, %v", v2, err)
+			}
+		})
+	}
+}
+
+func TestCaseThatCannotBeAssignedIsPermanent(t *testing.T) {
+	tests := []struct {
+		name string
+		env  *eventsv1.Envelope
+	}{
+		{"a branch routing does not know", caseCreated(uuid.NewString(), "br-unknown", "", t0)},
+		{"a branch of another bank", func() *eventsv1.Envelope {
+			e := caseCreated(uuid.NewString(), "br-1", "", t0)
+			e.TenantId = "bank-b"
+			return e
+		}()},
+		{"a branch with nobody active to own it", caseCreated(uuid.NewString(), "br-3", "", t0)},
+	}
+	f := newFixture(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := f.handle(t, tt.env); !eventbus.IsPermanent(err) {
+				t.Fatalf("err = %v, want a permanent error", err)
+			}
+		})
+	}
+	for table, n := range map[string]int{
+		"assignments": f.count(t, `SELECT count(*) FROM assignments`),
+		"outbox":      f.count(t, `SELECT count(*) FROM outbox`),
+	} {
+		if n != 0 {
+			t.Errorf("%s has %d rows", table, n)
+		}
+	}
+}
+
+func TestEventsOtherThanCaseCreatedChangeNothing(t *testing.T) {
+	f := newFixture(t)
+	env := &eventsv1.Envelope{EventId: uuid.NewString(), TenantId: "bank-a", CaseId: uuid.NewString(),
+		Payload: &eventsv1.Envelope_DeadlineBreached{DeadlineBreached: &eventsv1.DeadlineBreached{Kind: "resolve"}}}
+	if err := f.handle(t, env); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.handler.AfterCommit(context.Background(), env); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM assignments`) + f.count(t, `SELECT count(*) FROM outbox`); n != 0 {
+		t.Errorf("%d rows written", n)
+	}
+}
+
+func TestAfterCommitQueuesTheCase(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	caseID := uuid.NewString()
+	at := t0.Add(1500 * time.Millisecond)
+	f.assign(t, caseCreated(caseID, "br-1", "teller-1", at))
+	got, err := f.queues.List(ctx, "bank-a", "br-1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []routingredis.Entry{{CaseID: caseID, Owner: "teller-1", EnqueuedAt: at}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("queue %v, want %v", got, want)
+	}
+	// A redelivered event's after-commit effect leaves one entry.
+	f.assign(t, caseCreated(caseID, "br-1", "teller-1", at.Add(time.Hour)))
+	if got, _ := f.queues.List(ctx, "bank-a", "br-1", 10); !reflect.DeepEqual(got, want) {
+		t.Errorf("queue after redelivery %v, want %v", got, want)
+	}
+}
+
+// TestQueuesRebuildFromTheDatabaseAlone is invariant 4: Redis holds nothing
+// that cannot be rebuilt from the routing database.
+func TestQueuesRebuildFromTheDatabaseAlone(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.assign(t, caseCreated(uuid.NewString(), "br-1", "teller-1", t0.Add(2*time.Minute)))
+	f.assign(t, caseCreated(uuid.NewString(), "br-2", "", t0.Add(time.Minute)))
+	f.assign(t, caseCreated(uuid.NewString(), "br-1", "", t0))
+
+	snapshot := func() map[string][]routingredis.Entry {
+		t.Helper()
+		out := map[string][]routingredis.Entry{}
+		for _, b := range []string{"br-1", "br-2"} {
+			q, err := f.queues.List(ctx, "bank-a", b, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[b] = q
+		}
+		return out
+	}
+	before := snapshot()
+	if len(before["br-1"]) != 2 || len(before["br-2"]) != 1 {
+		t.Fatalf("queues before the loss %v, want 2 cases in br-1 and 1 in br-2", before)
+	}
+	if before["br-1"][0].Owner != "cm-1" || before["br-1"][1].Owner != "teller-1" || before["br-2"][0].Owner != "lobby-2" {
+		t.Fatalf("queues before the loss %v: wrong order or owners", before)
+	}
+
+	if err := f.rdb.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if lost := snapshot(); len(lost["br-1"])+len(lost["br-2"]) != 0 {
+		t.Fatalf("queues survived FLUSHDB: %v", lost)
+	}
+
+	rebuild := func(fn func(routing.Assignment) error) error { return f.store.OpenAssignments(ctx, fn) }
+	for i := 1; i <= 2; i++ {
+		n, err := f.queues.Rebuild(ctx, rebuild)
+		if err != nil {
+			t.Fatalf("rebuild %d: %v", i, err)
+		}
+		if n != 3 {
+			t.Errorf("rebuild %d put %d entries, want 3", i, n)
+		}
+		if after := snapshot(); !reflect.DeepEqual(after, before) {
+			t.Errorf("after rebuild %d queues are %v, want %v", i, after, before)
+		}
+		keys, err := f.rdb.Keys(ctx, "*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != 4 { // a queue and an owners hash per branch
+			t.Errorf("after rebuild %d Redis holds keys %v, want 4", i, keys)
+		}
+	}
+}
