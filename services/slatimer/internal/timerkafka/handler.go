@@ -49,9 +49,15 @@ func (h *Handler) arm(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) er
 	if !ok {
 		return eventbus.Permanent(fmt.Errorf("case %s: unknown business calendar %q", env.GetCaseId(), cc.GetCalendarId()))
 	}
-	loc, err := time.LoadLocation(cc.GetTimeZone())
-	if err != nil {
-		return eventbus.Permanent(fmt.Errorf("case %s: unknown time zone %q", env.GetCaseId(), cc.GetTimeZone()))
+	// No zone means the calendar's own (Asia/Shanghai for China), never UTC,
+	// which is what time.LoadLocation("") would give.
+	loc := cal.Location()
+	if tz := cc.GetTimeZone(); tz != "" {
+		l, err := time.LoadLocation(tz)
+		if err != nil {
+			return eventbus.Permanent(fmt.Errorf("case %s: unknown time zone %q", env.GetCaseId(), tz))
+		}
+		loc = l
 	}
 	policy, _, err := h.Store.Policy(ctx, tx, env.GetTenantId())
 	if err != nil {
@@ -68,7 +74,7 @@ func (h *Handler) arm(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) er
 	if err != nil || !armed {
 		return err
 	}
-	ev := &eventsv1.DeadlinesArmed{TimeZone: cc.GetTimeZone()}
+	ev := &eventsv1.DeadlinesArmed{TimeZone: loc.String()}
 	for _, d := range ds {
 		ev.Deadlines = append(ev.Deadlines, &eventsv1.ArmedDeadline{Kind: string(d.Kind), DueAt: timestamppb.New(d.DueAt)})
 	}

@@ -141,7 +141,10 @@ type Fire struct {
 
 // FireDue claims up to limit fires due at now, marks them fired and calls fn
 // for each inside the same transaction (to add the outbox event). Fires
-// claimed by another replica are skipped, not waited for.
+// claimed by another replica are skipped, not waited for, and so are fires
+// whose deadline another replica is firing: otherwise a replica committing
+// an earlier level after a later one would move the deadline's level back
+// (and publish the warnings of one deadline out of order).
 func (s *Store) FireDue(ctx context.Context, now time.Time, limit int, fn func(ctx context.Context, tx pgx.Tx, f Fire) error) (int, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -151,7 +154,7 @@ func (s *Store) FireDue(ctx context.Context, now time.Time, limit int, fn func(c
 	rows, err := tx.Query(ctx, `SELECT f.case_id, d.tenant_id, f.kind, f.level, f.fire_at, d.due_at, f.trace
 		FROM timer_fires f JOIN deadlines d USING (case_id, kind)
 		WHERE f.fired_at IS NULL AND NOT f.cancelled AND f.fire_at <= $1
-		ORDER BY f.fire_at LIMIT $2 FOR UPDATE OF f SKIP LOCKED`, now, limit)
+		ORDER BY f.fire_at LIMIT $2 FOR UPDATE OF f, d SKIP LOCKED`, now, limit)
 	if err != nil {
 		return 0, fmt.Errorf("claim due fires: %w", err)
 	}
