@@ -7,12 +7,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
 	"github.com/counterdesk/counterdesk/services/platform/config"
 	"github.com/counterdesk/counterdesk/services/platform/eventbus"
 	"github.com/counterdesk/counterdesk/services/platform/service"
-	"github.com/counterdesk/counterdesk/services/routing/internal/routing"
 	"github.com/counterdesk/counterdesk/services/routing/internal/routinggrpc"
 	"github.com/counterdesk/counterdesk/services/routing/internal/routingkafka"
 	"github.com/counterdesk/counterdesk/services/routing/internal/routingpg"
@@ -49,12 +49,13 @@ func run(ctx context.Context) error {
 	store := routingpg.New(b.Pool)
 	queues := routingredis.New(rdb)
 	// Redis may have lost everything (restart, failover): put back what the
-	// database says is open before taking traffic.
-	n, err := queues.Rebuild(ctx, func(fn func(routing.Assignment) error) error { return store.OpenAssignments(ctx, fn) })
+	// database says is open before taking traffic, and whenever it happens again.
+	n, err := queues.EnsureBuilt(ctx, store.OpenAssignments, true)
 	if err != nil {
 		return err
 	}
 	b.Log.InfoContext(ctx, "live queues rebuilt", "entries", n)
+	b.Go("queue-watch", func(ctx context.Context) error { return queues.Watch(ctx, store.OpenAssignments, 2*time.Second, b.Log) })
 
 	routingv1.RegisterRoutingServiceServer(b.Server.GRPC, &routinggrpc.Server{Store: store, Queues: queues})
 	b.Server.AddGateway(routingv1.RegisterRoutingServiceHandlerFromEndpoint)

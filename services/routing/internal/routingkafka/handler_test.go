@@ -3,6 +3,7 @@ package routingkafka_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"reflect"
 	"testing"
@@ -333,5 +334,47 @@ func TestQueuesRebuildFromTheDatabaseAlone(t *testing.T) {
 		if len(keys) != 4 { // a queue and an owners hash per branch
 			t.Errorf("after rebuild %d Redis holds keys %v, want 4", i, keys)
 		}
+	}
+}
+
+// TestWatchRebuildsQueuesAfterRedisLosesThem: a Redis restart without
+// persistence empties the queues while routing keeps running; the watcher
+// notices the missing marker and puts them back without a routing restart.
+func TestWatchRebuildsQueuesAfterRedisLosesThem(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	id := uuid.NewString()
+	f.assign(t, caseCreated(id, "br-1", "teller-1", t0))
+	if n, err := f.queues.EnsureBuilt(ctx, f.store.OpenAssignments, false); err != nil || n != 1 {
+		t.Fatalf("first EnsureBuilt = %d, %v; want 1 entry put back", n, err)
+	}
+	if n, err := f.queues.EnsureBuilt(ctx, f.store.OpenAssignments, false); err != nil || n != 0 {
+		t.Fatalf("EnsureBuilt with the marker present = %d, %v; want nothing to do", n, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- f.queues.Watch(ctx, f.store.OpenAssignments, 20*time.Millisecond, slog.New(slog.DiscardHandler))
+	}()
+	if err := f.rdb.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		q, err := f.queues.List(ctx, "bank-a", "br-1", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(q) == 1 && q[0].CaseID == id && q[0].Owner == "teller-1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue not rebuilt after Redis lost it: %v", q)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Watch returned %v after cancel", err)
 	}
 }

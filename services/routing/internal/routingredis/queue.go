@@ -7,6 +7,7 @@ package routingredis
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -80,4 +81,57 @@ func (q *Queues) Rebuild(ctx context.Context, each func(func(routing.Assignment)
 		return n, fmt.Errorf("rebuild queues after %s entries: %w", strconv.Itoa(n), err)
 	}
 	return n, nil
+}
+
+// builtKey marks a Redis that holds rebuilt queues. It vanishes with the data
+// when Redis restarts without persistence or fails over to an empty replica,
+// which is how Watch notices the loss.
+const builtKey = "cd:queues:built"
+
+// Source lists every open assignment (routing's database).
+type Source func(ctx context.Context, fn func(routing.Assignment) error) error
+
+// EnsureBuilt rebuilds the queues from src unless the marker says this Redis
+// already holds them (force rebuilds anyway: at start, an entry whose
+// after-commit write died with the previous process may be missing). It
+// returns how many entries it put back (0 if none were needed).
+func (q *Queues) EnsureBuilt(ctx context.Context, src Source, force bool) (int, error) {
+	if !force {
+		n, err := q.rdb.Exists(ctx, builtKey).Result()
+		if err != nil {
+			return 0, fmt.Errorf("check queue marker: %w", err)
+		}
+		if n == 1 {
+			return 0, nil
+		}
+	}
+	count, err := q.Rebuild(ctx, func(fn func(routing.Assignment) error) error { return src(ctx, fn) })
+	if err != nil {
+		return count, err
+	}
+	if err := q.rdb.Set(ctx, builtKey, time.Now().UTC().Format(time.RFC3339), 0).Err(); err != nil {
+		return count, fmt.Errorf("set queue marker: %w", err)
+	}
+	return count, nil
+}
+
+// Watch calls EnsureBuilt every interval until ctx ends, so queues come back
+// by themselves after Redis lost them, without restarting routing.
+func (q *Queues) Watch(ctx context.Context, src Source, every time.Duration, log *slog.Logger) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		n, err := q.EnsureBuilt(ctx, src, false)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.WarnContext(ctx, "live queues: cannot check or rebuild", "err", err)
+		case n > 0:
+			log.InfoContext(ctx, "live queues rebuilt after Redis lost them", "entries", n)
+		}
+	}
 }
