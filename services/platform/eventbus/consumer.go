@@ -64,7 +64,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		MinBytes:          1,
 		MaxBytes:          10 << 20,
 		MaxWait:           500 * time.Millisecond,
-		SessionTimeout:    10 * time.Second,
+		SessionTimeout:    6 * time.Second, // the least kfake and default Kafka brokers accept: a dead member is noticed sooner
 		HeartbeatInterval: time.Second,
 		RebalanceTimeout:  10 * time.Second,
 		JoinGroupBackoff:  500 * time.Millisecond,

@@ -118,20 +118,12 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	done(s.Redis.Addr())
 
-	helpers := []struct {
-		name, port string
-		args       []string
-	}{
-		{"broker", "kafka", []string{"serve-broker", "--dir", cfg.path("kafka"), "--port", strconv.Itoa(s.Ports["kafka"]), "--partitions", "3"}},
-		{"mail", "smtp", []string{"serve-mail", "--dir", cfg.path("mail"), "--listen", s.addr("smtp")}},
-		{"traces", "traces", []string{"serve-traces", "--listen", s.addr("traces"), "--file", cfg.path("traces.jsonl")}},
-	}
-	for _, h := range helpers {
-		step(h.name)
-		if err := s.startProcess(ctx, h.name, filepath.Join(cfg.BinDir, "devstack"), h.args, nil, s.addr(h.port)); err != nil {
+	for _, h := range []string{"broker", "mail", "traces"} {
+		step(h)
+		if err := s.StartHelper(ctx, h); err != nil {
 			return nil, err
 		}
-		done(s.addr(h.port))
+		done(s.addr(helperPort[h]))
 	}
 	for _, svc := range Services {
 		step(svc)
@@ -153,6 +145,53 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	done("http://" + s.addr("gateway"))
 	return s, nil
+}
+
+// helperPort names the port each helper process listens on.
+var helperPort = map[string]string{"broker": "kafka", "mail": "smtp", "traces": "traces"}
+
+// StartHelper starts one of the stack's own helper processes (broker, mail,
+// traces) if it is not running.
+func (s *Stack) StartHelper(ctx context.Context, name string) error {
+	var args []string
+	switch name {
+	case "broker":
+		args = []string{"serve-broker", "--dir", s.cfg.path("kafka"), "--port", strconv.Itoa(s.Ports["kafka"]), "--partitions", "3"}
+	case "mail":
+		args = []string{"serve-mail", "--dir", s.cfg.path("mail"), "--listen", s.addr("smtp")}
+	case "traces":
+		args = []string{"serve-traces", "--listen", s.addr("traces"), "--file", s.cfg.path("traces.jsonl")}
+	default:
+		return fmt.Errorf("no helper %q", name)
+	}
+	return s.startProcess(ctx, name, filepath.Join(s.cfg.BinDir, "devstack"), args, nil, s.addr(helperPort[name]))
+}
+
+// RestartRedis kills Redis (SIGKILL) and starts it again empty, as a
+// restart without persistence or a failover to an empty replica would.
+func (s *Stack) RestartRedis(ctx context.Context) error {
+	pid := s.Redis.PID()
+	if pid <= 0 {
+		return errors.New("redis is not running")
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kill redis: %w", err)
+	}
+	for i := 0; i < 100 && alive(pid); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = os.Remove(s.cfg.path("redis", "redis.pid"))
+	// The kernel may take a moment to release the port of a killed process.
+	var err error
+	for i := 0; i < 50; i++ {
+		var r *localinfra.Redis
+		if r, err = localinfra.StartRedis(ctx, s.cfg.path("redis"), s.Ports["redis"]); err == nil {
+			s.Redis = r
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
 }
 
 func (s *Stack) addr(name string) string { return "127.0.0.1:" + strconv.Itoa(s.Ports[name]) }
