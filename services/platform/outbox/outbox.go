@@ -20,6 +20,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
@@ -110,6 +111,9 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 	wake := make(chan struct{}, 1)
 	go r.listen(ctx, wake)
+	if err := r.observeBacklog(); err != nil {
+		r.Log.WarnContext(ctx, "outbox relay: backlog metrics unavailable", "err", err)
+	}
 	backoff := 100 * time.Millisecond
 	for {
 		n, err := r.publishBatch(ctx)
@@ -133,6 +137,34 @@ func (r *Relay) Run(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// observeBacklog exports how many events wait and how old the oldest is, so
+// an SRE sees a stuck relay (broker down, lock held) before anyone misses an
+// event. The query runs at scrape time on a small, indexed table.
+func (r *Relay) observeBacklog() error {
+	meter := otel.Meter("counterdesk/outbox")
+	pending, err := meter.Int64ObservableGauge("counterdesk_outbox_pending",
+		metric.WithDescription("Events written to the outbox and not yet acknowledged by Kafka."))
+	if err != nil {
+		return err
+	}
+	oldest, err := meter.Float64ObservableGauge("counterdesk_outbox_oldest_age_seconds",
+		metric.WithDescription("Age of the oldest event waiting in the outbox (0 when empty)."))
+	if err != nil {
+		return err
+	}
+	_, err = meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		var n int64
+		var age float64
+		if err := r.Pool.QueryRow(ctx, `SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox`).Scan(&n, &age); err != nil {
+			return err
+		}
+		o.ObserveInt64(pending, n)
+		o.ObserveFloat64(oldest, age)
+		return nil
+	}, pending, oldest)
+	return err
 }
 
 func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
