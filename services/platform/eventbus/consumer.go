@@ -81,7 +81,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	handled, _ := meter.Int64Counter("counterdesk_events_consumed_total",
 		metric.WithDescription("Events taken from Kafka, by consumer group, topic and outcome."))
 	lag, _ := meter.Float64Histogram("counterdesk_event_handle_seconds",
-		metric.WithDescription("Time from the event's creation to its effect being committed."))
+		metric.WithDescription("Time from the event's creation to its effect being committed."),
+		// Normal hand-offs take milliseconds; the SLA-relevant tail is minutes.
+		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900))
 	for {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
