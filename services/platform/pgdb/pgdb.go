@@ -119,11 +119,10 @@ func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) (err e
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-		}
-	}()
+	// Unconditional, so a panic in fn (which gRPC's recover interceptor
+	// turns into an answer) does not leave the transaction open, holding
+	// its locks and its pooled connection; after Commit it is a no-op.
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	if err = fn(tx); err != nil {
 		return err
 	}
