@@ -20,18 +20,51 @@ func UnaryServerInterceptor(v *Verifier, publicPrefixes ...string) grpc.UnarySer
 				return handler(ctx, req)
 			}
 		}
-		md, _ := metadata.FromIncomingContext(ctx)
-		var token string
-		if vals := md.Get("authorization"); len(vals) > 0 {
-			token = vals[0]
-		}
-		p, err := v.Verify(token)
+		p, err := authenticate(ctx, v)
 		if err != nil {
-			return nil, status.Error(codes.Unauthenticated, err.Error())
+			return nil, err
 		}
 		return handler(WithPrincipal(ctx, p), req)
 	}
 }
+
+// StreamServerInterceptor is UnaryServerInterceptor for streaming calls, so
+// a streaming RPC added later cannot skip authentication.
+func StreamServerInterceptor(v *Verifier, publicPrefixes ...string) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		for _, p := range publicPrefixes {
+			if strings.HasPrefix(info.FullMethod, p) {
+				return handler(srv, ss)
+			}
+		}
+		p, err := authenticate(ss.Context(), v)
+		if err != nil {
+			return err
+		}
+		return handler(srv, &principalStream{ServerStream: ss, ctx: WithPrincipal(ss.Context(), p)})
+	}
+}
+
+// authenticate verifies the bearer token in the call's metadata.
+func authenticate(ctx context.Context, v *Verifier) (Principal, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	var token string
+	if vals := md.Get("authorization"); len(vals) > 0 {
+		token = vals[0]
+	}
+	p, err := v.Verify(token)
+	if err != nil {
+		return Principal{}, status.Error(codes.Unauthenticated, err.Error())
+	}
+	return p, nil
+}
+
+type principalStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *principalStream) Context() context.Context { return s.ctx }
 
 // ServiceCredentials attaches a short-lived service token to every outgoing
 // call, re-minting it before it expires.

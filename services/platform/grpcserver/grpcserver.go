@@ -77,6 +77,7 @@ func New(o Options) (*Server, error) {
 			auth.UnaryServerInterceptor(o.Verifier, "/grpc.health.v1.Health/", "/grpc.reflection."),
 			validateInterceptor(v),
 		),
+		grpc.ChainStreamInterceptor(auth.StreamServerInterceptor(o.Verifier, "/grpc.health.v1.Health/", "/grpc.reflection.")),
 	)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)

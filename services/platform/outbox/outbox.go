@@ -111,8 +111,10 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 	wake := make(chan struct{}, 1)
 	go r.listen(ctx, wake)
-	if err := r.observeBacklog(); err != nil {
+	if reg, err := r.observeBacklog(); err != nil {
 		r.Log.WarnContext(ctx, "outbox relay: backlog metrics unavailable", "err", err)
+	} else {
+		defer func() { _ = reg.Unregister() }()
 	}
 	backoff := 100 * time.Millisecond
 	for {
@@ -142,19 +144,19 @@ func (r *Relay) Run(ctx context.Context) error {
 // observeBacklog exports how many events wait and how old the oldest is, so
 // an SRE sees a stuck relay (broker down, lock held) before anyone misses an
 // event. The query runs at scrape time on a small, indexed table.
-func (r *Relay) observeBacklog() error {
+func (r *Relay) observeBacklog() (metric.Registration, error) {
 	meter := otel.Meter("counterdesk/outbox")
 	pending, err := meter.Int64ObservableGauge("counterdesk_outbox_pending",
 		metric.WithDescription("Events written to the outbox and not yet acknowledged by Kafka."))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	oldest, err := meter.Float64ObservableGauge("counterdesk_outbox_oldest_age_seconds",
 		metric.WithDescription("Age of the oldest event waiting in the outbox (0 when empty)."))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+	return meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		var n int64
 		var age float64
 		if err := r.Pool.QueryRow(ctx, `SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox`).Scan(&n, &age); err != nil {
@@ -164,7 +166,6 @@ func (r *Relay) observeBacklog() error {
 		o.ObserveFloat64(oldest, age)
 		return nil
 	}, pending, oldest)
-	return err
 }
 
 func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {

@@ -75,8 +75,9 @@ func TestEventsFromKafkaReachTheSummaryOnceEach(t *testing.T) {
 			t.Fatalf("publish %s: %v", env.GetType(), err)
 		}
 	}
+	caseID := uuid.NewString()
 	withID := func(env *eventsv1.Envelope) *eventsv1.Envelope {
-		env.EventId, env.TenantId, env.CaseId = uuid.Must(uuid.NewV7()).String(), "bank-a", "case-1"
+		env.EventId, env.TenantId, env.CaseId = uuid.Must(uuid.NewV7()).String(), "bank-a", caseID
 		return env
 	}
 
