@@ -64,9 +64,7 @@ func (r *routing) GetBranch(ctx context.Context, req *routingv1.GetBranchRequest
 	case "boom":
 		return nil, fmt.Errorf("load branch: %s", secretFailure)
 	case "panic":
-		var m map[string]int
-		m["x"]++
-		return nil, nil
+		panic("handler bug")
 	default:
 		return nil, status.Error(codes.NotFound, "branch not found")
 	}
@@ -158,7 +156,10 @@ func start(t *testing.T, shutdownTimeout time.Duration) *server {
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-s.done:
+		case err := <-s.done:
+			if err != nil {
+				t.Errorf("Serve returned %v", err)
+			}
 		case <-time.After(shutdownTimeout + 10*time.Second):
 			t.Error("Serve did not return after its context was cancelled")
 		}
