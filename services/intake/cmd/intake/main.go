@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"os"
 	"time"
 	_ "time/tzdata" // branch time zones must resolve in minimal images
@@ -21,9 +20,6 @@ import (
 	"github.com/counterdesk/counterdesk/services/platform/eventbus"
 	"github.com/counterdesk/counterdesk/services/platform/pii"
 	"github.com/counterdesk/counterdesk/services/platform/service"
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 type Config struct {
@@ -46,12 +42,10 @@ func run(ctx context.Context) error {
 		return err
 	}
 
-	conn, err := grpc.NewClient(cfg.RoutingAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	conn, err := b.Dial(cfg.RoutingAddr)
 	if err != nil {
-		return fmt.Errorf("routing client: %w", err)
+		return err
 	}
-	defer conn.Close()
 
 	store := casespg.New(b.Pool, sealer)
 	hashKey := sha256.Sum256([]byte("idempotency/" + cfg.PIIKey))

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	notificationv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/notification/v1"
@@ -17,9 +16,6 @@ import (
 	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"github.com/counterdesk/counterdesk/services/platform/config"
 	"github.com/counterdesk/counterdesk/services/platform/service"
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // Config is the whole configuration, read once from the environment.
@@ -40,13 +36,10 @@ func run(ctx context.Context) error {
 	}
 	defer b.Close() // runs last: clients closed, telemetry flushed
 
-	conn, err := grpc.NewClient(cfg.IntakeAddr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	conn, err := b.Dial(cfg.IntakeAddr)
 	if err != nil {
-		return fmt.Errorf("intake client for %s: %w", cfg.IntakeAddr, err)
+		return err
 	}
-	defer conn.Close()
 	intake := notifygrpc.NewIntake(conn, auth.ServiceCredentials{V: b.Verifier, Service: "notification"})
 
 	store := notifypg.New(b.Pool)
