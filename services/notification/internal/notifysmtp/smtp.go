@@ -91,7 +91,13 @@ func (s *Mailer) Send(ctx context.Context, m dispatch.Mail) error {
 	if err := c.Hello(hello); err != nil {
 		return replyError("hello", err)
 	}
-	if err := c.Mail(s.From); err != nil {
+	// The envelope takes the bare address; SMTP_FROM may carry a display
+	// name ("counterdesk <no-reply@bank.example>"). Compose already parsed it.
+	sender, err := mail.ParseAddress(s.From)
+	if err != nil {
+		return fmt.Errorf("SMTP_FROM is not an address: %w", err)
+	}
+	if err := c.Mail(sender.Address); err != nil {
 		return replyError("mail", err)
 	}
 	if err := c.Rcpt(m.To); err != nil {

@@ -133,3 +133,29 @@ func TestOnlyRejectionsOfTheRecipientOrContentArePermanent(t *testing.T) {
 		}
 	}
 }
+
+// A sender with a display name (as SMTP_FROM is set in the Helm values) keeps
+// it in the header and gives the relay only the bare address in MAIL FROM.
+func TestASenderWithADisplayNameUsesTheBareAddressInTheEnvelope(t *testing.T) {
+	sink, err := localinfra.StartMailSink(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sink.Close() })
+	mailer := &Mailer{Addr: sink.Addr(), From: "counterdesk <no-reply@bank.example>"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := mailer.Send(ctx, testMail()); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := sink.Messages()
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("messages %v, %v", msgs, err)
+	}
+	if msgs[0].EnvelopeFrom != "no-reply@bank.example" {
+		t.Errorf("envelope sender %q, want the bare address", msgs[0].EnvelopeFrom)
+	}
+	if !strings.Contains(msgs[0].Headers.Get("From"), "counterdesk") {
+		t.Errorf("From header %q lost the display name", msgs[0].Headers.Get("From"))
+	}
+}
