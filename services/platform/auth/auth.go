@@ -40,6 +40,9 @@ var knownRoles = map[Role]bool{
 	RoleLegal: true, RoleBankSystem: true, RoleSRE: true, RoleService: true,
 }
 
+// AllTenants is the tenant of service-to-service tokens.
+const AllTenants = "*"
+
 // Principal is the authenticated caller.
 type Principal struct {
 	Tenant  string
@@ -131,6 +134,10 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 	p := Principal{Tenant: c.Tenant, Subject: c.Subject, Role: Role(c.Role), Branch: c.Branch, Region: c.Region}
 	if p.Tenant == "" || p.Subject == "" || !knownRoles[p.Role] {
 		return Principal{}, fmt.Errorf("%w: token lacks tenant, subject or a known role", ErrUnauthenticated)
+	}
+	// Only counterdesk's own services act across banks, and they only do so.
+	if (p.Role == RoleService) != (p.Tenant == AllTenants) {
+		return Principal{}, fmt.Errorf("%w: the service role and the all-banks tenant go together", ErrUnauthenticated)
 	}
 	return p, nil
 }

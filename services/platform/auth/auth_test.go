@@ -188,6 +188,9 @@ func TestEveryRoleVerifies(t *testing.T) {
 	for _, role := range allRoles {
 		t.Run("a "+string(role)+" token is accepted", func(t *testing.T) {
 			p := auth.Principal{Tenant: "bank-a", Subject: "x", Role: role}
+			if role == auth.RoleService {
+				p.Tenant = auth.AllTenants
+			}
 			tok, err := v.Mint(p, time.Minute)
 			if err != nil {
 				t.Fatal(err)
@@ -196,6 +199,25 @@ func TestEveryRoleVerifies(t *testing.T) {
 				t.Fatalf("Verify = %+v, %v", got, err)
 			}
 		})
+	}
+}
+
+// A bank's token cannot claim the service role (which reads any bank's
+// customer contacts), and no person can act for all banks.
+func TestServiceRoleAndAllBanksTenantGoTogether(t *testing.T) {
+	v := newVerifier(t, signingKey)
+	for _, p := range []auth.Principal{
+		{Tenant: "bank-a", Subject: "notification", Role: auth.RoleService},
+		{Tenant: auth.AllTenants, Subject: "x", Role: auth.RoleHeadOffice},
+		{Tenant: auth.AllTenants, Subject: "x", Role: auth.RoleBankSystem},
+	} {
+		tok, err := v.Mint(p, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(tok); !errors.Is(err, auth.ErrUnauthenticated) {
+			t.Errorf("%+v accepted: %v", p, err)
+		}
 	}
 }
 

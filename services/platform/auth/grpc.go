@@ -75,7 +75,7 @@ type ServiceCredentials struct {
 }
 
 func (s ServiceCredentials) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
-	tok, err := s.V.Mint(Principal{Tenant: "*", Subject: s.Service, Role: RoleService}, 5*time.Minute)
+	tok, err := s.V.Mint(Principal{Tenant: AllTenants, Subject: s.Service, Role: RoleService}, 5*time.Minute)
 	if err != nil {
 		return nil, err
 	}

@@ -110,6 +110,10 @@ func Prepare(in New, b Branch, caller auth.Principal, now time.Time) (Case, erro
 	if reporter != "" && !slices.Contains(b.Staff, reporter) {
 		return Case{}, &FieldError{"reportedBy", "is not a staff member of the branch"}
 	}
+	if reporter == "" && b.ComplaintManager == "" {
+		// Accepting it would leave a case nobody owns.
+		return Case{}, &FieldError{"reportedBy", "is required: the branch has no complaint manager, lobby manager or branch head to own the case"}
+	}
 	cust := in.Customer
 	if cust.Tier == "" || cust.Tier == "CUSTOMER_TIER_UNSPECIFIED" {
 		cust.Tier = "CUSTOMER_TIER_REGULAR"

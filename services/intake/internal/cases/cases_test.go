@@ -138,3 +138,17 @@ func TestNumberUsesBranchLocalDate(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+func TestACaseNobodyCouldOwnIsRefused(t *testing.T) {
+	noManager := Branch{ID: "br-1", Region: "rg-1", Staff: []string{"teller-1"}}
+	_, err := Prepare(newCase(), noManager, system, now)
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "reportedBy" {
+		t.Fatalf("err = %v, want a field error on reportedBy", err)
+	}
+	in := newCase()
+	in.ReportedBy = "teller-1"
+	if _, err := Prepare(in, noManager, system, now); err != nil {
+		t.Fatalf("a case with a reporter at such a branch was refused: %v", err)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/counterdesk/counterdesk/services/platform/eventbus"
 	"github.com/counterdesk/counterdesk/services/platform/grpcserver"
 	"github.com/counterdesk/counterdesk/services/platform/outbox"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -158,8 +159,9 @@ func (s *Internal) GetCaseContact(ctx context.Context, req *intakev1.GetCaseCont
 	if err != nil {
 		return nil, err
 	}
-	if caller.Role != auth.RoleService {
-		return nil, status.Error(codes.PermissionDenied, "internal API: services only")
+	// Only notification writes to customers; no other service needs their contact details.
+	if caller.Role != auth.RoleService || caller.Subject != "notification" {
+		return nil, status.Error(codes.PermissionDenied, "internal API: the notification service only")
 	}
 	c, err := s.Store.GetAnyTenant(ctx, req.GetCaseId())
 	if err != nil {
@@ -259,6 +261,9 @@ func decodePageToken(t string) (time.Time, string, error) {
 	}
 	ts, id, ok := strings.Cut(string(b), "|")
 	if !ok {
+		return time.Time{}, "", errors.New("malformed")
+	}
+	if _, err := uuid.Parse(id); err != nil {
 		return time.Time{}, "", errors.New("malformed")
 	}
 	at, err := time.Parse(time.RFC3339Nano, ts)

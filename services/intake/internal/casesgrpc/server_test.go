@@ -351,3 +351,17 @@ func TestGetCaseContactIsForServicesAndAudited(t *testing.T) {
 		t.Errorf("audit chain broken at %d", bad)
 	}
 }
+
+// A page token that was not produced by this API is the caller's mistake,
+// answered with InvalidArgument on pageToken, never a 500.
+func TestAForgedPageTokenIsAnInvalidArgument(t *testing.T) {
+	f := newFixture(t)
+	f.create(t, system, "req-1")
+	for _, tok := range []string{"%%%", base64.RawURLEncoding.EncodeToString([]byte("2026-01-01T00:00:00Z|zzz")), base64.RawURLEncoding.EncodeToString([]byte("no-separator"))} {
+		_, err := f.server.ListCases(as(system, ""), &intakev1.ListCasesRequest{PageToken: tok})
+		wantCode(t, err, codes.InvalidArgument)
+		if got := fields(err); len(got) != 1 || got[0] != "pageToken" {
+			t.Errorf("token %q: field violations %v, want [pageToken]", tok, got)
+		}
+	}
+}

@@ -40,7 +40,7 @@ func TestHandlerAppliesAssignments(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := casespg.New(pool, sealer)
-	b := cases.Branch{ID: "br-1", Region: "rg-1", Staff: []string{"teller-1"}}
+	b := cases.Branch{ID: "br-1", Region: "rg-1", Staff: []string{"teller-1", "cm-1"}, ComplaintManager: "cm-1"}
 	c, err := cases.Prepare(cases.New{Branch: "br-1", Channel: "CHANNEL_ON_SITE", Category: "CATEGORY_FEE_DISPUTE",
 		Severity: "SEVERITY_NORMAL", Summary: "fee", OccurredAt: now.Add(-time.Hour), Customer: cases.Customer{Name: "张三"}},
 		b, auth.Principal{Tenant: "bank-a", Subject: "core-banking", Role: auth.RoleBankSystem}, now)

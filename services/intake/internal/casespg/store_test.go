@@ -74,7 +74,7 @@ func newSealer(t *testing.T, fill byte) *pii.Sealer {
 // prepare returns a new case of tenant registered by the bank's system at at.
 func prepare(t *testing.T, tenant string, at time.Time) cases.Case {
 	t.Helper()
-	b := cases.Branch{ID: "br-1", Region: "rg-1", TimeZone: "Asia/Shanghai", CalendarID: "cn", Staff: []string{"teller-1"}}
+	b := cases.Branch{ID: "br-1", Region: "rg-1", TimeZone: "Asia/Shanghai", CalendarID: "cn", Staff: []string{"teller-1", "cm-1"}, ComplaintManager: "cm-1"}
 	c, err := cases.Prepare(cases.New{Branch: "br-1", Channel: "CHANNEL_ON_SITE", Category: "CATEGORY_FEE_DISPUTE",
 		Severity: "SEVERITY_NORMAL", Summary: "fee charged twice", OccurredAt: at.Add(-time.Hour), Customer: customer},
 		b, auth.Principal{Tenant: tenant, Subject: "core-banking", Role: auth.RoleBankSystem}, at)

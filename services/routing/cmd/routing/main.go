@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"time"
+	_ "time/tzdata" // branch time zones are checked on import
 
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
 	"github.com/counterdesk/counterdesk/services/platform/config"

@@ -6,6 +6,9 @@ package routinggrpc
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
 	"github.com/counterdesk/counterdesk/services/platform/auth"
@@ -17,6 +20,9 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
+
+// KnownCalendars are the business calendars slatimer ships.
+var KnownCalendars = []string{"cn"}
 
 // Server implements RoutingService.
 type Server struct {
@@ -42,7 +48,7 @@ func (s *Server) GetBranch(ctx context.Context, req *routingv1.GetBranchRequest)
 		return nil, err
 	}
 	b, err := s.Store.Branch(ctx, nil, p.Tenant, req.GetBranchId())
-	if errors.Is(err, routingpg.ErrNotFound) {
+	if errors.Is(err, routingpg.ErrNotFound) || (err == nil && !p.CanSeeBranch(b.ID, b.Region)) {
 		return nil, status.Error(codes.NotFound, "branch not found")
 	}
 	if err != nil {
@@ -122,13 +128,21 @@ func (s *Server) ImportOrg(ctx context.Context, req *routingv1.ImportOrgRequest)
 		regions = append(regions, routingpg.Region{ID: r.GetId(), Name: r.GetName()})
 	}
 	var branches []routing.Branch
-	for _, b := range req.GetBranches() {
+	for i, b := range req.GetBranches() {
 		tz, cal := b.GetTimeZone(), b.GetCalendarId()
 		if tz == "" {
 			tz = "Asia/Shanghai"
 		}
 		if cal == "" {
 			cal = "cn"
+		}
+		// A branch whose clock slatimer cannot read would get cases with no
+		// deadlines and no acknowledgment: refuse it here, where it is typed.
+		if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
+			return nil, grpcserver.FieldError("branches["+itoa(i)+"].timeZone", "is not an IANA time zone name")
+		}
+		if !slices.Contains(KnownCalendars, cal) {
+			return nil, grpcserver.FieldError("branches["+itoa(i)+"].calendarId", "is not a calendar counterdesk has ("+strings.Join(KnownCalendars, ", ")+")")
 		}
 		branches = append(branches, routing.Branch{ID: b.GetId(), Region: b.GetRegionId(), Name: b.GetName(), TimeZone: tz, CalendarID: cal})
 	}

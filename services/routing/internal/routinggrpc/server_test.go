@@ -168,6 +168,12 @@ func TestGetBranch(t *testing.T) {
 	wantCode(t, err, codes.PermissionDenied)
 	_, err = f.server.GetBranch(as(otherBank), &routingv1.GetBranchRequest{BranchId: "br-1"})
 	wantCode(t, err, codes.NotFound)
+	// A teller sees their own branch's staff, not another branch's.
+	if _, err := f.server.GetBranch(as(teller1), &routingv1.GetBranchRequest{BranchId: teller1.Branch}); err != nil {
+		t.Errorf("teller reading their own branch: %v", err)
+	}
+	_, err = f.server.GetBranch(as(teller1), &routingv1.GetBranchRequest{BranchId: "br-2"})
+	wantCode(t, err, codes.NotFound)
 }
 
 func TestImportOrgIsGuardedAndValidated(t *testing.T) {
@@ -190,6 +196,12 @@ func TestImportOrgIsGuardedAndValidated(t *testing.T) {
 		{name: "a branch in an unknown region is a failed precondition", caller: system,
 			edit:     func(r *routingv1.ImportOrgRequest) { r.Branches[1].RegionId = "rg-nowhere" },
 			wantCode: codes.FailedPrecondition},
+		{name: "a misspelt time zone is refused, naming the branch", caller: system,
+			edit:     func(r *routingv1.ImportOrgRequest) { r.Branches[1].TimeZone = "Asia/Shangai" },
+			wantCode: codes.InvalidArgument, wantField: "branches[1].timeZone"},
+		{name: "a calendar counterdesk does not have is refused", caller: system,
+			edit:     func(r *routingv1.ImportOrgRequest) { r.Branches[0].CalendarId = "hk" },
+			wantCode: codes.InvalidArgument, wantField: "branches[0].calendarId"},
 		{name: "a regional role needs no branch", caller: headOffice,
 			edit: func(r *routingv1.ImportOrgRequest) {
 				r.Staff = append(r.Staff, &routingv1.Staff{Id: "sup-9", DisplayName: "Zhou", Role: routingv1.Role_ROLE_REGIONAL_SUPERVISOR, RegionId: "rg-2", AuthorityLevel: 3})

@@ -67,5 +67,10 @@ func (h *Handler) AfterCommit(ctx context.Context, env *eventsv1.Envelope) error
 	if err != nil {
 		return err
 	}
-	return h.Queues.Put(ctx, routing.Assignment{CaseID: v.CaseID, Tenant: v.Tenant, Branch: v.Branch, Owner: v.Owner, At: v.EnqueuedAt})
+	err = h.Queues.Put(ctx, routing.Assignment{CaseID: v.CaseID, Tenant: v.Tenant, Branch: v.Branch, Owner: v.Owner, At: v.EnqueuedAt})
+	if err != nil {
+		// Make the watcher rebuild from the database once Redis answers again.
+		h.Queues.Invalidate(ctx)
+	}
+	return err
 }

@@ -378,3 +378,30 @@ func TestWatchRebuildsQueuesAfterRedisLosesThem(t *testing.T) {
 		t.Fatalf("Watch returned %v after cancel", err)
 	}
 }
+
+// After a failed queue write the entry may be missing while the marker
+// remains; Invalidate makes the next check rebuild it.
+func TestInvalidateMakesTheNextCheckRebuild(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	id := uuid.NewString()
+	f.assign(t, caseCreated(id, "br-1", "teller-1", t0))
+	if _, err := f.queues.EnsureBuilt(ctx, f.store.OpenAssignments, true); err != nil {
+		t.Fatal(err)
+	}
+	// The entry vanishes (its write failed) but the marker stays.
+	if err := f.rdb.Del(ctx, "cd:{bank-a:br-1}:queue").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := f.queues.EnsureBuilt(ctx, f.store.OpenAssignments, false); n != 0 {
+		t.Fatalf("rebuilt %d entries with the marker present", n)
+	}
+	f.queues.Invalidate(ctx)
+	if n, err := f.queues.EnsureBuilt(ctx, f.store.OpenAssignments, false); err != nil || n != 1 {
+		t.Fatalf("EnsureBuilt after Invalidate = %d, %v; want the entry put back", n, err)
+	}
+	q, err := f.queues.List(ctx, "bank-a", "br-1", 10)
+	if err != nil || len(q) != 1 || q[0].CaseID != id {
+		t.Fatalf("queue %v, %v", q, err)
+	}
+}

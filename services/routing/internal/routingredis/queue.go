@@ -115,22 +115,33 @@ func (q *Queues) EnsureBuilt(ctx context.Context, src Source, force bool) (int, 
 	return count, nil
 }
 
+// Invalidate removes the marker (best effort), so the next Watch tick
+// rebuilds: used when a queue write failed and the entry may be missing.
+func (q *Queues) Invalidate(ctx context.Context) {
+	_ = q.rdb.Del(ctx, builtKey).Err()
+}
+
+// FullRebuildEvery forces a rebuild every so many Watch ticks, for entries
+// whose write was lost without the marker noticing (e.g. a redelivered event
+// whose first commit's answer was lost skips its after-commit write).
+const FullRebuildEvery = 150
+
 // Watch calls EnsureBuilt every interval until ctx ends, so queues come back
 // by themselves after Redis lost them, without restarting routing.
 func (q *Queues) Watch(ctx context.Context, src Source, every time.Duration, log *slog.Logger) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for {
+	for tick := 1; ; tick++ {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
-		n, err := q.EnsureBuilt(ctx, src, false)
+		n, err := q.EnsureBuilt(ctx, src, tick%FullRebuildEvery == 0)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.WarnContext(ctx, "live queues: cannot check or rebuild", "err", err)
-		case n > 0:
+		case n > 0 && tick%FullRebuildEvery != 0:
 			log.InfoContext(ctx, "live queues rebuilt after Redis lost them", "entries", n)
 		}
 	}
