@@ -51,6 +51,9 @@ type Options struct {
 	ShutdownTimeout time.Duration
 }
 
+// publicMethods need no token: probes and tooling, never data.
+var publicMethods = []string{"/grpc.health.v1.Health/", "/grpc.reflection."}
+
 // Server is a gRPC server and its HTTP gateway.
 type Server struct {
 	GRPC   *grpc.Server
@@ -74,10 +77,10 @@ func New(o Options) (*Server, error) {
 		grpc.ChainUnaryInterceptor(
 			recoverInterceptor(o.Log),
 			errorInterceptor(o.Log),
-			auth.UnaryServerInterceptor(o.Verifier, "/grpc.health.v1.Health/", "/grpc.reflection."),
+			auth.UnaryServerInterceptor(o.Verifier, publicMethods...),
 			validateInterceptor(v),
 		),
-		grpc.ChainStreamInterceptor(auth.StreamServerInterceptor(o.Verifier, "/grpc.health.v1.Health/", "/grpc.reflection.")),
+		grpc.ChainStreamInterceptor(auth.StreamServerInterceptor(o.Verifier, publicMethods...)),
 	)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)

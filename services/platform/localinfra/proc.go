@@ -37,10 +37,10 @@ func portInUse(port int) bool {
 	return true
 }
 
-// processAlive reports whether pid names a live process. A zombie counts
+// ProcessAlive reports whether pid names a live process. A zombie counts
 // as dead: daemons we started are reparented to init, but in containers
 // without a reaping init they can linger as zombies after exiting.
-func processAlive(pid int) bool {
+func ProcessAlive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
@@ -61,7 +61,7 @@ func processAlive(pid int) bool {
 // name. Pid files outlive crashes and pids get reused: without this check a
 // stale pid file could make us report, or stop, an unrelated process.
 func processIs(pid int, name string) bool {
-	if !processAlive(pid) {
+	if !ProcessAlive(pid) {
 		return false
 	}
 	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
@@ -71,10 +71,10 @@ func processIs(pid int, name string) bool {
 	return strings.Contains(string(cmdline), name)
 }
 
-// waitProcessExit polls until pid is gone or the timeout passes.
-func waitProcessExit(pid int, timeout time.Duration) bool {
+// WaitProcessExit polls until pid is gone or the timeout passes.
+func WaitProcessExit(pid int, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
-	for processAlive(pid) {
+	for ProcessAlive(pid) {
 		if time.Now().After(deadline) {
 			return false
 		}
@@ -83,9 +83,9 @@ func waitProcessExit(pid int, timeout time.Duration) bool {
 	return true
 }
 
-// readPIDFile returns the integer on the first line of a pid file
+// ReadPIDFile returns the integer on the first line of a pid file
 // (redis.pid, postmaster.pid).
-func readPIDFile(path string) (int, error) {
+func ReadPIDFile(path string) (int, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err

@@ -142,7 +142,7 @@ func (r *Redis) URL() string { return "redis://" + r.Addr() + "/0" }
 
 // PID returns the server's process id, or 0 if it is not running.
 func (r *Redis) PID() int {
-	pid, err := readPIDFile(r.pidFile())
+	pid, err := ReadPIDFile(r.pidFile())
 	if err != nil || !processIs(pid, "redis") {
 		return 0
 	}
@@ -160,9 +160,9 @@ func (r *Redis) Stop() error {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && err != syscall.ESRCH {
 		return fmt.Errorf("localinfra: stop redis-server pid %d: %w", pid, err)
 	}
-	if !waitProcessExit(pid, 10*time.Second) {
+	if !WaitProcessExit(pid, 10*time.Second) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
-		if !waitProcessExit(pid, 5*time.Second) {
+		if !WaitProcessExit(pid, 5*time.Second) {
 			return fmt.Errorf("localinfra: redis-server pid %d did not exit", pid)
 		}
 	}

@@ -63,7 +63,7 @@ func TestRedisLifecycle(t *testing.T) {
 	if err := r.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if r.PID() != 0 || processAlive(pid) {
+	if r.PID() != 0 || ProcessAlive(pid) {
 		t.Error("server still running after Stop")
 	}
 	if err := r.Stop(); err != nil {

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -174,11 +175,8 @@ func (s *Stack) RestartRedis(ctx context.Context) error {
 	if pid <= 0 {
 		return errors.New("redis is not running")
 	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+	if _, err := signalAndWait(pid, syscall.SIGKILL, 5*time.Second); err != nil {
 		return fmt.Errorf("kill redis: %w", err)
-	}
-	for i := 0; i < 100 && alive(pid); i++ {
-		time.Sleep(50 * time.Millisecond)
 	}
 	_ = os.Remove(s.cfg.path("redis", "redis.pid"))
 	// The kernel may take a moment to release the port of a killed process.
@@ -235,15 +233,12 @@ func (s *Stack) StartService(ctx context.Context, svc string) error {
 
 // Kill sends SIGKILL to a stack process and waits until it is gone.
 func (s *Stack) Kill(name string) error {
-	pid, err := readPID(s.cfg.path("pids", name+".pid"))
+	pid, err := localinfra.ReadPIDFile(s.cfg.path("pids", name+".pid"))
 	if err != nil {
 		return err
 	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+	if _, err := signalAndWait(pid, syscall.SIGKILL, 5*time.Second); err != nil {
 		return fmt.Errorf("kill %s (pid %d): %w", name, pid, err)
-	}
-	for i := 0; i < 100 && alive(pid); i++ {
-		time.Sleep(50 * time.Millisecond)
 	}
 	return os.Remove(s.cfg.path("pids", name+".pid"))
 }
@@ -253,7 +248,7 @@ func (s *Stack) Kill(name string) error {
 // waitAddr accepts connections.
 func (s *Stack) startProcess(ctx context.Context, name, bin string, args, env []string, waitAddr string) error {
 	pidFile := s.cfg.path("pids", name+".pid")
-	if pid, err := readPID(pidFile); err == nil && alive(pid) {
+	if pid, err := localinfra.ReadPIDFile(pidFile); err == nil && localinfra.ProcessAlive(pid) {
 		return nil
 	}
 	logf, err := os.OpenFile(s.cfg.path("logs", name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -280,7 +275,7 @@ func (s *Stack) startProcess(ctx context.Context, name, bin string, args, env []
 			c.Close()
 			return nil
 		}
-		if !alive(pid) {
+		if !localinfra.ProcessAlive(pid) {
 			return fmt.Errorf("%s exited at start; see %s:\n%s", name, s.cfg.path("logs", name+".log"), tail(s.cfg.path("logs", name+".log")))
 		}
 		if time.Now().After(deadline) {
@@ -297,21 +292,14 @@ func (s *Stack) startProcess(ctx context.Context, name, bin string, args, env []
 // Down stops everything the stack started, by PID, then Redis and Postgres.
 func Down(cfg Config) error {
 	var errs []error
-	names := append([]string{"gateway"}, reverse(Services)...)
-	names = append(names, "mail", "traces", "broker")
+	services := slices.Clone(Services)
+	slices.Reverse(services)
+	names := append(append([]string{"gateway"}, services...), "mail", "traces", "broker")
 	for _, n := range names {
 		pidFile := cfg.path("pids", n+".pid")
-		pid, err := readPID(pidFile)
-		if err != nil {
-			continue
-		}
-		if alive(pid) {
-			_ = syscall.Kill(pid, syscall.SIGTERM)
-			for i := 0; i < 200 && alive(pid); i++ {
-				time.Sleep(50 * time.Millisecond)
-			}
-			if alive(pid) {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
+		if pid, err := localinfra.ReadPIDFile(pidFile); err == nil {
+			if gone, _ := signalAndWait(pid, syscall.SIGTERM, 10*time.Second); !gone {
+				_, _ = signalAndWait(pid, syscall.SIGKILL, 5*time.Second)
 			}
 		}
 		_ = os.Remove(pidFile)
@@ -324,32 +312,30 @@ func Down(cfg Config) error {
 }
 
 func stopPID(pidFile string, sig syscall.Signal) error {
-	raw, err := os.ReadFile(pidFile)
+	pid, err := localinfra.ReadPIDFile(pidFile)
 	if err != nil {
 		return nil // not running
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(raw), "\n", 2)[0]))
-	if err != nil || !alive(pid) {
-		return nil
-	}
-	if err := syscall.Kill(pid, sig); err != nil {
+	gone, err := signalAndWait(pid, sig, 15*time.Second)
+	if err != nil {
 		return fmt.Errorf("stop pid %d: %w", pid, err)
 	}
-	for i := 0; i < 300 && alive(pid); i++ {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if alive(pid) {
+	if !gone {
 		return fmt.Errorf("pid %d (%s) still running after 15s", pid, pidFile)
 	}
 	return nil
 }
 
-func reverse(s []string) []string {
-	out := make([]string, len(s))
-	for i, v := range s {
-		out[len(s)-1-i] = v
+// signalAndWait sends sig to pid if it is alive and reports whether it is
+// gone within timeout.
+func signalAndWait(pid int, sig syscall.Signal, timeout time.Duration) (bool, error) {
+	if !localinfra.ProcessAlive(pid) {
+		return true, nil
 	}
-	return out
+	if err := syscall.Kill(pid, sig); err != nil {
+		return false, err
+	}
+	return localinfra.WaitProcessExit(pid, timeout), nil
 }
 
 func assignPorts(cfg Config) (map[string]int, error) {
@@ -438,30 +424,6 @@ func (s *Stack) MailDir() string { return s.cfg.path("mail") }
 
 // LogFile is a process's log.
 func (s *Stack) LogFile(name string) string { return s.cfg.path("logs", name+".log") }
-
-func readPID(path string) (int, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(string(raw)))
-}
-
-func alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	if err := syscall.Kill(pid, 0); err != nil {
-		return false
-	}
-	// A zombie (exited, not reaped) still answers signal 0.
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	fields := strings.Fields(string(raw))
-	return len(fields) < 3 || fields[2] != "Z"
-}
 
 func tail(path string) string {
 	raw, _ := os.ReadFile(path)

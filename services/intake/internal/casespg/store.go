@@ -43,17 +43,9 @@ func (s *Store) Create(ctx context.Context, c cases.Case, key string, reqHash []
 	c.ID = id.String()
 	var existing string
 	err = pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		var prevHash []byte
-		err := tx.QueryRow(ctx, `SELECT case_id, request_hash FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`,
-			c.Tenant, key).Scan(&existing, &prevHash)
-		switch {
-		case err == nil:
-			if !bytes.Equal(prevHash, reqHash) {
-				return cases.ErrIdempotencyConflict
-			}
-			return nil
-		case !errors.Is(err, pgx.ErrNoRows):
-			return fmt.Errorf("look up idempotency key: %w", err)
+		var err error
+		if existing, err = lookupKey(ctx, tx, c.Tenant, key, reqHash); err != nil || existing != "" {
+			return err
 		}
 		var seq int
 		day := c.CreatedAt.In(location(c.TimeZone)).Format("2006-01-02")
@@ -104,17 +96,38 @@ func (s *Store) Create(ctx context.Context, c cases.Case, key string, reqHash []
 }
 
 func (s *Store) replay(ctx context.Context, tenant, key string, reqHash []byte) (cases.Case, bool, error) {
-	var id string
-	var prev []byte
-	if err := s.pool.QueryRow(ctx, `SELECT case_id, request_hash FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`,
-		tenant, key).Scan(&id, &prev); err != nil {
-		return cases.Case{}, false, fmt.Errorf("look up idempotency key after conflict: %w", err)
+	id, err := lookupKey(ctx, s.pool, tenant, key, reqHash)
+	if err != nil {
+		return cases.Case{}, false, err
 	}
-	if !bytes.Equal(prev, reqHash) {
-		return cases.Case{}, false, cases.ErrIdempotencyConflict
+	if id == "" {
+		return cases.Case{}, false, fmt.Errorf("idempotency key %q vanished after a conflict on it", key)
 	}
 	c, err := s.Get(ctx, tenant, id)
 	return c, false, err
+}
+
+// lookupKey returns the case an idempotency key already created ("" if the
+// key is new), or cases.ErrIdempotencyConflict when it came with another request.
+func lookupKey(ctx context.Context, q Querier, tenant, key string, reqHash []byte) (string, error) {
+	var id string
+	var prev []byte
+	err := q.QueryRow(ctx, `SELECT case_id, request_hash FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`,
+		tenant, key).Scan(&id, &prev)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("look up idempotency key: %w", err)
+	case !bytes.Equal(prev, reqHash):
+		return "", cases.ErrIdempotencyConflict
+	}
+	return id, nil
+}
+
+// Querier is a pool or a transaction.
+type Querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 const caseColumns = `id, tenant_id, case_number, branch_id, region_id, channel, category, severity, summary,

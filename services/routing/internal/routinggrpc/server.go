@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -139,10 +140,10 @@ func (s *Server) ImportOrg(ctx context.Context, req *routingv1.ImportOrgRequest)
 		// A branch whose clock slatimer cannot read would get cases with no
 		// deadlines and no acknowledgment: refuse it here, where it is typed.
 		if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
-			return nil, grpcserver.FieldError("branches["+itoa(i)+"].timeZone", "is not an IANA time zone name")
+			return nil, grpcserver.FieldError("branches["+strconv.Itoa(i)+"].timeZone", "is not an IANA time zone name")
 		}
 		if !slices.Contains(KnownCalendars, cal) {
-			return nil, grpcserver.FieldError("branches["+itoa(i)+"].calendarId", "is not a calendar counterdesk has ("+strings.Join(KnownCalendars, ", ")+")")
+			return nil, grpcserver.FieldError("branches["+strconv.Itoa(i)+"].calendarId", "is not a calendar counterdesk has ("+strings.Join(KnownCalendars, ", ")+")")
 		}
 		branches = append(branches, routing.Branch{ID: b.GetId(), Region: b.GetRegionId(), Name: b.GetName(), TimeZone: tz, CalendarID: cal})
 	}
@@ -150,7 +151,7 @@ func (s *Server) ImportOrg(ctx context.Context, req *routingv1.ImportOrgRequest)
 	for i, m := range req.GetStaff() {
 		role := roleNames[m.GetRole()]
 		if m.GetBranchId() == "" && (role == "teller" || role == "lobby_manager" || role == "complaint_manager" || role == "branch_head") {
-			return nil, grpcserver.FieldError("staff["+itoa(i)+"].branchId", "is required for branch roles")
+			return nil, grpcserver.FieldError("staff["+strconv.Itoa(i)+"].branchId", "is required for branch roles")
 		}
 		staff = append(staff, routing.Staff{ID: m.GetId(), Name: m.GetDisplayName(), Role: role, Branch: m.GetBranchId(),
 			Region: m.GetRegionId(), AuthorityLevel: int(m.GetAuthorityLevel()), Active: true})
@@ -162,12 +163,4 @@ func (s *Server) ImportOrg(ctx context.Context, req *routingv1.ImportOrgRequest)
 		return nil, err
 	}
 	return &routingv1.ImportOrgResponse{Regions: int32(len(regions)), Branches: int32(len(branches)), Staff: int32(len(staff))}, nil
-}
-
-func itoa(i int) string {
-	const digits = "0123456789"
-	if i < 10 {
-		return digits[i : i+1]
-	}
-	return itoa(i/10) + digits[i%10:i%10+1]
 }

@@ -47,7 +47,7 @@ func (w WorkHours) Validate() error {
 	check("start", w.Start)
 	check("end", w.End)
 	if len(errs) == 0 && w.End <= w.Start {
-		errs = append(errs, fmt.Errorf("end: must be after start (%s), got %s", clockString(w.Start), clockString(w.End)))
+		errs = append(errs, fmt.Errorf("end: must be after start (%s), got %s", FormatClock(w.Start), FormatClock(w.End)))
 	}
 	return errors.Join(errs...)
 }
@@ -72,7 +72,7 @@ func ParseWorkHours(start, end string) (WorkHours, error) {
 
 // String formats the hours as "09:00-17:00".
 func (w WorkHours) String() string {
-	return clockString(w.Start) + "-" + clockString(w.End)
+	return FormatClock(w.Start) + "-" + FormatClock(w.End)
 }
 
 func parseClock(s string) (time.Duration, error) {
@@ -83,7 +83,9 @@ func parseClock(s string) (time.Duration, error) {
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
 
-func clockString(d time.Duration) string {
+// FormatClock formats a time of day given as time since midnight: "17:00"
+// (or "17:00:30" when it has seconds).
+func FormatClock(d time.Duration) string {
 	h, m, s := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
 	if s != 0 {
 		return fmt.Sprintf("%02d:%02d:%02d", h, m, s)

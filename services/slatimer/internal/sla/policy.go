@@ -306,7 +306,7 @@ func (p Policy) Validate() error {
 		case !clockOK(w.End):
 			bad("workday_end", "must be a time of day between 00:00 and 23:59, got %v", w.End)
 		case w.End <= w.Start:
-			bad("workday_end", "must be after workday_start (%s), got %s", hhmm(w.Start), hhmm(w.End))
+			bad("workday_end", "must be after workday_start (%s), got %s", calendar.FormatClock(w.Start), calendar.FormatClock(w.End))
 		}
 	}
 	return errors.Join(errs...)
@@ -322,8 +322,4 @@ func clockName(c Clock) string {
 		return "working-days"
 	}
 	return string(c)
-}
-
-func hhmm(d time.Duration) string {
-	return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
 }

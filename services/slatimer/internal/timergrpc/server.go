@@ -131,7 +131,7 @@ func fromProto(p *slatimerv1.Policy) (sla.Policy, error) {
 
 func toProto(p sla.Policy) *slatimerv1.Policy {
 	wh := p.WorkHours.OrDefault()
-	out := &slatimerv1.Policy{WarningFractions: p.Fractions(), WorkdayStart: hhmm(wh.Start), WorkdayEnd: hhmm(wh.End)}
+	out := &slatimerv1.Policy{WarningFractions: p.Fractions(), WorkdayStart: calendar.FormatClock(wh.Start), WorkdayEnd: calendar.FormatClock(wh.End)}
 	for _, r := range p.Rules {
 		pr := &slatimerv1.PolicyRule{
 			Kind:  slatimerv1.DeadlineKind(slatimerv1.DeadlineKind_value[string(r.Kind)]),
@@ -144,8 +144,4 @@ func toProto(p sla.Policy) *slatimerv1.Policy {
 		out.Rules = append(out.Rules, pr)
 	}
 	return out
-}
-
-func hhmm(d time.Duration) string {
-	return time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Add(d).Format("15:04")
 }

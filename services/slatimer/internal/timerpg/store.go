@@ -26,15 +26,17 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 // Pool exposes the pool for transactions spanning store calls.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Policy returns the tenant's policy and whether it is the default.
-func (s *Store) Policy(ctx context.Context, q pgx.Tx, tenant string) (sla.Policy, bool, error) {
-	var raw []byte
-	var err error
-	if q != nil {
-		err = q.QueryRow(ctx, `SELECT policy FROM policies WHERE tenant_id = $1`, tenant).Scan(&raw)
-	} else {
-		err = s.pool.QueryRow(ctx, `SELECT policy FROM policies WHERE tenant_id = $1`, tenant).Scan(&raw)
+// Policy returns the tenant's policy and whether it is the default, read in
+// tx when given (a consumer's transaction) or on the pool.
+func (s *Store) Policy(ctx context.Context, tx pgx.Tx, tenant string) (sla.Policy, bool, error) {
+	var q interface {
+		QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	} = s.pool
+	if tx != nil {
+		q = tx
 	}
+	var raw []byte
+	err := q.QueryRow(ctx, `SELECT policy FROM policies WHERE tenant_id = $1`, tenant).Scan(&raw)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sla.DefaultPolicy(), true, nil
 	}
