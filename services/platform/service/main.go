@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/counterdesk/counterdesk/services/platform/config"
 )
@@ -14,14 +15,21 @@ import (
 // Config is a service's whole configuration: a struct embedding config.Common.
 type Config interface{ Base() config.Common }
 
-// Main runs run with a context cancelled on SIGINT or SIGTERM and returns
-// the process exit code, so that only main calls os.Exit:
+// Clock tells the time. Services take one so that tests own time: domain code
+// gets `now` as a parameter, and everything a service decides by the time of
+// day (is an acknowledgment still worth sending, is a timer due) reads it from
+// the clock its run function was given — time.Now in production, a fixed or
+// stepped clock in tests.
+type Clock func() time.Time
+
+// Main runs run with a context cancelled on SIGINT or SIGTERM and the real
+// clock, and returns the process exit code, so that only main calls os.Exit:
 //
 //	func main() { os.Exit(service.Main("intake", run)) }
-func Main(name string, run func(context.Context) error) int {
+func Main(name string, run func(context.Context, Clock) error) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx); err != nil {
+	if err := run(ctx, time.Now); err != nil { //nolint:forbidigo // the one place the real clock enters a service
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		return 1
 	}

@@ -30,7 +30,7 @@ type Config struct {
 
 func main() { os.Exit(service.Main("intake", run)) }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, now service.Clock) error {
 	var cfg Config
 	b, err := service.Boot(ctx, "intake", &cfg, migrations.FS)
 	if err != nil {
@@ -50,10 +50,10 @@ func run(ctx context.Context) error {
 	store := casespg.New(b.Pool, sealer)
 	hashKey := sha256.Sum256([]byte("idempotency/" + cfg.PIIKey))
 	intakev1.RegisterIntakeServiceServer(b.Server.GRPC, &casesgrpc.Server{
-		Store: store, HashKey: hashKey[:], Now: time.Now,
-		Branches: &casesgrpc.Branches{Client: routingv1.NewRoutingServiceClient(conn), Fresh: time.Minute, Stale: time.Hour},
+		Store: store, HashKey: hashKey[:], Now: now,
+		Branches: &casesgrpc.Branches{Client: routingv1.NewRoutingServiceClient(conn), Fresh: time.Minute, Stale: time.Hour, Now: now},
 	})
-	intakev1.RegisterIntakeInternalServiceServer(b.Server.GRPC, &casesgrpc.Internal{Store: store, Now: time.Now})
+	intakev1.RegisterIntakeInternalServiceServer(b.Server.GRPC, &casesgrpc.Internal{Store: store, Now: now})
 	b.Server.AddGateway(intakev1.RegisterIntakeServiceHandlerFromEndpoint)
 	b.Consume("intake", []string{eventbus.TopicAssignmentEvents}, caseskafka.Handler(store), nil)
 	return b.Run(ctx)

@@ -19,6 +19,8 @@ type Branches struct {
 	Client routingv1.RoutingServiceClient
 	Fresh  time.Duration // serve from cache without asking
 	Stale  time.Duration // serve from cache when routing is unreachable
+	// Now is the clock the cache ages by.
+	Now func() time.Time
 
 	mu    sync.Mutex
 	cache map[string]cachedBranch
@@ -42,7 +44,7 @@ func (b *Branches) Get(ctx context.Context, tenant, id string) (cases.Branch, er
 	}
 	c, ok := b.cache[key]
 	b.mu.Unlock()
-	if ok && time.Since(c.at) < b.Fresh {
+	if ok && b.Now().Sub(c.at) < b.Fresh {
 		return c.b, nil
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
@@ -58,7 +60,7 @@ func (b *Branches) Get(ctx context.Context, tenant, id string) (cases.Branch, er
 		case codes.NotFound:
 			return cases.Branch{}, errUnknownBranch
 		case codes.Unavailable, codes.DeadlineExceeded:
-			if ok && time.Since(c.at) < b.Stale {
+			if ok && b.Now().Sub(c.at) < b.Stale {
 				return c.b, nil
 			}
 			return cases.Branch{}, status.Error(codes.Unavailable, "branch directory unavailable; retry with the same Idempotency-Key")
@@ -72,7 +74,7 @@ func (b *Branches) Get(ctx context.Context, tenant, id string) (cases.Branch, er
 		CalendarID: resp.GetBranch().GetCalendarId(), ComplaintManager: resp.GetComplaintManagerId(), Staff: resp.GetStaffIds(),
 	}
 	b.mu.Lock()
-	b.cache[key] = cachedBranch{b: br, at: time.Now()}
+	b.cache[key] = cachedBranch{b: br, at: b.Now()}
 	b.mu.Unlock()
 	return br, nil
 }

@@ -28,7 +28,7 @@ type Config struct {
 
 func main() { os.Exit(service.Main("notification", run)) }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, now service.Clock) error {
 	var cfg Config
 	b, err := service.Boot(ctx, "notification", &cfg, migrations.FS)
 	if err != nil {
@@ -43,11 +43,11 @@ func run(ctx context.Context) error {
 	intake := notifygrpc.NewIntake(conn, auth.ServiceCredentials{V: b.Verifier, Service: "notification"})
 
 	store := notifypg.New(b.Pool)
-	sender, err := dispatch.New(store, intake, &notifysmtp.Mailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom}, b.Log, dispatch.Options{})
+	sender, err := dispatch.New(store, intake, &notifysmtp.Mailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom}, b.Log, dispatch.Options{Now: now})
 	if err != nil {
 		return err
 	}
-	handler := &notifykafka.Handler{Store: store, Log: b.Log}
+	handler := &notifykafka.Handler{Store: store, Log: b.Log, Now: now}
 	b.Consume(notifykafka.Group, notifykafka.Topics, handler.Handle, notifykafka.WakeAfterCommit(sender.Wake))
 	b.Go("sender", sender.Run)
 

@@ -36,6 +36,14 @@ func TestMain(m *testing.M) {
 
 const signingKey = "main-test-signing-key-of-at-least-32-bytes"
 
+// The test owns the service's clock: the case was received on a Sunday
+// morning and its answer is due the next day, whatever day the test runs.
+var (
+	received = time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+	answerBy = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	clock    = func() time.Time { return received }
+)
+
 // TestTheServiceAcknowledgesACaseEndToEnd runs the real main wiring against
 // real Postgres, Kafka and SMTP: a DeadlinesArmed on sla-events becomes one
 // mail, a NotificationSent on notification-events and a row the HTTP API
@@ -79,7 +87,7 @@ func TestTheServiceAcknowledgesACaseEndToEnd(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx) }()
+	go func() { done <- run(ctx, clock) }()
 	stopped := false
 	stop := func() {
 		if stopped {
@@ -159,11 +167,11 @@ func TestTheServiceAcknowledgesACaseEndToEnd(t *testing.T) {
 func publishArmed(t *testing.T, brokers, caseID string) {
 	t.Helper()
 	env := &eventsv1.Envelope{EventId: uuid.Must(uuid.NewV7()).String(), TenantId: "bank-a", CaseId: caseID,
-		Type: "DeadlinesArmed", OccurredAt: timestamppb.Now(), Producer: "slatimer",
+		Type: "DeadlinesArmed", OccurredAt: timestamppb.New(received), Producer: "slatimer",
 		Payload: &eventsv1.Envelope_DeadlinesArmed{DeadlinesArmed: &eventsv1.DeadlinesArmed{
 			TimeZone: "Asia/Shanghai",
 			Deadlines: []*eventsv1.ArmedDeadline{{Kind: "DEADLINE_KIND_FIRST_ANSWER",
-				DueAt: timestamppb.New(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))}},
+				DueAt: timestamppb.New(answerBy)}},
 		}}}
 	payload, err := proto.Marshal(env)
 	if err != nil {

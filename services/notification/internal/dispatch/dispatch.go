@@ -106,7 +106,7 @@ type Dispatcher struct {
 // New returns a dispatcher; call Run, or RunOnce from tests.
 func New(store Store, contacts Contacts, mailer Mailer, log *slog.Logger, opts Options) (*Dispatcher, error) {
 	if opts.Now == nil {
-		opts.Now = time.Now
+		opts.Now = time.Now //nolint:forbidigo // the default clock; the service passes its own
 	}
 	if opts.Batch <= 0 {
 		opts.Batch = 8

@@ -78,7 +78,7 @@ func (h *Handler) deadlinesArmed(ctx context.Context, tx pgx.Tx, env *eventsv1.E
 	}
 	trace := propagation.MapCarrier{}
 	otel.GetTextMapPropagator().Inject(ctx, trace)
-	now := time.Now
+	now := time.Now //nolint:forbidigo // the default clock; the service passes its own
 	if h.Now != nil {
 		now = h.Now
 	}

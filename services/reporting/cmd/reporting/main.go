@@ -27,7 +27,7 @@ type Config struct {
 
 func main() { os.Exit(service.Main("reporting", run)) }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, now service.Clock) error {
 	var cfg Config
 	b, err := service.Boot(ctx, "reporting", &cfg, migrations.FS)
 	if err != nil {
@@ -36,15 +36,15 @@ func run(ctx context.Context) error {
 	defer b.Close()
 
 	store := &reportpg.Store{Pool: b.Pool}
-	now := func() time.Time { return time.Now().UTC() }
+	utc := func() time.Time { return now().UTC() }
 
 	reportingv1.RegisterReportingServiceServer(b.Server.GRPC, &reportgrpc.Server{
-		Reports: &report.Reports{Store: store, Now: now},
+		Reports: &report.Reports{Store: store, Now: utc},
 		Log:     b.Log,
 	})
 	b.Server.AddGateway(reportingv1.RegisterReportingServiceHandlerFromEndpoint)
 
-	h, err := reportkafka.NewHandler(store, now)
+	h, err := reportkafka.NewHandler(store, utc)
 	if err != nil {
 		return err
 	}

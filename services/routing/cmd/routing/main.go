@@ -30,7 +30,7 @@ type Config struct {
 
 func main() { os.Exit(service.Main("routing", run)) }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, now service.Clock) error {
 	var cfg Config
 	b, err := service.Boot(ctx, "routing", &cfg, migrations.FS)
 	if err != nil {

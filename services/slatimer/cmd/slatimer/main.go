@@ -28,7 +28,7 @@ type Config struct {
 
 func main() { os.Exit(service.Main("slatimer", run)) }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, now service.Clock) error {
 	var cfg Config
 	china, err := calendar.China()
 	if err != nil {
@@ -46,10 +46,10 @@ func run(ctx context.Context) error {
 	}
 	defer b.Close()
 	store := timerpg.New(b.Pool)
-	slatimerv1.RegisterSlaTimerServiceServer(b.Server.GRPC, &timergrpc.Server{Store: store, Now: time.Now})
+	slatimerv1.RegisterSlaTimerServiceServer(b.Server.GRPC, &timergrpc.Server{Store: store, Now: now})
 	b.Server.AddGateway(slatimerv1.RegisterSlaTimerServiceHandlerFromEndpoint)
 	h := &timerkafka.Handler{Store: store, Calendars: calendars}
 	b.Consume("slatimer", []string{eventbus.TopicCaseEvents, eventbus.TopicNotificationEvents}, h.Handle, nil)
-	b.Go("timer-firer", (&timerkafka.Firer{Store: store, Log: b.Log, Now: time.Now, Tick: cfg.FireTick}).Run)
+	b.Go("timer-firer", (&timerkafka.Firer{Store: store, Log: b.Log, Now: now, Tick: cfg.FireTick}).Run)
 	return b.Run(ctx)
 }
