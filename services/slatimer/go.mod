@@ -9,6 +9,7 @@ require github.com/counterdesk/counterdesk/proto/gen v0.0.0
 replace github.com/counterdesk/counterdesk/proto/gen => ../../proto/gen
 
 require (
+	github.com/6tail/lunar-go v1.4.7
 	github.com/counterdesk/counterdesk/services/platform v0.0.0
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0

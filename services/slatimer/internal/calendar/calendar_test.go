@@ -2,6 +2,7 @@ package calendar
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,19 +32,31 @@ func china(t *testing.T) *Calendar {
 // sourceFile is the JSON read independently of the package's parser, so the
 // cross-checks below do not trust the code under test.
 type sourceFile struct {
-	Years map[string]struct {
-		Holidays []struct{ Name, From, To string }
-		Workdays []string
-	}
+	Years map[string]sourceYear
 }
 
+type sourceYear struct {
+	Holidays []struct{ Name, From, To string }
+	Workdays []string
+}
+
+// readSource merges every embedded file; a year in two files is an error.
 func readSource(t *testing.T) sourceFile {
 	t.Helper()
-	var f sourceFile
-	if err := json.Unmarshal(ChinaData(), &f); err != nil {
-		t.Fatal(err)
+	all := sourceFile{Years: map[string]sourceYear{}}
+	for name, data := range ChinaDataFiles() {
+		var f sourceFile
+		if err := json.Unmarshal(data, &f); err != nil {
+			t.Fatal(name, err)
+		}
+		for y, v := range f.Years {
+			if _, dup := all.Years[y]; dup {
+				t.Fatalf("%s: year %s is in two files", name, y)
+			}
+			all.Years[y] = v
+		}
 	}
-	return f
+	return all
 }
 
 // holiday returns the from/to dates of the named holiday of a year.
@@ -78,7 +91,7 @@ func TestEveryDayOfTheDataYearsMatchesTheSourceFile(t *testing.T) {
 	}
 	c := china(t)
 	days, holidays, makeups := 0, 0, 0
-	for d := at(t, "2024-01-01 12:00"); d.Year() <= 2026; d = d.AddDate(0, 0, 1) {
+	for d := at(t, "2024-01-01 12:00"); d.Year() <= 2027; d = d.AddDate(0, 0, 1) {
 		key := d.Format(time.DateOnly)
 		want := d.Weekday() != time.Saturday && d.Weekday() != time.Sunday
 		if off[key] {
@@ -94,8 +107,8 @@ func TestEveryDayOfTheDataYearsMatchesTheSourceFile(t *testing.T) {
 		}
 		days++
 	}
-	if days != 1096 || makeups != 19 || holidays == 0 {
-		t.Errorf("walked %d days, %d holiday days, %d make-up days; want 1096 days and 19 make-up days", days, holidays, makeups)
+	if days != 1461 || makeups != 24 || holidays == 0 {
+		t.Errorf("walked %d days, %d holiday days, %d make-up days; want 1461 days and 24 make-up days", days, holidays, makeups)
 	}
 }
 
@@ -133,7 +146,12 @@ func TestAddWorkingDays(t *testing.T) {
 		{"a case received during the National Day holiday counts from its end", "2026-10-03 10:00", 1, "2026-10-08 17:00"},
 		{"the make-up Sunday after New Year 2026 is the first working day", "2025-12-31 10:00", 1, "2026-01-04 17:00"},
 		{"National Day 2025 runs to 10-08 and 10-11 is a make-up Saturday", "2025-09-30 10:00", 3, "2025-10-11 17:00"},
-		{"outside the data (2027) only weekends are known, so New Year's Day counts", "2026-12-31 10:00", 1, "2027-01-01 17:00"},
+		{"New Year 2027 (from the 2027 data) runs 01-01..01-03", "2026-12-31 10:00", 1, "2027-01-04 17:00"},
+		{"the make-up Sunday before Spring Festival 2027 counts", "2027-01-29 10:00", 1, "2027-01-31 17:00"},
+		{"a case received on the eve of Spring Festival 2027 waits for the make-up Sunday 02-14", "2027-02-04 10:00", 1, "2027-02-14 17:00"},
+		{"two working days from the eve of National Day 2027 end on the make-up Saturday 10-09", "2027-09-30 16:00", 2, "2027-10-09 17:00"},
+		{"outside the data (2028) the statutory Qingming day is off, with no bridge days assumed", "2028-04-03 10:00", 1, "2028-04-05 17:00"},
+		{"outside the data (2028) Spring Festival is the eve and lunar 1/1-1/3 (01-25..01-28)", "2028-01-24 10:00", 1, "2028-01-31 17:00"},
 		{"zero working days leave the start unchanged", "2026-11-20 10:00", 0, "2026-11-20 10:00"},
 	}
 	c := china(t)
@@ -156,6 +174,9 @@ func TestAddWorkingDaysAgreesWithTheSourceFileAroundHolidays(t *testing.T) {
 		{"the day before National Day 2026 is answered on the day after its last holiday", "2026", "国庆"},
 		{"the day before Labour Day 2026 is answered on the day after its last holiday", "2026", "劳动"},
 		{"the day before Qingming 2025 is answered on the day after its last holiday", "2025", "清明"},
+		{"the day before Spring Festival 2027 is answered on the day after its last holiday", "2027", "春节"},
+		{"the day before National Day 2027 is answered on the day after its last holiday", "2027", "国庆"},
+		{"the day before Dragon Boat 2027 is answered on the day after it", "2027", "端午"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,8 +259,11 @@ func TestCovers(t *testing.T) {
 		{"2024 is covered", at(t, "2024-06-01 12:00"), true},
 		{"2026 is covered to its last day", at(t, "2026-12-31 23:59"), true},
 		{"2023 is not covered", at(t, "2023-12-31 12:00"), false},
-		{"2027 is not covered", at(t, "2027-01-01 00:00"), false},
-		{"the year is read in the instant's location", time.Date(2026, 12, 31, 17, 0, 0, 0, time.UTC).In(shanghai), false},
+		{"2027 is covered from its first instant", at(t, "2027-01-01 00:00"), true},
+		{"2027 is covered to its last day", at(t, "2027-12-31 23:59"), true},
+		{"2028 is not covered", at(t, "2028-01-01 00:00"), false},
+		{"the year is read in the instant's location", time.Date(2027, 12, 31, 17, 0, 0, 0, time.UTC).In(shanghai), false},
+		{"the same instant read in UTC is still 2027", time.Date(2027, 12, 31, 17, 0, 0, 0, time.UTC), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,27 +272,36 @@ func TestCovers(t *testing.T) {
 			}
 		})
 	}
-	if got := c.Years(); len(got) != 3 || got[0] != 2024 || got[2] != 2026 {
-		t.Errorf("Years() = %v, want [2024 2025 2026]", got)
+	if got := c.Years(); !slices.Equal(got, []int{2024, 2025, 2026, 2027}) {
+		t.Errorf("Years() = %v, want [2024 2025 2026 2027]", got)
 	}
 }
 
-func TestOutsideTheDataOnlyWeekendsAreKnown(t *testing.T) {
+func TestOutsideTheDataTheStatutoryHolidaysApply(t *testing.T) {
 	c := china(t)
 	tests := []struct {
 		name string
 		day  string
 		want bool
 	}{
-		{"New Year's Day 2027 (a Friday) is taken as a working day", "2027-01-01 12:00", true},
-		{"Saturday 2027-01-02 is a day off", "2027-01-02 12:00", false},
-		{"Monday 2027-02-08 is a working day although Spring Festival is near", "2027-02-08 12:00", true},
+		{"lunar New Year's Eve 2028 (a Tuesday) is a day off", "2028-01-25 12:00", false},
+		{"lunar 1/3 2028 (a Friday) is a day off", "2028-01-28 12:00", false},
+		{"Monday 2028-01-31 after Spring Festival is a working day: no bridge days are assumed", "2028-01-31 12:00", true},
+		{"Sunday 2028-01-23 stays a day off: no make-up working days are assumed", "2028-01-23 12:00", false},
+		{"Qingming 2028 (solar term on Tuesday 04-04) is a day off", "2028-04-04 12:00", false},
+		{"Monday 2028-04-03 before Qingming is a working day", "2028-04-03 12:00", true},
+		{"Labour Day 2028 is two days: Tuesday 05-02 is off", "2028-05-02 12:00", false},
+		{"Wednesday 2028-05-03 is a working day", "2028-05-03 12:00", true},
+		{"National Day 2028 is three days: Tuesday 10-03 (also Mid-Autumn) is off", "2028-10-03 12:00", false},
+		{"Wednesday 2028-10-04 is a working day", "2028-10-04 12:00", true},
+		{"an ordinary Friday in 2028 is a working day", "2028-11-17 12:00", true},
+		{"an ordinary Saturday in 2028 is a day off", "2028-11-18 12:00", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := at(t, tt.day)
 			if c.Covers(d) {
-				t.Fatalf("Covers(%s) = true; the data should stop at 2026", tt.day)
+				t.Fatalf("Covers(%s) = true; the data should stop at 2027", tt.day)
 			}
 			if got := c.IsWorkingDay(d); got != tt.want {
 				t.Errorf("IsWorkingDay(%s) = %v, want %v", tt.day, got, tt.want)
@@ -472,7 +505,7 @@ func TestOpeningHoursStayOnTheWallClockAcrossDaylightSaving(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := New("de-test", Config{Location: berlin, Days: []Day{
+	c, err := New("de-test", Config{Location: berlin, Statutory: WeekendsOnly, Days: []Day{
 		{Date: MustParseDate("2026-03-29"), Working: true, Name: "open on the DST Sunday"},
 	}})
 	if err != nil {

@@ -87,3 +87,27 @@ func isWeekend(d Date) bool {
 	wd := d.Weekday()
 	return wd == time.Saturday || wd == time.Sunday
 }
+
+// Sub returns the number of days from o to d (negative when d is earlier).
+func (d Date) Sub(o Date) int {
+	a := time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC)
+	b := time.Date(o.Year, o.Month, o.Day, 12, 0, 0, 0, time.UTC)
+	// Unix seconds rather than a.Sub(b): a Duration saturates at ~292 years.
+	return int((a.Unix() - b.Unix()) / (24 * 3600))
+}
+
+// MarshalText formats the date as YYYY-MM-DD, so that JSON bodies carry
+// "2028-01-24" rather than an object of three numbers.
+func (d Date) MarshalText() ([]byte, error) {
+	return []byte(d.String()), nil
+}
+
+// UnmarshalText parses YYYY-MM-DD.
+func (d *Date) UnmarshalText(b []byte) error {
+	v, err := ParseDate(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
