@@ -32,13 +32,22 @@ const (
 	RoleSRE                Role = "sre"
 	// RoleService is another counterdesk service calling internal APIs.
 	RoleService Role = "service"
+	// RoleOperator runs the installation: national calendars and other
+	// installation-wide settings. It belongs to no bank and sees no case or
+	// personal data.
+	RoleOperator Role = "operator"
 )
 
 var knownRoles = map[Role]bool{
 	RoleTeller: true, RoleLobbyManager: true, RoleComplaintManager: true, RoleBranchHead: true,
 	RoleRegionalSupervisor: true, RoleHeadOffice: true, RoleTechSupport: true, RoleCompliance: true,
-	RoleLegal: true, RoleBankSystem: true, RoleSRE: true, RoleService: true,
+	RoleLegal: true, RoleBankSystem: true, RoleSRE: true, RoleService: true, RoleOperator: true,
 }
+
+// installationWide reports whether a role acts for the whole installation
+// rather than for one bank: such tokens carry the all-banks tenant, and no
+// other token may.
+func installationWide(r Role) bool { return r == RoleService || r == RoleOperator }
 
 // AllTenants is the tenant of service-to-service tokens.
 const AllTenants = "*"
@@ -55,7 +64,7 @@ type Principal struct {
 // IsStaff reports whether the caller is a person working for the bank.
 func (p Principal) IsStaff() bool {
 	switch p.Role {
-	case RoleBankSystem, RoleSRE, RoleService:
+	case RoleBankSystem, RoleSRE, RoleService, RoleOperator:
 		return false
 	}
 	return true
@@ -76,7 +85,7 @@ func (p Principal) SeesPersonalData() bool {
 // SREs see no case data at all.
 func (p Principal) CanSeeBranch(branch, region string) bool {
 	switch p.Role {
-	case RoleSRE:
+	case RoleSRE, RoleOperator:
 		return false
 	case RoleBankSystem, RoleHeadOffice, RoleService, RoleCompliance, RoleLegal, RoleTechSupport:
 		return true
@@ -135,9 +144,10 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 	if p.Tenant == "" || p.Subject == "" || !knownRoles[p.Role] {
 		return Principal{}, fmt.Errorf("%w: token lacks tenant, subject or a known role", ErrUnauthenticated)
 	}
-	// Only counterdesk's own services act across banks, and they only do so.
-	if (p.Role == RoleService) != (p.Tenant == AllTenants) {
-		return Principal{}, fmt.Errorf("%w: the service role and the all-banks tenant go together", ErrUnauthenticated)
+	// Only counterdesk's own services and the installation operator act
+	// across banks, and they only do so.
+	if installationWide(p.Role) != (p.Tenant == AllTenants) {
+		return Principal{}, fmt.Errorf("%w: the service and operator roles and the all-banks tenant go together", ErrUnauthenticated)
 	}
 	return p, nil
 }

@@ -9,46 +9,66 @@ import (
 	"os"
 	"time"
 
-	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/slatimer/v1"
+	routingv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
+	slatimerv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/slatimer/v1"
 	"github.com/counterdesk/counterdesk/services/platform/config"
 	"github.com/counterdesk/counterdesk/services/platform/eventbus"
 	"github.com/counterdesk/counterdesk/services/platform/service"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/calendar"
+	"github.com/counterdesk/counterdesk/services/slatimer/internal/calendars"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/timergrpc"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/timerkafka"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/timerpg"
 	"github.com/counterdesk/counterdesk/services/slatimer/migrations"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 )
 
 type Config struct {
 	config.Common
 	// FireTick bounds how late a timer fires.
 	FireTick time.Duration `env:"FIRE_TICK" envDefault:"1s"`
+	// RoutingAddr is routing's gRPC address: the branch directory (a
+	// branch's zone and calendar, scoped to the caller's bank).
+	RoutingAddr string `env:"ROUTING_ADDR,required,notEmpty"`
 }
 
 func main() { os.Exit(service.Main("slatimer", run)) }
 
 func run(ctx context.Context, now service.Clock) error {
 	var cfg Config
-	china, err := calendar.China()
-	if err != nil {
+	if _, err := calendar.China(); err != nil {
 		return fmt.Errorf("load China calendar: %w", err)
-	}
-	calendars := func(id string) (*calendar.Calendar, bool) {
-		if id == calendar.ChinaID || id == "" {
-			return china, true
-		}
-		return nil, false
 	}
 	b, err := service.Boot(ctx, "slatimer", &cfg, migrations.FS)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	conn, err := b.Dial(cfg.RoutingAddr)
+	if err != nil {
+		return err
+	}
 	store := timerpg.New(b.Pool)
+	registry := &calendars.Registry{Store: store, Base: calendars.ChinaBase}
+	meter := otel.Meter("counterdesk/slatimer")
+	armed, err := meter.Int64Counter("counterdesk_deadlines_armed_total",
+		metric.WithDescription("Deadlines armed, by kind and whether they were counted over days without official holiday data (provisional)."))
+	if err != nil {
+		return err
+	}
+	if err := timerkafka.RegisterCalendarMetrics(meter, store, registry, now); err != nil {
+		return err
+	}
+
 	slatimerv1.RegisterSlaTimerServiceServer(b.Server.GRPC, &timergrpc.Server{Store: store, Now: now})
+	slatimerv1.RegisterCalendarServiceServer(b.Server.GRPC, &timergrpc.Calendar{
+		Store: store, Calendars: registry, Now: now, Recounted: timerkafka.PublishRecounted,
+		Branches: timergrpc.RoutingBranches(routingv1.NewRoutingServiceClient(conn)),
+	})
 	b.Server.AddGateway(slatimerv1.RegisterSlaTimerServiceHandlerFromEndpoint)
-	h := &timerkafka.Handler{Store: store, Calendars: calendars}
+	b.Server.AddGateway(slatimerv1.RegisterCalendarServiceHandlerFromEndpoint)
+	h := &timerkafka.Handler{Store: store, Calendars: registry, Armed: armed}
 	b.Consume("slatimer", []string{eventbus.TopicCaseEvents, eventbus.TopicNotificationEvents}, h.Handle, nil)
 	b.Go("timer-firer", (&timerkafka.Firer{Store: store, Log: b.Log, Now: now, Tick: cfg.FireTick}).Run)
 	return b.Run(ctx)

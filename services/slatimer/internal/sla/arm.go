@@ -41,10 +41,13 @@ type Deadline struct {
 	StartedAt time.Time
 	DueAt     time.Time
 	Warnings  []Warning
-	// Approximate is set when the due time was counted across a year the
-	// calendar has no holiday data for, so only weekends were known (see
-	// calendar.Calendar.Covers). Always false for the calendar clock.
-	Approximate bool
+	// Provisional is set when the due time was counted across days of a year
+	// the calendar has no official holiday data for, so only weekends and the
+	// statutory holidays were known: it may move when the year is loaded.
+	// Always false for the calendar clock.
+	Provisional bool
+	// Basis is what the deadline was counted from (see Recount).
+	Basis Basis
 }
 
 // ArmAtCreation returns the deadlines that start when a case is created: for
@@ -160,27 +163,76 @@ func (a *armer) arm(kind Kind) (Deadline, bool) {
 }
 
 func (a *armer) deadline(r Rule) Deadline {
-	d := Deadline{Kind: r.Kind, Clock: r.Clock, StartedAt: a.start}
+	wh := a.cal.WorkHours()
+	b := Basis{
+		Clock: r.Clock, Duration: r.Duration, WorkingDays: r.WorkingDays,
+		WorkStart: wh.Start, WorkEnd: wh.End, Fractions: a.p.Fractions(),
+		CalendarID: a.cal.ID(), TimeZone: a.start.Location().String(),
+	}
+	return count(r.Kind, b, a.cal, a.start)
+}
+
+// Basis is everything a deadline was counted from. It is stored with the
+// deadline so that the deadline can be counted again when its calendar
+// changes (a national year loaded, a branch closed) without reading the
+// policy again: a case keeps the policy it was armed with.
+type Basis struct {
+	Clock       Clock         `json:"clock"`
+	Duration    time.Duration `json:"duration,omitempty"`
+	WorkingDays int           `json:"workingDays,omitempty"`
+	WorkStart   time.Duration `json:"workStart"`
+	WorkEnd     time.Duration `json:"workEnd"`
+	Fractions   []float64     `json:"fractions"`
+	CalendarID  string        `json:"calendarId"`
+	TimeZone    string        `json:"timeZone"`
+}
+
+// Recount counts a deadline of kind again from its basis on cal (the
+// calendar as it is now), from the same start. The start is read in the
+// basis' zone. The result equals what ArmAtCreation gave when cal has not
+// changed in between.
+func Recount(kind Kind, b Basis, cal *calendar.Calendar, startedAt time.Time) (Deadline, error) {
+	if cal == nil {
+		return Deadline{}, errors.New("sla: nil calendar")
+	}
+	loc, err := time.LoadLocation(b.TimeZone)
+	if err != nil || b.TimeZone == "" {
+		return Deadline{}, fmt.Errorf("sla: deadline basis has an unknown time zone %q", b.TimeZone)
+	}
+	c, err := cal.WithWorkHours(calendar.WorkHours{Start: b.WorkStart, End: b.WorkEnd})
+	if err != nil {
+		return Deadline{}, err
+	}
+	return count(kind, b, c, startedAt.In(loc)), nil
+}
+
+// count counts one deadline; cal has the basis' work hours and start is in
+// the branch's zone.
+func count(kind Kind, b Basis, cal *calendar.Calendar, start time.Time) Deadline {
+	d := Deadline{Kind: kind, Clock: b.Clock, StartedAt: start, Basis: b}
 	var measure time.Duration // what the warning fractions are fractions of
-	switch r.Clock {
+	switch b.Clock {
 	case ClockCalendar:
-		d.DueAt = a.start.Add(r.Duration)
+		d.DueAt = start.Add(b.Duration)
 	case ClockBusinessHours:
-		d.DueAt = a.cal.AddBusinessTime(a.start, r.Duration)
-		measure = r.Duration
+		d.DueAt = cal.AddBusinessTime(start, b.Duration)
+		measure = b.Duration
 	case ClockWorkingDays:
-		d.DueAt = a.cal.AddWorkingDays(a.start, r.WorkingDays)
-		measure = a.cal.BusinessTimeBetween(a.start, d.DueAt)
+		d.DueAt = cal.AddWorkingDays(start, b.WorkingDays)
+		measure = cal.BusinessTimeBetween(start, d.DueAt)
 	}
-	if r.Clock != ClockCalendar {
-		d.Approximate = !a.cal.CoversRange(a.start, d.DueAt)
+	if b.Clock != ClockCalendar {
+		d.Provisional = cal.Provisional(start, d.DueAt)
 	}
-	for i, fr := range a.p.Fractions() {
+	for i, fr := range b.Fractions {
+		if i >= len(levels) {
+			break
+		}
 		var at time.Time
-		if r.Clock == ClockCalendar {
-			at = a.start.Add(fraction(r.Duration, fr))
+		if b.Clock == ClockCalendar {
+			at = start.Add(fraction(b.Duration, fr))
 		} else {
-			at = a.cal.AddBusinessTime(a.start, fraction(measure, fr))
+			at = cal.AddBusinessTime(start, fraction(measure, fr))
 		}
 		d.Warnings = append(d.Warnings, Warning{Level: levels[i], At: at})
 	}

@@ -365,16 +365,17 @@ func TestTheBranchLocationDecidesTheCalendarDay(t *testing.T) {
 	}
 }
 
-func TestDeadlinesCountedBeyondTheCalendarDataAreMarkedApproximate(t *testing.T) {
+func TestDeadlinesCountedBeyondTheCalendarDataAreMarkedProvisional(t *testing.T) {
 	tests := []struct {
 		name  string
 		start string
 		kind  Kind
 		want  bool
 	}{
-		{"a resolution counted into 2027 is approximate", "2026-12-28 10:00", KindResolution, true},
-		{"a resolution counted inside 2026 is exact", "2026-11-20 10:00", KindResolution, false},
-		{"a calendar-clock deadline never depends on the calendar", "2026-12-28 10:00", KindRegulatoryDecision, false},
+		{"a resolution counted into 2028 (no official data) is provisional", "2027-12-28 10:00", KindResolution, true},
+		{"a resolution counted from 2026 into 2027 (shipped data) is not", "2026-12-28 10:00", KindResolution, false},
+		{"a resolution counted inside 2026 is not", "2026-11-20 10:00", KindResolution, false},
+		{"a calendar-clock deadline never depends on the calendar", "2027-12-28 10:00", KindRegulatoryDecision, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -382,8 +383,8 @@ func TestDeadlinesCountedBeyondTheCalendarDataAreMarkedApproximate(t *testing.T)
 			if err != nil || !ok {
 				t.Fatalf("Arm = %v, %v", ok, err)
 			}
-			if d.Approximate != tt.want {
-				t.Errorf("Approximate = %v, want %v (due %s)", d.Approximate, tt.want, d.DueAt)
+			if d.Provisional != tt.want {
+				t.Errorf("Provisional = %v, want %v (due %s)", d.Provisional, tt.want, d.DueAt)
 			}
 		})
 	}

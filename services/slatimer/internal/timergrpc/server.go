@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/slatimer/v1"
-	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"github.com/counterdesk/counterdesk/services/platform/grpcserver"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/calendar"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/sla"
@@ -34,7 +33,7 @@ var levels = map[string]slatimerv1.WarningLevel{
 }
 
 func (s *Server) ListCaseDeadlines(ctx context.Context, req *slatimerv1.ListCaseDeadlinesRequest) (*slatimerv1.ListCaseDeadlinesResponse, error) {
-	p, err := auth.RequireTenant(ctx)
+	p, err := authorize(ctx, actReadDeadlines)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +49,10 @@ func (s *Server) ListCaseDeadlines(ctx context.Context, req *slatimerv1.ListCase
 		pd := &slatimerv1.Deadline{
 			Kind:  slatimerv1.DeadlineKind(slatimerv1.DeadlineKind_value[d.Kind]),
 			Clock: slatimerv1.Clock(slatimerv1.Clock_value[d.Clock]), StartedAt: timestamppb.New(d.StartedAt),
-			DueAt: timestamppb.New(d.DueAt), Level: levels[d.Level],
+			DueAt: timestamppb.New(d.DueAt), Level: levels[d.Level], Provisional: d.Provisional,
+		}
+		if loc, err := time.LoadLocation(d.TimeZone); err == nil && d.TimeZone != "" {
+			pd.DueLocal = d.DueAt.In(loc).Format(time.RFC3339)
 		}
 		if d.MetAt != nil {
 			pd.MetAt = timestamppb.New(*d.MetAt)
@@ -61,7 +63,7 @@ func (s *Server) ListCaseDeadlines(ctx context.Context, req *slatimerv1.ListCase
 }
 
 func (s *Server) GetPolicy(ctx context.Context, _ *slatimerv1.GetPolicyRequest) (*slatimerv1.GetPolicyResponse, error) {
-	p, err := auth.RequireTenant(ctx)
+	p, err := authorize(ctx, actReadPolicy)
 	if err != nil {
 		return nil, err
 	}
@@ -73,12 +75,9 @@ func (s *Server) GetPolicy(ctx context.Context, _ *slatimerv1.GetPolicyRequest) 
 }
 
 func (s *Server) PutPolicy(ctx context.Context, req *slatimerv1.PutPolicyRequest) (*slatimerv1.PutPolicyResponse, error) {
-	p, err := auth.RequireTenant(ctx)
+	p, err := authorize(ctx, actPutPolicy)
 	if err != nil {
 		return nil, err
-	}
-	if p.Role != auth.RoleBankSystem && p.Role != auth.RoleHeadOffice {
-		return nil, status.Error(codes.PermissionDenied, "only head office or the bank's systems may set the SLA policy")
 	}
 	pol, err := fromProto(req.GetPolicy())
 	if err != nil {

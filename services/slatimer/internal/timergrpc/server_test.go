@@ -58,7 +58,7 @@ func armCase(t *testing.T, s *timergrpc.Server) string {
 		t.Fatal(err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	if _, err := s.Store.Arm(ctx, tx, timerpg.CaseRef{ID: id, Tenant: "bank-a", Branch: "br-1", Region: "rg-1"}, ds); err != nil {
+	if _, err := s.Store.Arm(ctx, tx, timerpg.CaseRef{ID: id, Tenant: "bank-a", Branch: "br-1", Region: "rg-1"}, ds, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -83,7 +83,8 @@ func TestListCaseDeadlinesShowsTheCaseOnlyToThoseWhoMaySeeItsBranch(t *testing.T
 		{"a regional supervisor of the case's region sees it", auth.Principal{Tenant: "bank-a", Role: auth.RoleRegionalSupervisor, Region: "rg-1"}, codes.OK},
 		{"a regional supervisor of another region gets not found", auth.Principal{Tenant: "bank-a", Role: auth.RoleRegionalSupervisor, Region: "rg-2"}, codes.NotFound},
 		{"head office sees it", auth.Principal{Tenant: "bank-a", Role: auth.RoleHeadOffice}, codes.OK},
-		{"an SRE gets not found", auth.Principal{Tenant: "bank-a", Role: auth.RoleSRE}, codes.NotFound},
+		{"an SRE is refused: SREs see no case data", auth.Principal{Tenant: "bank-a", Role: auth.RoleSRE}, codes.PermissionDenied},
+		{"the installation operator is refused", auth.Principal{Tenant: auth.AllTenants, Role: auth.RoleOperator}, codes.PermissionDenied},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

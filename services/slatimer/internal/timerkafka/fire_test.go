@@ -186,7 +186,7 @@ func TestReplicasShareDueFiresWithoutFiringTwice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.store.Arm(ctx, tx, timerpg.CaseRef{ID: uuid.NewString(), Tenant: "bank-a", Branch: "br-1", Region: "rg-1"}, []sla.Deadline{d}); err != nil {
+		if _, err := f.store.Arm(ctx, tx, timerpg.CaseRef{ID: uuid.NewString(), Tenant: "bank-a", Branch: "br-1", Region: "rg-1"}, []sla.Deadline{d}, 0); err != nil {
 			t.Fatal(err)
 		}
 		if err := tx.Commit(ctx); err != nil {

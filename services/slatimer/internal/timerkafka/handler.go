@@ -12,24 +12,28 @@ import (
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
 	"github.com/counterdesk/counterdesk/services/platform/eventbus"
 	"github.com/counterdesk/counterdesk/services/platform/outbox"
+	"github.com/counterdesk/counterdesk/services/platform/pgdb"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/calendar"
+	"github.com/counterdesk/counterdesk/services/slatimer/internal/calendars"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/sla"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/timerpg"
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// Calendars finds a business calendar by id.
-type Calendars func(id string) (*calendar.Calendar, bool)
-
 // Handler applies case-events and notification-events.
 type Handler struct {
-	Store     *timerpg.Store
-	Calendars Calendars
+	Store *timerpg.Store
+	// Calendars are the calendars in force; deadlines are counted on the
+	// branch's view (national calendar and the branch's closures).
+	Calendars *calendars.Registry
+	// Armed counts armed deadlines by kind and provisional; nil: not counted.
+	Armed metric.Int64Counter
 }
 
 // Handle is the eventbus.Handler.
@@ -45,7 +49,16 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 
 func (h *Handler) arm(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {
 	cc := env.GetCaseCreated()
-	cal, ok := h.Calendars(cc.GetCalendarId())
+	// Count on the calendar in force, and keep any change out until this
+	// case's deadlines are stored: the change will then recount them.
+	if err := h.Store.LockShared(ctx, tx); err != nil {
+		return err
+	}
+	st, err := h.Calendars.Current(ctx, tx)
+	if err != nil {
+		return err
+	}
+	cal, ok := st.Branch(h.Calendars.Base, env.GetTenantId(), cc.GetBranchId(), cc.GetCalendarId())
 	if !ok {
 		return eventbus.Permanent(fmt.Errorf("case %s: unknown business calendar %q", env.GetCaseId(), cc.GetCalendarId()))
 	}
@@ -70,13 +83,16 @@ func (h *Handler) arm(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) er
 	if err != nil {
 		return eventbus.Permanent(fmt.Errorf("case %s: arm deadlines: %w", env.GetCaseId(), err))
 	}
-	armed, err := h.Store.Arm(ctx, tx, timerpg.CaseRef{ID: env.GetCaseId(), Tenant: env.GetTenantId(), Branch: cc.GetBranchId(), Region: cc.GetRegionId()}, ds)
+	armed, err := h.Store.Arm(ctx, tx, timerpg.CaseRef{ID: env.GetCaseId(), Tenant: env.GetTenantId(), Branch: cc.GetBranchId(), Region: cc.GetRegionId()}, ds, st.Version)
 	if err != nil || !armed {
 		return err
 	}
 	ev := &eventsv1.DeadlinesArmed{TimeZone: loc.String()}
 	for _, d := range ds {
-		ev.Deadlines = append(ev.Deadlines, &eventsv1.ArmedDeadline{Kind: string(d.Kind), DueAt: timestamppb.New(d.DueAt)})
+		ev.Deadlines = append(ev.Deadlines, &eventsv1.ArmedDeadline{Kind: string(d.Kind), DueAt: timestamppb.New(d.DueAt), Provisional: d.Provisional})
+		if h.Armed != nil {
+			h.Armed.Add(ctx, 1, metric.WithAttributes(attribute.String("kind", string(d.Kind)), attribute.Bool("provisional", d.Provisional)))
+		}
 	}
 	return outbox.Add(ctx, tx, "slatimer", eventbus.TopicSLAEvents, &eventsv1.Envelope{
 		TenantId: env.GetTenantId(), CaseId: env.GetCaseId(),
@@ -126,10 +142,58 @@ func (f *Firer) publish(ctx context.Context, tx pgx.Tx, fire timerpg.Fire) error
 		trace.WithAttributes(attribute.String("case.id", fire.CaseID), attribute.String("deadline.kind", fire.Kind)))
 	defer span.End()
 	env := &eventsv1.Envelope{TenantId: fire.Tenant, CaseId: fire.CaseID}
-	if fire.Level == "breached" {
-		env.Payload = &eventsv1.Envelope_DeadlineBreached{DeadlineBreached: &eventsv1.DeadlineBreached{Kind: fire.Kind, DueAt: timestamppb.New(fire.DueAt)}}
+	if fire.Level == timerpg.LevelBreached {
+		env.Payload = &eventsv1.Envelope_DeadlineBreached{DeadlineBreached: &eventsv1.DeadlineBreached{Kind: fire.Kind, DueAt: timestamppb.New(fire.DueAt), Provisional: fire.Provisional}}
 	} else {
-		env.Payload = &eventsv1.Envelope_DeadlineWarned{DeadlineWarned: &eventsv1.DeadlineWarned{Kind: fire.Kind, Level: fire.Level, DueAt: timestamppb.New(fire.DueAt)}}
+		env.Payload = &eventsv1.Envelope_DeadlineWarned{DeadlineWarned: &eventsv1.DeadlineWarned{Kind: fire.Kind, Level: fire.Level, DueAt: timestamppb.New(fire.DueAt), Provisional: fire.Provisional}}
 	}
 	return outbox.Add(pctx, tx, "slatimer", eventbus.TopicSLAEvents, env)
+}
+
+// PublishRecounted announces each deadline a calendar change moved, in the
+// change's transaction. Only a due time that moved is announced; a deadline
+// that merely stopped being provisional is stored quietly.
+func PublishRecounted(ctx context.Context, tx pgx.Tx, reason string, version int64, moved []calendars.Recounted) error {
+	for _, m := range moved {
+		if m.New.DueAt.Equal(m.Old.DueAt) {
+			continue
+		}
+		env := &eventsv1.Envelope{TenantId: m.Old.Tenant, CaseId: m.Old.CaseID,
+			Payload: &eventsv1.Envelope_DeadlineRecomputed{DeadlineRecomputed: &eventsv1.DeadlineRecomputed{
+				Kind: m.Old.Kind, OldDueAt: timestamppb.New(m.Old.DueAt), NewDueAt: timestamppb.New(m.New.DueAt),
+				Provisional: m.New.Provisional, Reason: reason, TimeZone: m.Old.Basis.TimeZone, CalendarVersion: version,
+			}}}
+		if err := outbox.Add(ctx, tx, "slatimer", eventbus.TopicSLAEvents, env); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RegisterCalendarMetrics exports, per national calendar, the days of
+// official holiday data left (counterdesk_calendar_data_horizon_days): when
+// it runs low, the next year's State Council notice must be loaded before
+// deadlines start falling into it provisionally.
+func RegisterCalendarMetrics(meter metric.Meter, store *timerpg.Store, reg *calendars.Registry, now func() time.Time) error {
+	_, err := meter.Int64ObservableGauge("counterdesk_calendar_data_horizon_days",
+		metric.WithDescription("Days from today to the last day of official holiday data of a national calendar."),
+		metric.WithInt64Callback(func(ctx context.Context, o metric.Int64Observer) error {
+			var st *calendars.State
+			err := pgdb.InTx(ctx, store.Pool(), func(tx pgx.Tx) error {
+				var err error
+				st, err = reg.Current(ctx, tx)
+				return err
+			})
+			if err != nil {
+				return nil // no reading this scrape; the target-down and DB alerts cover it
+			}
+			for _, id := range []string{calendar.ChinaID} {
+				if cal, ok := st.National(reg.Base, id); ok {
+					_, days := cal.DataHorizon(now().In(cal.Location()))
+					o.Observe(int64(days), metric.WithAttributes(attribute.String("calendar", id)))
+				}
+			}
+			return nil
+		}))
+	return err
 }

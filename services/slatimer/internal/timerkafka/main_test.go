@@ -14,6 +14,7 @@ import (
 	"github.com/counterdesk/counterdesk/services/platform/pgdb"
 	"github.com/counterdesk/counterdesk/services/platform/testinfra"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/calendar"
+	"github.com/counterdesk/counterdesk/services/slatimer/internal/calendars"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/sla"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/timerpg"
 	"github.com/counterdesk/counterdesk/services/slatimer/migrations"
@@ -80,12 +81,7 @@ func (f *fixture) open(t *testing.T) {
 	t.Cleanup(pool.Close)
 	f.pool = pool
 	f.store = timerpg.New(pool)
-	f.handler = &Handler{Store: f.store, Calendars: func(id string) (*calendar.Calendar, bool) {
-		if id == calendar.ChinaID {
-			return f.china, true
-		}
-		return nil, false
-	}}
+	f.handler = &Handler{Store: f.store, Calendars: &calendars.Registry{Store: f.store, Base: calendars.ChinaBase}}
 	f.firer = &Firer{Store: f.store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Tick: 50 * time.Millisecond}
 }
 

@@ -1,5 +1,6 @@
-// Package timerpg stores slatimer's policies, deadlines and timer fires in
-// Postgres, and claims due fires for the firing loop. Time is always a
+// Package timerpg stores slatimer's policies, deadlines, timer fires and
+// calendar changes in Postgres, and claims due fires for the firing loop. Its
+// queries are sqlc-generated (queries/*.sql → timerdb). Time is always a
 // parameter, so tests own the clock.
 package timerpg
 
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/sla"
+	"github.com/counterdesk/counterdesk/services/slatimer/internal/timerpg/timerdb"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel"
@@ -18,25 +20,29 @@ import (
 )
 
 // Store is slatimer's Postgres store.
-type Store struct{ pool *pgxpool.Pool }
+type Store struct {
+	pool *pgxpool.Pool
+	q    *timerdb.Queries
+}
 
 // New returns a store on pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, q: timerdb.New(pool)} }
 
 // Pool exposes the pool for transactions spanning store calls.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
+// on returns the queries bound to tx, or to the pool when tx is nil.
+func (s *Store) on(tx pgx.Tx) *timerdb.Queries {
+	if tx == nil {
+		return s.q
+	}
+	return s.q.WithTx(tx)
+}
+
 // Policy returns the tenant's policy and whether it is the default, read in
 // tx when given (a consumer's transaction) or on the pool.
 func (s *Store) Policy(ctx context.Context, tx pgx.Tx, tenant string) (sla.Policy, bool, error) {
-	var q interface {
-		QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	} = s.pool
-	if tx != nil {
-		q = tx
-	}
-	var raw []byte
-	err := q.QueryRow(ctx, `SELECT policy FROM policies WHERE tenant_id = $1`, tenant).Scan(&raw)
+	raw, err := s.on(tx).GetPolicy(ctx, tenant)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sla.DefaultPolicy(), true, nil
 	}
@@ -56,9 +62,7 @@ func (s *Store) PutPolicy(ctx context.Context, tenant string, p sla.Policy, at t
 	if err != nil {
 		return fmt.Errorf("encode policy: %w", err)
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO policies (tenant_id, policy, updated_at) VALUES ($1, $2, $3)
-		ON CONFLICT (tenant_id) DO UPDATE SET policy = EXCLUDED.policy, updated_at = EXCLUDED.updated_at`, tenant, raw, at)
-	if err != nil {
+	if err := s.q.UpsertPolicy(ctx, timerdb.UpsertPolicyParams{TenantID: tenant, Policy: raw, UpdatedAt: at}); err != nil {
 		return fmt.Errorf("store policy of %s: %w", tenant, err)
 	}
 	return nil
@@ -67,29 +71,34 @@ func (s *Store) PutPolicy(ctx context.Context, tenant string, p sla.Policy, at t
 // CaseRef identifies a case and where it belongs.
 type CaseRef struct{ ID, Tenant, Branch, Region string }
 
-// Arm stores a case's deadlines and their warning and breach fires. A case
-// already armed is left alone (returns false).
-func (s *Store) Arm(ctx context.Context, tx pgx.Tx, c CaseRef, ds []sla.Deadline) (bool, error) {
+// Arm stores a case's deadlines, counted on calendar version calVersion, and
+// their warning and breach fires. A case already armed is left alone
+// (returns false).
+func (s *Store) Arm(ctx context.Context, tx pgx.Tx, c CaseRef, ds []sla.Deadline, calVersion int64) (bool, error) {
 	carrier := propagation.MapCarrier{}
 	otel.GetTextMapPropagator().Inject(ctx, carrier)
 	trace, _ := json.Marshal(carrier)
+	q := s.on(tx)
 	armed := false
 	for _, d := range ds {
-		tag, err := tx.Exec(ctx, `INSERT INTO deadlines (case_id, kind, tenant_id, branch_id, region_id, clock, started_at, due_at, approximate)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (case_id, kind) DO NOTHING`,
-			c.ID, string(d.Kind), c.Tenant, c.Branch, c.Region, string(d.Clock), d.StartedAt, d.DueAt, d.Approximate)
+		basis, err := json.Marshal(d.Basis)
+		if err != nil {
+			return false, fmt.Errorf("encode basis of %s: %w", d.Kind, err)
+		}
+		n, err := q.InsertDeadline(ctx, timerdb.InsertDeadlineParams{
+			CaseID: c.ID, Kind: string(d.Kind), TenantID: c.Tenant, BranchID: c.Branch, RegionID: c.Region,
+			Clock: string(d.Clock), StartedAt: d.StartedAt, DueAt: d.DueAt, Provisional: d.Provisional,
+			Basis: basis, CalendarVersion: calVersion,
+		})
 		if err != nil {
 			return false, fmt.Errorf("store deadline %s of case %s: %w", d.Kind, c.ID, err)
 		}
-		if tag.RowsAffected() == 0 {
+		if n == 0 {
 			continue
 		}
 		armed = true
-		fires := append([]sla.Warning{}, d.Warnings...)
-		fires = append(fires, sla.Warning{Level: "breached", At: d.DueAt})
-		for _, w := range fires {
-			if _, err := tx.Exec(ctx, `INSERT INTO timer_fires (case_id, kind, level, fire_at, trace) VALUES ($1,$2,$3,$4,$5)`,
-				c.ID, string(d.Kind), w.Level, w.At, trace); err != nil {
+		for _, w := range fires(d) {
+			if err := q.InsertFire(ctx, timerdb.InsertFireParams{CaseID: c.ID, Kind: string(d.Kind), Level: w.Level, FireAt: w.At, Trace: trace}); err != nil {
 				return false, fmt.Errorf("store %s fire of %s: %w", w.Level, d.Kind, err)
 			}
 		}
@@ -97,38 +106,54 @@ func (s *Store) Arm(ctx context.Context, tx pgx.Tx, c CaseRef, ds []sla.Deadline
 	return armed, nil
 }
 
+// fires are a deadline's warnings and its breach.
+func fires(d sla.Deadline) []sla.Warning {
+	out := append([]sla.Warning{}, d.Warnings...)
+	return append(out, sla.Warning{Level: LevelBreached, At: d.DueAt})
+}
+
+// LevelBreached is the level of a deadline past due.
+const LevelBreached = "breached"
+
 // Deadline is a stored deadline.
 type Deadline struct {
 	Kind, Clock, Level, Branch, Region string
 	StartedAt, DueAt                   time.Time
 	MetAt                              *time.Time
+	Provisional                        bool
+	// TimeZone is the branch's zone the deadline was counted in; empty for
+	// deadlines armed before it was recorded.
+	TimeZone string
 }
 
 // Deadlines returns a case's deadlines in due order.
 func (s *Store) Deadlines(ctx context.Context, tenant, caseID string) ([]Deadline, error) {
-	rows, err := s.pool.Query(ctx, `SELECT kind, clock, level, branch_id, region_id, started_at, due_at, met_at
-		FROM deadlines WHERE tenant_id = $1 AND case_id = $2 ORDER BY due_at, kind`, tenant, caseID)
+	rows, err := s.q.ListCaseDeadlines(ctx, timerdb.ListCaseDeadlinesParams{TenantID: tenant, CaseID: caseID})
 	if err != nil {
 		return nil, fmt.Errorf("read deadlines of case %s: %w", caseID, err)
 	}
-	defer rows.Close()
-	var out []Deadline
-	for rows.Next() {
-		var d Deadline
-		if err := rows.Scan(&d.Kind, &d.Clock, &d.Level, &d.Branch, &d.Region, &d.StartedAt, &d.DueAt, &d.MetAt); err != nil {
-			return nil, fmt.Errorf("scan deadline: %w", err)
+	out := make([]Deadline, 0, len(rows))
+	for _, r := range rows {
+		d := Deadline{Kind: r.Kind, Clock: r.Clock, Level: r.Level, Branch: r.BranchID, Region: r.RegionID,
+			StartedAt: r.StartedAt, DueAt: r.DueAt, MetAt: r.MetAt, Provisional: r.Provisional}
+		if len(r.Basis) > 0 {
+			var b sla.Basis
+			if err := json.Unmarshal(r.Basis, &b); err == nil {
+				d.TimeZone = b.TimeZone
+			}
 		}
 		out = append(out, d)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Meet marks a deadline met at `at` and cancels its fires that have not fired.
 func (s *Store) Meet(ctx context.Context, tx pgx.Tx, caseID, kind string, at time.Time) error {
-	if _, err := tx.Exec(ctx, `UPDATE deadlines SET met_at = $3 WHERE case_id = $1 AND kind = $2 AND met_at IS NULL`, caseID, kind, at); err != nil {
+	q := s.on(tx)
+	if err := q.MeetDeadline(ctx, timerdb.MeetDeadlineParams{CaseID: caseID, Kind: kind, MetAt: &at}); err != nil {
 		return fmt.Errorf("meet %s of case %s: %w", kind, caseID, err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE timer_fires SET cancelled = true WHERE case_id = $1 AND kind = $2 AND fired_at IS NULL`, caseID, kind); err != nil {
+	if err := q.CancelUnfiredFires(ctx, timerdb.CancelUnfiredFiresParams{CaseID: caseID, Kind: kind}); err != nil {
 		return fmt.Errorf("cancel fires of %s of case %s: %w", kind, caseID, err)
 	}
 	return nil
@@ -138,6 +163,7 @@ func (s *Store) Meet(ctx context.Context, tx pgx.Tx, caseID, kind string, at tim
 type Fire struct {
 	CaseID, Tenant, Kind, Level string
 	FireAt, DueAt               time.Time
+	Provisional                 bool
 	Trace                       map[string]string
 }
 
@@ -153,33 +179,22 @@ func (s *Store) FireDue(ctx context.Context, now time.Time, limit int, fn func(c
 		return 0, fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	rows, err := tx.Query(ctx, `SELECT f.case_id, d.tenant_id, f.kind, f.level, f.fire_at, d.due_at, f.trace
-		FROM timer_fires f JOIN deadlines d USING (case_id, kind)
-		WHERE f.fired_at IS NULL AND NOT f.cancelled AND f.fire_at <= $1
-		ORDER BY f.fire_at LIMIT $2 FOR UPDATE OF f, d SKIP LOCKED`, now, limit)
+	q := s.q.WithTx(tx)
+	rows, err := q.ClaimDueFires(ctx, timerdb.ClaimDueFiresParams{FireAt: now, Limit: int32(limit)})
 	if err != nil {
 		return 0, fmt.Errorf("claim due fires: %w", err)
 	}
-	var fires []Fire
-	for rows.Next() {
-		var f Fire
-		if err := rows.Scan(&f.CaseID, &f.Tenant, &f.Kind, &f.Level, &f.FireAt, &f.DueAt, &f.Trace); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("scan fire: %w", err)
+	for _, r := range rows {
+		f := Fire{CaseID: r.CaseID, Tenant: r.TenantID, Kind: r.Kind, Level: r.Level, FireAt: r.FireAt, DueAt: r.DueAt, Provisional: r.Provisional}
+		if len(r.Trace) > 0 {
+			if err := json.Unmarshal(r.Trace, &f.Trace); err != nil {
+				return 0, fmt.Errorf("decode trace of fire: %w", err)
+			}
 		}
-		fires = append(fires, f)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	for _, f := range fires {
-		if _, err := tx.Exec(ctx, `UPDATE timer_fires SET fired_at = $4 WHERE case_id = $1 AND kind = $2 AND level = $3`,
-			f.CaseID, f.Kind, f.Level, now); err != nil {
+		if err := q.MarkFired(ctx, timerdb.MarkFiredParams{CaseID: f.CaseID, Kind: f.Kind, Level: f.Level, FiredAt: &now}); err != nil {
 			return 0, fmt.Errorf("mark fire: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE deadlines SET level = $3 WHERE case_id = $1 AND kind = $2 AND met_at IS NULL`,
-			f.CaseID, f.Kind, f.Level); err != nil {
+		if err := q.RaiseLevel(ctx, timerdb.RaiseLevelParams{CaseID: f.CaseID, Kind: f.Kind, Level: f.Level}); err != nil {
 			return 0, fmt.Errorf("raise level: %w", err)
 		}
 		if err := fn(ctx, tx, f); err != nil {
@@ -189,5 +204,5 @@ func (s *Store) FireDue(ctx context.Context, now time.Time, limit int, fn func(c
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("commit fires: %w", err)
 	}
-	return len(fires), nil
+	return len(rows), nil
 }

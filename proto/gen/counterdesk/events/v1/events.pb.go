@@ -46,6 +46,7 @@ type Envelope struct {
 	//	*Envelope_DeadlineWarned
 	//	*Envelope_DeadlineBreached
 	//	*Envelope_NotificationSent
+	//	*Envelope_DeadlineRecomputed
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -184,6 +185,15 @@ func (x *Envelope) GetNotificationSent() *NotificationSent {
 	return nil
 }
 
+func (x *Envelope) GetDeadlineRecomputed() *DeadlineRecomputed {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_DeadlineRecomputed); ok {
+			return x.DeadlineRecomputed
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -212,6 +222,10 @@ type Envelope_NotificationSent struct {
 	NotificationSent *NotificationSent `protobuf:"bytes,15,opt,name=notification_sent,json=notificationSent,proto3,oneof"`
 }
 
+type Envelope_DeadlineRecomputed struct {
+	DeadlineRecomputed *DeadlineRecomputed `protobuf:"bytes,16,opt,name=deadline_recomputed,json=deadlineRecomputed,proto3,oneof"`
+}
+
 func (*Envelope_CaseCreated) isEnvelope_Payload() {}
 
 func (*Envelope_AssignmentMade) isEnvelope_Payload() {}
@@ -223,6 +237,8 @@ func (*Envelope_DeadlineWarned) isEnvelope_Payload() {}
 func (*Envelope_DeadlineBreached) isEnvelope_Payload() {}
 
 func (*Envelope_NotificationSent) isEnvelope_Payload() {}
+
+func (*Envelope_DeadlineRecomputed) isEnvelope_Payload() {}
 
 // Topic case-events, producer intake.
 type CaseCreated struct {
@@ -465,8 +481,12 @@ func (x *AssignmentMade) GetAssignedAt() *timestamppb.Timestamp {
 type ArmedDeadline struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Deadline kind name, e.g. "DEADLINE_KIND_FIRST_ANSWER".
-	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	DueAt         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	Kind  string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	DueAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	// The due time was counted over days the calendar has no official holiday
+	// data for (weekends and statutory holidays only): it may still move when
+	// the year's official schedule is loaded. Customers are told "expected".
+	Provisional   bool `protobuf:"varint,3,opt,name=provisional,proto3" json:"provisional,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -513,6 +533,13 @@ func (x *ArmedDeadline) GetDueAt() *timestamppb.Timestamp {
 		return x.DueAt
 	}
 	return nil
+}
+
+func (x *ArmedDeadline) GetProvisional() bool {
+	if x != nil {
+		return x.Provisional
+	}
+	return false
 }
 
 // Topic sla-events, producer slatimer.
@@ -575,6 +602,7 @@ type DeadlineWarned struct {
 	// "yellow", "orange" or "red".
 	Level         string                 `protobuf:"bytes,2,opt,name=level,proto3" json:"level,omitempty"`
 	DueAt         *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	Provisional   bool                   `protobuf:"varint,4,opt,name=provisional,proto3" json:"provisional,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -630,11 +658,19 @@ func (x *DeadlineWarned) GetDueAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *DeadlineWarned) GetProvisional() bool {
+	if x != nil {
+		return x.Provisional
+	}
+	return false
+}
+
 // Topic sla-events, producer slatimer.
 type DeadlineBreached struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	DueAt         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	Provisional   bool                   `protobuf:"varint,3,opt,name=provisional,proto3" json:"provisional,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -683,6 +719,111 @@ func (x *DeadlineBreached) GetDueAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *DeadlineBreached) GetProvisional() bool {
+	if x != nil {
+		return x.Provisional
+	}
+	return false
+}
+
+// Topic sla-events, producer slatimer. An open deadline was counted again
+// because the calendar it depends on changed (a national year loaded, a branch
+// closed) and its due time moved. One event per deadline that moved.
+type DeadlineRecomputed struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Kind        string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	OldDueAt    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=old_due_at,json=oldDueAt,proto3" json:"old_due_at,omitempty"`
+	NewDueAt    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=new_due_at,json=newDueAt,proto3" json:"new_due_at,omitempty"`
+	Provisional bool                   `protobuf:"varint,4,opt,name=provisional,proto3" json:"provisional,omitempty"`
+	// "calendar_year_loaded" or "branch_closure".
+	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The branch's zone, in which the new date is shown to the customer.
+	TimeZone string `protobuf:"bytes,6,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// The calendar change (its version) that caused the recount.
+	CalendarVersion int64 `protobuf:"varint,7,opt,name=calendar_version,json=calendarVersion,proto3" json:"calendar_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DeadlineRecomputed) Reset() {
+	*x = DeadlineRecomputed{}
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadlineRecomputed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadlineRecomputed) ProtoMessage() {}
+
+func (x *DeadlineRecomputed) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadlineRecomputed.ProtoReflect.Descriptor instead.
+func (*DeadlineRecomputed) Descriptor() ([]byte, []int) {
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DeadlineRecomputed) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *DeadlineRecomputed) GetOldDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OldDueAt
+	}
+	return nil
+}
+
+func (x *DeadlineRecomputed) GetNewDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NewDueAt
+	}
+	return nil
+}
+
+func (x *DeadlineRecomputed) GetProvisional() bool {
+	if x != nil {
+		return x.Provisional
+	}
+	return false
+}
+
+func (x *DeadlineRecomputed) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DeadlineRecomputed) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *DeadlineRecomputed) GetCalendarVersion() int64 {
+	if x != nil {
+		return x.CalendarVersion
+	}
+	return 0
+}
+
 // Topic notification-events, producer notification.
 type NotificationSent struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -697,7 +838,7 @@ type NotificationSent struct {
 
 func (x *NotificationSent) Reset() {
 	*x = NotificationSent{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +850,7 @@ func (x *NotificationSent) String() string {
 func (*NotificationSent) ProtoMessage() {}
 
 func (x *NotificationSent) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +863,7 @@ func (x *NotificationSent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotificationSent.ProtoReflect.Descriptor instead.
 func (*NotificationSent) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *NotificationSent) GetNotificationId() string {
@@ -757,7 +898,7 @@ var File_counterdesk_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\"counterdesk/events/v1/events.proto\x12\x15counterdesk.events.v1\x1a%counterdesk/cases/v1/case_types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc2\x05\n" +
+	"\"counterdesk/events/v1/events.proto\x12\x15counterdesk.events.v1\x1a%counterdesk/cases/v1/case_types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x06\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x17\n" +
@@ -772,7 +913,8 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\x0fdeadlines_armed\x18\f \x01(\v2%.counterdesk.events.v1.DeadlinesArmedH\x00R\x0edeadlinesArmed\x12P\n" +
 	"\x0fdeadline_warned\x18\r \x01(\v2%.counterdesk.events.v1.DeadlineWarnedH\x00R\x0edeadlineWarned\x12V\n" +
 	"\x11deadline_breached\x18\x0e \x01(\v2'.counterdesk.events.v1.DeadlineBreachedH\x00R\x10deadlineBreached\x12V\n" +
-	"\x11notification_sent\x18\x0f \x01(\v2'.counterdesk.events.v1.NotificationSentH\x00R\x10notificationSentB\t\n" +
+	"\x11notification_sent\x18\x0f \x01(\v2'.counterdesk.events.v1.NotificationSentH\x00R\x10notificationSent\x12\\\n" +
+	"\x13deadline_recomputed\x18\x10 \x01(\v2).counterdesk.events.v1.DeadlineRecomputedH\x00R\x12deadlineRecomputedB\t\n" +
 	"\apayload\"\xad\x05\n" +
 	"\vCaseCreated\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
@@ -802,20 +944,33 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\x11previous_owner_id\x18\x03 \x01(\tR\x0fpreviousOwnerId\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12;\n" +
 	"\vassigned_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"assignedAt\"V\n" +
+	"assignedAt\"x\n" +
 	"\rArmedDeadline\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x121\n" +
-	"\x06due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\"q\n" +
+	"\x06due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12 \n" +
+	"\vprovisional\x18\x03 \x01(\bR\vprovisional\"q\n" +
 	"\x0eDeadlinesArmed\x12B\n" +
 	"\tdeadlines\x18\x01 \x03(\v2$.counterdesk.events.v1.ArmedDeadlineR\tdeadlines\x12\x1b\n" +
-	"\ttime_zone\x18\x02 \x01(\tR\btimeZone\"m\n" +
+	"\ttime_zone\x18\x02 \x01(\tR\btimeZone\"\x8f\x01\n" +
 	"\x0eDeadlineWarned\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x14\n" +
 	"\x05level\x18\x02 \x01(\tR\x05level\x121\n" +
-	"\x06due_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\"Y\n" +
+	"\x06due_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12 \n" +
+	"\vprovisional\x18\x04 \x01(\bR\vprovisional\"{\n" +
 	"\x10DeadlineBreached\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x121\n" +
-	"\x06due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\"\xa6\x01\n" +
+	"\x06due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12 \n" +
+	"\vprovisional\x18\x03 \x01(\bR\vprovisional\"\x9e\x02\n" +
+	"\x12DeadlineRecomputed\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x128\n" +
+	"\n" +
+	"old_due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\boldDueAt\x128\n" +
+	"\n" +
+	"new_due_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bnewDueAt\x12 \n" +
+	"\vprovisional\x18\x04 \x01(\bR\vprovisional\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x1b\n" +
+	"\ttime_zone\x18\x06 \x01(\tR\btimeZone\x12)\n" +
+	"\x10calendar_version\x18\a \x01(\x03R\x0fcalendarVersion\"\xa6\x01\n" +
 	"\x10NotificationSent\x12'\n" +
 	"\x0fnotification_id\x18\x01 \x01(\tR\x0enotificationId\x12\x18\n" +
 	"\achannel\x18\x02 \x01(\tR\achannel\x12\x1a\n" +
@@ -834,7 +989,7 @@ func file_counterdesk_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_counterdesk_events_v1_events_proto_rawDescData
 }
 
-var file_counterdesk_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_counterdesk_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_counterdesk_events_v1_events_proto_goTypes = []any{
 	(*Envelope)(nil),              // 0: counterdesk.events.v1.Envelope
 	(*CaseCreated)(nil),           // 1: counterdesk.events.v1.CaseCreated
@@ -843,40 +998,44 @@ var file_counterdesk_events_v1_events_proto_goTypes = []any{
 	(*DeadlinesArmed)(nil),        // 4: counterdesk.events.v1.DeadlinesArmed
 	(*DeadlineWarned)(nil),        // 5: counterdesk.events.v1.DeadlineWarned
 	(*DeadlineBreached)(nil),      // 6: counterdesk.events.v1.DeadlineBreached
-	(*NotificationSent)(nil),      // 7: counterdesk.events.v1.NotificationSent
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(v1.Channel)(0),               // 9: counterdesk.cases.v1.Channel
-	(v1.Category)(0),              // 10: counterdesk.cases.v1.Category
-	(v1.Severity)(0),              // 11: counterdesk.cases.v1.Severity
-	(v1.CustomerTier)(0),          // 12: counterdesk.cases.v1.CustomerTier
-	(v1.CaseStatus)(0),            // 13: counterdesk.cases.v1.CaseStatus
+	(*DeadlineRecomputed)(nil),    // 7: counterdesk.events.v1.DeadlineRecomputed
+	(*NotificationSent)(nil),      // 8: counterdesk.events.v1.NotificationSent
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(v1.Channel)(0),               // 10: counterdesk.cases.v1.Channel
+	(v1.Category)(0),              // 11: counterdesk.cases.v1.Category
+	(v1.Severity)(0),              // 12: counterdesk.cases.v1.Severity
+	(v1.CustomerTier)(0),          // 13: counterdesk.cases.v1.CustomerTier
+	(v1.CaseStatus)(0),            // 14: counterdesk.cases.v1.CaseStatus
 }
 var file_counterdesk_events_v1_events_proto_depIdxs = []int32{
-	8,  // 0: counterdesk.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
+	9,  // 0: counterdesk.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
 	1,  // 1: counterdesk.events.v1.Envelope.case_created:type_name -> counterdesk.events.v1.CaseCreated
 	2,  // 2: counterdesk.events.v1.Envelope.assignment_made:type_name -> counterdesk.events.v1.AssignmentMade
 	4,  // 3: counterdesk.events.v1.Envelope.deadlines_armed:type_name -> counterdesk.events.v1.DeadlinesArmed
 	5,  // 4: counterdesk.events.v1.Envelope.deadline_warned:type_name -> counterdesk.events.v1.DeadlineWarned
 	6,  // 5: counterdesk.events.v1.Envelope.deadline_breached:type_name -> counterdesk.events.v1.DeadlineBreached
-	7,  // 6: counterdesk.events.v1.Envelope.notification_sent:type_name -> counterdesk.events.v1.NotificationSent
-	9,  // 7: counterdesk.events.v1.CaseCreated.channel:type_name -> counterdesk.cases.v1.Channel
-	10, // 8: counterdesk.events.v1.CaseCreated.category:type_name -> counterdesk.cases.v1.Category
-	11, // 9: counterdesk.events.v1.CaseCreated.severity:type_name -> counterdesk.cases.v1.Severity
-	12, // 10: counterdesk.events.v1.CaseCreated.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
-	13, // 11: counterdesk.events.v1.CaseCreated.status:type_name -> counterdesk.cases.v1.CaseStatus
-	8,  // 12: counterdesk.events.v1.CaseCreated.occurred_at:type_name -> google.protobuf.Timestamp
-	8,  // 13: counterdesk.events.v1.CaseCreated.created_at:type_name -> google.protobuf.Timestamp
-	8,  // 14: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
-	8,  // 15: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
-	3,  // 16: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
-	8,  // 17: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
-	8,  // 18: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
-	8,  // 19: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	8,  // 6: counterdesk.events.v1.Envelope.notification_sent:type_name -> counterdesk.events.v1.NotificationSent
+	7,  // 7: counterdesk.events.v1.Envelope.deadline_recomputed:type_name -> counterdesk.events.v1.DeadlineRecomputed
+	10, // 8: counterdesk.events.v1.CaseCreated.channel:type_name -> counterdesk.cases.v1.Channel
+	11, // 9: counterdesk.events.v1.CaseCreated.category:type_name -> counterdesk.cases.v1.Category
+	12, // 10: counterdesk.events.v1.CaseCreated.severity:type_name -> counterdesk.cases.v1.Severity
+	13, // 11: counterdesk.events.v1.CaseCreated.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
+	14, // 12: counterdesk.events.v1.CaseCreated.status:type_name -> counterdesk.cases.v1.CaseStatus
+	9,  // 13: counterdesk.events.v1.CaseCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	9,  // 14: counterdesk.events.v1.CaseCreated.created_at:type_name -> google.protobuf.Timestamp
+	9,  // 15: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
+	9,  // 16: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
+	3,  // 17: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
+	9,  // 18: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
+	9,  // 19: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
+	9,  // 20: counterdesk.events.v1.DeadlineRecomputed.old_due_at:type_name -> google.protobuf.Timestamp
+	9,  // 21: counterdesk.events.v1.DeadlineRecomputed.new_due_at:type_name -> google.protobuf.Timestamp
+	9,  // 22: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_events_v1_events_proto_init() }
@@ -891,6 +1050,7 @@ func file_counterdesk_events_v1_events_proto_init() {
 		(*Envelope_DeadlineWarned)(nil),
 		(*Envelope_DeadlineBreached)(nil),
 		(*Envelope_NotificationSent)(nil),
+		(*Envelope_DeadlineRecomputed)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -898,7 +1058,7 @@ func file_counterdesk_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_events_v1_events_proto_rawDesc), len(file_counterdesk_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

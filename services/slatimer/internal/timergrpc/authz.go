@@ -1,0 +1,60 @@
+package timergrpc
+
+import (
+	"context"
+	"slices"
+
+	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// action is something a caller asks slatimer to do.
+type action string
+
+const (
+	actReadDeadlines action = "read a case's deadlines"
+	actReadPolicy    action = "read the SLA policy"
+	actPutPolicy     action = "set the SLA policy"
+	actReadCalendar  action = "read a national calendar"
+	actLoadYear      action = "load a national calendar year"
+	actCloseBranch   action = "close a branch"
+	actReadClosures  action = "read a branch's closures"
+	actQueryCalendar action = "count on a branch's calendar"
+)
+
+// bankRoles are the roles that act for one bank.
+var bankRoles = []auth.Role{
+	auth.RoleTeller, auth.RoleLobbyManager, auth.RoleComplaintManager, auth.RoleBranchHead,
+	auth.RoleRegionalSupervisor, auth.RoleHeadOffice, auth.RoleTechSupport, auth.RoleCompliance,
+	auth.RoleLegal, auth.RoleBankSystem,
+}
+
+// roleTable is slatimer's one role table: which roles may do what. Scope
+// (which bank, which branch) is checked on top of it: a bank's callers only
+// ever see their own bank, and branch-level calls go through routing's
+// branch scoping. SREs see no case data; the installation operator loads
+// national calendars and sees no bank's data.
+var roleTable = map[action][]auth.Role{
+	actReadDeadlines: bankRoles,
+	actReadPolicy:    bankRoles,
+	actPutPolicy:     {auth.RoleHeadOffice, auth.RoleBankSystem},
+	actReadCalendar:  append(slices.Clone(bankRoles), auth.RoleOperator, auth.RoleSRE),
+	actLoadYear:      {auth.RoleOperator},
+	actCloseBranch:   {auth.RoleHeadOffice},
+	actReadClosures:  bankRoles,
+	actQueryCalendar: bankRoles,
+}
+
+// authorize returns the caller when its role may do a; Unauthenticated
+// without a caller, PermissionDenied otherwise.
+func authorize(ctx context.Context, a action) (auth.Principal, error) {
+	p, err := auth.RequireTenant(ctx)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	if !slices.Contains(roleTable[a], p.Role) {
+		return auth.Principal{}, status.Errorf(codes.PermissionDenied, "the %s role may not %s", p.Role, a)
+	}
+	return p, nil
+}
