@@ -29,13 +29,17 @@ build:
 	@for s in $(SERVICES); do go build -o bin/$$s ./services/$$s/cmd/$$s; done
 	@go build -o bin/devstack ./tools/devstack
 
-generate: ## regenerate protobuf code from proto/
+SQLC_MODULES := services/slatimer
+GENERATED = proto/gen $(foreach m,$(SQLC_MODULES),$(m)/internal/*/*db)
+
+generate: ## regenerate protobuf code from proto/ and sqlc queries
 	rm -rf proto/gen/counterdesk proto/gen/openapi
 	cd proto && buf lint && buf generate
+	@for m in $(SQLC_MODULES); do (cd $$m && sqlc vet && sqlc generate); done
 
 check-generated: generate ## fail when generated code differs from what is committed
-	@if [ -n "$$(git status --porcelain -- proto/gen)" ]; then \
-	  git status --porcelain -- proto/gen; git diff --stat -- proto/gen; \
+	@if [ -n "$$(git status --porcelain -- $(GENERATED))" ]; then \
+	  git status --porcelain -- $(GENERATED); git diff --stat -- $(GENERATED); \
 	  echo "generated code is stale: run 'make generate' and commit"; exit 1; fi
 
 lint: ## gofmt, go vet and golangci-lint on every module

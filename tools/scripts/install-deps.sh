@@ -36,6 +36,7 @@ TOOLS=(
   "helm helm.sh/helm/v3/cmd/helm@v3.22.0"
   "kubeconform github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0"
   "golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0"
+  "sqlc github.com/sqlc-dev/sqlc/cmd/sqlc@v1.31.1"
 )
 mkdir -p .bin
 for entry in "${TOOLS[@]}"; do
@@ -46,6 +47,9 @@ for entry in "${TOOLS[@]}"; do
     continue
   fi
   echo "installing $mod"
-  GOBIN="$PWD/.bin" GOFLAGS=-mod=mod GOWORK=off go install "$mod"
+  cgo=0
+  # sqlc parses SQL with libpg_query, which is C (gcc is on the machine).
+  [ "$name" = sqlc ] && cgo=1
+  CGO_ENABLED=$cgo GOBIN="$PWD/.bin" GOFLAGS=-mod=mod GOWORK=off go install "$mod"
   echo "$mod" >"$stamp"
 done
