@@ -320,17 +320,22 @@ func TestIngressRoutes(t *testing.T) {
 		return "(none)"
 	}
 	for path, want := range map[string]string{
-		"/v1/cases":                   "intake",
-		"/v1/cases/c-1":               "intake",
-		"/v1/cases/c-1/deadlines":     "slatimer",
-		"/v1/cases/c-1/notifications": "notification",
-		"/v1/cases/c-1/assignment":    "routing",
-		"/v1/branches/b-1":            "routing",
-		"/v1/branches/b-1/queue":      "routing",
-		"/v1/org:import":              "routing",
-		"/v1/sla/policy":              "slatimer",
-		"/v1/reports/summary":         "reporting",
-		"/v2/cases":                   "(none)",
+		"/v1/cases":                         "intake",
+		"/v1/cases/c-1":                     "intake",
+		"/v1/cases/c-1/deadlines":           "slatimer",
+		"/v1/cases/c-1/notifications":       "notification",
+		"/v1/cases/c-1/assignment":          "routing",
+		"/v1/branches/b-1":                  "routing",
+		"/v1/branches/b-1/queue":            "routing",
+		"/v1/branches/b-1/calendar:add":     "slatimer",
+		"/v1/branches/b-1/calendar:between": "slatimer",
+		"/v1/branches/b-1/closures":         "slatimer",
+		"/v1/calendars/cn":                  "slatimer",
+		"/v1/calendars/cn/years/2028":       "slatimer",
+		"/v1/org:import":                    "routing",
+		"/v1/sla/policy":                    "slatimer",
+		"/v1/reports/summary":               "reporting",
+		"/v2/cases":                         "(none)",
 	} {
 		if got := first(inOrder, path); got != want {
 			t.Errorf("%s: first matching route goes to %s, want %s", path, got, want)

@@ -22,6 +22,8 @@ const (
 	DemoRegion     = "rg-east"
 	DemoTeller     = "st-pudong-teller-1"
 	DemoSupervisor = "st-east-supervisor"
+	DemoHeadOffice = "st-head-office"
+	DemoOperator   = "demo-operator"
 )
 
 type orgRegion struct {
@@ -81,7 +83,7 @@ func DemoOrg() map[string]any {
 }
 
 // Tokens are the demo credentials written to endpoints.env.
-type Tokens struct{ BankSystem, Teller, Supervisor, SRE string }
+type Tokens struct{ BankSystem, Teller, Supervisor, SRE, HeadOffice, Operator string }
 
 // MintTokens signs the demo credentials, valid for 30 days.
 func (s *Stack) MintTokens() (Tokens, error) {
@@ -99,6 +101,9 @@ func (s *Stack) MintTokens() (Tokens, error) {
 		{&t.Teller, auth.Principal{Tenant: DemoTenant, Subject: DemoTeller, Role: auth.RoleTeller, Branch: DemoBranch, Region: DemoRegion}},
 		{&t.Supervisor, auth.Principal{Tenant: DemoTenant, Subject: DemoSupervisor, Role: auth.RoleRegionalSupervisor, Region: DemoRegion}},
 		{&t.SRE, auth.Principal{Tenant: DemoTenant, Subject: "demo-sre", Role: auth.RoleSRE}},
+		{&t.HeadOffice, auth.Principal{Tenant: DemoTenant, Subject: DemoHeadOffice, Role: auth.RoleHeadOffice}},
+		// The installation's operator belongs to no bank.
+		{&t.Operator, auth.Principal{Tenant: auth.AllTenants, Subject: DemoOperator, Role: auth.RoleOperator}},
 	} {
 		if *x.dst, err = v.Mint(x.p, ttl); err != nil {
 			return Tokens{}, err
@@ -163,21 +168,23 @@ func call(ctx context.Context, method, url, token string, body any) ([]byte, err
 // WriteEndpoints writes endpoints.env (shell KEY=value lines) and returns it.
 func (s *Stack) WriteEndpoints(t Tokens) (map[string]string, error) {
 	e := map[string]string{
-		"GATEWAY_URL":           "http://" + s.addr("gateway"),
-		"DEV_TOKEN":             t.BankSystem,
-		"DEMO_TENANT_ID":        DemoTenant,
-		"DEMO_BRANCH_ID":        DemoBranch,
-		"DEMO_REGION_ID":        DemoRegion,
-		"DEMO_STAFF_ID":         DemoTeller,
-		"DEMO_STAFF_TOKEN":      t.Teller,
-		"DEMO_SUPERVISOR_TOKEN": t.Supervisor,
-		"DEMO_SRE_TOKEN":        t.SRE,
-		"REDIS_URL":             s.Redis.URL(),
-		"MAIL_DIR":              s.MailDir(),
-		"SMTP_ADDR":             s.addr("smtp"),
-		"KAFKA_BROKERS":         s.addr("kafka"),
-		"TRACES_URL":            "http://" + s.addr("traces"),
-		"POSTGRES_URL":          s.Postgres.URL("postgres"),
+		"GATEWAY_URL":            "http://" + s.addr("gateway"),
+		"DEV_TOKEN":              t.BankSystem,
+		"DEMO_TENANT_ID":         DemoTenant,
+		"DEMO_BRANCH_ID":         DemoBranch,
+		"DEMO_REGION_ID":         DemoRegion,
+		"DEMO_STAFF_ID":          DemoTeller,
+		"DEMO_STAFF_TOKEN":       t.Teller,
+		"DEMO_SUPERVISOR_TOKEN":  t.Supervisor,
+		"DEMO_SRE_TOKEN":         t.SRE,
+		"DEMO_HEAD_OFFICE_TOKEN": t.HeadOffice,
+		"DEMO_OPERATOR_TOKEN":    t.Operator,
+		"REDIS_URL":              s.Redis.URL(),
+		"MAIL_DIR":               s.MailDir(),
+		"SMTP_ADDR":              s.addr("smtp"),
+		"KAFKA_BROKERS":          s.addr("kafka"),
+		"TRACES_URL":             "http://" + s.addr("traces"),
+		"POSTGRES_URL":           s.Postgres.URL("postgres"),
 	}
 	for _, svc := range Services {
 		e[strings.ToUpper(svc)+"_GRPC_ADDR"] = s.addr(svc + ".grpc")

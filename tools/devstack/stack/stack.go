@@ -214,6 +214,8 @@ func (s *Stack) ServiceEnv(svc string) []string {
 		env = append(env, "PII_ENCRYPTION_KEY="+s.Secrets.PIIKey, "ROUTING_ADDR="+s.addr("routing.grpc"))
 	case "routing":
 		env = append(env, "REDIS_URL="+s.Redis.URL())
+	case "slatimer":
+		env = append(env, "ROUTING_ADDR="+s.addr("routing.grpc"))
 	case "notification":
 		env = append(env, "SMTP_ADDR="+s.addr("smtp"), "SMTP_FROM=counterdesk-demo@localhost", "INTAKE_ADDR="+s.addr("intake.grpc"))
 	}
