@@ -47,7 +47,9 @@ var (
 // TestTheServiceAcknowledgesACaseEndToEnd runs the real main wiring against
 // real Postgres, Kafka and SMTP: a DeadlinesArmed on sla-events becomes one
 // mail, a NotificationSent on notification-events and a row the HTTP API
-// shows, and nothing personal reaches the logs.
+// shows, and nothing personal reaches the logs; a DeadlineRecomputed of the
+// promised deadline then becomes a second mail, counted and listed under its
+// own template.
 func TestTheServiceAcknowledgesACaseEndToEnd(t *testing.T) {
 	brokers := testinfra.Brokers(t)
 	sink, err := localinfra.StartMailSink(t.TempDir(), "127.0.0.1:0")
@@ -125,6 +127,19 @@ func TestTheServiceAcknowledgesACaseEndToEnd(t *testing.T) {
 		t.Errorf("Message-ID %q does not name notification %s", msgs[0].MessageID, sent.GetNotificationSent().GetNotificationId())
 	}
 
+	// The State Council's holiday year is loaded and the promised answer
+	// moves by three days: a second mail tells the customer.
+	publish(t, brokers, caseID, recomputedEnvelope(caseID))
+	waitFor(t, 30*time.Second, "the date-moved mail", func() bool {
+		msgs, err := sink.Messages()
+		return err == nil && len(msgs) == 2
+	})
+	msgs, _ = sink.Messages()
+	if !strings.Contains(msgs[1].Subject, "CD-20261122-000042") || !strings.Contains(msgs[1].Body, "原定答复时间：2026年11月23日 17:00") ||
+		!strings.Contains(msgs[1].Body, "调整后答复时间：2026年11月26日 17:00") {
+		t.Errorf("second mail: %q\n%s", msgs[1].Subject, msgs[1].Body)
+	}
+
 	tok, err := verifier.Mint(auth.Principal{Tenant: "bank-a", Subject: "m1", Role: auth.RoleComplaintManager, Branch: "b1"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -139,14 +154,21 @@ func TestTheServiceAcknowledgesACaseEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(body, &resp); err != nil {
 		t.Fatalf("decode %s: %v", body, err)
 	}
-	if len(resp.Notifications) != 1 || resp.Notifications[0].Status != "DELIVERY_STATUS_SENT" ||
-		resp.Notifications[0].Recipient != "z***@example.com" || resp.Notifications[0].Channel != "NOTIFICATION_CHANNEL_EMAIL" {
-		t.Errorf("GET notifications = %s", body)
+	if len(resp.Notifications) != 2 {
+		t.Fatalf("GET notifications = %s, want two", body)
+	}
+	for i, template := range []string{"case_acknowledgment", "case_date_moved"} {
+		if n := resp.Notifications[i]; n.Template != template || n.Status != "DELIVERY_STATUS_SENT" ||
+			n.Recipient != "z***@example.com" || n.Channel != "NOTIFICATION_CHANNEL_EMAIL" {
+			t.Errorf("GET notifications = %s", body)
+		}
 	}
 
 	metrics := string(getJSON(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", httpPort), tok))
-	if !regexp.MustCompile(`(?m)^counterdesk_notifications_total\{channel="email",.*outcome="sent",template="case_acknowledgment"\} 1$`).MatchString(metrics) {
-		t.Errorf("/metrics lacks one sent acknowledgment:\n%s", metrics)
+	for _, template := range []string{"case_acknowledgment", "case_date_moved"} {
+		if !regexp.MustCompile(`(?m)^counterdesk_notifications_total\{channel="email",.*outcome="sent",template="` + template + `"\} 1$`).MatchString(metrics) {
+			t.Errorf("/metrics lacks one sent %s:\n%s", template, metrics)
+		}
 	}
 
 	stop()
@@ -166,13 +188,28 @@ func TestTheServiceAcknowledgesACaseEndToEnd(t *testing.T) {
 
 func publishArmed(t *testing.T, brokers, caseID string) {
 	t.Helper()
-	env := &eventsv1.Envelope{EventId: uuid.Must(uuid.NewV7()).String(), TenantId: "bank-a", CaseId: caseID,
+	publish(t, brokers, caseID, &eventsv1.Envelope{EventId: uuid.Must(uuid.NewV7()).String(), TenantId: "bank-a", CaseId: caseID,
 		Type: "DeadlinesArmed", OccurredAt: timestamppb.New(received), Producer: "slatimer",
 		Payload: &eventsv1.Envelope_DeadlinesArmed{DeadlinesArmed: &eventsv1.DeadlinesArmed{
 			TimeZone: "Asia/Shanghai",
 			Deadlines: []*eventsv1.ArmedDeadline{{Kind: "DEADLINE_KIND_FIRST_ANSWER",
 				DueAt: timestamppb.New(answerBy)}},
+		}}})
+}
+
+// recomputedEnvelope moves the first answer of the case by three days, as
+// slatimer announces it when a national holiday year is loaded.
+func recomputedEnvelope(caseID string) *eventsv1.Envelope {
+	return &eventsv1.Envelope{EventId: uuid.Must(uuid.NewV7()).String(), TenantId: "bank-a", CaseId: caseID,
+		Type: "DeadlineRecomputed", OccurredAt: timestamppb.New(received), Producer: "slatimer",
+		Payload: &eventsv1.Envelope_DeadlineRecomputed{DeadlineRecomputed: &eventsv1.DeadlineRecomputed{
+			Kind: "DEADLINE_KIND_FIRST_ANSWER", OldDueAt: timestamppb.New(answerBy), NewDueAt: timestamppb.New(answerBy.Add(72 * time.Hour)),
+			Reason: "calendar_year_loaded", TimeZone: "Asia/Shanghai", CalendarVersion: 1,
 		}}}
+}
+
+func publish(t *testing.T, brokers, caseID string, env *eventsv1.Envelope) {
+	t.Helper()
 	payload, err := proto.Marshal(env)
 	if err != nil {
 		t.Fatal(err)

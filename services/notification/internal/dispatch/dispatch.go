@@ -275,13 +275,15 @@ func (d *Dispatcher) attempt(ctx context.Context, del *notify.Delivery) error {
 	}
 	msg, err := notify.Render(del.Template, lang, notify.Content{
 		CaseNumber: contact.CaseNumber, CustomerName: contact.CustomerName,
-		ExpectedAnswerAt: del.ExpectedAnswerAt, TimeZone: del.TimeZone,
+		ExpectedAnswerAt: del.ExpectedAnswerAt, TimeZone: del.TimeZone, Provisional: del.Provisional,
+		PreviousAnswerAt: del.PreviousAnswerAt, ChangeReason: del.ChangeReason,
 	})
 	if err != nil {
 		return del.MarkFailed(d.opts.Now(), lang, scrub("render: "+err.Error()), true)
 	}
 	err = d.mailer.Send(ctx, Mail{
-		MessageID: notify.MessageID(del.ID), To: contact.Email, ToName: contact.CustomerName,
+		// The display name is data: one line, like the name in the body.
+		MessageID: notify.MessageID(del.ID), To: contact.Email, ToName: notify.SingleLine(contact.CustomerName),
 		Subject: msg.Subject, Body: msg.Body, Language: msg.Language, Date: d.opts.Now(),
 	})
 	if err != nil {

@@ -237,3 +237,45 @@ func TestAnAcknowledgmentIsNotSentAfterItsPromisedTime(t *testing.T) {
 		t.Fatalf("row = %+v, %d mails", got, len(mailer.sent))
 	}
 }
+
+func TestADateMoveIsSentWithBothDatesAndItsProvisionalWording(t *testing.T) {
+	c := zhang
+	c.Language, c.CustomerName = "zh-CN", "张三\r\nBcc: evil@example.com"
+	mailer := &fakeMailer{}
+	disp, store, _ := setup(t, fakeContacts{contact: c}, mailer)
+	move := notify.NewDateMovedDelivery("0194f0c1-0000-5000-8000-000000000002", "bank-a", "0194f0c1-0000-7000-8000-0000000000c1",
+		notify.ChannelEmail, notify.DateMove{Kind: notify.KindFirstAnswer,
+			PreviousAnswerAt: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), ExpectedAnswerAt: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC),
+			Provisional: true, Reason: notify.ChangeBranchClosure, TimeZone: "Asia/Shanghai"}, "e1", nil, now)
+	store.rows = map[string]notify.Delivery{move.ID: move}
+	if n, err := disp.RunOnce(context.Background()); err != nil || n != 1 {
+		t.Fatalf("RunOnce = %d, %v", n, err)
+	}
+	if got := store.rows[move.ID]; got.Status != notify.StatusSent {
+		t.Fatalf("row = %+v", got)
+	}
+	m := mailer.sent[0]
+	for _, want := range []string{"原定答复时间：2026年11月23日 17:00", "调整后答复时间：预计 2026年11月24日 17:00", "以国务院公布的节假日安排为准", "暂停营业"} {
+		if !strings.Contains(m.Body, want) {
+			t.Errorf("body lacks %q:\n%s", want, m.Body)
+		}
+	}
+	if m.MessageID != move.ID+"@counterdesk" || m.ToName != "张三 Bcc: evil@example.com" {
+		t.Errorf("Message-ID %q, display name %q", m.MessageID, m.ToName)
+	}
+}
+
+func TestAMovedDateIsNotSentAfterItsNewTime(t *testing.T) {
+	mailer := &fakeMailer{}
+	disp, store, _ := setup(t, fakeContacts{contact: zhang}, mailer)
+	move := notify.NewDateMovedDelivery("0194f0c1-0000-5000-8000-000000000003", "bank-a", "0194f0c1-0000-7000-8000-0000000000c1",
+		notify.ChannelEmail, notify.DateMove{Kind: notify.KindFirstAnswer, PreviousAnswerAt: now.Add(-time.Hour),
+			ExpectedAnswerAt: now, TimeZone: "Asia/Shanghai"}, "e1", nil, now)
+	store.rows = map[string]notify.Delivery{move.ID: move}
+	if _, err := disp.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.rows[move.ID]; got.Status != notify.StatusSkipped || got.LastError != notify.ReasonPromisePassed || len(mailer.sent) != 0 {
+		t.Fatalf("row = %+v, %d mails", got, len(mailer.sent))
+	}
+}

@@ -160,6 +160,39 @@ func (e *env) armed(ctx context.Context, tenant, caseID string, deadlines map[st
 	}
 }
 
+// recomputed handles a DeadlineRecomputed event as the consumer would and
+// returns it, for a test to hand it to the handler again.
+func (e *env) recomputed(tenant, caseID, kind string, from, to time.Time, provisional bool, reason string) *eventsv1.Envelope {
+	e.t.Helper()
+	env := &eventsv1.Envelope{EventId: uuid.Must(uuid.NewV7()).String(), TenantId: tenant, CaseId: caseID,
+		Type: "DeadlineRecomputed", OccurredAt: timestamppb.New(e.clock.Now()), Producer: "slatimer",
+		Payload: &eventsv1.Envelope_DeadlineRecomputed{DeadlineRecomputed: &eventsv1.DeadlineRecomputed{
+			Kind: kind, OldDueAt: timestamppb.New(from), NewDueAt: timestamppb.New(to), Provisional: provisional,
+			Reason: reason, TimeZone: "Asia/Shanghai", CalendarVersion: 3,
+		}}}
+	err := pgdb.InTx(e.ctx, e.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(e.ctx, `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)`,
+			notifykafka.Group, env.EventId); err != nil {
+			return err
+		}
+		return e.handler.Handle(e.ctx, tx, env)
+	})
+	if err != nil {
+		e.t.Fatalf("handle DeadlineRecomputed: %v", err)
+	}
+	return env
+}
+
+// handleBypassingTheConsumer hands env to the handler in a transaction of
+// its own, as if the consumer's processed-event guard had been lost (e.g.
+// an event replayed under the same id after the record was purged).
+func (e *env) handleBypassingTheConsumer(env *eventsv1.Envelope) {
+	e.t.Helper()
+	if err := pgdb.InTx(e.ctx, e.pool, func(tx pgx.Tx) error { return e.handler.Handle(e.ctx, tx, env) }); err != nil {
+		e.t.Fatalf("handle %s again: %v", env.GetType(), err)
+	}
+}
+
 func (e *env) deliveriesOf(caseID string) []string {
 	e.t.Helper()
 	rows, err := e.pool.Query(e.ctx, `SELECT id::text FROM deliveries WHERE case_id = $1`, caseID)

@@ -11,6 +11,7 @@ import (
 
 	notificationv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/notification/v1"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notify"
+	"github.com/counterdesk/counterdesk/services/notification/internal/notifykafka"
 	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
@@ -379,4 +380,110 @@ func closedPort(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// TestAMovedAnswerDateIsToldInASecondMail: slatimer recounts the promised
+// first answer after the customer was acknowledged (a holiday year was
+// loaded); the customer gets a second mail naming the old and the new date,
+// once, however often the event comes, and staff see both messages.
+func TestAMovedAnswerDateIsToldInASecondMail(t *testing.T) {
+	e := newEnv(t)
+	caseID := e.addCase("bank-a", "b1", email, name, "zh-CN")
+	e.armed(e.ctx, "bank-a", caseID, armedDeadlines())
+	e.runOnce()
+	if n := len(e.mails()); n != 1 {
+		t.Fatalf("%d mails after the acknowledgment, want 1", n)
+	}
+
+	e.clock.Set(start.Add(time.Hour))
+	moved := firstAnswer.Add(72 * time.Hour) // 26 Nov, 17:00 in Shanghai
+	ev := e.recomputed("bank-a", caseID, notify.KindFirstAnswer, firstAnswer, moved, true, notify.ChangeCalendarYearLoaded)
+	// The same event again, past the consumer's guard, and a recount of a
+	// deadline the customer was not promised: neither adds a message.
+	e.handleBypassingTheConsumer(ev)
+	e.recomputed("bank-a", caseID, notify.KindResolution, resolution, resolution.Add(48*time.Hour), false, notify.ChangeCalendarYearLoaded)
+	if ids := e.deliveriesOf(caseID); len(ids) != 2 {
+		t.Fatalf("%d deliveries, want the acknowledgment and one date move", len(ids))
+	}
+
+	if n := e.runOnce(); n != 1 {
+		t.Fatalf("claimed %d, want the date move", n)
+	}
+	mails := e.mails()
+	if len(mails) != 2 {
+		t.Fatalf("%d mails, want 2", len(mails))
+	}
+	m := mails[1] // the sink lists mail in arrival order
+	number := e.caseNumber(caseID)
+	if !strings.Contains(m.Subject, number) || !strings.Contains(m.Subject, "答复时间有调整") {
+		t.Errorf("subject %q", m.Subject)
+	}
+	for _, want := range []string{"尊敬的张三", number, "原定答复时间：2026年11月23日 17:00", "调整后答复时间：预计 2026年11月26日 17:00",
+		"以国务院公布的节假日安排为准", "国家节假日安排已经公布"} {
+		if !strings.Contains(m.Body, want) {
+			t.Errorf("body lacks %q:\n%s", want, m.Body)
+		}
+	}
+	id := notifykafka.DateMovedID("bank-a", ev.GetEventId())
+	if m.MessageID != id+"@counterdesk" {
+		t.Errorf("Message-ID = %q, want %s@counterdesk", m.MessageID, id)
+	}
+	events := e.outboxEvents()
+	if len(events) != 2 || events[1].GetNotificationSent().GetTemplate() != "case_date_moved" ||
+		events[1].GetNotificationSent().GetNotificationId() != id {
+		t.Errorf("events = %v", events)
+	}
+
+	resp, err := e.api.ListCaseNotifications(e.as(auth.Principal{Tenant: "bank-a", Subject: "s1", Role: auth.RoleComplaintManager, Branch: "b1"}),
+		&notificationv1.ListCaseNotificationsRequest{CaseId: caseID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var templates []string
+	for _, n := range resp.GetNotifications() {
+		if n.GetStatus() != notificationv1.DeliveryStatus_DELIVERY_STATUS_SENT {
+			t.Errorf("notification = %v", n)
+		}
+		templates = append(templates, n.GetTemplate())
+	}
+	if strings.Join(templates, ",") != "case_acknowledgment,case_date_moved" {
+		t.Errorf("listed templates %v", templates)
+	}
+}
+
+// TestADateMoveWaitsForAnAcknowledgmentStillBeingRetried: the customer must
+// never read that a date moved before reading the date.
+func TestADateMoveWaitsForAnAcknowledgmentStillBeingRetried(t *testing.T) {
+	e := newEnv(t)
+	up := e.mailer.Addr
+	e.mailer.Addr = closedPort(t)
+	caseID := e.addCase("bank-a", "b1", email, name, "en")
+	e.armed(e.ctx, "bank-a", caseID, armedDeadlines())
+	if n := e.runOnce(); n != 1 {
+		t.Fatalf("claimed %d, want the acknowledgment", n)
+	}
+	// The acknowledgment waits out its 1s back-off; the move is due at once.
+	e.clock.Set(start.Add(500 * time.Millisecond))
+	e.recomputed("bank-a", caseID, notify.KindFirstAnswer, firstAnswer, firstAnswer.Add(24*time.Hour), false, notify.ChangeBranchClosure)
+	if n := e.runOnce(); n != 0 {
+		t.Fatalf("claimed %d while the acknowledgment was pending, want 0", n)
+	}
+
+	e.mailer.Addr = up
+	e.clock.Set(start.Add(time.Second))
+	if n := e.runOnce(); n != 1 {
+		t.Fatalf("claimed %d, want only the acknowledgment", n)
+	}
+	if n := e.runOnce(); n != 1 {
+		t.Fatalf("claimed %d, want the date move", n)
+	}
+	mails := e.mails()
+	if len(mails) != 2 {
+		t.Fatalf("%d mails, want 2", len(mails))
+	}
+	if !strings.HasPrefix(mails[0].Subject, "We have received your case") ||
+		!strings.Contains(mails[1].Body, "New date: 24 Nov 2026 17:00 (GMT+08:00)") ||
+		!strings.Contains(mails[1].Body, "Previous date: 23 Nov 2026 17:00 (GMT+08:00)") {
+		t.Errorf("mails out of order or wrong:\n%s\n---\n%s", mails[0].Body, mails[1].Body)
+	}
 }

@@ -33,8 +33,9 @@ func (s Status) Final() bool { return s != StatusPending }
 // Reasons recorded for skipped deliveries.
 const (
 	ReasonNoEmail = "no e-mail address"
-	// ReasonPromisePassed: after a long outage an acknowledgment would promise
-	// an answer by a time already gone, which tells the customer nothing true.
+	// ReasonPromisePassed: after a long outage an acknowledgment (or a moved
+	// date) would promise an answer by a time already gone, which tells the
+	// customer nothing true.
 	ReasonPromisePassed = "expected answer time has passed"
 )
 
@@ -56,12 +57,29 @@ type Delivery struct {
 	Language Language
 	// Recipient is the masked address the message went to (z***@example.com).
 	Recipient string
-	// ExpectedAnswerAt is the answer deadline the acknowledgment promises,
-	// shown in TimeZone (the branch's zone).
+	// ExpectedAnswerAt is the answer deadline the message promises (for a
+	// moved date, the new one), shown in TimeZone (the branch's zone).
 	ExpectedAnswerAt time.Time
 	TimeZone         string
-	Attempts         int
-	NextAttemptAt    time.Time
+	// DeadlineKind is the kind of deadline ExpectedAnswerAt stands for, so a
+	// later recount can tell whether it moved what the customer was told.
+	DeadlineKind string
+	// Provisional: ExpectedAnswerAt may still move with the official holiday
+	// schedule, and the message says so.
+	Provisional bool
+	// PreviousAnswerAt is the date a moved-date message says was replaced;
+	// zero for other templates.
+	PreviousAnswerAt time.Time
+	// ChangeReason is why the date moved (ChangeCalendarYearLoaded,
+	// ChangeBranchClosure); empty for other templates.
+	ChangeReason string
+	// DedupKey tells deliveries of one case, template and channel apart: the
+	// store keeps one per key. It is empty for messages sent once per case
+	// (the acknowledgment) and the causing event's id for messages sent once
+	// per event (a moved date), so a replayed event never sends twice.
+	DedupKey      string
+	Attempts      int
+	NextAttemptAt time.Time
 	// LastError says why the last attempt did not send; never personal data.
 	LastError string
 	// TraceContext is the W3C trace context of the event that caused the
@@ -77,14 +95,27 @@ func NewDelivery(id, tenantID, caseID string, ch Channel, t Template, ack Acknow
 	return Delivery{
 		ID: id, TenantID: tenantID, CaseID: caseID, Channel: ch, Template: t, Status: StatusPending,
 		ExpectedAnswerAt: ack.ExpectedAnswerAt, TimeZone: ack.TimeZone,
+		DeadlineKind: ack.Kind, Provisional: ack.Provisional,
+		NextAttemptAt: now, TraceContext: trace, CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+// NewDateMovedDelivery returns a pending TemplateCaseDateMoved delivery due
+// at once, kept once per eventID (see Delivery.DedupKey).
+func NewDateMovedDelivery(id, tenantID, caseID string, ch Channel, m DateMove, eventID string, trace map[string]string, now time.Time) Delivery {
+	return Delivery{
+		ID: id, TenantID: tenantID, CaseID: caseID, Channel: ch, Template: TemplateCaseDateMoved, Status: StatusPending,
+		ExpectedAnswerAt: m.ExpectedAnswerAt, TimeZone: m.TimeZone, DeadlineKind: m.Kind, Provisional: m.Provisional,
+		PreviousAnswerAt: m.PreviousAnswerAt, ChangeReason: m.Reason, DedupKey: eventID,
 		NextAttemptAt: now, TraceContext: trace, CreatedAt: now, UpdatedAt: now,
 	}
 }
 
 // Outdated reports whether sending at now would be pointless: an
-// acknowledgment whose promised answer time is already past.
+// acknowledgment or a moved date whose promised answer time is already past.
 func (d Delivery) Outdated(now time.Time) bool {
-	return d.Template == TemplateCaseAcknowledgment && !d.ExpectedAnswerAt.After(now)
+	promises := d.Template == TemplateCaseAcknowledgment || d.Template == TemplateCaseDateMoved
+	return promises && !d.ExpectedAnswerAt.After(now)
 }
 
 // MarkSent records that the gateway accepted the message.

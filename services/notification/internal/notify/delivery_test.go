@@ -98,3 +98,34 @@ func TestAnAcknowledgmentIsOutdatedOnceItsPromisedTimeHasPassed(t *testing.T) {
 		t.Error("not outdated at the promised time")
 	}
 }
+
+func TestADateMovedDeliveryCarriesBothDatesAndIsKeptPerEvent(t *testing.T) {
+	m := DateMove{Kind: KindFirstAnswer, PreviousAnswerAt: t0.Add(24 * time.Hour), ExpectedAnswerAt: t0.Add(48 * time.Hour),
+		Provisional: true, Reason: ChangeBranchClosure, TimeZone: "Asia/Shanghai"}
+	d := NewDateMovedDelivery("d2", "bank-a", "c1", ChannelEmail, m, "e7", nil, t0)
+	if d.Template != TemplateCaseDateMoved || d.Status != StatusPending || !d.NextAttemptAt.Equal(t0) || d.DedupKey != "e7" ||
+		!d.PreviousAnswerAt.Equal(m.PreviousAnswerAt) || !d.ExpectedAnswerAt.Equal(m.ExpectedAnswerAt) || !d.Provisional ||
+		d.ChangeReason != ChangeBranchClosure || d.DeadlineKind != KindFirstAnswer || d.TimeZone != "Asia/Shanghai" {
+		t.Fatalf("got %+v", d)
+	}
+	if d.Outdated(m.ExpectedAnswerAt.Add(-time.Second)) || !d.Outdated(m.ExpectedAnswerAt) {
+		t.Error("a moved date is outdated exactly when its new time has passed")
+	}
+}
+
+func TestTheAcknowledgmentIsKeptOncePerCase(t *testing.T) {
+	if d := pending(); d.DedupKey != "" {
+		t.Fatalf("dedup key %q, want empty", d.DedupKey)
+	}
+}
+
+func TestPromiseOf(t *testing.T) {
+	d := NewDelivery("d1", "bank-a", "c1", ChannelEmail, TemplateCaseAcknowledgment,
+		Acknowledgment{Kind: KindResolution, ExpectedAnswerAt: t0, TimeZone: "Asia/Shanghai"}, nil, t0)
+	for status, lapsed := range map[Status]bool{StatusPending: false, StatusSent: false, StatusSkipped: true, StatusFailed: true} {
+		d.Status = status
+		if p := PromiseOf(d); p.Kind != KindResolution || !p.DueAt.Equal(t0) || p.Lapsed != lapsed {
+			t.Errorf("%s: promise %+v, want lapsed %v", status, p, lapsed)
+		}
+	}
+}

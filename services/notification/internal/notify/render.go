@@ -10,6 +10,7 @@ import (
 	"sync"
 	"text/template"
 	"time"
+	"unicode"
 )
 
 // Template names a kind of message.
@@ -20,6 +21,10 @@ const (
 	// TemplateCaseAcknowledgment tells the customer the case was taken on,
 	// under which number, and by when they will have an answer.
 	TemplateCaseAcknowledgment Template = "case_acknowledgment"
+	// TemplateCaseDateMoved tells the customer that the answer time they
+	// were promised moved (a holiday schedule was published, the branch was
+	// closed), from which date to which, and why.
+	TemplateCaseDateMoved Template = "case_date_moved"
 )
 
 // Language is a language messages are written in.
@@ -49,6 +54,15 @@ type Content struct {
 	// ExpectedAnswerAt is shown in TimeZone.
 	ExpectedAnswerAt time.Time
 	TimeZone         string
+	// Provisional makes the message call ExpectedAnswerAt expected and
+	// subject to the official holiday schedule.
+	Provisional bool
+	// PreviousAnswerAt is the replaced date, which TemplateCaseDateMoved
+	// requires; shown in TimeZone.
+	PreviousAnswerAt time.Time
+	// ChangeReason is why the date moved: ChangeCalendarYearLoaded,
+	// ChangeBranchClosure, or anything else for a general calendar change.
+	ChangeReason string
 }
 
 // Message is a rendered message: a one-line subject and a plain-text body.
@@ -97,9 +111,28 @@ func Render(t Template, lang Language, c Content) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
+	var before string
+	if t == TemplateCaseDateMoved {
+		if c.PreviousAnswerAt.IsZero() {
+			return Message{}, fmt.Errorf("%s needs the previous answer time", t)
+		}
+		if before, err = FormatTime(c.PreviousAnswerAt, c.TimeZone, lang); err != nil {
+			return Message{}, err
+		}
+	}
+	// Case number and name come from intake as data: each stays on its one
+	// line, whatever line breaks it held, so it can neither add lines that
+	// read as ours nor break a header.
 	data := struct {
-		CaseNumber, CustomerName, ExpectedAnswer string
-	}{c.CaseNumber, strings.TrimSpace(c.CustomerName), when}
+		CaseNumber, CustomerName, ExpectedAnswer, PreviousAnswer string
+		Provisional, HolidaysPublished, BranchClosed, Later      bool
+	}{
+		CaseNumber: SingleLine(c.CaseNumber), CustomerName: SingleLine(c.CustomerName),
+		ExpectedAnswer: when, PreviousAnswer: before, Provisional: c.Provisional,
+		HolidaysPublished: c.ChangeReason == ChangeCalendarYearLoaded,
+		BranchClosed:      c.ChangeReason == ChangeBranchClosure,
+		Later:             !c.PreviousAnswerAt.IsZero() && c.ExpectedAnswerAt.After(c.PreviousAnswerAt),
+	}
 	var subject, body bytes.Buffer
 	if err := tmpl.ExecuteTemplate(&subject, "subject", data); err != nil {
 		return Message{}, fmt.Errorf("render %s subject in %s: %w", t, lang, err)
@@ -113,6 +146,20 @@ func Render(t Template, lang Language, c Content) (Message, error) {
 		Subject: strings.Join(strings.Fields(subject.String()), " "),
 		Body:    strings.TrimLeft(body.String(), "\n"),
 	}, nil
+}
+
+// SingleLine returns s on one line: every run of white space, line
+// separators and control characters becomes one space, and the ends are
+// trimmed. Use it on any text from outside that goes into a message or a
+// header.
+func SingleLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // FormatTime shows t in zone the way a customer reading lang expects:

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,23 +14,38 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 func TestRenderMatchesGoldenFiles(t *testing.T) {
 	due := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC) // 17:00 in Shanghai
+	ack := Content{CaseNumber: "CD-20261122-000042", CustomerName: "张三", ExpectedAnswerAt: due, TimeZone: "Asia/Shanghai"}
+	provisional := ack
+	provisional.Provisional = true
+	moved := Content{CaseNumber: "CD-20261122-000042", CustomerName: "张三", TimeZone: "Asia/Shanghai",
+		PreviousAnswerAt: due, ExpectedAnswerAt: due.Add(72 * time.Hour), Provisional: true, ChangeReason: ChangeCalendarYearLoaded}
+	closed := moved
+	closed.Provisional, closed.ChangeReason = false, ChangeBranchClosure
 	tests := []struct {
-		name   string
-		lang   Language
-		golden string
-		want   []string
+		name     string
+		template Template
+		lang     Language
+		content  Content
+		golden   string
+		want     []string
 	}{
-		{"a Chinese customer reads the date in the branch's zone", LanguageZhCN, "case_acknowledgment.zh-CN.golden",
-			[]string{"CD-20261122-000042", "2026年11月23日 17:00"}},
-		{"an English-speaking customer sees the zone offset too", LanguageEn, "case_acknowledgment.en.golden",
-			[]string{"CD-20261122-000042", "23 Nov 2026 17:00 (GMT+08:00)"}},
+		{"a Chinese customer reads the date in the branch's zone", TemplateCaseAcknowledgment, LanguageZhCN, ack,
+			"case_acknowledgment.zh-CN.golden", []string{"CD-20261122-000042", "2026年11月23日 17:00"}},
+		{"an English-speaking customer sees the zone offset too", TemplateCaseAcknowledgment, LanguageEn, ack,
+			"case_acknowledgment.en.golden", []string{"CD-20261122-000042", "23 Nov 2026 17:00 (GMT+08:00)"}},
+		{"a provisional date is only expected, in Chinese", TemplateCaseAcknowledgment, LanguageZhCN, provisional,
+			"case_acknowledgment.provisional.zh-CN.golden", []string{"预计在 2026年11月23日 17:00 前", "以国务院公布的节假日安排为准"}},
+		{"a provisional date is only expected, in English", TemplateCaseAcknowledgment, LanguageEn, provisional,
+			"case_acknowledgment.provisional.en.golden",
+			[]string{"expected by 23 Nov 2026 17:00 (GMT+08:00) (subject to the official holiday schedule)"}},
+		{"a date moved by a published holiday schedule, in Chinese", TemplateCaseDateMoved, LanguageZhCN, moved,
+			"case_date_moved.zh-CN.golden", []string{"2026年11月23日 17:00", "预计 2026年11月26日 17:00", "节假日安排已经公布"}},
+		{"a date moved by a branch closure, in English", TemplateCaseDateMoved, LanguageEn, closed,
+			"case_date_moved.en.golden", []string{"23 Nov 2026 17:00 (GMT+08:00)", "26 Nov 2026 17:00 (GMT+08:00)", "branch handling your case was closed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			msg, err := Render(TemplateCaseAcknowledgment, tt.lang, Content{
-				CaseNumber: "CD-20261122-000042", CustomerName: "张三",
-				ExpectedAnswerAt: due, TimeZone: "Asia/Shanghai",
-			})
+			msg, err := Render(tt.template, tt.lang, tt.content)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,15 +81,156 @@ func TestRenderMatchesGoldenFiles(t *testing.T) {
 	}
 }
 
+// TestProvisionalWording covers both templates in both languages with and
+// without a provisional date: the hedge appears exactly when the date may
+// still move.
+func TestProvisionalWording(t *testing.T) {
+	due := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
+	hedges := map[Language][]string{
+		LanguageZhCN: {"预计", "该日期按法定节假日推算，以国务院公布的节假日安排为准。"},
+		LanguageEn:   {"expected", "(subject to the official holiday schedule)"},
+	}
+	for _, tmpl := range []Template{TemplateCaseAcknowledgment, TemplateCaseDateMoved} {
+		for lang, hedge := range hedges {
+			for _, provisional := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/provisional=%v", tmpl, lang, provisional), func(t *testing.T) {
+					msg, err := Render(tmpl, lang, Content{CaseNumber: "CD-1", ExpectedAnswerAt: due, TimeZone: "Asia/Shanghai",
+						Provisional: provisional, PreviousAnswerAt: due.Add(-24 * time.Hour), ChangeReason: ChangeCalendarYearLoaded})
+					if err != nil {
+						t.Fatal(err)
+					}
+					date, _ := FormatTime(due, "Asia/Shanghai", lang)
+					if !strings.Contains(msg.Body, date) {
+						t.Errorf("body lacks the date %q:\n%s", date, msg.Body)
+					}
+					for _, h := range hedge {
+						if strings.Contains(msg.Body, h) != provisional {
+							t.Errorf("body holds %q: %v, want %v:\n%s", h, !provisional, provisional, msg.Body)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestADateMoveNamesItsReasonInPlainWords(t *testing.T) {
+	from := time.Date(2026, 10, 8, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		reason string
+		lang   Language
+		want   string
+	}{
+		{ChangeCalendarYearLoaded, LanguageZhCN, "国家节假日安排已经公布，我们据此重新计算了工作日。"},
+		{ChangeBranchClosure, LanguageZhCN, "受理网点在部分日期暂停营业，这些日期不计入工作日。"},
+		{"something_new", LanguageZhCN, "我们的工作日安排有变化，据此重新计算了答复时间。"},
+		{ChangeCalendarYearLoaded, LanguageEn, "The official public holiday schedule has been published"},
+		{ChangeBranchClosure, LanguageEn, "The branch handling your case was closed on some days"},
+		{"something_new", LanguageEn, "Our working calendar has changed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.reason+"/"+string(tt.lang), func(t *testing.T) {
+			msg, err := Render(TemplateCaseDateMoved, tt.lang, Content{CaseNumber: "CD-1", TimeZone: "Asia/Shanghai",
+				PreviousAnswerAt: from, ExpectedAnswerAt: from.Add(48 * time.Hour), ChangeReason: tt.reason})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(msg.Body, tt.want) {
+				t.Errorf("body lacks %q:\n%s", tt.want, msg.Body)
+			}
+			if strings.Contains(msg.Body, tt.reason) {
+				t.Errorf("body shows the reason code %q", tt.reason)
+			}
+		})
+	}
+}
+
+func TestOnlyALaterDateIsApologisedFor(t *testing.T) {
+	from := time.Date(2026, 10, 8, 9, 0, 0, 0, time.UTC)
+	apologies := map[Language]string{LanguageZhCN: "给您带来不便，敬请谅解。", LanguageEn: "We apologise for the inconvenience."}
+	for lang, apology := range apologies {
+		for _, later := range []bool{false, true} {
+			to := from.Add(-24 * time.Hour)
+			if later {
+				to = from.Add(24 * time.Hour)
+			}
+			msg, err := Render(TemplateCaseDateMoved, lang, Content{CaseNumber: "CD-1", TimeZone: "Asia/Shanghai",
+				PreviousAnswerAt: from, ExpectedAnswerAt: to, ChangeReason: ChangeCalendarYearLoaded})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(msg.Body, apology) != later {
+				t.Errorf("%s, later %v:\n%s", lang, later, msg.Body)
+			}
+		}
+	}
+}
+
+// TestANameWithLineBreaksStaysOnItsLine: the customer's name is data. Line
+// breaks in it must neither reach a header nor start lines of their own.
+func TestANameWithLineBreaksStaysOnItsLine(t *testing.T) {
+	due := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	name := "张三\r\nBcc: evil@example.com\n\n\u2028Subject: refund\x00"
+	greetings := map[Language]string{
+		LanguageZhCN: "尊敬的张三 Bcc: evil@example.com Subject: refund：\n",
+		LanguageEn:   "Dear 张三 Bcc: evil@example.com Subject: refund,\n",
+	}
+	for _, tmpl := range []Template{TemplateCaseAcknowledgment, TemplateCaseDateMoved} {
+		for lang, greeting := range greetings {
+			for _, provisional := range []bool{false, true} {
+				msg, err := Render(tmpl, lang, Content{CaseNumber: "CD-1\r\nBcc: x@example.com", CustomerName: name,
+					ExpectedAnswerAt: due, PreviousAnswerAt: due.Add(-time.Hour), TimeZone: "Asia/Shanghai", Provisional: provisional})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.ContainsAny(msg.Subject, "\r\n\u2028") {
+					t.Errorf("%s/%s: subject spans lines: %q", tmpl, lang, msg.Subject)
+				}
+				if !strings.HasPrefix(msg.Body, greeting) {
+					t.Errorf("%s/%s: body starts %q, want %q", tmpl, lang, msg.Body[:min(len(msg.Body), 60)], greeting)
+				}
+				for _, line := range strings.Split(msg.Body, "\n") {
+					if strings.HasPrefix(line, "Bcc:") || strings.HasPrefix(line, "Subject:") || strings.ContainsAny(line, "\r\x00\u2028") {
+						t.Errorf("%s/%s: the name made a line of its own: %q", tmpl, lang, line)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestSingleLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"  张三  ":                  "张三",
+		"John\r\nSmith":           "John Smith",
+		"a\tb\u2028c\u0085d\x07e": "a b c d e",
+		"":                        "",
+	} {
+		if got := SingleLine(in); got != want {
+			t.Errorf("SingleLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestRenderWithoutANameGreetsTheCustomer(t *testing.T) {
-	for lang, greeting := range map[Language]string{LanguageZhCN: "尊敬的客户：", LanguageEn: "Dear customer,"} {
-		msg, err := Render(TemplateCaseAcknowledgment, lang, Content{CaseNumber: "CD-1", ExpectedAnswerAt: time.Now()})
-		if err != nil {
-			t.Fatal(err)
+	at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	for _, tmpl := range []Template{TemplateCaseAcknowledgment, TemplateCaseDateMoved} {
+		for lang, greeting := range map[Language]string{LanguageZhCN: "尊敬的客户：", LanguageEn: "Dear customer,"} {
+			msg, err := Render(tmpl, lang, Content{CaseNumber: "CD-1", ExpectedAnswerAt: at, PreviousAnswerAt: at.Add(-time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(msg.Body, greeting) {
+				t.Errorf("%s %s body starts %q, want %q", tmpl, lang, msg.Body[:min(len(msg.Body), 30)], greeting)
+			}
 		}
-		if !strings.HasPrefix(msg.Body, greeting) {
-			t.Errorf("%s body starts %q, want %q", lang, msg.Body[:min(len(msg.Body), 30)], greeting)
-		}
+	}
+}
+
+func TestADateMoveWithoutThePreviousDateIsAnError(t *testing.T) {
+	_, err := Render(TemplateCaseDateMoved, LanguageZhCN, Content{CaseNumber: "CD-1", ExpectedAnswerAt: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)})
+	if err == nil {
+		t.Fatal("want an error")
 	}
 }
 

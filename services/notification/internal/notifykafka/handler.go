@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
@@ -26,15 +27,20 @@ const Group = "notification"
 // Topics the handler reads.
 var Topics = []string{eventbus.TopicSLAEvents}
 
-// Enqueuer stores a new delivery inside the consumer's transaction and
-// reports whether it was new.
-type Enqueuer interface {
+// Store keeps deliveries inside the consumer's transaction.
+type Store interface {
+	// Enqueue stores a new delivery and reports whether it was new: false
+	// when the case already has one of its template and channel with its
+	// DedupKey.
 	Enqueue(ctx context.Context, tx pgx.Tx, d notify.Delivery) (bool, error)
+	// Acknowledgment returns the case's acknowledgment delivery, or false
+	// when none was queued: it holds what the customer was promised.
+	Acknowledgment(ctx context.Context, tx pgx.Tx, tenantID, caseID string) (notify.Delivery, bool, error)
 }
 
 // Handler decides deliveries from events.
 type Handler struct {
-	Store Enqueuer
+	Store Store
 	Log   *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -43,25 +49,43 @@ type Handler struct {
 // Handle is an eventbus.Handler. Events it has no message for are accepted
 // and ignored.
 func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {
-	armed, ok := env.GetPayload().(*eventsv1.Envelope_DeadlinesArmed)
-	if !ok {
-		return nil
+	switch p := env.GetPayload().(type) {
+	case *eventsv1.Envelope_DeadlinesArmed:
+		return h.deadlinesArmed(ctx, tx, env, p.DeadlinesArmed)
+	case *eventsv1.Envelope_DeadlineRecomputed:
+		return h.deadlineRecomputed(ctx, tx, env, p.DeadlineRecomputed)
 	}
-	return h.deadlinesArmed(ctx, tx, env, armed.DeadlinesArmed)
+	return nil
+}
+
+// validCase checks what every case event must carry to be acted on. The
+// same event will never read differently, so a failure is permanent.
+func validCase(env *eventsv1.Envelope, what string) error {
+	if env.GetTenantId() == "" {
+		return eventbus.Permanent(fmt.Errorf("%s has no tenant", what))
+	}
+	if _, err := uuid.Parse(env.GetCaseId()); err != nil {
+		return eventbus.Permanent(fmt.Errorf("%s has an invalid case id: %w", what, err))
+	}
+	return nil
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now() //nolint:forbidigo // the default clock; the service passes its own
 }
 
 // deadlinesArmed queues the customer's acknowledgment, which promises the
 // answer deadline slatimer has just armed.
 func (h *Handler) deadlinesArmed(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope, ev *eventsv1.DeadlinesArmed) error {
-	if env.GetTenantId() == "" {
-		return eventbus.Permanent(errors.New("DeadlinesArmed has no tenant"))
-	}
-	if _, err := uuid.Parse(env.GetCaseId()); err != nil {
-		return eventbus.Permanent(fmt.Errorf("DeadlinesArmed has an invalid case id: %w", err))
+	if err := validCase(env, "DeadlinesArmed"); err != nil {
+		return err
 	}
 	deadlines := make([]notify.Deadline, 0, len(ev.GetDeadlines()))
 	for _, d := range ev.GetDeadlines() {
-		deadlines = append(deadlines, notify.Deadline{Kind: d.GetKind(), DueAt: d.GetDueAt().AsTime()})
+		deadlines = append(deadlines, notify.Deadline{Kind: d.GetKind(), DueAt: d.GetDueAt().AsTime(), Provisional: d.GetProvisional()})
 	}
 	ack, ok, err := notify.AcknowledgmentFor(deadlines, ev.GetTimeZone())
 	if err != nil {
@@ -78,18 +102,83 @@ func (h *Handler) deadlinesArmed(ctx context.Context, tx pgx.Tx, env *eventsv1.E
 	}
 	trace := propagation.MapCarrier{}
 	otel.GetTextMapPropagator().Inject(ctx, trace)
-	now := time.Now //nolint:forbidigo // the default clock; the service passes its own
-	if h.Now != nil {
-		now = h.Now
-	}
 	d := notify.NewDelivery(id.String(), env.GetTenantId(), env.GetCaseId(), notify.ChannelEmail,
-		notify.TemplateCaseAcknowledgment, ack, trace, now())
+		notify.TemplateCaseAcknowledgment, ack, trace, h.now())
 	added, err := h.Store.Enqueue(ctx, tx, d)
 	if err != nil {
 		return fmt.Errorf("queue acknowledgment of case %s: %w", env.GetCaseId(), err)
 	}
 	if !added {
 		h.Log.InfoContext(ctx, "acknowledgment already queued", "case_id", env.GetCaseId(), "event_id", env.GetEventId())
+	}
+	return nil
+}
+
+// dateMovedNamespace names the deliveries decided from a DeadlineRecomputed:
+// their ids are UUIDv5 of the event, so the same event always makes the same
+// delivery and Message-ID, however often it is handled.
+var dateMovedNamespace = uuid.MustParse("5d0c2f8e-3b7a-4f41-9d7e-1c6a0e8b2f35")
+
+// DateMovedID is the id of the e-mail delivery that tells a case's customer
+// about the recount announced by event eventID.
+func DateMovedID(tenantID, eventID string) string {
+	name := strings.Join([]string{tenantID, eventID, string(notify.TemplateCaseDateMoved), string(notify.ChannelEmail)}, "\x00")
+	return uuid.NewSHA1(dateMovedNamespace, []byte(name)).String()
+}
+
+// deadlineRecomputed tells the customer that the answer time they were
+// promised moved. Recounts of deadlines the acknowledgment did not promise,
+// and moves the customer could not see, are ignored; so is a case whose
+// acknowledgment was never queued or was given up, as nothing was promised.
+func (h *Handler) deadlineRecomputed(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope, ev *eventsv1.DeadlineRecomputed) error {
+	if err := validCase(env, "DeadlineRecomputed"); err != nil {
+		return err
+	}
+	if env.GetEventId() == "" {
+		// Without an id a redelivery could not be told from a new move.
+		return eventbus.Permanent(errors.New("DeadlineRecomputed has no event id"))
+	}
+	if err := ev.GetOldDueAt().CheckValid(); err != nil {
+		return eventbus.Permanent(fmt.Errorf("DeadlineRecomputed of case %s has no valid old_due_at: %w", env.GetCaseId(), err))
+	}
+	if err := ev.GetNewDueAt().CheckValid(); err != nil {
+		return eventbus.Permanent(fmt.Errorf("DeadlineRecomputed of case %s has no valid new_due_at: %w", env.GetCaseId(), err))
+	}
+	recount := notify.Recount{
+		Kind: ev.GetKind(), OldDueAt: ev.GetOldDueAt().AsTime(), NewDueAt: ev.GetNewDueAt().AsTime(),
+		Provisional: ev.GetProvisional(), Reason: ev.GetReason(), TimeZone: ev.GetTimeZone(),
+	}
+	// Validate before looking anything up, so a malformed event is
+	// dead-lettered whether or not the case was acknowledged.
+	if err := recount.Validate(); err != nil {
+		return eventbus.Permanent(fmt.Errorf("DeadlineRecomputed of case %s: %w", env.GetCaseId(), err))
+	}
+	ack, found, err := h.Store.Acknowledgment(ctx, tx, env.GetTenantId(), env.GetCaseId())
+	if err != nil {
+		return fmt.Errorf("look up acknowledgment of case %s: %w", env.GetCaseId(), err)
+	}
+	if !found {
+		h.Log.DebugContext(ctx, "date moved on a case never acknowledged; nothing to tell",
+			"case_id", env.GetCaseId(), "event_id", env.GetEventId())
+		return nil
+	}
+	move, ok, err := notify.DateMoveFor(notify.PromiseOf(ack), recount)
+	if err != nil {
+		return eventbus.Permanent(fmt.Errorf("DeadlineRecomputed of case %s: %w", env.GetCaseId(), err))
+	}
+	if !ok {
+		return nil
+	}
+	trace := propagation.MapCarrier{}
+	otel.GetTextMapPropagator().Inject(ctx, trace)
+	d := notify.NewDateMovedDelivery(DateMovedID(env.GetTenantId(), env.GetEventId()), env.GetTenantId(), env.GetCaseId(),
+		notify.ChannelEmail, move, env.GetEventId(), trace, h.now())
+	added, err := h.Store.Enqueue(ctx, tx, d)
+	if err != nil {
+		return fmt.Errorf("queue date move of case %s: %w", env.GetCaseId(), err)
+	}
+	if !added {
+		h.Log.InfoContext(ctx, "date move already queued", "case_id", env.GetCaseId(), "event_id", env.GetEventId())
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ package notifypg
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,35 +32,69 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
 const columns = `id, tenant_id, case_id, channel, template, status, language, recipient,
 	expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
-	created_at, updated_at, sent_at`
+	created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
+	change_reason, dedup_key`
 
 // Enqueue adds d inside tx (the consumer's transaction, so the delivery is
 // decided exactly once per event). It returns false when the case already
-// has this template on this channel.
+// has this template on this channel with d's DedupKey.
 func (s *Store) Enqueue(ctx context.Context, tx pgx.Tx, d notify.Delivery) (bool, error) {
 	trace := d.TraceContext
 	if trace == nil {
 		trace = map[string]string{}
 	}
+	var previous *time.Time
+	if !d.PreviousAnswerAt.IsZero() {
+		previous = &d.PreviousAnswerAt
+	}
 	tag, err := tx.Exec(ctx, `
 		INSERT INTO deliveries (id, tenant_id, case_id, channel, template, status, expected_answer_at,
-			time_zone, attempts, next_attempt_at, trace_context, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-		ON CONFLICT (case_id, template, channel) DO NOTHING`,
+			time_zone, attempts, next_attempt_at, trace_context, created_at, updated_at,
+			deadline_kind, provisional, previous_answer_at, change_reason, dedup_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+		ON CONFLICT (case_id, template, channel, dedup_key) DO NOTHING`,
 		d.ID, d.TenantID, d.CaseID, d.Channel, d.Template, d.Status, d.ExpectedAnswerAt,
-		d.TimeZone, d.Attempts, d.NextAttemptAt, trace, d.CreatedAt, d.UpdatedAt)
+		d.TimeZone, d.Attempts, d.NextAttemptAt, trace, d.CreatedAt, d.UpdatedAt,
+		d.DeadlineKind, d.Provisional, previous, d.ChangeReason, d.DedupKey)
 	if err != nil {
 		return false, fmt.Errorf("insert %s delivery for case %s: %w", d.Template, d.CaseID, err)
 	}
 	return tag.RowsAffected() == 1, nil
 }
 
-// ClaimDue implements dispatch.Store.
+// Acknowledgment returns the case's e-mail acknowledgment as tx sees it, and
+// false when none was ever queued for the case in this tenant: what the
+// customer was promised, for deciding whether a recount moved it.
+func (s *Store) Acknowledgment(ctx context.Context, tx pgx.Tx, tenantID, caseID string) (notify.Delivery, bool, error) {
+	rows, err := tx.Query(ctx, `SELECT `+columns+` FROM deliveries
+		WHERE tenant_id = $1 AND case_id = $2 AND template = $3 AND channel = $4 AND dedup_key = ''`,
+		tenantID, caseID, notify.TemplateCaseAcknowledgment, notify.ChannelEmail)
+	if err != nil {
+		return notify.Delivery{}, false, fmt.Errorf("get acknowledgment of case %s: %w", caseID, err)
+	}
+	d, err := pgx.CollectExactlyOneRow(rows, scanDelivery)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notify.Delivery{}, false, nil
+	}
+	if err != nil {
+		return notify.Delivery{}, false, fmt.Errorf("get acknowledgment of case %s: %w", caseID, err)
+	}
+	return d, true, nil
+}
+
+// ClaimDue implements dispatch.Store. A delivery waits while an earlier one
+// of its case on its channel is still pending (e.g. an acknowledgment being
+// retried), so the customer never reads that a date moved before being told
+// the date.
 func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]notify.Delivery, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH due AS (
-			SELECT id AS due_id FROM deliveries
+			SELECT id AS due_id FROM deliveries d
 			WHERE status = 'PENDING' AND next_attempt_at <= $1
+			AND NOT EXISTS (
+				SELECT 1 FROM deliveries e
+				WHERE e.case_id = d.case_id AND e.channel = d.channel AND e.status = 'PENDING'
+				AND e.created_at < d.created_at)
 			ORDER BY next_attempt_at
 			LIMIT $2
 			FOR UPDATE SKIP LOCKED
@@ -145,14 +180,18 @@ func (s *Store) Get(ctx context.Context, id string) (notify.Delivery, error) {
 
 func scanDelivery(row pgx.CollectableRow) (notify.Delivery, error) {
 	var (
-		d      notify.Delivery
-		sentAt *time.Time
+		d                notify.Delivery
+		sentAt, previous *time.Time
 	)
 	err := row.Scan(&d.ID, &d.TenantID, &d.CaseID, &d.Channel, &d.Template, &d.Status, &d.Language,
 		&d.Recipient, &d.ExpectedAnswerAt, &d.TimeZone, &d.Attempts, &d.NextAttemptAt, &d.LastError,
-		&d.TraceContext, &d.CreatedAt, &d.UpdatedAt, &sentAt)
+		&d.TraceContext, &d.CreatedAt, &d.UpdatedAt, &sentAt, &d.DeadlineKind, &d.Provisional, &previous,
+		&d.ChangeReason, &d.DedupKey)
 	if sentAt != nil {
 		d.SentAt = *sentAt
+	}
+	if previous != nil {
+		d.PreviousAnswerAt = *previous
 	}
 	return d, err
 }

@@ -159,3 +159,43 @@ func TestASenderWithADisplayNameUsesTheBareAddressInTheEnvelope(t *testing.T) {
 		t.Errorf("From header %q lost the display name", msgs[0].Headers.Get("From"))
 	}
 }
+
+// TestANameWithLineBreaksCannotAddHeaders: the display name and the subject
+// come from a case's data; whatever line breaks they hold, the header block
+// keeps exactly the headers Compose writes.
+func TestANameWithLineBreaksCannotAddHeaders(t *testing.T) {
+	for _, name := range []string{"John\r\nBcc: all@example.com", "张三\r\nBcc: all@example.com", "Eve\n\nforged body"} {
+		msg, err := notify.Render(notify.TemplateCaseDateMoved, notify.LanguageEn, notify.Content{
+			CaseNumber: "CD-1\r\nBcc: all@example.com", CustomerName: name, TimeZone: "Asia/Shanghai",
+			PreviousAnswerAt: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), ExpectedAnswerAt: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := testMail()
+		m.ToName, m.Subject, m.Body = name, msg.Subject, msg.Body
+		raw, err := Compose("counterdesk@localhost", m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, _, ok := strings.Cut(string(raw), "\r\n\r\n")
+		if !ok {
+			t.Fatalf("no header block:\n%s", raw)
+		}
+		for _, line := range strings.Split(head, "\r\n") {
+			if strings.HasPrefix(line, " ") {
+				continue // a folded continuation of the header above
+			}
+			k, _, _ := strings.Cut(line, ":")
+			switch k {
+			case "Date", "From", "To", "Subject", "Message-ID", "MIME-Version", "Content-Type",
+				"Content-Transfer-Encoding", "Content-Language", "Auto-Submitted":
+			default:
+				t.Errorf("name %q added the header line %q", name, line)
+			}
+		}
+		if strings.ContainsAny(strings.ReplaceAll(head, "\r\n", ""), "\r\n") {
+			t.Errorf("a bare line break in the headers:\n%q", head)
+		}
+	}
+}
