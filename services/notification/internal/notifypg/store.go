@@ -1,18 +1,21 @@
 // Package notifypg stores deliveries in the notification service's Postgres
 // database. Claims use FOR UPDATE SKIP LOCKED so any number of sender
 // replicas share the work, and a sent delivery's NotificationSent event goes
-// into the transactional outbox in the same transaction as its status. Times
-// are parameters, never now(), so tests own the clock.
+// into the transactional outbox in the same transaction as its status. Its
+// queries are sqlc-generated (queries/*.sql → notifydb). Times are
+// parameters, never now(), so tests own the clock.
 package notifypg
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notify"
+	"github.com/counterdesk/counterdesk/services/notification/internal/notifypg/notifydb"
 	"github.com/counterdesk/counterdesk/services/platform/eventbus"
 	"github.com/counterdesk/counterdesk/services/platform/outbox"
 	"github.com/counterdesk/counterdesk/services/platform/pgdb"
@@ -25,15 +28,21 @@ import (
 const Producer = "notification"
 
 // Store is the deliveries table.
-type Store struct{ pool *pgxpool.Pool }
+type Store struct {
+	pool *pgxpool.Pool
+	q    *notifydb.Queries
+}
 
 // New returns a store on pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, q: notifydb.New(pool)} }
 
-const columns = `id, tenant_id, case_id, channel, template, status, language, recipient,
-	expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
-	created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
-	change_reason, dedup_key`
+// on returns the queries bound to tx, or to the pool when tx is nil.
+func (s *Store) on(tx pgx.Tx) *notifydb.Queries {
+	if tx == nil {
+		return s.q
+	}
+	return s.q.WithTx(tx)
+}
 
 // Enqueue adds d inside tx (the consumer's transaction, so the delivery is
 // decided exactly once per event). It returns false when the case already
@@ -43,39 +52,42 @@ func (s *Store) Enqueue(ctx context.Context, tx pgx.Tx, d notify.Delivery) (bool
 	if trace == nil {
 		trace = map[string]string{}
 	}
+	traceJSON, err := json.Marshal(trace)
+	if err != nil {
+		return false, fmt.Errorf("encode trace context of %s delivery for case %s: %w", d.Template, d.CaseID, err)
+	}
 	var previous *time.Time
 	if !d.PreviousAnswerAt.IsZero() {
 		previous = &d.PreviousAnswerAt
 	}
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO deliveries (id, tenant_id, case_id, channel, template, status, expected_answer_at,
-			time_zone, attempts, next_attempt_at, trace_context, created_at, updated_at,
-			deadline_kind, provisional, previous_answer_at, change_reason, dedup_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-		ON CONFLICT (case_id, template, channel, dedup_key) DO NOTHING`,
-		d.ID, d.TenantID, d.CaseID, d.Channel, d.Template, d.Status, d.ExpectedAnswerAt,
-		d.TimeZone, d.Attempts, d.NextAttemptAt, trace, d.CreatedAt, d.UpdatedAt,
-		d.DeadlineKind, d.Provisional, previous, d.ChangeReason, d.DedupKey)
+	n, err := s.on(tx).InsertDelivery(ctx, notifydb.InsertDeliveryParams{
+		ID: d.ID, TenantID: d.TenantID, CaseID: d.CaseID, Channel: string(d.Channel), Template: string(d.Template),
+		Status: string(d.Status), ExpectedAnswerAt: d.ExpectedAnswerAt, TimeZone: d.TimeZone,
+		Attempts: int32(d.Attempts), NextAttemptAt: d.NextAttemptAt, TraceContext: traceJSON,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, DeadlineKind: d.DeadlineKind, Provisional: d.Provisional,
+		PreviousAnswerAt: previous, ChangeReason: d.ChangeReason, DedupKey: d.DedupKey,
+	})
 	if err != nil {
 		return false, fmt.Errorf("insert %s delivery for case %s: %w", d.Template, d.CaseID, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return n == 1, nil
 }
 
 // Acknowledgment returns the case's e-mail acknowledgment as tx sees it, and
 // false when none was ever queued for the case in this tenant: what the
 // customer was promised, for deciding whether a recount moved it.
 func (s *Store) Acknowledgment(ctx context.Context, tx pgx.Tx, tenantID, caseID string) (notify.Delivery, bool, error) {
-	rows, err := tx.Query(ctx, `SELECT `+columns+` FROM deliveries
-		WHERE tenant_id = $1 AND case_id = $2 AND template = $3 AND channel = $4 AND dedup_key = ''`,
-		tenantID, caseID, notify.TemplateCaseAcknowledgment, notify.ChannelEmail)
-	if err != nil {
-		return notify.Delivery{}, false, fmt.Errorf("get acknowledgment of case %s: %w", caseID, err)
-	}
-	d, err := pgx.CollectExactlyOneRow(rows, scanDelivery)
+	r, err := s.on(tx).GetOncePerCaseDelivery(ctx, notifydb.GetOncePerCaseDeliveryParams{
+		TenantID: tenantID, CaseID: caseID,
+		Template: string(notify.TemplateCaseAcknowledgment), Channel: string(notify.ChannelEmail),
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return notify.Delivery{}, false, nil
 	}
+	if err != nil {
+		return notify.Delivery{}, false, fmt.Errorf("get acknowledgment of case %s: %w", caseID, err)
+	}
+	d, err := deliveryOf(r)
 	if err != nil {
 		return notify.Delivery{}, false, fmt.Errorf("get acknowledgment of case %s: %w", caseID, err)
 	}
@@ -87,26 +99,13 @@ func (s *Store) Acknowledgment(ctx context.Context, tx pgx.Tx, tenantID, caseID 
 // retried), so the customer never reads that a date moved before being told
 // the date.
 func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]notify.Delivery, error) {
-	rows, err := s.pool.Query(ctx, `
-		WITH due AS (
-			SELECT id AS due_id FROM deliveries d
-			WHERE status = 'PENDING' AND next_attempt_at <= $1
-			AND NOT EXISTS (
-				SELECT 1 FROM deliveries e
-				WHERE e.case_id = d.case_id AND e.channel = d.channel AND e.status = 'PENDING'
-				AND e.created_at < d.created_at)
-			ORDER BY next_attempt_at
-			LIMIT $2
-			FOR UPDATE SKIP LOCKED
-		)
-		UPDATE deliveries d SET next_attempt_at = $3, updated_at = $1
-		FROM due WHERE d.id = due.due_id
-		RETURNING `+columns,
-		now, limit, now.Add(lease))
+	rows, err := s.q.ClaimDueDeliveries(ctx, notifydb.ClaimDueDeliveriesParams{
+		Now: now, MaxClaims: int32(limit), LeaseUntil: now.Add(lease),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("claim due deliveries: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, scanDelivery)
+	out, err := deliveriesOf(rows)
 	if err != nil {
 		return nil, fmt.Errorf("claim due deliveries: %w", err)
 	}
@@ -120,16 +119,15 @@ func (s *Store) Record(ctx context.Context, d notify.Delivery, prevAttempts int)
 		if d.Status == notify.StatusSent {
 			sentAt = &d.SentAt
 		}
-		tag, err := tx.Exec(ctx, `
-			UPDATE deliveries SET status = $3, language = $4, recipient = $5, attempts = $6,
-				next_attempt_at = $7, last_error = $8, sent_at = $9, updated_at = $10
-			WHERE id = $1 AND status = 'PENDING' AND attempts = $2`,
-			d.ID, prevAttempts, d.Status, d.Language, d.Recipient, d.Attempts,
-			d.NextAttemptAt, d.LastError, sentAt, d.UpdatedAt)
+		n, err := s.q.WithTx(tx).RecordOutcome(ctx, notifydb.RecordOutcomeParams{
+			ID: d.ID, PrevAttempts: int32(prevAttempts), Status: string(d.Status), Language: string(d.Language),
+			Recipient: d.Recipient, Attempts: int32(d.Attempts), NextAttemptAt: d.NextAttemptAt,
+			LastError: d.LastError, SentAt: sentAt, UpdatedAt: d.UpdatedAt,
+		})
 		if err != nil {
 			return fmt.Errorf("record delivery %s: %w", d.ID, err)
 		}
-		if tag.RowsAffected() == 0 {
+		if n == 0 {
 			return fmt.Errorf("record delivery %s: %w", d.ID, notify.ErrNotPending)
 		}
 		if d.Status != notify.StatusSent {
@@ -153,12 +151,11 @@ func (s *Store) Record(ctx context.Context, d notify.Delivery, prevAttempts int)
 // ListByCase returns a case's deliveries, oldest first. Rows of other
 // tenants are never returned.
 func (s *Store) ListByCase(ctx context.Context, tenantID, caseID string) ([]notify.Delivery, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM deliveries
-		WHERE tenant_id = $1 AND case_id = $2 ORDER BY created_at, id`, tenantID, caseID)
+	rows, err := s.q.ListCaseDeliveries(ctx, notifydb.ListCaseDeliveriesParams{TenantID: tenantID, CaseID: caseID})
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries of case %s: %w", caseID, err)
 	}
-	out, err := pgx.CollectRows(rows, scanDelivery)
+	out, err := deliveriesOf(rows)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries of case %s: %w", caseID, err)
 	}
@@ -167,31 +164,49 @@ func (s *Store) ListByCase(ctx context.Context, tenantID, caseID string) ([]noti
 
 // Get returns one delivery, or an error wrapping pgx.ErrNoRows.
 func (s *Store) Get(ctx context.Context, id string) (notify.Delivery, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM deliveries WHERE id = $1`, id)
+	r, err := s.q.GetDelivery(ctx, id)
 	if err != nil {
 		return notify.Delivery{}, fmt.Errorf("get delivery %s: %w", id, err)
 	}
-	d, err := pgx.CollectExactlyOneRow(rows, scanDelivery)
+	d, err := deliveryOf(r)
 	if err != nil {
 		return notify.Delivery{}, fmt.Errorf("get delivery %s: %w", id, err)
 	}
 	return d, nil
 }
 
-func scanDelivery(row pgx.CollectableRow) (notify.Delivery, error) {
-	var (
-		d                notify.Delivery
-		sentAt, previous *time.Time
-	)
-	err := row.Scan(&d.ID, &d.TenantID, &d.CaseID, &d.Channel, &d.Template, &d.Status, &d.Language,
-		&d.Recipient, &d.ExpectedAnswerAt, &d.TimeZone, &d.Attempts, &d.NextAttemptAt, &d.LastError,
-		&d.TraceContext, &d.CreatedAt, &d.UpdatedAt, &sentAt, &d.DeadlineKind, &d.Provisional, &previous,
-		&d.ChangeReason, &d.DedupKey)
-	if sentAt != nil {
-		d.SentAt = *sentAt
+// deliveriesOf converts stored rows, in their order.
+func deliveriesOf(rows []notifydb.Delivery) ([]notify.Delivery, error) {
+	out := make([]notify.Delivery, 0, len(rows))
+	for _, r := range rows {
+		d, err := deliveryOf(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
 	}
-	if previous != nil {
-		d.PreviousAnswerAt = *previous
+	return out, nil
+}
+
+// deliveryOf converts a stored row: NULL times become zero times and the
+// trace context is decoded from its JSON object.
+func deliveryOf(r notifydb.Delivery) (notify.Delivery, error) {
+	d := notify.Delivery{
+		ID: r.ID, TenantID: r.TenantID, CaseID: r.CaseID, Channel: notify.Channel(r.Channel),
+		Template: notify.Template(r.Template), Status: notify.Status(r.Status), Language: notify.Language(r.Language),
+		Recipient: r.Recipient, ExpectedAnswerAt: r.ExpectedAnswerAt, TimeZone: r.TimeZone,
+		DeadlineKind: r.DeadlineKind, Provisional: r.Provisional, ChangeReason: r.ChangeReason, DedupKey: r.DedupKey,
+		Attempts: int(r.Attempts), NextAttemptAt: r.NextAttemptAt, LastError: r.LastError,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
-	return d, err
+	if r.SentAt != nil {
+		d.SentAt = *r.SentAt
+	}
+	if r.PreviousAnswerAt != nil {
+		d.PreviousAnswerAt = *r.PreviousAnswerAt
+	}
+	if err := json.Unmarshal(r.TraceContext, &d.TraceContext); err != nil {
+		return notify.Delivery{}, fmt.Errorf("decode trace context of delivery %s: %w", r.ID, err)
+	}
+	return d, nil
 }
