@@ -56,7 +56,7 @@ type fileHoliday struct {
 type fileYear struct {
 	Notice   notice        `json:"notice"`
 	Holidays []fileHoliday `json:"holidays"`
-	Workdays []string  `json:"workdays"`
+	Workdays []string      `json:"workdays"`
 }
 
 type file struct {

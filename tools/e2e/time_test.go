@@ -74,7 +74,7 @@ func shippedYear(t *testing.T, year int) obj {
 		var f struct {
 			Years map[string]struct {
 				Holidays []struct{ Name, From, To string } `json:"holidays"`
-				Workdays []string                         `json:"workdays"`
+				Workdays []string                          `json:"workdays"`
 			} `json:"years"`
 		}
 		if err := json.Unmarshal(raw, &f); err != nil {
