@@ -91,7 +91,7 @@ func TestEventsFromKafkaReachTheSummaryOnceEach(t *testing.T) {
 	publish(eventbus.TopicCaseEvents, withID(envelope(&eventsv1.CaseCreated{BranchId: "b1", RegionId: "r1",
 		Category: casesv1.Category_CATEGORY_SERVICE_ATTITUDE, Severity: casesv1.Severity_SEVERITY_NORMAL, CreatedAt: timestamppb.New(t0)})))
 
-	reports := &report.Reports{Store: store, Now: time.Now}
+	reports := &report.Reports{Store: store, Now: func() time.Time { return t0.Add(time.Hour) }}
 	headOffice := auth.Principal{Tenant: "bank-a", Subject: "ho", Role: auth.RoleHeadOffice}
 	deadline := time.Now().Add(30 * time.Second)
 	for {

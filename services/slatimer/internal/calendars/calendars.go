@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -237,7 +236,8 @@ func (r *Registry) Current(ctx context.Context, tx pgx.Tx) (*State, error) {
 	return st, nil
 }
 
-// Recounted is a deadline that a change moved.
+// Recounted is a deadline a change counted differently: its due time moved,
+// or it stopped (or started) being provisional.
 type Recounted struct {
 	Old OpenDeadline
 	New sla.Deadline
@@ -353,22 +353,8 @@ func (r *Registry) recount(ctx context.Context, tx pgx.Tx, st *State, open []Ope
 		if err := r.Store.Reschedule(ctx, tx, d, nd, st.Version); err != nil {
 			return nil, err
 		}
-		if !nd.DueAt.Equal(d.DueAt) || nd.Provisional != d.Provisional {
-			moved = append(moved, Recounted{Old: d, New: nd})
-		}
+		moved = append(moved, Recounted{Old: d, New: nd})
 	}
-	slices.SortFunc(moved, func(a, b Recounted) int {
-		if a.Old.CaseID != b.Old.CaseID {
-			if a.Old.CaseID < b.Old.CaseID {
-				return -1
-			}
-			return 1
-		}
-		if a.Old.Kind < b.Old.Kind {
-			return -1
-		}
-		return 1
-	})
 	return moved, nil
 }
 
