@@ -92,3 +92,16 @@ func RequireTenant(ctx context.Context) (Principal, error) {
 	}
 	return p, nil
 }
+
+// ForwardCaller returns ctx prepared for a call to another service on behalf
+// of the incoming caller: it carries the caller's own bearer token (and
+// nothing else of the incoming metadata), so the called service applies the
+// caller's scoping rather than trusting ours.
+func ForwardCaller(ctx context.Context) context.Context {
+	md, _ := metadata.FromIncomingContext(ctx)
+	out := metadata.New(nil)
+	if a := md.Get("authorization"); len(a) > 0 {
+		out.Set("authorization", a[0])
+	}
+	return metadata.NewOutgoingContext(ctx, out)
+}

@@ -7,8 +7,8 @@ import (
 
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
 	"github.com/counterdesk/counterdesk/services/intake/internal/cases"
+	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -47,12 +47,7 @@ func (b *Branches) Get(ctx context.Context, tenant, id string) (cases.Branch, er
 	if ok && b.Now().Sub(c.at) < b.Fresh {
 		return c.b, nil
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
-	out := metadata.New(nil)
-	if a := md.Get("authorization"); len(a) > 0 {
-		out.Set("authorization", a[0])
-	}
-	rctx, cancel := context.WithTimeout(metadata.NewOutgoingContext(ctx, out), 3*time.Second)
+	rctx, cancel := context.WithTimeout(auth.ForwardCaller(ctx), 3*time.Second)
 	defer cancel()
 	resp, err := b.Client.GetBranch(rctx, &routingv1.GetBranchRequest{BranchId: id})
 	if err != nil {

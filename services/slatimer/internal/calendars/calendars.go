@@ -251,7 +251,7 @@ const (
 
 // LoadYear validates and records a national year, then recounts every open
 // deadline on that calendar it can move. It returns the stored load and the
-// deadlines whose due time moved, for the caller to announce.
+// deadlines it counted differently, for the caller to announce.
 func (r *Registry) LoadYear(ctx context.Context, tx pgx.Tx, y YearLoad) (YearLoad, []Recounted, error) {
 	if _, ok := r.Base(y.CalendarID); !ok {
 		return YearLoad{}, nil, fmt.Errorf("%w %q", ErrUnknownCalendar, y.CalendarID)
@@ -259,26 +259,13 @@ func (r *Registry) LoadYear(ctx context.Context, tx pgx.Tx, y YearLoad) (YearLoa
 	if err := calendar.ValidateYear(y.Year, y.Holidays, y.Workdays); err != nil {
 		return YearLoad{}, nil, err
 	}
-	if err := r.Store.LockExclusive(ctx, tx); err != nil {
-		return YearLoad{}, nil, err
-	}
-	v, err := r.Store.AddYear(ctx, tx, y)
-	if err != nil {
-		return YearLoad{}, nil, err
-	}
-	y.Version = v
-	st, err := r.Current(ctx, tx)
-	if err != nil {
-		return YearLoad{}, nil, err
-	}
 	// A deadline due before the year starts (anywhere on earth) was counted
 	// without any of its days.
 	from := time.Date(y.Year, time.January, 1, 0, 0, 0, 0, time.UTC).Add(-14 * time.Hour)
-	open, err := r.Store.OpenOnCalendar(ctx, tx, y.CalendarID, from)
-	if err != nil {
-		return YearLoad{}, nil, err
-	}
-	moved, err := r.recount(ctx, tx, st, open)
+	v, moved, err := r.apply(ctx, tx,
+		func() (int64, error) { return r.Store.AddYear(ctx, tx, y) },
+		func() ([]OpenDeadline, error) { return r.Store.OpenOnCalendar(ctx, tx, y.CalendarID, from) })
+	y.Version = v
 	return y, moved, err
 }
 
@@ -288,25 +275,34 @@ func (r *Registry) CloseBranch(ctx context.Context, tx pgx.Tx, c Closure) (Closu
 	if err := ValidateClosure(c); err != nil {
 		return Closure{}, nil, err
 	}
-	if err := r.Store.LockExclusive(ctx, tx); err != nil {
-		return Closure{}, nil, err
-	}
-	v, err := r.Store.AddClosure(ctx, tx, c)
-	if err != nil {
-		return Closure{}, nil, err
-	}
+	from := c.From.At(0, time.UTC).Add(-14 * time.Hour)
+	v, moved, err := r.apply(ctx, tx,
+		func() (int64, error) { return r.Store.AddClosure(ctx, tx, c) },
+		func() ([]OpenDeadline, error) { return r.Store.OpenOfBranch(ctx, tx, c.Tenant, c.Branch, from) })
 	c.Version = v
+	return c, moved, err
+}
+
+// apply records a change under the exclusive calendar lock, then recounts
+// the open deadlines it can move on the calendars as they now are.
+func (r *Registry) apply(ctx context.Context, tx pgx.Tx, record func() (int64, error), open func() ([]OpenDeadline, error)) (int64, []Recounted, error) {
+	if err := r.Store.LockExclusive(ctx, tx); err != nil {
+		return 0, nil, err
+	}
+	v, err := record()
+	if err != nil {
+		return 0, nil, err
+	}
 	st, err := r.Current(ctx, tx)
 	if err != nil {
-		return Closure{}, nil, err
+		return 0, nil, err
 	}
-	from := c.From.At(0, time.UTC).Add(-14 * time.Hour)
-	open, err := r.Store.OpenOfBranch(ctx, tx, c.Tenant, c.Branch, from)
+	ds, err := open()
 	if err != nil {
-		return Closure{}, nil, err
+		return 0, nil, err
 	}
-	moved, err := r.recount(ctx, tx, st, open)
-	return c, moved, err
+	moved, err := r.recount(ctx, tx, st, ds)
+	return v, moved, err
 }
 
 // MaxClosureDays bounds one closure; a longer one is a mistake or a branch

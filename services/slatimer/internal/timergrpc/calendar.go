@@ -18,7 +18,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -45,12 +44,7 @@ type Calendar struct {
 // passes the caller's credentials on, so routing applies its own scoping.
 func RoutingBranches(client routingv1.RoutingServiceClient) func(ctx context.Context, id string) (Branch, error) {
 	return func(ctx context.Context, id string) (Branch, error) {
-		md, _ := metadata.FromIncomingContext(ctx)
-		out := metadata.New(nil)
-		if a := md.Get("authorization"); len(a) > 0 {
-			out.Set("authorization", a[0])
-		}
-		rctx, cancel := context.WithTimeout(metadata.NewOutgoingContext(ctx, out), 3*time.Second)
+		rctx, cancel := context.WithTimeout(auth.ForwardCaller(ctx), 3*time.Second)
 		defer cancel()
 		resp, err := client.GetBranch(rctx, &routingv1.GetBranchRequest{BranchId: id})
 		switch status.Code(err) {
@@ -133,15 +127,26 @@ func (s *Calendar) year(st *calendars.State, cal *calendar.Calendar, y int, src 
 	}
 	n := src.Notice
 	out.Notice = &slatimerv1.HolidayNotice{Title: n.Title, DocumentNo: deref(n.DocumentNo), Issued: deref(n.Issued), Url: deref(n.URL), Note: deref(n.Note)}
-	for _, h := range data.Holidays {
-		out.Holidays = append(out.Holidays, &slatimerv1.HolidayRange{Name: h.Name, From: h.From.String(), To: h.To.String()})
-	}
-	for _, w := range data.Workdays {
-		out.Workdays = append(out.Workdays, w.String())
-	}
+	out.Holidays, out.Workdays = rangesProto(data.Holidays), datesProto(data.Workdays)
 	if l, ok := st.Load(cal.ID(), y); ok {
 		out.Version, out.LoadedBy, out.LoadedAt = l.Version, l.LoadedBy, timestamppb.New(l.LoadedAt)
 		out.Source, out.Status, out.Notice = l.Source, "official", nil
+	}
+	return out
+}
+
+func rangesProto(hs []calendar.Holiday) []*slatimerv1.HolidayRange {
+	out := make([]*slatimerv1.HolidayRange, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, &slatimerv1.HolidayRange{Name: h.Name, From: h.From.String(), To: h.To.String()})
+	}
+	return out
+}
+
+func datesProto(ds []calendar.Date) []string {
+	out := make([]string, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, d.String())
 	}
 	return out
 }
@@ -198,13 +203,8 @@ func (s *Calendar) PutCalendarYear(ctx context.Context, req *slatimerv1.PutCalen
 		return nil, changeStatus(err, "invalid calendar year")
 	}
 	out := &slatimerv1.CalendarYear{Year: int32(stored.Year), Status: "official", Source: stored.Source, Version: stored.Version,
-		LoadedBy: stored.LoadedBy, LoadedAt: timestamppb.New(stored.LoadedAt)}
-	for _, h := range stored.Holidays {
-		out.Holidays = append(out.Holidays, &slatimerv1.HolidayRange{Name: h.Name, From: h.From.String(), To: h.To.String()})
-	}
-	for _, w := range stored.Workdays {
-		out.Workdays = append(out.Workdays, w.String())
-	}
+		LoadedBy: stored.LoadedBy, LoadedAt: timestamppb.New(stored.LoadedAt),
+		Holidays: rangesProto(stored.Holidays), Workdays: datesProto(stored.Workdays)}
 	return &slatimerv1.PutCalendarYearResponse{Year: out, RecomputedDeadlines: int32(movedDue(moved))}, nil
 }
 

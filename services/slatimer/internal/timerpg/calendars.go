@@ -131,15 +131,7 @@ func (s *Store) OpenOnCalendar(ctx context.Context, tx pgx.Tx, calendarID string
 	if err != nil {
 		return nil, fmt.Errorf("read open deadlines on calendar %s: %w", calendarID, err)
 	}
-	out := make([]calendars.OpenDeadline, 0, len(rows))
-	for _, r := range rows {
-		d, err := openDeadline(r.CaseID, r.Kind, r.TenantID, r.BranchID, r.StartedAt, r.DueAt, r.Provisional, r.Basis)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return openDeadlines(rows)
 }
 
 // OpenOfBranch implements calendars.Store.
@@ -148,23 +140,24 @@ func (s *Store) OpenOfBranch(ctx context.Context, tx pgx.Tx, tenant, branch stri
 	if err != nil {
 		return nil, fmt.Errorf("read open deadlines of branch %s: %w", branch, err)
 	}
+	same := make([]timerdb.OpenDeadlinesOnCalendarRow, len(rows))
+	for i, r := range rows {
+		same[i] = timerdb.OpenDeadlinesOnCalendarRow(r) // both queries select the same columns
+	}
+	return openDeadlines(same)
+}
+
+func openDeadlines(rows []timerdb.OpenDeadlinesOnCalendarRow) ([]calendars.OpenDeadline, error) {
 	out := make([]calendars.OpenDeadline, 0, len(rows))
 	for _, r := range rows {
-		d, err := openDeadline(r.CaseID, r.Kind, r.TenantID, r.BranchID, r.StartedAt, r.DueAt, r.Provisional, r.Basis)
-		if err != nil {
-			return nil, err
+		d := calendars.OpenDeadline{CaseID: r.CaseID, Kind: r.Kind, Tenant: r.TenantID, Branch: r.BranchID,
+			StartedAt: r.StartedAt, DueAt: r.DueAt, Provisional: r.Provisional}
+		if err := json.Unmarshal(r.Basis, &d.Basis); err != nil {
+			return nil, fmt.Errorf("decode basis of %s of case %s: %w", r.Kind, r.CaseID, err)
 		}
 		out = append(out, d)
 	}
 	return out, nil
-}
-
-func openDeadline(caseID, kind, tenant, branch string, started, due time.Time, provisional bool, basis []byte) (calendars.OpenDeadline, error) {
-	d := calendars.OpenDeadline{CaseID: caseID, Kind: kind, Tenant: tenant, Branch: branch, StartedAt: started, DueAt: due, Provisional: provisional}
-	if err := json.Unmarshal(basis, &d.Basis); err != nil {
-		return calendars.OpenDeadline{}, fmt.Errorf("decode basis of %s of case %s: %w", kind, caseID, err)
-	}
-	return d, nil
 }
 
 // Reschedule implements calendars.Store.
