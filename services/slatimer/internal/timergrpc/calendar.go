@@ -19,6 +19,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -301,7 +302,7 @@ func (s *Calendar) AddToCalendar(ctx context.Context, req *slatimerv1.AddToCalen
 		default:
 			r = cal.AddCalendarDays(t, int(req.GetCalendarDays()))
 		}
-		resp = &slatimerv1.AddToCalendarResponse{Result: r.In(loc).Format(time.RFC3339), Provisional: cal.Provisional(t, r), TimeZone: loc.String()}
+		resp = &slatimerv1.AddToCalendarResponse{Result: r.In(loc).Format(time.RFC3339), Provisional: proto.Bool(cal.Provisional(t, r)), TimeZone: loc.String()}
 		return nil
 	})
 	return resp, err
@@ -331,9 +332,9 @@ func (s *Calendar) CalendarBetween(ctx context.Context, req *slatimerv1.Calendar
 	err = s.onBranchCalendar(ctx, p, req.GetBranchId(), func(cal *calendar.Calendar, loc *time.Location) error {
 		a, b := from.In(loc), to.In(loc)
 		resp = &slatimerv1.CalendarBetweenResponse{
-			WorkingDays:   int32(cal.WorkingDaysBetween(a, b)),
+			WorkingDays:   proto.Int32(int32(cal.WorkingDaysBetween(a, b))),
 			BusinessHours: cal.BusinessTimeBetween(a, b).Hours(),
-			Provisional:   cal.Provisional(a, b), TimeZone: loc.String(),
+			Provisional:   proto.Bool(cal.Provisional(a, b)), TimeZone: loc.String(),
 		}
 		return nil
 	})

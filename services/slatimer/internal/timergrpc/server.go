@@ -15,6 +15,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -49,7 +50,7 @@ func (s *Server) ListCaseDeadlines(ctx context.Context, req *slatimerv1.ListCase
 		pd := &slatimerv1.Deadline{
 			Kind:  slatimerv1.DeadlineKind(slatimerv1.DeadlineKind_value[d.Kind]),
 			Clock: slatimerv1.Clock(slatimerv1.Clock_value[d.Clock]), StartedAt: timestamppb.New(d.StartedAt),
-			DueAt: timestamppb.New(d.DueAt), Level: levels[d.Level], Provisional: d.Provisional,
+			DueAt: timestamppb.New(d.DueAt), Level: levels[d.Level], Provisional: proto.Bool(d.Provisional),
 		}
 		if loc, err := time.LoadLocation(d.TimeZone); err == nil && d.TimeZone != "" {
 			pd.DueLocal = d.DueAt.In(loc).Format(time.RFC3339)

@@ -927,8 +927,9 @@ type AddToCalendarResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// RFC 3339 in the branch's zone.
 	Result string `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
-	// Counted over days without official holiday data.
-	Provisional   bool   `protobuf:"varint,2,opt,name=provisional,proto3" json:"provisional,omitempty"`
+	// Counted over days without official holiday data. Always present in
+	// JSON, false included.
+	Provisional   *bool  `protobuf:"varint,2,opt,name=provisional,proto3,oneof" json:"provisional,omitempty"`
 	TimeZone      string `protobuf:"bytes,3,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -972,8 +973,8 @@ func (x *AddToCalendarResponse) GetResult() string {
 }
 
 func (x *AddToCalendarResponse) GetProvisional() bool {
-	if x != nil {
-		return x.Provisional
+	if x != nil && x.Provisional != nil {
+		return *x.Provisional
 	}
 	return false
 }
@@ -1049,10 +1050,11 @@ func (x *CalendarBetweenRequest) GetTo() string {
 type CalendarBetweenResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Working days after `from`'s day up to `to` (inverse of calendar:add with workingDays).
-	WorkingDays int32 `protobuf:"varint,1,opt,name=working_days,json=workingDays,proto3" json:"working_days,omitempty"`
+	// Always present in JSON, 0 included.
+	WorkingDays *int32 `protobuf:"varint,1,opt,name=working_days,json=workingDays,proto3,oneof" json:"working_days,omitempty"`
 	// Business time between the two, in hours.
 	BusinessHours float64 `protobuf:"fixed64,2,opt,name=business_hours,json=businessHours,proto3" json:"business_hours,omitempty"`
-	Provisional   bool    `protobuf:"varint,3,opt,name=provisional,proto3" json:"provisional,omitempty"`
+	Provisional   *bool   `protobuf:"varint,3,opt,name=provisional,proto3,oneof" json:"provisional,omitempty"`
 	TimeZone      string  `protobuf:"bytes,4,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1089,8 +1091,8 @@ func (*CalendarBetweenResponse) Descriptor() ([]byte, []int) {
 }
 
 func (x *CalendarBetweenResponse) GetWorkingDays() int32 {
-	if x != nil {
-		return x.WorkingDays
+	if x != nil && x.WorkingDays != nil {
+		return *x.WorkingDays
 	}
 	return 0
 }
@@ -1103,8 +1105,8 @@ func (x *CalendarBetweenResponse) GetBusinessHours() float64 {
 }
 
 func (x *CalendarBetweenResponse) GetProvisional() bool {
-	if x != nil {
-		return x.Provisional
+	if x != nil && x.Provisional != nil {
+		return *x.Provisional
 	}
 	return false
 }
@@ -1196,20 +1198,23 @@ const file_counterdesk_slatimer_v1_calendar_proto_rawDesc = "" +
 	"\xbaH\a\x1a\x05\x18\xcc\x1c(\x00H\x02R\fcalendarDays\x88\x01\x01B\x0f\n" +
 	"\r_working_daysB\x11\n" +
 	"\x0f_business_hoursB\x10\n" +
-	"\x0e_calendar_days\"n\n" +
+	"\x0e_calendar_days\"\x83\x01\n" +
 	"\x15AddToCalendarResponse\x12\x16\n" +
-	"\x06result\x18\x01 \x01(\tR\x06result\x12 \n" +
-	"\vprovisional\x18\x02 \x01(\bR\vprovisional\x12\x1b\n" +
-	"\ttime_zone\x18\x03 \x01(\tR\btimeZone\"d\n" +
+	"\x06result\x18\x01 \x01(\tR\x06result\x12%\n" +
+	"\vprovisional\x18\x02 \x01(\bH\x00R\vprovisional\x88\x01\x01\x12\x1b\n" +
+	"\ttime_zone\x18\x03 \x01(\tR\btimeZoneB\x0e\n" +
+	"\f_provisional\"d\n" +
 	"\x16CalendarBetweenRequest\x12&\n" +
 	"\tbranch_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\bbranchId\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
-	"\x02to\x18\x03 \x01(\tR\x02to\"\xa2\x01\n" +
-	"\x17CalendarBetweenResponse\x12!\n" +
-	"\fworking_days\x18\x01 \x01(\x05R\vworkingDays\x12%\n" +
-	"\x0ebusiness_hours\x18\x02 \x01(\x01R\rbusinessHours\x12 \n" +
-	"\vprovisional\x18\x03 \x01(\bR\vprovisional\x12\x1b\n" +
-	"\ttime_zone\x18\x04 \x01(\tR\btimeZone2\xf3\a\n" +
+	"\x02to\x18\x03 \x01(\tR\x02to\"\xcd\x01\n" +
+	"\x17CalendarBetweenResponse\x12&\n" +
+	"\fworking_days\x18\x01 \x01(\x05H\x00R\vworkingDays\x88\x01\x01\x12%\n" +
+	"\x0ebusiness_hours\x18\x02 \x01(\x01R\rbusinessHours\x12%\n" +
+	"\vprovisional\x18\x03 \x01(\bH\x01R\vprovisional\x88\x01\x01\x12\x1b\n" +
+	"\ttime_zone\x18\x04 \x01(\tR\btimeZoneB\x0f\n" +
+	"\r_working_daysB\x0e\n" +
+	"\f_provisional2\xf3\a\n" +
 	"\x0fCalendarService\x12\x8d\x01\n" +
 	"\vGetCalendar\x12+.counterdesk.slatimer.v1.GetCalendarRequest\x1a,.counterdesk.slatimer.v1.GetCalendarResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/calendars/{calendar_id}\x12\xa9\x01\n" +
 	"\x0fPutCalendarYear\x12/.counterdesk.slatimer.v1.PutCalendarYearRequest\x1a0.counterdesk.slatimer.v1.PutCalendarYearResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\x1a(/v1/calendars/{calendar_id}/years/{year}\x12\xae\x01\n" +
@@ -1285,6 +1290,8 @@ func file_counterdesk_slatimer_v1_calendar_proto_init() {
 		return
 	}
 	file_counterdesk_slatimer_v1_calendar_proto_msgTypes[12].OneofWrappers = []any{}
+	file_counterdesk_slatimer_v1_calendar_proto_msgTypes[13].OneofWrappers = []any{}
+	file_counterdesk_slatimer_v1_calendar_proto_msgTypes[15].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

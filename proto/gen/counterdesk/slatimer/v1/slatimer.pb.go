@@ -218,8 +218,9 @@ type Deadline struct {
 	// Set once the deadline was met (e.g. the acknowledgment went out).
 	MetAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=met_at,json=metAt,proto3" json:"met_at,omitempty"`
 	// The due time was counted over days without official holiday data
-	// (weekends and statutory holidays only) and may still move.
-	Provisional bool `protobuf:"varint,7,opt,name=provisional,proto3" json:"provisional,omitempty"`
+	// (weekends and statutory holidays only) and may still move. Always
+	// present in JSON, false included.
+	Provisional *bool `protobuf:"varint,7,opt,name=provisional,proto3,oneof" json:"provisional,omitempty"`
 	// The due time in the branch's zone, RFC 3339 (e.g. 2026-11-23T17:00:00+08:00).
 	DueLocal      string `protobuf:"bytes,8,opt,name=due_local,json=dueLocal,proto3" json:"due_local,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -299,8 +300,8 @@ func (x *Deadline) GetMetAt() *timestamppb.Timestamp {
 }
 
 func (x *Deadline) GetProvisional() bool {
-	if x != nil {
-		return x.Provisional
+	if x != nil && x.Provisional != nil {
+		return *x.Provisional
 	}
 	return false
 }
@@ -748,7 +749,7 @@ var File_counterdesk_slatimer_v1_slatimer_proto protoreflect.FileDescriptor
 
 const file_counterdesk_slatimer_v1_slatimer_proto_rawDesc = "" +
 	"\n" +
-	"&counterdesk/slatimer/v1/slatimer.proto\x12\x17counterdesk.slatimer.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x03\n" +
+	"&counterdesk/slatimer/v1/slatimer.proto\x12\x17counterdesk.slatimer.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xad\x03\n" +
 	"\bDeadline\x129\n" +
 	"\x04kind\x18\x01 \x01(\x0e2%.counterdesk.slatimer.v1.DeadlineKindR\x04kind\x124\n" +
 	"\x05clock\x18\x02 \x01(\x0e2\x1e.counterdesk.slatimer.v1.ClockR\x05clock\x129\n" +
@@ -756,9 +757,10 @@ const file_counterdesk_slatimer_v1_slatimer_proto_rawDesc = "" +
 	"started_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x121\n" +
 	"\x06due_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12;\n" +
 	"\x05level\x18\x05 \x01(\x0e2%.counterdesk.slatimer.v1.WarningLevelR\x05level\x121\n" +
-	"\x06met_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05metAt\x12 \n" +
-	"\vprovisional\x18\a \x01(\bR\vprovisional\x12\x1b\n" +
-	"\tdue_local\x18\b \x01(\tR\bdueLocal\"\xb2\x02\n" +
+	"\x06met_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05metAt\x12%\n" +
+	"\vprovisional\x18\a \x01(\bH\x00R\vprovisional\x88\x01\x01\x12\x1b\n" +
+	"\tdue_local\x18\b \x01(\tR\bdueLocalB\x0e\n" +
+	"\f_provisional\"\xb2\x02\n" +
 	"\n" +
 	"PolicyRule\x12E\n" +
 	"\x04kind\x18\x01 \x01(\x0e2%.counterdesk.slatimer.v1.DeadlineKindB\n" +
@@ -879,6 +881,7 @@ func file_counterdesk_slatimer_v1_slatimer_proto_init() {
 	if File_counterdesk_slatimer_v1_slatimer_proto != nil {
 		return
 	}
+	file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
