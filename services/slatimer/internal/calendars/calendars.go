@@ -185,7 +185,9 @@ func (st *State) Branch(base Base, tenant, branch, calendarID string) (*calendar
 	if v, ok := st.views[vk]; ok {
 		return v, true
 	}
-	v := nat.Clone(calendarID + "/" + tenant + "/" + branch)
+	// The view keeps the national calendar's id: deadlines record it as
+	// what they were counted on, and a change of that calendar finds them by it.
+	v := nat.Clone(calendarID)
 	for _, c := range cs {
 		for d := c.From; !c.To.Before(d); d = d.AddDays(1) {
 			if err := v.AddClosure(d, c.Reason); err != nil {
@@ -337,7 +339,9 @@ func (r *Registry) recount(ctx context.Context, tx pgx.Tx, st *State, open []Ope
 	for _, d := range open {
 		cal, ok := st.Branch(r.Base, d.Tenant, d.Branch, d.Basis.CalendarID)
 		if !ok {
-			continue // counted on a calendar this release does not know; left as it is
+			// Never silently left behind: a deadline nobody can recount is a
+			// fault the operator must see, and the change is refused.
+			return nil, fmt.Errorf("recount %s of case %s: %w %q", d.Kind, d.CaseID, ErrUnknownCalendar, d.Basis.CalendarID)
 		}
 		nd, err := sla.Recount(sla.Kind(d.Kind), d.Basis, cal, d.StartedAt)
 		if err != nil {

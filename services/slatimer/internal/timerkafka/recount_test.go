@@ -143,6 +143,19 @@ func TestACaseArmedAfterAClosureByAnotherReplicaIsCountedOnIt(t *testing.T) {
 	if got, want := f.deadline(t, late, sla.KindFirstAnswer).DueAt, at(t, "2026-11-25 17:00"); !got.Equal(want) {
 		t.Errorf("first answer of a case armed after the closure: %s, want %s", got, want)
 	}
+	// A case counted on a branch's closures is still found and moved by the
+	// next closure and by a reload of the national year.
+	if b := f.deadlineBasis(t, late, sla.KindFirstAnswer); b.CalendarID != calendar.ChinaID {
+		t.Errorf("deadline counted on calendar %q, want the national %q", b.CalendarID, calendar.ChinaID)
+	}
+	f.closeBranch(t, "bank-a", "br-1", "2026-11-25", "2026-11-25")
+	if got, want := f.deadline(t, late, sla.KindFirstAnswer).DueAt, at(t, "2026-11-26 17:00"); !got.Equal(want) {
+		t.Errorf("first answer after a second closure: %s, want %s", got, want)
+	}
+	f.loadYear(t, 2026, append(shipped2026(t), calendar.Holiday{Name: "临时", From: calendar.MustParseDate("2026-11-26"), To: calendar.MustParseDate("2026-11-26")}), shipped2026Workdays(t))
+	if got, want := f.deadline(t, late, sla.KindFirstAnswer).DueAt, at(t, "2026-11-27 17:00"); !got.Equal(want) {
+		t.Errorf("first answer after reloading 2026 with 11-26 off: %s, want %s", got, want)
+	}
 }
 
 func TestALoadedYearMovesArmedDeadlinesAndEndsTheirProvisionalState(t *testing.T) {
@@ -250,4 +263,20 @@ func (f *fixture) branchCalendar(t *testing.T, tenant, branch string) *calendar.
 		t.Fatal(err)
 	}
 	return cal
+}
+
+// shipped2026 and shipped2026Workdays are the 2026 data as shipped.
+func shipped2026(t *testing.T) []calendar.Holiday {
+	t.Helper()
+	y, ok := chinaCalendar(t).Year(2026)
+	if !ok {
+		t.Fatal("no 2026 data")
+	}
+	return y.Holidays
+}
+
+func shipped2026Workdays(t *testing.T) []calendar.Date {
+	t.Helper()
+	y, _ := chinaCalendar(t).Year(2026)
+	return y.Workdays
 }
