@@ -206,7 +206,7 @@ func (s *Calendar) PutCalendarYear(ctx context.Context, req *slatimerv1.PutCalen
 	out := &slatimerv1.CalendarYear{Year: int32(stored.Year), Status: "official", Source: stored.Source, Version: stored.Version,
 		LoadedBy: stored.LoadedBy, LoadedAt: timestamppb.New(stored.LoadedAt),
 		Holidays: rangesProto(stored.Holidays), Workdays: datesProto(stored.Workdays)}
-	return &slatimerv1.PutCalendarYearResponse{Year: out, RecomputedDeadlines: int32(movedDue(moved))}, nil
+	return &slatimerv1.PutCalendarYearResponse{Year: out, RecomputedDeadlines: proto.Int32(int32(movedDue(moved)))}, nil
 }
 
 // CreateBranchClosure closes a branch of the caller's bank (head office only).
@@ -244,7 +244,7 @@ func (s *Calendar) CreateBranchClosure(ctx context.Context, req *slatimerv1.Crea
 	if err != nil {
 		return nil, changeStatus(err, "invalid closure")
 	}
-	return &slatimerv1.CreateBranchClosureResponse{Closure: closureProto(c), RecomputedDeadlines: int32(movedDue(moved))}, nil
+	return &slatimerv1.CreateBranchClosureResponse{Closure: closureProto(c), RecomputedDeadlines: proto.Int32(int32(movedDue(moved)))}, nil
 }
 
 // ListBranchClosures lists a branch's closures, newest first.

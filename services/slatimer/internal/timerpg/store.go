@@ -167,12 +167,13 @@ type Fire struct {
 	Trace                       map[string]string
 }
 
-// FireDue claims up to limit fires due at now, marks them fired and calls fn
-// for each inside the same transaction (to add the outbox event). Fires
-// claimed by another replica are skipped, not waited for, and so are fires
-// whose deadline another replica is firing: otherwise a replica committing
-// an earlier level after a later one would move the deadline's level back
-// (and publish the warnings of one deadline out of order).
+// FireDue claims up to limit deadlines with fires due at now, marks their
+// due fires fired and calls fn for each fire, in due order, inside the same
+// transaction (to add the outbox event). It returns the number of fires.
+// Deadlines another replica is firing are skipped, not waited for; every due
+// fire of a claimed deadline is fired by the claimer, so a replica committing
+// late never moves a deadline's level back, and one deadline's warnings are
+// published in order.
 func (s *Store) FireDue(ctx context.Context, now time.Time, limit int, fn func(ctx context.Context, tx pgx.Tx, f Fire) error) (int, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -180,29 +181,37 @@ func (s *Store) FireDue(ctx context.Context, now time.Time, limit int, fn func(c
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	q := s.q.WithTx(tx)
-	rows, err := q.ClaimDueFires(ctx, timerdb.ClaimDueFiresParams{FireAt: now, Limit: int32(limit)})
+	claimed, err := q.ClaimDueDeadlines(ctx, timerdb.ClaimDueDeadlinesParams{Now: now, MaxDeadlines: int32(limit)})
 	if err != nil {
-		return 0, fmt.Errorf("claim due fires: %w", err)
+		return 0, fmt.Errorf("claim deadlines with due fires: %w", err)
 	}
-	for _, r := range rows {
-		f := Fire{CaseID: r.CaseID, Tenant: r.TenantID, Kind: r.Kind, Level: r.Level, FireAt: r.FireAt, DueAt: r.DueAt, Provisional: r.Provisional}
-		if len(r.Trace) > 0 {
-			if err := json.Unmarshal(r.Trace, &f.Trace); err != nil {
-				return 0, fmt.Errorf("decode trace of fire: %w", err)
+	n := 0
+	for _, c := range claimed {
+		rows, err := q.DueFiresOf(ctx, timerdb.DueFiresOfParams{CaseID: c.CaseID, Kind: c.Kind, Now: now})
+		if err != nil {
+			return 0, fmt.Errorf("read due fires of %s of case %s: %w", c.Kind, c.CaseID, err)
+		}
+		for _, r := range rows {
+			f := Fire{CaseID: r.CaseID, Tenant: r.TenantID, Kind: r.Kind, Level: r.Level, FireAt: r.FireAt, DueAt: r.DueAt, Provisional: r.Provisional}
+			if len(r.Trace) > 0 {
+				if err := json.Unmarshal(r.Trace, &f.Trace); err != nil {
+					return 0, fmt.Errorf("decode trace of fire: %w", err)
+				}
 			}
-		}
-		if err := q.MarkFired(ctx, timerdb.MarkFiredParams{CaseID: f.CaseID, Kind: f.Kind, Level: f.Level, FiredAt: &now}); err != nil {
-			return 0, fmt.Errorf("mark fire: %w", err)
-		}
-		if err := q.RaiseLevel(ctx, timerdb.RaiseLevelParams{CaseID: f.CaseID, Kind: f.Kind, Level: f.Level}); err != nil {
-			return 0, fmt.Errorf("raise level: %w", err)
-		}
-		if err := fn(ctx, tx, f); err != nil {
-			return 0, err
+			if err := q.MarkFired(ctx, timerdb.MarkFiredParams{CaseID: f.CaseID, Kind: f.Kind, Level: f.Level, FiredAt: &now}); err != nil {
+				return 0, fmt.Errorf("mark fire: %w", err)
+			}
+			if err := q.RaiseLevel(ctx, timerdb.RaiseLevelParams{CaseID: f.CaseID, Kind: f.Kind, Level: f.Level}); err != nil {
+				return 0, fmt.Errorf("raise level: %w", err)
+			}
+			if err := fn(ctx, tx, f); err != nil {
+				return 0, err
+			}
+			n++
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("commit fires: %w", err)
 	}
-	return len(rows), nil
+	return n, nil
 }

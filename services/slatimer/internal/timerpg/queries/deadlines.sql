@@ -23,13 +23,31 @@ UPDATE deadlines SET met_at = $3 WHERE case_id = $1 AND kind = $2 AND met_at IS 
 -- name: CancelUnfiredFires :exec
 UPDATE timer_fires SET cancelled = true WHERE case_id = $1 AND kind = $2 AND fired_at IS NULL;
 
--- name: ClaimDueFires :many
--- Skips fires another replica holds, and fires whose deadline another replica
--- is firing, so levels never go backwards.
+-- name: ClaimDueDeadlines :many
+-- Claims the deadlines that have due fires, earliest first. Only the
+-- deadline rows are locked here, and skipped when another replica holds
+-- them: whoever holds a deadline fires all its due levels in order, so a
+-- level never goes backwards and one deadline's warnings are published in
+-- order. (Locking fire rows and deadline rows in one SKIP LOCKED join would
+-- let a replica keep a fire row it then skipped, so another replica fired the
+-- next level first.)
+SELECT d.case_id, d.kind
+FROM deadlines d
+JOIN (SELECT f.case_id, f.kind, min(f.fire_at) AS first_due
+      FROM timer_fires f
+      WHERE f.fired_at IS NULL AND NOT f.cancelled AND f.fire_at <= sqlc.arg(now)::timestamptz
+      GROUP BY f.case_id, f.kind) due ON due.case_id = d.case_id AND due.kind = d.kind
+ORDER BY due.first_due
+LIMIT sqlc.arg(max_deadlines)
+FOR UPDATE OF d SKIP LOCKED;
+
+-- name: DueFiresOf :many
+-- The due fires of one claimed deadline, in the order they fall due.
 SELECT f.case_id, d.tenant_id, f.kind, f.level, f.fire_at, d.due_at, d.provisional, f.trace
 FROM timer_fires f JOIN deadlines d USING (case_id, kind)
-WHERE f.fired_at IS NULL AND NOT f.cancelled AND f.fire_at <= $1
-ORDER BY f.fire_at LIMIT $2 FOR UPDATE OF f, d SKIP LOCKED;
+WHERE f.case_id = $1 AND f.kind = $2 AND f.fired_at IS NULL AND NOT f.cancelled AND f.fire_at <= sqlc.arg(now)::timestamptz
+ORDER BY f.fire_at, CASE f.level WHEN 'yellow' THEN 1 WHEN 'orange' THEN 2 WHEN 'red' THEN 3 ELSE 4 END
+FOR UPDATE OF f;
 
 -- name: MarkFired :exec
 UPDATE timer_fires SET fired_at = $4 WHERE case_id = $1 AND kind = $2 AND level = $3;

@@ -24,19 +24,70 @@ func (q *Queries) CancelUnfiredFires(ctx context.Context, arg CancelUnfiredFires
 	return err
 }
 
-const claimDueFires = `-- name: ClaimDueFires :many
-SELECT f.case_id, d.tenant_id, f.kind, f.level, f.fire_at, d.due_at, d.provisional, f.trace
-FROM timer_fires f JOIN deadlines d USING (case_id, kind)
-WHERE f.fired_at IS NULL AND NOT f.cancelled AND f.fire_at <= $1
-ORDER BY f.fire_at LIMIT $2 FOR UPDATE OF f, d SKIP LOCKED
+const claimDueDeadlines = `-- name: ClaimDueDeadlines :many
+SELECT d.case_id, d.kind
+FROM deadlines d
+JOIN (SELECT f.case_id, f.kind, min(f.fire_at) AS first_due
+      FROM timer_fires f
+      WHERE f.fired_at IS NULL AND NOT f.cancelled AND f.fire_at <= $1::timestamptz
+      GROUP BY f.case_id, f.kind) due ON due.case_id = d.case_id AND due.kind = d.kind
+ORDER BY due.first_due
+LIMIT $2
+FOR UPDATE OF d SKIP LOCKED
 `
 
-type ClaimDueFiresParams struct {
-	FireAt time.Time
-	Limit  int32
+type ClaimDueDeadlinesParams struct {
+	Now          time.Time
+	MaxDeadlines int32
 }
 
-type ClaimDueFiresRow struct {
+type ClaimDueDeadlinesRow struct {
+	CaseID string
+	Kind   string
+}
+
+// Claims the deadlines that have due fires, earliest first. Only the
+// deadline rows are locked here, and skipped when another replica holds
+// them: whoever holds a deadline fires all its due levels in order, so a
+// level never goes backwards and one deadline's warnings are published in
+// order. (Locking fire rows and deadline rows in one SKIP LOCKED join would
+// let a replica keep a fire row it then skipped, so another replica fired the
+// next level first.)
+func (q *Queries) ClaimDueDeadlines(ctx context.Context, arg ClaimDueDeadlinesParams) ([]ClaimDueDeadlinesRow, error) {
+	rows, err := q.db.Query(ctx, claimDueDeadlines, arg.Now, arg.MaxDeadlines)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ClaimDueDeadlinesRow{}
+	for rows.Next() {
+		var i ClaimDueDeadlinesRow
+		if err := rows.Scan(&i.CaseID, &i.Kind); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const dueFiresOf = `-- name: DueFiresOf :many
+SELECT f.case_id, d.tenant_id, f.kind, f.level, f.fire_at, d.due_at, d.provisional, f.trace
+FROM timer_fires f JOIN deadlines d USING (case_id, kind)
+WHERE f.case_id = $1 AND f.kind = $2 AND f.fired_at IS NULL AND NOT f.cancelled AND f.fire_at <= $3::timestamptz
+ORDER BY f.fire_at, CASE f.level WHEN 'yellow' THEN 1 WHEN 'orange' THEN 2 WHEN 'red' THEN 3 ELSE 4 END
+FOR UPDATE OF f
+`
+
+type DueFiresOfParams struct {
+	CaseID string
+	Kind   string
+	Now    time.Time
+}
+
+type DueFiresOfRow struct {
 	CaseID      string
 	TenantID    string
 	Kind        string
@@ -47,17 +98,16 @@ type ClaimDueFiresRow struct {
 	Trace       []byte
 }
 
-// Skips fires another replica holds, and fires whose deadline another replica
-// is firing, so levels never go backwards.
-func (q *Queries) ClaimDueFires(ctx context.Context, arg ClaimDueFiresParams) ([]ClaimDueFiresRow, error) {
-	rows, err := q.db.Query(ctx, claimDueFires, arg.FireAt, arg.Limit)
+// The due fires of one claimed deadline, in the order they fall due.
+func (q *Queries) DueFiresOf(ctx context.Context, arg DueFiresOfParams) ([]DueFiresOfRow, error) {
+	rows, err := q.db.Query(ctx, dueFiresOf, arg.CaseID, arg.Kind, arg.Now)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ClaimDueFiresRow{}
+	items := []DueFiresOfRow{}
 	for rows.Next() {
-		var i ClaimDueFiresRow
+		var i DueFiresOfRow
 		if err := rows.Scan(
 			&i.CaseID,
 			&i.TenantID,
