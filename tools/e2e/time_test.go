@@ -143,6 +143,17 @@ func TestCalendarChangesThroughTheGatewayMoveOpenDeadlinesAndTellTheCustomer(t *
 		return ""
 	})
 
+	// The operator runs national calendars and sees no bank's data.
+	for _, path := range []string{"/v1/cases/" + id, "/v1/cases/" + id + "/deadlines", "/v1/cases/" + id + "/notifications",
+		"/v1/cases/" + id + "/assignment", "/v1/branches/" + calBranch + "/queue", "/v1/reports/summary"} {
+		if code, r := call(t, http.MethodGet, path, toks.Operator, nil); code != http.StatusForbidden {
+			t.Errorf("operator GET %s: %d %v, want 403", path, code, r)
+		}
+	}
+	if code, r := call(t, http.MethodGet, "/v1/calendars/cn", toks.Operator, nil); code != http.StatusOK || r["dataHorizon"] == nil {
+		t.Errorf("operator GET /v1/calendars/cn: %d %v", code, r)
+	}
+
 	// Only head office closes a branch; only the operator loads a year.
 	closure := obj{"from": due0.Format(time.DateOnly), "to": due0.Format(time.DateOnly), "reason": "台风停业"}
 	for _, tok := range []string{toks.BankSystem, toks.Operator} {

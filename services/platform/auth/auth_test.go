@@ -2,6 +2,7 @@
 package auth_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"github.com/golang-jwt/jwt/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 const (
@@ -180,7 +183,7 @@ func TestVerifyRejectsBadTokensWithoutEchoingThem(t *testing.T) {
 var allRoles = []auth.Role{
 	auth.RoleTeller, auth.RoleLobbyManager, auth.RoleComplaintManager, auth.RoleBranchHead,
 	auth.RoleRegionalSupervisor, auth.RoleHeadOffice, auth.RoleTechSupport, auth.RoleCompliance,
-	auth.RoleLegal, auth.RoleBankSystem, auth.RoleSRE, auth.RoleService,
+	auth.RoleLegal, auth.RoleBankSystem, auth.RoleSRE, auth.RoleService, auth.RoleOperator,
 }
 
 func TestEveryRoleVerifies(t *testing.T) {
@@ -188,7 +191,7 @@ func TestEveryRoleVerifies(t *testing.T) {
 	for _, role := range allRoles {
 		t.Run("a "+string(role)+" token is accepted", func(t *testing.T) {
 			p := auth.Principal{Tenant: "bank-a", Subject: "x", Role: role}
-			if role == auth.RoleService {
+			if role == auth.RoleService || role == auth.RoleOperator {
 				p.Tenant = auth.AllTenants
 			}
 			tok, err := v.Mint(p, time.Minute)
@@ -210,6 +213,7 @@ func TestServiceRoleAndAllBanksTenantGoTogether(t *testing.T) {
 		{Tenant: "bank-a", Subject: "notification", Role: auth.RoleService},
 		{Tenant: auth.AllTenants, Subject: "x", Role: auth.RoleHeadOffice},
 		{Tenant: auth.AllTenants, Subject: "x", Role: auth.RoleBankSystem},
+		{Tenant: "bank-a", Subject: "op", Role: auth.RoleOperator},
 	} {
 		tok, err := v.Mint(p, time.Minute)
 		if err != nil {
@@ -243,6 +247,7 @@ func TestCanSeeBranchFollowsTheRole(t *testing.T) {
 		{name: "a bank system sees every branch", role: auth.RoleBankSystem, want: everywhere},
 		{name: "another counterdesk service sees every branch", role: auth.RoleService, want: everywhere},
 		{name: "an SRE sees no branch at all", role: auth.RoleSRE, want: view{}},
+		{name: "the installation operator sees no branch at all", role: auth.RoleOperator, want: view{}},
 	}
 	if len(tests) != len(allRoles) {
 		t.Fatalf("table covers %d roles, there are %d", len(tests), len(allRoles))
@@ -300,6 +305,7 @@ func TestSeesPersonalDataFollowsTheRole(t *testing.T) {
 		{name: "a bank system sees personal data masked", role: auth.RoleBankSystem, want: false},
 		{name: "another counterdesk service sees personal data", role: auth.RoleService, want: true},
 		{name: "an SRE never sees personal data", role: auth.RoleSRE, want: false},
+		{name: "the installation operator never sees personal data", role: auth.RoleOperator, want: false},
 		{name: "an unknown role never sees personal data", role: auth.Role("admin"), want: false},
 	}
 	for _, tt := range tests {
@@ -313,7 +319,7 @@ func TestSeesPersonalDataFollowsTheRole(t *testing.T) {
 }
 
 func TestIsStaffOnlyForPeopleOfTheBank(t *testing.T) {
-	notStaff := map[auth.Role]bool{auth.RoleBankSystem: true, auth.RoleSRE: true, auth.RoleService: true}
+	notStaff := map[auth.Role]bool{auth.RoleBankSystem: true, auth.RoleSRE: true, auth.RoleService: true, auth.RoleOperator: true}
 	for _, role := range allRoles {
 		want := !notStaff[role]
 		name := "a " + string(role) + " is staff"
@@ -325,5 +331,25 @@ func TestIsStaffOnlyForPeopleOfTheBank(t *testing.T) {
 				t.Errorf("IsStaff = %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// The operator runs the installation (national calendars) and belongs to no
+// bank: every API of a bank's data refuses it, while installation-wide APIs
+// see it as a caller.
+func TestTheOperatorIsRefusedByBankAPIs(t *testing.T) {
+	op := auth.WithPrincipal(context.Background(), auth.Principal{Tenant: auth.AllTenants, Subject: "op", Role: auth.RoleOperator})
+	if _, err := auth.RequireTenant(op); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("RequireTenant(operator) = %v, want PermissionDenied", err)
+	}
+	if p, err := auth.RequireCaller(op); err != nil || p.Role != auth.RoleOperator {
+		t.Errorf("RequireCaller(operator) = %+v, %v", p, err)
+	}
+	if _, err := auth.RequireCaller(context.Background()); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("RequireCaller(nobody) = %v, want Unauthenticated", err)
+	}
+	bank := auth.WithPrincipal(context.Background(), auth.Principal{Tenant: "bank-a", Subject: "t", Role: auth.RoleTeller})
+	if _, err := auth.RequireTenant(bank); err != nil {
+		t.Errorf("RequireTenant(teller) = %v", err)
 	}
 }

@@ -84,8 +84,23 @@ func (s ServiceCredentials) GetRequestMetadata(ctx context.Context, _ ...string)
 
 func (s ServiceCredentials) RequireTransportSecurity() bool { return s.Secure }
 
-// RequireTenant returns the caller, or Unauthenticated when there is none.
+// RequireTenant returns the caller of an API that serves a bank's data:
+// Unauthenticated when there is none, PermissionDenied for the installation
+// operator, who belongs to no bank and sees no case or personal data.
 func RequireTenant(ctx context.Context) (Principal, error) {
+	p, err := RequireCaller(ctx)
+	if err != nil {
+		return Principal{}, err
+	}
+	if p.Role == RoleOperator {
+		return Principal{}, status.Error(codes.PermissionDenied, "the installation operator sees no bank's data")
+	}
+	return p, nil
+}
+
+// RequireCaller returns any authenticated caller, the operator included, for
+// installation-wide APIs (national calendars) that check roles themselves.
+func RequireCaller(ctx context.Context) (Principal, error) {
 	p, ok := FromContext(ctx)
 	if !ok || p.Tenant == "" {
 		return Principal{}, status.Error(codes.Unauthenticated, "unauthenticated")

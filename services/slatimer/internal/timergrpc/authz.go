@@ -49,7 +49,7 @@ var roleTable = map[action][]auth.Role{
 // authorize returns the caller when its role may do a; Unauthenticated
 // without a caller, PermissionDenied otherwise.
 func authorize(ctx context.Context, a action) (auth.Principal, error) {
-	p, err := auth.RequireTenant(ctx)
+	p, err := auth.RequireCaller(ctx)
 	if err != nil {
 		return auth.Principal{}, err
 	}
