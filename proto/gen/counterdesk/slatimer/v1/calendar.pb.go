@@ -488,8 +488,8 @@ func (x *PutCalendarYearRequest) GetSource() string {
 type PutCalendarYearResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Year  *CalendarYear          `protobuf:"bytes,1,opt,name=year,proto3" json:"year,omitempty"`
-	// Open deadlines whose due time moved.
-	RecomputedDeadlines int32 `protobuf:"varint,2,opt,name=recomputed_deadlines,json=recomputedDeadlines,proto3" json:"recomputed_deadlines,omitempty"`
+	// Open deadlines whose due time moved (always present in JSON).
+	RecomputedDeadlines *int32 `protobuf:"varint,2,opt,name=recomputed_deadlines,json=recomputedDeadlines,proto3,oneof" json:"recomputed_deadlines,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
 }
@@ -532,8 +532,8 @@ func (x *PutCalendarYearResponse) GetYear() *CalendarYear {
 }
 
 func (x *PutCalendarYearResponse) GetRecomputedDeadlines() int32 {
-	if x != nil {
-		return x.RecomputedDeadlines
+	if x != nil && x.RecomputedDeadlines != nil {
+		return *x.RecomputedDeadlines
 	}
 	return 0
 }
@@ -702,9 +702,10 @@ func (x *CreateBranchClosureRequest) GetReason() string {
 }
 
 type CreateBranchClosureResponse struct {
-	state               protoimpl.MessageState `protogen:"open.v1"`
-	Closure             *BranchClosure         `protobuf:"bytes,1,opt,name=closure,proto3" json:"closure,omitempty"`
-	RecomputedDeadlines int32                  `protobuf:"varint,2,opt,name=recomputed_deadlines,json=recomputedDeadlines,proto3" json:"recomputed_deadlines,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Closure *BranchClosure         `protobuf:"bytes,1,opt,name=closure,proto3" json:"closure,omitempty"`
+	// Open deadlines whose due time moved (always present in JSON).
+	RecomputedDeadlines *int32 `protobuf:"varint,2,opt,name=recomputed_deadlines,json=recomputedDeadlines,proto3,oneof" json:"recomputed_deadlines,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
 }
@@ -747,8 +748,8 @@ func (x *CreateBranchClosureResponse) GetClosure() *BranchClosure {
 }
 
 func (x *CreateBranchClosureResponse) GetRecomputedDeadlines() int32 {
-	if x != nil {
-		return x.RecomputedDeadlines
+	if x != nil && x.RecomputedDeadlines != nil {
+		return *x.RecomputedDeadlines
 	}
 	return 0
 }
@@ -1161,10 +1162,11 @@ const file_counterdesk_slatimer_v1_calendar_proto_rawDesc = "" +
 	"\bholidays\x18\x03 \x03(\v2%.counterdesk.slatimer.v1.HolidayRangeB\b\xbaH\x05\x92\x01\x02\x10(R\bholidays\x12$\n" +
 	"\bworkdays\x18\x04 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10(R\bworkdays\x12\"\n" +
 	"\x06source\x18\x05 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06source\"\x87\x01\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06source\"\xa5\x01\n" +
 	"\x17PutCalendarYearResponse\x129\n" +
-	"\x04year\x18\x01 \x01(\v2%.counterdesk.slatimer.v1.CalendarYearR\x04year\x121\n" +
-	"\x14recomputed_deadlines\x18\x02 \x01(\x05R\x13recomputedDeadlines\"\xdc\x01\n" +
+	"\x04year\x18\x01 \x01(\v2%.counterdesk.slatimer.v1.CalendarYearR\x04year\x126\n" +
+	"\x14recomputed_deadlines\x18\x02 \x01(\x05H\x00R\x13recomputedDeadlines\x88\x01\x01B\x17\n" +
+	"\x15_recomputed_deadlines\"\xdc\x01\n" +
 	"\rBranchClosure\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12\x1b\n" +
 	"\tbranch_id\x18\x02 \x01(\tR\bbranchId\x12\x12\n" +
@@ -1180,10 +1182,11 @@ const file_counterdesk_slatimer_v1_calendar_proto_rawDesc = "" +
 	"\x04from\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04from\x12\x17\n" +
 	"\x02to\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x02to\x12\"\n" +
 	"\x06reason\x18\x04 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xf4\x03R\x06reason\"\x92\x01\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xf4\x03R\x06reason\"\xb0\x01\n" +
 	"\x1bCreateBranchClosureResponse\x12@\n" +
-	"\aclosure\x18\x01 \x01(\v2&.counterdesk.slatimer.v1.BranchClosureR\aclosure\x121\n" +
-	"\x14recomputed_deadlines\x18\x02 \x01(\x05R\x13recomputedDeadlines\"C\n" +
+	"\aclosure\x18\x01 \x01(\v2&.counterdesk.slatimer.v1.BranchClosureR\aclosure\x126\n" +
+	"\x14recomputed_deadlines\x18\x02 \x01(\x05H\x00R\x13recomputedDeadlines\x88\x01\x01B\x17\n" +
+	"\x15_recomputed_deadlines\"C\n" +
 	"\x19ListBranchClosuresRequest\x12&\n" +
 	"\tbranch_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\bbranchId\"`\n" +
 	"\x1aListBranchClosuresResponse\x12B\n" +
@@ -1289,6 +1292,8 @@ func file_counterdesk_slatimer_v1_calendar_proto_init() {
 	if File_counterdesk_slatimer_v1_calendar_proto != nil {
 		return
 	}
+	file_counterdesk_slatimer_v1_calendar_proto_msgTypes[6].OneofWrappers = []any{}
+	file_counterdesk_slatimer_v1_calendar_proto_msgTypes[9].OneofWrappers = []any{}
 	file_counterdesk_slatimer_v1_calendar_proto_msgTypes[12].OneofWrappers = []any{}
 	file_counterdesk_slatimer_v1_calendar_proto_msgTypes[13].OneofWrappers = []any{}
 	file_counterdesk_slatimer_v1_calendar_proto_msgTypes[15].OneofWrappers = []any{}
