@@ -50,7 +50,7 @@ func run(ctx context.Context, now service.Clock) error {
 		return err
 	}
 	store := timerpg.New(b.Pool)
-	registry := &calendars.Registry{Store: store, Base: calendars.ChinaBase}
+	registry := &calendars.Registry{Store: store, Base: calendars.ChinaBase, Log: b.Log}
 	meter := otel.Meter("counterdesk/slatimer")
 	armed, err := meter.Int64Counter("counterdesk_deadlines_armed_total",
 		metric.WithDescription("Deadlines armed, by kind and whether they were counted over days without official holiday data (provisional)."))

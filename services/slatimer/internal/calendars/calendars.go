@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -72,9 +73,14 @@ type Store interface {
 	// at or after dueFrom.
 	OpenOnCalendar(ctx context.Context, tx pgx.Tx, calendarID string, dueFrom time.Time) ([]OpenDeadline, error)
 	OpenOfBranch(ctx context.Context, tx pgx.Tx, tenant, branch string, dueFrom time.Time) ([]OpenDeadline, error)
-	// Reschedule stores a recounted deadline and moves its unfired warnings
-	// and breach.
-	Reschedule(ctx context.Context, tx pgx.Tx, old OpenDeadline, recounted sla.Deadline, version int64) error
+	// Reschedule stores a recounted deadline and moves its warnings and
+	// breach: a warning already fired fires again when its new time is after
+	// changedAt, and the deadline's level follows.
+	Reschedule(ctx context.Context, tx pgx.Tx, old OpenDeadline, recounted sla.Deadline, version int64, changedAt time.Time) error
+	// Uncountable counts open deadlines due at or after dueFrom that were
+	// armed without a basis (before migration 2) in a branch (tenant and
+	// branch) or everywhere (both empty): no change can recount them.
+	Uncountable(ctx context.Context, tx pgx.Tx, tenant, branch string, dueFrom time.Time) (int, error)
 }
 
 // Errors a caller maps to its API.
@@ -204,6 +210,8 @@ func (st *State) Branch(base Base, tenant, branch, calendarID string) (*calendar
 type Registry struct {
 	Store Store
 	Base  Base
+	// Log, when set, is told of deadlines a change could not recount.
+	Log *slog.Logger
 
 	mu  sync.Mutex
 	cur *State
@@ -264,7 +272,7 @@ func (r *Registry) LoadYear(ctx context.Context, tx pgx.Tx, y YearLoad) (YearLoa
 	// A deadline due before the year starts (anywhere on earth) was counted
 	// without any of its days.
 	from := time.Date(y.Year, time.January, 1, 0, 0, 0, 0, time.UTC).Add(-14 * time.Hour)
-	v, moved, err := r.apply(ctx, tx,
+	v, moved, err := r.apply(ctx, tx, y.LoadedAt, "", "", from,
 		func() (int64, error) { return r.Store.AddYear(ctx, tx, y) },
 		func() ([]OpenDeadline, error) { return r.Store.OpenOnCalendar(ctx, tx, y.CalendarID, from) })
 	y.Version = v
@@ -278,16 +286,18 @@ func (r *Registry) CloseBranch(ctx context.Context, tx pgx.Tx, c Closure) (Closu
 		return Closure{}, nil, err
 	}
 	from := c.From.At(0, time.UTC).Add(-14 * time.Hour)
-	v, moved, err := r.apply(ctx, tx,
+	v, moved, err := r.apply(ctx, tx, c.CreatedAt, c.Tenant, c.Branch, from,
 		func() (int64, error) { return r.Store.AddClosure(ctx, tx, c) },
 		func() ([]OpenDeadline, error) { return r.Store.OpenOfBranch(ctx, tx, c.Tenant, c.Branch, from) })
 	c.Version = v
 	return c, moved, err
 }
 
-// apply records a change under the exclusive calendar lock, then recounts
-// the open deadlines it can move on the calendars as they now are.
-func (r *Registry) apply(ctx context.Context, tx pgx.Tx, record func() (int64, error), open func() ([]OpenDeadline, error)) (int64, []Recounted, error) {
+// apply records a change made at changedAt under the exclusive calendar
+// lock, then recounts the open deadlines it can move on the calendars as they
+// now are (of one branch, or all when tenant and branch are empty).
+func (r *Registry) apply(ctx context.Context, tx pgx.Tx, changedAt time.Time, tenant, branch string, dueFrom time.Time,
+	record func() (int64, error), open func() ([]OpenDeadline, error)) (int64, []Recounted, error) {
 	if err := r.Store.LockExclusive(ctx, tx); err != nil {
 		return 0, nil, err
 	}
@@ -303,8 +313,17 @@ func (r *Registry) apply(ctx context.Context, tx pgx.Tx, record func() (int64, e
 	if err != nil {
 		return 0, nil, err
 	}
-	moved, err := r.recount(ctx, tx, st, ds)
-	return v, moved, err
+	moved, err := r.recount(ctx, tx, st, ds, changedAt)
+	if err != nil {
+		return 0, nil, err
+	}
+	if n, err := r.Store.Uncountable(ctx, tx, tenant, branch, dueFrom); err != nil {
+		return 0, nil, err
+	} else if n > 0 && r.Log != nil {
+		r.Log.WarnContext(ctx, "calendar change left deadlines armed before recounting existed as they were",
+			"calendar_version", v, "deadlines", n)
+	}
+	return v, moved, nil
 }
 
 // MaxClosureDays bounds one closure; a longer one is a mistake or a branch
@@ -334,7 +353,7 @@ func ValidateClosure(c Closure) error {
 	return errors.Join(errs...)
 }
 
-func (r *Registry) recount(ctx context.Context, tx pgx.Tx, st *State, open []OpenDeadline) ([]Recounted, error) {
+func (r *Registry) recount(ctx context.Context, tx pgx.Tx, st *State, open []OpenDeadline, changedAt time.Time) ([]Recounted, error) {
 	var moved []Recounted
 	for _, d := range open {
 		cal, ok := st.Branch(r.Base, d.Tenant, d.Branch, d.Basis.CalendarID)
@@ -350,7 +369,7 @@ func (r *Registry) recount(ctx context.Context, tx pgx.Tx, st *State, open []Ope
 		if nd.DueAt.Equal(d.DueAt) && nd.Provisional == d.Provisional {
 			continue
 		}
-		if err := r.Store.Reschedule(ctx, tx, d, nd, st.Version); err != nil {
+		if err := r.Store.Reschedule(ctx, tx, d, nd, st.Version, changedAt); err != nil {
 			return nil, err
 		}
 		moved = append(moved, Recounted{Old: d, New: nd})

@@ -150,14 +150,12 @@ func (f *Firer) publish(ctx context.Context, tx pgx.Tx, fire timerpg.Fire) error
 	return outbox.Add(pctx, tx, "slatimer", eventbus.TopicSLAEvents, env)
 }
 
-// PublishRecounted announces each deadline a calendar change moved, in the
-// change's transaction. Only a due time that moved is announced; a deadline
-// that merely stopped being provisional is stored quietly.
+// PublishRecounted announces each deadline a calendar change counted
+// differently, in the change's transaction: its due time moved, or it stopped
+// (or started) being provisional — consumers show provisional everywhere, so
+// they hear of both. Customers are told only of a date that moved.
 func PublishRecounted(ctx context.Context, tx pgx.Tx, reason string, version int64, moved []calendars.Recounted) error {
 	for _, m := range moved {
-		if m.New.DueAt.Equal(m.Old.DueAt) {
-			continue
-		}
 		env := &eventsv1.Envelope{TenantId: m.Old.Tenant, CaseId: m.Old.CaseID,
 			Payload: &eventsv1.Envelope_DeadlineRecomputed{DeadlineRecomputed: &eventsv1.DeadlineRecomputed{
 				Kind: m.Old.Kind, OldDueAt: timestamppb.New(m.Old.DueAt), NewDueAt: timestamppb.New(m.New.DueAt),

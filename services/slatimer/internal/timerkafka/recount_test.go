@@ -9,6 +9,7 @@ import (
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/calendar"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/calendars"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/sla"
+	"github.com/counterdesk/counterdesk/services/slatimer/internal/timerpg"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -35,10 +36,15 @@ func (f *fixture) change(t *testing.T, fn func(ctx context.Context, tx pgx.Tx, r
 
 func (f *fixture) closeBranch(t *testing.T, tenant, branch, from, to string) []calendars.Recounted {
 	t.Helper()
+	return f.closeBranchAt(t, tenant, branch, from, to, at(t, "2026-11-21 08:00"))
+}
+
+func (f *fixture) closeBranchAt(t *testing.T, tenant, branch, from, to string, when time.Time) []calendars.Recounted {
+	t.Helper()
 	return f.change(t, func(ctx context.Context, tx pgx.Tx, r *calendars.Registry) (string, int64, []calendars.Recounted, error) {
 		c, moved, err := r.CloseBranch(ctx, tx, calendars.Closure{Tenant: tenant, Branch: branch,
 			From: calendar.MustParseDate(from), To: calendar.MustParseDate(to), Reason: "台风停业", CreatedBy: "st-head-office",
-			CreatedAt: at(t, "2026-11-21 08:00")})
+			CreatedAt: when})
 		return calendars.ReasonBranchClosure, c.Version, moved, err
 	})
 }
@@ -279,4 +285,82 @@ func shipped2026Workdays(t *testing.T) []calendar.Date {
 	t.Helper()
 	y, _ := chinaCalendar(t).Year(2026)
 	return y.Workdays
+}
+
+func (f *fixture) level(t *testing.T, c newCase, kind sla.Kind) string {
+	t.Helper()
+	return f.deadline(t, c, kind).Level
+}
+
+func TestAWarningThatFiredFiresAgainWhenItsDeadlineMovesLater(t *testing.T) {
+	f := newFixture(t)
+	c := normalCase(t) // first answer Monday 2026-11-23 17:00, yellow at 09:30
+	f.mustHandle(t, c.envelope())
+	f.fireDue(t, at(t, "2026-11-23 10:00"))
+	if got := f.level(t, c, sla.KindFirstAnswer); got != sla.LevelYellow {
+		t.Fatalf("level %q after yellow, want yellow", got)
+	}
+	f.closeBranchAt(t, "bank-a", "br-1", "2026-11-23", "2026-11-23", at(t, "2026-11-23 10:30"))
+	if got := f.level(t, c, sla.KindFirstAnswer); got != "none" {
+		t.Errorf("level %q after the deadline moved a day later, want none (yellow now falls on Tuesday)", got)
+	}
+	yellows := func() int {
+		n := 0
+		for _, k := range f.firedEvents(t) {
+			if k.caseID == c.id && k.kind == string(sla.KindFirstAnswer) && k.level == sla.LevelYellow {
+				n++
+			}
+		}
+		return n
+	}
+	if n := yellows(); n != 1 {
+		t.Fatalf("%d yellow warnings before Tuesday, want 1", n)
+	}
+	f.fireDue(t, at(t, "2026-11-24 09:31"))
+	if got := f.level(t, c, sla.KindFirstAnswer); got != sla.LevelYellow {
+		t.Errorf("level %q on Tuesday 09:31, want yellow again", got)
+	}
+	if n := yellows(); n != 2 {
+		t.Errorf("%d yellow warnings, want 2: the moved one fires at its new time", n)
+	}
+}
+
+func TestABreachIsFinal(t *testing.T) {
+	f := newFixture(t)
+	c := normalCase(t)
+	f.mustHandle(t, c.envelope())
+	f.fireDue(t, at(t, "2026-11-23 18:00")) // the first answer breached at Monday 17:00
+	due := f.deadline(t, c, sla.KindFirstAnswer).DueAt
+	f.closeBranchAt(t, "bank-a", "br-1", "2026-11-23", "2026-11-23", at(t, "2026-11-23 18:30"))
+	if d := f.deadline(t, c, sla.KindFirstAnswer); !d.DueAt.Equal(due) || d.Level != timerpg.LevelBreached {
+		t.Errorf("breached first answer now due %s level %s: a breach must stay as it was", d.DueAt, d.Level)
+	}
+	if got, want := f.deadline(t, c, sla.KindResolution).DueAt, at(t, "2026-12-02 17:00"); !got.Equal(want) {
+		t.Errorf("the open resolution is due %s, want %s (moved a day by the closure)", got, want)
+	}
+	if ev := f.recomputed(t)[c.id]; len(ev) != 1 || ev[string(sla.KindResolution)][1].IsZero() {
+		t.Errorf("DeadlineRecomputed = %v, want the resolution only", ev)
+	}
+}
+
+func TestAYearThatOnlyConfirmsADateIsAnnounced(t *testing.T) {
+	f := newFixture(t)
+	c := normalCase(t)
+	c.createdAt = at(t, "2027-12-28 10:00") // resolution 2028-01-06 17:00, provisional
+	f.mustHandle(t, c.envelope())
+	before := f.deadline(t, c, sla.KindResolution)
+	f.loadYear(t, 2028, []calendar.Holiday{{Name: "元旦", From: calendar.MustParseDate("2028-01-01"), To: calendar.MustParseDate("2028-01-01")}}, nil)
+	after := f.deadline(t, c, sla.KindResolution)
+	if !after.DueAt.Equal(before.DueAt) || after.Provisional {
+		t.Fatalf("resolution %s provisional=%v, want the same %s confirmed", after.DueAt, after.Provisional, before.DueAt)
+	}
+	found := false
+	for _, r := range f.outbox(t) {
+		if ev := r.env.GetDeadlineRecomputed(); ev != nil && r.env.GetCaseId() == c.id && ev.GetKind() == string(sla.KindResolution) {
+			found = !ev.GetProvisional() && ev.GetOldDueAt().AsTime().Equal(ev.GetNewDueAt().AsTime())
+		}
+	}
+	if !found {
+		t.Error("no DeadlineRecomputed saying the resolution date is now confirmed")
+	}
 }

@@ -161,18 +161,30 @@ func openDeadlines(rows []timerdb.OpenDeadlinesOnCalendarRow) ([]calendars.OpenD
 }
 
 // Reschedule implements calendars.Store.
-func (s *Store) Reschedule(ctx context.Context, tx pgx.Tx, old calendars.OpenDeadline, nd sla.Deadline, version int64) error {
+func (s *Store) Reschedule(ctx context.Context, tx pgx.Tx, old calendars.OpenDeadline, nd sla.Deadline, version int64, changedAt time.Time) error {
 	q := s.on(tx)
 	if err := q.RescheduleDeadline(ctx, timerdb.RescheduleDeadlineParams{CaseID: old.CaseID, Kind: old.Kind,
 		DueAt: nd.DueAt, Provisional: nd.Provisional, CalendarVersion: version}); err != nil {
 		return fmt.Errorf("reschedule %s of case %s: %w", old.Kind, old.CaseID, err)
 	}
 	for _, w := range fires(nd) {
-		if err := q.RescheduleFire(ctx, timerdb.RescheduleFireParams{CaseID: old.CaseID, Kind: old.Kind, Level: w.Level, FireAt: w.At}); err != nil {
+		if err := q.RescheduleFire(ctx, timerdb.RescheduleFireParams{CaseID: old.CaseID, Kind: old.Kind, Level: w.Level, FireAt: w.At, ChangedAt: changedAt}); err != nil {
 			return fmt.Errorf("reschedule %s fire of %s of case %s: %w", w.Level, old.Kind, old.CaseID, err)
 		}
 	}
+	if err := q.ResetLevel(ctx, timerdb.ResetLevelParams{CaseID: old.CaseID, Kind: old.Kind}); err != nil {
+		return fmt.Errorf("reset level of %s of case %s: %w", old.Kind, old.CaseID, err)
+	}
 	return nil
+}
+
+// Uncountable implements calendars.Store.
+func (s *Store) Uncountable(ctx context.Context, tx pgx.Tx, tenant, branch string, dueFrom time.Time) (int, error) {
+	n, err := s.on(tx).CountUncountableOpen(ctx, timerdb.CountUncountableOpenParams{TenantID: tenant, BranchID: branch, DueFrom: dueFrom})
+	if err != nil {
+		return 0, fmt.Errorf("count deadlines without a basis: %w", err)
+	}
+	return int(n), nil
 }
 
 func nonNil[T any](s []T) []T {

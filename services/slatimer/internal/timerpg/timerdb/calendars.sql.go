@@ -23,6 +23,28 @@ func (q *Queries) CalendarVersion(ctx context.Context) (int64, error) {
 	return version, err
 }
 
+const countUncountableOpen = `-- name: CountUncountableOpen :one
+SELECT count(*) FROM deadlines
+WHERE met_at IS NULL AND level <> 'breached' AND basis IS NULL
+  AND ($1::text = '' OR (tenant_id = $1::text AND branch_id = $2::text))
+  AND due_at >= $3::timestamptz
+`
+
+type CountUncountableOpenParams struct {
+	TenantID string
+	BranchID string
+	DueFrom  time.Time
+}
+
+// Open deadlines armed before deadlines kept their basis (migration 2): no
+// change can recount them, so a change reports how many it had to leave.
+func (q *Queries) CountUncountableOpen(ctx context.Context, arg CountUncountableOpenParams) (int64, error) {
+	row := q.db.QueryRow(ctx, countUncountableOpen, arg.TenantID, arg.BranchID, arg.DueFrom)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const insertBranchClosure = `-- name: InsertBranchClosure :one
 INSERT INTO branch_closures (version, tenant_id, branch_id, from_date, to_date, reason, created_by, created_at)
 VALUES (nextval('calendar_versions'), $1, $2, $3, $4, $5, $6, $7)
@@ -219,6 +241,7 @@ FROM deadlines
 WHERE met_at IS NULL AND level <> 'breached' AND basis IS NOT NULL
   AND tenant_id = $1 AND branch_id = $2 AND due_at >= $3::timestamptz
 ORDER BY case_id, kind
+FOR UPDATE
 `
 
 type OpenDeadlinesOfBranchParams struct {
@@ -273,6 +296,7 @@ FROM deadlines
 WHERE met_at IS NULL AND level <> 'breached' AND basis IS NOT NULL
   AND basis->>'calendarId' = $1::text AND due_at >= $2::timestamptz
 ORDER BY case_id, kind
+FOR UPDATE
 `
 
 type OpenDeadlinesOnCalendarParams struct {
@@ -292,7 +316,10 @@ type OpenDeadlinesOnCalendarRow struct {
 }
 
 // Open, not yet breached deadlines counted on a calendar and due on or after
-// a moment: a change of days before it cannot move them.
+// a moment: a change of days before it cannot move them. The rows are locked
+// for the change: the firer skips them and an acknowledgment waits, so a
+// deadline that breaches or is met meanwhile is re-read (and dropped by the
+// filter) instead of being moved after the fact. A breach is final.
 func (q *Queries) OpenDeadlinesOnCalendar(ctx context.Context, arg OpenDeadlinesOnCalendarParams) ([]OpenDeadlinesOnCalendarRow, error) {
 	rows, err := q.db.Query(ctx, openDeadlinesOnCalendar, arg.CalendarID, arg.DueFrom)
 	if err != nil {
@@ -348,24 +375,49 @@ func (q *Queries) RescheduleDeadline(ctx context.Context, arg RescheduleDeadline
 
 const rescheduleFire = `-- name: RescheduleFire :exec
 INSERT INTO timer_fires (case_id, kind, level, fire_at, trace) VALUES ($1, $2, $3, $4, '{}'::jsonb)
-ON CONFLICT (case_id, kind, level) DO UPDATE SET fire_at = EXCLUDED.fire_at
-WHERE timer_fires.fired_at IS NULL AND NOT timer_fires.cancelled
+ON CONFLICT (case_id, kind, level) DO UPDATE SET fire_at = EXCLUDED.fire_at,
+    fired_at = CASE WHEN EXCLUDED.fire_at > $5::timestamptz THEN NULL ELSE timer_fires.fired_at END
+WHERE NOT timer_fires.cancelled
 `
 
 type RescheduleFireParams struct {
-	CaseID string
-	Kind   string
-	Level  string
-	FireAt time.Time
+	CaseID    string
+	Kind      string
+	Level     string
+	FireAt    time.Time
+	ChangedAt time.Time
 }
 
-// A level that has already fired stays fired; the others move (or appear).
+// The level moves to its new time (or appears). A level that already fired
+// stays fired while its new time has passed at the change; one whose new
+// time is still ahead fires again then.
 func (q *Queries) RescheduleFire(ctx context.Context, arg RescheduleFireParams) error {
 	_, err := q.db.Exec(ctx, rescheduleFire,
 		arg.CaseID,
 		arg.Kind,
 		arg.Level,
 		arg.FireAt,
+		arg.ChangedAt,
 	)
+	return err
+}
+
+const resetLevel = `-- name: ResetLevel :exec
+UPDATE deadlines d SET level = coalesce((
+    SELECT f.level FROM timer_fires f
+    WHERE f.case_id = d.case_id AND f.kind = d.kind AND f.fired_at IS NOT NULL
+    ORDER BY CASE f.level WHEN 'yellow' THEN 1 WHEN 'orange' THEN 2 WHEN 'red' THEN 3 ELSE 4 END DESC
+    LIMIT 1), 'none')
+WHERE d.case_id = $1 AND d.kind = $2
+`
+
+type ResetLevelParams struct {
+	CaseID string
+	Kind   string
+}
+
+// The deadline's level is the highest level that has fired.
+func (q *Queries) ResetLevel(ctx context.Context, arg ResetLevelParams) error {
+	_, err := q.db.Exec(ctx, resetLevel, arg.CaseID, arg.Kind)
 	return err
 }
