@@ -57,9 +57,33 @@ func movedPast(t *testing.T, id string, day time.Time) time.Time {
 	return due
 }
 
+// yearBody is the PUT /v1/calendars/cn/years/{year} body of one year: the
+// shipped data, or for a year the release has none of (from about the end of
+// 2027 a case's answer falls in 2028) the statutory holidays the calendar
+// counts it with. shipped says which.
+func yearBody(t *testing.T, year int) (body obj, shipped bool) {
+	t.Helper()
+	if b, ok := shippedYear(t, year); ok {
+		return b, true
+	}
+	_, cal := call(t, http.MethodGet, "/v1/calendars/cn", toks.Operator, nil)
+	for _, y := range list(cal, "years") {
+		if fmt.Sprint(y["year"]) != fmt.Sprint(year) {
+			continue
+		}
+		hs := []any{}
+		for _, h := range list(y, "holidays") {
+			hs = append(hs, obj{"name": h["name"], "from": h["from"], "to": h["to"]})
+		}
+		return obj{"holidays": hs, "workdays": []any{}, "source": "statutory holidays, loaded by the e2e test"}, false
+	}
+	t.Fatalf("the calendar lists no year %d: %v", year, cal)
+	return nil, false
+}
+
 // shippedYear reads one year of the shipped China calendar data as the
 // PUT /v1/calendars/cn/years/{year} body.
-func shippedYear(t *testing.T, year int) obj {
+func shippedYear(t *testing.T, year int) (obj, bool) {
 	t.Helper()
 	root, err := repoRoot()
 	if err != nil {
@@ -92,10 +116,9 @@ func shippedYear(t *testing.T, year int) obj {
 		for _, w := range y.Workdays {
 			ws = append(ws, w)
 		}
-		return obj{"holidays": hs, "workdays": ws, "source": "shipped data, reloaded by the e2e test"}
+		return obj{"holidays": hs, "workdays": ws, "source": "shipped data, reloaded by the e2e test"}, true
 	}
-	t.Fatalf("no shipped data for %d", year)
-	return nil
+	return nil, false
 }
 
 // recomputedEvents reads sla-events from the start and returns the case's
@@ -173,13 +196,16 @@ func TestCalendarChangesThroughTheGatewayMoveOpenDeadlinesAndTellTheCustomer(t *
 	}
 
 	// Reload the year of the new due day with that day off as well.
-	year := shippedYear(t, due1.Year())
+	year, shipped := yearBody(t, due1.Year())
 	yearPath := fmt.Sprintf("/v1/calendars/cn/years/%d", due1.Year())
-	t.Cleanup(func() {
-		if code, r := call(t, http.MethodPut, yearPath, toks.Operator, shippedYear(t, due1.Year())); code != http.StatusOK {
-			t.Errorf("restore the shipped year: %d %v", code, r)
-		}
-	})
+	if shipped {
+		t.Cleanup(func() {
+			orig, _ := shippedYear(t, due1.Year())
+			if code, r := call(t, http.MethodPut, yearPath, toks.Operator, orig); code != http.StatusOK {
+				t.Errorf("restore the shipped year: %d %v", code, r)
+			}
+		})
+	}
 	workdays := []any{}
 	for _, w := range year["workdays"].([]any) {
 		if w != due1.Format(time.DateOnly) {
