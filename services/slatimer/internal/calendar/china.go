@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -17,31 +18,19 @@ const ChinaID = "cn"
 // file per batch of notices as they were prepared (see each file's "source").
 // A year may be in only one file.
 //
-//go:embed data/cn-2024-2026.json data/cn-2027.json
+//go:embed data/*.json
 var chinaFiles embed.FS
-
-var chinaFileNames = []string{"cn-2024-2026.json", "cn-2027.json"}
-
-func chinaFile(name string) []byte {
-	b, err := chinaFiles.ReadFile("data/" + name)
-	if err != nil {
-		panic(err) // unreachable: the names are the embedded ones
-	}
-	return b
-}
-
-// ChinaData returns the embedded cn-2024-2026.json.
-//
-// Deprecated: the data now spans several files; use ChinaDataFiles.
-func ChinaData() []byte { return chinaFile(chinaFileNames[0]) }
 
 // ChinaDataFiles returns the embedded State Council holiday files by file
 // name, so tests and tools can check the calendar against the source rather
 // than against constants of their own.
 func ChinaDataFiles() map[string][]byte {
-	out := make(map[string][]byte, len(chinaFileNames))
-	for _, name := range chinaFileNames {
-		out[name] = chinaFile(name)
+	out := map[string][]byte{}
+	// Reading an embedded directory cannot fail: the files are in the binary.
+	entries, _ := chinaFiles.ReadDir("data")
+	for _, e := range entries {
+		b, _ := chinaFiles.ReadFile("data/" + e.Name())
+		out[e.Name()] = b
 	}
 	return out
 }
@@ -49,8 +38,10 @@ func ChinaDataFiles() map[string][]byte {
 var chinaYears = sync.OnceValues(func() ([]YearData, error) {
 	var all []YearData
 	from := map[int]string{}
-	for _, name := range chinaFileNames {
-		ys, err := ParseFile(chinaFile(name))
+	files := ChinaDataFiles()
+	names := slices.Sorted(maps.Keys(files))
+	for _, name := range names {
+		ys, err := ParseFile(files[name])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
