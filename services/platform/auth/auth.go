@@ -1,18 +1,15 @@
-// Package auth verifies the bearer tokens callers present and carries the
+// Package auth verifies the credentials callers present and carries the
 // caller (tenant, role, branch, region) through the request context, so every
-// service decides what a caller may see the same way. Tokens are HS256 JWTs
-// signed with a key the services share; a bank's identity provider mints them
-// in production, the dev stack mints them locally.
+// service decides what a caller may see the same way. Each bank has its own
+// issuer (its identity provider's public keys, by kid) and its own API keys
+// for its systems; the operators have theirs; each counterdesk service signs
+// its own calls with a key no bank holds (see Trust). Nothing here mints a
+// token for anyone else: that lives in authdev, for the dev stack and tests.
 package auth
 
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
-	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // Role is what the caller is, as named in the domain.
@@ -96,78 +93,9 @@ func (p Principal) CanSeeBranch(branch, region string) bool {
 	}
 }
 
-type claims struct {
-	jwt.RegisteredClaims
-	Tenant string `json:"tenant"`
-	Role   string `json:"role"`
-	Branch string `json:"branch,omitempty"`
-	Region string `json:"region,omitempty"`
-}
-
-const (
-	issuer   = "counterdesk"
-	audience = "counterdesk-api"
-)
-
 // ErrUnauthenticated is returned for a missing, malformed, expired or badly
-// signed token. Its text never includes the token.
+// signed credential. Its text never includes the credential.
 var ErrUnauthenticated = errors.New("unauthenticated")
-
-// Verifier checks tokens signed with one shared key.
-type Verifier struct{ key []byte }
-
-// NewVerifier returns a verifier for key, which must be at least 32 bytes.
-func NewVerifier(key string) (*Verifier, error) {
-	if len(key) < 32 {
-		return nil, fmt.Errorf("AUTH_SIGNING_KEY must be at least 32 characters, got %d", len(key))
-	}
-	return &Verifier{key: []byte(key)}, nil
-}
-
-// Verify parses a bearer token ("Bearer xyz" or "xyz").
-func (v *Verifier) Verify(token string) (Principal, error) {
-	token = strings.TrimSpace(token)
-	if t, ok := strings.CutPrefix(token, "Bearer "); ok {
-		token = strings.TrimSpace(t)
-	}
-	if token == "" {
-		return Principal{}, fmt.Errorf("%w: no bearer token", ErrUnauthenticated)
-	}
-	var c claims
-	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.key, nil },
-		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(issuer), jwt.WithAudience(audience),
-		jwt.WithExpirationRequired())
-	if err != nil {
-		return Principal{}, fmt.Errorf("%w: invalid token", ErrUnauthenticated)
-	}
-	p := Principal{Tenant: c.Tenant, Subject: c.Subject, Role: Role(c.Role), Branch: c.Branch, Region: c.Region}
-	if p.Tenant == "" || p.Subject == "" || !knownRoles[p.Role] {
-		return Principal{}, fmt.Errorf("%w: token lacks tenant, subject or a known role", ErrUnauthenticated)
-	}
-	// Only counterdesk's own services and the installation operator act
-	// across banks, and they only do so.
-	if installationWide(p.Role) != (p.Tenant == AllTenants) {
-		return Principal{}, fmt.Errorf("%w: the service and operator roles and the all-banks tenant go together", ErrUnauthenticated)
-	}
-	return p, nil
-}
-
-// Mint signs a token for p valid for ttl.
-func (v *Verifier) Mint(p Principal, ttl time.Duration) (string, error) {
-	now := time.Now() //nolint:forbidigo // a token is valid from the moment it is signed; the verifier checks it against the real clock too
-	c := claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: issuer, Audience: jwt.ClaimStrings{audience}, Subject: p.Subject,
-			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-		},
-		Tenant: p.Tenant, Role: string(p.Role), Branch: p.Branch, Region: p.Region,
-	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(v.key)
-	if err != nil {
-		return "", fmt.Errorf("sign token: %w", err)
-	}
-	return s, nil
-}
 
 type ctxKey struct{}
 

@@ -2,8 +2,8 @@ package auth
 
 import (
 	"context"
+	"slices"
 	"strings"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -20,11 +20,11 @@ func UnaryServerInterceptor(v *Verifier, publicPrefixes ...string) grpc.UnarySer
 				return handler(ctx, req)
 			}
 		}
-		p, err := authenticate(ctx, v)
+		ctx, err := authenticate(ctx, v)
 		if err != nil {
 			return nil, err
 		}
-		return handler(WithPrincipal(ctx, p), req)
+		return handler(ctx, req)
 	}
 }
 
@@ -37,26 +37,67 @@ func StreamServerInterceptor(v *Verifier, publicPrefixes ...string) grpc.StreamS
 				return handler(srv, ss)
 			}
 		}
-		p, err := authenticate(ss.Context(), v)
+		ctx, err := authenticate(ss.Context(), v)
 		if err != nil {
 			return err
 		}
-		return handler(srv, &principalStream{ServerStream: ss, ctx: WithPrincipal(ss.Context(), p)})
+		return handler(srv, &principalStream{ServerStream: ss, ctx: ctx})
 	}
 }
 
-// authenticate verifies the bearer token in the call's metadata.
-func authenticate(ctx context.Context, v *Verifier) (Principal, error) {
+// authenticate verifies the caller's credential (authorization) and, when
+// present, the calling service's own token (counterdesk-service). A call a
+// service makes for itself carries only the latter and is that service.
+func authenticate(ctx context.Context, v *Verifier) (context.Context, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	var token string
-	if vals := md.Get("authorization"); len(vals) > 0 {
-		token = vals[0]
+	first := func(k string) string {
+		if vals := md.Get(k); len(vals) > 0 {
+			return vals[0]
+		}
+		return ""
 	}
-	p, err := v.Verify(token)
+	token, svcToken := first("authorization"), first(ServiceHeader)
+	if svcToken != "" {
+		sp, err := v.Verify(ctx, svcToken)
+		if err != nil || sp.Role != RoleService {
+			return ctx, status.Error(codes.Unauthenticated, "unauthenticated: the calling service's credential is not valid")
+		}
+		ctx = context.WithValue(ctx, serviceKey{}, sp.Subject)
+		if token == "" {
+			return WithPrincipal(ctx, sp), nil
+		}
+	}
+	p, err := v.Verify(ctx, token)
 	if err != nil {
-		return Principal{}, status.Error(codes.Unauthenticated, err.Error())
+		return ctx, status.Error(codes.Unauthenticated, err.Error())
 	}
-	return p, nil
+	if p.Role == RoleService {
+		ctx = context.WithValue(ctx, serviceKey{}, p.Subject)
+	}
+	return WithPrincipal(ctx, p), nil
+}
+
+type serviceKey struct{}
+
+// CallingService names the counterdesk service that made this call (itself
+// or on behalf of the caller), verified by its own key; "" for a call from
+// outside.
+func CallingService(ctx context.Context) string {
+	s, _ := ctx.Value(serviceKey{}).(string)
+	return s
+}
+
+// FromTrustedService reports whether the incoming call carries a valid
+// token of one of counterdesk's services; used before authentication (e.g.
+// to decide whether a caller's trace context may be continued).
+func FromTrustedService(ctx context.Context, v *Verifier) bool {
+	md, _ := metadata.FromIncomingContext(ctx)
+	vals := md.Get(ServiceHeader)
+	if len(vals) == 0 {
+		return false
+	}
+	p, err := v.Verify(ctx, vals[0])
+	return err == nil && p.Role == RoleService
 }
 
 type principalStream struct {
@@ -65,24 +106,6 @@ type principalStream struct {
 }
 
 func (s *principalStream) Context() context.Context { return s.ctx }
-
-// ServiceCredentials attaches a short-lived service token to every outgoing
-// call, re-minting it before it expires.
-type ServiceCredentials struct {
-	V       *Verifier
-	Service string
-	Secure  bool
-}
-
-func (s ServiceCredentials) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
-	tok, err := s.V.Mint(Principal{Tenant: AllTenants, Subject: s.Service, Role: RoleService}, 5*time.Minute)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]string{"authorization": "Bearer " + tok}, nil
-}
-
-func (s ServiceCredentials) RequireTransportSecurity() bool { return s.Secure }
 
 // RequireTenant returns the caller of an API that serves a bank's data:
 // Unauthenticated when there is none, PermissionDenied for the installation
@@ -111,7 +134,8 @@ func RequireCaller(ctx context.Context) (Principal, error) {
 // ForwardCaller returns ctx prepared for a call to another service on behalf
 // of the incoming caller: it carries the caller's own bearer token (and
 // nothing else of the incoming metadata), so the called service applies the
-// caller's scoping rather than trusting ours.
+// caller's scoping rather than trusting ours; the connection's
+// ServiceCredentials add our own identity beside it.
 func ForwardCaller(ctx context.Context) context.Context {
 	md, _ := metadata.FromIncomingContext(ctx)
 	out := metadata.New(nil)
@@ -119,4 +143,25 @@ func ForwardCaller(ctx context.Context) context.Context {
 		out.Set("authorization", a[0])
 	}
 	return metadata.NewOutgoingContext(ctx, out)
+}
+
+// RequireService refuses every caller but the named services, for internal
+// methods: each names which services may call it.
+func RequireService(ctx context.Context, allowed ...string) (Principal, error) {
+	p, err := RequireCaller(ctx)
+	if err != nil {
+		return Principal{}, err
+	}
+	svc := CallingService(ctx)
+	if p.Role != RoleService || svc == "" || !slices.Contains(allowed, svc) {
+		return Principal{}, status.Error(codes.PermissionDenied, "this internal method is not open to the caller")
+	}
+	return p, nil
+}
+
+// WithCallingService returns ctx naming service as the calling service, as
+// the interceptor does after verifying that service's key; for in-process
+// callers and tests (nothing from the network reaches it unverified).
+func WithCallingService(ctx context.Context, service string) context.Context {
+	return context.WithValue(ctx, serviceKey{}, service)
 }

@@ -15,12 +15,19 @@ import (
 // Common is what every counterdesk service needs. Fields tagged secret:"true"
 // never appear in logs.
 type Common struct {
-	ServiceName     string        `env:"OTEL_SERVICE_NAME"`
-	GRPCAddr        string        `env:"GRPC_ADDR" envDefault:":9090"`
-	HTTPAddr        string        `env:"HTTP_ADDR" envDefault:":8080"`
-	DatabaseURL     string        `env:"DATABASE_URL,required,notEmpty" secret:"true"`
-	KafkaBrokers    []string      `env:"KAFKA_BROKERS,required,notEmpty" envSeparator:","`
-	AuthSigningKey  string        `env:"AUTH_SIGNING_KEY,required,notEmpty" secret:"true"`
+	ServiceName  string   `env:"OTEL_SERVICE_NAME"`
+	GRPCAddr     string   `env:"GRPC_ADDR" envDefault:":9090"`
+	HTTPAddr     string   `env:"HTTP_ADDR" envDefault:":8080"`
+	DatabaseURL  string   `env:"DATABASE_URL,required,notEmpty" secret:"true"`
+	KafkaBrokers []string `env:"KAFKA_BROKERS,required,notEmpty" envSeparator:","`
+	// AuthTrustFile is the installation's trust: each bank's issuer keys
+	// and API key digests, the operators' issuer, the services' public keys.
+	AuthTrustFile string `env:"AUTH_TRUST_FILE,required,notEmpty"`
+	// ServiceKeyFile is this service's own private key (a JWK, kid = name).
+	ServiceKeyFile string `env:"SERVICE_KEY_FILE,required,notEmpty"`
+	// GRPCReflection serves gRPC reflection (to authenticated callers only);
+	// off in production.
+	GRPCReflection  bool          `env:"GRPC_REFLECTION" envDefault:"false"`
 	OTLPEndpoint    string        `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`

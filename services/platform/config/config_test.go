@@ -11,7 +11,8 @@ type svcConfig struct {
 func TestLoadAppliesDefaultsAndMaskHidesSecrets(t *testing.T) {
 	t.Setenv("DATABASE_URL", "postgres://u:hunter2@db/intake")
 	t.Setenv("KAFKA_BROKERS", "a:9092,b:9092")
-	t.Setenv("AUTH_SIGNING_KEY", "s3cret")
+	t.Setenv("AUTH_TRUST_FILE", "/etc/counterdesk/trust.json")
+	t.Setenv("SERVICE_KEY_FILE", "/etc/counterdesk/service.jwk")
 	t.Setenv("PII_ENCRYPTION_KEY", "k")
 	var c svcConfig
 	if err := Load(&c); err != nil {
@@ -21,10 +22,13 @@ func TestLoadAppliesDefaultsAndMaskHidesSecrets(t *testing.T) {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
 	m := Masked(&c)
-	for _, k := range []string{"DATABASE_URL", "AUTH_SIGNING_KEY", "PII_ENCRYPTION_KEY"} {
+	for _, k := range []string{"DATABASE_URL", "PII_ENCRYPTION_KEY"} {
 		if m[k] != "***" {
 			t.Errorf("%s = %v, want masked", k, m[k])
 		}
+	}
+	if m["AUTH_TRUST_FILE"] != "/etc/counterdesk/trust.json" || m["GRPC_REFLECTION"] != false {
+		t.Errorf("trust file %v, reflection %v: want the path shown and reflection off by default", m["AUTH_TRUST_FILE"], m["GRPC_REFLECTION"])
 	}
 	if m["GRPC_ADDR"] != ":9090" {
 		t.Errorf("GRPC_ADDR = %v", m["GRPC_ADDR"])

@@ -8,6 +8,10 @@ package grpcserver
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,7 +32,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -49,10 +55,21 @@ type Options struct {
 	// Ready reports whether the service can take traffic (e.g. database reachable).
 	Ready           func(context.Context) error
 	ShutdownTimeout time.Duration
+	// Reflection serves gRPC reflection, to authenticated callers only.
+	Reflection bool
+	// MaxBodyBytes bounds an HTTP request body (default 1 MiB).
+	MaxBodyBytes int64
 }
 
-// publicMethods need no token: probes and tooling, never data.
-var publicMethods = []string{"/grpc.health.v1.Health/", "/grpc.reflection."}
+// publicMethods need no token: probes, never data. Reflection is not among
+// them: when it is on at all, it answers authenticated callers only.
+var publicMethods = []string{"/grpc.health.v1.Health/"}
+
+// gatewayHeader carries a per-process random value on the calls the
+// service's own HTTP gateway makes to its gRPC port, so that those calls
+// (and calls signed by another counterdesk service) continue the trace they
+// belong to, while a trace context sent by anyone else only becomes a link.
+const gatewayHeader = "counterdesk-gateway"
 
 // Server is a gRPC server and its HTTP gateway.
 type Server struct {
@@ -60,6 +77,7 @@ type Server struct {
 	Health *health.Server
 	opts   Options
 	gw     []GatewayRegistrar
+	nonce  string
 }
 
 // New builds a server; register services on s.GRPC and gateways with
@@ -72,8 +90,24 @@ func New(o Options) (*Server, error) {
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = 20 * time.Second
 	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	nb := make([]byte, 32)
+	if _, err := rand.Read(nb); err != nil {
+		return nil, err
+	}
+	nonce := hex.EncodeToString(nb)
+	trusted := func(ctx context.Context) bool {
+		md, _ := metadata.FromIncomingContext(ctx)
+		if g := md.Get(gatewayHeader); len(g) == 1 && subtle.ConstantTimeCompare([]byte(g[0]), []byte(nonce)) == 1 {
+			return true
+		}
+		return auth.FromTrustedService(ctx, o.Verifier)
+	}
 	gs := grpc.NewServer(
-		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithPublicEndpointFn(
+			func(ctx context.Context, _ *stats.RPCTagInfo) bool { return !trusted(ctx) }))),
 		grpc.ChainUnaryInterceptor(
 			recoverInterceptor(o.Log),
 			errorInterceptor(o.Log),
@@ -84,8 +118,10 @@ func New(o Options) (*Server, error) {
 	)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
-	reflection.Register(gs)
-	return &Server{GRPC: gs, Health: hs, opts: o}, nil
+	if o.Reflection {
+		reflection.Register(gs)
+	}
+	return &Server{GRPC: gs, Health: hs, opts: o, nonce: nonce}, nil
 }
 
 // AddGateway adds a service's HTTP/JSON handlers to the gateway.
@@ -106,6 +142,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer cancelGW()
 	mux := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD { return metadata.Pairs(gatewayHeader, s.nonce) }),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false, UseProtoNames: false},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
@@ -135,7 +172,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.opts.Metrics != nil {
 		root.Handle("/metrics", s.opts.Metrics)
 	}
-	root.Handle("/", otelhttp.NewHandler(mux, s.opts.Service+" http",
+	// The HTTP API is the public edge: a client's traceparent is recorded as
+	// a link, never continued, so nobody outside can graft spans onto our
+	// traces or choose our trace ids.
+	root.Handle("/", otelhttp.NewHandler(s.guard(mux), s.opts.Service+" http", otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + routePattern(r) })))
 	hsrv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
 
@@ -168,6 +208,36 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.GRPC.Stop()
 	}
 	return serveErr
+}
+
+// guard is what every HTTP API request passes before the gateway reads its
+// body: the credential is checked first (401 without reading anything),
+// the body is bounded (413), and responses are never cached — they carry
+// personal data.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Pragma", "no-cache")
+		if _, err := s.opts.Verifier.Verify(r.Context(), r.Header.Get("Authorization")); err != nil {
+			writeHTTPError(w, http.StatusUnauthorized, codes.Unauthenticated, err.Error())
+			return
+		}
+		if r.ContentLength > s.opts.MaxBodyBytes {
+			writeHTTPError(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument,
+				fmt.Sprintf("request body larger than %d bytes", s.opts.MaxBodyBytes))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// writeHTTPError answers in grpc-gateway's error shape.
+func writeHTTPError(w http.ResponseWriter, httpCode int, code codes.Code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(httpCode)
+	b, _ := json.Marshal(map[string]any{"code": int(code), "message": msg, "details": []any{}})
+	_, _ = w.Write(b)
 }
 
 func loopbackTarget(a net.Addr) string {

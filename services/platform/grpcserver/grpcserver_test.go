@@ -19,6 +19,7 @@ import (
 
 	routingv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
 	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"github.com/counterdesk/counterdesk/services/platform/auth/authdev"
 	"github.com/counterdesk/counterdesk/services/platform/grpcserver"
 	"github.com/counterdesk/counterdesk/services/platform/localinfra"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,7 +33,6 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-const signingKey = "0123456789abcdef0123456789abcdef-grpcserver-test"
 
 // The text of the error the handler fails with: it must reach the log
 // and never the caller.
@@ -104,6 +104,7 @@ type server struct {
 	httpURL  string
 	logs     *syncBuffer
 	verifier *auth.Verifier
+	inst     *authdev.Installation
 	notReady atomic.Bool
 	cancel   context.CancelFunc
 	done     chan error
@@ -118,9 +119,13 @@ func freeAddr(t *testing.T) string {
 	return "127.0.0.1:" + strconv.Itoa(port)
 }
 
-func start(t *testing.T, shutdownTimeout time.Duration) *server {
+func start(t *testing.T, shutdownTimeout time.Duration, opts ...func(*grpcserver.Options)) *server {
 	t.Helper()
-	v, err := auth.NewVerifier(signingKey)
+	inst, err := authdev.New([]string{"bank-a"}, []string{"routing", "intake"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := inst.Verifier(time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,10 +134,10 @@ func start(t *testing.T, shutdownTimeout time.Duration) *server {
 	reg.MustRegister(requests)
 	requests.Add(3)
 
-	s := &server{impl: &routing{}, logs: &syncBuffer{}, verifier: v, grpcAddr: freeAddr(t), done: make(chan error, 1)}
+	s := &server{impl: &routing{}, logs: &syncBuffer{}, verifier: v, inst: inst, grpcAddr: freeAddr(t), done: make(chan error, 1)}
 	httpAddr := freeAddr(t)
 	s.httpURL = "http://" + httpAddr
-	s.srv, err = grpcserver.New(grpcserver.Options{
+	o := grpcserver.Options{
 		Service: "routing", GRPCAddr: s.grpcAddr, HTTPAddr: httpAddr, Verifier: v,
 		Log:     slog.New(slog.NewJSONHandler(s.logs, nil)),
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
@@ -143,7 +148,11 @@ func start(t *testing.T, shutdownTimeout time.Duration) *server {
 			return nil
 		},
 		ShutdownTimeout: shutdownTimeout,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	s.srv, err = grpcserver.New(o)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -187,7 +196,12 @@ func start(t *testing.T, shutdownTimeout time.Duration) *server {
 
 func (s *server) token(t *testing.T, p auth.Principal, ttl time.Duration) string {
 	t.Helper()
-	tok, err := s.verifier.Mint(p, ttl)
+	iat := time.Now()
+	if ttl < 0 { // an expired token: issued an hour before it ended
+		iat = iat.Add(ttl - time.Hour)
+		ttl = time.Hour
+	}
+	tok, err := s.inst.MintAt(p, iat, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,11 +241,11 @@ type statusBody struct {
 func TestGatewayAnswersOverHTTP(t *testing.T) {
 	t.Parallel()
 	s := start(t, 5*time.Second)
-	otherKey, err := auth.NewVerifier("another-key-another-key-another-key-0000")
+	other, err := authdev.New([]string{"bank-a"}, nil) // the same bank name, keys nobody trusts
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged, err := otherKey.Mint(teller, time.Hour)
+	forged, err := other.Mint(teller, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/counterdesk/counterdesk/services/platform/config"
+	"github.com/counterdesk/counterdesk/services/platform/logging"
+	"github.com/counterdesk/counterdesk/services/platform/pgdb"
 )
 
 // Config is a service's whole configuration: a struct embedding config.Common.
@@ -25,10 +27,21 @@ type Clock func() time.Time
 // Main runs run with a context cancelled on SIGINT or SIGTERM and the real
 // clock, and returns the process exit code, so that only main calls os.Exit:
 //
-//	func main() { os.Exit(service.Main("intake", run)) }
-func Main(name string, run func(context.Context, Clock) error) int {
+//	func main() { os.Exit(service.Main("intake", migrations.FS, run)) }
+//
+// `<service> migrate` instead applies the service's migrations as the
+// database owner (DATABASE_URL) and grants the app role (APP_DB_ROLE) the
+// DML the service needs, then exits: the service itself runs no DDL.
+func Main(name string, migrations fs.FS, run func(context.Context, Clock) error) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "migrate" {
+		if err := migrate(ctx, name, migrations); err != nil {
+			fmt.Fprintf(os.Stderr, "%s migrate: %v\n", name, err)
+			return 1
+		}
+		return 0
+	}
 	if err := run(ctx, time.Now); err != nil { //nolint:forbidigo // the one place the real clock enters a service
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		return 1
@@ -43,4 +56,24 @@ func Boot(ctx context.Context, name string, cfg Config, migrations fs.FS) (*Base
 		return nil, err
 	}
 	return Start(ctx, name, cfg.Base(), cfg, migrations)
+}
+
+// MigrateConfig is what `migrate` reads.
+type MigrateConfig struct {
+	OwnerURL string `env:"DATABASE_URL,required,notEmpty" secret:"true"`
+	AppRole  string `env:"APP_DB_ROLE"`
+	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
+}
+
+func migrate(ctx context.Context, name string, migrations fs.FS) error {
+	var cfg MigrateConfig
+	if err := config.Load(&cfg); err != nil {
+		return err
+	}
+	log := logging.New(os.Stdout, name, cfg.LogLevel)
+	if err := pgdb.MigrateAndSecure(ctx, cfg.OwnerURL, migrations, cfg.AppRole, log); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "schema migrated and secured", "app_role", cfg.AppRole)
+	return nil
 }

@@ -39,8 +39,10 @@ type Base struct {
 	Tel      *telemetry.Telemetry
 	Pool     *pgxpool.Pool
 	Verifier *auth.Verifier
-	Server   *grpcserver.Server
-	Writer   *kafka.Writer
+	// Signer is this service's own identity for calls to other services.
+	Signer *auth.ServiceSigner
+	Server *grpcserver.Server
+	Writer *kafka.Writer
 
 	workers []worker
 	conns   []*grpc.ClientConn
@@ -53,6 +55,10 @@ type worker struct {
 
 // Start builds the shared dependencies. fullCfg is the service's whole
 // configuration, logged once with secrets masked.
+//
+// Credentials are checked and signed against the real clock, not the
+// service's Clock: a token's other party checks it against its own clock,
+// so a test that fixes the service's time must not make its tokens expire.
 func Start(ctx context.Context, name string, common config.Common, fullCfg any, migrations fs.FS) (*Base, error) {
 	if common.ServiceName == "" {
 		common.ServiceName = name
@@ -64,11 +70,22 @@ func Start(ctx context.Context, name string, common config.Common, fullCfg any, 
 	if b.Tel, err = telemetry.Setup(ctx, common.ServiceName, common.OTLPEndpoint); err != nil {
 		return nil, err
 	}
-	if b.Verifier, err = auth.NewVerifier(common.AuthSigningKey); err != nil {
+	realClock := time.Now //nolint:forbidigo // credentials live in real time (see above)
+	if b.Verifier, err = auth.LoadVerifier(common.AuthTrustFile, realClock); err != nil {
 		b.Close()
 		return nil, err
 	}
-	if b.Pool, err = pgdb.Open(ctx, common.DatabaseURL, migrations, log); err != nil {
+	if b.Signer, err = auth.LoadServiceSigner(common.ServiceKeyFile, realClock); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if b.Signer.Name() != name {
+		b.Close()
+		return nil, fmt.Errorf("SERVICE_KEY_FILE holds the key of %q, not of %q", b.Signer.Name(), name)
+	}
+	// The service connects as its app role and runs no DDL: `<service>
+	// migrate`, run as the owner, brought the schema up to date.
+	if b.Pool, err = pgdb.Connect(ctx, common.DatabaseURL, migrations, 2*time.Minute, log); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -79,7 +96,7 @@ func Start(ctx context.Context, name string, common config.Common, fullCfg any, 
 	b.Writer = eventbus.NewWriter(common.KafkaBrokers)
 	b.Server, err = grpcserver.New(grpcserver.Options{
 		Service: name, GRPCAddr: common.GRPCAddr, HTTPAddr: common.HTTPAddr, Verifier: b.Verifier, Log: log,
-		Metrics: b.Tel.Metrics, ShutdownTimeout: common.ShutdownTimeout,
+		Metrics: b.Tel.Metrics, ShutdownTimeout: common.ShutdownTimeout, Reflection: common.GRPCReflection,
 		Ready: func(ctx context.Context) error { return b.Pool.Ping(ctx) },
 	})
 	if err != nil {
@@ -106,7 +123,9 @@ func (b *Base) Consume(group string, topics []string, h eventbus.Handler, after 
 // Run serves and runs the workers until ctx ends or one of them fails, then
 // shuts down in order.
 func (b *Base) Run(ctx context.Context) error {
-	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	// Background work (outbox relay, consumers, timers) acts for every
+	// bank; request handlers act for their caller's (pgdb.TenantOf).
+	wctx, stopWorkers := context.WithCancel(pgdb.WithTenant(context.WithoutCancel(ctx), pgdb.AllTenants))
 	defer stopWorkers()
 	failed := make(chan error, len(b.workers)+1)
 	var wg sync.WaitGroup
@@ -143,10 +162,13 @@ func (b *Base) Run(ctx context.Context) error {
 }
 
 // Dial opens a traced gRPC connection to another counterdesk service (W3C
-// trace context goes with every call); Close closes it.
+// trace context goes with every call), every call carrying this service's
+// own token in the counterdesk-service header beside whatever caller token
+// the call forwards; Close closes it.
 func (b *Base) Dial(target string) (*grpc.ClientConn, error) {
 	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+		grpc.WithPerRPCCredentials(auth.ServiceCredentials{Signer: b.Signer}))
 	if err != nil {
 		return nil, fmt.Errorf("gRPC client for %s: %w", target, err)
 	}
