@@ -581,3 +581,94 @@ func runningPostmaster(dir string) (postmasterInfo, bool) {
 	}
 	return postmasterInfo{pid: pid, port: port}, true
 }
+
+// ServiceDatabase is a service's database with its two roles: the owner,
+// which runs the migrations, and the app role the service connects as,
+// which owns nothing.
+type ServiceDatabase struct {
+	OwnerURL, AppURL, AppRole string
+}
+
+// CreateServiceDatabase creates (idempotently) database name owned by the
+// role <name>_owner and the login role <name>_app, which may connect and is
+// granted its DML by the migrate step. A database created before, owned by
+// the superuser, is handed to the owner role with everything in it.
+func (p *Postgres) CreateServiceDatabase(ctx context.Context, name string) (ServiceDatabase, error) {
+	owner, app := name+"_owner", name+"_app"
+	if err := p.CreateDatabase(ctx, name); err != nil {
+		return ServiceDatabase{}, err
+	}
+	conn, err := pgx.Connect(ctx, p.URL("postgres"))
+	if err != nil {
+		return ServiceDatabase{}, fmt.Errorf("localinfra: roles of %q: connect: %w", name, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	db, ow, ap := pgx.Identifier{name}.Sanitize(), pgx.Identifier{owner}.Sanitize(), pgx.Identifier{app}.Sanitize()
+	for _, r := range []string{owner, app} {
+		var exists bool
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", r).Scan(&exists); err != nil {
+			return ServiceDatabase{}, err
+		}
+		if !exists {
+			if _, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{r}.Sanitize()+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS"); err != nil {
+				var pgErr *pgconn.PgError
+				if !errors.As(err, &pgErr) || pgErr.Code != "42710" { // created concurrently
+					return ServiceDatabase{}, fmt.Errorf("localinfra: create role %s: %w", r, err)
+				}
+			}
+		}
+	}
+	for _, s := range []string{
+		"ALTER DATABASE " + db + " OWNER TO " + ow,
+		"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC",
+		"GRANT CONNECT ON DATABASE " + db + " TO " + ap,
+	} {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			return ServiceDatabase{}, fmt.Errorf("localinfra: %s: %w", s, err)
+		}
+	}
+	dbc, err := pgx.Connect(ctx, p.URL(name))
+	if err != nil {
+		return ServiceDatabase{}, err
+	}
+	defer dbc.Close(context.WithoutCancel(ctx))
+	if _, err := dbc.Exec(ctx, `ALTER SCHEMA public OWNER TO `+ow); err != nil {
+		return ServiceDatabase{}, fmt.Errorf("localinfra: schema owner of %q: %w", name, err)
+	}
+	// Hand over what an earlier stack created as the superuser.
+	rows, err := dbc.Query(ctx, `SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, c.relname
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public' AND c.relkind IN ('r','p','S') AND pg_get_userbyid(c.relowner) <> $1
+		  AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a','i')))`, owner)
+	if err != nil {
+		return ServiceDatabase{}, err
+	}
+	type obj struct{ kind, name string }
+	var objs []obj
+	for rows.Next() {
+		var o obj
+		if err := rows.Scan(&o.kind, &o.name); err != nil {
+			rows.Close()
+			return ServiceDatabase{}, err
+		}
+		objs = append(objs, o)
+	}
+	rows.Close()
+	for _, o := range objs {
+		if _, err := dbc.Exec(ctx, "ALTER "+o.kind+" "+pgx.Identifier{o.name}.Sanitize()+" OWNER TO "+ow); err != nil {
+			return ServiceDatabase{}, fmt.Errorf("localinfra: hand %s to %s: %w", o.name, owner, err)
+		}
+	}
+	if _, err := dbc.Exec(ctx, `DO $$ DECLARE f record; BEGIN
+		FOR f IN SELECT p.oid::regprocedure AS sig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		         WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> '`+owner+`' LOOP
+			EXECUTE format('ALTER FUNCTION %s OWNER TO %I', f.sig, '`+owner+`');
+		END LOOP; END $$`); err != nil {
+		return ServiceDatabase{}, fmt.Errorf("localinfra: hand functions of %q to %s: %w", name, owner, err)
+	}
+	return ServiceDatabase{OwnerURL: p.urlAs(owner, name), AppURL: p.urlAs(app, name), AppRole: app}, nil
+}
+
+func (p *Postgres) urlAs(user, db string) string {
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", user, p.port, db)
+}

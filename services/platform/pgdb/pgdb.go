@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -27,16 +26,13 @@ var platformMigrations embed.FS
 
 // Open connects to url, waits until Postgres answers (it may still be
 // starting), applies the platform migrations and then the service's own
-// migrations found at the root of migrations.
+// migrations found at the root of migrations, and puts row-level security
+// on every tenant-scoped table. It is for the owner of the schema (the
+// migrate command, tests); a service connects as its app role with Connect.
 func Open(ctx context.Context, url string, migrations fs.FS, log *slog.Logger) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	pool, err := newPool(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
-	}
-	cfg.ConnConfig.Tracer = otelpgx.NewTracer()
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("create pool: %w", err)
+		return nil, err
 	}
 	if err := waitReady(ctx, pool); err != nil {
 		pool.Close()
@@ -56,6 +52,10 @@ func Open(ctx context.Context, url string, migrations fs.FS, log *slog.Logger) (
 			pool.Close()
 			return nil, err
 		}
+	}
+	if err := Secure(ctx, pool, ""); err != nil {
+		pool.Close()
+		return nil, err
 	}
 	return pool, nil
 }

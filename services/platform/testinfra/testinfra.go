@@ -32,6 +32,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -47,6 +49,7 @@ import (
 	"time"
 
 	"github.com/counterdesk/counterdesk/services/platform/localinfra"
+	"github.com/counterdesk/counterdesk/services/platform/pgdb"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -626,4 +629,47 @@ func killFromPIDFile(pidFile, want string, sig syscall.Signal) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// AppRole is a database migrated and secured the way a service's is in
+// production: the schema owned by the test's superuser, and a login role
+// holding only the grants `<service> migrate` gives it, subject to
+// row-level security. Tests of the walls between banks connect as it.
+type AppRole struct {
+	OwnerURL, AppURL, Role string
+}
+
+// NewAppRoleDatabase creates a database, applies migrations and the
+// platform's security step for a fresh login role, and returns both URLs.
+func NewAppRoleDatabase(t testing.TB, migrations fs.FS) AppRole {
+	t.Helper()
+	p := postgresEnv(t, "NewAppRoleDatabase")
+	owner := p.clone(t, "")
+	role := "app_" + strconv.FormatInt(env.seq.Add(1), 10) + "_" + strconv.Itoa(os.Getpid())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := p.admin.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN NOSUPERUSER NOBYPASSRLS"); err != nil {
+		t.Fatalf("testinfra: create role %s: %v", role, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		// The role holds grants in the database, which must go first (its
+		// own cleanup, registered earlier, runs later and finds it gone).
+		if u, err := url.Parse(owner); err == nil {
+			_, _ = p.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()+" WITH (FORCE)")
+		}
+		if _, err := p.admin.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize()); err != nil {
+			t.Errorf("testinfra: drop role %s: %v", role, err)
+		}
+	})
+	if err := pgdb.MigrateAndSecure(ctx, owner, migrations, role, nil); err != nil {
+		t.Fatalf("testinfra: migrate and secure: %v", err)
+	}
+	u, err := url.Parse(owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	return AppRole{OwnerURL: owner, AppURL: u.String(), Role: role}
 }
