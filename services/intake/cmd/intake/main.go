@@ -12,6 +12,8 @@ import (
 
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1"
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
+	"github.com/counterdesk/counterdesk/services/intake/internal/auditanchor"
+	"github.com/counterdesk/counterdesk/services/intake/internal/cases"
 	"github.com/counterdesk/counterdesk/services/intake/internal/casesgrpc"
 	"github.com/counterdesk/counterdesk/services/intake/internal/caseskafka"
 	"github.com/counterdesk/counterdesk/services/intake/internal/casespg"
@@ -26,9 +28,12 @@ type Config struct {
 	config.Common
 	PIIKey      string `env:"PII_ENCRYPTION_KEY,required,notEmpty" secret:"true"`
 	RoutingAddr string `env:"ROUTING_ADDR,required,notEmpty"`
+	// AuditMACKeys keys the audit MAC chain: "keyid:base64key,..." (at least
+	// 32 bytes each); the first seals, all verify.
+	AuditMACKeys string `env:"AUDIT_MAC_KEYS,required,notEmpty" secret:"true"`
 }
 
-func main() { os.Exit(service.Main("intake", run)) }
+func main() { os.Exit(service.Main("intake", migrations.FS, run)) }
 
 func run(ctx context.Context, now service.Clock) error {
 	var cfg Config
@@ -47,7 +52,11 @@ func run(ctx context.Context, now service.Clock) error {
 		return err
 	}
 
-	store := casespg.New(b.Pool, sealer)
+	macKeys, err := cases.ParseMACKeys(cfg.AuditMACKeys)
+	if err != nil {
+		return err
+	}
+	store := casespg.New(b.Pool, sealer, casespg.WithMACKeys(macKeys))
 	hashKey := sha256.Sum256([]byte("idempotency/" + cfg.PIIKey))
 	intakev1.RegisterIntakeServiceServer(b.Server.GRPC, &casesgrpc.Server{
 		Store: store, HashKey: hashKey[:], Now: now,
@@ -56,5 +65,6 @@ func run(ctx context.Context, now service.Clock) error {
 	intakev1.RegisterIntakeInternalServiceServer(b.Server.GRPC, &casesgrpc.Internal{Store: store, Now: now})
 	b.Server.AddGateway(intakev1.RegisterIntakeServiceHandlerFromEndpoint)
 	b.Consume("intake", []string{eventbus.TopicAssignmentEvents}, caseskafka.Handler(store), nil)
+	b.Go("audit-anchor", (&auditanchor.Worker{Store: store, Interval: auditanchor.DefaultInterval, Now: now, Log: b.Log}).Run)
 	return b.Run(ctx)
 }

@@ -1,13 +1,10 @@
 // Package cases is intake's domain: what a case is when it is registered,
 // the rules a new case must satisfy beyond its schema, who may see it and how
-// much of the customer they see, and the hash chain that makes the audit
-// trail tamper-evident. It knows nothing of gRPC, SQL or Kafka.
+// much of the customer they see, and the keyed MAC chain that makes the audit
+// trail tamper-evident (audit.go). It knows nothing of gRPC, SQL or Kafka.
 package cases
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -158,49 +155,4 @@ func View(c Case, caller auth.Principal) (Case, error) {
 		c.Customer = c.Customer.Masked()
 	}
 	return c, nil
-}
-
-// AuditEntry is one line of a case's audit trail. Details never hold
-// personal data.
-type AuditEntry struct {
-	CaseID  string
-	Seq     int
-	At      time.Time
-	Actor   string
-	Action  string
-	Details map[string]string
-}
-
-// Hash chains e to the previous entry's hash.
-func (e AuditEntry) Hash(prev []byte) []byte {
-	h := sha256.New()
-	h.Write(prev)
-	var seq [8]byte
-	binary.BigEndian.PutUint64(seq[:], uint64(e.Seq))
-	h.Write(seq[:])
-	d, _ := json.Marshal(e.Details) // map keys are sorted: deterministic
-	for _, part := range []string{e.CaseID, e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, string(d)} {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
-		h.Write(n[:])
-		h.Write([]byte(part))
-	}
-	return h.Sum(nil)
-}
-
-// VerifyChain checks that entries (in seq order) form an unbroken chain with
-// the given stored hashes; it returns the seq of the first bad entry.
-func VerifyChain(entries []AuditEntry, hashes [][]byte) (badSeq int, ok bool) {
-	var prev []byte
-	for i, e := range entries {
-		if e.Seq != i+1 {
-			return e.Seq, false
-		}
-		h := e.Hash(prev)
-		if string(h) != string(hashes[i]) {
-			return e.Seq, false
-		}
-		prev = h
-	}
-	return 0, true
 }

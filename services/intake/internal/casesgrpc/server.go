@@ -56,7 +56,7 @@ type Internal struct {
 }
 
 func (s *Server) CreateCase(ctx context.Context, req *intakev1.CreateCaseRequest) (*intakev1.CreateCaseResponse, error) {
-	caller, err := auth.RequireTenant(ctx)
+	caller, err := authorize(ctx, actCreateCase)
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +67,10 @@ func (s *Server) CreateCase(ctx context.Context, req *intakev1.CreateCaseRequest
 	if len(key) > 128 {
 		return nil, grpcserver.FieldError("Idempotency-Key", "must be at most 128 characters")
 	}
+	// A key belongs to the caller that used it: another teller (or system)
+	// of the same bank using the same key gets its own case, and cannot
+	// learn of, or block, the first caller's request by guessing keys.
+	key = fmt.Sprintf("%d:%s:%s", len(caller.Subject), caller.Subject, key) // length-prefixed: no two (caller, key) pairs meet
 	br, err := s.Branches.Get(ctx, caller.Tenant, req.GetBranchId())
 	if err != nil {
 		return nil, err
@@ -91,7 +95,7 @@ func (s *Server) CreateCase(ctx context.Context, req *intakev1.CreateCaseRequest
 }
 
 func (s *Server) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*intakev1.GetCaseResponse, error) {
-	caller, err := auth.RequireTenant(ctx)
+	caller, err := authorize(ctx, actReadCase)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +111,7 @@ func (s *Server) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*in
 }
 
 func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) (*intakev1.ListCasesResponse, error) {
-	caller, err := auth.RequireTenant(ctx)
+	caller, err := authorize(ctx, actReadCase)
 	if err != nil {
 		return nil, err
 	}
@@ -116,11 +120,9 @@ func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) 
 		f.Limit = 50
 	}
 	switch caller.Role {
-	case auth.RoleSRE:
-		return nil, status.Error(codes.PermissionDenied, "SREs see operational data, not cases")
 	case auth.RoleRegionalSupervisor:
 		f.Region = caller.Region
-	case auth.RoleBankSystem, auth.RoleHeadOffice, auth.RoleCompliance, auth.RoleLegal, auth.RoleTechSupport, auth.RoleService:
+	case auth.RoleBankSystem, auth.RoleHeadOffice, auth.RoleCompliance, auth.RoleLegal, auth.RoleTechSupport:
 	default:
 		if f.Branch != "" && f.Branch != caller.Branch {
 			return nil, status.Error(codes.PermissionDenied, "branchId: outside the caller's branch")
@@ -155,13 +157,11 @@ func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) 
 
 // GetCaseContact reveals a customer's contact details to another service.
 func (s *Internal) GetCaseContact(ctx context.Context, req *intakev1.GetCaseContactRequest) (*intakev1.GetCaseContactResponse, error) {
-	caller, err := auth.RequireTenant(ctx)
+	// Only notification writes to customers; no other service (and no
+	// bank, whatever its token says) needs their contact details.
+	caller, err := auth.RequireService(ctx, contactReaders...)
 	if err != nil {
 		return nil, err
-	}
-	// Only notification writes to customers; no other service needs their contact details.
-	if caller.Role != auth.RoleService || caller.Subject != "notification" {
-		return nil, status.Error(codes.PermissionDenied, "internal API: the notification service only")
 	}
 	c, err := s.Store.GetAnyTenant(ctx, req.GetCaseId())
 	if err != nil {

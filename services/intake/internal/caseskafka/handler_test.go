@@ -39,7 +39,11 @@ func TestHandlerAppliesAssignments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := casespg.New(pool, sealer)
+	keys, err := cases.ParseMACKeys("k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{8}, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := casespg.New(pool, sealer, casespg.WithMACKeys(keys))
 	b := cases.Branch{ID: "br-1", Region: "rg-1", Staff: []string{"teller-1", "cm-1"}, ComplaintManager: "cm-1"}
 	c, err := cases.Prepare(cases.New{Branch: "br-1", Channel: "CHANNEL_ON_SITE", Category: "CATEGORY_FEE_DISPUTE",
 		Severity: "SEVERITY_NORMAL", Summary: "fee", OccurredAt: now.Add(-time.Hour), Customer: cases.Customer{Name: "张三"}},

@@ -1,5 +1,6 @@
 // Package casespg stores intake's cases in Postgres: the case with its
-// customer sealed, the idempotency keys, case numbers and the audit chain.
+// customer sealed, the idempotency keys, case numbers, and the audit chain
+// with its anchors (audit.go).
 // Database errors become the domain errors of package cases.
 package casespg
 
@@ -21,12 +22,29 @@ import (
 
 // Store is intake's Postgres store.
 type Store struct {
-	pool   *pgxpool.Pool
-	sealer *pii.Sealer
+	pool    *pgxpool.Pool
+	sealer  *pii.Sealer
+	macKeys cases.MACKeys
 }
 
-// New returns a store sealing personal data with sealer.
-func New(pool *pgxpool.Pool, sealer *pii.Sealer) *Store { return &Store{pool: pool, sealer: sealer} }
+// Option configures a Store.
+type Option func(*Store)
+
+// WithMACKeys seals audit entries with the ring's current key and verifies
+// them with all of its keys. Without it a store refuses to append audit
+// entries (cases.ErrNoMACKey), and so to create or change cases: an
+// unsealed entry would weaken the chain for good.
+func WithMACKeys(k cases.MACKeys) Option { return func(s *Store) { s.macKeys = k } }
+
+// New returns a store sealing personal data with sealer. A store that only
+// verifies audit trails needs no sealer.
+func New(pool *pgxpool.Pool, sealer *pii.Sealer, opts ...Option) *Store {
+	s := &Store{pool: pool, sealer: sealer}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
 
 // Created is called inside the creating transaction, e.g. to add the
 // CaseCreated event to the outbox.
@@ -74,7 +92,7 @@ func (s *Store) Create(ctx context.Context, c cases.Case, key string, reqHash []
 			VALUES ($1, $2, $3, $4, $5)`, c.Tenant, key, reqHash, c.ID, c.CreatedAt); err != nil {
 			return fmt.Errorf("record idempotency key: %w", err)
 		}
-		if err := appendAudit(ctx, tx, c.Tenant, c.ID, c.CreatedAt, c.CreatedBy, "created",
+		if err := s.appendAudit(ctx, tx, c.Tenant, c.ID, c.CreatedAt, c.CreatedBy, "created",
 			map[string]string{"status": c.Status, "branch": c.Branch, "channel": c.Channel, "category": c.Category,
 				"severity": c.Severity, "reportedBy": c.ReportedBy}); err != nil {
 			return err
@@ -147,6 +165,25 @@ func (s *Store) Get(ctx context.Context, tenant, id string) (cases.Case, error) 
 	return c, err
 }
 
+// Locate returns what decides who may see a case of tenant — its id,
+// tenant, branch and region — without opening the sealed customer, for
+// callers that need the decision but not the case.
+func (s *Store) Locate(ctx context.Context, tenant, id string) (cases.Case, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return cases.Case{}, cases.ErrNotFound
+	}
+	var c cases.Case
+	err := s.pool.QueryRow(ctx, `SELECT id, tenant_id, branch_id, region_id FROM cases WHERE tenant_id = $1 AND id = $2`,
+		tenant, id).Scan(&c.ID, &c.Tenant, &c.Branch, &c.Region)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return cases.Case{}, cases.ErrNotFound
+	}
+	if err != nil {
+		return cases.Case{}, fmt.Errorf("locate case %s: %w", id, err)
+	}
+	return c, nil
+}
+
 // GetAnyTenant returns a case whatever its tenant, for internal callers.
 func (s *Store) GetAnyTenant(ctx context.Context, id string) (cases.Case, error) {
 	row := s.pool.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases WHERE id = $1`, id)
@@ -204,64 +241,14 @@ func (s *Store) SetOwner(ctx context.Context, tx pgx.Tx, caseID, owner, reason, 
 	if err != nil {
 		return fmt.Errorf("set owner of case %s: %w", caseID, err)
 	}
-	return appendAudit(ctx, tx, tenant, caseID, at, actor, "assigned", map[string]string{"owner": owner, "reason": reason})
-}
-
-// AuditRecord is a stored audit entry with its hash.
-type AuditRecord struct {
-	Entry cases.AuditEntry
-	Hash  []byte
-}
-
-// Audit returns a case's audit trail in order.
-func (s *Store) Audit(ctx context.Context, caseID string) ([]AuditRecord, error) {
-	rows, err := s.pool.Query(ctx, `SELECT seq, at, actor, action, details, hash FROM case_audit WHERE case_id = $1 ORDER BY seq`, caseID)
-	if err != nil {
-		return nil, fmt.Errorf("read audit of case %s: %w", caseID, err)
-	}
-	defer rows.Close()
-	var out []AuditRecord
-	for rows.Next() {
-		r := AuditRecord{Entry: cases.AuditEntry{CaseID: caseID}}
-		if err := rows.Scan(&r.Entry.Seq, &r.Entry.At, &r.Entry.Actor, &r.Entry.Action, &r.Entry.Details, &r.Hash); err != nil {
-			return nil, fmt.Errorf("scan audit: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return s.appendAudit(ctx, tx, tenant, caseID, at, actor, "assigned", map[string]string{"owner": owner, "reason": reason})
 }
 
 // RecordAccess appends an audit entry for a read of personal data.
 func (s *Store) RecordAccess(ctx context.Context, c cases.Case, actor, purpose string, at time.Time) error {
 	return pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		return appendAudit(ctx, tx, c.Tenant, c.ID, at, actor, "personal_data_read", map[string]string{"purpose": purpose})
+		return s.appendAudit(ctx, tx, c.Tenant, c.ID, at, actor, "personal_data_read", map[string]string{"purpose": purpose})
 	})
-}
-
-func appendAudit(ctx context.Context, tx pgx.Tx, tenant, caseID string, at time.Time, actor, action string, details map[string]string) error {
-	// Lock the case row so concurrent appends to one chain serialise.
-	var seq int
-	var prev []byte
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, caseID); err != nil {
-		return fmt.Errorf("lock case for audit: %w", err)
-	}
-	err := tx.QueryRow(ctx, `SELECT seq, hash FROM case_audit WHERE case_id = $1 ORDER BY seq DESC LIMIT 1`, caseID).Scan(&seq, &prev)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("read audit chain head: %w", err)
-	}
-	if prev == nil {
-		prev = []byte{} // the first entry chains to nothing
-	}
-	e := cases.AuditEntry{CaseID: caseID, Seq: seq + 1, At: at.UTC().Truncate(time.Microsecond), Actor: actor, Action: action, Details: details}
-	d, err := json.Marshal(details)
-	if err != nil {
-		return fmt.Errorf("encode audit details: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO case_audit (case_id, seq, tenant_id, at, actor, action, details, prev_hash, hash)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, caseID, e.Seq, tenant, e.At, actor, action, d, prev, e.Hash(prev)); err != nil {
-		return fmt.Errorf("append audit entry: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) seal(c cases.Case) ([]byte, error) {

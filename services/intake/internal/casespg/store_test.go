@@ -58,7 +58,21 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatalf("open database: %v", err)
 	}
 	t.Cleanup(pool.Close)
-	return &fixture{pool: pool, store: casespg.New(pool, newSealer(t, 1))}
+	return &fixture{pool: pool, store: casespg.New(pool, newSealer(t, 1), casespg.WithMACKeys(macKeys(t, "k1:"+macKey(0x11))))}
+}
+
+// macKey is a base64 audit MAC key of 32 bytes of fill.
+func macKey(fill byte) string {
+	return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{fill}, 32))
+}
+
+func macKeys(t *testing.T, s string) cases.MACKeys {
+	t.Helper()
+	k, err := cases.ParseMACKeys(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // newSealer returns a sealer whose key is 32 bytes of fill.
@@ -344,20 +358,13 @@ func TestFailingOutboxHookLeavesNothingBehind(t *testing.T) {
 	}
 }
 
-// audit returns the stored chain of a case as VerifyChain takes it.
-func audit(t *testing.T, f *fixture, caseID string) ([]cases.AuditEntry, [][]byte) {
+func (f *fixture) verify(t *testing.T, caseID string) cases.Verification {
 	t.Helper()
-	recs, err := f.store.Audit(context.Background(), caseID)
+	v, err := f.store.VerifyAudit(context.Background(), caseID)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("verify audit: %v", err)
 	}
-	var entries []cases.AuditEntry
-	var hashes [][]byte
-	for _, r := range recs {
-		entries = append(entries, r.Entry)
-		hashes = append(hashes, r.Hash)
-	}
-	return entries, hashes
+	return v
 }
 
 func setOwner(t *testing.T, f *fixture, caseID, owner string, at time.Time) {
@@ -376,19 +383,25 @@ func TestAuditChainOfCreateAndAssignVerifies(t *testing.T) {
 	// Nanoseconds that Postgres cannot store must not break the chain.
 	setOwner(t, f, c.ID, "teller-1", now.Add(time.Second+123456789))
 
-	entries, hashes := audit(t, f, c.ID)
+	recs, err := f.store.Audit(context.Background(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var actions []string
-	for _, e := range entries {
-		actions = append(actions, e.Action)
+	for _, r := range recs {
+		actions = append(actions, r.Entry.Action)
+		if r.KeyID != "k1" || r.Entry.Tenant != "bank-a" {
+			t.Errorf("entry %d sealed with key %q for tenant %q, want k1 and bank-a", r.Entry.Seq, r.KeyID, r.Entry.Tenant)
+		}
 	}
 	if strings.Join(actions, ",") != "created,assigned" {
 		t.Fatalf("audit actions %v, want created then assigned", actions)
 	}
-	if entries[1].Details["owner"] != "teller-1" || entries[1].Actor != "routing" {
-		t.Errorf("assigned entry %+v", entries[1])
+	if recs[1].Entry.Details["owner"] != "teller-1" || recs[1].Entry.Actor != "routing" {
+		t.Errorf("assigned entry %+v", recs[1].Entry)
 	}
-	if bad, ok := cases.VerifyChain(entries, hashes); !ok {
-		t.Fatalf("stored chain does not verify at seq %d", bad)
+	if v := f.verify(t, c.ID); !v.OK || v.Entries != 2 || v.LegacyEntries != 0 {
+		t.Fatalf("stored chain: %+v, want 2 intact keyed entries", v)
 	}
 	got, err := f.store.Get(context.Background(), "bank-a", c.ID)
 	if err != nil {
@@ -401,50 +414,54 @@ func TestAuditChainOfCreateAndAssignVerifies(t *testing.T) {
 
 func TestAuditRowsCannotBeChanged(t *testing.T) {
 	f := newFixture(t)
+	ctx := context.Background()
 	c := f.create(t, prepare(t, "bank-a", now), "k1")
 	setOwner(t, f, c.ID, "teller-1", now.Add(time.Second))
+	f.anchor(t, now.Add(time.Minute))
 	tests := []struct{ name, sql string }{
 		{"an update of an entry is refused", `UPDATE case_audit SET details = '{"owner":"someone-else"}' WHERE case_id = '` + c.ID + `' AND seq = 2`},
 		{"a delete of an entry is refused", `DELETE FROM case_audit WHERE case_id = '` + c.ID + `' AND seq = 2`},
 		{"a truncate of the trail is refused", `TRUNCATE case_audit`},
+		{"an update of an anchor is refused", `UPDATE audit_anchors SET seq = 1`},
+		{"a delete of an anchor is refused", `DELETE FROM audit_anchors`},
+		{"a truncate of the anchors is refused", `TRUNCATE audit_anchors`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := f.pool.Exec(context.Background(), tt.sql)
+			_, err := f.pool.Exec(ctx, tt.sql)
 			var pgErr *pgconn.PgError
 			if !errors.As(err, &pgErr) || !strings.Contains(pgErr.Message, "append-only") {
 				t.Fatalf("err = %v, want the append-only trigger's refusal", err)
 			}
-			if n := f.count(t, "case_audit"); n != 2 {
-				t.Errorf("%d audit rows, want 2", n)
+			if n, m := f.count(t, "case_audit"), f.count(t, "audit_anchors"); n != 2 || m != 1 {
+				t.Errorf("%d audit rows and %d anchors, want 2 and 1", n, m)
 			}
 		})
 	}
-	entries, hashes := audit(t, f, c.ID)
-	if bad, ok := cases.VerifyChain(entries, hashes); !ok {
-		t.Errorf("chain broken at seq %d after refused edits", bad)
+	if v := f.verify(t, c.ID); !v.OK || v.AnchoredSeq != 2 {
+		t.Errorf("after refused edits: %+v, want intact and anchored at 2", v)
 	}
 }
 
-func TestAuditEditBehindTheTriggersBackIsDetected(t *testing.T) {
+// Rows without a key id would verify by the legacy rule, which needs no key:
+// only rows from before MACs may be like that.
+func TestUnkeyedRowsCannotBeAdded(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
 	c := f.create(t, prepare(t, "bank-a", now), "k1")
-	setOwner(t, f, c.ID, "teller-1", now.Add(time.Second))
-	setOwner(t, f, c.ID, "cm-1", now.Add(2*time.Second))
-	// A superuser can switch the trigger off; the hash chain must still tell.
-	for _, sql := range []string{
-		`ALTER TABLE case_audit DISABLE TRIGGER case_audit_no_update`,
-		`UPDATE case_audit SET details = '{"owner":"someone-else","reason":"first_responder"}' WHERE case_id = '` + c.ID + `' AND seq = 2`,
-		`ALTER TABLE case_audit ENABLE TRIGGER case_audit_no_update`,
+	for name, sql := range map[string]string{
+		"an unkeyed audit row": `INSERT INTO case_audit (case_id, seq, tenant_id, created_at, actor, action, details, prev_hash, hash)
+			SELECT case_id, 2, tenant_id, created_at, actor, action, details, hash, hash FROM case_audit WHERE case_id = '` + c.ID + `'`,
+		"an unkeyed anchor": `INSERT INTO audit_anchors (tenant_id, case_id, seq, mac, anchored_at)
+			VALUES ('bank-a', '` + c.ID + `', 1, '\x00', now())`,
+		"a row made unkeyed": `UPDATE case_audit SET mac_key_id = NULL`,
 	} {
-		if _, err := f.pool.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	entries, hashes := audit(t, f, c.ID)
-	if bad, ok := cases.VerifyChain(entries, hashes); ok || bad != 2 {
-		t.Errorf("VerifyChain = (%d, %v), want the edited entry 2 reported", bad, ok)
+		t.Run(name, func(t *testing.T) {
+			err := f.tamper(t, sql)
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) || pgErr.Code != "23514" {
+				t.Fatalf("err = %v, want a check constraint violation", err)
+			}
+		})
 	}
 }
 

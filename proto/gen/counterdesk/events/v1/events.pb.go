@@ -47,6 +47,7 @@ type Envelope struct {
 	//	*Envelope_DeadlineBreached
 	//	*Envelope_NotificationSent
 	//	*Envelope_DeadlineRecomputed
+	//	*Envelope_AuditAnchored
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -194,6 +195,15 @@ func (x *Envelope) GetDeadlineRecomputed() *DeadlineRecomputed {
 	return nil
 }
 
+func (x *Envelope) GetAuditAnchored() *AuditAnchored {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_AuditAnchored); ok {
+			return x.AuditAnchored
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -226,6 +236,10 @@ type Envelope_DeadlineRecomputed struct {
 	DeadlineRecomputed *DeadlineRecomputed `protobuf:"bytes,16,opt,name=deadline_recomputed,json=deadlineRecomputed,proto3,oneof"`
 }
 
+type Envelope_AuditAnchored struct {
+	AuditAnchored *AuditAnchored `protobuf:"bytes,17,opt,name=audit_anchored,json=auditAnchored,proto3,oneof"`
+}
+
 func (*Envelope_CaseCreated) isEnvelope_Payload() {}
 
 func (*Envelope_AssignmentMade) isEnvelope_Payload() {}
@@ -239,6 +253,8 @@ func (*Envelope_DeadlineBreached) isEnvelope_Payload() {}
 func (*Envelope_NotificationSent) isEnvelope_Payload() {}
 
 func (*Envelope_DeadlineRecomputed) isEnvelope_Payload() {}
+
+func (*Envelope_AuditAnchored) isEnvelope_Payload() {}
 
 // Topic case-events, producer intake.
 type CaseCreated struct {
@@ -894,11 +910,107 @@ func (x *NotificationSent) GetSentAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// Topic audit-events, producer intake; no case id (the envelope's tenant_id is
+// the bank). Intake anchored the audit chain heads of the bank's cases whose
+// trail grew since their last anchor: one row per case in its audit_anchors
+// table, and this event as a witness kept outside intake's database. It holds
+// no personal data and no audit content, only a digest an auditor with the
+// bank's audit key recomputes from audit_anchors.
+type AuditAnchored struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	AnchoredAt *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=anchored_at,json=anchoredAt,proto3" json:"anchored_at,omitempty"`
+	// Number of cases anchored in this batch.
+	CaseCount int32 `protobuf:"varint,2,opt,name=case_count,json=caseCount,proto3" json:"case_count,omitempty"`
+	// HMAC-SHA256 under mac_key_id over the tenant, anchored_at and the batch's
+	// (case_id, seq, mac) in case id order; see cases.AnchorDigest in intake.
+	Digest []byte `protobuf:"bytes,3,opt,name=digest,proto3" json:"digest,omitempty"`
+	// Audit MAC key the digest is computed with (keys rotate).
+	MacKeyId string `protobuf:"bytes,4,opt,name=mac_key_id,json=macKeyId,proto3" json:"mac_key_id,omitempty"`
+	// The batch's rows in audit_anchors: ids first_anchor_id..last_anchor_id of
+	// this tenant.
+	FirstAnchorId int64 `protobuf:"varint,5,opt,name=first_anchor_id,json=firstAnchorId,proto3" json:"first_anchor_id,omitempty"`
+	LastAnchorId  int64 `protobuf:"varint,6,opt,name=last_anchor_id,json=lastAnchorId,proto3" json:"last_anchor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditAnchored) Reset() {
+	*x = AuditAnchored{}
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditAnchored) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditAnchored) ProtoMessage() {}
+
+func (x *AuditAnchored) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditAnchored.ProtoReflect.Descriptor instead.
+func (*AuditAnchored) Descriptor() ([]byte, []int) {
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AuditAnchored) GetAnchoredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnchoredAt
+	}
+	return nil
+}
+
+func (x *AuditAnchored) GetCaseCount() int32 {
+	if x != nil {
+		return x.CaseCount
+	}
+	return 0
+}
+
+func (x *AuditAnchored) GetDigest() []byte {
+	if x != nil {
+		return x.Digest
+	}
+	return nil
+}
+
+func (x *AuditAnchored) GetMacKeyId() string {
+	if x != nil {
+		return x.MacKeyId
+	}
+	return ""
+}
+
+func (x *AuditAnchored) GetFirstAnchorId() int64 {
+	if x != nil {
+		return x.FirstAnchorId
+	}
+	return 0
+}
+
+func (x *AuditAnchored) GetLastAnchorId() int64 {
+	if x != nil {
+		return x.LastAnchorId
+	}
+	return 0
+}
+
 var File_counterdesk_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\"counterdesk/events/v1/events.proto\x12\x15counterdesk.events.v1\x1a%counterdesk/cases/v1/case_types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x06\n" +
+	"\"counterdesk/events/v1/events.proto\x12\x15counterdesk.events.v1\x1a%counterdesk/cases/v1/case_types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xef\x06\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x17\n" +
@@ -914,7 +1026,8 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\x0fdeadline_warned\x18\r \x01(\v2%.counterdesk.events.v1.DeadlineWarnedH\x00R\x0edeadlineWarned\x12V\n" +
 	"\x11deadline_breached\x18\x0e \x01(\v2'.counterdesk.events.v1.DeadlineBreachedH\x00R\x10deadlineBreached\x12V\n" +
 	"\x11notification_sent\x18\x0f \x01(\v2'.counterdesk.events.v1.NotificationSentH\x00R\x10notificationSent\x12\\\n" +
-	"\x13deadline_recomputed\x18\x10 \x01(\v2).counterdesk.events.v1.DeadlineRecomputedH\x00R\x12deadlineRecomputedB\t\n" +
+	"\x13deadline_recomputed\x18\x10 \x01(\v2).counterdesk.events.v1.DeadlineRecomputedH\x00R\x12deadlineRecomputed\x12M\n" +
+	"\x0eaudit_anchored\x18\x11 \x01(\v2$.counterdesk.events.v1.AuditAnchoredH\x00R\rauditAnchoredB\t\n" +
 	"\apayload\"\xad\x05\n" +
 	"\vCaseCreated\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
@@ -975,7 +1088,17 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\x0fnotification_id\x18\x01 \x01(\tR\x0enotificationId\x12\x18\n" +
 	"\achannel\x18\x02 \x01(\tR\achannel\x12\x1a\n" +
 	"\btemplate\x18\x03 \x01(\tR\btemplate\x123\n" +
-	"\asent_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAtBMZKgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1;eventsv1b\x06proto3"
+	"\asent_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\"\xef\x01\n" +
+	"\rAuditAnchored\x12;\n" +
+	"\vanchored_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"anchoredAt\x12\x1d\n" +
+	"\n" +
+	"case_count\x18\x02 \x01(\x05R\tcaseCount\x12\x16\n" +
+	"\x06digest\x18\x03 \x01(\fR\x06digest\x12\x1c\n" +
+	"\n" +
+	"mac_key_id\x18\x04 \x01(\tR\bmacKeyId\x12&\n" +
+	"\x0ffirst_anchor_id\x18\x05 \x01(\x03R\rfirstAnchorId\x12$\n" +
+	"\x0elast_anchor_id\x18\x06 \x01(\x03R\flastAnchorIdBMZKgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1;eventsv1b\x06proto3"
 
 var (
 	file_counterdesk_events_v1_events_proto_rawDescOnce sync.Once
@@ -989,7 +1112,7 @@ func file_counterdesk_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_counterdesk_events_v1_events_proto_rawDescData
 }
 
-var file_counterdesk_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_counterdesk_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_counterdesk_events_v1_events_proto_goTypes = []any{
 	(*Envelope)(nil),              // 0: counterdesk.events.v1.Envelope
 	(*CaseCreated)(nil),           // 1: counterdesk.events.v1.CaseCreated
@@ -1000,15 +1123,16 @@ var file_counterdesk_events_v1_events_proto_goTypes = []any{
 	(*DeadlineBreached)(nil),      // 6: counterdesk.events.v1.DeadlineBreached
 	(*DeadlineRecomputed)(nil),    // 7: counterdesk.events.v1.DeadlineRecomputed
 	(*NotificationSent)(nil),      // 8: counterdesk.events.v1.NotificationSent
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
-	(v1.Channel)(0),               // 10: counterdesk.cases.v1.Channel
-	(v1.Category)(0),              // 11: counterdesk.cases.v1.Category
-	(v1.Severity)(0),              // 12: counterdesk.cases.v1.Severity
-	(v1.CustomerTier)(0),          // 13: counterdesk.cases.v1.CustomerTier
-	(v1.CaseStatus)(0),            // 14: counterdesk.cases.v1.CaseStatus
+	(*AuditAnchored)(nil),         // 9: counterdesk.events.v1.AuditAnchored
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(v1.Channel)(0),               // 11: counterdesk.cases.v1.Channel
+	(v1.Category)(0),              // 12: counterdesk.cases.v1.Category
+	(v1.Severity)(0),              // 13: counterdesk.cases.v1.Severity
+	(v1.CustomerTier)(0),          // 14: counterdesk.cases.v1.CustomerTier
+	(v1.CaseStatus)(0),            // 15: counterdesk.cases.v1.CaseStatus
 }
 var file_counterdesk_events_v1_events_proto_depIdxs = []int32{
-	9,  // 0: counterdesk.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
+	10, // 0: counterdesk.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
 	1,  // 1: counterdesk.events.v1.Envelope.case_created:type_name -> counterdesk.events.v1.CaseCreated
 	2,  // 2: counterdesk.events.v1.Envelope.assignment_made:type_name -> counterdesk.events.v1.AssignmentMade
 	4,  // 3: counterdesk.events.v1.Envelope.deadlines_armed:type_name -> counterdesk.events.v1.DeadlinesArmed
@@ -1016,26 +1140,28 @@ var file_counterdesk_events_v1_events_proto_depIdxs = []int32{
 	6,  // 5: counterdesk.events.v1.Envelope.deadline_breached:type_name -> counterdesk.events.v1.DeadlineBreached
 	8,  // 6: counterdesk.events.v1.Envelope.notification_sent:type_name -> counterdesk.events.v1.NotificationSent
 	7,  // 7: counterdesk.events.v1.Envelope.deadline_recomputed:type_name -> counterdesk.events.v1.DeadlineRecomputed
-	10, // 8: counterdesk.events.v1.CaseCreated.channel:type_name -> counterdesk.cases.v1.Channel
-	11, // 9: counterdesk.events.v1.CaseCreated.category:type_name -> counterdesk.cases.v1.Category
-	12, // 10: counterdesk.events.v1.CaseCreated.severity:type_name -> counterdesk.cases.v1.Severity
-	13, // 11: counterdesk.events.v1.CaseCreated.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
-	14, // 12: counterdesk.events.v1.CaseCreated.status:type_name -> counterdesk.cases.v1.CaseStatus
-	9,  // 13: counterdesk.events.v1.CaseCreated.occurred_at:type_name -> google.protobuf.Timestamp
-	9,  // 14: counterdesk.events.v1.CaseCreated.created_at:type_name -> google.protobuf.Timestamp
-	9,  // 15: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
-	9,  // 16: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
-	3,  // 17: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
-	9,  // 18: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
-	9,  // 19: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
-	9,  // 20: counterdesk.events.v1.DeadlineRecomputed.old_due_at:type_name -> google.protobuf.Timestamp
-	9,  // 21: counterdesk.events.v1.DeadlineRecomputed.new_due_at:type_name -> google.protobuf.Timestamp
-	9,  // 22: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	9,  // 8: counterdesk.events.v1.Envelope.audit_anchored:type_name -> counterdesk.events.v1.AuditAnchored
+	11, // 9: counterdesk.events.v1.CaseCreated.channel:type_name -> counterdesk.cases.v1.Channel
+	12, // 10: counterdesk.events.v1.CaseCreated.category:type_name -> counterdesk.cases.v1.Category
+	13, // 11: counterdesk.events.v1.CaseCreated.severity:type_name -> counterdesk.cases.v1.Severity
+	14, // 12: counterdesk.events.v1.CaseCreated.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
+	15, // 13: counterdesk.events.v1.CaseCreated.status:type_name -> counterdesk.cases.v1.CaseStatus
+	10, // 14: counterdesk.events.v1.CaseCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	10, // 15: counterdesk.events.v1.CaseCreated.created_at:type_name -> google.protobuf.Timestamp
+	10, // 16: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
+	10, // 17: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
+	3,  // 18: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
+	10, // 19: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
+	10, // 20: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
+	10, // 21: counterdesk.events.v1.DeadlineRecomputed.old_due_at:type_name -> google.protobuf.Timestamp
+	10, // 22: counterdesk.events.v1.DeadlineRecomputed.new_due_at:type_name -> google.protobuf.Timestamp
+	10, // 23: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
+	10, // 24: counterdesk.events.v1.AuditAnchored.anchored_at:type_name -> google.protobuf.Timestamp
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_events_v1_events_proto_init() }
@@ -1051,6 +1177,7 @@ func file_counterdesk_events_v1_events_proto_init() {
 		(*Envelope_DeadlineBreached)(nil),
 		(*Envelope_NotificationSent)(nil),
 		(*Envelope_DeadlineRecomputed)(nil),
+		(*Envelope_AuditAnchored)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1058,7 +1185,7 @@ func file_counterdesk_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_events_v1_events_proto_rawDesc), len(file_counterdesk_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

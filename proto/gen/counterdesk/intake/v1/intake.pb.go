@@ -653,6 +653,193 @@ func (x *ListCasesResponse) GetNextPageToken() string {
 	return ""
 }
 
+type VerifyCaseAuditRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyCaseAuditRequest) Reset() {
+	*x = VerifyCaseAuditRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyCaseAuditRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyCaseAuditRequest) ProtoMessage() {}
+
+func (x *VerifyCaseAuditRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyCaseAuditRequest.ProtoReflect.Descriptor instead.
+func (*VerifyCaseAuditRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *VerifyCaseAuditRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+// The counts are optional only so that JSON always shows them, zeros and
+// `"ok": false` included: an auditor reading the answer must not have to know
+// that proto3 JSON leaves default values out.
+type VerifyCaseAuditResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether the whole trail verified.
+	Ok *bool `protobuf:"varint,1,opt,name=ok,proto3,oneof" json:"ok,omitempty"`
+	// Entries in the trail.
+	Entries *int32 `protobuf:"varint,2,opt,name=entries,proto3,oneof" json:"entries,omitempty"`
+	// Of those, entries written before audit MACs (unkeyed SHA-256 chain),
+	// verified by that older rule.
+	LegacyEntries *int32 `protobuf:"varint,3,opt,name=legacy_entries,json=legacyEntries,proto3,oneof" json:"legacy_entries,omitempty"`
+	// Highest sequence number vouched for by an anchor; 0 when not yet anchored.
+	AnchoredSeq *int32 `protobuf:"varint,4,opt,name=anchored_seq,json=anchoredSeq,proto3,oneof" json:"anchored_seq,omitempty"`
+	// The first entry at which the trail does not hold; absent when ok.
+	FirstBroken   *AuditBreak `protobuf:"bytes,5,opt,name=first_broken,json=firstBroken,proto3" json:"first_broken,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyCaseAuditResponse) Reset() {
+	*x = VerifyCaseAuditResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyCaseAuditResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyCaseAuditResponse) ProtoMessage() {}
+
+func (x *VerifyCaseAuditResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyCaseAuditResponse.ProtoReflect.Descriptor instead.
+func (*VerifyCaseAuditResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *VerifyCaseAuditResponse) GetOk() bool {
+	if x != nil && x.Ok != nil {
+		return *x.Ok
+	}
+	return false
+}
+
+func (x *VerifyCaseAuditResponse) GetEntries() int32 {
+	if x != nil && x.Entries != nil {
+		return *x.Entries
+	}
+	return 0
+}
+
+func (x *VerifyCaseAuditResponse) GetLegacyEntries() int32 {
+	if x != nil && x.LegacyEntries != nil {
+		return *x.LegacyEntries
+	}
+	return 0
+}
+
+func (x *VerifyCaseAuditResponse) GetAnchoredSeq() int32 {
+	if x != nil && x.AnchoredSeq != nil {
+		return *x.AnchoredSeq
+	}
+	return 0
+}
+
+func (x *VerifyCaseAuditResponse) GetFirstBroken() *AuditBreak {
+	if x != nil {
+		return x.FirstBroken
+	}
+	return nil
+}
+
+// Where and why an audit trail stops holding.
+type AuditBreak struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sequence number of the first entry that does not verify (for a trail cut
+	// short: the first missing one).
+	Seq int32 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// "mac mismatch", "sequence gap or reorder", "broken link to previous
+	// entry", "chain shorter than its anchor (records deleted)" or "entry
+	// differs from its anchor".
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditBreak) Reset() {
+	*x = AuditBreak{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditBreak) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditBreak) ProtoMessage() {}
+
+func (x *AuditBreak) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditBreak.ProtoReflect.Descriptor instead.
+func (*AuditBreak) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AuditBreak) GetSeq() int32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *AuditBreak) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type GetCaseContactRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -662,7 +849,7 @@ type GetCaseContactRequest struct {
 
 func (x *GetCaseContactRequest) Reset() {
 	*x = GetCaseContactRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[8]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -674,7 +861,7 @@ func (x *GetCaseContactRequest) String() string {
 func (*GetCaseContactRequest) ProtoMessage() {}
 
 func (x *GetCaseContactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[8]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -687,7 +874,7 @@ func (x *GetCaseContactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseContactRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseContactRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetCaseContactRequest) GetCaseId() string {
@@ -712,7 +899,7 @@ type GetCaseContactResponse struct {
 
 func (x *GetCaseContactResponse) Reset() {
 	*x = GetCaseContactResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -724,7 +911,7 @@ func (x *GetCaseContactResponse) String() string {
 func (*GetCaseContactResponse) ProtoMessage() {}
 
 func (x *GetCaseContactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -737,7 +924,7 @@ func (x *GetCaseContactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseContactResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseContactResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetCaseContactResponse) GetCaseId() string {
@@ -857,7 +1044,24 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"n\n" +
 	"\x11ListCasesResponse\x121\n" +
 	"\x05cases\x18\x01 \x03(\v2\x1b.counterdesk.intake.v1.CaseR\x05cases\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\":\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\";\n" +
+	"\x16VerifyCaseAuditRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"\x9e\x02\n" +
+	"\x17VerifyCaseAuditResponse\x12\x13\n" +
+	"\x02ok\x18\x01 \x01(\bH\x00R\x02ok\x88\x01\x01\x12\x1d\n" +
+	"\aentries\x18\x02 \x01(\x05H\x01R\aentries\x88\x01\x01\x12*\n" +
+	"\x0elegacy_entries\x18\x03 \x01(\x05H\x02R\rlegacyEntries\x88\x01\x01\x12&\n" +
+	"\fanchored_seq\x18\x04 \x01(\x05H\x03R\vanchoredSeq\x88\x01\x01\x12D\n" +
+	"\ffirst_broken\x18\x05 \x01(\v2!.counterdesk.intake.v1.AuditBreakR\vfirstBrokenB\x05\n" +
+	"\x03_okB\n" +
+	"\n" +
+	"\b_entriesB\x11\n" +
+	"\x0f_legacy_entriesB\x0f\n" +
+	"\r_anchored_seq\"6\n" +
+	"\n" +
+	"AuditBreak\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x05R\x03seq\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\":\n" +
 	"\x15GetCaseContactRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"\xdc\x01\n" +
 	"\x16GetCaseContactResponse\x12\x17\n" +
@@ -868,12 +1072,13 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\rcustomer_name\x18\x04 \x01(\tR\fcustomerName\x12\x14\n" +
 	"\x05email\x18\x05 \x01(\tR\x05email\x12\x14\n" +
 	"\x05phone\x18\x06 \x01(\tR\x05phone\x12\x1a\n" +
-	"\blanguage\x18\a \x01(\tR\blanguage2\xfe\x02\n" +
+	"\blanguage\x18\a \x01(\tR\blanguage2\x9b\x04\n" +
 	"\rIntakeService\x12}\n" +
 	"\n" +
 	"CreateCase\x12(.counterdesk.intake.v1.CreateCaseRequest\x1a).counterdesk.intake.v1.CreateCaseResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*b\x04case\"\t/v1/cases\x12{\n" +
 	"\aGetCase\x12%.counterdesk.intake.v1.GetCaseRequest\x1a&.counterdesk.intake.v1.GetCaseResponse\"!\x82\xd3\xe4\x93\x02\x1bb\x04case\x12\x13/v1/cases/{case_id}\x12q\n" +
-	"\tListCases\x12'.counterdesk.intake.v1.ListCasesRequest\x1a(.counterdesk.intake.v1.ListCasesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/cases2\x86\x01\n" +
+	"\tListCases\x12'.counterdesk.intake.v1.ListCasesRequest\x1a(.counterdesk.intake.v1.ListCasesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/cases\x12\x9a\x01\n" +
+	"\x0fVerifyCaseAudit\x12-.counterdesk.intake.v1.VerifyCaseAuditRequest\x1a..counterdesk.intake.v1.VerifyCaseAuditResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/cases/{case_id}/audit:verify2\x86\x01\n" +
 	"\x15IntakeInternalService\x12m\n" +
 	"\x0eGetCaseContact\x12,.counterdesk.intake.v1.GetCaseContactRequest\x1a-.counterdesk.intake.v1.GetCaseContactResponseBMZKgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1;intakev1b\x06proto3"
 
@@ -889,56 +1094,62 @@ func file_counterdesk_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_counterdesk_intake_v1_intake_proto_rawDescData
 }
 
-var file_counterdesk_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_counterdesk_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_counterdesk_intake_v1_intake_proto_goTypes = []any{
-	(*Customer)(nil),               // 0: counterdesk.intake.v1.Customer
-	(*Case)(nil),                   // 1: counterdesk.intake.v1.Case
-	(*CreateCaseRequest)(nil),      // 2: counterdesk.intake.v1.CreateCaseRequest
-	(*CreateCaseResponse)(nil),     // 3: counterdesk.intake.v1.CreateCaseResponse
-	(*GetCaseRequest)(nil),         // 4: counterdesk.intake.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),        // 5: counterdesk.intake.v1.GetCaseResponse
-	(*ListCasesRequest)(nil),       // 6: counterdesk.intake.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),      // 7: counterdesk.intake.v1.ListCasesResponse
-	(*GetCaseContactRequest)(nil),  // 8: counterdesk.intake.v1.GetCaseContactRequest
-	(*GetCaseContactResponse)(nil), // 9: counterdesk.intake.v1.GetCaseContactResponse
-	(v1.CustomerTier)(0),           // 10: counterdesk.cases.v1.CustomerTier
-	(v1.Channel)(0),                // 11: counterdesk.cases.v1.Channel
-	(v1.Category)(0),               // 12: counterdesk.cases.v1.Category
-	(v1.Severity)(0),               // 13: counterdesk.cases.v1.Severity
-	(*timestamppb.Timestamp)(nil),  // 14: google.protobuf.Timestamp
-	(v1.CaseStatus)(0),             // 15: counterdesk.cases.v1.CaseStatus
+	(*Customer)(nil),                // 0: counterdesk.intake.v1.Customer
+	(*Case)(nil),                    // 1: counterdesk.intake.v1.Case
+	(*CreateCaseRequest)(nil),       // 2: counterdesk.intake.v1.CreateCaseRequest
+	(*CreateCaseResponse)(nil),      // 3: counterdesk.intake.v1.CreateCaseResponse
+	(*GetCaseRequest)(nil),          // 4: counterdesk.intake.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),         // 5: counterdesk.intake.v1.GetCaseResponse
+	(*ListCasesRequest)(nil),        // 6: counterdesk.intake.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),       // 7: counterdesk.intake.v1.ListCasesResponse
+	(*VerifyCaseAuditRequest)(nil),  // 8: counterdesk.intake.v1.VerifyCaseAuditRequest
+	(*VerifyCaseAuditResponse)(nil), // 9: counterdesk.intake.v1.VerifyCaseAuditResponse
+	(*AuditBreak)(nil),              // 10: counterdesk.intake.v1.AuditBreak
+	(*GetCaseContactRequest)(nil),   // 11: counterdesk.intake.v1.GetCaseContactRequest
+	(*GetCaseContactResponse)(nil),  // 12: counterdesk.intake.v1.GetCaseContactResponse
+	(v1.CustomerTier)(0),            // 13: counterdesk.cases.v1.CustomerTier
+	(v1.Channel)(0),                 // 14: counterdesk.cases.v1.Channel
+	(v1.Category)(0),                // 15: counterdesk.cases.v1.Category
+	(v1.Severity)(0),                // 16: counterdesk.cases.v1.Severity
+	(*timestamppb.Timestamp)(nil),   // 17: google.protobuf.Timestamp
+	(v1.CaseStatus)(0),              // 18: counterdesk.cases.v1.CaseStatus
 }
 var file_counterdesk_intake_v1_intake_proto_depIdxs = []int32{
-	10, // 0: counterdesk.intake.v1.Customer.tier:type_name -> counterdesk.cases.v1.CustomerTier
-	11, // 1: counterdesk.intake.v1.Case.channel:type_name -> counterdesk.cases.v1.Channel
-	12, // 2: counterdesk.intake.v1.Case.category:type_name -> counterdesk.cases.v1.Category
-	13, // 3: counterdesk.intake.v1.Case.severity:type_name -> counterdesk.cases.v1.Severity
-	14, // 4: counterdesk.intake.v1.Case.occurred_at:type_name -> google.protobuf.Timestamp
+	13, // 0: counterdesk.intake.v1.Customer.tier:type_name -> counterdesk.cases.v1.CustomerTier
+	14, // 1: counterdesk.intake.v1.Case.channel:type_name -> counterdesk.cases.v1.Channel
+	15, // 2: counterdesk.intake.v1.Case.category:type_name -> counterdesk.cases.v1.Category
+	16, // 3: counterdesk.intake.v1.Case.severity:type_name -> counterdesk.cases.v1.Severity
+	17, // 4: counterdesk.intake.v1.Case.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 5: counterdesk.intake.v1.Case.customer:type_name -> counterdesk.intake.v1.Customer
-	15, // 6: counterdesk.intake.v1.Case.status:type_name -> counterdesk.cases.v1.CaseStatus
-	14, // 7: counterdesk.intake.v1.Case.created_at:type_name -> google.protobuf.Timestamp
-	14, // 8: counterdesk.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	11, // 9: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
-	12, // 10: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
-	13, // 11: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
-	14, // 12: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	18, // 6: counterdesk.intake.v1.Case.status:type_name -> counterdesk.cases.v1.CaseStatus
+	17, // 7: counterdesk.intake.v1.Case.created_at:type_name -> google.protobuf.Timestamp
+	17, // 8: counterdesk.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	14, // 9: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
+	15, // 10: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
+	16, // 11: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	17, // 12: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 13: counterdesk.intake.v1.CreateCaseRequest.customer:type_name -> counterdesk.intake.v1.Customer
 	1,  // 14: counterdesk.intake.v1.CreateCaseResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 15: counterdesk.intake.v1.GetCaseResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 16: counterdesk.intake.v1.ListCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
-	2,  // 17: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
-	4,  // 18: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
-	6,  // 19: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
-	8,  // 20: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
-	3,  // 21: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
-	5,  // 22: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
-	7,  // 23: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
-	9,  // 24: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
-	21, // [21:25] is the sub-list for method output_type
-	17, // [17:21] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	10, // 17: counterdesk.intake.v1.VerifyCaseAuditResponse.first_broken:type_name -> counterdesk.intake.v1.AuditBreak
+	2,  // 18: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
+	4,  // 19: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
+	6,  // 20: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
+	8,  // 21: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:input_type -> counterdesk.intake.v1.VerifyCaseAuditRequest
+	11, // 22: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
+	3,  // 23: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
+	5,  // 24: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
+	7,  // 25: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
+	9,  // 26: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:output_type -> counterdesk.intake.v1.VerifyCaseAuditResponse
+	12, // 27: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
+	23, // [23:28] is the sub-list for method output_type
+	18, // [18:23] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_intake_v1_intake_proto_init() }
@@ -946,13 +1157,14 @@ func file_counterdesk_intake_v1_intake_proto_init() {
 	if File_counterdesk_intake_v1_intake_proto != nil {
 		return
 	}
+	file_counterdesk_intake_v1_intake_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_intake_v1_intake_proto_rawDesc), len(file_counterdesk_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -21,9 +21,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IntakeService_CreateCase_FullMethodName = "/counterdesk.intake.v1.IntakeService/CreateCase"
-	IntakeService_GetCase_FullMethodName    = "/counterdesk.intake.v1.IntakeService/GetCase"
-	IntakeService_ListCases_FullMethodName  = "/counterdesk.intake.v1.IntakeService/ListCases"
+	IntakeService_CreateCase_FullMethodName      = "/counterdesk.intake.v1.IntakeService/CreateCase"
+	IntakeService_GetCase_FullMethodName         = "/counterdesk.intake.v1.IntakeService/GetCase"
+	IntakeService_ListCases_FullMethodName       = "/counterdesk.intake.v1.IntakeService/ListCases"
+	IntakeService_VerifyCaseAudit_FullMethodName = "/counterdesk.intake.v1.IntakeService/VerifyCaseAudit"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -41,6 +42,12 @@ type IntakeServiceClient interface {
 	GetCase(ctx context.Context, in *GetCaseRequest, opts ...grpc.CallOption) (*GetCaseResponse, error)
 	// ListCases lists the cases the caller may see, newest first.
 	ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error)
+	// VerifyCaseAudit checks that a case's audit trail is intact: every entry
+	// carries a valid MAC under one of the installation's audit keys, chains to
+	// the one before it, and the chain is no shorter than its last anchor. It
+	// answers only whether the trail holds, never its entries or actors. A
+	// caller that may not see the case (GetCase's rule) gets NOT_FOUND.
+	VerifyCaseAudit(ctx context.Context, in *VerifyCaseAuditRequest, opts ...grpc.CallOption) (*VerifyCaseAuditResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -81,6 +88,16 @@ func (c *intakeServiceClient) ListCases(ctx context.Context, in *ListCasesReques
 	return out, nil
 }
 
+func (c *intakeServiceClient) VerifyCaseAudit(ctx context.Context, in *VerifyCaseAuditRequest, opts ...grpc.CallOption) (*VerifyCaseAuditResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VerifyCaseAuditResponse)
+	err := c.cc.Invoke(ctx, IntakeService_VerifyCaseAudit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -96,6 +113,12 @@ type IntakeServiceServer interface {
 	GetCase(context.Context, *GetCaseRequest) (*GetCaseResponse, error)
 	// ListCases lists the cases the caller may see, newest first.
 	ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error)
+	// VerifyCaseAudit checks that a case's audit trail is intact: every entry
+	// carries a valid MAC under one of the installation's audit keys, chains to
+	// the one before it, and the chain is no shorter than its last anchor. It
+	// answers only whether the trail holds, never its entries or actors. A
+	// caller that may not see the case (GetCase's rule) gets NOT_FOUND.
+	VerifyCaseAudit(context.Context, *VerifyCaseAuditRequest) (*VerifyCaseAuditResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -114,6 +137,9 @@ func (UnimplementedIntakeServiceServer) GetCase(context.Context, *GetCaseRequest
 }
 func (UnimplementedIntakeServiceServer) ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCases not implemented")
+}
+func (UnimplementedIntakeServiceServer) VerifyCaseAudit(context.Context, *VerifyCaseAuditRequest) (*VerifyCaseAuditResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method VerifyCaseAudit not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -190,6 +216,24 @@ func _IntakeService_ListCases_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_VerifyCaseAudit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyCaseAuditRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).VerifyCaseAudit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_VerifyCaseAudit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).VerifyCaseAudit(ctx, req.(*VerifyCaseAuditRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -208,6 +252,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCases",
 			Handler:    _IntakeService_ListCases_Handler,
+		},
+		{
+			MethodName: "VerifyCaseAudit",
+			Handler:    _IntakeService_VerifyCaseAudit_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,56 @@
+package casesgrpc
+
+import (
+	"context"
+	"slices"
+
+	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// action is something a caller asks intake to do.
+type action string
+
+const (
+	actCreateCase  action = "register a case"
+	actReadCase    action = "read cases"
+	actVerifyAudit action = "verify a case's audit trail"
+)
+
+// readers are the bank roles that read cases (each within its scope, which
+// cases.View and the list filters apply on top of this table).
+var readers = []auth.Role{
+	auth.RoleTeller, auth.RoleLobbyManager, auth.RoleComplaintManager, auth.RoleBranchHead,
+	auth.RoleRegionalSupervisor, auth.RoleHeadOffice, auth.RoleTechSupport, auth.RoleCompliance,
+	auth.RoleLegal, auth.RoleBankSystem,
+}
+
+// roleTable is intake's one role table. Bank systems create and read cases
+// and do nothing else; SREs see no case; the operator belongs to no bank.
+// The internal API (GetCaseContact) is not here: it names the services that
+// may call it (auth.RequireService), never a role a bank could hold.
+var roleTable = map[action][]auth.Role{
+	actCreateCase: {auth.RoleBankSystem, auth.RoleTeller, auth.RoleLobbyManager, auth.RoleComplaintManager,
+		auth.RoleBranchHead, auth.RoleHeadOffice},
+	actReadCase:    readers,
+	actVerifyAudit: readers,
+}
+
+// contactReaders are the services that may read a customer's contact
+// details: only notification writes to customers.
+var contactReaders = []string{"notification"}
+
+// authorize returns the caller of a bank API when its role may do a:
+// Unauthenticated without a caller, PermissionDenied for the operator and
+// for a role the table does not list.
+func authorize(ctx context.Context, a action) (auth.Principal, error) {
+	p, err := auth.RequireTenant(ctx)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	if !slices.Contains(roleTable[a], p.Role) {
+		return auth.Principal{}, status.Errorf(codes.PermissionDenied, "the %s role may not %s", p.Role, a)
+	}
+	return p, nil
+}
