@@ -24,9 +24,16 @@ const (
 	TopicNotificationEvents = "notification-events"
 )
 
+// TopicAuditEvents carries intake's audit anchors (AuditAnchored), one per
+// bank and anchoring round, with no case id and so no key. It is apart from
+// case-events because it is a witness kept outside intake's database, with
+// its own retention and readers (a bank's auditors), and the case consumers
+// have no use for it.
+const TopicAuditEvents = "audit-events"
+
 // AllTopics lists every topic with its dead-letter companion.
 func AllTopics() []string {
-	base := []string{TopicCaseEvents, TopicAssignmentEvents, TopicSLAEvents, TopicNotificationEvents}
+	base := []string{TopicCaseEvents, TopicAssignmentEvents, TopicSLAEvents, TopicNotificationEvents, TopicAuditEvents}
 	out := append([]string{}, base...)
 	for _, t := range base {
 		out = append(out, DeadLetterTopic(t))

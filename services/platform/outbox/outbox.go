@@ -84,6 +84,8 @@ func TypeOf(env *eventsv1.Envelope) string {
 		return "DeadlineBreached"
 	case *eventsv1.Envelope_NotificationSent:
 		return "NotificationSent"
+	case *eventsv1.Envelope_AuditAnchored:
+		return "AuditAnchored"
 	default:
 		return "Unknown"
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifypg"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifysmtp"
 	"github.com/counterdesk/counterdesk/services/notification/migrations"
-	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"github.com/counterdesk/counterdesk/services/platform/config"
 	"github.com/counterdesk/counterdesk/services/platform/service"
 )
@@ -26,7 +25,7 @@ type Config struct {
 	IntakeAddr string `env:"INTAKE_ADDR,required,notEmpty"`
 }
 
-func main() { os.Exit(service.Main("notification", run)) }
+func main() { os.Exit(service.Main("notification", migrations.FS, run)) }
 
 func run(ctx context.Context, now service.Clock) error {
 	var cfg Config
@@ -40,7 +39,7 @@ func run(ctx context.Context, now service.Clock) error {
 	if err != nil {
 		return err
 	}
-	intake := notifygrpc.NewIntake(conn, auth.ServiceCredentials{V: b.Verifier, Service: "notification"})
+	intake := notifygrpc.NewIntake(conn, nil) // the connection carries the service's own credentials
 
 	store := notifypg.New(b.Pool)
 	sender, err := dispatch.New(store, intake, &notifysmtp.Mailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom}, b.Log, dispatch.Options{Now: now})

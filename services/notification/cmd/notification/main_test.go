@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,7 +20,9 @@ import (
 	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
 	intakev1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1"
 	"github.com/counterdesk/counterdesk/services/notification/internal/intakefake"
+	"github.com/counterdesk/counterdesk/services/notification/migrations"
 	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"github.com/counterdesk/counterdesk/services/platform/auth/authdev"
 	"github.com/counterdesk/counterdesk/services/platform/eventbus"
 	"github.com/counterdesk/counterdesk/services/platform/localinfra"
 	"github.com/counterdesk/counterdesk/services/platform/testinfra"
@@ -33,8 +36,6 @@ import (
 func TestMain(m *testing.M) {
 	os.Exit(testinfra.Run(m, testinfra.Postgres|testinfra.Kafka))
 }
-
-const signingKey = "main-test-signing-key-of-at-least-32-bytes"
 
 // The test owns the service's clock: the case was received on a Sunday
 // morning and its answer is due the next day, whatever day the test runs.
@@ -57,7 +58,16 @@ func TestTheServiceAcknowledgesACaseEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sink.Close() })
-	verifier, err := auth.NewVerifier(signingKey)
+	keys, err := authdev.New([]string{"bank-a"}, []string{"notification"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDir := t.TempDir()
+	trustFile, err := keys.WriteFiles(keyDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := keys.Verifier(time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +88,9 @@ func TestTheServiceAcknowledgesACaseEndToEnd(t *testing.T) {
 
 	grpcPort, httpPort := freePort(t), freePort(t)
 	for k, v := range map[string]string{
-		"DATABASE_URL": testinfra.NewDatabase(t), "KAFKA_BROKERS": brokers, "KAFKA_PARTITIONS": "3",
-		"AUTH_SIGNING_KEY": signingKey, "GRPC_ADDR": "127.0.0.1:" + strconv.Itoa(grpcPort),
+		// The service connects as its app role, after the migrate step.
+		"DATABASE_URL": testinfra.NewAppRoleDatabase(t, migrations.FS).AppURL, "KAFKA_BROKERS": brokers, "KAFKA_PARTITIONS": "3",
+		"AUTH_TRUST_FILE": trustFile, "SERVICE_KEY_FILE": filepath.Join(keyDir, "notification.jwk"), "GRPC_ADDR": "127.0.0.1:" + strconv.Itoa(grpcPort),
 		"HTTP_ADDR": "127.0.0.1:" + strconv.Itoa(httpPort), "SMTP_ADDR": sink.Addr(),
 		"INTAKE_ADDR": lis.Addr().String(), "LOG_LEVEL": "debug", "OTEL_EXPORTER_OTLP_ENDPOINT": "",
 	} {
@@ -140,7 +151,7 @@ func TestTheServiceAcknowledgesACaseEndToEnd(t *testing.T) {
 		t.Errorf("second mail: %q\n%s", msgs[1].Subject, msgs[1].Body)
 	}
 
-	tok, err := verifier.Mint(auth.Principal{Tenant: "bank-a", Subject: "m1", Role: auth.RoleComplaintManager, Branch: "b1"}, time.Hour)
+	tok, err := keys.Mint(auth.Principal{Tenant: "bank-a", Subject: "m1", Role: auth.RoleComplaintManager, Branch: "b1"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifysmtp"
 	"github.com/counterdesk/counterdesk/services/notification/migrations"
 	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"github.com/counterdesk/counterdesk/services/platform/auth/authdev"
 	"github.com/counterdesk/counterdesk/services/platform/localinfra"
 	"github.com/counterdesk/counterdesk/services/platform/pgdb"
 	"github.com/counterdesk/counterdesk/services/platform/testinfra"
@@ -43,7 +44,6 @@ func TestMain(m *testing.M) {
 	os.Exit(testinfra.Run(m, testinfra.Postgres))
 }
 
-const signingKey = "flowtest-signing-key-of-at-least-32-bytes"
 
 // clock is the time every part of the test sees.
 type clock struct {
@@ -67,6 +67,7 @@ type env struct {
 	disp     *dispatch.Dispatcher
 	api      notificationv1.NotificationServiceClient
 	verifier *auth.Verifier
+	keys     *authdev.Installation
 }
 
 var start = time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
@@ -85,14 +86,22 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sink.Close() })
-	verifier, err := auth.NewVerifier(signingKey)
+	keys, err := authdev.New([]string{"bank-a", "bank-b"}, []string{"notification", "intake"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := keys.Verifier(time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := keys.Signer("notification", time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	e := &env{t: t, ctx: ctx, pool: pool, store: notifypg.New(pool), clock: &clock{now: start}, sink: sink,
 		mailer: &notifysmtp.Mailer{Addr: sink.Addr(), From: "counterdesk@localhost"},
-		intake: intakefake.New(), verifier: verifier}
+		intake: intakefake.New(), verifier: verifier, keys: keys}
 
 	// One gRPC server plays intake and serves notification's API; both are
 	// authenticated the way the platform's server does it.
@@ -108,7 +117,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	intake := notifygrpc.NewIntake(conn, auth.ServiceCredentials{V: verifier, Service: "notification"})
+	intake := notifygrpc.NewIntake(conn, auth.ServiceCredentials{Signer: signer})
 	notificationv1.RegisterNotificationServiceServer(srv, notifygrpc.NewServer(e.store, intake))
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(func() { conn.Close(); srv.Stop() })
@@ -249,7 +258,7 @@ func (e *env) outboxEvents() []*eventsv1.Envelope {
 // as returns ctx carrying a bearer token for p.
 func (e *env) as(p auth.Principal) context.Context {
 	e.t.Helper()
-	tok, err := e.verifier.Mint(p, time.Hour)
+	tok, err := e.keys.Mint(p, time.Hour)
 	if err != nil {
 		e.t.Fatal(err)
 	}

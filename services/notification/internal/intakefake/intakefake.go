@@ -54,9 +54,8 @@ func (s *Server) Case(id string) Case {
 
 // GetCaseContact answers only the notification service.
 func (s *Server) GetCaseContact(ctx context.Context, req *intakev1.GetCaseContactRequest) (*intakev1.GetCaseContactResponse, error) {
-	p, _ := auth.FromContext(ctx)
-	if p.Role != auth.RoleService || p.Subject != "notification" {
-		return nil, status.Error(codes.PermissionDenied, "contacts are for the notification service")
+	if _, err := auth.RequireService(ctx, "notification"); err != nil {
+		return nil, err
 	}
 	c, ok := s.lookup(req.GetCaseId())
 	if !ok {

@@ -23,7 +23,8 @@ type Intake struct {
 	service  credentials.PerRPCCredentials
 }
 
-// NewIntake uses conn for both intake APIs and service for GetCaseContact.
+// NewIntake uses conn for both intake APIs and, when not nil, service for
+// GetCaseContact (nil when conn itself carries the service's credentials).
 func NewIntake(conn grpc.ClientConnInterface, service credentials.PerRPCCredentials) *Intake {
 	return &Intake{
 		internal: intakev1.NewIntakeInternalServiceClient(conn),
@@ -45,8 +46,11 @@ func (e *ContactError) Permanent() bool { return e.Code == codes.InvalidArgument
 
 // CaseContact implements dispatch.Contacts with the service credential.
 func (i *Intake) CaseContact(ctx context.Context, caseID string) (dispatch.Contact, error) {
-	resp, err := i.internal.GetCaseContact(ctx, &intakev1.GetCaseContactRequest{CaseId: caseID},
-		grpc.PerRPCCredentials(i.service))
+	var opts []grpc.CallOption
+	if i.service != nil {
+		opts = append(opts, grpc.PerRPCCredentials(i.service))
+	}
+	resp, err := i.internal.GetCaseContact(ctx, &intakev1.GetCaseContactRequest{CaseId: caseID}, opts...)
 	if err != nil {
 		return dispatch.Contact{}, &ContactError{Code: status.Code(err)}
 	}

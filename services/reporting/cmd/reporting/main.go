@@ -25,7 +25,7 @@ type Config struct {
 	config.Common
 }
 
-func main() { os.Exit(service.Main("reporting", run)) }
+func main() { os.Exit(service.Main("reporting", migrations.FS, run)) }
 
 func run(ctx context.Context, now service.Clock) error {
 	var cfg Config

@@ -28,7 +28,7 @@ type Config struct {
 	RedisURL string `env:"REDIS_URL,required,notEmpty" secret:"true"`
 }
 
-func main() { os.Exit(service.Main("routing", run)) }
+func main() { os.Exit(service.Main("routing", migrations.FS, run)) }
 
 func run(ctx context.Context, now service.Clock) error {
 	var cfg Config

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
-	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"github.com/counterdesk/counterdesk/services/platform/grpcserver"
 	"github.com/counterdesk/counterdesk/services/routing/internal/routing"
 	"github.com/counterdesk/counterdesk/services/routing/internal/routingpg"
@@ -32,19 +31,8 @@ type Server struct {
 	Queues *routingredis.Queues
 }
 
-func caller(ctx context.Context) (auth.Principal, error) {
-	p, err := auth.RequireTenant(ctx)
-	if err != nil {
-		return p, err
-	}
-	if p.Role == auth.RoleSRE {
-		return p, status.Error(codes.PermissionDenied, "SREs see operational data, not bank data")
-	}
-	return p, nil
-}
-
 func (s *Server) GetBranch(ctx context.Context, req *routingv1.GetBranchRequest) (*routingv1.GetBranchResponse, error) {
-	p, err := caller(ctx)
+	p, err := authorize(ctx, actReadBranch)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +56,7 @@ func (s *Server) GetBranch(ctx context.Context, req *routingv1.GetBranchRequest)
 }
 
 func (s *Server) GetQueue(ctx context.Context, req *routingv1.GetQueueRequest) (*routingv1.GetQueueResponse, error) {
-	p, err := caller(ctx)
+	p, err := authorize(ctx, actReadQueue)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +79,7 @@ func (s *Server) GetQueue(ctx context.Context, req *routingv1.GetQueueRequest) (
 }
 
 func (s *Server) GetAssignment(ctx context.Context, req *routingv1.GetAssignmentRequest) (*routingv1.GetAssignmentResponse, error) {
-	p, err := caller(ctx)
+	p, err := authorize(ctx, actReadAssignment)
 	if err != nil {
 		return nil, err
 	}
@@ -117,12 +105,9 @@ var roleNames = map[routingv1.Role]string{
 }
 
 func (s *Server) ImportOrg(ctx context.Context, req *routingv1.ImportOrgRequest) (*routingv1.ImportOrgResponse, error) {
-	p, err := caller(ctx)
+	p, err := authorize(ctx, actImportOrg)
 	if err != nil {
 		return nil, err
-	}
-	if p.Role != auth.RoleBankSystem && p.Role != auth.RoleHeadOffice {
-		return nil, status.Error(codes.PermissionDenied, "only head office or the bank's systems may change the org tree")
 	}
 	var regions []routingpg.Region
 	for _, r := range req.GetRegions() {

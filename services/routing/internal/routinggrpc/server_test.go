@@ -60,7 +60,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { rdb.Close() })
 	queues := routingredis.New(rdb)
 	f := &fixture{pool: pool, server: &routinggrpc.Server{Store: routingpg.New(pool), Queues: queues}}
-	if _, err := f.server.ImportOrg(as(system), org()); err != nil {
+	if _, err := f.server.ImportOrg(as(headOffice), org()); err != nil {
 		t.Fatalf("import org: %v", err)
 	}
 	if err := queues.Put(ctx, routing.Assignment{CaseID: "0193a000-0000-7000-8000-000000000001", Tenant: "bank-a",
@@ -185,6 +185,8 @@ func TestImportOrgIsGuardedAndValidated(t *testing.T) {
 		wantField string
 	}{
 		{name: "a teller may not import the org tree", caller: teller1, wantCode: codes.PermissionDenied},
+		{name: "a bank system (a teller terminal) is not an administrator", caller: system, wantCode: codes.PermissionDenied},
+		{name: "the installation operator may not import a bank's org tree", caller: auth.Principal{Tenant: auth.AllTenants, Subject: "op", Role: auth.RoleOperator}, wantCode: codes.PermissionDenied},
 		{name: "a regional supervisor may not import the org tree", caller: sup1, wantCode: codes.PermissionDenied},
 		{name: "an SRE may not import the org tree", caller: sre, wantCode: codes.PermissionDenied},
 		{name: "a branch role without a branch names the first staff member's field", caller: headOffice,
@@ -193,13 +195,13 @@ func TestImportOrgIsGuardedAndValidated(t *testing.T) {
 		{name: "a branch role without a branch names the right index", caller: headOffice,
 			edit: func(r *routingv1.ImportOrgRequest) { r.Staff[2].BranchId = "" }, wantCode: codes.InvalidArgument,
 			wantField: "staff[2].branchId"},
-		{name: "a branch in an unknown region is a failed precondition", caller: system,
+		{name: "a branch in an unknown region is a failed precondition", caller: headOffice,
 			edit:     func(r *routingv1.ImportOrgRequest) { r.Branches[1].RegionId = "rg-nowhere" },
 			wantCode: codes.FailedPrecondition},
-		{name: "a misspelt time zone is refused, naming the branch", caller: system,
+		{name: "a misspelt time zone is refused, naming the branch", caller: headOffice,
 			edit:     func(r *routingv1.ImportOrgRequest) { r.Branches[1].TimeZone = "Asia/Shangai" },
 			wantCode: codes.InvalidArgument, wantField: "branches[1].timeZone"},
-		{name: "a calendar counterdesk does not have is refused", caller: system,
+		{name: "a calendar counterdesk does not have is refused", caller: headOffice,
 			edit:     func(r *routingv1.ImportOrgRequest) { r.Branches[0].CalendarId = "hk" },
 			wantCode: codes.InvalidArgument, wantField: "branches[0].calendarId"},
 		{name: "a regional role needs no branch", caller: headOffice,

@@ -33,7 +33,7 @@ type Config struct {
 	RoutingAddr string `env:"ROUTING_ADDR,required,notEmpty"`
 }
 
-func main() { os.Exit(service.Main("slatimer", run)) }
+func main() { os.Exit(service.Main("slatimer", migrations.FS, run)) }
 
 func run(ctx context.Context, now service.Clock) error {
 	var cfg Config

@@ -38,7 +38,7 @@ var bankRoles = []auth.Role{
 var roleTable = map[action][]auth.Role{
 	actReadDeadlines: bankRoles,
 	actReadPolicy:    bankRoles,
-	actPutPolicy:     {auth.RoleHeadOffice, auth.RoleBankSystem},
+	actPutPolicy:     {auth.RoleHeadOffice},
 	actReadCalendar:  append(slices.Clone(bankRoles), auth.RoleOperator, auth.RoleSRE),
 	actLoadYear:      {auth.RoleOperator},
 	actCloseBranch:   {auth.RoleHeadOffice},

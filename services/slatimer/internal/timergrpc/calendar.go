@@ -76,7 +76,7 @@ func (s *Calendar) GetCalendar(ctx context.Context, req *slatimerv1.GetCalendarR
 		return nil, err
 	}
 	var resp *slatimerv1.GetCalendarResponse
-	err := pgdb.InTx(ctx, s.Store.Pool(), func(tx pgx.Tx) error {
+	err := pgdb.InTx(calendarScope(ctx), s.Store.Pool(), func(tx pgx.Tx) error {
 		st, err := s.Calendars.Current(ctx, tx)
 		if err != nil {
 			return err
@@ -193,7 +193,7 @@ func (s *Calendar) PutCalendarYear(ctx context.Context, req *slatimerv1.PutCalen
 		stored calendars.YearLoad
 		moved  []calendars.Recounted
 	)
-	err = pgdb.InTx(ctx, s.Store.Pool(), func(tx pgx.Tx) error {
+	err = pgdb.InTx(calendarScope(ctx), s.Store.Pool(), func(tx pgx.Tx) error {
 		var err error
 		if stored, moved, err = s.Calendars.LoadYear(ctx, tx, y); err != nil {
 			return err
@@ -234,7 +234,7 @@ func (s *Calendar) CreateBranchClosure(ctx context.Context, req *slatimerv1.Crea
 	c := calendars.Closure{Tenant: p.Tenant, Branch: br.ID, From: from, To: to, Reason: req.GetReason(),
 		CreatedBy: p.Subject, CreatedAt: s.Now()}
 	var moved []calendars.Recounted
-	err = pgdb.InTx(ctx, s.Store.Pool(), func(tx pgx.Tx) error {
+	err = pgdb.InTx(calendarScope(ctx), s.Store.Pool(), func(tx pgx.Tx) error {
 		var err error
 		if c, moved, err = s.Calendars.CloseBranch(ctx, tx, c); err != nil {
 			return err
@@ -348,7 +348,7 @@ func (s *Calendar) onBranchCalendar(ctx context.Context, p auth.Principal, branc
 	if err != nil {
 		return err
 	}
-	return pgdb.InTx(ctx, s.Store.Pool(), func(tx pgx.Tx) error {
+	return pgdb.InTx(calendarScope(ctx), s.Store.Pool(), func(tx pgx.Tx) error {
 		st, err := s.Calendars.Current(ctx, tx)
 		if err != nil {
 			return err
@@ -430,4 +430,14 @@ func changeStatus(err error, msg string) error {
 		vs = append(vs, violation(fe.Field, fe.Problem))
 	}
 	return badRequest(msg, vs)
+}
+
+// calendarScope opens the calendar's transactions to every bank's rows:
+// the calendar state (national years and every bank's branch closures) is
+// one installation-wide state that the registry caches for all banks, and a
+// year load or a closure recounts open deadlines wherever they fall.
+// Callers were authorised before, and what a call returns or writes is
+// scoped by the explicit tenant it passes (the caller's own).
+func calendarScope(ctx context.Context) context.Context {
+	return pgdb.WithTenant(ctx, pgdb.AllTenants)
 }

@@ -129,9 +129,15 @@ func TestPolicyCallsNeedAnAuthenticatedCaller(t *testing.T) {
 func TestPutPolicyByATellerIsPermissionDeniedAndChangesNothing(t *testing.T) {
 	s := newServer(t)
 	teller := as(auth.Principal{Tenant: "bank-a", Role: auth.RoleTeller, Branch: "br-1", Region: "rg-1"})
-	_, err := s.PutPolicy(teller, &slatimerv1.PutPolicyRequest{Policy: threeDayPolicy()})
-	if status.Code(err) != codes.PermissionDenied {
-		t.Fatalf("PutPolicy by a teller = %v, want PermissionDenied", err)
+	// A bank system (a teller terminal) is not an administrator either.
+	for _, p := range []auth.Principal{
+		{Tenant: "bank-a", Role: auth.RoleTeller, Branch: "br-1", Region: "rg-1"},
+		{Tenant: "bank-a", Subject: "terminal", Role: auth.RoleBankSystem},
+	} {
+		_, err := s.PutPolicy(as(p), &slatimerv1.PutPolicyRequest{Policy: threeDayPolicy()})
+		if status.Code(err) != codes.PermissionDenied {
+			t.Fatalf("PutPolicy by a %s = %v, want PermissionDenied", p.Role, err)
+		}
 	}
 	got, err := s.GetPolicy(teller, &slatimerv1.GetPolicyRequest{})
 	if err != nil {

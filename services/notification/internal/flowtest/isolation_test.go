@@ -1,0 +1,80 @@
+// Protects the wall between banks in notification's database: connected as
+// its app role, a query that forgets its bank filter sees only the caller's
+// bank's deliveries, the store's own lookups of another bank's delivery
+// find nothing, and the role cannot run DDL.
+package flowtest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
+	"github.com/counterdesk/counterdesk/services/notification/internal/notify"
+	"github.com/counterdesk/counterdesk/services/notification/internal/notifykafka"
+	"github.com/counterdesk/counterdesk/services/notification/internal/notifypg"
+	"github.com/counterdesk/counterdesk/services/notification/migrations"
+	"github.com/counterdesk/counterdesk/services/platform/pgdb"
+	"github.com/counterdesk/counterdesk/services/platform/testinfra"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+func TestNotificationDatabaseKeepsBanksApart(t *testing.T) {
+	now := time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)
+	firstAnswer := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC) // Monday 17:00 in Shanghai
+	cases := map[string]string{}                                 // tenant → its case's id
+	pool := testinfra.CheckTenantIsolation(t, migrations.FS, func(ctx context.Context, pool *pgxpool.Pool, tenant string) {
+		store := notifypg.New(pool)
+		h := &notifykafka.Handler{Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
+		caseID := uuid.Must(uuid.NewV7()).String()
+		handle := func(env *eventsv1.Envelope) {
+			t.Helper()
+			if err := pgdb.InTx(ctx, pool, func(tx pgx.Tx) error { return h.Handle(ctx, tx, env) }); err != nil {
+				t.Fatalf("%s of %s: %v", env.GetType(), tenant, err)
+			}
+		}
+		// slatimer armed the case: the acknowledgment is queued.
+		handle(&eventsv1.Envelope{EventId: uuid.Must(uuid.NewV7()).String(), TenantId: tenant, CaseId: caseID,
+			Type: "DeadlinesArmed", OccurredAt: timestamppb.New(now), Producer: "slatimer",
+			Payload: &eventsv1.Envelope_DeadlinesArmed{DeadlinesArmed: &eventsv1.DeadlinesArmed{TimeZone: "Asia/Shanghai",
+				Deadlines: []*eventsv1.ArmedDeadline{{Kind: notify.KindFirstAnswer, DueAt: timestamppb.New(firstAnswer)}}}}})
+		// The branch closed on Monday: the customer is told the new date.
+		handle(&eventsv1.Envelope{EventId: uuid.Must(uuid.NewV7()).String(), TenantId: tenant, CaseId: caseID,
+			Type: "DeadlineRecomputed", OccurredAt: timestamppb.New(now), Producer: "slatimer",
+			Payload: &eventsv1.Envelope_DeadlineRecomputed{DeadlineRecomputed: &eventsv1.DeadlineRecomputed{
+				Kind: notify.KindFirstAnswer, OldDueAt: timestamppb.New(firstAnswer), NewDueAt: timestamppb.New(firstAnswer.Add(24 * time.Hour)),
+				Reason: notify.ChangeBranchClosure, TimeZone: "Asia/Shanghai", CalendarVersion: 1}}})
+		ds, err := store.ListByCase(ctx, tenant, caseID)
+		if err != nil || len(ds) != 2 {
+			t.Fatalf("case of %s has %d deliveries (%v), want the acknowledgment and the moved date", tenant, len(ds), err)
+		}
+		cases[tenant] = caseID
+	})
+
+	// The store's own queries, asked by bank-a for bank-b's rows, find nothing.
+	store := notifypg.New(pool)
+	ctxB := pgdb.WithTenant(context.Background(), "bank-b")
+	theirs, err := store.ListByCase(ctxB, "bank-b", cases["bank-b"])
+	if err != nil || len(theirs) == 0 {
+		t.Fatalf("bank-b reads %d deliveries of its own case (err %v), want some", len(theirs), err)
+	}
+	a := pgdb.WithTenant(context.Background(), "bank-a")
+	if ds, err := store.ListByCase(a, "bank-b", cases["bank-b"]); err != nil || len(ds) != 0 {
+		t.Errorf("bank-a's connection listed %d deliveries of bank-b's case (err %v), want none", len(ds), err)
+	}
+	if d, err := store.Get(a, theirs[0].ID); err == nil {
+		t.Errorf("bank-a's connection read bank-b's delivery %s of case %s", d.ID, d.CaseID)
+	}
+	if _, found, err := store.Acknowledgment(a, nil, "bank-b", cases["bank-b"]); err != nil || found {
+		t.Errorf("bank-a's connection found bank-b's acknowledgment (found %v, err %v), want none", found, err)
+	}
+	// Bank-a still reads its own.
+	if ds, err := store.ListByCase(a, "bank-a", cases["bank-a"]); err != nil || len(ds) == 0 {
+		t.Errorf("bank-a reads %d deliveries of its own case (err %v), want some", len(ds), err)
+	}
+}
