@@ -8,7 +8,9 @@
 #      deploy/values-production.yaml) piped to kubeconform -strict;
 #   5. kubeconform -strict of deploy/infra/*.yaml (operator CRs skipped: no schema);
 #   6. go test of tools/chartcheck: golden render of values-local, route table, schema
-#      coverage, converter, and proof that kubeconform rejects broken manifests.
+#      coverage, the service contract on every render (trust ConfigMap and own key
+#      mounted, owner database role in the migrate hook Job only, intake-only keys),
+#      converter, and proof that kubeconform rejects broken manifests.
 # Exits non-zero if anything fails.
 #
 #   HELM=.bin/helm KUBECONFORM=.bin/kubeconform bash tools/chartcheck/check.sh
@@ -128,7 +130,7 @@ else
 	echo "no manifests"
 fi
 
-section "go test ./tools/chartcheck (golden render, route table, schema, converter)"
+section "go test ./tools/chartcheck (golden render, route table, schema, service contract, converter)"
 # -count=1: the tests run helm on files the Go test cache does not track.
 go_test() {
 	# CHARTCHECK_REQUIRE_TOOLS: fail, rather than skip, the tests that need the binaries.

@@ -2,7 +2,7 @@
 //
 //	devstack up      start everything (idempotent), seed the demo bank, write .devstack/endpoints.env
 //	devstack down    stop everything it started, by PID
-//	devstack token   mint a token: devstack token --role teller --subject st-x --branch br-y
+//	devstack token   mint a token: devstack token --role teller --subject st-x --branch br-y [--tenant demo-bank-2]
 //
 // The serve-* subcommands are the stack's own helper processes (broker, mail,
 // traces, gateway); `up` starts them in the background.
@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"github.com/counterdesk/counterdesk/services/platform/auth/authdev"
 	"github.com/counterdesk/counterdesk/services/platform/localinfra"
 	"github.com/counterdesk/counterdesk/tools/devstack/stack"
 )
@@ -56,7 +57,8 @@ func run(ctx context.Context, args []string) error {
 	file := fs.String("file", "", "span file (serve-traces)")
 	var backends multi
 	fs.Var(&backends, "backend", "service=host:port (serve-gateway), repeatable")
-	role := fs.String("role", "bank_system", "token role")
+	role := fs.String("role", "teller", "token role")
+	tenant := fs.String("tenant", stack.DemoTenant, "token bank")
 	subject := fs.String("subject", "demo-cli", "token subject")
 	branch := fs.String("branch", "", "token branch")
 	region := fs.String("region", "", "token region")
@@ -74,7 +76,7 @@ func run(ctx context.Context, args []string) error {
 		fmt.Println("counterdesk dev stack stopped")
 		return nil
 	case "token":
-		return token(cfg, auth.Principal{Tenant: stack.DemoTenant, Subject: *subject, Role: auth.Role(*role), Branch: *branch, Region: *region})
+		return token(cfg, auth.Principal{Tenant: *tenant, Subject: *subject, Role: auth.Role(*role), Branch: *branch, Region: *region})
 	case "serve-broker":
 		b, err := localinfra.StartBroker(*dir, *port, *partitions)
 		if err != nil {
@@ -136,22 +138,21 @@ func up(ctx context.Context, cfg stack.Config) error {
 	return nil
 }
 
+// token mints a token for p with the stack's own identity providers: the
+// bank's issuer for its staff (and client-credential systems), the
+// operators' issuer for an operator.
 func token(cfg stack.Config, p auth.Principal) error {
-	raw, err := os.ReadFile(cfg.Dir + "/secrets.env")
+	in, err := authdev.Load(cfg.Dir + "/keys/installation.json")
 	if err != nil {
-		return fmt.Errorf("no stack secrets (run make up first): %w", err)
+		return fmt.Errorf("no stack keys (run make up first): %w", err)
 	}
-	var key string
-	for _, l := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(l, "AUTH_SIGNING_KEY="); ok {
-			key = v
-		}
+	if p.Role == auth.RoleOperator {
+		p.Tenant = auth.AllTenants
 	}
-	v, err := auth.NewVerifier(key)
-	if err != nil {
-		return err
+	if p.Role == auth.RoleService {
+		return errors.New("service tokens are signed by each service's own key; devstack does not mint them")
 	}
-	t, err := v.Mint(p, 24*time.Hour)
+	t, err := in.Mint(p, stack.TokenTTL)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,7 @@ counterdesk-service.all: every object of one service. A service chart's only tem
   {{ include "counterdesk-service.all" . }}
 */}}
 {{- define "counterdesk-service.all" -}}
-{{- range $t := list "serviceaccount" "service" "deployment" "pdb" "hpa" }}
+{{- range $t := list "serviceaccount" "service" "deployment" "pdb" "hpa" "migrateserviceaccount" "migratejob" }}
 {{- $doc := include (printf "counterdesk-service.%s" $t) $ | trim }}
 {{- if $doc }}
 ---

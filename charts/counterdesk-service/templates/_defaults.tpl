@@ -29,11 +29,53 @@ ports:
 # Empty: global.logLevel.
 logLevel: ""
 
-# DATABASE_URL comes from this Secret key. Empty secretName: "<name>-db-app", the
-# Secret CloudNativePG creates for a Cluster named "<name>-db" (key "uri").
+# Two database roles per service (least privilege), both existing before the install:
+#   <name>_owner  owns the database and its schema; only the migrate Job uses it;
+#   <name>_app    LOGIN, not the owner, no DDL: the service's DATABASE_URL. The migrate
+#                 Job grants it the DML each table needs.
+# Create them with CloudNativePG (deploy/infra/postgres.yaml: bootstrap.initdb.owner and
+# managed.roles) or have a DBA create them; each Secret holds the role's connection URL.
 database:
+  # DATABASE_URL of the service (the app role). Empty secretName: "<name>-db-app".
   secretName: ""
   key: uri
+  # DATABASE_URL of the migrate Job (the owner role); never given to the Deployment.
+  # Empty ownerSecretName: "<name>-db-owner".
+  ownerSecretName: ""
+  ownerKey: uri
+  # APP_DB_ROLE of the migrate Job: the role it grants the DML to. Empty: "<name>_app"
+  # (with "-" in the name replaced by "_").
+  appRole: ""
+
+# The service's own private key (a JWK whose kid is the service name), from an existing
+# Secret, mounted read-only at /etc/counterdesk/service-key/key.jwk (SERVICE_KEY_FILE)
+# in this service's pods only. The service reads it at start: after replacing the
+# Secret, restart the Deployment. Empty secretName: "<name>-service-key".
+serviceKey:
+  secretName: ""
+  key: key.jwk
+
+# Schema migrations: a Helm hook Job (pre-install, pre-upgrade) runs "<binary> migrate"
+# as the owner role (database.ownerSecretName) and exits; the service itself never runs
+# DDL and waits at start until the schema is current. With enabled: false, run the
+# migrations some other way before each install or upgrade.
+migrations:
+  job:
+    enabled: true
+    # Retries of a failed migration (a pod each), then the hook, and the install or
+    # upgrade, fails.
+    backoffLimit: 2
+    # Upper bound of the whole Job, retries included. helm waits for the hook: keep
+    # this below helm's --timeout (5m by default), so that a slow migration fails as
+    # the Job's own DeadlineExceeded rather than as a helm time-out with the Job still
+    # running; raise both together for long migrations.
+    activeDeadlineSeconds: 240
+    resources:
+      requests:
+        cpu: 50m
+        memory: 64Mi
+      limits:
+        memory: 128Mi
 
 # Extra plain environment variables, NAME: value.
 env: {}
@@ -64,7 +106,8 @@ probes:
     periodSeconds: 5
     timeoutSeconds: 2
     failureThreshold: 3
-  # /healthz during start-up (migrations run then): up to periodSeconds x failureThreshold.
+  # /healthz during start-up (the service waits then until the schema is current):
+  # up to periodSeconds x failureThreshold.
   startup:
     periodSeconds: 2
     timeoutSeconds: 2
@@ -159,11 +202,19 @@ otel:
   # OTLP endpoint of the trace collector; empty: OTEL_EXPORTER_OTLP_ENDPOINT unset.
   endpoint: ""
 logLevel: info
+auth:
+  # ConfigMap with the trust document (public material only), mounted read-only in
+  # every service at /etc/counterdesk/trust/trust.json (AUTH_TRUST_FILE).
+  trustConfigMap: counterdesk-auth-trust
+  # Its key holding the JSON.
+  trustKey: trust.json
+  # The umbrella chart creates the ConfigMap from this object when it is set.
+  trust: null
 # Existing Secrets, by the names the charts use (see secretEnv).
 secrets:
-  authSigningKey:
-    name: counterdesk-auth
-    key: signing-key
+  auditMacKeys:
+    name: counterdesk-audit
+    key: mac-keys
   piiEncryptionKey:
     name: counterdesk-pii
     key: encryption-key

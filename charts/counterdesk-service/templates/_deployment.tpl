@@ -99,10 +99,12 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- include "counterdesk-service.authVolumeMounts" . | nindent 12 }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: {{ $v.tmpSizeLimit }}
+        {{- include "counterdesk-service.authVolumes" . | nindent 8 }}
       {{- if or $v.topologySpreadConstraints $v.spreadAcrossNodes }}
       topologySpreadConstraints:
         {{- with $v.topologySpreadConstraints }}

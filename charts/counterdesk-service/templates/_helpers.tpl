@@ -99,6 +99,7 @@ come first in the map; env and secretEnv add to them or replace them.
 {{- define "counterdesk-service.env" -}}
 {{- $v := include "counterdesk-service.values" . | fromYaml -}}
 {{- $g := $v.global -}}
+{{- include "counterdesk-service.checkRemoved" $v -}}
 {{- $name := include "counterdesk-service.name" . -}}
 {{- $brokers := $g.kafka.brokers -}}
 {{- if kindIs "slice" $brokers }}{{ $brokers = join "," $brokers }}{{ end -}}
@@ -113,7 +114,8 @@ come first in the map; env and secretEnv add to them or replace them.
 {{- end -}}
 {{- $db := dict "name" ($v.database.secretName | default (printf "%s-db-app" $name)) "key" $v.database.key -}}
 {{- $_ := set $env "DATABASE_URL" (dict "secret" (include "counterdesk-service.secretRef" (list $db $g "DATABASE_URL") | fromYaml)) -}}
-{{- $_ := set $env "AUTH_SIGNING_KEY" (dict "secret" (include "counterdesk-service.secretRef" (list "authSigningKey" $g "AUTH_SIGNING_KEY") | fromYaml)) -}}
+{{- $_ := set $env "AUTH_TRUST_FILE" (dict "value" (printf "%s/trust.json" (include "counterdesk-service.trustDir" .))) -}}
+{{- $_ := set $env "SERVICE_KEY_FILE" (dict "value" (printf "%s/key.jwk" (include "counterdesk-service.serviceKeyDir" .))) -}}
 {{- range $k, $val := $v.env -}}
 {{- $_ := set $env $k (dict "value" (toString $val)) -}}
 {{- end -}}
@@ -131,4 +133,75 @@ come first in the map; env and secretEnv add to them or replace them.
   value: {{ $e.value | quote }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+checkRemoved: (the values) fails on settings that no longer exist, rather than let
+them be ignored.
+*/}}
+{{- define "counterdesk-service.checkRemoved" -}}
+{{- if hasKey (.global.secrets | default dict) "authSigningKey" -}}
+{{- fail "global.secrets.authSigningKey is no longer used: there is no shared signing key. The services verify tokens with the trust document (global.auth.trustConfigMap) and sign their own calls with their own key (<service>.serviceKey); remove the entry" -}}
+{{- end -}}
+{{- end }}
+
+{{/* Mount points of the trust document and of the service's own key (directories). */}}
+{{- define "counterdesk-service.trustDir" -}}/etc/counterdesk/trust{{- end }}
+{{- define "counterdesk-service.serviceKeyDir" -}}/etc/counterdesk/service-key{{- end }}
+
+{{/* serviceKeySecret: name of the Secret with the service's own private key. */}}
+{{- define "counterdesk-service.serviceKeySecret" -}}
+{{- $v := include "counterdesk-service.values" . | fromYaml -}}
+{{- $v.serviceKey.secretName | default (printf "%s-service-key" (include "counterdesk-service.name" .)) -}}
+{{- end }}
+
+{{/*
+authVolumes / authVolumeMounts: the trust ConfigMap and the service's own key Secret,
+each projected as one file into its own directory. No subPath: the kubelet then updates
+the files when the ConfigMap or Secret changes; the services re-read the trust document
+when it changes (a bank's or the operators' keys rotate without a restart).
+*/}}
+{{- define "counterdesk-service.authVolumes" -}}
+{{- $v := include "counterdesk-service.values" . | fromYaml -}}
+- name: auth-trust
+  configMap:
+    name: {{ $v.global.auth.trustConfigMap | required "global.auth.trustConfigMap is required" | quote }}
+    items:
+      - key: {{ $v.global.auth.trustKey | required "global.auth.trustKey is required" | quote }}
+        path: trust.json
+- name: service-key
+  secret:
+    secretName: {{ include "counterdesk-service.serviceKeySecret" . | quote }}
+    items:
+      - key: {{ $v.serviceKey.key | required "serviceKey.key is required" | quote }}
+        path: key.jwk
+    # 0440: readable by the pod's group (fsGroup) only.
+    defaultMode: 288
+{{- end }}
+
+{{- define "counterdesk-service.authVolumeMounts" -}}
+- name: auth-trust
+  mountPath: {{ include "counterdesk-service.trustDir" . }}
+  readOnly: true
+- name: service-key
+  mountPath: {{ include "counterdesk-service.serviceKeyDir" . }}
+  readOnly: true
+{{- end }}
+
+{{/* Labels of the migrate Job and its pod: not the service's selector labels, so that
+neither its Service nor its PodDisruptionBudget selects the migration's pod. */}}
+{{- define "counterdesk-service.migrateSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-migrate" (include "counterdesk-service.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "counterdesk-service.migrateLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "counterdesk-service.migrateSelectorLabels" . }}
+{{- with .Chart.AppVersion }}
+app.kubernetes.io/version: {{ . | quote }}
+{{- end }}
+app.kubernetes.io/component: migration
+app.kubernetes.io/part-of: counterdesk
+app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}

@@ -83,54 +83,97 @@ func DemoOrg() map[string]any {
 }
 
 // Tokens are the demo credentials written to endpoints.env.
-type Tokens struct{ BankSystem, Teller, Supervisor, SRE, HeadOffice, Operator string }
+type Tokens struct {
+	BankSystem, Teller, Supervisor, SRE, HeadOffice, Operator string
+	OtherBankSystem, OtherHeadOffice                          string
+}
 
-// MintTokens signs the demo credentials, valid for 30 days.
+// TokenTTL is how long the demo tokens live: the longest the services
+// accept. `make up` mints fresh ones every time; `devstack token` too.
+const TokenTTL = 12 * time.Hour
+
+// The second bank's one branch.
+const (
+	OtherBranch = "br-gz-tianhe"
+	OtherRegion = "rg-south"
+)
+
+// MintTokens signs the demo credentials: staff tokens by each bank's own
+// issuer, the operator's by the operators' issuer; the bank systems use
+// their bank's API key.
 func (s *Stack) MintTokens() (Tokens, error) {
-	v, err := s.Verifier()
-	if err != nil {
-		return Tokens{}, err
-	}
-	ttl := 30 * 24 * time.Hour
 	var t Tokens
+	var err error
 	for _, x := range []struct {
 		dst *string
 		p   auth.Principal
 	}{
-		{&t.BankSystem, auth.Principal{Tenant: DemoTenant, Subject: "demo-teller-terminal", Role: auth.RoleBankSystem}},
 		{&t.Teller, auth.Principal{Tenant: DemoTenant, Subject: DemoTeller, Role: auth.RoleTeller, Branch: DemoBranch, Region: DemoRegion}},
 		{&t.Supervisor, auth.Principal{Tenant: DemoTenant, Subject: DemoSupervisor, Role: auth.RoleRegionalSupervisor, Region: DemoRegion}},
 		{&t.SRE, auth.Principal{Tenant: DemoTenant, Subject: "demo-sre", Role: auth.RoleSRE}},
 		{&t.HeadOffice, auth.Principal{Tenant: DemoTenant, Subject: DemoHeadOffice, Role: auth.RoleHeadOffice}},
+		{&t.OtherHeadOffice, auth.Principal{Tenant: OtherTenant, Subject: "st2-head-office", Role: auth.RoleHeadOffice}},
 		// The installation's operator belongs to no bank.
 		{&t.Operator, auth.Principal{Tenant: auth.AllTenants, Subject: DemoOperator, Role: auth.RoleOperator}},
 	} {
-		if *x.dst, err = v.Mint(x.p, ttl); err != nil {
+		if *x.dst, err = s.Keys.Mint(x.p, TokenTTL); err != nil {
 			return Tokens{}, err
 		}
+	}
+	key := func(tenant string) (string, error) {
+		if ks := s.Keys.APIKeys[tenant]; len(ks) > 0 {
+			return ks[len(ks)-1].Key, nil
+		}
+		return "", fmt.Errorf("no API key for %s", tenant)
+	}
+	if t.BankSystem, err = key(DemoTenant); err != nil {
+		return Tokens{}, err
+	}
+	if t.OtherBankSystem, err = key(OtherTenant); err != nil {
+		return Tokens{}, err
 	}
 	return t, nil
 }
 
-// Seed loads the demo bank through the public API: its org tree into
-// routing and the default SLA policy into slatimer. Idempotent.
+// OtherOrg is the second bank: one region, one branch, a few staff.
+func OtherOrg() map[string]any {
+	return map[string]any{
+		"regions":  []orgRegion{{OtherRegion, "华南分行 South Region"}},
+		"branches": []orgBranch{{OtherBranch, OtherRegion, "广州天河支行 Guangzhou Tianhe", "Asia/Shanghai"}},
+		"staff": []orgStaff{
+			{ID: "st2-tianhe-teller-1", DisplayName: "tianhe teller-1", Role: "ROLE_TELLER", BranchID: OtherBranch, RegionID: OtherRegion, AuthorityLevel: 1},
+			{ID: "st2-tianhe-complaints", DisplayName: "tianhe complaints", Role: "ROLE_COMPLAINT_MANAGER", BranchID: OtherBranch, RegionID: OtherRegion, AuthorityLevel: 2},
+			{ID: "st2-tianhe-head", DisplayName: "tianhe head", Role: "ROLE_BRANCH_HEAD", BranchID: OtherBranch, RegionID: OtherRegion, AuthorityLevel: 2},
+			{ID: "st2-head-office", DisplayName: "Bank 2 head office", Role: "ROLE_HEAD_OFFICE", AuthorityLevel: 4},
+		},
+	}
+}
+
+// Seed loads both banks through the public API, as each bank's head office
+// would (a bank system is not an administrator): the org trees into routing
+// and the default SLA policy into slatimer. Idempotent.
 func (s *Stack) Seed(ctx context.Context, t Tokens) error {
 	gw := "http://" + s.addr("gateway")
-	if _, err := call(ctx, http.MethodPost, gw+"/v1/org:import", t.BankSystem, DemoOrg()); err != nil {
-		return fmt.Errorf("seed org: %w", err)
-	}
-	raw, err := call(ctx, http.MethodGet, gw+"/v1/sla/policy", t.BankSystem, nil)
-	if err != nil {
-		return fmt.Errorf("read default SLA policy: %w", err)
-	}
-	var got struct {
-		Policy json.RawMessage `json:"policy"`
-	}
-	if err := json.Unmarshal(raw, &got); err != nil {
-		return fmt.Errorf("decode SLA policy: %w", err)
-	}
-	if _, err := call(ctx, http.MethodPut, gw+"/v1/sla/policy", t.BankSystem, got.Policy); err != nil {
-		return fmt.Errorf("seed SLA policy: %w", err)
+	for _, b := range []struct {
+		tenant, token string
+		org           map[string]any
+	}{{DemoTenant, t.HeadOffice, DemoOrg()}, {OtherTenant, t.OtherHeadOffice, OtherOrg()}} {
+		if _, err := call(ctx, http.MethodPost, gw+"/v1/org:import", b.token, b.org); err != nil {
+			return fmt.Errorf("seed org of %s: %w", b.tenant, err)
+		}
+		raw, err := call(ctx, http.MethodGet, gw+"/v1/sla/policy", b.token, nil)
+		if err != nil {
+			return fmt.Errorf("read default SLA policy of %s: %w", b.tenant, err)
+		}
+		var got struct {
+			Policy json.RawMessage `json:"policy"`
+		}
+		if err := json.Unmarshal(raw, &got); err != nil {
+			return fmt.Errorf("decode SLA policy: %w", err)
+		}
+		if _, err := call(ctx, http.MethodPut, gw+"/v1/sla/policy", b.token, got.Policy); err != nil {
+			return fmt.Errorf("seed SLA policy of %s: %w", b.tenant, err)
+		}
 	}
 	return nil
 }
@@ -168,23 +211,27 @@ func call(ctx context.Context, method, url, token string, body any) ([]byte, err
 // WriteEndpoints writes endpoints.env (shell KEY=value lines) and returns it.
 func (s *Stack) WriteEndpoints(t Tokens) (map[string]string, error) {
 	e := map[string]string{
-		"GATEWAY_URL":            "http://" + s.addr("gateway"),
-		"DEV_TOKEN":              t.BankSystem,
-		"DEMO_TENANT_ID":         DemoTenant,
-		"DEMO_BRANCH_ID":         DemoBranch,
-		"DEMO_REGION_ID":         DemoRegion,
-		"DEMO_STAFF_ID":          DemoTeller,
-		"DEMO_STAFF_TOKEN":       t.Teller,
-		"DEMO_SUPERVISOR_TOKEN":  t.Supervisor,
-		"DEMO_SRE_TOKEN":         t.SRE,
-		"DEMO_HEAD_OFFICE_TOKEN": t.HeadOffice,
-		"DEMO_OPERATOR_TOKEN":    t.Operator,
-		"REDIS_URL":              s.Redis.URL(),
-		"MAIL_DIR":               s.MailDir(),
-		"SMTP_ADDR":              s.addr("smtp"),
-		"KAFKA_BROKERS":          s.addr("kafka"),
-		"TRACES_URL":             "http://" + s.addr("traces"),
-		"POSTGRES_URL":           s.Postgres.URL("postgres"),
+		"GATEWAY_URL":                  "http://" + s.addr("gateway"),
+		"DEV_TOKEN":                    t.BankSystem,
+		"DEMO_TENANT_ID":               DemoTenant,
+		"DEMO_BRANCH_ID":               DemoBranch,
+		"DEMO_REGION_ID":               DemoRegion,
+		"DEMO_STAFF_ID":                DemoTeller,
+		"DEMO_STAFF_TOKEN":             t.Teller,
+		"DEMO_SUPERVISOR_TOKEN":        t.Supervisor,
+		"DEMO_SRE_TOKEN":               t.SRE,
+		"DEMO_HEAD_OFFICE_TOKEN":       t.HeadOffice,
+		"DEMO_OPERATOR_TOKEN":          t.Operator,
+		"OTHER_BANK_TOKEN":             t.OtherBankSystem,
+		"OTHER_BANK_HEAD_OFFICE_TOKEN": t.OtherHeadOffice,
+		"OTHER_BANK_TENANT_ID":         OtherTenant,
+		"OTHER_BANK_BRANCH_ID":         OtherBranch,
+		"REDIS_URL":                    s.Redis.URL(),
+		"MAIL_DIR":                     s.MailDir(),
+		"SMTP_ADDR":                    s.addr("smtp"),
+		"KAFKA_BROKERS":                s.addr("kafka"),
+		"TRACES_URL":                   "http://" + s.addr("traces"),
+		"POSTGRES_URL":                 s.Postgres.URL("postgres"),
 	}
 	for _, svc := range Services {
 		e[strings.ToUpper(svc)+"_GRPC_ADDR"] = s.addr(svc + ".grpc")

@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -26,7 +25,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"github.com/counterdesk/counterdesk/services/platform/auth/authdev"
 	"github.com/counterdesk/counterdesk/services/platform/localinfra"
 )
 
@@ -56,15 +55,23 @@ type Stack struct {
 	Redis     *localinfra.Redis
 	Ports     map[string]int
 	Secrets   Secrets
+	Keys      *authdev.Installation
+	DBs       map[string]localinfra.ServiceDatabase
+	TrustFile string
 	Endpoints map[string]string
 }
 
 // Secrets are generated once per stack directory and kept, because data
-// sealed with the PII key is unreadable without it.
+// sealed with the PII key is unreadable without it, and an audit trail
+// cannot be verified without its MAC key.
 type Secrets struct {
-	SigningKey string
-	PIIKey     string
+	PIIKey       string
+	AuditMACKeys string
 }
+
+// Banks of the dev stack: the demo bank and a second one, each with its own
+// issuer and API keys, so the walls between banks can be tried.
+const OtherTenant = "demo-bank-2"
 
 func (c Config) path(p ...string) string { return filepath.Join(append([]string{c.Dir}, p...)...) }
 
@@ -94,6 +101,12 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 	if s.Secrets, err = loadSecrets(cfg.path("secrets.env")); err != nil {
 		return nil, err
 	}
+	if s.Keys, err = loadKeys(cfg.path("keys", "installation.json")); err != nil {
+		return nil, err
+	}
+	if s.TrustFile, err = s.Keys.WriteFiles(cfg.path("keys")); err != nil {
+		return nil, err
+	}
 	if s.Ports, err = assignPorts(cfg); err != nil {
 		return nil, err
 	}
@@ -106,8 +119,9 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.DBs = map[string]localinfra.ServiceDatabase{}
 	for _, svc := range Services {
-		if err := s.Postgres.CreateDatabase(ctx, svc); err != nil {
+		if s.DBs[svc], err = s.Postgres.CreateServiceDatabase(ctx, svc); err != nil {
 			return nil, err
 		}
 	}
@@ -197,10 +211,12 @@ func (s *Stack) addr(name string) string { return "127.0.0.1:" + strconv.Itoa(s.
 // ServiceEnv is the environment a service runs with.
 func (s *Stack) ServiceEnv(svc string) []string {
 	env := []string{
-		"DATABASE_URL=" + s.Postgres.URL(svc),
+		"DATABASE_URL=" + s.DBs[svc].AppURL,
 		"KAFKA_BROKERS=" + s.addr("kafka"),
 		"KAFKA_PARTITIONS=3",
-		"AUTH_SIGNING_KEY=" + s.Secrets.SigningKey,
+		"AUTH_TRUST_FILE=" + s.TrustFile,
+		"SERVICE_KEY_FILE=" + s.cfg.path("keys", svc+".jwk"),
+		"GRPC_REFLECTION=true",
 		"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + s.addr("traces"),
 		"OTEL_SERVICE_NAME=" + svc,
 		"OTEL_BSP_SCHEDULE_DELAY=200",
@@ -211,7 +227,8 @@ func (s *Stack) ServiceEnv(svc string) []string {
 	}
 	switch svc {
 	case "intake":
-		env = append(env, "PII_ENCRYPTION_KEY="+s.Secrets.PIIKey, "ROUTING_ADDR="+s.addr("routing.grpc"))
+		env = append(env, "PII_ENCRYPTION_KEY="+s.Secrets.PIIKey, "AUDIT_MAC_KEYS="+s.Secrets.AuditMACKeys,
+			"ROUTING_ADDR="+s.addr("routing.grpc"))
 	case "routing":
 		env = append(env, "REDIS_URL="+s.Redis.URL())
 	case "slatimer":
@@ -224,11 +241,28 @@ func (s *Stack) ServiceEnv(svc string) []string {
 
 // StartService starts one service (if not running) and waits until it is ready.
 func (s *Stack) StartService(ctx context.Context, svc string) error {
+	if pid, err := localinfra.ReadPIDFile(s.cfg.path("pids", svc+".pid")); err != nil || !localinfra.ProcessAlive(pid) {
+		if err := s.migrate(ctx, svc); err != nil {
+			return err
+		}
+	}
 	if err := s.startProcess(ctx, svc, filepath.Join(s.cfg.BinDir, svc), nil, s.ServiceEnv(svc), s.addr(svc+".http")); err != nil {
 		return err
 	}
 	if err := waitHTTP(ctx, "http://"+s.addr(svc+".http")+"/readyz", 60*time.Second); err != nil {
 		return fmt.Errorf("%s not ready (see %s): %w", svc, s.cfg.path("logs", svc+".log"), err)
+	}
+	return nil
+}
+
+// migrate runs `<svc> migrate` as the database owner, as the Helm chart's
+// migration Job does: the service itself connects as its app role.
+func (s *Stack) migrate(ctx context.Context, svc string) error {
+	cmd := exec.CommandContext(ctx, filepath.Join(s.cfg.BinDir, svc), "migrate")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.DBs[svc].OwnerURL, "APP_DB_ROLE="+s.DBs[svc].AppRole, "LOG_LEVEL=warn")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s migrate: %w\n%s", svc, err, out)
 	}
 	return nil
 }
@@ -392,31 +426,57 @@ func loadSecrets(path string) (Secrets, error) {
 		for _, line := range strings.Split(string(raw), "\n") {
 			k, v, _ := strings.Cut(line, "=")
 			switch k {
-			case "AUTH_SIGNING_KEY":
-				s.SigningKey = v
 			case "PII_ENCRYPTION_KEY":
 				s.PIIKey = v
+			case "AUDIT_MAC_KEYS":
+				s.AuditMACKeys = v
 			}
 		}
-		if s.SigningKey != "" && s.PIIKey != "" {
-			return s, nil
+	}
+	if s.PIIKey != "" && s.AuditMACKeys != "" {
+		return s, nil
+	}
+	if s.PIIKey == "" {
+		pk := make([]byte, 32)
+		if _, err := rand.Read(pk); err != nil {
+			return s, err
 		}
+		s.PIIKey = base64.StdEncoding.EncodeToString(pk)
 	}
-	sk := make([]byte, 32)
-	pk := make([]byte, 32)
-	if _, err := rand.Read(sk); err != nil {
-		return s, err
+	if s.AuditMACKeys == "" {
+		mk := make([]byte, 32)
+		if _, err := rand.Read(mk); err != nil {
+			return s, err
+		}
+		s.AuditMACKeys = "dev1:" + base64.StdEncoding.EncodeToString(mk)
 	}
-	if _, err := rand.Read(pk); err != nil {
-		return s, err
-	}
-	s = Secrets{SigningKey: hex.EncodeToString(sk), PIIKey: base64.StdEncoding.EncodeToString(pk)}
-	content := "AUTH_SIGNING_KEY=" + s.SigningKey + "\nPII_ENCRYPTION_KEY=" + s.PIIKey + "\n"
+	// No signing key: tokens are signed by each party's own private key
+	// (keys/installation.json), never by a secret the services share.
+	content := "PII_ENCRYPTION_KEY=" + s.PIIKey + "\nAUDIT_MAC_KEYS=" + s.AuditMACKeys + "\n"
 	return s, os.WriteFile(path, []byte(content), 0o600)
 }
 
-// Verifier mints tokens with the stack's signing key.
-func (s *Stack) Verifier() (*auth.Verifier, error) { return auth.NewVerifier(s.Secrets.SigningKey) }
+// loadKeys reads the stack's identity providers, creating them (both banks,
+// the operators, every service, one bank-system API key per bank) the first
+// time.
+func loadKeys(path string) (*authdev.Installation, error) {
+	if in, err := authdev.Load(path); err == nil {
+		return in, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	in, err := authdev.New([]string{DemoTenant, OtherTenant}, Services)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := in.NewAPIKey(DemoTenant, "demo-teller-terminal"); err != nil {
+		return nil, err
+	}
+	if _, err := in.NewAPIKey(OtherTenant, "demo2-teller-terminal"); err != nil {
+		return nil, err
+	}
+	return in, in.Save(path)
+}
 
 // Addr returns "127.0.0.1:port" of a named port (e.g. "gateway", "smtp").
 func (s *Stack) Addr(name string) string { return s.addr(name) }
