@@ -33,7 +33,6 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-
 // The text of the error the handler fails with: it must reach the log
 // and never the caller.
 const secretFailure = "dial 10.0.0.7:5432: password authentication failed for user routing_rw"

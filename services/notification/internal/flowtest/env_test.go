@@ -44,7 +44,6 @@ func TestMain(m *testing.M) {
 	os.Exit(testinfra.Run(m, testinfra.Postgres))
 }
 
-
 // clock is the time every part of the test sees.
 type clock struct {
 	mu  sync.Mutex
