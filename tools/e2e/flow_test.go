@@ -171,6 +171,8 @@ func TestBadInputNamesTheFieldAndChangesNothing(t *testing.T) {
 		{"reporter not at the branch", "reportedBy", func(b obj) { b["reportedBy"] = "st-haidian-teller-1" }},
 		{"malformed e-mail", "customer.email", func(b obj) { b["customer"].(obj)["email"] = "not-an-address" }},
 		{"occurred in the future", "occurredAt", func(b obj) { b["occurredAt"] = time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339) }},
+		{"a NUL in the description", "description", func(b obj) { b["description"] = "x\u0000y" }},
+		{"an escape sequence in the summary", "summary", func(b obj) { b["summary"] = "ok\u001b[2J" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

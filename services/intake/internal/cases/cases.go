@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unicode"
 
 	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"github.com/counterdesk/counterdesk/services/platform/pii"
@@ -96,6 +97,9 @@ func Prepare(in New, b Branch, caller auth.Principal, now time.Time) (Case, erro
 	if !caller.CanSeeBranch(b.ID, b.Region) {
 		return Case{}, &FieldError{"branchId", "the caller may not register cases for this branch"}
 	}
+	if err := checkText(in); err != nil {
+		return Case{}, err
+	}
 	if in.OccurredAt.After(now.Add(ClockSkew)) {
 		return Case{}, &FieldError{"occurredAt", "must not be in the future"}
 	}
@@ -155,4 +159,31 @@ func View(c Case, caller auth.Principal) (Case, error) {
 		c.Customer = c.Customer.Masked()
 	}
 	return c, nil
+}
+
+// checkText refuses control characters in free text: a NUL cannot be
+// stored at all, and the others (escape sequences, backspaces) forge what a
+// reader of the case, a log or a mail sees. Line breaks and tabs are text
+// in the description only.
+func checkText(in New) error {
+	fields := []struct {
+		name, value string
+		multiline   bool
+	}{
+		{"summary", in.Summary, false}, {"description", in.Description, true}, {"reportedBy", in.ReportedBy, false},
+		{"customer.name", in.Customer.Name, false}, {"customer.idNumber", in.Customer.IDNumber, false},
+		{"customer.phone", in.Customer.Phone, false}, {"customer.email", in.Customer.Email, false},
+		{"customer.account", in.Customer.Account, false},
+	}
+	for _, f := range fields {
+		for _, r := range f.value {
+			if f.multiline && (r == '\n' || r == '\t' || r == '\r') {
+				continue
+			}
+			if unicode.IsControl(r) {
+				return &FieldError{f.name, "must not contain control characters"}
+			}
+		}
+	}
+	return nil
 }

@@ -132,3 +132,32 @@ func TestACaseNobodyCouldOwnIsRefused(t *testing.T) {
 		t.Fatalf("a case with a reporter at such a branch was refused: %v", err)
 	}
 }
+
+func TestPrepareRefusesControlCharactersNamingTheField(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(*New)
+		field string
+	}{
+		{"a NUL in the description", func(n *New) { n.Description = "x\x00y" }, "description"},
+		{"an escape sequence in the summary", func(n *New) { n.Summary = "ok\x1b[2Jforged" }, "summary"},
+		{"a newline in the customer's name", func(n *New) { n.Customer.Name = "王\n先生" }, "customer.name"},
+		{"a DEL in the phone", func(n *New) { n.Customer.Phone = "138\x7f12345678" }, "customer.phone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is refused", func(t *testing.T) {
+			in := newCase()
+			tt.edit(&in)
+			_, err := Prepare(in, branch, system, now)
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != tt.field {
+				t.Fatalf("Prepare = %v, want a FieldError on %s", err, tt.field)
+			}
+		})
+	}
+	in := newCase()
+	in.Description = "第一行\n第二行\twith a tab"
+	if _, err := Prepare(in, branch, system, now); err != nil {
+		t.Fatalf("line breaks and tabs in the description were refused: %v", err)
+	}
+}

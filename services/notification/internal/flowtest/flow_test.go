@@ -353,7 +353,7 @@ func TestListCaseNotificationsShowsOnlyWhatTheCallerMaySee(t *testing.T) {
 		caller   auth.Principal
 		wantCode codes.Code
 	}{
-		{"another bank's staff see nothing", auth.Principal{Tenant: "bank-b", Subject: "s2", Role: auth.RoleHeadOffice}, codes.OK},
+		{"another bank's staff do not find the case", auth.Principal{Tenant: "bank-b", Subject: "s2", Role: auth.RoleHeadOffice}, codes.NotFound},
 		{"a teller of another branch is refused by intake", auth.Principal{Tenant: "bank-a", Subject: "s3", Role: auth.RoleTeller, Branch: "b2"}, codes.PermissionDenied},
 		{"an SRE is refused", auth.Principal{Tenant: "bank-a", Subject: "sre1", Role: auth.RoleSRE}, codes.PermissionDenied},
 	}

@@ -51,9 +51,9 @@ func (s *Server) ListCaseNotifications(ctx context.Context, req *notificationv1.
 	resp := &notificationv1.ListCaseNotificationsResponse{CaseId: req.GetCaseId()}
 	if err := s.access.CheckCaseAccess(ctx, p.Tenant, req.GetCaseId()); err != nil {
 		switch status.Code(err) {
-		case codes.NotFound:
-			return resp, nil
-		case codes.PermissionDenied, codes.Unauthenticated:
+		case codes.NotFound, codes.PermissionDenied, codes.Unauthenticated:
+			// Another bank's case is not found: nothing, not even an echo
+			// of its id, says it exists.
 			return nil, err
 		default:
 			return nil, status.Errorf(codes.Unavailable, "cannot check access to case %s now; retry later", req.GetCaseId())

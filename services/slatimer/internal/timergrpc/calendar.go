@@ -51,7 +51,9 @@ func RoutingBranches(client routingv1.RoutingServiceClient) func(ctx context.Con
 		switch status.Code(err) {
 		case codes.OK:
 		case codes.NotFound, codes.PermissionDenied, codes.InvalidArgument:
-			return Branch{}, grpcserver.FieldError("branchId", "no such branch in this bank")
+			// The branch is the resource of the path: another bank's (or
+			// an unknown) branch is not found.
+			return Branch{}, status.Error(codes.NotFound, "branch not found in the caller's bank")
 		default:
 			return Branch{}, status.Error(codes.Unavailable, "branch directory unavailable; retry")
 		}

@@ -42,6 +42,13 @@ func (s *Server) ListCaseDeadlines(ctx context.Context, req *slatimerv1.ListCase
 	if err != nil {
 		return nil, err
 	}
+	// Another bank's case and a case not armed yet look the same: not
+	// found, so nothing (not even an echo of the id) tells a caller that a
+	// case exists elsewhere. Armed deadlines follow registration within
+	// about a second.
+	if len(ds) == 0 {
+		return nil, status.Error(codes.NotFound, "no deadlines for this case in the caller's bank (not armed yet, or no such case)")
+	}
 	resp := &slatimerv1.ListCaseDeadlinesResponse{CaseId: req.GetCaseId()}
 	for _, d := range ds {
 		if !p.CanSeeBranch(d.Branch, d.Region) {
