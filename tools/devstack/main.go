@@ -128,7 +128,7 @@ func up(ctx context.Context, cfg stack.Config) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nseeded demo bank %q (2 regions, 4 branches, staff in every role, default SLA policy, China calendar)\n", stack.DemoTenant)
+	fmt.Printf("\nseeded demo bank %q (2 regions, 4 branches, staff in every role, default SLA policy, China calendar) and %q (its own issuer and keys, 1 branch)\n", stack.DemoTenant, stack.OtherTenant)
 	fmt.Printf("ready in %.1fs\n\n", time.Since(start).Seconds())
 	for _, k := range []string{"GATEWAY_URL", "TRACES_URL", "MAIL_DIR", "REDIS_URL", "KAFKA_BROKERS", "POSTGRES_URL"} {
 		fmt.Printf("  %-14s %s\n", k, e[k])

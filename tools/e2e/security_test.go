@@ -7,6 +7,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -275,5 +276,70 @@ func TestTheServicesDatabaseRolesCannotRewriteHistoryOrCrossBanks(t *testing.T) 
 			t.Errorf("%s's app role can run DDL", svc)
 		}
 		_ = c.Close(ctx)
+	}
+}
+
+// Someone with the database's keys to the kingdom (a superuser, the owner)
+// edits an audit row with the trigger off: audit:verify says so, naming
+// the broken link; an untouched case verifies ok.
+func TestATamperedAuditTrailIsDetectedThroughTheAPI(t *testing.T) {
+	c := createCase(t, "sec-audit-"+time.Now().Format("150405.000"), newCaseBody("audit tamper"))
+	id := str(c["id"])
+	code, v := call(t, http.MethodGet, "/v1/cases/"+id+"/audit:verify", toks.BankSystem, nil)
+	if code != http.StatusOK || v["ok"] != true {
+		t.Fatalf("untouched trail: %d %v, want 200 ok", code, v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	su, err := pgx.Connect(ctx, st.Postgres.URL("intake"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer su.Close(ctx)
+	if _, err := su.Exec(ctx, `ALTER TABLE case_audit DISABLE TRIGGER USER;
+		UPDATE case_audit SET actor = 'someone-else' WHERE case_id = '`+id+`' AND seq = 1;
+		ALTER TABLE case_audit ENABLE TRIGGER USER`); err != nil {
+		t.Fatal(err)
+	}
+	code, v = call(t, http.MethodGet, "/v1/cases/"+id+"/audit:verify", toks.BankSystem, nil)
+	fb, _ := v["firstBroken"].(obj)
+	if code != http.StatusOK || v["ok"] != false || fb == nil || fmt.Sprint(fb["seq"]) != "1" {
+		t.Errorf("edited trail: %d %v, want ok false naming seq 1", code, v)
+	}
+	if code, _ := call(t, http.MethodGet, "/v1/cases/"+id+"/audit:verify", toks.OtherBankSystem, nil); code != http.StatusNotFound {
+		t.Errorf("another bank verifying the trail: %d, want 404", code)
+	}
+}
+
+// One teller terminal's idempotency key is its own: another caller of the
+// same bank with the same key gets its own case, not the first one's.
+func TestIdempotencyKeysAreThoseOfTheirCaller(t *testing.T) {
+	key := "sec-idem-" + time.Now().Format("150405.000")
+	first := createCase(t, key, newCaseBody("first caller"))
+	code, second := call(t, http.MethodPost, "/v1/cases", toks.Teller, newCaseBody("second caller"), "Idempotency-Key", key)
+	if code != http.StatusOK || str(second["id"]) == "" || str(second["id"]) == str(first["id"]) {
+		t.Fatalf("another caller reusing the key: %d %v (first case %s), want a case of its own", code, second, str(first["id"]))
+	}
+}
+
+// A client's traceparent does not become the parent of our spans.
+func TestAClientCannotChooseOurTraceIDs(t *testing.T) {
+	const theirs = "4bf92f3577b34da6a3ce929d0e0e4736"
+	key := "sec-trace-" + time.Now().Format("150405.000")
+	code, c := call(t, http.MethodPost, "/v1/cases", toks.BankSystem, newCaseBody("trace from outside"), "Idempotency-Key", key,
+		"traceparent", "00-"+theirs+"-00f067aa0ba902b7-01")
+	if code != http.StatusOK {
+		t.Fatalf("create: %d %v", code, c)
+	}
+	eventually(t, 20*time.Second, "the case's trace", func() string {
+		if len(tracesFor(t, str(c["id"]))) == 0 {
+			return "no trace yet"
+		}
+		return ""
+	})
+	for _, tr := range tracesFor(t, str(c["id"])) {
+		if tr.TraceID == theirs {
+			t.Fatalf("the case's spans joined the client's trace %s", theirs)
+		}
 	}
 }

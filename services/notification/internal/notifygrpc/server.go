@@ -8,7 +8,6 @@ import (
 
 	notificationv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/notification/v1"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notify"
-	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -41,12 +40,9 @@ func NewServer(deliveries Deliveries, access CaseAccess) *Server {
 // may not see, including one of another bank, reads as having none, so the
 // answer reveals nothing about whether it exists.
 func (s *Server) ListCaseNotifications(ctx context.Context, req *notificationv1.ListCaseNotificationsRequest) (*notificationv1.ListCaseNotificationsResponse, error) {
-	p, err := auth.RequireTenant(ctx)
+	p, err := authorize(ctx, actReadNotifications)
 	if err != nil {
 		return nil, err
-	}
-	if p.Role == auth.RoleSRE {
-		return nil, status.Error(codes.PermissionDenied, "SREs see no case data")
 	}
 	resp := &notificationv1.ListCaseNotificationsResponse{CaseId: req.GetCaseId()}
 	if err := s.access.CheckCaseAccess(ctx, p.Tenant, req.GetCaseId()); err != nil {
