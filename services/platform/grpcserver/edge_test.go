@@ -192,3 +192,13 @@ func TestOutsideTraceContextIsOnlyALink(t *testing.T) {
 		t.Errorf("a call signed by another service got trace %s, want its own %s continued", got, outsideTrace)
 	}
 }
+
+// A step the resource's state does not allow is a conflict: 409, not 400.
+func TestFailedPreconditionIsAConflict(t *testing.T) {
+	t.Parallel()
+	s := start(t, 5*time.Second)
+	code, _, body := s.get(t, "/v1/branches/closed", map[string]string{"Authorization": "Bearer " + s.token(t, teller, time.Hour)})
+	if code != http.StatusConflict || !strings.Contains(string(body), "closed for the day") {
+		t.Errorf("FailedPrecondition answered %d %s, want 409 with the message", code, body)
+	}
+}

@@ -143,10 +143,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	mux := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD { return metadata.Pairs(gatewayHeader, s.nonce) }),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, newGatewayMarshaler(&runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false, UseProtoNames: false},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		})),
+		runtime.WithErrorHandler(gatewayErrorHandler),
 	)
 	dialOpts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -227,7 +228,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				fmt.Sprintf("request body larger than %d bytes", s.opts.MaxBodyBytes))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		r.Body = &requestBody{ReadCloser: http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)}
 		next.ServeHTTP(w, r)
 	})
 }

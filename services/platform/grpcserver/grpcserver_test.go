@@ -64,6 +64,8 @@ func (r *routing) GetBranch(ctx context.Context, req *routingv1.GetBranchRequest
 		return nil, fmt.Errorf("load branch: %s", secretFailure)
 	case "panic":
 		panic("handler bug")
+	case "closed":
+		return nil, status.Error(codes.FailedPrecondition, "branch is closed for the day")
 	default:
 		return nil, status.Error(codes.NotFound, "branch not found")
 	}
