@@ -15,11 +15,6 @@ import (
 	"github.com/counterdesk/counterdesk/services/platform/pii"
 )
 
-// Status names follow the proto enum (counterdesk.cases.v1.CaseStatus).
-const (
-	StatusReported = "CASE_STATUS_REPORTED"
-)
-
 // Customer is the person the case is about. Everything but Tier and
 // Language is personal data: sealed at rest, masked on the way out.
 type Customer struct {
@@ -51,6 +46,10 @@ type Case struct {
 	TimeZone, CalendarID               string
 	CreatedBy                          string
 	CreatedAt, UpdatedAt               time.Time
+	// Life is where the case stands in its lifecycle; Status mirrors
+	// Life.Status.
+	Life Lifecycle
+	Work Work
 }
 
 // Branch is what intake needs to know of a branch (routing owns it).
@@ -155,10 +154,42 @@ func View(c Case, caller auth.Principal) (Case, error) {
 	if caller.Tenant != c.Tenant || !caller.CanSeeBranch(c.Branch, c.Region) {
 		return Case{}, ErrNotFound
 	}
-	if !caller.SeesPersonalData() {
+	if !SeesClear(c, caller) {
 		c.Customer = c.Customer.Masked()
+		c.Summary, c.Description = MaskText(c.Summary), MaskText(c.Description)
+		c.Work = c.Work.masked()
 	}
 	return c, nil
+}
+
+// SeesClear reports whether caller sees the case's personal data in clear:
+// the roles with need-to-know, and the case's owner whatever their role (a
+// teller who owns a case must be able to call the customer back).
+func SeesClear(c Case, caller auth.Principal) bool {
+	return caller.SeesPersonalData() || (c.OwnerID != "" && caller.IsStaff() && caller.Subject == c.OwnerID)
+}
+
+// MaskText masks the personal numbers (ID, mobile, card and account
+// numbers) recognised in free text.
+func MaskText(s string) string { return pii.MaskFreeText(s) }
+
+func (w Work) masked() Work {
+	if v := w.Verification; v != nil {
+		vv := *v
+		vv.Finding = MaskText(vv.Finding)
+		w.Verification = &vv
+	}
+	if a := w.Answer; a != nil {
+		aa := *a
+		aa.Text = MaskText(aa.Text)
+		w.Answer = &aa
+	}
+	if r := w.ReturnVisit; r != nil {
+		rr := *r
+		rr.Comment = MaskText(rr.Comment)
+		w.ReturnVisit = &rr
+	}
+	return w
 }
 
 // checkText refuses control characters in free text: a NUL cannot be

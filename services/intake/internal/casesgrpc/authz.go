@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/counterdesk/counterdesk/services/intake/internal/cases"
 	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -16,7 +17,32 @@ const (
 	actCreateCase  action = "register a case"
 	actReadCase    action = "read cases"
 	actVerifyAudit action = "verify a case's audit trail"
+	actAddNote     action = "add a note to a case"
+	actVerify      action = "verify a case"
+	actWork        action = "work a case"
+	actClose       action = "close a case"
+	actDecide      action = "decide a review"
 )
+
+// stepActions maps each lifecycle step to its row of the role table.
+var stepActions = map[cases.Action]action{
+	cases.ActStartVerification: actVerify, cases.ActRecordVerification: actVerify,
+	cases.ActAnswer: actWork, cases.ActRecordReturnVisit: actWork, cases.ActWithdraw: actWork, cases.ActReopen: actWork,
+	cases.ActRequestReview: actWork, cases.ActAwaitCustomer: actWork, cases.ActResumeFromCustomer: actWork,
+	cases.ActClose: actClose, cases.ActDecideReview: actDecide,
+}
+
+// staff are the people who work cases (each within their scope). Bank
+// systems register and read cases; the steps are taken by people, so the
+// audit trail names who took them.
+var staff = []auth.Role{auth.RoleTeller, auth.RoleLobbyManager, auth.RoleComplaintManager, auth.RoleBranchHead,
+	auth.RoleRegionalSupervisor, auth.RoleHeadOffice, auth.RoleTechSupport, auth.RoleCompliance, auth.RoleLegal}
+
+// superiors verify (核实 is done by a superior, with other departments),
+// close and decide reviews (the domain also requires the decider to rank
+// above whoever answered).
+var superiors = []auth.Role{auth.RoleComplaintManager, auth.RoleBranchHead, auth.RoleRegionalSupervisor,
+	auth.RoleHeadOffice, auth.RoleTechSupport, auth.RoleCompliance, auth.RoleLegal}
 
 // readers are the bank roles that read cases (each within its scope, which
 // cases.View and the list filters apply on top of this table).
@@ -35,6 +61,11 @@ var roleTable = map[action][]auth.Role{
 		auth.RoleBranchHead, auth.RoleHeadOffice},
 	actReadCase:    readers,
 	actVerifyAudit: readers,
+	actAddNote:     staff,
+	actVerify:      superiors,
+	actWork:        staff,
+	actClose:       superiors,
+	actDecide:      superiors,
 }
 
 // contactReaders are the services that may read a customer's contact

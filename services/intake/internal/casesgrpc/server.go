@@ -115,9 +115,27 @@ func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) 
 	if err != nil {
 		return nil, err
 	}
-	f := casespg.Filter{Tenant: caller.Tenant, Branch: req.GetBranchId(), Limit: int(req.GetPageSize())}
+	f := casespg.Filter{Tenant: caller.Tenant, Branch: req.GetBranchId(), Limit: int(req.GetPageSize()), Owner: req.GetOwnerId()}
 	if f.Limit == 0 {
 		f.Limit = 50
+	}
+	if v := req.GetStatus(); v != casesv1.CaseStatus_CASE_STATUS_UNSPECIFIED {
+		f.Status = v.String()
+	}
+	if v := req.GetCategory(); v != casesv1.Category_CATEGORY_UNSPECIFIED {
+		f.Category = v.String()
+	}
+	if v := req.GetSeverity(); v != casesv1.Severity_SEVERITY_UNSPECIFIED {
+		f.Severity = v.String()
+	}
+	if req.GetFrom() != nil {
+		f.From = req.GetFrom().AsTime()
+	}
+	if req.GetTo() != nil {
+		f.To = req.GetTo().AsTime()
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return nil, grpcserver.FieldError("to", "must be after from")
 	}
 	switch caller.Role {
 	case auth.RoleRegionalSupervisor:
@@ -129,18 +147,29 @@ func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) 
 		}
 		f.Branch = caller.Branch
 	}
+	bound := s.filterMAC(caller, f)
 	if t := req.GetPageToken(); t != "" {
-		at, id, err := decodePageToken(t)
+		at, id, mac, err := decodePageToken(t)
 		if err != nil {
 			return nil, grpcserver.FieldError("pageToken", "is not a token this API returned")
 		}
+		if !hmac.Equal(mac, bound) {
+			return nil, grpcserver.FieldError("pageToken", "was issued for another filter (or caller): start again without it")
+		}
 		f.AfterTime, f.AfterID = at, id
 	}
+	// One more than asked tells whether another page follows.
+	want := f.Limit
+	f.Limit++
 	list, err := s.Store.List(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	resp := &intakev1.ListCasesResponse{}
+	more := len(list) > want
+	if more {
+		list = list[:want]
+	}
+	resp := &intakev1.ListCasesResponse{More: proto.Bool(more)}
 	for _, c := range list {
 		v, err := cases.View(c, caller)
 		if err != nil {
@@ -148,11 +177,22 @@ func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) 
 		}
 		resp.Cases = append(resp.Cases, toProto(v))
 	}
-	if len(list) == f.Limit {
+	if more {
 		last := list[len(list)-1]
-		resp.NextPageToken = encodePageToken(last.CreatedAt, last.ID)
+		resp.NextPageToken = encodePageToken(last.CreatedAt, last.ID, bound)
 	}
 	return resp, nil
+}
+
+// filterMAC binds a page token to the caller and the filter it pages
+// through, so a token cannot be replayed with another filter (or by
+// another caller) to page through something else.
+func (s *Server) filterMAC(caller auth.Principal, f casespg.Filter) []byte {
+	m := hmac.New(sha256.New, s.HashKey)
+	fmt.Fprintf(m, "page\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%d\x00%d\x00%d",
+		caller.Tenant, caller.Subject, f.Branch, f.Region, f.Status, f.Category, f.Severity, f.Owner, caller.Role,
+		f.From.UnixNano(), f.To.UnixNano(), f.Limit)
+	return m.Sum(nil)[:12]
 }
 
 // GetCaseContact reveals a customer's contact details to another service.
@@ -219,7 +259,7 @@ func fromProto(r *intakev1.CreateCaseRequest) cases.New {
 }
 
 func toProto(c cases.Case) *intakev1.Case {
-	return &intakev1.Case{
+	pc := &intakev1.Case{
 		Id: c.ID, CaseNumber: c.Number, TenantId: c.Tenant, BranchId: c.Branch, RegionId: c.Region,
 		Channel:  casesv1.Channel(casesv1.Channel_value[c.Channel]),
 		Category: casesv1.Category(casesv1.Category_value[c.Category]),
@@ -231,7 +271,28 @@ func toProto(c cases.Case) *intakev1.Case {
 		Status:    casesv1.CaseStatus(casesv1.CaseStatus_value[c.Status]),
 		OwnerId:   c.OwnerID,
 		CreatedAt: timestamppb.New(c.CreatedAt), UpdatedAt: timestamppb.New(c.UpdatedAt),
+		ReopenCount: int32(c.Life.Reopens),
 	}
+	for _, a := range cases.AllowedFrom(c.Status) {
+		pc.AllowedActions = append(pc.AllowedActions, string(a))
+	}
+	if v := c.Work.Verification; v != nil {
+		pc.Verification = &intakev1.Verification{Finding: v.Finding, Substantiated: v.Substantiated, Departments: v.Departments,
+			VerifiedBy: v.By, VerifiedAt: timestamppb.New(v.At)}
+	}
+	if a := c.Work.Answer; a != nil {
+		pc.Answer = &intakev1.CaseAnswer{Text: a.Text, RootCause: casesv1.RootCause(casesv1.RootCause_value[a.RootCause]),
+			AnsweredBy: a.By, AnsweredAt: timestamppb.New(a.At)}
+		if k := a.Compensation; k != nil {
+			pc.Answer.Compensation = &intakev1.Compensation{Kind: casesv1.CompensationKind(casesv1.CompensationKind_value[k.Kind]),
+				AmountFen: k.AmountFen, Tier: k.Tier, ApprovedBy: k.ApprovedBy}
+		}
+	}
+	if r := c.Work.ReturnVisit; r != nil {
+		pc.ReturnVisit = &intakev1.ReturnVisit{Satisfaction: int32(r.Satisfaction), Comment: r.Comment, Reached: r.Reached,
+			VisitedBy: r.By, VisitedAt: timestamppb.New(r.At)}
+	}
+	return pc
 }
 
 func caseCreated(c cases.Case) *eventsv1.Envelope {
@@ -250,22 +311,31 @@ func caseCreated(c cases.Case) *eventsv1.Envelope {
 	}
 }
 
-func encodePageToken(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+func encodePageToken(at time.Time, id string, mac []byte) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano)+"|"+id+"|")) + "." +
+		base64.RawURLEncoding.EncodeToString(mac)
 }
 
-func decodePageToken(t string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(t)
-	if err != nil {
-		return time.Time{}, "", err
-	}
-	ts, id, ok := strings.Cut(string(b), "|")
+func decodePageToken(t string) (time.Time, string, []byte, error) {
+	body, macPart, ok := strings.Cut(t, ".")
 	if !ok {
-		return time.Time{}, "", errors.New("malformed")
+		return time.Time{}, "", nil, errors.New("malformed")
 	}
-	if _, err := uuid.Parse(id); err != nil {
-		return time.Time{}, "", errors.New("malformed")
+	b, err := base64.RawURLEncoding.DecodeString(body)
+	if err != nil {
+		return time.Time{}, "", nil, err
 	}
-	at, err := time.Parse(time.RFC3339Nano, ts)
-	return at, id, err
+	mac, err := base64.RawURLEncoding.DecodeString(macPart)
+	if err != nil {
+		return time.Time{}, "", nil, err
+	}
+	parts := strings.Split(string(b), "|")
+	if len(parts) != 3 {
+		return time.Time{}, "", nil, errors.New("malformed")
+	}
+	if _, err := uuid.Parse(parts[1]); err != nil {
+		return time.Time{}, "", nil, errors.New("malformed")
+	}
+	at, err := time.Parse(time.RFC3339Nano, parts[0])
+	return at, parts[1], mac, err
 }

@@ -92,6 +92,10 @@ func (s *Store) Create(ctx context.Context, c cases.Case, key string, reqHash []
 			VALUES ($1, $2, $3, $4, $5)`, c.Tenant, key, reqHash, c.ID, c.CreatedAt); err != nil {
 			return fmt.Errorf("record idempotency key: %w", err)
 		}
+		if err := s.appendHistory(ctx, tx, c.Tenant, c.ID, cases.HistoryEntry{At: c.CreatedAt, Kind: cases.HistoryRegistered,
+			Actor: c.CreatedBy, To: c.Status}); err != nil {
+			return err
+		}
 		if err := s.appendAudit(ctx, tx, c.Tenant, c.ID, c.CreatedAt, c.CreatedBy, "created",
 			map[string]string{"status": c.Status, "branch": c.Branch, "channel": c.Channel, "category": c.Category,
 				"severity": c.Severity, "reportedBy": c.ReportedBy}); err != nil {
@@ -150,7 +154,8 @@ type Querier interface {
 
 const caseColumns = `id, tenant_id, case_number, branch_id, region_id, channel, category, severity, summary,
 	description, occurred_at, reported_by, customer_tier, customer_language, customer_sealed, status, owner_id,
-	time_zone, calendar_id, created_by, created_at, updated_at`
+	time_zone, calendar_id, created_by, created_at, updated_at,
+	resume_status, answered_at, answered_by, answered_rank, reopens, work_sealed`
 
 // Get returns a case of tenant with its customer unsealed.
 func (s *Store) Get(ctx context.Context, tenant, id string) (cases.Case, error) {
@@ -197,7 +202,11 @@ func (s *Store) GetAnyTenant(ctx context.Context, id string) (cases.Case, error)
 // Filter narrows List. Empty fields do not filter.
 type Filter struct {
 	Tenant, Branch, Region string
-	Limit                  int
+	Status, Category       string
+	Severity, Owner        string
+	// From and To bound the registration time: From <= created_at < To.
+	From, To time.Time
+	Limit    int
 	// After is the (created_at, id) of the last case of the previous page.
 	AfterTime time.Time
 	AfterID   string
@@ -208,13 +217,23 @@ func (s *Store) List(ctx context.Context, f Filter) ([]cases.Case, error) {
 	q := `SELECT ` + caseColumns + ` FROM cases WHERE tenant_id = $1
 		AND ($2 = '' OR branch_id = $2) AND ($3 = '' OR region_id = $3)
 		AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))
+		AND ($7 = '' OR status = $7) AND ($8 = '' OR category = $8) AND ($9 = '' OR severity = $9)
+		AND ($10 = '' OR owner_id = $10)
+		AND ($11::timestamptz IS NULL OR created_at >= $11) AND ($12::timestamptz IS NULL OR created_at < $12)
 		ORDER BY created_at DESC, id DESC LIMIT $6`
-	var after any
+	var after, from, to any
 	afterID := "00000000-0000-0000-0000-000000000000"
 	if !f.AfterTime.IsZero() {
 		after, afterID = f.AfterTime, f.AfterID
 	}
-	rows, err := s.pool.Query(ctx, q, f.Tenant, f.Branch, f.Region, after, afterID, f.Limit)
+	if !f.From.IsZero() {
+		from = f.From
+	}
+	if !f.To.IsZero() {
+		to = f.To
+	}
+	rows, err := s.pool.Query(ctx, q, f.Tenant, f.Branch, f.Region, after, afterID, f.Limit,
+		f.Status, f.Category, f.Severity, f.Owner, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("list cases: %w", err)
 	}
@@ -240,6 +259,10 @@ func (s *Store) SetOwner(ctx context.Context, tx pgx.Tx, caseID, owner, reason, 
 	}
 	if err != nil {
 		return fmt.Errorf("set owner of case %s: %w", caseID, err)
+	}
+	if err := s.appendHistory(ctx, tx, tenant, caseID, cases.HistoryEntry{At: at, Kind: cases.HistoryHandover, Actor: actor,
+		Owner: owner, Text: reason}); err != nil {
+		return err
 	}
 	return s.appendAudit(ctx, tx, tenant, caseID, at, actor, "assigned", map[string]string{"owner": owner, "reason": reason})
 }
@@ -267,12 +290,23 @@ func aad(tenant, id string) []byte { return []byte(tenant + "/" + id) }
 
 func (s *Store) scan(row pgx.Row) (cases.Case, error) {
 	var c cases.Case
-	var sealed []byte
+	var sealed, work []byte
 	err := row.Scan(&c.ID, &c.Tenant, &c.Number, &c.Branch, &c.Region, &c.Channel, &c.Category, &c.Severity, &c.Summary,
 		&c.Description, &c.OccurredAt, &c.ReportedBy, &c.Customer.Tier, &c.Customer.Language, &sealed, &c.Status, &c.OwnerID,
-		&c.TimeZone, &c.CalendarID, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt)
+		&c.TimeZone, &c.CalendarID, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt,
+		&c.Life.Resume, &c.Life.AnsweredAt, &c.Life.AnsweredBy, &c.Life.AnsweredRank, &c.Life.Reopens, &work)
 	if err != nil {
 		return cases.Case{}, err
+	}
+	c.Life.Status = c.Status
+	if work != nil {
+		pt, err := s.sealer.Open(work, aad(c.Tenant, c.ID+"/work"))
+		if err != nil {
+			return cases.Case{}, fmt.Errorf("case %s work: %w", c.ID, err)
+		}
+		if err := json.Unmarshal(pt, &c.Work); err != nil {
+			return cases.Case{}, fmt.Errorf("case %s: decode work: %w", c.ID, err)
+		}
 	}
 	pt, err := s.sealer.Open(sealed, aad(c.Tenant, c.ID))
 	if err != nil {

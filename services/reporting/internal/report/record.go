@@ -42,6 +42,9 @@ type CaseRecord struct {
 	CustomerTier string
 	Status       string
 	CreatedAt    time.Time
+	// StatusAt is when Status was set by a lifecycle step (zero: the
+	// status of registration).
+	StatusAt time.Time
 
 	// OwnerID is the owner named by the latest assignment (by assignment
 	// time); empty while the case has never been assigned.
@@ -60,7 +63,7 @@ func (r CaseRecord) Created() bool { return !r.CreatedAt.IsZero() }
 
 // Fact is something another service announced about a case that the read
 // model records. The set is closed: CaseOpened, OwnerAssigned,
-// CustomerAcknowledged and DeadlineMissed.
+// CustomerAcknowledged, DeadlineMissed and StatusChanged.
 type Fact interface {
 	applyTo(r *CaseRecord)
 	validate() error
@@ -91,6 +94,12 @@ type CustomerAcknowledged struct {
 	At time.Time
 }
 
+// StatusChanged is a lifecycle step that left the case in Status at At.
+type StatusChanged struct {
+	Status string
+	At     time.Time
+}
+
 // DeadlineMissed is one deadline of the case breached.
 type DeadlineMissed struct {
 	Kind  string
@@ -103,6 +112,7 @@ type DeadlineMissed struct {
 //   - the owner is the one named by the latest assignment, and the first
 //     assignment time is the earliest seen;
 //   - the acknowledgment time is the earliest seen;
+//   - the status is that of the latest step (by step time), else of the creation;
 //   - each breach counts once (the consumer drops redelivered events).
 func (r *CaseRecord) Apply(f Fact) error {
 	if err := f.validate(); err != nil {
@@ -128,7 +138,27 @@ func (c CaseOpened) applyTo(r *CaseRecord) {
 	}
 	r.CaseNumber, r.BranchID, r.RegionID = c.CaseNumber, c.BranchID, c.RegionID
 	r.Channel, r.Category, r.Severity = c.Channel, c.Category, c.Severity
-	r.CustomerTier, r.Status, r.CreatedAt = c.CustomerTier, c.Status, c.CreatedAt
+	r.CustomerTier, r.CreatedAt = c.CustomerTier, c.CreatedAt
+	if r.StatusAt.IsZero() { // a step applied before the creation keeps its status
+		r.Status = c.Status
+	}
+}
+
+func (c StatusChanged) validate() error {
+	switch {
+	case c.Status == "":
+		return errors.New("no status")
+	case c.At.IsZero():
+		return errors.New("no step time")
+	}
+	return nil
+}
+
+// applyTo keeps the status of the latest step, whatever order steps arrive in.
+func (c StatusChanged) applyTo(r *CaseRecord) {
+	if r.StatusAt.IsZero() || !c.At.Before(r.StatusAt) {
+		r.Status, r.StatusAt = c.Status, c.At
+	}
 }
 
 func (a OwnerAssigned) validate() error {

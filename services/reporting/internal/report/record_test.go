@@ -109,3 +109,32 @@ func TestMalformedFactsAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// Lifecycle steps may arrive before the creation, or out of order: the
+// status is the latest step's, whatever the order.
+func TestTheStatusIsTheLatestStepsInAnyOrder(t *testing.T) {
+	answered := report.StatusChanged{Status: "CASE_STATUS_ANSWERED", At: t0.Add(2 * time.Hour)}
+	handling := report.StatusChanged{Status: "CASE_STATUS_HANDLING", At: t0.Add(time.Hour)}
+	orders := map[string][]report.Fact{
+		"created, handling, answered": {created, handling, answered},
+		"answered, handling, created": {answered, handling, created},
+		"handling, created, answered": {handling, created, answered},
+	}
+	for name, facts := range orders {
+		t.Run(name, func(t *testing.T) {
+			r := report.CaseRecord{TenantID: "bank-a", CaseID: "case-1"}
+			for _, f := range facts {
+				if err := r.Apply(f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if r.Status != "CASE_STATUS_ANSWERED" || !r.StatusAt.Equal(answered.At) {
+				t.Errorf("status %s at %v, want answered at %v", r.Status, r.StatusAt, answered.At)
+			}
+		})
+	}
+	r := report.CaseRecord{}
+	if err := r.Apply(report.StatusChanged{Status: "CASE_STATUS_CLOSED"}); !errors.Is(err, report.ErrInvalidFact) {
+		t.Errorf("a step without a time: %v, want ErrInvalidFact", err)
+	}
+}

@@ -119,6 +119,9 @@ func FactFrom(env *eventsv1.Envelope) (report.Fact, bool) {
 			return nil, false
 		}
 		return report.CustomerAcknowledged{At: timeOr(n.GetSentAt().AsTime(), n.GetSentAt() != nil, env)}, true
+	case *eventsv1.Envelope_CaseTransitioned:
+		t := p.CaseTransitioned
+		return report.StatusChanged{Status: t.GetToStatus().String(), At: timeOr(t.GetAt().AsTime(), t.GetAt() != nil, env)}, true
 	case *eventsv1.Envelope_DeadlineBreached:
 		b := p.DeadlineBreached
 		return report.DeadlineMissed{Kind: b.GetKind(), DueAt: b.GetDueAt().AsTime()}, true

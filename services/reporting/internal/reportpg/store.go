@@ -66,7 +66,7 @@ func (s *Store) Case(ctx context.Context, tenant, caseID string) (report.CaseRec
 const selectCase = `
 	SELECT tenant_id, case_id,
 	       case_number, branch_id, region_id, channel, category, severity, customer_tier, status, created_at,
-	       owner_id, first_assigned_at, last_assigned_at, acknowledged_at, breaches
+	       owner_id, first_assigned_at, last_assigned_at, acknowledged_at, breaches, status_at
 	FROM cases_rm
 	WHERE tenant_id = $1 AND case_id = $2`
 
@@ -84,12 +84,12 @@ func read(ctx context.Context, tx pgx.Tx, tenant, caseID, lock string) (report.C
 		number, branch, region, channel, categ *string
 		severity, tier, status, owner          *string
 		created, firstAssigned, lastAssigned   *time.Time
-		acknowledged                           *time.Time
+		acknowledged, statusAt                 *time.Time
 	)
 	err := tx.QueryRow(ctx, selectCase+lock, tenant, caseID).Scan(
 		&r.TenantID, &r.CaseID,
 		&number, &branch, &region, &channel, &categ, &severity, &tier, &status, &created,
-		&owner, &firstAssigned, &lastAssigned, &acknowledged, &r.Breaches)
+		&owner, &firstAssigned, &lastAssigned, &acknowledged, &r.Breaches, &statusAt)
 	if err != nil {
 		return report.CaseRecord{}, err
 	}
@@ -97,7 +97,7 @@ func read(ctx context.Context, tx pgx.Tx, tenant, caseID, lock string) (report.C
 	r.Channel, r.Category, r.Severity = str(channel), str(categ), str(severity)
 	r.CustomerTier, r.Status, r.OwnerID = str(tier), str(status), str(owner)
 	r.CreatedAt, r.FirstAssignedAt, r.LastAssignedAt = tm(created), tm(firstAssigned), tm(lastAssigned)
-	r.AcknowledgedAt = tm(acknowledged)
+	r.AcknowledgedAt, r.StatusAt = tm(acknowledged), tm(statusAt)
 	return r, nil
 }
 
@@ -107,13 +107,13 @@ func save(ctx context.Context, tx pgx.Tx, r report.CaseRecord, now time.Time) er
 		       case_number = $3, branch_id = $4, region_id = $5, channel = $6, category = $7,
 		       severity = $8, customer_tier = $9, status = $10, created_at = $11,
 		       owner_id = $12, first_assigned_at = $13, last_assigned_at = $14,
-		       acknowledged_at = $15, breaches = $16, updated_at = $17
+		       acknowledged_at = $15, breaches = $16, updated_at = $17, status_at = $18
 		WHERE tenant_id = $1 AND case_id = $2`,
 		r.TenantID, r.CaseID,
 		null(r.CaseNumber), null(r.BranchID), null(r.RegionID), null(r.Channel), null(r.Category),
 		null(r.Severity), null(r.CustomerTier), null(r.Status), nullTime(r.CreatedAt),
 		null(r.OwnerID), nullTime(r.FirstAssignedAt), nullTime(r.LastAssignedAt),
-		nullTime(r.AcknowledgedAt), r.Breaches, now)
+		nullTime(r.AcknowledgedAt), r.Breaches, now, nullTime(r.StatusAt))
 	if err != nil {
 		return fmt.Errorf("save read-model row of case %s: %w", r.CaseID, err)
 	}

@@ -26,6 +26,13 @@ type Handler struct {
 
 // Handle is the eventbus.Handler for case-events.
 func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {
+	if t := env.GetCaseTransitioned(); t != nil {
+		if open, ok := queuedAfter(t); ok {
+			_, err := h.Store.SetOpen(ctx, tx, env.GetTenantId(), env.GetCaseId(), open, t.GetAt().AsTime())
+			return err
+		}
+		return nil
+	}
 	cc := env.GetCaseCreated()
 	if cc == nil {
 		return nil
@@ -59,6 +66,28 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 // AfterCommit queues the case in Redis once its assignment is committed. If
 // this fails or the process dies first, the start-up rebuild restores it.
 func (h *Handler) AfterCommit(ctx context.Context, env *eventsv1.Envelope) error {
+	if t := env.GetCaseTransitioned(); t != nil {
+		open, ok := queuedAfter(t)
+		if !ok {
+			return nil
+		}
+		v, err := h.Store.Assignment(ctx, env.GetTenantId(), env.GetCaseId())
+		if errors.Is(err, routingpg.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if open {
+			err = h.Queues.Put(ctx, routing.Assignment{CaseID: v.CaseID, Tenant: v.Tenant, Branch: v.Branch, Owner: v.Owner, At: v.EnqueuedAt})
+		} else {
+			err = h.Queues.Remove(ctx, v.Tenant, v.Branch, v.CaseID)
+		}
+		if err != nil {
+			h.Queues.Invalidate(ctx)
+		}
+		return err
+	}
 	cc := env.GetCaseCreated()
 	if cc == nil {
 		return nil
@@ -73,4 +102,17 @@ func (h *Handler) AfterCommit(ctx context.Context, env *eventsv1.Envelope) error
 		h.Queues.Invalidate(ctx)
 	}
 	return err
+}
+
+// queuedAfter says whether a step leaves the case in its branch queue:
+// closing or withdrawing takes it off, reopening puts it back.
+func queuedAfter(t *eventsv1.CaseTransitioned) (open, changes bool) {
+	switch t.GetToStatus().String() {
+	case "CASE_STATUS_CLOSED", "CASE_STATUS_WITHDRAWN":
+		return false, true
+	}
+	if t.GetAction() == "reopen" {
+		return true, true
+	}
+	return false, false
 }

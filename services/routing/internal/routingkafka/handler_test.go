@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	casesv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/cases/v1"
 	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
 	"github.com/counterdesk/counterdesk/services/platform/eventbus"
 	"github.com/counterdesk/counterdesk/services/platform/pgdb"
@@ -403,5 +404,48 @@ func TestInvalidateMakesTheNextCheckRebuild(t *testing.T) {
 	q, err := f.queues.List(ctx, "bank-a", "br-1", 10)
 	if err != nil || len(q) != 1 || q[0].CaseID != id {
 		t.Fatalf("queue %v, %v", q, err)
+	}
+}
+
+// A closed or withdrawn case leaves its queue, for good (a rebuild does
+// not bring it back); a reopened one comes back.
+func TestClosedCasesLeaveTheQueueAndReopenedOnesReturn(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	caseID := uuid.NewString()
+	f.assign(t, caseCreated(caseID, "br-1", "teller-1", t0))
+	step := func(action, to string) {
+		f.assign(t, &eventsv1.Envelope{EventId: uuid.NewString(), TenantId: "bank-a", CaseId: caseID,
+			Payload: &eventsv1.Envelope_CaseTransitioned{CaseTransitioned: &eventsv1.CaseTransitioned{
+				Action: action, ToStatus: casesv1.CaseStatus(casesv1.CaseStatus_value[to]), At: timestamppb.New(t0.Add(time.Hour))}}})
+	}
+	queued := func() bool {
+		es, err := f.queues.List(ctx, "bank-a", "br-1", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(es) == 1 && es[0].CaseID == caseID
+	}
+	step("answer", "CASE_STATUS_ANSWERED")
+	if !queued() {
+		t.Fatal("an answered case left the queue")
+	}
+	step("close", "CASE_STATUS_CLOSED")
+	if queued() {
+		t.Fatal("a closed case is still queued")
+	}
+	if _, err := f.queues.EnsureBuilt(ctx, f.store.OpenAssignments, true); err != nil {
+		t.Fatal(err)
+	}
+	if queued() {
+		t.Fatal("a rebuild brought the closed case back")
+	}
+	step("reopen", "CASE_STATUS_HANDLING")
+	if !queued() {
+		t.Fatal("a reopened case is not queued")
+	}
+	step("withdraw", "CASE_STATUS_WITHDRAWN")
+	if queued() {
+		t.Fatal("a withdrawn case is still queued")
 	}
 }

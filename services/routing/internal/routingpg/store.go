@@ -176,3 +176,15 @@ func (s *Store) OpenAssignments(ctx context.Context, fn func(routing.Assignment)
 	}
 	return rows.Err()
 }
+
+// SetOpen records whether a case's assignment is open (queued): a closed or
+// withdrawn case leaves its queue, a reopened one comes back. It reports
+// whether the case has an assignment.
+func (s *Store) SetOpen(ctx context.Context, tx pgx.Tx, tenant, caseID string, open bool, at time.Time) (bool, error) {
+	tag, err := tx.Exec(ctx, `UPDATE assignments SET open = $3, updated_at = greatest(updated_at, $4) WHERE tenant_id = $1 AND case_id = $2`,
+		tenant, caseID, open, at)
+	if err != nil {
+		return false, fmt.Errorf("set assignment of case %s open=%v: %w", caseID, open, err)
+	}
+	return tag.RowsAffected() > 0, nil
+}

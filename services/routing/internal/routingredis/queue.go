@@ -147,3 +147,17 @@ func (q *Queues) Watch(ctx context.Context, src Source, every time.Duration, log
 		}
 	}
 }
+
+// Remove takes a case off its branch queue (it was closed or withdrawn).
+// Idempotent.
+func (q *Queues) Remove(ctx context.Context, tenant, branch, caseID string) error {
+	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, queueKey(tenant, branch), caseID)
+		p.HDel(ctx, ownerKey(tenant, branch), caseID)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("dequeue case %s: %w", caseID, err)
+	}
+	return nil
+}

@@ -306,3 +306,41 @@ func TestAcknowledgmentSentMeetsTheAcknowledgeDeadlineAndCancelsItsFires(t *test
 		t.Errorf("met acknowledge level = %q, want it left at yellow", d.Level)
 	}
 }
+
+// The lifecycle's steps meet the clocks they end: the answer meets the
+// acknowledgment, first-answer and regulator's deadlines (not the
+// resolution); closing ends every clock still running; other steps meet
+// nothing.
+func TestLifecycleStepsMeetTheirDeadlines(t *testing.T) {
+	f := newFixture(t)
+	c := normalCase(t)
+	f.mustHandle(t, c.envelope())
+	step := func(action string, when string) time.Time {
+		at := at(t, when)
+		f.mustHandle(t, &eventsv1.Envelope{EventId: uuid.NewString(), TenantId: c.tenant, CaseId: c.id,
+			Payload: &eventsv1.Envelope_CaseTransitioned{CaseTransitioned: &eventsv1.CaseTransitioned{
+				Action: action, ActorId: "cm-1", At: timestamppb.New(at)}}})
+		return at
+	}
+	step("startVerification", "2026-11-20 10:10")
+	step("awaitCustomer", "2026-11-20 10:20")
+	if d := f.deadline(t, c, sla.KindFirstAnswer); d.MetAt != nil {
+		t.Fatal("a step before the answer met the first-answer deadline")
+	}
+	answered := step("answer", "2026-11-20 11:30")
+	for _, k := range []sla.Kind{sla.KindAcknowledge, sla.KindFirstAnswer} {
+		if d := f.deadline(t, c, k); d.MetAt == nil || !d.MetAt.Equal(answered) {
+			t.Errorf("%s met at %v, want the answer's %v", k, d.MetAt, answered)
+		}
+	}
+	if d := f.deadline(t, c, sla.KindResolution); d.MetAt != nil {
+		t.Errorf("the answer met the resolution deadline")
+	}
+	closed := step("close", "2026-11-24 09:00")
+	if d := f.deadline(t, c, sla.KindResolution); d.MetAt == nil || !d.MetAt.Equal(closed) {
+		t.Errorf("resolution met at %v, want the close's %v", d.MetAt, closed)
+	}
+	if d := f.deadline(t, c, sla.KindFirstAnswer); !d.MetAt.Equal(answered) {
+		t.Errorf("closing moved the first answer's met time to %v", d.MetAt)
+	}
+}

@@ -43,6 +43,30 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 		return h.arm(ctx, tx, env)
 	case env.GetNotificationSent() != nil && env.GetNotificationSent().GetTemplate() == "case_acknowledgment":
 		return h.Store.Meet(ctx, tx, env.GetCaseId(), string(sla.KindAcknowledge), env.GetNotificationSent().GetSentAt().AsTime())
+	case env.GetCaseTransitioned() != nil:
+		return h.transitioned(ctx, tx, env)
+	}
+	return nil
+}
+
+// metBy lists the deadlines each lifecycle step meets. An answer also
+// acknowledges the case and is the decision the regulator's limit asks
+// for; closing or withdrawing a case ends every clock still running.
+var metBy = map[string][]sla.Kind{
+	"answer":            {sla.KindAcknowledge, sla.KindFirstAnswer, sla.KindRegulatoryDecision, sla.KindMajorReport},
+	"recordReturnVisit": {sla.KindReturnVisit},
+	"close": {sla.KindAcknowledge, sla.KindHandoverPickup, sla.KindEquipmentResponse, sla.KindMajorReport, sla.KindFirstAnswer,
+		sla.KindResolution, sla.KindRegulatoryDecision, sla.KindReturnVisit},
+	"withdraw": {sla.KindAcknowledge, sla.KindHandoverPickup, sla.KindEquipmentResponse, sla.KindMajorReport, sla.KindFirstAnswer,
+		sla.KindResolution, sla.KindRegulatoryDecision, sla.KindReturnVisit},
+}
+
+func (h *Handler) transitioned(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {
+	ev := env.GetCaseTransitioned()
+	for _, k := range metBy[ev.GetAction()] {
+		if err := h.Store.Meet(ctx, tx, env.GetCaseId(), string(k), ev.GetAt().AsTime()); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -296,14 +296,16 @@ func (CustomerTier) EnumDescriptor() ([]byte, []int) {
 type CaseStatus int32
 
 const (
-	CaseStatus_CASE_STATUS_UNSPECIFIED  CaseStatus = 0
-	CaseStatus_CASE_STATUS_REPORTED     CaseStatus = 1 // identified and registered (柜面异常情况登记表)
-	CaseStatus_CASE_STATUS_VERIFYING    CaseStatus = 2 // 核实
-	CaseStatus_CASE_STATUS_HANDLING     CaseStatus = 3 // 处理
-	CaseStatus_CASE_STATUS_FOLLOWING_UP CaseStatus = 4 // 跟进
-	CaseStatus_CASE_STATUS_RESOLVED     CaseStatus = 5 // answered, awaiting return visit
-	CaseStatus_CASE_STATUS_CLOSED       CaseStatus = 6 // archived (登记归档)
-	CaseStatus_CASE_STATUS_WITHDRAWN    CaseStatus = 7 // the customer withdrew the complaint
+	CaseStatus_CASE_STATUS_UNSPECIFIED          CaseStatus = 0
+	CaseStatus_CASE_STATUS_REPORTED             CaseStatus = 1 // identified and registered (柜面异常情况登记表)
+	CaseStatus_CASE_STATUS_VERIFYING            CaseStatus = 2 // 核实
+	CaseStatus_CASE_STATUS_HANDLING             CaseStatus = 3 // 处理
+	CaseStatus_CASE_STATUS_FOLLOWING_UP         CaseStatus = 4 // 跟进, incl. the return visit (回访)
+	CaseStatus_CASE_STATUS_ANSWERED             CaseStatus = 5 // the customer has the answer
+	CaseStatus_CASE_STATUS_CLOSED               CaseStatus = 6 // archived (登记归档)
+	CaseStatus_CASE_STATUS_WITHDRAWN            CaseStatus = 7 // the customer withdrew the complaint
+	CaseStatus_CASE_STATUS_UNDER_REVIEW         CaseStatus = 8 // 核查: the customer disagrees with the answer
+	CaseStatus_CASE_STATUS_WAITING_FOR_CUSTOMER CaseStatus = 9 // the clocks pause until the customer answers
 )
 
 // Enum value maps for CaseStatus.
@@ -314,19 +316,23 @@ var (
 		2: "CASE_STATUS_VERIFYING",
 		3: "CASE_STATUS_HANDLING",
 		4: "CASE_STATUS_FOLLOWING_UP",
-		5: "CASE_STATUS_RESOLVED",
+		5: "CASE_STATUS_ANSWERED",
 		6: "CASE_STATUS_CLOSED",
 		7: "CASE_STATUS_WITHDRAWN",
+		8: "CASE_STATUS_UNDER_REVIEW",
+		9: "CASE_STATUS_WAITING_FOR_CUSTOMER",
 	}
 	CaseStatus_value = map[string]int32{
-		"CASE_STATUS_UNSPECIFIED":  0,
-		"CASE_STATUS_REPORTED":     1,
-		"CASE_STATUS_VERIFYING":    2,
-		"CASE_STATUS_HANDLING":     3,
-		"CASE_STATUS_FOLLOWING_UP": 4,
-		"CASE_STATUS_RESOLVED":     5,
-		"CASE_STATUS_CLOSED":       6,
-		"CASE_STATUS_WITHDRAWN":    7,
+		"CASE_STATUS_UNSPECIFIED":          0,
+		"CASE_STATUS_REPORTED":             1,
+		"CASE_STATUS_VERIFYING":            2,
+		"CASE_STATUS_HANDLING":             3,
+		"CASE_STATUS_FOLLOWING_UP":         4,
+		"CASE_STATUS_ANSWERED":             5,
+		"CASE_STATUS_CLOSED":               6,
+		"CASE_STATUS_WITHDRAWN":            7,
+		"CASE_STATUS_UNDER_REVIEW":         8,
+		"CASE_STATUS_WAITING_FOR_CUSTOMER": 9,
 	}
 )
 
@@ -355,6 +361,145 @@ func (x CaseStatus) Number() protoreflect.EnumNumber {
 // Deprecated: Use CaseStatus.Descriptor instead.
 func (CaseStatus) EnumDescriptor() ([]byte, []int) {
 	return file_counterdesk_cases_v1_case_types_proto_rawDescGZIP(), []int{4}
+}
+
+// Why the case happened, recorded with the answer (整改 statistics).
+type RootCause int32
+
+const (
+	RootCause_ROOT_CAUSE_UNSPECIFIED               RootCause = 0
+	RootCause_ROOT_CAUSE_MANUAL_ENTRY_ERROR        RootCause = 1 // 手工录入错误
+	RootCause_ROOT_CAUSE_SYSTEM_OPERATION_ERROR    RootCause = 2 // 系统操作错误
+	RootCause_ROOT_CAUSE_CUSTOMER_INFO_CHECK_LAPSE RootCause = 3 // 客户信息核对疏漏
+	RootCause_ROOT_CAUSE_SYSTEM_FAILURE            RootCause = 4
+	RootCause_ROOT_CAUSE_EQUIPMENT_FAILURE         RootCause = 5
+	RootCause_ROOT_CAUSE_SERVICE_ATTITUDE          RootCause = 6
+	RootCause_ROOT_CAUSE_PROCESS_DESIGN            RootCause = 7
+	RootCause_ROOT_CAUSE_FEE_RULE                  RootCause = 8
+	RootCause_ROOT_CAUSE_EXTERNAL_FRAUD            RootCause = 9
+	RootCause_ROOT_CAUSE_CUSTOMER_MISUNDERSTANDING RootCause = 10
+	RootCause_ROOT_CAUSE_OTHER                     RootCause = 11
+)
+
+// Enum value maps for RootCause.
+var (
+	RootCause_name = map[int32]string{
+		0:  "ROOT_CAUSE_UNSPECIFIED",
+		1:  "ROOT_CAUSE_MANUAL_ENTRY_ERROR",
+		2:  "ROOT_CAUSE_SYSTEM_OPERATION_ERROR",
+		3:  "ROOT_CAUSE_CUSTOMER_INFO_CHECK_LAPSE",
+		4:  "ROOT_CAUSE_SYSTEM_FAILURE",
+		5:  "ROOT_CAUSE_EQUIPMENT_FAILURE",
+		6:  "ROOT_CAUSE_SERVICE_ATTITUDE",
+		7:  "ROOT_CAUSE_PROCESS_DESIGN",
+		8:  "ROOT_CAUSE_FEE_RULE",
+		9:  "ROOT_CAUSE_EXTERNAL_FRAUD",
+		10: "ROOT_CAUSE_CUSTOMER_MISUNDERSTANDING",
+		11: "ROOT_CAUSE_OTHER",
+	}
+	RootCause_value = map[string]int32{
+		"ROOT_CAUSE_UNSPECIFIED":               0,
+		"ROOT_CAUSE_MANUAL_ENTRY_ERROR":        1,
+		"ROOT_CAUSE_SYSTEM_OPERATION_ERROR":    2,
+		"ROOT_CAUSE_CUSTOMER_INFO_CHECK_LAPSE": 3,
+		"ROOT_CAUSE_SYSTEM_FAILURE":            4,
+		"ROOT_CAUSE_EQUIPMENT_FAILURE":         5,
+		"ROOT_CAUSE_SERVICE_ATTITUDE":          6,
+		"ROOT_CAUSE_PROCESS_DESIGN":            7,
+		"ROOT_CAUSE_FEE_RULE":                  8,
+		"ROOT_CAUSE_EXTERNAL_FRAUD":            9,
+		"ROOT_CAUSE_CUSTOMER_MISUNDERSTANDING": 10,
+		"ROOT_CAUSE_OTHER":                     11,
+	}
+)
+
+func (x RootCause) Enum() *RootCause {
+	p := new(RootCause)
+	*p = x
+	return p
+}
+
+func (x RootCause) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RootCause) Descriptor() protoreflect.EnumDescriptor {
+	return file_counterdesk_cases_v1_case_types_proto_enumTypes[5].Descriptor()
+}
+
+func (RootCause) Type() protoreflect.EnumType {
+	return &file_counterdesk_cases_v1_case_types_proto_enumTypes[5]
+}
+
+func (x RootCause) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RootCause.Descriptor instead.
+func (RootCause) EnumDescriptor() ([]byte, []int) {
+	return file_counterdesk_cases_v1_case_types_proto_rawDescGZIP(), []int{5}
+}
+
+// What a bank offers the customer with an answer.
+type CompensationKind int32
+
+const (
+	CompensationKind_COMPENSATION_KIND_UNSPECIFIED     CompensationKind = 0
+	CompensationKind_COMPENSATION_KIND_GIFT            CompensationKind = 1
+	CompensationKind_COMPENSATION_KIND_FEE_REFUND      CompensationKind = 2
+	CompensationKind_COMPENSATION_KIND_PHONE_CREDIT    CompensationKind = 3
+	CompensationKind_COMPENSATION_KIND_ADVISER_SERVICE CompensationKind = 4
+	CompensationKind_COMPENSATION_KIND_WEALTH_REVIEW   CompensationKind = 5
+	CompensationKind_COMPENSATION_KIND_CASH            CompensationKind = 6
+)
+
+// Enum value maps for CompensationKind.
+var (
+	CompensationKind_name = map[int32]string{
+		0: "COMPENSATION_KIND_UNSPECIFIED",
+		1: "COMPENSATION_KIND_GIFT",
+		2: "COMPENSATION_KIND_FEE_REFUND",
+		3: "COMPENSATION_KIND_PHONE_CREDIT",
+		4: "COMPENSATION_KIND_ADVISER_SERVICE",
+		5: "COMPENSATION_KIND_WEALTH_REVIEW",
+		6: "COMPENSATION_KIND_CASH",
+	}
+	CompensationKind_value = map[string]int32{
+		"COMPENSATION_KIND_UNSPECIFIED":     0,
+		"COMPENSATION_KIND_GIFT":            1,
+		"COMPENSATION_KIND_FEE_REFUND":      2,
+		"COMPENSATION_KIND_PHONE_CREDIT":    3,
+		"COMPENSATION_KIND_ADVISER_SERVICE": 4,
+		"COMPENSATION_KIND_WEALTH_REVIEW":   5,
+		"COMPENSATION_KIND_CASH":            6,
+	}
+)
+
+func (x CompensationKind) Enum() *CompensationKind {
+	p := new(CompensationKind)
+	*p = x
+	return p
+}
+
+func (x CompensationKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CompensationKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_counterdesk_cases_v1_case_types_proto_enumTypes[6].Descriptor()
+}
+
+func (CompensationKind) Type() protoreflect.EnumType {
+	return &file_counterdesk_cases_v1_case_types_proto_enumTypes[6]
+}
+
+func (x CompensationKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CompensationKind.Descriptor instead.
+func (CompensationKind) EnumDescriptor() ([]byte, []int) {
+	return file_counterdesk_cases_v1_case_types_proto_rawDescGZIP(), []int{6}
 }
 
 var File_counterdesk_cases_v1_case_types_proto protoreflect.FileDescriptor
@@ -399,7 +544,7 @@ const file_counterdesk_cases_v1_case_types_proto_rawDesc = "" +
 	"\x19CUSTOMER_TIER_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CUSTOMER_TIER_REGULAR\x10\x01\x12\x16\n" +
 	"\x12CUSTOMER_TIER_GOLD\x10\x02\x12\x19\n" +
-	"\x15CUSTOMER_TIER_PRIVATE\x10\x03*\xe3\x01\n" +
+	"\x15CUSTOMER_TIER_PRIVATE\x10\x03*\xa7\x02\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -407,9 +552,33 @@ const file_counterdesk_cases_v1_case_types_proto_rawDesc = "" +
 	"\x15CASE_STATUS_VERIFYING\x10\x02\x12\x18\n" +
 	"\x14CASE_STATUS_HANDLING\x10\x03\x12\x1c\n" +
 	"\x18CASE_STATUS_FOLLOWING_UP\x10\x04\x12\x18\n" +
-	"\x14CASE_STATUS_RESOLVED\x10\x05\x12\x16\n" +
+	"\x14CASE_STATUS_ANSWERED\x10\x05\x12\x16\n" +
 	"\x12CASE_STATUS_CLOSED\x10\x06\x12\x19\n" +
-	"\x15CASE_STATUS_WITHDRAWN\x10\aBKZIgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/cases/v1;casesv1b\x06proto3"
+	"\x15CASE_STATUS_WITHDRAWN\x10\a\x12\x1c\n" +
+	"\x18CASE_STATUS_UNDER_REVIEW\x10\b\x12$\n" +
+	" CASE_STATUS_WAITING_FOR_CUSTOMER\x10\t*\x94\x03\n" +
+	"\tRootCause\x12\x1a\n" +
+	"\x16ROOT_CAUSE_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dROOT_CAUSE_MANUAL_ENTRY_ERROR\x10\x01\x12%\n" +
+	"!ROOT_CAUSE_SYSTEM_OPERATION_ERROR\x10\x02\x12(\n" +
+	"$ROOT_CAUSE_CUSTOMER_INFO_CHECK_LAPSE\x10\x03\x12\x1d\n" +
+	"\x19ROOT_CAUSE_SYSTEM_FAILURE\x10\x04\x12 \n" +
+	"\x1cROOT_CAUSE_EQUIPMENT_FAILURE\x10\x05\x12\x1f\n" +
+	"\x1bROOT_CAUSE_SERVICE_ATTITUDE\x10\x06\x12\x1d\n" +
+	"\x19ROOT_CAUSE_PROCESS_DESIGN\x10\a\x12\x17\n" +
+	"\x13ROOT_CAUSE_FEE_RULE\x10\b\x12\x1d\n" +
+	"\x19ROOT_CAUSE_EXTERNAL_FRAUD\x10\t\x12(\n" +
+	"$ROOT_CAUSE_CUSTOMER_MISUNDERSTANDING\x10\n" +
+	"\x12\x14\n" +
+	"\x10ROOT_CAUSE_OTHER\x10\v*\xff\x01\n" +
+	"\x10CompensationKind\x12!\n" +
+	"\x1dCOMPENSATION_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16COMPENSATION_KIND_GIFT\x10\x01\x12 \n" +
+	"\x1cCOMPENSATION_KIND_FEE_REFUND\x10\x02\x12\"\n" +
+	"\x1eCOMPENSATION_KIND_PHONE_CREDIT\x10\x03\x12%\n" +
+	"!COMPENSATION_KIND_ADVISER_SERVICE\x10\x04\x12#\n" +
+	"\x1fCOMPENSATION_KIND_WEALTH_REVIEW\x10\x05\x12\x1a\n" +
+	"\x16COMPENSATION_KIND_CASH\x10\x06BKZIgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/cases/v1;casesv1b\x06proto3"
 
 var (
 	file_counterdesk_cases_v1_case_types_proto_rawDescOnce sync.Once
@@ -423,13 +592,15 @@ func file_counterdesk_cases_v1_case_types_proto_rawDescGZIP() []byte {
 	return file_counterdesk_cases_v1_case_types_proto_rawDescData
 }
 
-var file_counterdesk_cases_v1_case_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_counterdesk_cases_v1_case_types_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
 var file_counterdesk_cases_v1_case_types_proto_goTypes = []any{
-	(Channel)(0),      // 0: counterdesk.cases.v1.Channel
-	(Category)(0),     // 1: counterdesk.cases.v1.Category
-	(Severity)(0),     // 2: counterdesk.cases.v1.Severity
-	(CustomerTier)(0), // 3: counterdesk.cases.v1.CustomerTier
-	(CaseStatus)(0),   // 4: counterdesk.cases.v1.CaseStatus
+	(Channel)(0),          // 0: counterdesk.cases.v1.Channel
+	(Category)(0),         // 1: counterdesk.cases.v1.Category
+	(Severity)(0),         // 2: counterdesk.cases.v1.Severity
+	(CustomerTier)(0),     // 3: counterdesk.cases.v1.CustomerTier
+	(CaseStatus)(0),       // 4: counterdesk.cases.v1.CaseStatus
+	(RootCause)(0),        // 5: counterdesk.cases.v1.RootCause
+	(CompensationKind)(0), // 6: counterdesk.cases.v1.CompensationKind
 }
 var file_counterdesk_cases_v1_case_types_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -449,7 +620,7 @@ func file_counterdesk_cases_v1_case_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_cases_v1_case_types_proto_rawDesc), len(file_counterdesk_cases_v1_case_types_proto_rawDesc)),
-			NumEnums:      5,
+			NumEnums:      7,
 			NumMessages:   0,
 			NumExtensions: 0,
 			NumServices:   0,

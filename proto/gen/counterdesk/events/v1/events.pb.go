@@ -48,6 +48,7 @@ type Envelope struct {
 	//	*Envelope_NotificationSent
 	//	*Envelope_DeadlineRecomputed
 	//	*Envelope_AuditAnchored
+	//	*Envelope_CaseTransitioned
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -204,6 +205,15 @@ func (x *Envelope) GetAuditAnchored() *AuditAnchored {
 	return nil
 }
 
+func (x *Envelope) GetCaseTransitioned() *CaseTransitioned {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseTransitioned); ok {
+			return x.CaseTransitioned
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -240,6 +250,10 @@ type Envelope_AuditAnchored struct {
 	AuditAnchored *AuditAnchored `protobuf:"bytes,17,opt,name=audit_anchored,json=auditAnchored,proto3,oneof"`
 }
 
+type Envelope_CaseTransitioned struct {
+	CaseTransitioned *CaseTransitioned `protobuf:"bytes,18,opt,name=case_transitioned,json=caseTransitioned,proto3,oneof"`
+}
+
 func (*Envelope_CaseCreated) isEnvelope_Payload() {}
 
 func (*Envelope_AssignmentMade) isEnvelope_Payload() {}
@@ -255,6 +269,8 @@ func (*Envelope_NotificationSent) isEnvelope_Payload() {}
 func (*Envelope_DeadlineRecomputed) isEnvelope_Payload() {}
 
 func (*Envelope_AuditAnchored) isEnvelope_Payload() {}
+
+func (*Envelope_CaseTransitioned) isEnvelope_Payload() {}
 
 // Topic case-events, producer intake.
 type CaseCreated struct {
@@ -415,6 +431,144 @@ func (x *CaseCreated) GetHasPhone() bool {
 	return false
 }
 
+// Topic case-events, producer intake: a lifecycle step was taken. It
+// carries no text (reasons and answers may hold personal data); consumers
+// that need the answer ask intake.
+type CaseTransitioned struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The step, as the API names it: "answer", "close", "awaitCustomer"...
+	Action     string                 `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
+	FromStatus v1.CaseStatus          `protobuf:"varint,2,opt,name=from_status,json=fromStatus,proto3,enum=counterdesk.cases.v1.CaseStatus" json:"from_status,omitempty"`
+	ToStatus   v1.CaseStatus          `protobuf:"varint,3,opt,name=to_status,json=toStatus,proto3,enum=counterdesk.cases.v1.CaseStatus" json:"to_status,omitempty"`
+	ActorId    string                 `protobuf:"bytes,4,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	At         *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	BranchId   string                 `protobuf:"bytes,6,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	RegionId   string                 `protobuf:"bytes,7,opt,name=region_id,json=regionId,proto3" json:"region_id,omitempty"`
+	Category   v1.Category            `protobuf:"varint,8,opt,name=category,proto3,enum=counterdesk.cases.v1.Category" json:"category,omitempty"`
+	Severity   v1.Severity            `protobuf:"varint,9,opt,name=severity,proto3,enum=counterdesk.cases.v1.Severity" json:"severity,omitempty"`
+	// Set on "answer".
+	RootCause v1.RootCause `protobuf:"varint,10,opt,name=root_cause,json=rootCause,proto3,enum=counterdesk.cases.v1.RootCause" json:"root_cause,omitempty"`
+	// Set on "recordReturnVisit" (1-5).
+	Satisfaction  int32 `protobuf:"varint,11,opt,name=satisfaction,proto3" json:"satisfaction,omitempty"`
+	ReopenCount   int32 `protobuf:"varint,12,opt,name=reopen_count,json=reopenCount,proto3" json:"reopen_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseTransitioned) Reset() {
+	*x = CaseTransitioned{}
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseTransitioned) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseTransitioned) ProtoMessage() {}
+
+func (x *CaseTransitioned) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseTransitioned.ProtoReflect.Descriptor instead.
+func (*CaseTransitioned) Descriptor() ([]byte, []int) {
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CaseTransitioned) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *CaseTransitioned) GetFromStatus() v1.CaseStatus {
+	if x != nil {
+		return x.FromStatus
+	}
+	return v1.CaseStatus(0)
+}
+
+func (x *CaseTransitioned) GetToStatus() v1.CaseStatus {
+	if x != nil {
+		return x.ToStatus
+	}
+	return v1.CaseStatus(0)
+}
+
+func (x *CaseTransitioned) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *CaseTransitioned) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *CaseTransitioned) GetBranchId() string {
+	if x != nil {
+		return x.BranchId
+	}
+	return ""
+}
+
+func (x *CaseTransitioned) GetRegionId() string {
+	if x != nil {
+		return x.RegionId
+	}
+	return ""
+}
+
+func (x *CaseTransitioned) GetCategory() v1.Category {
+	if x != nil {
+		return x.Category
+	}
+	return v1.Category(0)
+}
+
+func (x *CaseTransitioned) GetSeverity() v1.Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return v1.Severity(0)
+}
+
+func (x *CaseTransitioned) GetRootCause() v1.RootCause {
+	if x != nil {
+		return x.RootCause
+	}
+	return v1.RootCause(0)
+}
+
+func (x *CaseTransitioned) GetSatisfaction() int32 {
+	if x != nil {
+		return x.Satisfaction
+	}
+	return 0
+}
+
+func (x *CaseTransitioned) GetReopenCount() int32 {
+	if x != nil {
+		return x.ReopenCount
+	}
+	return 0
+}
+
 // Topic assignment-events, producer routing.
 type AssignmentMade struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -430,7 +584,7 @@ type AssignmentMade struct {
 
 func (x *AssignmentMade) Reset() {
 	*x = AssignmentMade{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[2]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +596,7 @@ func (x *AssignmentMade) String() string {
 func (*AssignmentMade) ProtoMessage() {}
 
 func (x *AssignmentMade) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[2]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +609,7 @@ func (x *AssignmentMade) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentMade.ProtoReflect.Descriptor instead.
 func (*AssignmentMade) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *AssignmentMade) GetBranchId() string {
@@ -509,7 +663,7 @@ type ArmedDeadline struct {
 
 func (x *ArmedDeadline) Reset() {
 	*x = ArmedDeadline{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[3]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -521,7 +675,7 @@ func (x *ArmedDeadline) String() string {
 func (*ArmedDeadline) ProtoMessage() {}
 
 func (x *ArmedDeadline) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[3]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -534,7 +688,7 @@ func (x *ArmedDeadline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArmedDeadline.ProtoReflect.Descriptor instead.
 func (*ArmedDeadline) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ArmedDeadline) GetKind() string {
@@ -569,7 +723,7 @@ type DeadlinesArmed struct {
 
 func (x *DeadlinesArmed) Reset() {
 	*x = DeadlinesArmed{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[4]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -581,7 +735,7 @@ func (x *DeadlinesArmed) String() string {
 func (*DeadlinesArmed) ProtoMessage() {}
 
 func (x *DeadlinesArmed) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[4]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -594,7 +748,7 @@ func (x *DeadlinesArmed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlinesArmed.ProtoReflect.Descriptor instead.
 func (*DeadlinesArmed) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DeadlinesArmed) GetDeadlines() []*ArmedDeadline {
@@ -625,7 +779,7 @@ type DeadlineWarned struct {
 
 func (x *DeadlineWarned) Reset() {
 	*x = DeadlineWarned{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[5]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -637,7 +791,7 @@ func (x *DeadlineWarned) String() string {
 func (*DeadlineWarned) ProtoMessage() {}
 
 func (x *DeadlineWarned) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[5]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -650,7 +804,7 @@ func (x *DeadlineWarned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlineWarned.ProtoReflect.Descriptor instead.
 func (*DeadlineWarned) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DeadlineWarned) GetKind() string {
@@ -693,7 +847,7 @@ type DeadlineBreached struct {
 
 func (x *DeadlineBreached) Reset() {
 	*x = DeadlineBreached{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[6]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -705,7 +859,7 @@ func (x *DeadlineBreached) String() string {
 func (*DeadlineBreached) ProtoMessage() {}
 
 func (x *DeadlineBreached) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[6]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -718,7 +872,7 @@ func (x *DeadlineBreached) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlineBreached.ProtoReflect.Descriptor instead.
 func (*DeadlineBreached) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeadlineBreached) GetKind() string {
@@ -763,7 +917,7 @@ type DeadlineRecomputed struct {
 
 func (x *DeadlineRecomputed) Reset() {
 	*x = DeadlineRecomputed{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -775,7 +929,7 @@ func (x *DeadlineRecomputed) String() string {
 func (*DeadlineRecomputed) ProtoMessage() {}
 
 func (x *DeadlineRecomputed) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -788,7 +942,7 @@ func (x *DeadlineRecomputed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlineRecomputed.ProtoReflect.Descriptor instead.
 func (*DeadlineRecomputed) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeadlineRecomputed) GetKind() string {
@@ -854,7 +1008,7 @@ type NotificationSent struct {
 
 func (x *NotificationSent) Reset() {
 	*x = NotificationSent{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[8]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -866,7 +1020,7 @@ func (x *NotificationSent) String() string {
 func (*NotificationSent) ProtoMessage() {}
 
 func (x *NotificationSent) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[8]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -879,7 +1033,7 @@ func (x *NotificationSent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotificationSent.ProtoReflect.Descriptor instead.
 func (*NotificationSent) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *NotificationSent) GetNotificationId() string {
@@ -936,7 +1090,7 @@ type AuditAnchored struct {
 
 func (x *AuditAnchored) Reset() {
 	*x = AuditAnchored{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[9]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1102,7 @@ func (x *AuditAnchored) String() string {
 func (*AuditAnchored) ProtoMessage() {}
 
 func (x *AuditAnchored) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[9]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1115,7 @@ func (x *AuditAnchored) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditAnchored.ProtoReflect.Descriptor instead.
 func (*AuditAnchored) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AuditAnchored) GetAnchoredAt() *timestamppb.Timestamp {
@@ -1010,7 +1164,7 @@ var File_counterdesk_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\"counterdesk/events/v1/events.proto\x12\x15counterdesk.events.v1\x1a%counterdesk/cases/v1/case_types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xef\x06\n" +
+	"\"counterdesk/events/v1/events.proto\x12\x15counterdesk.events.v1\x1a%counterdesk/cases/v1/case_types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\a\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x17\n" +
@@ -1027,7 +1181,8 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\x11deadline_breached\x18\x0e \x01(\v2'.counterdesk.events.v1.DeadlineBreachedH\x00R\x10deadlineBreached\x12V\n" +
 	"\x11notification_sent\x18\x0f \x01(\v2'.counterdesk.events.v1.NotificationSentH\x00R\x10notificationSent\x12\\\n" +
 	"\x13deadline_recomputed\x18\x10 \x01(\v2).counterdesk.events.v1.DeadlineRecomputedH\x00R\x12deadlineRecomputed\x12M\n" +
-	"\x0eaudit_anchored\x18\x11 \x01(\v2$.counterdesk.events.v1.AuditAnchoredH\x00R\rauditAnchoredB\t\n" +
+	"\x0eaudit_anchored\x18\x11 \x01(\v2$.counterdesk.events.v1.AuditAnchoredH\x00R\rauditAnchored\x12V\n" +
+	"\x11case_transitioned\x18\x12 \x01(\v2'.counterdesk.events.v1.CaseTransitionedH\x00R\x10caseTransitionedB\t\n" +
 	"\apayload\"\xad\x05\n" +
 	"\vCaseCreated\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
@@ -1050,7 +1205,23 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\vcalendar_id\x18\r \x01(\tR\n" +
 	"calendarId\x12\x1b\n" +
 	"\thas_email\x18\x0e \x01(\bR\bhasEmail\x12\x1b\n" +
-	"\thas_phone\x18\x0f \x01(\bR\bhasPhone\"\xc9\x01\n" +
+	"\thas_phone\x18\x0f \x01(\bR\bhasPhone\"\xac\x04\n" +
+	"\x10CaseTransitioned\x12\x16\n" +
+	"\x06action\x18\x01 \x01(\tR\x06action\x12A\n" +
+	"\vfrom_status\x18\x02 \x01(\x0e2 .counterdesk.cases.v1.CaseStatusR\n" +
+	"fromStatus\x12=\n" +
+	"\tto_status\x18\x03 \x01(\x0e2 .counterdesk.cases.v1.CaseStatusR\btoStatus\x12\x19\n" +
+	"\bactor_id\x18\x04 \x01(\tR\aactorId\x12*\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1b\n" +
+	"\tbranch_id\x18\x06 \x01(\tR\bbranchId\x12\x1b\n" +
+	"\tregion_id\x18\a \x01(\tR\bregionId\x12:\n" +
+	"\bcategory\x18\b \x01(\x0e2\x1e.counterdesk.cases.v1.CategoryR\bcategory\x12:\n" +
+	"\bseverity\x18\t \x01(\x0e2\x1e.counterdesk.cases.v1.SeverityR\bseverity\x12>\n" +
+	"\n" +
+	"root_cause\x18\n" +
+	" \x01(\x0e2\x1f.counterdesk.cases.v1.RootCauseR\trootCause\x12\"\n" +
+	"\fsatisfaction\x18\v \x01(\x05R\fsatisfaction\x12!\n" +
+	"\freopen_count\x18\f \x01(\x05R\vreopenCount\"\xc9\x01\n" +
 	"\x0eAssignmentMade\x12\x1b\n" +
 	"\tbranch_id\x18\x01 \x01(\tR\bbranchId\x12\x19\n" +
 	"\bowner_id\x18\x02 \x01(\tR\aownerId\x12*\n" +
@@ -1112,56 +1283,65 @@ func file_counterdesk_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_counterdesk_events_v1_events_proto_rawDescData
 }
 
-var file_counterdesk_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_counterdesk_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_counterdesk_events_v1_events_proto_goTypes = []any{
 	(*Envelope)(nil),              // 0: counterdesk.events.v1.Envelope
 	(*CaseCreated)(nil),           // 1: counterdesk.events.v1.CaseCreated
-	(*AssignmentMade)(nil),        // 2: counterdesk.events.v1.AssignmentMade
-	(*ArmedDeadline)(nil),         // 3: counterdesk.events.v1.ArmedDeadline
-	(*DeadlinesArmed)(nil),        // 4: counterdesk.events.v1.DeadlinesArmed
-	(*DeadlineWarned)(nil),        // 5: counterdesk.events.v1.DeadlineWarned
-	(*DeadlineBreached)(nil),      // 6: counterdesk.events.v1.DeadlineBreached
-	(*DeadlineRecomputed)(nil),    // 7: counterdesk.events.v1.DeadlineRecomputed
-	(*NotificationSent)(nil),      // 8: counterdesk.events.v1.NotificationSent
-	(*AuditAnchored)(nil),         // 9: counterdesk.events.v1.AuditAnchored
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
-	(v1.Channel)(0),               // 11: counterdesk.cases.v1.Channel
-	(v1.Category)(0),              // 12: counterdesk.cases.v1.Category
-	(v1.Severity)(0),              // 13: counterdesk.cases.v1.Severity
-	(v1.CustomerTier)(0),          // 14: counterdesk.cases.v1.CustomerTier
-	(v1.CaseStatus)(0),            // 15: counterdesk.cases.v1.CaseStatus
+	(*CaseTransitioned)(nil),      // 2: counterdesk.events.v1.CaseTransitioned
+	(*AssignmentMade)(nil),        // 3: counterdesk.events.v1.AssignmentMade
+	(*ArmedDeadline)(nil),         // 4: counterdesk.events.v1.ArmedDeadline
+	(*DeadlinesArmed)(nil),        // 5: counterdesk.events.v1.DeadlinesArmed
+	(*DeadlineWarned)(nil),        // 6: counterdesk.events.v1.DeadlineWarned
+	(*DeadlineBreached)(nil),      // 7: counterdesk.events.v1.DeadlineBreached
+	(*DeadlineRecomputed)(nil),    // 8: counterdesk.events.v1.DeadlineRecomputed
+	(*NotificationSent)(nil),      // 9: counterdesk.events.v1.NotificationSent
+	(*AuditAnchored)(nil),         // 10: counterdesk.events.v1.AuditAnchored
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(v1.Channel)(0),               // 12: counterdesk.cases.v1.Channel
+	(v1.Category)(0),              // 13: counterdesk.cases.v1.Category
+	(v1.Severity)(0),              // 14: counterdesk.cases.v1.Severity
+	(v1.CustomerTier)(0),          // 15: counterdesk.cases.v1.CustomerTier
+	(v1.CaseStatus)(0),            // 16: counterdesk.cases.v1.CaseStatus
+	(v1.RootCause)(0),             // 17: counterdesk.cases.v1.RootCause
 }
 var file_counterdesk_events_v1_events_proto_depIdxs = []int32{
-	10, // 0: counterdesk.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
+	11, // 0: counterdesk.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
 	1,  // 1: counterdesk.events.v1.Envelope.case_created:type_name -> counterdesk.events.v1.CaseCreated
-	2,  // 2: counterdesk.events.v1.Envelope.assignment_made:type_name -> counterdesk.events.v1.AssignmentMade
-	4,  // 3: counterdesk.events.v1.Envelope.deadlines_armed:type_name -> counterdesk.events.v1.DeadlinesArmed
-	5,  // 4: counterdesk.events.v1.Envelope.deadline_warned:type_name -> counterdesk.events.v1.DeadlineWarned
-	6,  // 5: counterdesk.events.v1.Envelope.deadline_breached:type_name -> counterdesk.events.v1.DeadlineBreached
-	8,  // 6: counterdesk.events.v1.Envelope.notification_sent:type_name -> counterdesk.events.v1.NotificationSent
-	7,  // 7: counterdesk.events.v1.Envelope.deadline_recomputed:type_name -> counterdesk.events.v1.DeadlineRecomputed
-	9,  // 8: counterdesk.events.v1.Envelope.audit_anchored:type_name -> counterdesk.events.v1.AuditAnchored
-	11, // 9: counterdesk.events.v1.CaseCreated.channel:type_name -> counterdesk.cases.v1.Channel
-	12, // 10: counterdesk.events.v1.CaseCreated.category:type_name -> counterdesk.cases.v1.Category
-	13, // 11: counterdesk.events.v1.CaseCreated.severity:type_name -> counterdesk.cases.v1.Severity
-	14, // 12: counterdesk.events.v1.CaseCreated.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
-	15, // 13: counterdesk.events.v1.CaseCreated.status:type_name -> counterdesk.cases.v1.CaseStatus
-	10, // 14: counterdesk.events.v1.CaseCreated.occurred_at:type_name -> google.protobuf.Timestamp
-	10, // 15: counterdesk.events.v1.CaseCreated.created_at:type_name -> google.protobuf.Timestamp
-	10, // 16: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
-	10, // 17: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
-	3,  // 18: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
-	10, // 19: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
-	10, // 20: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
-	10, // 21: counterdesk.events.v1.DeadlineRecomputed.old_due_at:type_name -> google.protobuf.Timestamp
-	10, // 22: counterdesk.events.v1.DeadlineRecomputed.new_due_at:type_name -> google.protobuf.Timestamp
-	10, // 23: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
-	10, // 24: counterdesk.events.v1.AuditAnchored.anchored_at:type_name -> google.protobuf.Timestamp
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	3,  // 2: counterdesk.events.v1.Envelope.assignment_made:type_name -> counterdesk.events.v1.AssignmentMade
+	5,  // 3: counterdesk.events.v1.Envelope.deadlines_armed:type_name -> counterdesk.events.v1.DeadlinesArmed
+	6,  // 4: counterdesk.events.v1.Envelope.deadline_warned:type_name -> counterdesk.events.v1.DeadlineWarned
+	7,  // 5: counterdesk.events.v1.Envelope.deadline_breached:type_name -> counterdesk.events.v1.DeadlineBreached
+	9,  // 6: counterdesk.events.v1.Envelope.notification_sent:type_name -> counterdesk.events.v1.NotificationSent
+	8,  // 7: counterdesk.events.v1.Envelope.deadline_recomputed:type_name -> counterdesk.events.v1.DeadlineRecomputed
+	10, // 8: counterdesk.events.v1.Envelope.audit_anchored:type_name -> counterdesk.events.v1.AuditAnchored
+	2,  // 9: counterdesk.events.v1.Envelope.case_transitioned:type_name -> counterdesk.events.v1.CaseTransitioned
+	12, // 10: counterdesk.events.v1.CaseCreated.channel:type_name -> counterdesk.cases.v1.Channel
+	13, // 11: counterdesk.events.v1.CaseCreated.category:type_name -> counterdesk.cases.v1.Category
+	14, // 12: counterdesk.events.v1.CaseCreated.severity:type_name -> counterdesk.cases.v1.Severity
+	15, // 13: counterdesk.events.v1.CaseCreated.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
+	16, // 14: counterdesk.events.v1.CaseCreated.status:type_name -> counterdesk.cases.v1.CaseStatus
+	11, // 15: counterdesk.events.v1.CaseCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	11, // 16: counterdesk.events.v1.CaseCreated.created_at:type_name -> google.protobuf.Timestamp
+	16, // 17: counterdesk.events.v1.CaseTransitioned.from_status:type_name -> counterdesk.cases.v1.CaseStatus
+	16, // 18: counterdesk.events.v1.CaseTransitioned.to_status:type_name -> counterdesk.cases.v1.CaseStatus
+	11, // 19: counterdesk.events.v1.CaseTransitioned.at:type_name -> google.protobuf.Timestamp
+	13, // 20: counterdesk.events.v1.CaseTransitioned.category:type_name -> counterdesk.cases.v1.Category
+	14, // 21: counterdesk.events.v1.CaseTransitioned.severity:type_name -> counterdesk.cases.v1.Severity
+	17, // 22: counterdesk.events.v1.CaseTransitioned.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	11, // 23: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
+	11, // 24: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
+	4,  // 25: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
+	11, // 26: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
+	11, // 27: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
+	11, // 28: counterdesk.events.v1.DeadlineRecomputed.old_due_at:type_name -> google.protobuf.Timestamp
+	11, // 29: counterdesk.events.v1.DeadlineRecomputed.new_due_at:type_name -> google.protobuf.Timestamp
+	11, // 30: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
+	11, // 31: counterdesk.events.v1.AuditAnchored.anchored_at:type_name -> google.protobuf.Timestamp
+	32, // [32:32] is the sub-list for method output_type
+	32, // [32:32] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_events_v1_events_proto_init() }
@@ -1178,6 +1358,7 @@ func file_counterdesk_events_v1_events_proto_init() {
 		(*Envelope_NotificationSent)(nil),
 		(*Envelope_DeadlineRecomputed)(nil),
 		(*Envelope_AuditAnchored)(nil),
+		(*Envelope_CaseTransitioned)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1185,7 +1366,7 @@ func file_counterdesk_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_events_v1_events_proto_rawDesc), len(file_counterdesk_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -143,11 +143,17 @@ type Case struct {
 	Customer   *Customer     `protobuf:"bytes,13,opt,name=customer,proto3" json:"customer,omitempty"`
 	Status     v1.CaseStatus `protobuf:"varint,14,opt,name=status,proto3,enum=counterdesk.cases.v1.CaseStatus" json:"status,omitempty"`
 	// Who owns the case now, as routing last announced; empty until routed.
-	OwnerId       string                 `protobuf:"bytes,15,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	OwnerId   string                 `protobuf:"bytes,15,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The steps the case allows now (e.g. "answer", "awaitCustomer").
+	AllowedActions []string      `protobuf:"bytes,18,rep,name=allowed_actions,json=allowedActions,proto3" json:"allowed_actions,omitempty"`
+	Verification   *Verification `protobuf:"bytes,19,opt,name=verification,proto3" json:"verification,omitempty"`
+	Answer         *CaseAnswer   `protobuf:"bytes,20,opt,name=answer,proto3" json:"answer,omitempty"`
+	ReturnVisit    *ReturnVisit  `protobuf:"bytes,21,opt,name=return_visit,json=returnVisit,proto3" json:"return_visit,omitempty"`
+	ReopenCount    int32         `protobuf:"varint,22,opt,name=reopen_count,json=reopenCount,proto3" json:"reopen_count,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -299,6 +305,1813 @@ func (x *Case) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Case) GetAllowedActions() []string {
+	if x != nil {
+		return x.AllowedActions
+	}
+	return nil
+}
+
+func (x *Case) GetVerification() *Verification {
+	if x != nil {
+		return x.Verification
+	}
+	return nil
+}
+
+func (x *Case) GetAnswer() *CaseAnswer {
+	if x != nil {
+		return x.Answer
+	}
+	return nil
+}
+
+func (x *Case) GetReturnVisit() *ReturnVisit {
+	if x != nil {
+		return x.ReturnVisit
+	}
+	return nil
+}
+
+func (x *Case) GetReopenCount() int32 {
+	if x != nil {
+		return x.ReopenCount
+	}
+	return 0
+}
+
+type Verification struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Finding       string                 `protobuf:"bytes,1,opt,name=finding,proto3" json:"finding,omitempty"`
+	Substantiated bool                   `protobuf:"varint,2,opt,name=substantiated,proto3" json:"substantiated,omitempty"`
+	Departments   []string               `protobuf:"bytes,3,rep,name=departments,proto3" json:"departments,omitempty"`
+	VerifiedBy    string                 `protobuf:"bytes,4,opt,name=verified_by,json=verifiedBy,proto3" json:"verified_by,omitempty"`
+	VerifiedAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=verified_at,json=verifiedAt,proto3" json:"verified_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Verification) Reset() {
+	*x = Verification{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Verification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Verification) ProtoMessage() {}
+
+func (x *Verification) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Verification.ProtoReflect.Descriptor instead.
+func (*Verification) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Verification) GetFinding() string {
+	if x != nil {
+		return x.Finding
+	}
+	return ""
+}
+
+func (x *Verification) GetSubstantiated() bool {
+	if x != nil {
+		return x.Substantiated
+	}
+	return false
+}
+
+func (x *Verification) GetDepartments() []string {
+	if x != nil {
+		return x.Departments
+	}
+	return nil
+}
+
+func (x *Verification) GetVerifiedBy() string {
+	if x != nil {
+		return x.VerifiedBy
+	}
+	return ""
+}
+
+func (x *Verification) GetVerifiedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VerifiedAt
+	}
+	return nil
+}
+
+type Compensation struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Kind      v1.CompensationKind    `protobuf:"varint,1,opt,name=kind,proto3,enum=counterdesk.cases.v1.CompensationKind" json:"kind,omitempty"`
+	AmountFen int64                  `protobuf:"varint,2,opt,name=amount_fen,json=amountFen,proto3" json:"amount_fen,omitempty"`
+	Tier      string                 `protobuf:"bytes,3,opt,name=tier,proto3" json:"tier,omitempty"`
+	// Who approved it; the caller when empty. Above the bank's threshold the
+	// caller must be a branch head or above.
+	ApprovedBy    string `protobuf:"bytes,4,opt,name=approved_by,json=approvedBy,proto3" json:"approved_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Compensation) Reset() {
+	*x = Compensation{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Compensation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Compensation) ProtoMessage() {}
+
+func (x *Compensation) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Compensation.ProtoReflect.Descriptor instead.
+func (*Compensation) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Compensation) GetKind() v1.CompensationKind {
+	if x != nil {
+		return x.Kind
+	}
+	return v1.CompensationKind(0)
+}
+
+func (x *Compensation) GetAmountFen() int64 {
+	if x != nil {
+		return x.AmountFen
+	}
+	return 0
+}
+
+func (x *Compensation) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
+}
+
+func (x *Compensation) GetApprovedBy() string {
+	if x != nil {
+		return x.ApprovedBy
+	}
+	return ""
+}
+
+type CaseAnswer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the customer was told.
+	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	RootCause     v1.RootCause           `protobuf:"varint,2,opt,name=root_cause,json=rootCause,proto3,enum=counterdesk.cases.v1.RootCause" json:"root_cause,omitempty"`
+	Compensation  *Compensation          `protobuf:"bytes,3,opt,name=compensation,proto3" json:"compensation,omitempty"`
+	AnsweredBy    string                 `protobuf:"bytes,4,opt,name=answered_by,json=answeredBy,proto3" json:"answered_by,omitempty"`
+	AnsweredAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=answered_at,json=answeredAt,proto3" json:"answered_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseAnswer) Reset() {
+	*x = CaseAnswer{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseAnswer) ProtoMessage() {}
+
+func (x *CaseAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseAnswer.ProtoReflect.Descriptor instead.
+func (*CaseAnswer) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CaseAnswer) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *CaseAnswer) GetRootCause() v1.RootCause {
+	if x != nil {
+		return x.RootCause
+	}
+	return v1.RootCause(0)
+}
+
+func (x *CaseAnswer) GetCompensation() *Compensation {
+	if x != nil {
+		return x.Compensation
+	}
+	return nil
+}
+
+func (x *CaseAnswer) GetAnsweredBy() string {
+	if x != nil {
+		return x.AnsweredBy
+	}
+	return ""
+}
+
+func (x *CaseAnswer) GetAnsweredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnsweredAt
+	}
+	return nil
+}
+
+type ReturnVisit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Satisfaction  int32                  `protobuf:"varint,1,opt,name=satisfaction,proto3" json:"satisfaction,omitempty"`
+	Comment       string                 `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
+	Reached       bool                   `protobuf:"varint,3,opt,name=reached,proto3" json:"reached,omitempty"`
+	VisitedBy     string                 `protobuf:"bytes,4,opt,name=visited_by,json=visitedBy,proto3" json:"visited_by,omitempty"`
+	VisitedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=visited_at,json=visitedAt,proto3" json:"visited_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReturnVisit) Reset() {
+	*x = ReturnVisit{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnVisit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnVisit) ProtoMessage() {}
+
+func (x *ReturnVisit) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnVisit.ProtoReflect.Descriptor instead.
+func (*ReturnVisit) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ReturnVisit) GetSatisfaction() int32 {
+	if x != nil {
+		return x.Satisfaction
+	}
+	return 0
+}
+
+func (x *ReturnVisit) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *ReturnVisit) GetReached() bool {
+	if x != nil {
+		return x.Reached
+	}
+	return false
+}
+
+func (x *ReturnVisit) GetVisitedBy() string {
+	if x != nil {
+		return x.VisitedBy
+	}
+	return ""
+}
+
+func (x *ReturnVisit) GetVisitedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VisitedAt
+	}
+	return nil
+}
+
+type StartVerificationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartVerificationResponse) Reset() {
+	*x = StartVerificationResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartVerificationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartVerificationResponse) ProtoMessage() {}
+
+func (x *StartVerificationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartVerificationResponse.ProtoReflect.Descriptor instead.
+func (*StartVerificationResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *StartVerificationResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type RecordVerificationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordVerificationResponse) Reset() {
+	*x = RecordVerificationResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordVerificationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordVerificationResponse) ProtoMessage() {}
+
+func (x *RecordVerificationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordVerificationResponse.ProtoReflect.Descriptor instead.
+func (*RecordVerificationResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RecordVerificationResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type AnswerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerResponse) Reset() {
+	*x = AnswerResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerResponse) ProtoMessage() {}
+
+func (x *AnswerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerResponse.ProtoReflect.Descriptor instead.
+func (*AnswerResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AnswerResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type RecordReturnVisitResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordReturnVisitResponse) Reset() {
+	*x = RecordReturnVisitResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordReturnVisitResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordReturnVisitResponse) ProtoMessage() {}
+
+func (x *RecordReturnVisitResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordReturnVisitResponse.ProtoReflect.Descriptor instead.
+func (*RecordReturnVisitResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RecordReturnVisitResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type CloseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseResponse) Reset() {
+	*x = CloseResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseResponse) ProtoMessage() {}
+
+func (x *CloseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseResponse.ProtoReflect.Descriptor instead.
+func (*CloseResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CloseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type WithdrawResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawResponse) Reset() {
+	*x = WithdrawResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawResponse) ProtoMessage() {}
+
+func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawResponse.ProtoReflect.Descriptor instead.
+func (*WithdrawResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *WithdrawResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type ReopenResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenResponse) Reset() {
+	*x = ReopenResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenResponse) ProtoMessage() {}
+
+func (x *ReopenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenResponse.ProtoReflect.Descriptor instead.
+func (*ReopenResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ReopenResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type RequestReviewResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestReviewResponse) Reset() {
+	*x = RequestReviewResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestReviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestReviewResponse) ProtoMessage() {}
+
+func (x *RequestReviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestReviewResponse.ProtoReflect.Descriptor instead.
+func (*RequestReviewResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RequestReviewResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type DecideReviewResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideReviewResponse) Reset() {
+	*x = DecideReviewResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideReviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideReviewResponse) ProtoMessage() {}
+
+func (x *DecideReviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideReviewResponse.ProtoReflect.Descriptor instead.
+func (*DecideReviewResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DecideReviewResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type AwaitCustomerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AwaitCustomerResponse) Reset() {
+	*x = AwaitCustomerResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AwaitCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AwaitCustomerResponse) ProtoMessage() {}
+
+func (x *AwaitCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AwaitCustomerResponse.ProtoReflect.Descriptor instead.
+func (*AwaitCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *AwaitCustomerResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type ResumeFromCustomerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeFromCustomerResponse) Reset() {
+	*x = ResumeFromCustomerResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeFromCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeFromCustomerResponse) ProtoMessage() {}
+
+func (x *ResumeFromCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeFromCustomerResponse.ProtoReflect.Descriptor instead.
+func (*ResumeFromCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ResumeFromCustomerResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type StartVerificationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartVerificationRequest) Reset() {
+	*x = StartVerificationRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartVerificationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartVerificationRequest) ProtoMessage() {}
+
+func (x *StartVerificationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartVerificationRequest.ProtoReflect.Descriptor instead.
+func (*StartVerificationRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *StartVerificationRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+type RecordVerificationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Finding       string                 `protobuf:"bytes,2,opt,name=finding,proto3" json:"finding,omitempty"`
+	Substantiated bool                   `protobuf:"varint,3,opt,name=substantiated,proto3" json:"substantiated,omitempty"`
+	Departments   []string               `protobuf:"bytes,4,rep,name=departments,proto3" json:"departments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordVerificationRequest) Reset() {
+	*x = RecordVerificationRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordVerificationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordVerificationRequest) ProtoMessage() {}
+
+func (x *RecordVerificationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordVerificationRequest.ProtoReflect.Descriptor instead.
+func (*RecordVerificationRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RecordVerificationRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *RecordVerificationRequest) GetFinding() string {
+	if x != nil {
+		return x.Finding
+	}
+	return ""
+}
+
+func (x *RecordVerificationRequest) GetSubstantiated() bool {
+	if x != nil {
+		return x.Substantiated
+	}
+	return false
+}
+
+func (x *RecordVerificationRequest) GetDepartments() []string {
+	if x != nil {
+		return x.Departments
+	}
+	return nil
+}
+
+type AnswerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Answer        string                 `protobuf:"bytes,2,opt,name=answer,proto3" json:"answer,omitempty"`
+	RootCause     v1.RootCause           `protobuf:"varint,3,opt,name=root_cause,json=rootCause,proto3,enum=counterdesk.cases.v1.RootCause" json:"root_cause,omitempty"`
+	Compensation  *Compensation          `protobuf:"bytes,4,opt,name=compensation,proto3" json:"compensation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerRequest) Reset() {
+	*x = AnswerRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerRequest) ProtoMessage() {}
+
+func (x *AnswerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerRequest.ProtoReflect.Descriptor instead.
+func (*AnswerRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AnswerRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AnswerRequest) GetAnswer() string {
+	if x != nil {
+		return x.Answer
+	}
+	return ""
+}
+
+func (x *AnswerRequest) GetRootCause() v1.RootCause {
+	if x != nil {
+		return x.RootCause
+	}
+	return v1.RootCause(0)
+}
+
+func (x *AnswerRequest) GetCompensation() *Compensation {
+	if x != nil {
+		return x.Compensation
+	}
+	return nil
+}
+
+type RecordReturnVisitRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Satisfaction  int32                  `protobuf:"varint,2,opt,name=satisfaction,proto3" json:"satisfaction,omitempty"`
+	Comment       string                 `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	Reached       bool                   `protobuf:"varint,4,opt,name=reached,proto3" json:"reached,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordReturnVisitRequest) Reset() {
+	*x = RecordReturnVisitRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordReturnVisitRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordReturnVisitRequest) ProtoMessage() {}
+
+func (x *RecordReturnVisitRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordReturnVisitRequest.ProtoReflect.Descriptor instead.
+func (*RecordReturnVisitRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RecordReturnVisitRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *RecordReturnVisitRequest) GetSatisfaction() int32 {
+	if x != nil {
+		return x.Satisfaction
+	}
+	return 0
+}
+
+func (x *RecordReturnVisitRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *RecordReturnVisitRequest) GetReached() bool {
+	if x != nil {
+		return x.Reached
+	}
+	return false
+}
+
+type CloseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseRequest) Reset() {
+	*x = CloseRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseRequest) ProtoMessage() {}
+
+func (x *CloseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseRequest.ProtoReflect.Descriptor instead.
+func (*CloseRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CloseRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+type ResumeFromCustomerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeFromCustomerRequest) Reset() {
+	*x = ResumeFromCustomerRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeFromCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeFromCustomerRequest) ProtoMessage() {}
+
+func (x *ResumeFromCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeFromCustomerRequest.ProtoReflect.Descriptor instead.
+func (*ResumeFromCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ResumeFromCustomerRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+type WithdrawRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawRequest) Reset() {
+	*x = WithdrawRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawRequest) ProtoMessage() {}
+
+func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawRequest.ProtoReflect.Descriptor instead.
+func (*WithdrawRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *WithdrawRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *WithdrawRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type ReopenRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenRequest) Reset() {
+	*x = ReopenRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenRequest) ProtoMessage() {}
+
+func (x *ReopenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenRequest.ProtoReflect.Descriptor instead.
+func (*ReopenRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ReopenRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ReopenRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type RequestReviewRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestReviewRequest) Reset() {
+	*x = RequestReviewRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestReviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestReviewRequest) ProtoMessage() {}
+
+func (x *RequestReviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestReviewRequest.ProtoReflect.Descriptor instead.
+func (*RequestReviewRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RequestReviewRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *RequestReviewRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type AwaitCustomerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AwaitCustomerRequest) Reset() {
+	*x = AwaitCustomerRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AwaitCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AwaitCustomerRequest) ProtoMessage() {}
+
+func (x *AwaitCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AwaitCustomerRequest.ProtoReflect.Descriptor instead.
+func (*AwaitCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *AwaitCustomerRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AwaitCustomerRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type DecideReviewRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// Whether the answer stands (the case goes back where it was) or not (it
+	// is handled and answered again).
+	Upheld        bool   `protobuf:"varint,2,opt,name=upheld,proto3" json:"upheld,omitempty"`
+	Decision      string `protobuf:"bytes,3,opt,name=decision,proto3" json:"decision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideReviewRequest) Reset() {
+	*x = DecideReviewRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideReviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideReviewRequest) ProtoMessage() {}
+
+func (x *DecideReviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideReviewRequest.ProtoReflect.Descriptor instead.
+func (*DecideReviewRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *DecideReviewRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *DecideReviewRequest) GetUpheld() bool {
+	if x != nil {
+		return x.Upheld
+	}
+	return false
+}
+
+func (x *DecideReviewRequest) GetDecision() string {
+	if x != nil {
+		return x.Decision
+	}
+	return ""
+}
+
+type Evidence struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Hex SHA-256 of the file.
+	Sha256 string `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// Where the file is kept (document system id, URL).
+	Reference     string `protobuf:"bytes,3,opt,name=reference,proto3" json:"reference,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Evidence) Reset() {
+	*x = Evidence{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Evidence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Evidence) ProtoMessage() {}
+
+func (x *Evidence) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Evidence.ProtoReflect.Descriptor instead.
+func (*Evidence) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *Evidence) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Evidence) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *Evidence) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+type AddNoteRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	Evidence      []*Evidence            `protobuf:"bytes,3,rep,name=evidence,proto3" json:"evidence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddNoteRequest) Reset() {
+	*x = AddNoteRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddNoteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddNoteRequest) ProtoMessage() {}
+
+func (x *AddNoteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddNoteRequest.ProtoReflect.Descriptor instead.
+func (*AddNoteRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *AddNoteRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AddNoteRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *AddNoteRequest) GetEvidence() []*Evidence {
+	if x != nil {
+		return x.Evidence
+	}
+	return nil
+}
+
+type AddNoteResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entry         *HistoryEntry          `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddNoteResponse) Reset() {
+	*x = AddNoteResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddNoteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddNoteResponse) ProtoMessage() {}
+
+func (x *AddNoteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddNoteResponse.ProtoReflect.Descriptor instead.
+func (*AddNoteResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *AddNoteResponse) GetEntry() *HistoryEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+type GetCaseHistoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseHistoryRequest) Reset() {
+	*x = GetCaseHistoryRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseHistoryRequest) ProtoMessage() {}
+
+func (x *GetCaseHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseHistoryRequest.ProtoReflect.Descriptor instead.
+func (*GetCaseHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetCaseHistoryRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+type HistoryEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Seq   int32                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	At    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
+	// "registered", "step", "note", "handover".
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The step taken (kind "step").
+	Action     string        `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	ActorId    string        `protobuf:"bytes,5,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	FromStatus v1.CaseStatus `protobuf:"varint,6,opt,name=from_status,json=fromStatus,proto3,enum=counterdesk.cases.v1.CaseStatus" json:"from_status,omitempty"`
+	ToStatus   v1.CaseStatus `protobuf:"varint,7,opt,name=to_status,json=toStatus,proto3,enum=counterdesk.cases.v1.CaseStatus" json:"to_status,omitempty"`
+	// The note, reason, finding, answer or comment; personal numbers in it
+	// are masked for roles that see customer data masked.
+	Text     string      `protobuf:"bytes,8,opt,name=text,proto3" json:"text,omitempty"`
+	Evidence []*Evidence `protobuf:"bytes,9,rep,name=evidence,proto3" json:"evidence,omitempty"`
+	// For a hand-over: who owns the case now.
+	OwnerId       string `protobuf:"bytes,10,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryEntry) Reset() {
+	*x = HistoryEntry{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryEntry) ProtoMessage() {}
+
+func (x *HistoryEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryEntry.ProtoReflect.Descriptor instead.
+func (*HistoryEntry) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *HistoryEntry) GetSeq() int32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *HistoryEntry) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *HistoryEntry) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *HistoryEntry) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *HistoryEntry) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *HistoryEntry) GetFromStatus() v1.CaseStatus {
+	if x != nil {
+		return x.FromStatus
+	}
+	return v1.CaseStatus(0)
+}
+
+func (x *HistoryEntry) GetToStatus() v1.CaseStatus {
+	if x != nil {
+		return x.ToStatus
+	}
+	return v1.CaseStatus(0)
+}
+
+func (x *HistoryEntry) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *HistoryEntry) GetEvidence() []*Evidence {
+	if x != nil {
+		return x.Evidence
+	}
+	return nil
+}
+
+func (x *HistoryEntry) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+type GetCaseHistoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Entries       []*HistoryEntry        `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseHistoryResponse) Reset() {
+	*x = GetCaseHistoryResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseHistoryResponse) ProtoMessage() {}
+
+func (x *GetCaseHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseHistoryResponse.ProtoReflect.Descriptor instead.
+func (*GetCaseHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *GetCaseHistoryResponse) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *GetCaseHistoryResponse) GetEntries() []*HistoryEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
 type CreateCaseRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	BranchId    string                 `protobuf:"bytes,1,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
@@ -317,7 +2130,7 @@ type CreateCaseRequest struct {
 
 func (x *CreateCaseRequest) Reset() {
 	*x = CreateCaseRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[2]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -329,7 +2142,7 @@ func (x *CreateCaseRequest) String() string {
 func (*CreateCaseRequest) ProtoMessage() {}
 
 func (x *CreateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[2]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -342,7 +2155,7 @@ func (x *CreateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCaseRequest.ProtoReflect.Descriptor instead.
 func (*CreateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{2}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CreateCaseRequest) GetBranchId() string {
@@ -417,7 +2230,7 @@ type CreateCaseResponse struct {
 
 func (x *CreateCaseResponse) Reset() {
 	*x = CreateCaseResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[3]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -429,7 +2242,7 @@ func (x *CreateCaseResponse) String() string {
 func (*CreateCaseResponse) ProtoMessage() {}
 
 func (x *CreateCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[3]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -442,7 +2255,7 @@ func (x *CreateCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCaseResponse.ProtoReflect.Descriptor instead.
 func (*CreateCaseResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{3}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CreateCaseResponse) GetCase() *Case {
@@ -461,7 +2274,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[4]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +2286,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[4]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +2299,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetCaseRequest) GetCaseId() string {
@@ -505,7 +2318,7 @@ type GetCaseResponse struct {
 
 func (x *GetCaseResponse) Reset() {
 	*x = GetCaseResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[5]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +2330,7 @@ func (x *GetCaseResponse) String() string {
 func (*GetCaseResponse) ProtoMessage() {}
 
 func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[5]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +2343,7 @@ func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetCaseResponse) GetCase() *Case {
@@ -543,16 +2356,25 @@ func (x *GetCaseResponse) GetCase() *Case {
 type ListCasesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only cases of this branch; all the caller may see when empty.
-	BranchId      string `protobuf:"bytes,1,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	BranchId  string `protobuf:"bytes,1,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only cases in this status, category or severity; any when unspecified.
+	Status   v1.CaseStatus `protobuf:"varint,4,opt,name=status,proto3,enum=counterdesk.cases.v1.CaseStatus" json:"status,omitempty"`
+	Category v1.Category   `protobuf:"varint,5,opt,name=category,proto3,enum=counterdesk.cases.v1.Category" json:"category,omitempty"`
+	Severity v1.Severity   `protobuf:"varint,6,opt,name=severity,proto3,enum=counterdesk.cases.v1.Severity" json:"severity,omitempty"`
+	// Only cases this staff member owns.
+	OwnerId string `protobuf:"bytes,7,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// Only cases registered at or after from and before to.
+	From          *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=from,proto3" json:"from,omitempty"`
+	To            *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=to,proto3" json:"to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[6]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -564,7 +2386,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[6]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -577,7 +2399,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListCasesRequest) GetBranchId() string {
@@ -601,17 +2423,63 @@ func (x *ListCasesRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListCasesRequest) GetStatus() v1.CaseStatus {
+	if x != nil {
+		return x.Status
+	}
+	return v1.CaseStatus(0)
+}
+
+func (x *ListCasesRequest) GetCategory() v1.Category {
+	if x != nil {
+		return x.Category
+	}
+	return v1.Category(0)
+}
+
+func (x *ListCasesRequest) GetSeverity() v1.Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return v1.Severity(0)
+}
+
+func (x *ListCasesRequest) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *ListCasesRequest) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *ListCasesRequest) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
 type ListCasesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Cases         []*Case                `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Cases []*Case                `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
+	// Empty on the last page. A token is bound to the filter it was issued
+	// for: sent with another filter it is refused.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Whether more pages follow (next_page_token is then set).
+	More          *bool `protobuf:"varint,3,opt,name=more,proto3,oneof" json:"more,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[7]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -623,7 +2491,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[7]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -636,7 +2504,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -653,6 +2521,13 @@ func (x *ListCasesResponse) GetNextPageToken() string {
 	return ""
 }
 
+func (x *ListCasesResponse) GetMore() bool {
+	if x != nil && x.More != nil {
+		return *x.More
+	}
+	return false
+}
+
 type VerifyCaseAuditRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -662,7 +2537,7 @@ type VerifyCaseAuditRequest struct {
 
 func (x *VerifyCaseAuditRequest) Reset() {
 	*x = VerifyCaseAuditRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[8]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -674,7 +2549,7 @@ func (x *VerifyCaseAuditRequest) String() string {
 func (*VerifyCaseAuditRequest) ProtoMessage() {}
 
 func (x *VerifyCaseAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[8]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -687,7 +2562,7 @@ func (x *VerifyCaseAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyCaseAuditRequest.ProtoReflect.Descriptor instead.
 func (*VerifyCaseAuditRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *VerifyCaseAuditRequest) GetCaseId() string {
@@ -719,7 +2594,7 @@ type VerifyCaseAuditResponse struct {
 
 func (x *VerifyCaseAuditResponse) Reset() {
 	*x = VerifyCaseAuditResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +2606,7 @@ func (x *VerifyCaseAuditResponse) String() string {
 func (*VerifyCaseAuditResponse) ProtoMessage() {}
 
 func (x *VerifyCaseAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +2619,7 @@ func (x *VerifyCaseAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyCaseAuditResponse.ProtoReflect.Descriptor instead.
 func (*VerifyCaseAuditResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *VerifyCaseAuditResponse) GetOk() bool {
@@ -798,7 +2673,7 @@ type AuditBreak struct {
 
 func (x *AuditBreak) Reset() {
 	*x = AuditBreak{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -810,7 +2685,7 @@ func (x *AuditBreak) String() string {
 func (*AuditBreak) ProtoMessage() {}
 
 func (x *AuditBreak) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -823,7 +2698,7 @@ func (x *AuditBreak) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBreak.ProtoReflect.Descriptor instead.
 func (*AuditBreak) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AuditBreak) GetSeq() int32 {
@@ -849,7 +2724,7 @@ type GetCaseContactRequest struct {
 
 func (x *GetCaseContactRequest) Reset() {
 	*x = GetCaseContactRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -861,7 +2736,7 @@ func (x *GetCaseContactRequest) String() string {
 func (*GetCaseContactRequest) ProtoMessage() {}
 
 func (x *GetCaseContactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -874,7 +2749,7 @@ func (x *GetCaseContactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseContactRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseContactRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GetCaseContactRequest) GetCaseId() string {
@@ -899,7 +2774,7 @@ type GetCaseContactResponse struct {
 
 func (x *GetCaseContactResponse) Reset() {
 	*x = GetCaseContactResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +2786,7 @@ func (x *GetCaseContactResponse) String() string {
 func (*GetCaseContactResponse) ProtoMessage() {}
 
 func (x *GetCaseContactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,7 +2799,7 @@ func (x *GetCaseContactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseContactResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseContactResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetCaseContactResponse) GetCaseId() string {
@@ -989,7 +2864,7 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\xd8\x01\x01r\x05\x18\xfe\x01`\x01R\x05email\x12F\n" +
 	"\x0eaccount_number\x18\x05 \x01(\tB\x1f\xbaH\x1cr\x1a\x18\"2\x16^$|^[0-9A-Za-z]{6,34}$R\raccountNumber\x12@\n" +
 	"\x04tier\x18\x06 \x01(\x0e2\".counterdesk.cases.v1.CustomerTierB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04tier\x12H\n" +
-	"\blanguage\x18\a \x01(\tB,\xbaH)r'\x18\x102#^$|^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$R\blanguage\"\xe1\x05\n" +
+	"\blanguage\x18\a \x01(\tB,\xbaH)r'\x18\x102#^$|^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$R\blanguage\"\xf8\a\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
@@ -1013,7 +2888,145 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xd5\x04\n" +
+	"updated_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12'\n" +
+	"\x0fallowed_actions\x18\x12 \x03(\tR\x0eallowedActions\x12G\n" +
+	"\fverification\x18\x13 \x01(\v2#.counterdesk.intake.v1.VerificationR\fverification\x129\n" +
+	"\x06answer\x18\x14 \x01(\v2!.counterdesk.intake.v1.CaseAnswerR\x06answer\x12E\n" +
+	"\freturn_visit\x18\x15 \x01(\v2\".counterdesk.intake.v1.ReturnVisitR\vreturnVisit\x12!\n" +
+	"\freopen_count\x18\x16 \x01(\x05R\vreopenCount\"\xce\x01\n" +
+	"\fVerification\x12\x18\n" +
+	"\afinding\x18\x01 \x01(\tR\afinding\x12$\n" +
+	"\rsubstantiated\x18\x02 \x01(\bR\rsubstantiated\x12 \n" +
+	"\vdepartments\x18\x03 \x03(\tR\vdepartments\x12\x1f\n" +
+	"\vverified_by\x18\x04 \x01(\tR\n" +
+	"verifiedBy\x12;\n" +
+	"\vverified_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"verifiedAt\"\xca\x01\n" +
+	"\fCompensation\x12F\n" +
+	"\x04kind\x18\x01 \x01(\x0e2&.counterdesk.cases.v1.CompensationKindB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12+\n" +
+	"\n" +
+	"amount_fen\x18\x02 \x01(\x03B\f\xbaH\t\"\a\x18\x80\xc2\xd7/(\x00R\tamountFen\x12\x1b\n" +
+	"\x04tier\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18 R\x04tier\x12(\n" +
+	"\vapproved_by\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"approvedBy\"\x87\x02\n" +
+	"\n" +
+	"CaseAnswer\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12>\n" +
+	"\n" +
+	"root_cause\x18\x02 \x01(\x0e2\x1f.counterdesk.cases.v1.RootCauseR\trootCause\x12G\n" +
+	"\fcompensation\x18\x03 \x01(\v2#.counterdesk.intake.v1.CompensationR\fcompensation\x12\x1f\n" +
+	"\vanswered_by\x18\x04 \x01(\tR\n" +
+	"answeredBy\x12;\n" +
+	"\vanswered_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"answeredAt\"\xbf\x01\n" +
+	"\vReturnVisit\x12\"\n" +
+	"\fsatisfaction\x18\x01 \x01(\x05R\fsatisfaction\x12\x18\n" +
+	"\acomment\x18\x02 \x01(\tR\acomment\x12\x18\n" +
+	"\areached\x18\x03 \x01(\bR\areached\x12\x1d\n" +
+	"\n" +
+	"visited_by\x18\x04 \x01(\tR\tvisitedBy\x129\n" +
+	"\n" +
+	"visited_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tvisitedAt\"L\n" +
+	"\x19StartVerificationResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"M\n" +
+	"\x1aRecordVerificationResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"A\n" +
+	"\x0eAnswerResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"L\n" +
+	"\x19RecordReturnVisitResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"@\n" +
+	"\rCloseResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"C\n" +
+	"\x10WithdrawResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"A\n" +
+	"\x0eReopenResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"H\n" +
+	"\x15RequestReviewResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"G\n" +
+	"\x14DecideReviewResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"H\n" +
+	"\x15AwaitCustomerResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"M\n" +
+	"\x1aResumeFromCustomerResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"=\n" +
+	"\x18StartVerificationRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"\xbe\x01\n" +
+	"\x19RecordVerificationRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12$\n" +
+	"\afinding\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\afinding\x12$\n" +
+	"\rsubstantiated\x18\x03 \x01(\bR\rsubstantiated\x122\n" +
+	"\vdepartments\x18\x04 \x03(\tB\x10\xbaH\r\x92\x01\n" +
+	"\x10\x14\"\x06r\x04\x10\x01\x18dR\vdepartments\"\xeb\x01\n" +
+	"\rAnswerRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\"\n" +
+	"\x06answer\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\x06answer\x12J\n" +
+	"\n" +
+	"root_cause\x18\x03 \x01(\x0e2\x1f.counterdesk.cases.v1.RootCauseB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\trootCause\x12G\n" +
+	"\fcompensation\x18\x04 \x01(\v2#.counterdesk.intake.v1.CompensationR\fcompensation\"\xaa\x01\n" +
+	"\x18RecordReturnVisitRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12-\n" +
+	"\fsatisfaction\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x05(\x01R\fsatisfaction\x12\"\n" +
+	"\acomment\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\acomment\x12\x18\n" +
+	"\areached\x18\x04 \x01(\bR\areached\"1\n" +
+	"\fCloseRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\">\n" +
+	"\x19ResumeFromCustomerRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"X\n" +
+	"\x0fWithdrawRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\"V\n" +
+	"\rReopenRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\"]\n" +
+	"\x14RequestReviewRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\"]\n" +
+	"\x14AwaitCustomerRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\"x\n" +
+	"\x13DecideReviewRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\x16\n" +
+	"\x06upheld\x18\x02 \x01(\bR\x06upheld\x12&\n" +
+	"\bdecision\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\bdecision\"\x82\x01\n" +
+	"\bEvidence\x12\x1d\n" +
+	"\x04kind\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x182R\x04kind\x12-\n" +
+	"\x06sha256\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{64}$R\x06sha256\x12(\n" +
+	"\treference\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xf4\x03R\treference\"\x9a\x01\n" +
+	"\x0eAddNoteRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\x1e\n" +
+	"\x04text\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\x04text\x12E\n" +
+	"\bevidence\x18\x03 \x03(\v2\x1f.counterdesk.intake.v1.EvidenceB\b\xbaH\x05\x92\x01\x02\x10\x14R\bevidence\"L\n" +
+	"\x0fAddNoteResponse\x129\n" +
+	"\x05entry\x18\x01 \x01(\v2#.counterdesk.intake.v1.HistoryEntryR\x05entry\":\n" +
+	"\x15GetCaseHistoryRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"\x81\x03\n" +
+	"\fHistoryEntry\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x05R\x03seq\x12*\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\x12\x19\n" +
+	"\bactor_id\x18\x05 \x01(\tR\aactorId\x12A\n" +
+	"\vfrom_status\x18\x06 \x01(\x0e2 .counterdesk.cases.v1.CaseStatusR\n" +
+	"fromStatus\x12=\n" +
+	"\tto_status\x18\a \x01(\x0e2 .counterdesk.cases.v1.CaseStatusR\btoStatus\x12\x12\n" +
+	"\x04text\x18\b \x01(\tR\x04text\x12;\n" +
+	"\bevidence\x18\t \x03(\v2\x1f.counterdesk.intake.v1.EvidenceR\bevidence\x12\x19\n" +
+	"\bowner_id\x18\n" +
+	" \x01(\tR\aownerId\"p\n" +
+	"\x16GetCaseHistoryResponse\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12=\n" +
+	"\aentries\x18\x02 \x03(\v2#.counterdesk.intake.v1.HistoryEntryR\aentries\"\xd5\x04\n" +
 	"\x11CreateCaseRequest\x12D\n" +
 	"\tbranch_id\x18\x01 \x01(\tB'\xbaH$r\"\x10\x01\x18@2\x1c^[A-Za-z0-9][A-Za-z0-9_.-]*$R\bbranchId\x12C\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x1d.counterdesk.cases.v1.ChannelB\n" +
@@ -1035,16 +3048,24 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\x0eGetCaseRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"B\n" +
 	"\x0fGetCaseResponse\x12/\n" +
-	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"\x8a\x01\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"\xda\x03\n" +
 	"\x10ListCasesRequest\x12$\n" +
 	"\tbranch_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\bbranchId\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xc8\x01(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"n\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xac\x02R\tpageToken\x12B\n" +
+	"\x06status\x18\x04 \x01(\x0e2 .counterdesk.cases.v1.CaseStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12D\n" +
+	"\bcategory\x18\x05 \x01(\x0e2\x1e.counterdesk.cases.v1.CategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\bcategory\x12D\n" +
+	"\bseverity\x18\x06 \x01(\x0e2\x1e.counterdesk.cases.v1.SeverityB\b\xbaH\x05\x82\x01\x02\x10\x01R\bseverity\x12\"\n" +
+	"\bowner_id\x18\a \x01(\tB\a\xbaH\x04r\x02\x18@R\aownerId\x12.\n" +
+	"\x04from\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02to\"\x90\x01\n" +
 	"\x11ListCasesResponse\x121\n" +
 	"\x05cases\x18\x01 \x03(\v2\x1b.counterdesk.intake.v1.CaseR\x05cases\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\";\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x17\n" +
+	"\x04more\x18\x03 \x01(\bH\x00R\x04more\x88\x01\x01B\a\n" +
+	"\x05_more\";\n" +
 	"\x16VerifyCaseAuditRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"\x9e\x02\n" +
 	"\x17VerifyCaseAuditResponse\x12\x13\n" +
@@ -1072,13 +3093,26 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\rcustomer_name\x18\x04 \x01(\tR\fcustomerName\x12\x14\n" +
 	"\x05email\x18\x05 \x01(\tR\x05email\x12\x14\n" +
 	"\x05phone\x18\x06 \x01(\tR\x05phone\x12\x1a\n" +
-	"\blanguage\x18\a \x01(\tR\blanguage2\x9b\x04\n" +
+	"\blanguage\x18\a \x01(\tR\blanguage2\xfa\x13\n" +
 	"\rIntakeService\x12}\n" +
 	"\n" +
 	"CreateCase\x12(.counterdesk.intake.v1.CreateCaseRequest\x1a).counterdesk.intake.v1.CreateCaseResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*b\x04case\"\t/v1/cases\x12{\n" +
 	"\aGetCase\x12%.counterdesk.intake.v1.GetCaseRequest\x1a&.counterdesk.intake.v1.GetCaseResponse\"!\x82\xd3\xe4\x93\x02\x1bb\x04case\x12\x13/v1/cases/{case_id}\x12q\n" +
 	"\tListCases\x12'.counterdesk.intake.v1.ListCasesRequest\x1a(.counterdesk.intake.v1.ListCasesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/cases\x12\x9a\x01\n" +
-	"\x0fVerifyCaseAudit\x12-.counterdesk.intake.v1.VerifyCaseAuditRequest\x1a..counterdesk.intake.v1.VerifyCaseAuditResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/cases/{case_id}/audit:verify2\x86\x01\n" +
+	"\x0fVerifyCaseAudit\x12-.counterdesk.intake.v1.VerifyCaseAuditRequest\x1a..counterdesk.intake.v1.VerifyCaseAuditResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/cases/{case_id}/audit:verify\x12\xae\x01\n" +
+	"\x11StartVerification\x12/.counterdesk.intake.v1.StartVerificationRequest\x1a0.counterdesk.intake.v1.StartVerificationResponse\"6\x82\xd3\xe4\x93\x020:\x01*b\x04case\"%/v1/cases/{case_id}:startVerification\x12\xb2\x01\n" +
+	"\x12RecordVerification\x120.counterdesk.intake.v1.RecordVerificationRequest\x1a1.counterdesk.intake.v1.RecordVerificationResponse\"7\x82\xd3\xe4\x93\x021:\x01*b\x04case\"&/v1/cases/{case_id}:recordVerification\x12\x82\x01\n" +
+	"\x06Answer\x12$.counterdesk.intake.v1.AnswerRequest\x1a%.counterdesk.intake.v1.AnswerResponse\"+\x82\xd3\xe4\x93\x02%:\x01*b\x04case\"\x1a/v1/cases/{case_id}:answer\x12\xae\x01\n" +
+	"\x11RecordReturnVisit\x12/.counterdesk.intake.v1.RecordReturnVisitRequest\x1a0.counterdesk.intake.v1.RecordReturnVisitResponse\"6\x82\xd3\xe4\x93\x020:\x01*b\x04case\"%/v1/cases/{case_id}:recordReturnVisit\x12~\n" +
+	"\x05Close\x12#.counterdesk.intake.v1.CloseRequest\x1a$.counterdesk.intake.v1.CloseResponse\"*\x82\xd3\xe4\x93\x02$:\x01*b\x04case\"\x19/v1/cases/{case_id}:close\x12\x8a\x01\n" +
+	"\bWithdraw\x12&.counterdesk.intake.v1.WithdrawRequest\x1a'.counterdesk.intake.v1.WithdrawResponse\"-\x82\xd3\xe4\x93\x02':\x01*b\x04case\"\x1c/v1/cases/{case_id}:withdraw\x12\x82\x01\n" +
+	"\x06Reopen\x12$.counterdesk.intake.v1.ReopenRequest\x1a%.counterdesk.intake.v1.ReopenResponse\"+\x82\xd3\xe4\x93\x02%:\x01*b\x04case\"\x1a/v1/cases/{case_id}:reopen\x12\x9e\x01\n" +
+	"\rRequestReview\x12+.counterdesk.intake.v1.RequestReviewRequest\x1a,.counterdesk.intake.v1.RequestReviewResponse\"2\x82\xd3\xe4\x93\x02,:\x01*b\x04case\"!/v1/cases/{case_id}:requestReview\x12\x9a\x01\n" +
+	"\fDecideReview\x12*.counterdesk.intake.v1.DecideReviewRequest\x1a+.counterdesk.intake.v1.DecideReviewResponse\"1\x82\xd3\xe4\x93\x02+:\x01*b\x04case\" /v1/cases/{case_id}:decideReview\x12\x9e\x01\n" +
+	"\rAwaitCustomer\x12+.counterdesk.intake.v1.AwaitCustomerRequest\x1a,.counterdesk.intake.v1.AwaitCustomerResponse\"2\x82\xd3\xe4\x93\x02,:\x01*b\x04case\"!/v1/cases/{case_id}:awaitCustomer\x12\xb2\x01\n" +
+	"\x12ResumeFromCustomer\x120.counterdesk.intake.v1.ResumeFromCustomerRequest\x1a1.counterdesk.intake.v1.ResumeFromCustomerResponse\"7\x82\xd3\xe4\x93\x021:\x01*b\x04case\"&/v1/cases/{case_id}:resumeFromCustomer\x12\x85\x01\n" +
+	"\aAddNote\x12%.counterdesk.intake.v1.AddNoteRequest\x1a&.counterdesk.intake.v1.AddNoteResponse\"+\x82\xd3\xe4\x93\x02%:\x01*b\x05entry\"\x19/v1/cases/{case_id}/notes\x12\x92\x01\n" +
+	"\x0eGetCaseHistory\x12,.counterdesk.intake.v1.GetCaseHistoryRequest\x1a-.counterdesk.intake.v1.GetCaseHistoryResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/cases/{case_id}/history2\x86\x01\n" +
 	"\x15IntakeInternalService\x12m\n" +
 	"\x0eGetCaseContact\x12,.counterdesk.intake.v1.GetCaseContactRequest\x1a-.counterdesk.intake.v1.GetCaseContactResponseBMZKgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1;intakev1b\x06proto3"
 
@@ -1094,62 +3128,156 @@ func file_counterdesk_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_counterdesk_intake_v1_intake_proto_rawDescData
 }
 
-var file_counterdesk_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_counterdesk_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_counterdesk_intake_v1_intake_proto_goTypes = []any{
-	(*Customer)(nil),                // 0: counterdesk.intake.v1.Customer
-	(*Case)(nil),                    // 1: counterdesk.intake.v1.Case
-	(*CreateCaseRequest)(nil),       // 2: counterdesk.intake.v1.CreateCaseRequest
-	(*CreateCaseResponse)(nil),      // 3: counterdesk.intake.v1.CreateCaseResponse
-	(*GetCaseRequest)(nil),          // 4: counterdesk.intake.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),         // 5: counterdesk.intake.v1.GetCaseResponse
-	(*ListCasesRequest)(nil),        // 6: counterdesk.intake.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),       // 7: counterdesk.intake.v1.ListCasesResponse
-	(*VerifyCaseAuditRequest)(nil),  // 8: counterdesk.intake.v1.VerifyCaseAuditRequest
-	(*VerifyCaseAuditResponse)(nil), // 9: counterdesk.intake.v1.VerifyCaseAuditResponse
-	(*AuditBreak)(nil),              // 10: counterdesk.intake.v1.AuditBreak
-	(*GetCaseContactRequest)(nil),   // 11: counterdesk.intake.v1.GetCaseContactRequest
-	(*GetCaseContactResponse)(nil),  // 12: counterdesk.intake.v1.GetCaseContactResponse
-	(v1.CustomerTier)(0),            // 13: counterdesk.cases.v1.CustomerTier
-	(v1.Channel)(0),                 // 14: counterdesk.cases.v1.Channel
-	(v1.Category)(0),                // 15: counterdesk.cases.v1.Category
-	(v1.Severity)(0),                // 16: counterdesk.cases.v1.Severity
-	(*timestamppb.Timestamp)(nil),   // 17: google.protobuf.Timestamp
-	(v1.CaseStatus)(0),              // 18: counterdesk.cases.v1.CaseStatus
+	(*Customer)(nil),                   // 0: counterdesk.intake.v1.Customer
+	(*Case)(nil),                       // 1: counterdesk.intake.v1.Case
+	(*Verification)(nil),               // 2: counterdesk.intake.v1.Verification
+	(*Compensation)(nil),               // 3: counterdesk.intake.v1.Compensation
+	(*CaseAnswer)(nil),                 // 4: counterdesk.intake.v1.CaseAnswer
+	(*ReturnVisit)(nil),                // 5: counterdesk.intake.v1.ReturnVisit
+	(*StartVerificationResponse)(nil),  // 6: counterdesk.intake.v1.StartVerificationResponse
+	(*RecordVerificationResponse)(nil), // 7: counterdesk.intake.v1.RecordVerificationResponse
+	(*AnswerResponse)(nil),             // 8: counterdesk.intake.v1.AnswerResponse
+	(*RecordReturnVisitResponse)(nil),  // 9: counterdesk.intake.v1.RecordReturnVisitResponse
+	(*CloseResponse)(nil),              // 10: counterdesk.intake.v1.CloseResponse
+	(*WithdrawResponse)(nil),           // 11: counterdesk.intake.v1.WithdrawResponse
+	(*ReopenResponse)(nil),             // 12: counterdesk.intake.v1.ReopenResponse
+	(*RequestReviewResponse)(nil),      // 13: counterdesk.intake.v1.RequestReviewResponse
+	(*DecideReviewResponse)(nil),       // 14: counterdesk.intake.v1.DecideReviewResponse
+	(*AwaitCustomerResponse)(nil),      // 15: counterdesk.intake.v1.AwaitCustomerResponse
+	(*ResumeFromCustomerResponse)(nil), // 16: counterdesk.intake.v1.ResumeFromCustomerResponse
+	(*StartVerificationRequest)(nil),   // 17: counterdesk.intake.v1.StartVerificationRequest
+	(*RecordVerificationRequest)(nil),  // 18: counterdesk.intake.v1.RecordVerificationRequest
+	(*AnswerRequest)(nil),              // 19: counterdesk.intake.v1.AnswerRequest
+	(*RecordReturnVisitRequest)(nil),   // 20: counterdesk.intake.v1.RecordReturnVisitRequest
+	(*CloseRequest)(nil),               // 21: counterdesk.intake.v1.CloseRequest
+	(*ResumeFromCustomerRequest)(nil),  // 22: counterdesk.intake.v1.ResumeFromCustomerRequest
+	(*WithdrawRequest)(nil),            // 23: counterdesk.intake.v1.WithdrawRequest
+	(*ReopenRequest)(nil),              // 24: counterdesk.intake.v1.ReopenRequest
+	(*RequestReviewRequest)(nil),       // 25: counterdesk.intake.v1.RequestReviewRequest
+	(*AwaitCustomerRequest)(nil),       // 26: counterdesk.intake.v1.AwaitCustomerRequest
+	(*DecideReviewRequest)(nil),        // 27: counterdesk.intake.v1.DecideReviewRequest
+	(*Evidence)(nil),                   // 28: counterdesk.intake.v1.Evidence
+	(*AddNoteRequest)(nil),             // 29: counterdesk.intake.v1.AddNoteRequest
+	(*AddNoteResponse)(nil),            // 30: counterdesk.intake.v1.AddNoteResponse
+	(*GetCaseHistoryRequest)(nil),      // 31: counterdesk.intake.v1.GetCaseHistoryRequest
+	(*HistoryEntry)(nil),               // 32: counterdesk.intake.v1.HistoryEntry
+	(*GetCaseHistoryResponse)(nil),     // 33: counterdesk.intake.v1.GetCaseHistoryResponse
+	(*CreateCaseRequest)(nil),          // 34: counterdesk.intake.v1.CreateCaseRequest
+	(*CreateCaseResponse)(nil),         // 35: counterdesk.intake.v1.CreateCaseResponse
+	(*GetCaseRequest)(nil),             // 36: counterdesk.intake.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),            // 37: counterdesk.intake.v1.GetCaseResponse
+	(*ListCasesRequest)(nil),           // 38: counterdesk.intake.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),          // 39: counterdesk.intake.v1.ListCasesResponse
+	(*VerifyCaseAuditRequest)(nil),     // 40: counterdesk.intake.v1.VerifyCaseAuditRequest
+	(*VerifyCaseAuditResponse)(nil),    // 41: counterdesk.intake.v1.VerifyCaseAuditResponse
+	(*AuditBreak)(nil),                 // 42: counterdesk.intake.v1.AuditBreak
+	(*GetCaseContactRequest)(nil),      // 43: counterdesk.intake.v1.GetCaseContactRequest
+	(*GetCaseContactResponse)(nil),     // 44: counterdesk.intake.v1.GetCaseContactResponse
+	(v1.CustomerTier)(0),               // 45: counterdesk.cases.v1.CustomerTier
+	(v1.Channel)(0),                    // 46: counterdesk.cases.v1.Channel
+	(v1.Category)(0),                   // 47: counterdesk.cases.v1.Category
+	(v1.Severity)(0),                   // 48: counterdesk.cases.v1.Severity
+	(*timestamppb.Timestamp)(nil),      // 49: google.protobuf.Timestamp
+	(v1.CaseStatus)(0),                 // 50: counterdesk.cases.v1.CaseStatus
+	(v1.CompensationKind)(0),           // 51: counterdesk.cases.v1.CompensationKind
+	(v1.RootCause)(0),                  // 52: counterdesk.cases.v1.RootCause
 }
 var file_counterdesk_intake_v1_intake_proto_depIdxs = []int32{
-	13, // 0: counterdesk.intake.v1.Customer.tier:type_name -> counterdesk.cases.v1.CustomerTier
-	14, // 1: counterdesk.intake.v1.Case.channel:type_name -> counterdesk.cases.v1.Channel
-	15, // 2: counterdesk.intake.v1.Case.category:type_name -> counterdesk.cases.v1.Category
-	16, // 3: counterdesk.intake.v1.Case.severity:type_name -> counterdesk.cases.v1.Severity
-	17, // 4: counterdesk.intake.v1.Case.occurred_at:type_name -> google.protobuf.Timestamp
+	45, // 0: counterdesk.intake.v1.Customer.tier:type_name -> counterdesk.cases.v1.CustomerTier
+	46, // 1: counterdesk.intake.v1.Case.channel:type_name -> counterdesk.cases.v1.Channel
+	47, // 2: counterdesk.intake.v1.Case.category:type_name -> counterdesk.cases.v1.Category
+	48, // 3: counterdesk.intake.v1.Case.severity:type_name -> counterdesk.cases.v1.Severity
+	49, // 4: counterdesk.intake.v1.Case.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 5: counterdesk.intake.v1.Case.customer:type_name -> counterdesk.intake.v1.Customer
-	18, // 6: counterdesk.intake.v1.Case.status:type_name -> counterdesk.cases.v1.CaseStatus
-	17, // 7: counterdesk.intake.v1.Case.created_at:type_name -> google.protobuf.Timestamp
-	17, // 8: counterdesk.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	14, // 9: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
-	15, // 10: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
-	16, // 11: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
-	17, // 12: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
-	0,  // 13: counterdesk.intake.v1.CreateCaseRequest.customer:type_name -> counterdesk.intake.v1.Customer
-	1,  // 14: counterdesk.intake.v1.CreateCaseResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 15: counterdesk.intake.v1.GetCaseResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 16: counterdesk.intake.v1.ListCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
-	10, // 17: counterdesk.intake.v1.VerifyCaseAuditResponse.first_broken:type_name -> counterdesk.intake.v1.AuditBreak
-	2,  // 18: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
-	4,  // 19: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
-	6,  // 20: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
-	8,  // 21: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:input_type -> counterdesk.intake.v1.VerifyCaseAuditRequest
-	11, // 22: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
-	3,  // 23: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
-	5,  // 24: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
-	7,  // 25: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
-	9,  // 26: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:output_type -> counterdesk.intake.v1.VerifyCaseAuditResponse
-	12, // 27: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
-	23, // [23:28] is the sub-list for method output_type
-	18, // [18:23] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	50, // 6: counterdesk.intake.v1.Case.status:type_name -> counterdesk.cases.v1.CaseStatus
+	49, // 7: counterdesk.intake.v1.Case.created_at:type_name -> google.protobuf.Timestamp
+	49, // 8: counterdesk.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	2,  // 9: counterdesk.intake.v1.Case.verification:type_name -> counterdesk.intake.v1.Verification
+	4,  // 10: counterdesk.intake.v1.Case.answer:type_name -> counterdesk.intake.v1.CaseAnswer
+	5,  // 11: counterdesk.intake.v1.Case.return_visit:type_name -> counterdesk.intake.v1.ReturnVisit
+	49, // 12: counterdesk.intake.v1.Verification.verified_at:type_name -> google.protobuf.Timestamp
+	51, // 13: counterdesk.intake.v1.Compensation.kind:type_name -> counterdesk.cases.v1.CompensationKind
+	52, // 14: counterdesk.intake.v1.CaseAnswer.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	3,  // 15: counterdesk.intake.v1.CaseAnswer.compensation:type_name -> counterdesk.intake.v1.Compensation
+	49, // 16: counterdesk.intake.v1.CaseAnswer.answered_at:type_name -> google.protobuf.Timestamp
+	49, // 17: counterdesk.intake.v1.ReturnVisit.visited_at:type_name -> google.protobuf.Timestamp
+	1,  // 18: counterdesk.intake.v1.StartVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 19: counterdesk.intake.v1.RecordVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 20: counterdesk.intake.v1.AnswerResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 21: counterdesk.intake.v1.RecordReturnVisitResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 22: counterdesk.intake.v1.CloseResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 23: counterdesk.intake.v1.WithdrawResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 24: counterdesk.intake.v1.ReopenResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 25: counterdesk.intake.v1.RequestReviewResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 26: counterdesk.intake.v1.DecideReviewResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 27: counterdesk.intake.v1.AwaitCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 28: counterdesk.intake.v1.ResumeFromCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
+	52, // 29: counterdesk.intake.v1.AnswerRequest.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	3,  // 30: counterdesk.intake.v1.AnswerRequest.compensation:type_name -> counterdesk.intake.v1.Compensation
+	28, // 31: counterdesk.intake.v1.AddNoteRequest.evidence:type_name -> counterdesk.intake.v1.Evidence
+	32, // 32: counterdesk.intake.v1.AddNoteResponse.entry:type_name -> counterdesk.intake.v1.HistoryEntry
+	49, // 33: counterdesk.intake.v1.HistoryEntry.at:type_name -> google.protobuf.Timestamp
+	50, // 34: counterdesk.intake.v1.HistoryEntry.from_status:type_name -> counterdesk.cases.v1.CaseStatus
+	50, // 35: counterdesk.intake.v1.HistoryEntry.to_status:type_name -> counterdesk.cases.v1.CaseStatus
+	28, // 36: counterdesk.intake.v1.HistoryEntry.evidence:type_name -> counterdesk.intake.v1.Evidence
+	32, // 37: counterdesk.intake.v1.GetCaseHistoryResponse.entries:type_name -> counterdesk.intake.v1.HistoryEntry
+	46, // 38: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
+	47, // 39: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
+	48, // 40: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	49, // 41: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	0,  // 42: counterdesk.intake.v1.CreateCaseRequest.customer:type_name -> counterdesk.intake.v1.Customer
+	1,  // 43: counterdesk.intake.v1.CreateCaseResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 44: counterdesk.intake.v1.GetCaseResponse.case:type_name -> counterdesk.intake.v1.Case
+	50, // 45: counterdesk.intake.v1.ListCasesRequest.status:type_name -> counterdesk.cases.v1.CaseStatus
+	47, // 46: counterdesk.intake.v1.ListCasesRequest.category:type_name -> counterdesk.cases.v1.Category
+	48, // 47: counterdesk.intake.v1.ListCasesRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	49, // 48: counterdesk.intake.v1.ListCasesRequest.from:type_name -> google.protobuf.Timestamp
+	49, // 49: counterdesk.intake.v1.ListCasesRequest.to:type_name -> google.protobuf.Timestamp
+	1,  // 50: counterdesk.intake.v1.ListCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
+	42, // 51: counterdesk.intake.v1.VerifyCaseAuditResponse.first_broken:type_name -> counterdesk.intake.v1.AuditBreak
+	34, // 52: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
+	36, // 53: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
+	38, // 54: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
+	40, // 55: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:input_type -> counterdesk.intake.v1.VerifyCaseAuditRequest
+	17, // 56: counterdesk.intake.v1.IntakeService.StartVerification:input_type -> counterdesk.intake.v1.StartVerificationRequest
+	18, // 57: counterdesk.intake.v1.IntakeService.RecordVerification:input_type -> counterdesk.intake.v1.RecordVerificationRequest
+	19, // 58: counterdesk.intake.v1.IntakeService.Answer:input_type -> counterdesk.intake.v1.AnswerRequest
+	20, // 59: counterdesk.intake.v1.IntakeService.RecordReturnVisit:input_type -> counterdesk.intake.v1.RecordReturnVisitRequest
+	21, // 60: counterdesk.intake.v1.IntakeService.Close:input_type -> counterdesk.intake.v1.CloseRequest
+	23, // 61: counterdesk.intake.v1.IntakeService.Withdraw:input_type -> counterdesk.intake.v1.WithdrawRequest
+	24, // 62: counterdesk.intake.v1.IntakeService.Reopen:input_type -> counterdesk.intake.v1.ReopenRequest
+	25, // 63: counterdesk.intake.v1.IntakeService.RequestReview:input_type -> counterdesk.intake.v1.RequestReviewRequest
+	27, // 64: counterdesk.intake.v1.IntakeService.DecideReview:input_type -> counterdesk.intake.v1.DecideReviewRequest
+	26, // 65: counterdesk.intake.v1.IntakeService.AwaitCustomer:input_type -> counterdesk.intake.v1.AwaitCustomerRequest
+	22, // 66: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:input_type -> counterdesk.intake.v1.ResumeFromCustomerRequest
+	29, // 67: counterdesk.intake.v1.IntakeService.AddNote:input_type -> counterdesk.intake.v1.AddNoteRequest
+	31, // 68: counterdesk.intake.v1.IntakeService.GetCaseHistory:input_type -> counterdesk.intake.v1.GetCaseHistoryRequest
+	43, // 69: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
+	35, // 70: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
+	37, // 71: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
+	39, // 72: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
+	41, // 73: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:output_type -> counterdesk.intake.v1.VerifyCaseAuditResponse
+	6,  // 74: counterdesk.intake.v1.IntakeService.StartVerification:output_type -> counterdesk.intake.v1.StartVerificationResponse
+	7,  // 75: counterdesk.intake.v1.IntakeService.RecordVerification:output_type -> counterdesk.intake.v1.RecordVerificationResponse
+	8,  // 76: counterdesk.intake.v1.IntakeService.Answer:output_type -> counterdesk.intake.v1.AnswerResponse
+	9,  // 77: counterdesk.intake.v1.IntakeService.RecordReturnVisit:output_type -> counterdesk.intake.v1.RecordReturnVisitResponse
+	10, // 78: counterdesk.intake.v1.IntakeService.Close:output_type -> counterdesk.intake.v1.CloseResponse
+	11, // 79: counterdesk.intake.v1.IntakeService.Withdraw:output_type -> counterdesk.intake.v1.WithdrawResponse
+	12, // 80: counterdesk.intake.v1.IntakeService.Reopen:output_type -> counterdesk.intake.v1.ReopenResponse
+	13, // 81: counterdesk.intake.v1.IntakeService.RequestReview:output_type -> counterdesk.intake.v1.RequestReviewResponse
+	14, // 82: counterdesk.intake.v1.IntakeService.DecideReview:output_type -> counterdesk.intake.v1.DecideReviewResponse
+	15, // 83: counterdesk.intake.v1.IntakeService.AwaitCustomer:output_type -> counterdesk.intake.v1.AwaitCustomerResponse
+	16, // 84: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:output_type -> counterdesk.intake.v1.ResumeFromCustomerResponse
+	30, // 85: counterdesk.intake.v1.IntakeService.AddNote:output_type -> counterdesk.intake.v1.AddNoteResponse
+	33, // 86: counterdesk.intake.v1.IntakeService.GetCaseHistory:output_type -> counterdesk.intake.v1.GetCaseHistoryResponse
+	44, // 87: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
+	70, // [70:88] is the sub-list for method output_type
+	52, // [52:70] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_intake_v1_intake_proto_init() }
@@ -1157,14 +3285,15 @@ func file_counterdesk_intake_v1_intake_proto_init() {
 	if File_counterdesk_intake_v1_intake_proto != nil {
 		return
 	}
-	file_counterdesk_intake_v1_intake_proto_msgTypes[9].OneofWrappers = []any{}
+	file_counterdesk_intake_v1_intake_proto_msgTypes[39].OneofWrappers = []any{}
+	file_counterdesk_intake_v1_intake_proto_msgTypes[41].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_intake_v1_intake_proto_rawDesc), len(file_counterdesk_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -21,10 +21,23 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IntakeService_CreateCase_FullMethodName      = "/counterdesk.intake.v1.IntakeService/CreateCase"
-	IntakeService_GetCase_FullMethodName         = "/counterdesk.intake.v1.IntakeService/GetCase"
-	IntakeService_ListCases_FullMethodName       = "/counterdesk.intake.v1.IntakeService/ListCases"
-	IntakeService_VerifyCaseAudit_FullMethodName = "/counterdesk.intake.v1.IntakeService/VerifyCaseAudit"
+	IntakeService_CreateCase_FullMethodName         = "/counterdesk.intake.v1.IntakeService/CreateCase"
+	IntakeService_GetCase_FullMethodName            = "/counterdesk.intake.v1.IntakeService/GetCase"
+	IntakeService_ListCases_FullMethodName          = "/counterdesk.intake.v1.IntakeService/ListCases"
+	IntakeService_VerifyCaseAudit_FullMethodName    = "/counterdesk.intake.v1.IntakeService/VerifyCaseAudit"
+	IntakeService_StartVerification_FullMethodName  = "/counterdesk.intake.v1.IntakeService/StartVerification"
+	IntakeService_RecordVerification_FullMethodName = "/counterdesk.intake.v1.IntakeService/RecordVerification"
+	IntakeService_Answer_FullMethodName             = "/counterdesk.intake.v1.IntakeService/Answer"
+	IntakeService_RecordReturnVisit_FullMethodName  = "/counterdesk.intake.v1.IntakeService/RecordReturnVisit"
+	IntakeService_Close_FullMethodName              = "/counterdesk.intake.v1.IntakeService/Close"
+	IntakeService_Withdraw_FullMethodName           = "/counterdesk.intake.v1.IntakeService/Withdraw"
+	IntakeService_Reopen_FullMethodName             = "/counterdesk.intake.v1.IntakeService/Reopen"
+	IntakeService_RequestReview_FullMethodName      = "/counterdesk.intake.v1.IntakeService/RequestReview"
+	IntakeService_DecideReview_FullMethodName       = "/counterdesk.intake.v1.IntakeService/DecideReview"
+	IntakeService_AwaitCustomer_FullMethodName      = "/counterdesk.intake.v1.IntakeService/AwaitCustomer"
+	IntakeService_ResumeFromCustomer_FullMethodName = "/counterdesk.intake.v1.IntakeService/ResumeFromCustomer"
+	IntakeService_AddNote_FullMethodName            = "/counterdesk.intake.v1.IntakeService/AddNote"
+	IntakeService_GetCaseHistory_FullMethodName     = "/counterdesk.intake.v1.IntakeService/GetCaseHistory"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -48,6 +61,30 @@ type IntakeServiceClient interface {
 	// answers only whether the trail holds, never its entries or actors. A
 	// caller that may not see the case (GetCase's rule) gets NOT_FOUND.
 	VerifyCaseAudit(ctx context.Context, in *VerifyCaseAuditRequest, opts ...grpc.CallOption) (*VerifyCaseAuditResponse, error)
+	// The lifecycle: each step is its own method. A step the case's state
+	// does not allow answers FAILED_PRECONDITION (HTTP 409) naming the current
+	// status and the steps allowed now; a role that may not take it,
+	// PERMISSION_DENIED; a case outside the caller's scope, NOT_FOUND. Each
+	// step is recorded in the case's history and audit trail and published
+	// as CaseTransitioned.
+	StartVerification(ctx context.Context, in *StartVerificationRequest, opts ...grpc.CallOption) (*StartVerificationResponse, error)
+	RecordVerification(ctx context.Context, in *RecordVerificationRequest, opts ...grpc.CallOption) (*RecordVerificationResponse, error)
+	Answer(ctx context.Context, in *AnswerRequest, opts ...grpc.CallOption) (*AnswerResponse, error)
+	RecordReturnVisit(ctx context.Context, in *RecordReturnVisitRequest, opts ...grpc.CallOption) (*RecordReturnVisitResponse, error)
+	Close(ctx context.Context, in *CloseRequest, opts ...grpc.CallOption) (*CloseResponse, error)
+	Withdraw(ctx context.Context, in *WithdrawRequest, opts ...grpc.CallOption) (*WithdrawResponse, error)
+	Reopen(ctx context.Context, in *ReopenRequest, opts ...grpc.CallOption) (*ReopenResponse, error)
+	RequestReview(ctx context.Context, in *RequestReviewRequest, opts ...grpc.CallOption) (*RequestReviewResponse, error)
+	DecideReview(ctx context.Context, in *DecideReviewRequest, opts ...grpc.CallOption) (*DecideReviewResponse, error)
+	AwaitCustomer(ctx context.Context, in *AwaitCustomerRequest, opts ...grpc.CallOption) (*AwaitCustomerResponse, error)
+	ResumeFromCustomer(ctx context.Context, in *ResumeFromCustomerRequest, opts ...grpc.CallOption) (*ResumeFromCustomerResponse, error)
+	// AddNote adds a note (and references to evidence: hashes and where the
+	// file is kept, never the file) to the case's history.
+	AddNote(ctx context.Context, in *AddNoteRequest, opts ...grpc.CallOption) (*AddNoteResponse, error)
+	// GetCaseHistory is everything that happened to the case, in order:
+	// registration, every step, note and hand-over — what a new owner reads
+	// instead of asking the customer to tell the story again.
+	GetCaseHistory(ctx context.Context, in *GetCaseHistoryRequest, opts ...grpc.CallOption) (*GetCaseHistoryResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -98,6 +135,136 @@ func (c *intakeServiceClient) VerifyCaseAudit(ctx context.Context, in *VerifyCas
 	return out, nil
 }
 
+func (c *intakeServiceClient) StartVerification(ctx context.Context, in *StartVerificationRequest, opts ...grpc.CallOption) (*StartVerificationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StartVerificationResponse)
+	err := c.cc.Invoke(ctx, IntakeService_StartVerification_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) RecordVerification(ctx context.Context, in *RecordVerificationRequest, opts ...grpc.CallOption) (*RecordVerificationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordVerificationResponse)
+	err := c.cc.Invoke(ctx, IntakeService_RecordVerification_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) Answer(ctx context.Context, in *AnswerRequest, opts ...grpc.CallOption) (*AnswerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AnswerResponse)
+	err := c.cc.Invoke(ctx, IntakeService_Answer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) RecordReturnVisit(ctx context.Context, in *RecordReturnVisitRequest, opts ...grpc.CallOption) (*RecordReturnVisitResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordReturnVisitResponse)
+	err := c.cc.Invoke(ctx, IntakeService_RecordReturnVisit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) Close(ctx context.Context, in *CloseRequest, opts ...grpc.CallOption) (*CloseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CloseResponse)
+	err := c.cc.Invoke(ctx, IntakeService_Close_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) Withdraw(ctx context.Context, in *WithdrawRequest, opts ...grpc.CallOption) (*WithdrawResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WithdrawResponse)
+	err := c.cc.Invoke(ctx, IntakeService_Withdraw_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) Reopen(ctx context.Context, in *ReopenRequest, opts ...grpc.CallOption) (*ReopenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReopenResponse)
+	err := c.cc.Invoke(ctx, IntakeService_Reopen_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) RequestReview(ctx context.Context, in *RequestReviewRequest, opts ...grpc.CallOption) (*RequestReviewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RequestReviewResponse)
+	err := c.cc.Invoke(ctx, IntakeService_RequestReview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) DecideReview(ctx context.Context, in *DecideReviewRequest, opts ...grpc.CallOption) (*DecideReviewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DecideReviewResponse)
+	err := c.cc.Invoke(ctx, IntakeService_DecideReview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) AwaitCustomer(ctx context.Context, in *AwaitCustomerRequest, opts ...grpc.CallOption) (*AwaitCustomerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AwaitCustomerResponse)
+	err := c.cc.Invoke(ctx, IntakeService_AwaitCustomer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) ResumeFromCustomer(ctx context.Context, in *ResumeFromCustomerRequest, opts ...grpc.CallOption) (*ResumeFromCustomerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResumeFromCustomerResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ResumeFromCustomer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) AddNote(ctx context.Context, in *AddNoteRequest, opts ...grpc.CallOption) (*AddNoteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddNoteResponse)
+	err := c.cc.Invoke(ctx, IntakeService_AddNote_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) GetCaseHistory(ctx context.Context, in *GetCaseHistoryRequest, opts ...grpc.CallOption) (*GetCaseHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCaseHistoryResponse)
+	err := c.cc.Invoke(ctx, IntakeService_GetCaseHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -119,6 +286,30 @@ type IntakeServiceServer interface {
 	// answers only whether the trail holds, never its entries or actors. A
 	// caller that may not see the case (GetCase's rule) gets NOT_FOUND.
 	VerifyCaseAudit(context.Context, *VerifyCaseAuditRequest) (*VerifyCaseAuditResponse, error)
+	// The lifecycle: each step is its own method. A step the case's state
+	// does not allow answers FAILED_PRECONDITION (HTTP 409) naming the current
+	// status and the steps allowed now; a role that may not take it,
+	// PERMISSION_DENIED; a case outside the caller's scope, NOT_FOUND. Each
+	// step is recorded in the case's history and audit trail and published
+	// as CaseTransitioned.
+	StartVerification(context.Context, *StartVerificationRequest) (*StartVerificationResponse, error)
+	RecordVerification(context.Context, *RecordVerificationRequest) (*RecordVerificationResponse, error)
+	Answer(context.Context, *AnswerRequest) (*AnswerResponse, error)
+	RecordReturnVisit(context.Context, *RecordReturnVisitRequest) (*RecordReturnVisitResponse, error)
+	Close(context.Context, *CloseRequest) (*CloseResponse, error)
+	Withdraw(context.Context, *WithdrawRequest) (*WithdrawResponse, error)
+	Reopen(context.Context, *ReopenRequest) (*ReopenResponse, error)
+	RequestReview(context.Context, *RequestReviewRequest) (*RequestReviewResponse, error)
+	DecideReview(context.Context, *DecideReviewRequest) (*DecideReviewResponse, error)
+	AwaitCustomer(context.Context, *AwaitCustomerRequest) (*AwaitCustomerResponse, error)
+	ResumeFromCustomer(context.Context, *ResumeFromCustomerRequest) (*ResumeFromCustomerResponse, error)
+	// AddNote adds a note (and references to evidence: hashes and where the
+	// file is kept, never the file) to the case's history.
+	AddNote(context.Context, *AddNoteRequest) (*AddNoteResponse, error)
+	// GetCaseHistory is everything that happened to the case, in order:
+	// registration, every step, note and hand-over — what a new owner reads
+	// instead of asking the customer to tell the story again.
+	GetCaseHistory(context.Context, *GetCaseHistoryRequest) (*GetCaseHistoryResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -140,6 +331,45 @@ func (UnimplementedIntakeServiceServer) ListCases(context.Context, *ListCasesReq
 }
 func (UnimplementedIntakeServiceServer) VerifyCaseAudit(context.Context, *VerifyCaseAuditRequest) (*VerifyCaseAuditResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyCaseAudit not implemented")
+}
+func (UnimplementedIntakeServiceServer) StartVerification(context.Context, *StartVerificationRequest) (*StartVerificationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartVerification not implemented")
+}
+func (UnimplementedIntakeServiceServer) RecordVerification(context.Context, *RecordVerificationRequest) (*RecordVerificationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordVerification not implemented")
+}
+func (UnimplementedIntakeServiceServer) Answer(context.Context, *AnswerRequest) (*AnswerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Answer not implemented")
+}
+func (UnimplementedIntakeServiceServer) RecordReturnVisit(context.Context, *RecordReturnVisitRequest) (*RecordReturnVisitResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordReturnVisit not implemented")
+}
+func (UnimplementedIntakeServiceServer) Close(context.Context, *CloseRequest) (*CloseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Close not implemented")
+}
+func (UnimplementedIntakeServiceServer) Withdraw(context.Context, *WithdrawRequest) (*WithdrawResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Withdraw not implemented")
+}
+func (UnimplementedIntakeServiceServer) Reopen(context.Context, *ReopenRequest) (*ReopenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Reopen not implemented")
+}
+func (UnimplementedIntakeServiceServer) RequestReview(context.Context, *RequestReviewRequest) (*RequestReviewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RequestReview not implemented")
+}
+func (UnimplementedIntakeServiceServer) DecideReview(context.Context, *DecideReviewRequest) (*DecideReviewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DecideReview not implemented")
+}
+func (UnimplementedIntakeServiceServer) AwaitCustomer(context.Context, *AwaitCustomerRequest) (*AwaitCustomerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AwaitCustomer not implemented")
+}
+func (UnimplementedIntakeServiceServer) ResumeFromCustomer(context.Context, *ResumeFromCustomerRequest) (*ResumeFromCustomerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResumeFromCustomer not implemented")
+}
+func (UnimplementedIntakeServiceServer) AddNote(context.Context, *AddNoteRequest) (*AddNoteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddNote not implemented")
+}
+func (UnimplementedIntakeServiceServer) GetCaseHistory(context.Context, *GetCaseHistoryRequest) (*GetCaseHistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCaseHistory not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -234,6 +464,240 @@ func _IntakeService_VerifyCaseAudit_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_StartVerification_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartVerificationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).StartVerification(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_StartVerification_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).StartVerification(ctx, req.(*StartVerificationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_RecordVerification_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordVerificationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).RecordVerification(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_RecordVerification_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).RecordVerification(ctx, req.(*RecordVerificationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_Answer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnswerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).Answer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_Answer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).Answer(ctx, req.(*AnswerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_RecordReturnVisit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordReturnVisitRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).RecordReturnVisit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_RecordReturnVisit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).RecordReturnVisit(ctx, req.(*RecordReturnVisitRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_Close_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CloseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).Close(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_Close_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).Close(ctx, req.(*CloseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_Withdraw_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WithdrawRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).Withdraw(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_Withdraw_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).Withdraw(ctx, req.(*WithdrawRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_Reopen_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReopenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).Reopen(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_Reopen_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).Reopen(ctx, req.(*ReopenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_RequestReview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RequestReviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).RequestReview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_RequestReview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).RequestReview(ctx, req.(*RequestReviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_DecideReview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DecideReviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).DecideReview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_DecideReview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).DecideReview(ctx, req.(*DecideReviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_AwaitCustomer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AwaitCustomerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).AwaitCustomer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_AwaitCustomer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).AwaitCustomer(ctx, req.(*AwaitCustomerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_ResumeFromCustomer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResumeFromCustomerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ResumeFromCustomer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ResumeFromCustomer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ResumeFromCustomer(ctx, req.(*ResumeFromCustomerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_AddNote_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddNoteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).AddNote(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_AddNote_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).AddNote(ctx, req.(*AddNoteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_GetCaseHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCaseHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).GetCaseHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_GetCaseHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).GetCaseHistory(ctx, req.(*GetCaseHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -256,6 +720,58 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifyCaseAudit",
 			Handler:    _IntakeService_VerifyCaseAudit_Handler,
+		},
+		{
+			MethodName: "StartVerification",
+			Handler:    _IntakeService_StartVerification_Handler,
+		},
+		{
+			MethodName: "RecordVerification",
+			Handler:    _IntakeService_RecordVerification_Handler,
+		},
+		{
+			MethodName: "Answer",
+			Handler:    _IntakeService_Answer_Handler,
+		},
+		{
+			MethodName: "RecordReturnVisit",
+			Handler:    _IntakeService_RecordReturnVisit_Handler,
+		},
+		{
+			MethodName: "Close",
+			Handler:    _IntakeService_Close_Handler,
+		},
+		{
+			MethodName: "Withdraw",
+			Handler:    _IntakeService_Withdraw_Handler,
+		},
+		{
+			MethodName: "Reopen",
+			Handler:    _IntakeService_Reopen_Handler,
+		},
+		{
+			MethodName: "RequestReview",
+			Handler:    _IntakeService_RequestReview_Handler,
+		},
+		{
+			MethodName: "DecideReview",
+			Handler:    _IntakeService_DecideReview_Handler,
+		},
+		{
+			MethodName: "AwaitCustomer",
+			Handler:    _IntakeService_AwaitCustomer_Handler,
+		},
+		{
+			MethodName: "ResumeFromCustomer",
+			Handler:    _IntakeService_ResumeFromCustomer_Handler,
+		},
+		{
+			MethodName: "AddNote",
+			Handler:    _IntakeService_AddNote_Handler,
+		},
+		{
+			MethodName: "GetCaseHistory",
+			Handler:    _IntakeService_GetCaseHistory_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,220 @@
+package casesgrpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	casesv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/cases/v1"
+	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
+	intakev1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1"
+	"github.com/counterdesk/counterdesk/services/intake/internal/cases"
+	"github.com/counterdesk/counterdesk/services/platform/eventbus"
+	"github.com/counterdesk/counterdesk/services/platform/outbox"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// step takes one lifecycle step for the caller: the role table first, then
+// (inside the case's lock) the caller's scope and the domain's rules.
+func (s *Server) step(ctx context.Context, caseID string, st cases.Step) (*intakev1.Case, error) {
+	caller, err := authorize(ctx, stepActions[st.Action])
+	if err != nil {
+		return nil, err
+	}
+	var view cases.Case
+	stored, err := s.Store.Step(ctx, caller.Tenant, caseID, func(c cases.Case) (cases.Case, cases.HistoryEntry, error) {
+		if _, err := cases.View(c, caller); err != nil {
+			return c, cases.HistoryEntry{}, err // outside the caller's scope: not found
+		}
+		life, tr, err := cases.Apply(c.Life, st, caller, cases.DefaultPolicy, s.Now())
+		if err != nil {
+			return c, cases.HistoryEntry{}, err
+		}
+		c.Life, c.Work = life, c.Work.Record(st, tr)
+		h := cases.HistoryEntry{At: tr.At, Kind: cases.HistoryStep, Action: string(tr.Action), Actor: tr.Actor,
+			From: tr.From, To: tr.To, Text: cases.StepText(st)}
+		return c, h, nil
+	}, func(ctx context.Context, tx pgx.Tx, c cases.Case, h cases.HistoryEntry) error {
+		return outbox.Add(ctx, tx, "intake", eventbus.TopicCaseEvents, caseTransitioned(c, h))
+	})
+	if err != nil {
+		return nil, stepStatus(err)
+	}
+	if view, err = cases.View(stored, caller); err != nil {
+		return nil, toStatus(err)
+	}
+	return toProto(view), nil
+}
+
+// stepStatus turns a refused step into its status: 409 naming the current
+// status and the steps allowed now, 403 for a rule needing higher authority.
+func stepStatus(err error) error {
+	var na *cases.NotAllowedError
+	if errors.As(err, &na) {
+		allowed := make([]string, len(na.Allowed))
+		for i, a := range na.Allowed {
+			allowed[i] = string(a)
+		}
+		st, _ := status.New(codes.FailedPrecondition, na.Error()).WithDetails(&errdetails.PreconditionFailure{
+			Violations: []*errdetails.PreconditionFailure_Violation{{
+				Type: "CASE_STATUS", Subject: na.Current,
+				Description: "allowed now: " + strings.Join(allowed, ", "),
+			}},
+		}, &errdetails.ErrorInfo{Reason: "STEP_NOT_ALLOWED", Domain: "counterdesk.intake",
+			Metadata: map[string]string{"currentStatus": na.Current, "allowedActions": strings.Join(allowed, ",")}})
+		return st.Err()
+	}
+	if errors.Is(err, cases.ErrNeedsHigherAuthority) {
+		return status.Error(codes.PermissionDenied, err.Error())
+	}
+	return toStatus(err)
+}
+
+func caseTransitioned(c cases.Case, h cases.HistoryEntry) *eventsv1.Envelope {
+	ev := &eventsv1.CaseTransitioned{
+		Action:     h.Action,
+		FromStatus: casesv1.CaseStatus(casesv1.CaseStatus_value[h.From]),
+		ToStatus:   casesv1.CaseStatus(casesv1.CaseStatus_value[h.To]),
+		ActorId:    h.Actor, At: timestamppb.New(h.At), BranchId: c.Branch, RegionId: c.Region,
+		Category:    casesv1.Category(casesv1.Category_value[c.Category]),
+		Severity:    casesv1.Severity(casesv1.Severity_value[c.Severity]),
+		ReopenCount: int32(c.Life.Reopens),
+	}
+	switch h.Action {
+	case string(cases.ActAnswer):
+		if a := c.Work.Answer; a != nil {
+			ev.RootCause = casesv1.RootCause(casesv1.RootCause_value[a.RootCause])
+		}
+	case string(cases.ActRecordReturnVisit):
+		if v := c.Work.ReturnVisit; v != nil {
+			ev.Satisfaction = int32(v.Satisfaction)
+		}
+	}
+	return &eventsv1.Envelope{TenantId: c.Tenant, CaseId: c.ID, Payload: &eventsv1.Envelope_CaseTransitioned{CaseTransitioned: ev}}
+}
+
+func (s *Server) StartVerification(ctx context.Context, r *intakev1.StartVerificationRequest) (*intakev1.StartVerificationResponse, error) {
+	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActStartVerification})
+	return &intakev1.StartVerificationResponse{Case: c}, err
+}
+
+func (s *Server) RecordVerification(ctx context.Context, r *intakev1.RecordVerificationRequest) (*intakev1.RecordVerificationResponse, error) {
+	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActRecordVerification, Finding: r.GetFinding(),
+		Substantiated: r.GetSubstantiated(), Departments: r.GetDepartments()})
+	return &intakev1.RecordVerificationResponse{Case: c}, err
+}
+
+func (s *Server) Answer(ctx context.Context, r *intakev1.AnswerRequest) (*intakev1.AnswerResponse, error) {
+	st := cases.Step{Action: cases.ActAnswer, Text: r.GetAnswer(), RootCause: r.GetRootCause().String()}
+	if c := r.GetCompensation(); c != nil {
+		st.Compensation = &cases.Compensation{Kind: c.GetKind().String(), AmountFen: c.GetAmountFen(), Tier: c.GetTier(), ApprovedBy: c.GetApprovedBy()}
+	}
+	c, err := s.step(ctx, r.GetCaseId(), st)
+	return &intakev1.AnswerResponse{Case: c}, err
+}
+
+func (s *Server) RecordReturnVisit(ctx context.Context, r *intakev1.RecordReturnVisitRequest) (*intakev1.RecordReturnVisitResponse, error) {
+	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActRecordReturnVisit, Satisfaction: int(r.GetSatisfaction()),
+		Text: r.GetComment(), Reached: r.GetReached()})
+	return &intakev1.RecordReturnVisitResponse{Case: c}, err
+}
+
+func (s *Server) Close(ctx context.Context, r *intakev1.CloseRequest) (*intakev1.CloseResponse, error) {
+	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActClose})
+	return &intakev1.CloseResponse{Case: c}, err
+}
+
+func (s *Server) Withdraw(ctx context.Context, r *intakev1.WithdrawRequest) (*intakev1.WithdrawResponse, error) {
+	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActWithdraw, Text: r.GetReason()})
+	return &intakev1.WithdrawResponse{Case: c}, err
+}
+
+func (s *Server) Reopen(ctx context.Context, r *intakev1.ReopenRequest) (*intakev1.ReopenResponse, error) {
+	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActReopen, Text: r.GetReason()})
+	return &intakev1.ReopenResponse{Case: c}, err
+}
+
+func (s *Server) RequestReview(ctx context.Context, r *intakev1.RequestReviewRequest) (*intakev1.RequestReviewResponse, error) {
+	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActRequestReview, Text: r.GetReason()})
+	return &intakev1.RequestReviewResponse{Case: c}, err
+}
+
+func (s *Server) DecideReview(ctx context.Context, r *intakev1.DecideReviewRequest) (*intakev1.DecideReviewResponse, error) {
+	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActDecideReview, Upheld: r.GetUpheld(), Text: r.GetDecision()})
+	return &intakev1.DecideReviewResponse{Case: c}, err
+}
+
+func (s *Server) AwaitCustomer(ctx context.Context, r *intakev1.AwaitCustomerRequest) (*intakev1.AwaitCustomerResponse, error) {
+	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActAwaitCustomer, Text: r.GetReason()})
+	return &intakev1.AwaitCustomerResponse{Case: c}, err
+}
+
+func (s *Server) ResumeFromCustomer(ctx context.Context, r *intakev1.ResumeFromCustomerRequest) (*intakev1.ResumeFromCustomerResponse, error) {
+	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActResumeFromCustomer})
+	return &intakev1.ResumeFromCustomerResponse{Case: c}, err
+}
+
+func (s *Server) AddNote(ctx context.Context, r *intakev1.AddNoteRequest) (*intakev1.AddNoteResponse, error) {
+	caller, err := authorize(ctx, actAddNote)
+	if err != nil {
+		return nil, err
+	}
+	var ev []cases.Evidence
+	for _, e := range r.GetEvidence() {
+		ev = append(ev, cases.Evidence{Kind: e.GetKind(), SHA256: e.GetSha256(), Reference: e.GetReference()})
+	}
+	if err := cases.CheckNote(r.GetText(), ev); err != nil {
+		return nil, toStatus(err)
+	}
+	h, err := s.Store.AddNote(ctx, caller.Tenant, r.GetCaseId(), func(c cases.Case) bool {
+		_, err := cases.View(c, caller)
+		return err == nil
+	}, cases.HistoryEntry{At: s.Now(), Kind: cases.HistoryNote, Actor: caller.Subject, Text: r.GetText(), Evidence: ev})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &intakev1.AddNoteResponse{Entry: historyProto(h, caller.SeesPersonalData())}, nil
+}
+
+func (s *Server) GetCaseHistory(ctx context.Context, r *intakev1.GetCaseHistoryRequest) (*intakev1.GetCaseHistoryResponse, error) {
+	caller, err := authorize(ctx, actReadCase)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Store.Get(ctx, caller.Tenant, r.GetCaseId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if _, err := cases.View(c, caller); err != nil {
+		return nil, toStatus(err)
+	}
+	hs, err := s.Store.History(ctx, caller.Tenant, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	clear := cases.SeesClear(c, caller)
+	resp := &intakev1.GetCaseHistoryResponse{CaseId: c.ID}
+	for _, h := range hs {
+		resp.Entries = append(resp.Entries, historyProto(h, clear))
+	}
+	return resp, nil
+}
+
+func historyProto(h cases.HistoryEntry, clear bool) *intakev1.HistoryEntry {
+	text := h.Text
+	if !clear {
+		text = cases.MaskText(text)
+	}
+	e := &intakev1.HistoryEntry{Seq: int32(h.Seq), At: timestamppb.New(h.At), Kind: h.Kind, Action: h.Action, ActorId: h.Actor,
+		FromStatus: casesv1.CaseStatus(casesv1.CaseStatus_value[h.From]),
+		ToStatus:   casesv1.CaseStatus(casesv1.CaseStatus_value[h.To]), Text: text, OwnerId: h.Owner}
+	for _, ev := range h.Evidence {
+		e.Evidence = append(e.Evidence, &intakev1.Evidence{Kind: ev.Kind, Sha256: ev.SHA256, Reference: ev.Reference})
+	}
+	return e
+}

@@ -1,0 +1,293 @@
+// Protects the lifecycle through the API on a real database: every step
+// from every status is taken or refused (409 with the current status and
+// what is allowed), refused steps change nothing, roles and scope are
+// checked, and each step leaves a history entry, an audit entry and a
+// CaseTransitioned event.
+package casesgrpc_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	casesv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/cases/v1"
+	intakev1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1"
+	"github.com/counterdesk/counterdesk/services/intake/internal/cases"
+	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// take calls the API method of action on case id as p.
+func (f *fixture) take(p auth.Principal, id string, a cases.Action) (*intakev1.Case, error) {
+	ctx := as(p, "")
+	var c interface{ GetCase() *intakev1.Case }
+	var err error
+	switch a {
+	case cases.ActStartVerification:
+		c, err = f.server.StartVerification(ctx, &intakev1.StartVerificationRequest{CaseId: id})
+	case cases.ActRecordVerification:
+		c, err = f.server.RecordVerification(ctx, &intakev1.RecordVerificationRequest{CaseId: id, Finding: "柜员将收款账号6222021234567890录错一位", Substantiated: true, Departments: []string{"运营管理部"}})
+	case cases.ActAnswer:
+		c, err = f.server.Answer(ctx, &intakev1.AnswerRequest{CaseId: id, Answer: "已为您更正并补发汇款，致歉。", RootCause: casesv1.RootCause_ROOT_CAUSE_MANUAL_ENTRY_ERROR,
+			Compensation: &intakev1.Compensation{Kind: casesv1.CompensationKind_COMPENSATION_KIND_FEE_REFUND, AmountFen: 2500}})
+	case cases.ActRecordReturnVisit:
+		c, err = f.server.RecordReturnVisit(ctx, &intakev1.RecordReturnVisitRequest{CaseId: id, Satisfaction: 4, Comment: "满意", Reached: true})
+	case cases.ActClose:
+		c, err = f.server.Close(ctx, &intakev1.CloseRequest{CaseId: id})
+	case cases.ActWithdraw:
+		c, err = f.server.Withdraw(ctx, &intakev1.WithdrawRequest{CaseId: id, Reason: "客户撤诉"})
+	case cases.ActReopen:
+		c, err = f.server.Reopen(ctx, &intakev1.ReopenRequest{CaseId: id, Reason: "问题复现"})
+	case cases.ActRequestReview:
+		c, err = f.server.RequestReview(ctx, &intakev1.RequestReviewRequest{CaseId: id, Reason: "客户不认可答复"})
+	case cases.ActDecideReview:
+		c, err = f.server.DecideReview(ctx, &intakev1.DecideReviewRequest{CaseId: id, Upheld: true, Decision: "维持原答复"})
+	case cases.ActAwaitCustomer:
+		c, err = f.server.AwaitCustomer(ctx, &intakev1.AwaitCustomerRequest{CaseId: id, Reason: "等待客户提供汇款回单"})
+	case cases.ActResumeFromCustomer:
+		c, err = f.server.ResumeFromCustomer(ctx, &intakev1.ResumeFromCustomerRequest{CaseId: id})
+	default:
+		return nil, fmt.Errorf("no method for %s", a)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.GetCase(), nil
+}
+
+// pathTo is a way from registration to each status (the decider ranks
+// above the complaint manager who answers).
+var pathTo = map[string][]cases.Action{
+	cases.StatusReported:     nil,
+	cases.StatusVerifying:    {cases.ActStartVerification},
+	cases.StatusHandling:     {cases.ActStartVerification, cases.ActRecordVerification},
+	cases.StatusWaitingOnCus: {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAwaitCustomer},
+	cases.StatusAnswered:     {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAnswer},
+	cases.StatusFollowingUp:  {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAnswer, cases.ActRecordReturnVisit},
+	cases.StatusClosed:       {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAnswer, cases.ActRecordReturnVisit, cases.ActClose},
+	cases.StatusWithdrawn:    {cases.ActWithdraw},
+	cases.StatusUnderReview:  {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAnswer, cases.ActRequestReview},
+}
+
+func (f *fixture) walk(t *testing.T, key, to string) string {
+	t.Helper()
+	id := f.create(t, system, key).GetId()
+	for _, a := range pathTo[to] {
+		if _, err := f.take(cm, id, a); err != nil {
+			t.Fatalf("walking to %s, %s: %v", to, a, err)
+		}
+	}
+	return id
+}
+
+func TestEveryStepFromEveryStatusThroughTheAPI(t *testing.T) {
+	f := newFixture(t)
+	n := 0
+	for st := range pathTo {
+		for _, a := range cases.Actions {
+			n++
+			t.Run(string(a)+" from "+st, func(t *testing.T) {
+				id := f.walk(t, fmt.Sprintf("walk-%d", n), st)
+				before := f.count(t, "case_history")
+				// decideReview needs someone above the answering complaint manager.
+				c, err := f.take(head, id, a)
+				allowed := slices.Contains(cases.AllowedFrom(st), a)
+				if !allowed {
+					s, _ := status.FromError(err)
+					if s.Code() != codes.FailedPrecondition || !strings.Contains(s.Message(), st) {
+						t.Fatalf("err = %v, want FailedPrecondition naming %s", err, st)
+					}
+					var info *errdetails.ErrorInfo
+					for _, d := range s.Details() {
+						if i, ok := d.(*errdetails.ErrorInfo); ok {
+							info = i
+						}
+					}
+					want := make([]string, 0)
+					for _, x := range cases.AllowedFrom(st) {
+						want = append(want, string(x))
+					}
+					if info == nil || info.GetMetadata()["currentStatus"] != st || info.GetMetadata()["allowedActions"] != strings.Join(want, ",") {
+						t.Errorf("details %v, want currentStatus %s and allowedActions %v", s.Details(), st, want)
+					}
+					if after := f.count(t, "case_history"); after != before {
+						t.Errorf("a refused step wrote history (%d -> %d)", before, after)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("allowed step refused: %v", err)
+				}
+				if c.GetStatus().String() == st && a != cases.ActRecordReturnVisit {
+					t.Errorf("status stayed %s", st)
+				}
+				if f.count(t, "case_history") != before+1 {
+					t.Errorf("the step wrote no history entry")
+				}
+			})
+		}
+	}
+}
+
+func TestStepsCheckRoleScopeAndAuthority(t *testing.T) {
+	f := newFixture(t)
+	id := f.walk(t, "roles", cases.StatusHandling)
+	tests := []struct {
+		name   string
+		caller auth.Principal
+		action cases.Action
+		want   codes.Code
+	}{
+		{"a bank system takes no step", system, cases.ActAnswer, codes.PermissionDenied},
+		{"an SRE takes no step", sre, cases.ActAnswer, codes.PermissionDenied},
+		{"a teller does not verify", teller, cases.ActStartVerification, codes.PermissionDenied},
+		{"a teller of another branch does not find the case", farTeller, cases.ActAwaitCustomer, codes.NotFound},
+		{"another bank does not find the case", auth.Principal{Tenant: "bank-b", Subject: "cm-1", Role: auth.RoleComplaintManager, Branch: "br-1"}, cases.ActAwaitCustomer, codes.NotFound},
+		{"the operator takes no step", auth.Principal{Tenant: auth.AllTenants, Subject: "op", Role: auth.RoleOperator}, cases.ActAnswer, codes.PermissionDenied},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.take(tt.caller, id, tt.action)
+			if status.Code(err) != tt.want {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	// A complaint manager answers; a peer may not decide the review, the
+	// branch head may.
+	if _, err := f.take(cm, id, cases.ActAnswer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.take(cm, id, cases.ActRequestReview); err != nil {
+		t.Fatal(err)
+	}
+	peer := auth.Principal{Tenant: "bank-a", Subject: "cm-2", Role: auth.RoleComplaintManager, Branch: "br-1", Region: "rg-1"}
+	if _, err := f.take(peer, id, cases.ActDecideReview); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a peer deciding the review: %v, want PermissionDenied", err)
+	}
+	c, err := f.take(head, id, cases.ActDecideReview)
+	if err != nil || c.GetStatus() != casesv1.CaseStatus_CASE_STATUS_ANSWERED {
+		t.Errorf("the branch head deciding the review: %v %v", c.GetStatus(), err)
+	}
+	// Compensation over the bank's threshold needs a branch head.
+	id2 := f.walk(t, "comp", cases.StatusHandling)
+	_, err = f.server.Answer(as(cm, ""), &intakev1.AnswerRequest{CaseId: id2, Answer: "赔偿", RootCause: casesv1.RootCause_ROOT_CAUSE_OTHER,
+		Compensation: &intakev1.Compensation{Kind: casesv1.CompensationKind_COMPENSATION_KIND_CASH, AmountFen: cases.DefaultPolicy.CompensationApprovalFen + 1}})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a complaint manager granting compensation over the threshold: %v, want PermissionDenied", err)
+	}
+}
+
+func TestAWalkedCaseTellsItsWholeStory(t *testing.T) {
+	f := newFixture(t)
+	id := f.walk(t, "story", cases.StatusClosed)
+	if _, err := f.server.AddNote(as(cm, ""), &intakev1.AddNoteRequest{CaseId: id, Text: "客户来电，手机13812345678，已说明",
+		Evidence: []*intakev1.Evidence{{Kind: "voucher", Sha256: strings.Repeat("a", 64), Reference: "dms://2026/11/voucher-1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := f.server.GetCaseHistory(as(cm, ""), &intakev1.GetCaseHistoryRequest{CaseId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range h.GetEntries() {
+		kinds = append(kinds, e.GetKind()+":"+e.GetAction())
+	}
+	want := []string{"registered:", "step:startVerification", "step:recordVerification", "step:answer", "step:recordReturnVisit", "step:close", "note:"}
+	if !slices.Equal(kinds, want) {
+		t.Fatalf("history %v, want %v", kinds, want)
+	}
+	note := h.GetEntries()[len(h.GetEntries())-1]
+	if !strings.Contains(note.GetText(), "13812345678") || len(note.GetEvidence()) != 1 {
+		t.Errorf("the complaint manager's view of the note: %q %v", note.GetText(), note.GetEvidence())
+	}
+	// A teller (no need-to-know, not the owner) sees the phone masked in the
+	// note and the card number masked in the finding.
+	tv, err := f.server.GetCaseHistory(as(teller, ""), &intakev1.GetCaseHistoryRequest{CaseId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range tv.GetEntries() {
+		if strings.Contains(e.GetText(), "13812345678") || strings.Contains(e.GetText(), "6222021234567890") {
+			t.Errorf("a teller sees a personal number in clear: %q", e.GetText())
+		}
+	}
+	c, err := f.server.GetCase(as(teller, ""), &intakev1.GetCaseRequest{CaseId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GetCase().GetAnswer().GetRootCause() != casesv1.RootCause_ROOT_CAUSE_MANUAL_ENTRY_ERROR || c.GetCase().GetReturnVisit().GetSatisfaction() != 4 ||
+		c.GetCase().GetVerification().GetVerifiedBy() != "cm-1" || strings.Contains(c.GetCase().GetVerification().GetFinding(), "6222021234567890") ||
+		!slices.Equal(c.GetCase().GetAllowedActions(), []string{"reopen", "requestReview"}) {
+		t.Errorf("the closed case as a teller sees it: %v", c.GetCase())
+	}
+	if n := f.countWhere(t, "case_audit", "case_id = '"+id+"' AND action LIKE 'step:%'"); n != 5 {
+		t.Errorf("%d step audit entries, want 5", n)
+	}
+	if n := f.countWhere(t, "outbox", "topic = 'case-events'"); n < 6 {
+		t.Errorf("%d case events in the outbox, want the creation and 5 steps", n)
+	}
+}
+
+func (f *fixture) countWhere(t *testing.T, table, where string) int {
+	t.Helper()
+	var n int
+	if err := f.pool.QueryRow(context.Background(), "SELECT count(*) FROM "+table+" WHERE "+where).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestListingFiltersAndPagesWithACursorBoundToTheFilter(t *testing.T) {
+	f := newFixture(t)
+	var handling []string
+	for i := range 5 {
+		id := f.walk(t, fmt.Sprintf("list-%d", i), cases.StatusReported)
+		if i%2 == 0 {
+			for _, a := range pathTo[cases.StatusHandling] {
+				if _, err := f.take(cm, id, a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			handling = append(handling, id)
+		}
+	}
+	req := &intakev1.ListCasesRequest{Status: casesv1.CaseStatus_CASE_STATUS_HANDLING, PageSize: 2}
+	var seen []string
+	for page := 0; ; page++ {
+		resp, err := f.server.ListCases(as(head, ""), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range resp.GetCases() {
+			if c.GetStatus() != casesv1.CaseStatus_CASE_STATUS_HANDLING {
+				t.Errorf("listed a case in %v", c.GetStatus())
+			}
+			seen = append(seen, c.GetId())
+		}
+		if !resp.GetMore() {
+			if resp.GetNextPageToken() != "" {
+				t.Error("the last page has a next page token")
+			}
+			break
+		}
+		if page > 5 {
+			t.Fatal("no end to the pages")
+		}
+		// The token is bound to the filter: with another filter it is refused.
+		other := &intakev1.ListCasesRequest{Status: casesv1.CaseStatus_CASE_STATUS_REPORTED, PageSize: 2, PageToken: resp.GetNextPageToken()}
+		if _, err := f.server.ListCases(as(head, ""), other); status.Code(err) != codes.InvalidArgument {
+			t.Errorf("a token used with another filter: %v, want InvalidArgument", err)
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
+	slices.Sort(seen)
+	slices.Sort(handling)
+	if !slices.Equal(seen, handling) {
+		t.Errorf("listed %v, want exactly the handling cases %v", seen, handling)
+	}
+}
