@@ -2,7 +2,8 @@
 //
 //	devstack up      start everything (idempotent), seed the demo bank, write .devstack/endpoints.env
 //	devstack down    stop everything it started, by PID
-//	devstack token   mint a token: devstack token --role teller --subject st-x --branch br-y [--tenant demo-bank-2]
+//	devstack token   mint a token: devstack token <staffId>, or devstack token --role teller --subject st-x --branch br-y [--tenant demo-bank-2]
+//	devstack staff   list a branch's demo staff ids: devstack staff --branch br-sh-pudong
 //
 // The serve-* subcommands are the stack's own helper processes (broker, mail,
 // traces, gateway); `up` starts them in the background.
@@ -76,7 +77,21 @@ func run(ctx context.Context, args []string) error {
 		fmt.Println("counterdesk dev stack stopped")
 		return nil
 	case "token":
+		if id := fs.Arg(0); id != "" {
+			// devstack token <staffId>: a token for that demo staff member,
+			// with their bank, role, branch and region.
+			p, ok := stack.DemoStaffPrincipal(id)
+			if !ok {
+				return fmt.Errorf("no demo staff member %q (see bin/devstack staff --branch <branchId>)", id)
+			}
+			return token(cfg, p)
+		}
 		return token(cfg, auth.Principal{Tenant: *tenant, Subject: *subject, Role: auth.Role(*role), Branch: *branch, Region: *region})
+	case "staff":
+		for _, id := range stack.DemoStaffOf(*branch) {
+			fmt.Println(id)
+		}
+		return nil
 	case "serve-broker":
 		b, err := localinfra.StartBroker(*dir, *port, *partitions)
 		if err != nil {

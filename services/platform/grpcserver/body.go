@@ -19,6 +19,7 @@ package grpcserver
 //     names them (prefixed with the body field for `body: "policy"` routes).
 
 import (
+	"buf.build/go/protovalidate"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -54,6 +55,9 @@ type requestBody struct {
 // message ("" for the message itself), or bodyField.
 type violation struct {
 	path, desc string
+	// fromRules marks a schema rule's violation found on the rest of a
+	// refused body (see restViolations).
+	fromRules bool
 }
 
 // bodyError is why a request body was refused.
@@ -113,9 +117,13 @@ func joinPath(prefix, path string) string {
 // with a strict, explaining decoder.
 type gatewayMarshaler struct {
 	*runtime.JSONPb
+	// validator checks the schema's rules on the rest of a refused body.
+	validator protovalidate.Validator
 }
 
-func newGatewayMarshaler(j *runtime.JSONPb) *gatewayMarshaler { return &gatewayMarshaler{JSONPb: j} }
+func newGatewayMarshaler(j *runtime.JSONPb, v protovalidate.Validator) *gatewayMarshaler {
+	return &gatewayMarshaler{JSONPb: j, validator: v}
+}
 
 // Unmarshal decodes data, exactly one JSON value, into v.
 func (m *gatewayMarshaler) Unmarshal(data []byte, v any) error { return m.decode(data, v) }
@@ -166,30 +174,31 @@ func (m *gatewayMarshaler) decode(data []byte, v any) error {
 		return io.EOF // an empty body is an empty message
 	}
 	if !utf8.Valid(data) {
-		return &bodyError{violations: []violation{{bodyField, "not valid UTF-8"}}}
+		return &bodyError{violations: []violation{{path: bodyField, desc: "not valid UTF-8"}}}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var value json.RawMessage
 	if err := dec.Decode(&value); err != nil {
-		return &bodyError{violations: []violation{{bodyField, syntaxProblem(data, err)}}}
+		return &bodyError{violations: []violation{{path: bodyField, desc: syntaxProblem(data, err)}}}
 	}
 	var found []violation
 	if len(bytes.TrimLeft(data[dec.InputOffset():], jsonSpace)) > 0 {
-		found = append(found, violation{bodyField, "unexpected data after the JSON object"})
+		found = append(found, violation{path: bodyField, desc: "unexpected data after the JSON object"})
 	}
 	msg, ok := messageTarget(v)
 	if !ok {
 		// Not a message (no route here decodes into anything else): the
 		// gateway's own decoding, its error text withheld.
 		if err := m.JSONPb.Unmarshal(value, v); err != nil {
-			found = append(found, violation{bodyField, "does not match the request format"})
+			found = append(found, violation{path: bodyField, desc: "does not match the request format"})
 		}
 	} else if err := m.UnmarshalOptions.Unmarshal(value, msg); err != nil {
 		why := explain(value, msg.ProtoReflect().Descriptor(), m.UnmarshalOptions)
 		if len(why) == 0 {
-			why = []violation{{bodyField, "does not match the request format"}}
+			why = []violation{{path: bodyField, desc: "does not match the request format"}}
 		}
 		found = append(found, why...)
+		found = append(found, restViolations(m.validator, value, msg, why)...)
 	}
 	if len(found) > 0 {
 		return &bodyError{violations: found}
@@ -245,6 +254,7 @@ func messageTarget(v any) (proto.Message, bool) {
 // (and 413 for a body over the limit).
 func gatewayErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	if be := refusedBody(r, err); be != nil {
+		be = &bodyError{violations: withoutPathParams(ctx, be.violations), limit: be.limit}
 		err = be.status(bodyFieldPath(ctx)).Err()
 		if be.limit > 0 {
 			err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: err}

@@ -145,7 +145,7 @@ func TestABadBodyAnswers400NamingEveryProblem(t *testing.T) {
 		},
 		{
 			name: "a field given by both its JSON and its proto name is set more than once",
-			body: `{"staff":[{"id":"s1","displayName":"Li Na","display_name":"Zhou Xun"}]}`,
+			body: `{"staff":[{"id":"s1","displayName":"Li Na","display_name":"Zhou Xun","role":"ROLE_TELLER"}]}`,
 			want: []want{{"staff[0].displayName", "set more than once"}},
 		},
 		{
@@ -163,7 +163,14 @@ func TestABadBodyAnswers400NamingEveryProblem(t *testing.T) {
 		{
 			name: "trailing data does not hide the problems of the object",
 			body: `{"regions":[{"id":"r1","shape":"round"}]}]`,
-			want: []want{{"(body)", "unexpected data after the JSON object"}, {"regions[0].shape", "unknown field"}},
+			want: []want{{"(body)", "unexpected data after the JSON object"}, {"regions[0].shape", "unknown field"},
+				// The schema's rules are checked on the rest of the body too.
+				{"regions[0].name", "must be at least 1 characters"}},
+		},
+		{
+			name: "a decoding problem and a rule broken elsewhere are both named",
+			body: `{"regions":[{"id":"r1","name":""}],"staff":[{"id":"s1","displayName":"Li Na","role":"ROLE_NOPE"}]}`,
+			want: []want{{"staff[0].role", "unknown value"}, {"regions[0].name", "must be at least 1 characters"}},
 		},
 		{
 			name:    "a body cut short is not valid JSON",

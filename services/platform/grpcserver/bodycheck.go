@@ -43,9 +43,9 @@ type bodyWalker struct {
 func (w *bodyWalker) add(path, desc string) {
 	switch {
 	case len(w.out) < maxBodyViolations:
-		w.out = append(w.out, violation{path, desc})
+		w.out = append(w.out, violation{path: path, desc: desc})
 	case len(w.out) == maxBodyViolations:
-		w.out = append(w.out, violation{bodyField, "more problems not listed"})
+		w.out = append(w.out, violation{path: bodyField, desc: "more problems not listed"})
 	}
 }
 

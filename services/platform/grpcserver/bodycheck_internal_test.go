@@ -34,7 +34,7 @@ import (
 )
 
 func testMarshaler() *gatewayMarshaler {
-	return newGatewayMarshaler(&runtime.JSONPb{UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false}})
+	return newGatewayMarshaler(&runtime.JSONPb{UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false}}, nil)
 }
 
 // violationsOf is field → description of a decode error's BadRequest.

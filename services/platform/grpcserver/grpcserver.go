@@ -73,11 +73,12 @@ const gatewayHeader = "counterdesk-gateway"
 
 // Server is a gRPC server and its HTTP gateway.
 type Server struct {
-	GRPC   *grpc.Server
-	Health *health.Server
-	opts   Options
-	gw     []GatewayRegistrar
-	nonce  string
+	GRPC      *grpc.Server
+	Health    *health.Server
+	opts      Options
+	gw        []GatewayRegistrar
+	nonce     string
+	validator protovalidate.Validator
 }
 
 // New builds a server; register services on s.GRPC and gateways with
@@ -121,7 +122,7 @@ func New(o Options) (*Server, error) {
 	if o.Reflection {
 		reflection.Register(gs)
 	}
-	return &Server{GRPC: gs, Health: hs, opts: o, nonce: nonce}, nil
+	return &Server{GRPC: gs, Health: hs, opts: o, nonce: nonce, validator: v}, nil
 }
 
 // AddGateway adds a service's HTTP/JSON handlers to the gateway.
@@ -146,7 +147,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newGatewayMarshaler(&runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false, UseProtoNames: false},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		})),
+		}, s.validator)),
 		runtime.WithErrorHandler(gatewayErrorHandler),
 	)
 	dialOpts := []grpc.DialOption{

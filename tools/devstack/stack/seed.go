@@ -250,3 +250,31 @@ func (s *Stack) WriteEndpoints(t Tokens) (map[string]string, error) {
 	s.Endpoints = e
 	return e, os.WriteFile(s.cfg.path("endpoints.env"), []byte(b.String()), 0o600)
 }
+
+// DemoStaffPrincipal is the principal of a demo staff member of either bank
+// (role, branch and region as the seeded org has them).
+func DemoStaffPrincipal(id string) (auth.Principal, bool) {
+	for tenant, org := range map[string]map[string]any{DemoTenant: DemoOrg(), OtherTenant: OtherOrg()} {
+		for _, m := range org["staff"].([]orgStaff) {
+			if m.ID == id {
+				return auth.Principal{Tenant: tenant, Subject: m.ID, Role: auth.Role(strings.ToLower(strings.TrimPrefix(m.Role, "ROLE_"))),
+					Branch: m.BranchID, Region: m.RegionID}, true
+			}
+		}
+	}
+	return auth.Principal{}, false
+}
+
+// DemoStaffOf lists the demo staff ids of a branch (of either bank), in the
+// org's order; all staff without a branch when branch is empty.
+func DemoStaffOf(branch string) []string {
+	var out []string
+	for _, org := range []map[string]any{DemoOrg(), OtherOrg()} {
+		for _, m := range org["staff"].([]orgStaff) {
+			if m.BranchID == branch {
+				out = append(out, m.ID)
+			}
+		}
+	}
+	return out
+}
