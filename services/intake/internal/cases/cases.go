@@ -50,7 +50,16 @@ type Case struct {
 	// Life.Status.
 	Life Lifecycle
 	Work Work
+	// CustomerKey is a keyed hash of the customer's ID number (nil without
+	// one): how repeat complaints are matched without the number.
+	CustomerKey []byte
+	// Repeat: the same customer complained at this bank within RepeatWindow before.
+	Repeat bool
 }
+
+// RepeatWindow is how close two complaints of one customer must be to be
+// linked as a repeat.
+const RepeatWindow = 30 * 24 * time.Hour
 
 // Branch is what intake needs to know of a branch (routing owns it).
 type Branch struct {
@@ -87,6 +96,12 @@ var (
 // clocks run a little fast.
 const ClockSkew = 5 * time.Minute
 
+// OccurredHorizon is how long ago what a case reports may have happened: a
+// complaint about something older is a data-entry error (a year typed
+// wrong) far more often than a real case. It is the default of what is
+// meant to be a per-bank setting.
+const OccurredHorizon = 365 * 24 * time.Hour
+
 // Prepare applies the business rules to a new case and returns it ready to
 // store. id and number are assigned by the caller.
 func Prepare(in New, b Branch, caller auth.Principal, now time.Time) (Case, error) {
@@ -98,6 +113,9 @@ func Prepare(in New, b Branch, caller auth.Principal, now time.Time) (Case, erro
 	}
 	if err := checkText(in); err != nil {
 		return Case{}, err
+	}
+	if in.OccurredAt.Before(now.Add(-OccurredHorizon)) {
+		return Case{}, &FieldError{"occurredAt", "must be within the last year (the bank's horizon for registering what happened)"}
 	}
 	if in.OccurredAt.After(now.Add(ClockSkew)) {
 		return Case{}, &FieldError{"occurredAt", "must not be in the future"}

@@ -161,3 +161,16 @@ func TestPrepareRefusesControlCharactersNamingTheField(t *testing.T) {
 		t.Fatalf("line breaks and tabs in the description were refused: %v", err)
 	}
 }
+
+func TestOccurredAtMustBeWithinTheHorizon(t *testing.T) {
+	in := newCase()
+	in.OccurredAt = now.Add(-OccurredHorizon - time.Hour)
+	var fe *FieldError
+	if _, err := Prepare(in, branch, system, now); !errors.As(err, &fe) || fe.Field != "occurredAt" {
+		t.Fatalf("a case of 366 days ago: %v, want a FieldError on occurredAt", err)
+	}
+	in.OccurredAt = now.Add(-OccurredHorizon + time.Hour)
+	if _, err := Prepare(in, branch, system, now); err != nil {
+		t.Fatalf("a case of 364 days ago: %v", err)
+	}
+}

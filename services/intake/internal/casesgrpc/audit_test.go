@@ -72,8 +72,8 @@ func TestVerifyCaseAuditIsForWhoeverMaySeeTheCase(t *testing.T) {
 				return
 			}
 			wantCode(t, err, tt.wantCode)
-			if tt.wantCode == codes.OK && (!resp.GetOk() || resp.GetEntries() != 1 || resp.GetFirstBroken() != nil) {
-				t.Errorf("answer %v, want an intact trail of one entry", resp)
+			if tt.wantCode == codes.OK && (!resp.GetOk() || resp.GetEntries() < 1 || resp.GetFirstBroken() != nil) { // GetCase in clear adds audited reads
+				t.Errorf("answer %v, want an intact trail", resp)
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	casesv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/cases/v1"
 	intakev1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1"
@@ -19,6 +20,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // take calls the API method of action on case id as p.
@@ -225,6 +228,19 @@ func TestAWalkedCaseTellsItsWholeStory(t *testing.T) {
 		!slices.Equal(c.GetCase().GetAllowedActions(), []string{"reopen", "requestReview"}) {
 		t.Errorf("the closed case as a teller sees it: %v", c.GetCase())
 	}
+	reads := func() int {
+		return f.countWhere(t, "case_audit", "case_id = '"+id+"' AND action = 'personal_data_read'")
+	}
+	before := reads()
+	if _, err := f.server.GetCase(as(cm, ""), &intakev1.GetCaseRequest{CaseId: id}); err != nil {
+		t.Fatal(err)
+	}
+	if reads() != before+1 {
+		t.Errorf("the complaint manager's clear read was not audited")
+	}
+	if _, err := f.server.GetCase(as(teller, ""), &intakev1.GetCaseRequest{CaseId: id}); err != nil || reads() != before+1 {
+		t.Errorf("a masked read was audited as a clear one (%v)", err)
+	}
 	if n := f.countWhere(t, "case_audit", "case_id = '"+id+"' AND action LIKE 'step:%'"); n != 5 {
 		t.Errorf("%d step audit entries, want 5", n)
 	}
@@ -289,5 +305,70 @@ func TestListingFiltersAndPagesWithACursorBoundToTheFilter(t *testing.T) {
 	slices.Sort(handling)
 	if !slices.Equal(seen, handling) {
 		t.Errorf("listed %v, want exactly the handling cases %v", seen, handling)
+	}
+}
+
+// The same customer at the same bank within 30 days is a repeat complaint:
+// flagged, linked both ways, and filterable; another customer, another bank
+// or a complaint 31 days later is not.
+func TestRepeatComplaintsAreLinkedAndFlagged(t *testing.T) {
+	f := newFixture(t)
+	at := now
+	f.server.Now = func() time.Time { return at }
+	createFor := func(key, idNumber string, p auth.Principal) *intakev1.Case {
+		r := request()
+		r.OccurredAt = timestamppb.New(at.Add(-time.Hour))
+		r.Customer.IdNumber = idNumber
+		resp, err := f.server.CreateCase(as(p, key), r)
+		if err != nil {
+			t.Fatalf("create %s: %v", key, err)
+		}
+		return resp.GetCase()
+	}
+	first := createFor("r-1", "110101199003071233", system)
+	other := createFor("r-2", "310101198001011234", system)
+	at = now.Add(10 * 24 * time.Hour)
+	second := createFor("r-3", "110101199003071233", system)
+	elsewhere := createFor("r-4", "110101199003071233", otherBank)
+	at = now.Add(41 * 24 * time.Hour) // 31 days after the second
+	late := createFor("r-5", "110101199003071233", system)
+	for _, c := range []struct {
+		c    *intakev1.Case
+		want bool
+	}{{first, false}, {other, false}, {second, true}, {elsewhere, false}, {late, false}} {
+		if c.c.GetRepeat() != c.want {
+			t.Errorf("case %s repeat = %v, want %v", c.c.GetId(), c.c.GetRepeat(), c.want)
+		}
+	}
+	related := func(id string) []string {
+		r, err := f.server.ListRelatedCases(as(head, ""), &intakev1.ListRelatedCasesRequest{CaseId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range r.GetCases() {
+			ids = append(ids, c.GetId())
+		}
+		return ids
+	}
+	if got := related(second.GetId()); !slices.Equal(got, []string{first.GetId()}) {
+		t.Errorf("related of the second: %v, want the first", got)
+	}
+	if got := related(first.GetId()); !slices.Equal(got, []string{second.GetId()}) {
+		t.Errorf("related of the first: %v, want the second", got)
+	}
+	if got := related(late.GetId()); len(got) != 0 {
+		t.Errorf("related of the late one: %v, want none", got)
+	}
+	resp, err := f.server.ListCases(as(head, ""), &intakev1.ListCasesRequest{Repeat: proto.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.GetCases()) != 1 || resp.GetCases()[0].GetId() != second.GetId() {
+		t.Errorf("repeat filter listed %v, want only the second", resp.GetCases())
+	}
+	var clear int
+	if err := f.pool.QueryRow(context.Background(), `SELECT count(*) FROM cases WHERE position('110101199003071233'::bytea in coalesce(customer_key, ''::bytea)) > 0`).Scan(&clear); err != nil || clear != 0 {
+		t.Errorf("the ID number is in the customer key (%d, %v)", clear, err)
 	}
 }

@@ -79,6 +79,7 @@ func (s *Server) CreateCase(ctx context.Context, req *intakev1.CreateCaseRequest
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	c.CustomerKey = s.customerKey(c.Tenant, c.Customer.IDNumber)
 	stored, created, err := s.Store.Create(ctx, c, key, s.requestHash(caller, req), func(ctx context.Context, tx pgx.Tx, c cases.Case) error {
 		return outbox.Add(ctx, tx, "intake", eventbus.TopicCaseEvents, caseCreated(c))
 	})
@@ -107,6 +108,13 @@ func (s *Server) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*in
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	// A person reading the customer's data in clear is audited, as the
+	// notification service's reads are.
+	if caller.IsStaff() && cases.SeesClear(c, caller) {
+		if err := s.Store.RecordAccess(ctx, c, caller.Subject, "case read in clear by "+string(caller.Role), s.Now()); err != nil {
+			return nil, fmt.Errorf("audit personal data read: %w", err)
+		}
+	}
 	return &intakev1.GetCaseResponse{Case: toProto(v)}, nil
 }
 
@@ -127,6 +135,9 @@ func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) 
 	}
 	if v := req.GetSeverity(); v != casesv1.Severity_SEVERITY_UNSPECIFIED {
 		f.Severity = v.String()
+	}
+	if req.Repeat != nil {
+		f.Repeat = proto.Bool(req.GetRepeat())
 	}
 	if req.GetFrom() != nil {
 		f.From = req.GetFrom().AsTime()
@@ -189,9 +200,13 @@ func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) 
 // another caller) to page through something else.
 func (s *Server) filterMAC(caller auth.Principal, f casespg.Filter) []byte {
 	m := hmac.New(sha256.New, s.HashKey)
-	fmt.Fprintf(m, "page\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%d\x00%d\x00%d",
+	repeat := "any"
+	if f.Repeat != nil {
+		repeat = fmt.Sprint(*f.Repeat)
+	}
+	fmt.Fprintf(m, "page\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%d\x00%d\x00%d\x00%s",
 		caller.Tenant, caller.Subject, f.Branch, f.Region, f.Status, f.Category, f.Severity, f.Owner, caller.Role,
-		f.From.UnixNano(), f.To.UnixNano(), f.Limit)
+		f.From.UnixNano(), f.To.UnixNano(), f.Limit, repeat)
 	return m.Sum(nil)[:12]
 }
 
@@ -272,6 +287,7 @@ func toProto(c cases.Case) *intakev1.Case {
 		OwnerId:   c.OwnerID,
 		CreatedAt: timestamppb.New(c.CreatedAt), UpdatedAt: timestamppb.New(c.UpdatedAt),
 		ReopenCount: int32(c.Life.Reopens),
+		Repeat:      c.Repeat,
 	}
 	for _, a := range cases.AllowedFrom(c.Status) {
 		pc.AllowedActions = append(pc.AllowedActions, string(a))
@@ -338,4 +354,42 @@ func decodePageToken(t string) (time.Time, string, []byte, error) {
 	}
 	at, err := time.Parse(time.RFC3339Nano, parts[0])
 	return at, parts[1], mac, err
+}
+
+// customerKey is the keyed hash repeat complaints are matched on: the ID
+// number, normalised (trimmed, upper-case X), under the server's hash key
+// and the bank; nil without an ID number.
+func (s *Server) customerKey(tenant, idNumber string) []byte {
+	n := strings.ToUpper(strings.TrimSpace(idNumber))
+	if n == "" {
+		return nil
+	}
+	m := hmac.New(sha256.New, s.HashKey)
+	fmt.Fprintf(m, "customer\x00%s\x00%s", tenant, n)
+	return m.Sum(nil)
+}
+
+func (s *Server) ListRelatedCases(ctx context.Context, req *intakev1.ListRelatedCasesRequest) (*intakev1.ListRelatedCasesResponse, error) {
+	caller, err := authorize(ctx, actReadCase)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Store.Get(ctx, caller.Tenant, req.GetCaseId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if _, err := cases.View(c, caller); err != nil {
+		return nil, toStatus(err)
+	}
+	rel, err := s.Store.Related(ctx, caller.Tenant, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	resp := &intakev1.ListRelatedCasesResponse{CaseId: c.ID}
+	for _, r := range rel {
+		if v, err := cases.View(r, caller); err == nil {
+			resp.Cases = append(resp.Cases, toProto(v))
+		}
+	}
+	return resp, nil
 }

@@ -24,9 +24,21 @@ func TestIntakeDatabaseKeepsBanksApart(t *testing.T) {
 	var store *casespg.Store
 	testinfra.CheckTenantIsolation(t, migrations.FS, func(ctx context.Context, pool *pgxpool.Pool, tenant string) {
 		store = casespg.New(pool, newSealer(t, 1), casespg.WithMACKeys(macKeys(t, "k1:"+macKey(0x11))))
-		c, _, err := store.Create(ctx, prepare(t, tenant, at), "key-1", []byte("h"), func(context.Context, pgx.Tx, cases.Case) error { return nil })
+		noop := func(context.Context, pgx.Tx, cases.Case) error { return nil }
+		// Two complaints of one customer: a repeat, linked.
+		earlier := prepare(t, tenant, at.Add(-time.Hour))
+		earlier.CustomerKey = []byte("customer-key-" + tenant)
+		if _, _, err := store.Create(ctx, earlier, "key-0", []byte("h0"), noop); err != nil {
+			t.Fatalf("create a case of %s: %v", tenant, err)
+		}
+		next := prepare(t, tenant, at)
+		next.CustomerKey = earlier.CustomerKey
+		c, _, err := store.Create(ctx, next, "key-1", []byte("h"), noop)
 		if err != nil {
 			t.Fatalf("create a case of %s: %v", tenant, err)
+		}
+		if !c.Repeat {
+			t.Fatalf("the second complaint of the customer is not a repeat")
 		}
 		if tenant == "bank-b" {
 			bankB = c

@@ -77,14 +77,26 @@ func (s *Store) Create(ctx context.Context, c cases.Case, key string, reqHash []
 		if err != nil {
 			return err
 		}
+		// Summary and description are what the customer said: sealed too.
+		textJSON, err := json.Marshal(caseText{Summary: c.Summary, Description: c.Description})
+		if err != nil {
+			return err
+		}
+		textSealed, err := s.sealer.Seal(textJSON, aad(c.Tenant, c.ID+"/text"))
+		if err != nil {
+			return fmt.Errorf("seal case text: %w", err)
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO cases (id, tenant_id, case_number, branch_id, region_id, channel, category,
 			severity, summary, description, occurred_at, reported_by, customer_tier, customer_language, customer_sealed,
-			has_email, has_phone, status, owner_id, time_zone, calendar_id, created_by, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,'',$19,$20,$21,$22,$22)`,
-			c.ID, c.Tenant, c.Number, c.Branch, c.Region, c.Channel, c.Category, c.Severity, c.Summary, c.Description,
+			has_email, has_phone, status, owner_id, time_zone, calendar_id, created_by, created_at, updated_at, text_sealed, customer_key)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,'',$19,$20,$21,$22,$22,$23,$24)`,
+			c.ID, c.Tenant, c.Number, c.Branch, c.Region, c.Channel, c.Category, c.Severity, "", "",
 			c.OccurredAt, c.ReportedBy, c.Customer.Tier, c.Customer.Language, sealed, c.Customer.Email != "",
-			c.Customer.Phone != "", c.Status, c.TimeZone, c.CalendarID, c.CreatedBy, c.CreatedAt); err != nil {
+			c.Customer.Phone != "", c.Status, c.TimeZone, c.CalendarID, c.CreatedBy, c.CreatedAt, textSealed, c.CustomerKey); err != nil {
 			return fmt.Errorf("insert case: %w", err)
+		}
+		if c.Repeat, err = linkRepeats(ctx, tx, c); err != nil {
+			return err
 		}
 		// The key row is inserted after the case; two requests racing on one
 		// key meet on this primary key and the loser retries as a replay.
@@ -155,7 +167,7 @@ type Querier interface {
 const caseColumns = `id, tenant_id, case_number, branch_id, region_id, channel, category, severity, summary,
 	description, occurred_at, reported_by, customer_tier, customer_language, customer_sealed, status, owner_id,
 	time_zone, calendar_id, created_by, created_at, updated_at,
-	resume_status, answered_at, answered_by, answered_rank, reopens, work_sealed`
+	resume_status, answered_at, answered_by, answered_rank, reopens, work_sealed, text_sealed, repeat`
 
 // Get returns a case of tenant with its customer unsealed.
 func (s *Store) Get(ctx context.Context, tenant, id string) (cases.Case, error) {
@@ -201,6 +213,8 @@ func (s *Store) GetAnyTenant(ctx context.Context, id string) (cases.Case, error)
 
 // Filter narrows List. Empty fields do not filter.
 type Filter struct {
+	// Repeat, when set, keeps only repeat complaints (true) or only first ones.
+	Repeat                 *bool
 	Tenant, Branch, Region string
 	Status, Category       string
 	Severity, Owner        string
@@ -220,6 +234,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]cases.Case, error) {
 		AND ($7 = '' OR status = $7) AND ($8 = '' OR category = $8) AND ($9 = '' OR severity = $9)
 		AND ($10 = '' OR owner_id = $10)
 		AND ($11::timestamptz IS NULL OR created_at >= $11) AND ($12::timestamptz IS NULL OR created_at < $12)
+		AND ($13::boolean IS NULL OR repeat = $13)
 		ORDER BY created_at DESC, id DESC LIMIT $6`
 	var after, from, to any
 	afterID := "00000000-0000-0000-0000-000000000000"
@@ -233,7 +248,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]cases.Case, error) {
 		to = f.To
 	}
 	rows, err := s.pool.Query(ctx, q, f.Tenant, f.Branch, f.Region, after, afterID, f.Limit,
-		f.Status, f.Category, f.Severity, f.Owner, from, to)
+		f.Status, f.Category, f.Severity, f.Owner, from, to, f.Repeat)
 	if err != nil {
 		return nil, fmt.Errorf("list cases: %w", err)
 	}
@@ -290,15 +305,26 @@ func aad(tenant, id string) []byte { return []byte(tenant + "/" + id) }
 
 func (s *Store) scan(row pgx.Row) (cases.Case, error) {
 	var c cases.Case
-	var sealed, work []byte
+	var sealed, work, text []byte
 	err := row.Scan(&c.ID, &c.Tenant, &c.Number, &c.Branch, &c.Region, &c.Channel, &c.Category, &c.Severity, &c.Summary,
 		&c.Description, &c.OccurredAt, &c.ReportedBy, &c.Customer.Tier, &c.Customer.Language, &sealed, &c.Status, &c.OwnerID,
 		&c.TimeZone, &c.CalendarID, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt,
-		&c.Life.Resume, &c.Life.AnsweredAt, &c.Life.AnsweredBy, &c.Life.AnsweredRank, &c.Life.Reopens, &work)
+		&c.Life.Resume, &c.Life.AnsweredAt, &c.Life.AnsweredBy, &c.Life.AnsweredRank, &c.Life.Reopens, &work, &text, &c.Repeat)
 	if err != nil {
 		return cases.Case{}, err
 	}
 	c.Life.Status = c.Status
+	if text != nil {
+		pt, err := s.sealer.Open(text, aad(c.Tenant, c.ID+"/text"))
+		if err != nil {
+			return cases.Case{}, fmt.Errorf("case %s text: %w", c.ID, err)
+		}
+		var t caseText
+		if err := json.Unmarshal(pt, &t); err != nil {
+			return cases.Case{}, fmt.Errorf("case %s: decode text: %w", c.ID, err)
+		}
+		c.Summary, c.Description = t.Summary, t.Description
+	}
 	if work != nil {
 		pt, err := s.sealer.Open(work, aad(c.Tenant, c.ID+"/work"))
 		if err != nil {
@@ -326,4 +352,60 @@ func location(tz string) *time.Location {
 		return time.UTC
 	}
 	return loc
+}
+
+// caseText is the sealed free text of a case.
+type caseText struct {
+	Summary     string `json:"summary"`
+	Description string `json:"description,omitempty"`
+}
+
+// linkRepeats links c to the cases of the same customer at the same bank
+// registered within cases.RepeatWindow before it, both ways, and flags it
+// when there is one. Concurrent registrations of one customer serialise on
+// an advisory lock of the customer key, so neither misses the other.
+func linkRepeats(ctx context.Context, tx pgx.Tx, c cases.Case) (bool, error) {
+	if len(c.CustomerKey) == 0 {
+		return false, nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(encode($1::bytea, 'hex'), 42))`, c.CustomerKey); err != nil {
+		return false, fmt.Errorf("lock customer for repeat check: %w", err)
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO case_links (tenant_id, case_id, related_id)
+		SELECT $1, $2, id FROM cases WHERE tenant_id = $1 AND customer_key = $3 AND id <> $2
+		   AND created_at >= $4 AND created_at <= $5
+		UNION ALL
+		SELECT $1, id, $2 FROM cases WHERE tenant_id = $1 AND customer_key = $3 AND id <> $2
+		   AND created_at >= $4 AND created_at <= $5
+		ON CONFLICT DO NOTHING`, c.Tenant, c.ID, c.CustomerKey, c.CreatedAt.Add(-cases.RepeatWindow), c.CreatedAt)
+	if err != nil {
+		return false, fmt.Errorf("link repeat complaints: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE cases SET repeat = true WHERE id = $1`, c.ID); err != nil {
+		return false, fmt.Errorf("flag repeat complaint: %w", err)
+	}
+	return true, nil
+}
+
+// Related returns the cases linked to case id of tenant, newest first.
+func (s *Store) Related(ctx context.Context, tenant, id string) ([]cases.Case, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+caseColumns+` FROM cases WHERE tenant_id = $1
+		AND id IN (SELECT related_id FROM case_links WHERE tenant_id = $1 AND case_id = $2)
+		ORDER BY created_at DESC, id DESC LIMIT 200`, tenant, id)
+	if err != nil {
+		return nil, fmt.Errorf("related cases of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []cases.Case
+	for rows.Next() {
+		c, err := s.scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

@@ -479,3 +479,30 @@ func TestSetOwnerOfUnknownCaseIsNotFound(t *testing.T) {
 		t.Errorf("%d audit rows, want only the created entry", n)
 	}
 }
+
+// What the customer said is stored sealed: the summary and description
+// columns hold nothing, the sealed text does not contain the words, and
+// the store reads them back.
+func TestFreeTextIsStoredSealed(t *testing.T) {
+	f := newFixture(t)
+	c := prepare(t, "bank-a", now)
+	c.Description = "客户称账号6222021234567890的汇款被退回"
+	stored, _, err := f.store.Create(context.Background(), c, "sealed-text", []byte("h"), toOutbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summary, description string
+	var sealed []byte
+	if err := f.pool.QueryRow(context.Background(), `SELECT summary, description, text_sealed FROM cases WHERE id = $1`, stored.ID).
+		Scan(&summary, &description, &sealed); err != nil {
+		t.Fatal(err)
+	}
+	if summary != "" || description != "" || len(sealed) == 0 || bytes.Contains(sealed, []byte("6222021234567890")) || bytes.Contains(sealed, []byte(c.Summary)) {
+		t.Fatalf("stored summary %q, description %q, sealed %d bytes (contains the text: %v)", summary, description, len(sealed),
+			bytes.Contains(sealed, []byte("6222021234567890")))
+	}
+	got, err := f.store.Get(context.Background(), "bank-a", stored.ID)
+	if err != nil || got.Description != c.Description || got.Summary != c.Summary {
+		t.Fatalf("read back %q / %q, %v", got.Summary, got.Description, err)
+	}
+}

@@ -152,8 +152,11 @@ type Case struct {
 	Answer         *CaseAnswer   `protobuf:"bytes,20,opt,name=answer,proto3" json:"answer,omitempty"`
 	ReturnVisit    *ReturnVisit  `protobuf:"bytes,21,opt,name=return_visit,json=returnVisit,proto3" json:"return_visit,omitempty"`
 	ReopenCount    int32         `protobuf:"varint,22,opt,name=reopen_count,json=reopenCount,proto3" json:"reopen_count,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Whether the same customer (matched on a keyed hash of the ID number)
+	// complained at this bank within the 30 days before: see ListRelatedCases.
+	Repeat        bool `protobuf:"varint,23,opt,name=repeat,proto3" json:"repeat,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -338,6 +341,13 @@ func (x *Case) GetReopenCount() int32 {
 		return x.ReopenCount
 	}
 	return 0
+}
+
+func (x *Case) GetRepeat() bool {
+	if x != nil {
+		return x.Repeat
+	}
+	return false
 }
 
 type Verification struct {
@@ -2366,8 +2376,10 @@ type ListCasesRequest struct {
 	// Only cases this staff member owns.
 	OwnerId string `protobuf:"bytes,7,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	// Only cases registered at or after from and before to.
-	From          *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=from,proto3" json:"from,omitempty"`
-	To            *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=to,proto3" json:"to,omitempty"`
+	From *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=from,proto3" json:"from,omitempty"`
+	To   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=to,proto3" json:"to,omitempty"`
+	// Only repeat complaints (true) or only first ones (false); both when unset.
+	Repeat        *bool `protobuf:"varint,10,opt,name=repeat,proto3,oneof" json:"repeat,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2463,6 +2475,13 @@ func (x *ListCasesRequest) GetTo() *timestamppb.Timestamp {
 		return x.To
 	}
 	return nil
+}
+
+func (x *ListCasesRequest) GetRepeat() bool {
+	if x != nil && x.Repeat != nil {
+		return *x.Repeat
+	}
+	return false
 }
 
 type ListCasesResponse struct {
@@ -2851,6 +2870,102 @@ func (x *GetCaseContactResponse) GetLanguage() string {
 	return ""
 }
 
+type ListRelatedCasesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRelatedCasesRequest) Reset() {
+	*x = ListRelatedCasesRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRelatedCasesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRelatedCasesRequest) ProtoMessage() {}
+
+func (x *ListRelatedCasesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRelatedCasesRequest.ProtoReflect.Descriptor instead.
+func (*ListRelatedCasesRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *ListRelatedCasesRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+type ListRelatedCasesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Cases         []*Case                `protobuf:"bytes,2,rep,name=cases,proto3" json:"cases,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRelatedCasesResponse) Reset() {
+	*x = ListRelatedCasesResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRelatedCasesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRelatedCasesResponse) ProtoMessage() {}
+
+func (x *ListRelatedCasesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRelatedCasesResponse.ProtoReflect.Descriptor instead.
+func (*ListRelatedCasesResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *ListRelatedCasesResponse) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ListRelatedCasesResponse) GetCases() []*Case {
+	if x != nil {
+		return x.Cases
+	}
+	return nil
+}
+
 var File_counterdesk_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
@@ -2864,7 +2979,7 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\xd8\x01\x01r\x05\x18\xfe\x01`\x01R\x05email\x12F\n" +
 	"\x0eaccount_number\x18\x05 \x01(\tB\x1f\xbaH\x1cr\x1a\x18\"2\x16^$|^[0-9A-Za-z]{6,34}$R\raccountNumber\x12@\n" +
 	"\x04tier\x18\x06 \x01(\x0e2\".counterdesk.cases.v1.CustomerTierB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04tier\x12H\n" +
-	"\blanguage\x18\a \x01(\tB,\xbaH)r'\x18\x102#^$|^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$R\blanguage\"\xf8\a\n" +
+	"\blanguage\x18\a \x01(\tB,\xbaH)r'\x18\x102#^$|^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$R\blanguage\"\x90\b\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
@@ -2893,7 +3008,8 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\fverification\x18\x13 \x01(\v2#.counterdesk.intake.v1.VerificationR\fverification\x129\n" +
 	"\x06answer\x18\x14 \x01(\v2!.counterdesk.intake.v1.CaseAnswerR\x06answer\x12E\n" +
 	"\freturn_visit\x18\x15 \x01(\v2\".counterdesk.intake.v1.ReturnVisitR\vreturnVisit\x12!\n" +
-	"\freopen_count\x18\x16 \x01(\x05R\vreopenCount\"\xce\x01\n" +
+	"\freopen_count\x18\x16 \x01(\x05R\vreopenCount\x12\x16\n" +
+	"\x06repeat\x18\x17 \x01(\bR\x06repeat\"\xce\x01\n" +
 	"\fVerification\x12\x18\n" +
 	"\afinding\x18\x01 \x01(\tR\afinding\x12$\n" +
 	"\rsubstantiated\x18\x02 \x01(\bR\rsubstantiated\x12 \n" +
@@ -3048,7 +3164,7 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\x0eGetCaseRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"B\n" +
 	"\x0fGetCaseResponse\x12/\n" +
-	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"\xda\x03\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"\x82\x04\n" +
 	"\x10ListCasesRequest\x12$\n" +
 	"\tbranch_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\bbranchId\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
@@ -3060,7 +3176,10 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\bseverity\x18\x06 \x01(\x0e2\x1e.counterdesk.cases.v1.SeverityB\b\xbaH\x05\x82\x01\x02\x10\x01R\bseverity\x12\"\n" +
 	"\bowner_id\x18\a \x01(\tB\a\xbaH\x04r\x02\x18@R\aownerId\x12.\n" +
 	"\x04from\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
-	"\x02to\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02to\"\x90\x01\n" +
+	"\x02to\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12\x1b\n" +
+	"\x06repeat\x18\n" +
+	" \x01(\bH\x00R\x06repeat\x88\x01\x01B\t\n" +
+	"\a_repeat\"\x90\x01\n" +
 	"\x11ListCasesResponse\x121\n" +
 	"\x05cases\x18\x01 \x03(\v2\x1b.counterdesk.intake.v1.CaseR\x05cases\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x17\n" +
@@ -3093,7 +3212,12 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\rcustomer_name\x18\x04 \x01(\tR\fcustomerName\x12\x14\n" +
 	"\x05email\x18\x05 \x01(\tR\x05email\x12\x14\n" +
 	"\x05phone\x18\x06 \x01(\tR\x05phone\x12\x1a\n" +
-	"\blanguage\x18\a \x01(\tR\blanguage2\xfa\x13\n" +
+	"\blanguage\x18\a \x01(\tR\blanguage\"<\n" +
+	"\x17ListRelatedCasesRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"f\n" +
+	"\x18ListRelatedCasesResponse\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x121\n" +
+	"\x05cases\x18\x02 \x03(\v2\x1b.counterdesk.intake.v1.CaseR\x05cases2\x95\x15\n" +
 	"\rIntakeService\x12}\n" +
 	"\n" +
 	"CreateCase\x12(.counterdesk.intake.v1.CreateCaseRequest\x1a).counterdesk.intake.v1.CreateCaseResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*b\x04case\"\t/v1/cases\x12{\n" +
@@ -3112,7 +3236,8 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\rAwaitCustomer\x12+.counterdesk.intake.v1.AwaitCustomerRequest\x1a,.counterdesk.intake.v1.AwaitCustomerResponse\"2\x82\xd3\xe4\x93\x02,:\x01*b\x04case\"!/v1/cases/{case_id}:awaitCustomer\x12\xb2\x01\n" +
 	"\x12ResumeFromCustomer\x120.counterdesk.intake.v1.ResumeFromCustomerRequest\x1a1.counterdesk.intake.v1.ResumeFromCustomerResponse\"7\x82\xd3\xe4\x93\x021:\x01*b\x04case\"&/v1/cases/{case_id}:resumeFromCustomer\x12\x85\x01\n" +
 	"\aAddNote\x12%.counterdesk.intake.v1.AddNoteRequest\x1a&.counterdesk.intake.v1.AddNoteResponse\"+\x82\xd3\xe4\x93\x02%:\x01*b\x05entry\"\x19/v1/cases/{case_id}/notes\x12\x92\x01\n" +
-	"\x0eGetCaseHistory\x12,.counterdesk.intake.v1.GetCaseHistoryRequest\x1a-.counterdesk.intake.v1.GetCaseHistoryResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/cases/{case_id}/history2\x86\x01\n" +
+	"\x0eGetCaseHistory\x12,.counterdesk.intake.v1.GetCaseHistoryRequest\x1a-.counterdesk.intake.v1.GetCaseHistoryResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/cases/{case_id}/history\x12\x98\x01\n" +
+	"\x10ListRelatedCases\x12..counterdesk.intake.v1.ListRelatedCasesRequest\x1a/.counterdesk.intake.v1.ListRelatedCasesResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/cases/{case_id}/related2\x86\x01\n" +
 	"\x15IntakeInternalService\x12m\n" +
 	"\x0eGetCaseContact\x12,.counterdesk.intake.v1.GetCaseContactRequest\x1a-.counterdesk.intake.v1.GetCaseContactResponseBMZKgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1;intakev1b\x06proto3"
 
@@ -3128,7 +3253,7 @@ func file_counterdesk_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_counterdesk_intake_v1_intake_proto_rawDescData
 }
 
-var file_counterdesk_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_counterdesk_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_counterdesk_intake_v1_intake_proto_goTypes = []any{
 	(*Customer)(nil),                   // 0: counterdesk.intake.v1.Customer
 	(*Case)(nil),                       // 1: counterdesk.intake.v1.Case
@@ -3175,34 +3300,36 @@ var file_counterdesk_intake_v1_intake_proto_goTypes = []any{
 	(*AuditBreak)(nil),                 // 42: counterdesk.intake.v1.AuditBreak
 	(*GetCaseContactRequest)(nil),      // 43: counterdesk.intake.v1.GetCaseContactRequest
 	(*GetCaseContactResponse)(nil),     // 44: counterdesk.intake.v1.GetCaseContactResponse
-	(v1.CustomerTier)(0),               // 45: counterdesk.cases.v1.CustomerTier
-	(v1.Channel)(0),                    // 46: counterdesk.cases.v1.Channel
-	(v1.Category)(0),                   // 47: counterdesk.cases.v1.Category
-	(v1.Severity)(0),                   // 48: counterdesk.cases.v1.Severity
-	(*timestamppb.Timestamp)(nil),      // 49: google.protobuf.Timestamp
-	(v1.CaseStatus)(0),                 // 50: counterdesk.cases.v1.CaseStatus
-	(v1.CompensationKind)(0),           // 51: counterdesk.cases.v1.CompensationKind
-	(v1.RootCause)(0),                  // 52: counterdesk.cases.v1.RootCause
+	(*ListRelatedCasesRequest)(nil),    // 45: counterdesk.intake.v1.ListRelatedCasesRequest
+	(*ListRelatedCasesResponse)(nil),   // 46: counterdesk.intake.v1.ListRelatedCasesResponse
+	(v1.CustomerTier)(0),               // 47: counterdesk.cases.v1.CustomerTier
+	(v1.Channel)(0),                    // 48: counterdesk.cases.v1.Channel
+	(v1.Category)(0),                   // 49: counterdesk.cases.v1.Category
+	(v1.Severity)(0),                   // 50: counterdesk.cases.v1.Severity
+	(*timestamppb.Timestamp)(nil),      // 51: google.protobuf.Timestamp
+	(v1.CaseStatus)(0),                 // 52: counterdesk.cases.v1.CaseStatus
+	(v1.CompensationKind)(0),           // 53: counterdesk.cases.v1.CompensationKind
+	(v1.RootCause)(0),                  // 54: counterdesk.cases.v1.RootCause
 }
 var file_counterdesk_intake_v1_intake_proto_depIdxs = []int32{
-	45, // 0: counterdesk.intake.v1.Customer.tier:type_name -> counterdesk.cases.v1.CustomerTier
-	46, // 1: counterdesk.intake.v1.Case.channel:type_name -> counterdesk.cases.v1.Channel
-	47, // 2: counterdesk.intake.v1.Case.category:type_name -> counterdesk.cases.v1.Category
-	48, // 3: counterdesk.intake.v1.Case.severity:type_name -> counterdesk.cases.v1.Severity
-	49, // 4: counterdesk.intake.v1.Case.occurred_at:type_name -> google.protobuf.Timestamp
+	47, // 0: counterdesk.intake.v1.Customer.tier:type_name -> counterdesk.cases.v1.CustomerTier
+	48, // 1: counterdesk.intake.v1.Case.channel:type_name -> counterdesk.cases.v1.Channel
+	49, // 2: counterdesk.intake.v1.Case.category:type_name -> counterdesk.cases.v1.Category
+	50, // 3: counterdesk.intake.v1.Case.severity:type_name -> counterdesk.cases.v1.Severity
+	51, // 4: counterdesk.intake.v1.Case.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 5: counterdesk.intake.v1.Case.customer:type_name -> counterdesk.intake.v1.Customer
-	50, // 6: counterdesk.intake.v1.Case.status:type_name -> counterdesk.cases.v1.CaseStatus
-	49, // 7: counterdesk.intake.v1.Case.created_at:type_name -> google.protobuf.Timestamp
-	49, // 8: counterdesk.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	52, // 6: counterdesk.intake.v1.Case.status:type_name -> counterdesk.cases.v1.CaseStatus
+	51, // 7: counterdesk.intake.v1.Case.created_at:type_name -> google.protobuf.Timestamp
+	51, // 8: counterdesk.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 9: counterdesk.intake.v1.Case.verification:type_name -> counterdesk.intake.v1.Verification
 	4,  // 10: counterdesk.intake.v1.Case.answer:type_name -> counterdesk.intake.v1.CaseAnswer
 	5,  // 11: counterdesk.intake.v1.Case.return_visit:type_name -> counterdesk.intake.v1.ReturnVisit
-	49, // 12: counterdesk.intake.v1.Verification.verified_at:type_name -> google.protobuf.Timestamp
-	51, // 13: counterdesk.intake.v1.Compensation.kind:type_name -> counterdesk.cases.v1.CompensationKind
-	52, // 14: counterdesk.intake.v1.CaseAnswer.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	51, // 12: counterdesk.intake.v1.Verification.verified_at:type_name -> google.protobuf.Timestamp
+	53, // 13: counterdesk.intake.v1.Compensation.kind:type_name -> counterdesk.cases.v1.CompensationKind
+	54, // 14: counterdesk.intake.v1.CaseAnswer.root_cause:type_name -> counterdesk.cases.v1.RootCause
 	3,  // 15: counterdesk.intake.v1.CaseAnswer.compensation:type_name -> counterdesk.intake.v1.Compensation
-	49, // 16: counterdesk.intake.v1.CaseAnswer.answered_at:type_name -> google.protobuf.Timestamp
-	49, // 17: counterdesk.intake.v1.ReturnVisit.visited_at:type_name -> google.protobuf.Timestamp
+	51, // 16: counterdesk.intake.v1.CaseAnswer.answered_at:type_name -> google.protobuf.Timestamp
+	51, // 17: counterdesk.intake.v1.ReturnVisit.visited_at:type_name -> google.protobuf.Timestamp
 	1,  // 18: counterdesk.intake.v1.StartVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 19: counterdesk.intake.v1.RecordVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 20: counterdesk.intake.v1.AnswerResponse.case:type_name -> counterdesk.intake.v1.Case
@@ -3214,70 +3341,73 @@ var file_counterdesk_intake_v1_intake_proto_depIdxs = []int32{
 	1,  // 26: counterdesk.intake.v1.DecideReviewResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 27: counterdesk.intake.v1.AwaitCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 28: counterdesk.intake.v1.ResumeFromCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
-	52, // 29: counterdesk.intake.v1.AnswerRequest.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	54, // 29: counterdesk.intake.v1.AnswerRequest.root_cause:type_name -> counterdesk.cases.v1.RootCause
 	3,  // 30: counterdesk.intake.v1.AnswerRequest.compensation:type_name -> counterdesk.intake.v1.Compensation
 	28, // 31: counterdesk.intake.v1.AddNoteRequest.evidence:type_name -> counterdesk.intake.v1.Evidence
 	32, // 32: counterdesk.intake.v1.AddNoteResponse.entry:type_name -> counterdesk.intake.v1.HistoryEntry
-	49, // 33: counterdesk.intake.v1.HistoryEntry.at:type_name -> google.protobuf.Timestamp
-	50, // 34: counterdesk.intake.v1.HistoryEntry.from_status:type_name -> counterdesk.cases.v1.CaseStatus
-	50, // 35: counterdesk.intake.v1.HistoryEntry.to_status:type_name -> counterdesk.cases.v1.CaseStatus
+	51, // 33: counterdesk.intake.v1.HistoryEntry.at:type_name -> google.protobuf.Timestamp
+	52, // 34: counterdesk.intake.v1.HistoryEntry.from_status:type_name -> counterdesk.cases.v1.CaseStatus
+	52, // 35: counterdesk.intake.v1.HistoryEntry.to_status:type_name -> counterdesk.cases.v1.CaseStatus
 	28, // 36: counterdesk.intake.v1.HistoryEntry.evidence:type_name -> counterdesk.intake.v1.Evidence
 	32, // 37: counterdesk.intake.v1.GetCaseHistoryResponse.entries:type_name -> counterdesk.intake.v1.HistoryEntry
-	46, // 38: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
-	47, // 39: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
-	48, // 40: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
-	49, // 41: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	48, // 38: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
+	49, // 39: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
+	50, // 40: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	51, // 41: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 42: counterdesk.intake.v1.CreateCaseRequest.customer:type_name -> counterdesk.intake.v1.Customer
 	1,  // 43: counterdesk.intake.v1.CreateCaseResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 44: counterdesk.intake.v1.GetCaseResponse.case:type_name -> counterdesk.intake.v1.Case
-	50, // 45: counterdesk.intake.v1.ListCasesRequest.status:type_name -> counterdesk.cases.v1.CaseStatus
-	47, // 46: counterdesk.intake.v1.ListCasesRequest.category:type_name -> counterdesk.cases.v1.Category
-	48, // 47: counterdesk.intake.v1.ListCasesRequest.severity:type_name -> counterdesk.cases.v1.Severity
-	49, // 48: counterdesk.intake.v1.ListCasesRequest.from:type_name -> google.protobuf.Timestamp
-	49, // 49: counterdesk.intake.v1.ListCasesRequest.to:type_name -> google.protobuf.Timestamp
+	52, // 45: counterdesk.intake.v1.ListCasesRequest.status:type_name -> counterdesk.cases.v1.CaseStatus
+	49, // 46: counterdesk.intake.v1.ListCasesRequest.category:type_name -> counterdesk.cases.v1.Category
+	50, // 47: counterdesk.intake.v1.ListCasesRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	51, // 48: counterdesk.intake.v1.ListCasesRequest.from:type_name -> google.protobuf.Timestamp
+	51, // 49: counterdesk.intake.v1.ListCasesRequest.to:type_name -> google.protobuf.Timestamp
 	1,  // 50: counterdesk.intake.v1.ListCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
 	42, // 51: counterdesk.intake.v1.VerifyCaseAuditResponse.first_broken:type_name -> counterdesk.intake.v1.AuditBreak
-	34, // 52: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
-	36, // 53: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
-	38, // 54: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
-	40, // 55: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:input_type -> counterdesk.intake.v1.VerifyCaseAuditRequest
-	17, // 56: counterdesk.intake.v1.IntakeService.StartVerification:input_type -> counterdesk.intake.v1.StartVerificationRequest
-	18, // 57: counterdesk.intake.v1.IntakeService.RecordVerification:input_type -> counterdesk.intake.v1.RecordVerificationRequest
-	19, // 58: counterdesk.intake.v1.IntakeService.Answer:input_type -> counterdesk.intake.v1.AnswerRequest
-	20, // 59: counterdesk.intake.v1.IntakeService.RecordReturnVisit:input_type -> counterdesk.intake.v1.RecordReturnVisitRequest
-	21, // 60: counterdesk.intake.v1.IntakeService.Close:input_type -> counterdesk.intake.v1.CloseRequest
-	23, // 61: counterdesk.intake.v1.IntakeService.Withdraw:input_type -> counterdesk.intake.v1.WithdrawRequest
-	24, // 62: counterdesk.intake.v1.IntakeService.Reopen:input_type -> counterdesk.intake.v1.ReopenRequest
-	25, // 63: counterdesk.intake.v1.IntakeService.RequestReview:input_type -> counterdesk.intake.v1.RequestReviewRequest
-	27, // 64: counterdesk.intake.v1.IntakeService.DecideReview:input_type -> counterdesk.intake.v1.DecideReviewRequest
-	26, // 65: counterdesk.intake.v1.IntakeService.AwaitCustomer:input_type -> counterdesk.intake.v1.AwaitCustomerRequest
-	22, // 66: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:input_type -> counterdesk.intake.v1.ResumeFromCustomerRequest
-	29, // 67: counterdesk.intake.v1.IntakeService.AddNote:input_type -> counterdesk.intake.v1.AddNoteRequest
-	31, // 68: counterdesk.intake.v1.IntakeService.GetCaseHistory:input_type -> counterdesk.intake.v1.GetCaseHistoryRequest
-	43, // 69: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
-	35, // 70: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
-	37, // 71: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
-	39, // 72: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
-	41, // 73: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:output_type -> counterdesk.intake.v1.VerifyCaseAuditResponse
-	6,  // 74: counterdesk.intake.v1.IntakeService.StartVerification:output_type -> counterdesk.intake.v1.StartVerificationResponse
-	7,  // 75: counterdesk.intake.v1.IntakeService.RecordVerification:output_type -> counterdesk.intake.v1.RecordVerificationResponse
-	8,  // 76: counterdesk.intake.v1.IntakeService.Answer:output_type -> counterdesk.intake.v1.AnswerResponse
-	9,  // 77: counterdesk.intake.v1.IntakeService.RecordReturnVisit:output_type -> counterdesk.intake.v1.RecordReturnVisitResponse
-	10, // 78: counterdesk.intake.v1.IntakeService.Close:output_type -> counterdesk.intake.v1.CloseResponse
-	11, // 79: counterdesk.intake.v1.IntakeService.Withdraw:output_type -> counterdesk.intake.v1.WithdrawResponse
-	12, // 80: counterdesk.intake.v1.IntakeService.Reopen:output_type -> counterdesk.intake.v1.ReopenResponse
-	13, // 81: counterdesk.intake.v1.IntakeService.RequestReview:output_type -> counterdesk.intake.v1.RequestReviewResponse
-	14, // 82: counterdesk.intake.v1.IntakeService.DecideReview:output_type -> counterdesk.intake.v1.DecideReviewResponse
-	15, // 83: counterdesk.intake.v1.IntakeService.AwaitCustomer:output_type -> counterdesk.intake.v1.AwaitCustomerResponse
-	16, // 84: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:output_type -> counterdesk.intake.v1.ResumeFromCustomerResponse
-	30, // 85: counterdesk.intake.v1.IntakeService.AddNote:output_type -> counterdesk.intake.v1.AddNoteResponse
-	33, // 86: counterdesk.intake.v1.IntakeService.GetCaseHistory:output_type -> counterdesk.intake.v1.GetCaseHistoryResponse
-	44, // 87: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
-	70, // [70:88] is the sub-list for method output_type
-	52, // [52:70] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	1,  // 52: counterdesk.intake.v1.ListRelatedCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
+	34, // 53: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
+	36, // 54: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
+	38, // 55: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
+	40, // 56: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:input_type -> counterdesk.intake.v1.VerifyCaseAuditRequest
+	17, // 57: counterdesk.intake.v1.IntakeService.StartVerification:input_type -> counterdesk.intake.v1.StartVerificationRequest
+	18, // 58: counterdesk.intake.v1.IntakeService.RecordVerification:input_type -> counterdesk.intake.v1.RecordVerificationRequest
+	19, // 59: counterdesk.intake.v1.IntakeService.Answer:input_type -> counterdesk.intake.v1.AnswerRequest
+	20, // 60: counterdesk.intake.v1.IntakeService.RecordReturnVisit:input_type -> counterdesk.intake.v1.RecordReturnVisitRequest
+	21, // 61: counterdesk.intake.v1.IntakeService.Close:input_type -> counterdesk.intake.v1.CloseRequest
+	23, // 62: counterdesk.intake.v1.IntakeService.Withdraw:input_type -> counterdesk.intake.v1.WithdrawRequest
+	24, // 63: counterdesk.intake.v1.IntakeService.Reopen:input_type -> counterdesk.intake.v1.ReopenRequest
+	25, // 64: counterdesk.intake.v1.IntakeService.RequestReview:input_type -> counterdesk.intake.v1.RequestReviewRequest
+	27, // 65: counterdesk.intake.v1.IntakeService.DecideReview:input_type -> counterdesk.intake.v1.DecideReviewRequest
+	26, // 66: counterdesk.intake.v1.IntakeService.AwaitCustomer:input_type -> counterdesk.intake.v1.AwaitCustomerRequest
+	22, // 67: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:input_type -> counterdesk.intake.v1.ResumeFromCustomerRequest
+	29, // 68: counterdesk.intake.v1.IntakeService.AddNote:input_type -> counterdesk.intake.v1.AddNoteRequest
+	31, // 69: counterdesk.intake.v1.IntakeService.GetCaseHistory:input_type -> counterdesk.intake.v1.GetCaseHistoryRequest
+	45, // 70: counterdesk.intake.v1.IntakeService.ListRelatedCases:input_type -> counterdesk.intake.v1.ListRelatedCasesRequest
+	43, // 71: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
+	35, // 72: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
+	37, // 73: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
+	39, // 74: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
+	41, // 75: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:output_type -> counterdesk.intake.v1.VerifyCaseAuditResponse
+	6,  // 76: counterdesk.intake.v1.IntakeService.StartVerification:output_type -> counterdesk.intake.v1.StartVerificationResponse
+	7,  // 77: counterdesk.intake.v1.IntakeService.RecordVerification:output_type -> counterdesk.intake.v1.RecordVerificationResponse
+	8,  // 78: counterdesk.intake.v1.IntakeService.Answer:output_type -> counterdesk.intake.v1.AnswerResponse
+	9,  // 79: counterdesk.intake.v1.IntakeService.RecordReturnVisit:output_type -> counterdesk.intake.v1.RecordReturnVisitResponse
+	10, // 80: counterdesk.intake.v1.IntakeService.Close:output_type -> counterdesk.intake.v1.CloseResponse
+	11, // 81: counterdesk.intake.v1.IntakeService.Withdraw:output_type -> counterdesk.intake.v1.WithdrawResponse
+	12, // 82: counterdesk.intake.v1.IntakeService.Reopen:output_type -> counterdesk.intake.v1.ReopenResponse
+	13, // 83: counterdesk.intake.v1.IntakeService.RequestReview:output_type -> counterdesk.intake.v1.RequestReviewResponse
+	14, // 84: counterdesk.intake.v1.IntakeService.DecideReview:output_type -> counterdesk.intake.v1.DecideReviewResponse
+	15, // 85: counterdesk.intake.v1.IntakeService.AwaitCustomer:output_type -> counterdesk.intake.v1.AwaitCustomerResponse
+	16, // 86: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:output_type -> counterdesk.intake.v1.ResumeFromCustomerResponse
+	30, // 87: counterdesk.intake.v1.IntakeService.AddNote:output_type -> counterdesk.intake.v1.AddNoteResponse
+	33, // 88: counterdesk.intake.v1.IntakeService.GetCaseHistory:output_type -> counterdesk.intake.v1.GetCaseHistoryResponse
+	46, // 89: counterdesk.intake.v1.IntakeService.ListRelatedCases:output_type -> counterdesk.intake.v1.ListRelatedCasesResponse
+	44, // 90: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
+	72, // [72:91] is the sub-list for method output_type
+	53, // [53:72] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_intake_v1_intake_proto_init() }
@@ -3285,6 +3415,7 @@ func file_counterdesk_intake_v1_intake_proto_init() {
 	if File_counterdesk_intake_v1_intake_proto != nil {
 		return
 	}
+	file_counterdesk_intake_v1_intake_proto_msgTypes[38].OneofWrappers = []any{}
 	file_counterdesk_intake_v1_intake_proto_msgTypes[39].OneofWrappers = []any{}
 	file_counterdesk_intake_v1_intake_proto_msgTypes[41].OneofWrappers = []any{}
 	type x struct{}
@@ -3293,7 +3424,7 @@ func file_counterdesk_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_intake_v1_intake_proto_rawDesc), len(file_counterdesk_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   45,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

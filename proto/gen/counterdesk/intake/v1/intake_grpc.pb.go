@@ -38,6 +38,7 @@ const (
 	IntakeService_ResumeFromCustomer_FullMethodName = "/counterdesk.intake.v1.IntakeService/ResumeFromCustomer"
 	IntakeService_AddNote_FullMethodName            = "/counterdesk.intake.v1.IntakeService/AddNote"
 	IntakeService_GetCaseHistory_FullMethodName     = "/counterdesk.intake.v1.IntakeService/GetCaseHistory"
+	IntakeService_ListRelatedCases_FullMethodName   = "/counterdesk.intake.v1.IntakeService/ListRelatedCases"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -85,6 +86,10 @@ type IntakeServiceClient interface {
 	// registration, every step, note and hand-over — what a new owner reads
 	// instead of asking the customer to tell the story again.
 	GetCaseHistory(ctx context.Context, in *GetCaseHistoryRequest, opts ...grpc.CallOption) (*GetCaseHistoryResponse, error)
+	// ListRelatedCases lists the other cases of the same customer at the same
+	// bank registered within 30 days of this one (before or after), newest
+	// first, as far as the caller may see them.
+	ListRelatedCases(ctx context.Context, in *ListRelatedCasesRequest, opts ...grpc.CallOption) (*ListRelatedCasesResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -265,6 +270,16 @@ func (c *intakeServiceClient) GetCaseHistory(ctx context.Context, in *GetCaseHis
 	return out, nil
 }
 
+func (c *intakeServiceClient) ListRelatedCases(ctx context.Context, in *ListRelatedCasesRequest, opts ...grpc.CallOption) (*ListRelatedCasesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRelatedCasesResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ListRelatedCases_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -310,6 +325,10 @@ type IntakeServiceServer interface {
 	// registration, every step, note and hand-over — what a new owner reads
 	// instead of asking the customer to tell the story again.
 	GetCaseHistory(context.Context, *GetCaseHistoryRequest) (*GetCaseHistoryResponse, error)
+	// ListRelatedCases lists the other cases of the same customer at the same
+	// bank registered within 30 days of this one (before or after), newest
+	// first, as far as the caller may see them.
+	ListRelatedCases(context.Context, *ListRelatedCasesRequest) (*ListRelatedCasesResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -370,6 +389,9 @@ func (UnimplementedIntakeServiceServer) AddNote(context.Context, *AddNoteRequest
 }
 func (UnimplementedIntakeServiceServer) GetCaseHistory(context.Context, *GetCaseHistoryRequest) (*GetCaseHistoryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCaseHistory not implemented")
+}
+func (UnimplementedIntakeServiceServer) ListRelatedCases(context.Context, *ListRelatedCasesRequest) (*ListRelatedCasesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRelatedCases not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -698,6 +720,24 @@ func _IntakeService_GetCaseHistory_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_ListRelatedCases_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRelatedCasesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ListRelatedCases(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ListRelatedCases_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ListRelatedCases(ctx, req.(*ListRelatedCasesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -772,6 +812,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetCaseHistory",
 			Handler:    _IntakeService_GetCaseHistory_Handler,
+		},
+		{
+			MethodName: "ListRelatedCases",
+			Handler:    _IntakeService_ListRelatedCases_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
