@@ -111,6 +111,14 @@ func TestACaseIsWorkedToClosure(t *testing.T) {
 		}
 		return ""
 	})
+	eventually(t, 20*time.Second, "the customer receives the answer", func() string {
+		for _, m := range mailsFor(t, str(c["caseNumber"])) {
+			if strings.Contains(m.Subject, "答复") && strings.Contains(m.Body, "已更正并补发，致歉。") {
+				return ""
+			}
+		}
+		return fmt.Sprintf("%d mails of the case, none with the answer", len(mailsFor(t, str(c["caseNumber"]))))
+	})
 	code, r = call(t, http.MethodPost, path+":close", head, obj{})
 	if code != http.StatusConflict {
 		t.Errorf("closing a closed case: %d %v, want 409", code, r)

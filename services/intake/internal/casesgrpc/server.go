@@ -228,6 +228,7 @@ func (s *Internal) GetCaseContact(ctx context.Context, req *intakev1.GetCaseCont
 	return &intakev1.GetCaseContactResponse{
 		CaseId: c.ID, CaseNumber: c.Number, TenantId: c.Tenant, CustomerName: c.Customer.Name,
 		Email: c.Customer.Email, Phone: c.Customer.Phone, Language: c.Customer.Language,
+		Answer: answerText(c),
 	}, nil
 }
 
@@ -392,4 +393,11 @@ func (s *Server) ListRelatedCases(ctx context.Context, req *intakev1.ListRelated
 		}
 	}
 	return resp, nil
+}
+
+func answerText(c cases.Case) string {
+	if a := c.Work.Answer; a != nil {
+		return a.Text
+	}
+	return ""
 }

@@ -49,6 +49,8 @@ type Contact struct {
 	Email        string
 	Phone        string
 	Language     string
+	// Answer is the latest answer given to the customer, if any.
+	Answer string
 }
 
 // Contacts looks up a case's contact. Its errors must carry no personal data.
@@ -276,7 +278,7 @@ func (d *Dispatcher) attempt(ctx context.Context, del *notify.Delivery) error {
 	msg, err := notify.Render(del.Template, lang, notify.Content{
 		CaseNumber: contact.CaseNumber, CustomerName: contact.CustomerName,
 		ExpectedAnswerAt: del.ExpectedAnswerAt, TimeZone: del.TimeZone, Provisional: del.Provisional,
-		PreviousAnswerAt: del.PreviousAnswerAt, ChangeReason: del.ChangeReason,
+		PreviousAnswerAt: del.PreviousAnswerAt, ChangeReason: del.ChangeReason, Answer: contact.Answer,
 	})
 	if err != nil {
 		return del.MarkFailed(d.opts.Now(), lang, scrub("render: "+err.Error()), true)

@@ -111,6 +111,17 @@ func NewDateMovedDelivery(id, tenantID, caseID string, ch Channel, m DateMove, e
 	}
 }
 
+// NewAnswerDelivery is the message that gives the customer the answer
+// announced by event eventID (answered at answeredAt); the text is fetched
+// from intake at each attempt, like the address.
+func NewAnswerDelivery(id, tenantID, caseID string, ch Channel, answeredAt time.Time, eventID string, trace map[string]string, now time.Time) Delivery {
+	return Delivery{
+		ID: id, TenantID: tenantID, CaseID: caseID, Channel: ch, Template: TemplateCaseAnswer, Status: StatusPending,
+		ExpectedAnswerAt: answeredAt, TimeZone: "Asia/Shanghai", DedupKey: eventID,
+		NextAttemptAt: now, TraceContext: trace, CreatedAt: now, UpdatedAt: now,
+	}
+}
+
 // Outdated reports whether sending at now would be pointless: an
 // acknowledgment or a moved date whose promised answer time is already past.
 func (d Delivery) Outdated(now time.Time) bool {

@@ -25,6 +25,8 @@ const (
 	// were promised moved (a holiday schedule was published, the branch was
 	// closed), from which date to which, and why.
 	TemplateCaseDateMoved Template = "case_date_moved"
+	// TemplateCaseAnswer gives the customer the bank's answer to their case.
+	TemplateCaseAnswer Template = "case_answer"
 )
 
 // Language is a language messages are written in.
@@ -63,6 +65,9 @@ type Content struct {
 	// ChangeReason is why the date moved: ChangeCalendarYearLoaded,
 	// ChangeBranchClosure, or anything else for a general calendar change.
 	ChangeReason string
+	// Answer is the bank's answer, which TemplateCaseAnswer requires: text
+	// staff wrote for this customer, kept as written (line breaks too).
+	Answer string
 }
 
 // Message is a rendered message: a one-line subject and a plain-text body.
@@ -120,13 +125,17 @@ func Render(t Template, lang Language, c Content) (Message, error) {
 			return Message{}, err
 		}
 	}
+	if t == TemplateCaseAnswer && strings.TrimSpace(c.Answer) == "" {
+		return Message{}, fmt.Errorf("%s needs the answer", t)
+	}
 	// Case number and name come from intake as data: each stays on its one
 	// line, whatever line breaks it held, so it can neither add lines that
 	// read as ours nor break a header.
 	data := struct {
-		CaseNumber, CustomerName, ExpectedAnswer, PreviousAnswer string
-		Provisional, HolidaysPublished, BranchClosed, Later      bool
+		CaseNumber, CustomerName, ExpectedAnswer, PreviousAnswer, Answer string
+		Provisional, HolidaysPublished, BranchClosed, Later              bool
 	}{
+		Answer:     answerBody(c.Answer),
 		CaseNumber: SingleLine(c.CaseNumber), CustomerName: SingleLine(c.CustomerName),
 		ExpectedAnswer: when, PreviousAnswer: before, Provisional: c.Provisional,
 		HolidaysPublished: c.ChangeReason == ChangeCalendarYearLoaded,
@@ -178,4 +187,22 @@ func FormatTime(t time.Time, zone string, lang Language) (string, error) {
 		return t.Format("2 Jan 2006 15:04") + " (GMT" + t.Format("-07:00") + ")", nil
 	}
 	return t.Format("2006年1月2日 15:04"), nil
+}
+
+// answerBody keeps the answer's lines but no control characters other
+// than line breaks, and no trailing space.
+func answerBody(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' {
+			return r
+		}
+		if r == '\t' {
+			return ' '
+		}
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	return strings.TrimSpace(s)
 }

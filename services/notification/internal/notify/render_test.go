@@ -21,6 +21,8 @@ func TestRenderMatchesGoldenFiles(t *testing.T) {
 		PreviousAnswerAt: due, ExpectedAnswerAt: due.Add(72 * time.Hour), Provisional: true, ChangeReason: ChangeCalendarYearLoaded}
 	closed := moved
 	closed.Provisional, closed.ChangeReason = false, ChangeBranchClosure
+	answer := Content{CaseNumber: "CD-20261122-000042", CustomerName: "张三", TimeZone: "Asia/Shanghai", ExpectedAnswerAt: due,
+		Answer: "经核实，柜员录入收款账号时错了一位。\n款项已于今日重新汇出，手续费已退还。\x1b[2J"}
 	tests := []struct {
 		name     string
 		template Template
@@ -42,6 +44,10 @@ func TestRenderMatchesGoldenFiles(t *testing.T) {
 			"case_date_moved.zh-CN.golden", []string{"2026年11月23日 17:00", "预计 2026年11月26日 17:00", "节假日安排已经公布"}},
 		{"a date moved by a branch closure, in English", TemplateCaseDateMoved, LanguageEn, closed,
 			"case_date_moved.en.golden", []string{"23 Nov 2026 17:00 (GMT+08:00)", "26 Nov 2026 17:00 (GMT+08:00)", "branch handling your case was closed"}},
+		{"the answer, in Chinese, keeps its lines and loses control characters", TemplateCaseAnswer, LanguageZhCN, answer,
+			"case_answer.zh-CN.golden", []string{"柜员录入收款账号时错了一位。\n款项已于今日重新汇出", "30日内", "2026年11月23日 17:00"}},
+		{"the answer, in English", TemplateCaseAnswer, LanguageEn, answer,
+			"case_answer.en.golden", []string{"our answer is:", "review within 30 days"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,5 +297,12 @@ func TestLanguageFor(t *testing.T) {
 		if got := LanguageFor(tt.tag); got != tt.want {
 			t.Errorf("LanguageFor(%q) = %q, want %q", tt.tag, got, tt.want)
 		}
+	}
+}
+
+func TestAnAnswerMessageNeedsTheAnswer(t *testing.T) {
+	if _, err := Render(TemplateCaseAnswer, LanguageZhCN, Content{CaseNumber: "CD-1", TimeZone: "Asia/Shanghai",
+		ExpectedAnswerAt: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}); err == nil {
+		t.Fatal("an answer message without the answer was rendered")
 	}
 }

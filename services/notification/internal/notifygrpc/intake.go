@@ -56,7 +56,7 @@ func (i *Intake) CaseContact(ctx context.Context, caseID string) (dispatch.Conta
 	}
 	return dispatch.Contact{
 		TenantID: resp.GetTenantId(), CaseNumber: resp.GetCaseNumber(), CustomerName: resp.GetCustomerName(),
-		Email: resp.GetEmail(), Phone: resp.GetPhone(), Language: resp.GetLanguage(),
+		Email: resp.GetEmail(), Phone: resp.GetPhone(), Language: resp.GetLanguage(), Answer: resp.GetAnswer(),
 	}, nil
 }
 

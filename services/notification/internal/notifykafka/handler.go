@@ -25,7 +25,7 @@ import (
 const Group = "notification"
 
 // Topics the handler reads.
-var Topics = []string{eventbus.TopicSLAEvents}
+var Topics = []string{eventbus.TopicSLAEvents, eventbus.TopicCaseEvents}
 
 // Store keeps deliveries inside the consumer's transaction.
 type Store interface {
@@ -54,6 +54,10 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 		return h.deadlinesArmed(ctx, tx, env, p.DeadlinesArmed)
 	case *eventsv1.Envelope_DeadlineRecomputed:
 		return h.deadlineRecomputed(ctx, tx, env, p.DeadlineRecomputed)
+	case *eventsv1.Envelope_CaseTransitioned:
+		if p.CaseTransitioned.GetAction() == "answer" {
+			return h.answered(ctx, tx, env, p.CaseTransitioned)
+		}
 	}
 	return nil
 }
@@ -179,6 +183,39 @@ func (h *Handler) deadlineRecomputed(ctx context.Context, tx pgx.Tx, env *events
 	}
 	if !added {
 		h.Log.InfoContext(ctx, "date move already queued", "case_id", env.GetCaseId(), "event_id", env.GetEventId())
+	}
+	return nil
+}
+
+// AnswerID is the id of the e-mail delivery that gives the customer the
+// answer announced by event eventID: the same on every handling of it.
+func AnswerID(tenantID, eventID string) string {
+	name := strings.Join([]string{tenantID, eventID, string(notify.TemplateCaseAnswer), string(notify.ChannelEmail)}, "\x00")
+	return uuid.NewSHA1(dateMovedNamespace, []byte(name)).String()
+}
+
+// answered queues the message giving the customer the answer. A case
+// answered again (after a reopen or a review) gets each answer once.
+func (h *Handler) answered(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope, ev *eventsv1.CaseTransitioned) error {
+	if err := validCase(env, "CaseTransitioned"); err != nil {
+		return err
+	}
+	if env.GetEventId() == "" {
+		return eventbus.Permanent(errors.New("CaseTransitioned has no event id"))
+	}
+	if err := ev.GetAt().CheckValid(); err != nil {
+		return eventbus.Permanent(fmt.Errorf("CaseTransitioned of case %s has no valid time: %w", env.GetCaseId(), err))
+	}
+	trace := propagation.MapCarrier{}
+	otel.GetTextMapPropagator().Inject(ctx, trace)
+	d := notify.NewAnswerDelivery(AnswerID(env.GetTenantId(), env.GetEventId()), env.GetTenantId(), env.GetCaseId(),
+		notify.ChannelEmail, ev.GetAt().AsTime(), env.GetEventId(), trace, h.now())
+	added, err := h.Store.Enqueue(ctx, tx, d)
+	if err != nil {
+		return fmt.Errorf("queue answer of case %s: %w", env.GetCaseId(), err)
+	}
+	if !added {
+		h.Log.InfoContext(ctx, "answer already queued", "case_id", env.GetCaseId(), "event_id", env.GetEventId())
 	}
 	return nil
 }

@@ -236,3 +236,38 @@ func TestADateMovedIDDependsOnlyOnTheEvent(t *testing.T) {
 		t.Error("different events share an id")
 	}
 }
+
+// An answer becomes one message to the customer per answer (redeliveries
+// included); other steps tell the customer nothing.
+func TestAnAnswerQueuesOneMessagePerAnswer(t *testing.T) {
+	rec := &recorder{}
+	h := &Handler{Store: rec, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return due }}
+	step := func(eventID, action string) *eventsv1.Envelope {
+		return &eventsv1.Envelope{EventId: eventID, TenantId: "bank-a", CaseId: caseID,
+			Payload: &eventsv1.Envelope_CaseTransitioned{CaseTransitioned: &eventsv1.CaseTransitioned{
+				Action: action, ActorId: "cm-1", At: timestamppb.New(due)}}}
+	}
+	for _, env := range []*eventsv1.Envelope{step("s1", "startVerification"), step("s2", "answer"), step("s2", "answer"), step("s3", "close")} {
+		if err := h.Handle(context.Background(), nil, env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(rec.queued) != 1 {
+		t.Fatalf("queued %d, want the one answer", len(rec.queued))
+	}
+	d := rec.queued[0]
+	if d.Template != notify.TemplateCaseAnswer || d.ID != AnswerID("bank-a", "s2") || d.DedupKey != "s2" || d.Status != notify.StatusPending {
+		t.Errorf("queued %+v", d)
+	}
+	// Answered again after a reopen: news again.
+	if err := h.Handle(context.Background(), nil, step("s9", "answer")); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.queued) != 2 {
+		t.Fatalf("a second answer queued %d messages in all, want 2", len(rec.queued))
+	}
+	if err := h.Handle(context.Background(), nil, &eventsv1.Envelope{TenantId: "bank-a", CaseId: caseID,
+		Payload: &eventsv1.Envelope_CaseTransitioned{CaseTransitioned: &eventsv1.CaseTransitioned{Action: "answer"}}}); !eventbus.IsPermanent(err) {
+		t.Errorf("an answer event without id or time: %v, want permanent", err)
+	}
+}

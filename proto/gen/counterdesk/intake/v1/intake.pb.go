@@ -2779,14 +2779,17 @@ func (x *GetCaseContactRequest) GetCaseId() string {
 }
 
 type GetCaseContactResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	CaseNumber    string                 `protobuf:"bytes,2,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
-	TenantId      string                 `protobuf:"bytes,3,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	CustomerName  string                 `protobuf:"bytes,4,opt,name=customer_name,json=customerName,proto3" json:"customer_name,omitempty"`
-	Email         string                 `protobuf:"bytes,5,opt,name=email,proto3" json:"email,omitempty"`
-	Phone         string                 `protobuf:"bytes,6,opt,name=phone,proto3" json:"phone,omitempty"`
-	Language      string                 `protobuf:"bytes,7,opt,name=language,proto3" json:"language,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	CaseId       string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	CaseNumber   string                 `protobuf:"bytes,2,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	TenantId     string                 `protobuf:"bytes,3,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CustomerName string                 `protobuf:"bytes,4,opt,name=customer_name,json=customerName,proto3" json:"customer_name,omitempty"`
+	Email        string                 `protobuf:"bytes,5,opt,name=email,proto3" json:"email,omitempty"`
+	Phone        string                 `protobuf:"bytes,6,opt,name=phone,proto3" json:"phone,omitempty"`
+	Language     string                 `protobuf:"bytes,7,opt,name=language,proto3" json:"language,omitempty"`
+	// The latest answer given to the customer (empty until answered): the
+	// notification service writes it to them.
+	Answer        string `protobuf:"bytes,8,opt,name=answer,proto3" json:"answer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2866,6 +2869,13 @@ func (x *GetCaseContactResponse) GetPhone() string {
 func (x *GetCaseContactResponse) GetLanguage() string {
 	if x != nil {
 		return x.Language
+	}
+	return ""
+}
+
+func (x *GetCaseContactResponse) GetAnswer() string {
+	if x != nil {
+		return x.Answer
 	}
 	return ""
 }
@@ -3203,7 +3213,7 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\x03seq\x18\x01 \x01(\x05R\x03seq\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\":\n" +
 	"\x15GetCaseContactRequest\x12!\n" +
-	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"\xdc\x01\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"\xf4\x01\n" +
 	"\x16GetCaseContactResponse\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
@@ -3212,7 +3222,8 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\rcustomer_name\x18\x04 \x01(\tR\fcustomerName\x12\x14\n" +
 	"\x05email\x18\x05 \x01(\tR\x05email\x12\x14\n" +
 	"\x05phone\x18\x06 \x01(\tR\x05phone\x12\x1a\n" +
-	"\blanguage\x18\a \x01(\tR\blanguage\"<\n" +
+	"\blanguage\x18\a \x01(\tR\blanguage\x12\x16\n" +
+	"\x06answer\x18\b \x01(\tR\x06answer\"<\n" +
 	"\x17ListRelatedCasesRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"f\n" +
 	"\x18ListRelatedCasesResponse\x12\x17\n" +
