@@ -127,3 +127,47 @@ func TestACaseIsWorkedToClosure(t *testing.T) {
 		t.Errorf("a bank system reopening: %d, want 403", code)
 	}
 }
+
+// A complex and a major complaint walk the same steps to closure; their
+// first-answer deadlines are met by the answer.
+func TestComplexAndMajorComplaintsAreWorkedToClosure(t *testing.T) {
+	head, err := st.Keys.Mint(auth.Principal{Tenant: stack.DemoTenant, Subject: "st-pudong-head", Role: auth.RoleBranchHead, Branch: stack.DemoBranch, Region: stack.DemoRegion}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sev := range []string{"SEVERITY_COMPLEX", "SEVERITY_MAJOR"} {
+		t.Run(sev, func(t *testing.T) {
+			body := newCaseBody("复杂或重大投诉 " + sev)
+			body["severity"] = sev
+			c := createCase(t, "sev-"+sev+time.Now().Format("150405.000"), body)
+			path := "/v1/cases/" + str(c["id"])
+			for _, s := range []struct {
+				action string
+				body   obj
+			}{
+				{"startVerification", obj{}},
+				{"recordVerification", obj{"finding": "多部门会商核实", "substantiated": true, "departments": []string{"运营管理部", "科技部"}}},
+				{"answer", obj{"answer": "经核实已处理，向您致歉。", "rootCause": "ROOT_CAUSE_SYSTEM_FAILURE"}},
+				{"recordReturnVisit", obj{"satisfaction": 3, "reached": true}},
+				{"close", obj{}},
+			} {
+				if code, r := call(t, http.MethodPost, path+":"+s.action, head, s.body); code != http.StatusOK {
+					t.Fatalf("%s: %d %v", s.action, code, r)
+				}
+			}
+			eventually(t, 20*time.Second, "the first answer met", func() string {
+				_, d := call(t, http.MethodGet, path+"/deadlines", toks.BankSystem, nil)
+				for _, x := range list(d, "deadlines") {
+					if str(x["kind"]) == "DEADLINE_KIND_FIRST_ANSWER" && str(x["metAt"]) != "" {
+						return ""
+					}
+				}
+				return fmt.Sprint(d)
+			})
+			_, got := call(t, http.MethodGet, path, toks.BankSystem, nil)
+			if str(got["status"]) != "CASE_STATUS_CLOSED" || str(got["severity"]) != sev {
+				t.Errorf("case after closing: %v", got)
+			}
+		})
+	}
+}

@@ -64,7 +64,7 @@ func run(ctx context.Context, now service.Clock) error {
 	})
 	intakev1.RegisterIntakeInternalServiceServer(b.Server.GRPC, &casesgrpc.Internal{Store: store, Now: now})
 	b.Server.AddGateway(intakev1.RegisterIntakeServiceHandlerFromEndpoint)
-	b.Consume("intake", []string{eventbus.TopicAssignmentEvents}, caseskafka.Handler(store), nil)
+	b.Consume("intake", []string{eventbus.TopicAssignmentEvents, eventbus.TopicSLAEvents}, caseskafka.Handler(store), nil)
 	b.Go("audit-anchor", (&auditanchor.Worker{Store: store, Interval: auditanchor.DefaultInterval, Now: now, Log: b.Log}).Run)
 	return b.Run(ctx)
 }

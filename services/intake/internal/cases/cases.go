@@ -39,13 +39,15 @@ type Case struct {
 	Channel, Category, Severity        string
 	Summary, Description               string
 	OccurredAt                         time.Time
-	ReportedBy                         string
-	Customer                           Customer
-	Status                             string
-	OwnerID                            string
-	TimeZone, CalendarID               string
-	CreatedBy                          string
-	CreatedAt, UpdatedAt               time.Time
+	// ReceivedAt is when the bank received it (at most CreatedAt).
+	ReceivedAt           time.Time
+	ReportedBy           string
+	Customer             Customer
+	Status               string
+	OwnerID              string
+	TimeZone, CalendarID string
+	CreatedBy            string
+	CreatedAt, UpdatedAt time.Time
 	// Life is where the case stands in its lifecycle; Status mirrors
 	// Life.Status.
 	Life Lifecycle
@@ -73,8 +75,10 @@ type New struct {
 	Branch, Channel, Category, Severity string
 	Summary, Description                string
 	OccurredAt                          time.Time
-	ReportedBy                          string
-	Customer                            Customer
+	// ReceivedAt is zero when the case is registered as it is received.
+	ReceivedAt time.Time
+	ReportedBy string
+	Customer   Customer
 }
 
 // FieldError says which field is wrong and why. Its text never contains the
@@ -120,6 +124,19 @@ func Prepare(in New, b Branch, caller auth.Principal, now time.Time) (Case, erro
 	if in.OccurredAt.After(now.Add(ClockSkew)) {
 		return Case{}, &FieldError{"occurredAt", "must not be in the future"}
 	}
+	received := now
+	if !in.ReceivedAt.IsZero() {
+		switch {
+		case in.ReceivedAt.After(now.Add(ClockSkew)):
+			return Case{}, &FieldError{"receivedAt", "must not be in the future"}
+		case in.ReceivedAt.Before(in.OccurredAt):
+			return Case{}, &FieldError{"receivedAt", "must not be before occurredAt"}
+		}
+		received = in.ReceivedAt
+		if received.After(now) {
+			received = now
+		}
+	}
 	reporter := in.ReportedBy
 	if reporter == "" && caller.IsStaff() && caller.Branch == b.ID {
 		// Staff registering a case themselves are its first responder.
@@ -150,7 +167,7 @@ func Prepare(in New, b Branch, caller auth.Principal, now time.Time) (Case, erro
 	return Case{
 		Tenant: caller.Tenant, Branch: b.ID, Region: b.Region,
 		Channel: in.Channel, Category: in.Category, Severity: in.Severity,
-		Summary: in.Summary, Description: in.Description, OccurredAt: in.OccurredAt.UTC(),
+		Summary: in.Summary, Description: in.Description, OccurredAt: in.OccurredAt.UTC(), ReceivedAt: received.UTC(),
 		ReportedBy: reporter, Customer: cust, Status: StatusReported,
 		TimeZone: tz, CalendarID: cal, CreatedBy: caller.Subject,
 		CreatedAt: now.UTC(), UpdatedAt: now.UTC(),

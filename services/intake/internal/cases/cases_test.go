@@ -174,3 +174,22 @@ func TestOccurredAtMustBeWithinTheHorizon(t *testing.T) {
 		t.Fatalf("a case of 364 days ago: %v", err)
 	}
 }
+
+func TestReceivedAtIsBetweenOccurrenceAndRegistration(t *testing.T) {
+	in := newCase()
+	c, err := Prepare(in, branch, system, now)
+	if err != nil || !c.ReceivedAt.Equal(now) {
+		t.Fatalf("without receivedAt: %v %v, want received at registration", c.ReceivedAt, err)
+	}
+	in.ReceivedAt = in.OccurredAt.Add(10 * time.Minute)
+	if c, err := Prepare(in, branch, system, now); err != nil || !c.ReceivedAt.Equal(in.ReceivedAt) {
+		t.Fatalf("received 10 minutes after it happened: %v %v", c.ReceivedAt, err)
+	}
+	for name, at := range map[string]time.Time{"before it happened": in.OccurredAt.Add(-time.Minute), "in the future": now.Add(time.Hour)} {
+		in.ReceivedAt = at
+		var fe *FieldError
+		if _, err := Prepare(in, branch, system, now); !errors.As(err, &fe) || fe.Field != "receivedAt" {
+			t.Errorf("received %s: %v, want a FieldError on receivedAt", name, err)
+		}
+	}
+}

@@ -362,6 +362,7 @@ const (
 	HistoryStep       = "step"
 	HistoryNote       = "note"
 	HistoryHandover   = "handover"
+	HistoryDeadline   = "deadline"
 )
 
 // HistoryEntry is one thing that happened to a case.

@@ -268,7 +268,7 @@ func fromProto(r *intakev1.CreateCaseRequest) cases.New {
 	return cases.New{
 		Branch: r.GetBranchId(), Channel: r.GetChannel().String(), Category: r.GetCategory().String(),
 		Severity: r.GetSeverity().String(), Summary: r.GetSummary(), Description: r.GetDescription(),
-		OccurredAt: r.GetOccurredAt().AsTime(), ReportedBy: r.GetReportedBy(),
+		OccurredAt: r.GetOccurredAt().AsTime(), ReportedBy: r.GetReportedBy(), ReceivedAt: receivedAt(r),
 		Customer: cases.Customer{Name: c.GetName(), IDNumber: c.GetIdNumber(), Phone: c.GetPhone(), Email: c.GetEmail(),
 			Account: c.GetAccountNumber(), Tier: c.GetTier().String(), Language: c.GetLanguage()},
 	}
@@ -289,6 +289,9 @@ func toProto(c cases.Case) *intakev1.Case {
 		CreatedAt: timestamppb.New(c.CreatedAt), UpdatedAt: timestamppb.New(c.UpdatedAt),
 		ReopenCount: int32(c.Life.Reopens),
 		Repeat:      c.Repeat,
+	}
+	if !c.ReceivedAt.IsZero() {
+		pc.ReceivedAt = timestamppb.New(c.ReceivedAt)
 	}
 	for _, a := range cases.AllowedFrom(c.Status) {
 		pc.AllowedActions = append(pc.AllowedActions, string(a))
@@ -400,4 +403,11 @@ func answerText(c cases.Case) string {
 		return a.Text
 	}
 	return ""
+}
+
+func receivedAt(r *intakev1.CreateCaseRequest) time.Time {
+	if r.GetReceivedAt() == nil {
+		return time.Time{}
+	}
+	return r.GetReceivedAt().AsTime()
 }

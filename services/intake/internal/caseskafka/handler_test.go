@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,6 +77,14 @@ func TestHandlerAppliesAssignments(t *testing.T) {
 			env: assignment(c.ID, "teller-1"), wantOwner: "teller-1", wantAudit: 2},
 		{name: "an assignment for a case intake does not have is permanent",
 			env: assignment(uuid.NewString(), "teller-1"), wantPermanent: true, wantOwner: "teller-1", wantAudit: 2},
+		{name: "a deadline warning goes into the history, not the owner",
+			env: &eventsv1.Envelope{EventId: uuid.NewString(), TenantId: "bank-a", CaseId: c.ID, Producer: "slatimer", OccurredAt: timestamppb.New(now.Add(time.Hour)),
+				Payload: &eventsv1.Envelope_DeadlineWarned{DeadlineWarned: &eventsv1.DeadlineWarned{Kind: "DEADLINE_KIND_FIRST_ANSWER", Level: "yellow", DueAt: timestamppb.New(now.Add(48 * time.Hour))}}},
+			wantOwner: "teller-1", wantAudit: 2},
+		{name: "a breach of a case intake does not have is permanent",
+			env: &eventsv1.Envelope{EventId: uuid.NewString(), TenantId: "bank-a", CaseId: uuid.NewString(), Producer: "slatimer",
+				Payload: &eventsv1.Envelope_DeadlineBreached{DeadlineBreached: &eventsv1.DeadlineBreached{Kind: "DEADLINE_KIND_ACKNOWLEDGE"}}},
+			wantPermanent: true, wantOwner: "teller-1", wantAudit: 2},
 	}
 	h := caseskafka.Handler(store)
 	for _, tt := range tests {
@@ -102,5 +111,16 @@ func TestHandlerAppliesAssignments(t *testing.T) {
 				t.Errorf("%d audit entries, want %d", len(recs), tt.wantAudit)
 			}
 		})
+	}
+	hist, err := store.History(ctx, "bank-a", c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, h := range hist {
+		kinds = append(kinds, h.Kind+":"+h.Action)
+	}
+	if want := []string{"registered:", "handover:", "deadline:DEADLINE_KIND_FIRST_ANSWER:yellow"}; strings.Join(kinds, " ") != strings.Join(want, " ") {
+		t.Errorf("history %v, want %v", kinds, want)
 	}
 }

@@ -196,3 +196,20 @@ func (s *Store) sealWork(c cases.Case) ([]byte, error) {
 func inTx(ctx context.Context, s *Store, fn func(pgx.Tx) error) error {
 	return pgdb.InTx(ctx, s.pool, fn)
 }
+
+// AddSystemEntry adds an entry another service's event announced (a
+// deadline warned, breached or moved) to the history of case id of tenant.
+func (s *Store) AddSystemEntry(ctx context.Context, tx pgx.Tx, tenant, id string, h cases.HistoryEntry) error {
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cases WHERE tenant_id = $1 AND id = $2)`, tenant, id).Scan(&exists); err != nil {
+		return fmt.Errorf("find case %s: %w", id, err)
+	}
+	if !exists {
+		return cases.ErrNotFound
+	}
+	// Entries of one case are numbered in order: lock the case as a step does.
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, id); err != nil {
+		return fmt.Errorf("lock case %s: %w", id, err)
+	}
+	return s.appendHistory(ctx, tx, tenant, id, h)
+}

@@ -88,11 +88,12 @@ func (s *Store) Create(ctx context.Context, c cases.Case, key string, reqHash []
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO cases (id, tenant_id, case_number, branch_id, region_id, channel, category,
 			severity, summary, description, occurred_at, reported_by, customer_tier, customer_language, customer_sealed,
-			has_email, has_phone, status, owner_id, time_zone, calendar_id, created_by, created_at, updated_at, text_sealed, customer_key)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,'',$19,$20,$21,$22,$22,$23,$24)`,
+			has_email, has_phone, status, owner_id, time_zone, calendar_id, created_by, created_at, updated_at, text_sealed, customer_key,
+			received_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,'',$19,$20,$21,$22,$22,$23,$24,$25)`,
 			c.ID, c.Tenant, c.Number, c.Branch, c.Region, c.Channel, c.Category, c.Severity, "", "",
 			c.OccurredAt, c.ReportedBy, c.Customer.Tier, c.Customer.Language, sealed, c.Customer.Email != "",
-			c.Customer.Phone != "", c.Status, c.TimeZone, c.CalendarID, c.CreatedBy, c.CreatedAt, textSealed, c.CustomerKey); err != nil {
+			c.Customer.Phone != "", c.Status, c.TimeZone, c.CalendarID, c.CreatedBy, c.CreatedAt, textSealed, c.CustomerKey, receivedOr(c)); err != nil {
 			return fmt.Errorf("insert case: %w", err)
 		}
 		if c.Repeat, err = linkRepeats(ctx, tx, c); err != nil {
@@ -167,7 +168,7 @@ type Querier interface {
 const caseColumns = `id, tenant_id, case_number, branch_id, region_id, channel, category, severity, summary,
 	description, occurred_at, reported_by, customer_tier, customer_language, customer_sealed, status, owner_id,
 	time_zone, calendar_id, created_by, created_at, updated_at,
-	resume_status, answered_at, answered_by, answered_rank, reopens, work_sealed, text_sealed, repeat`
+	resume_status, answered_at, answered_by, answered_rank, reopens, work_sealed, text_sealed, repeat, received_at`
 
 // Get returns a case of tenant with its customer unsealed.
 func (s *Store) Get(ctx context.Context, tenant, id string) (cases.Case, error) {
@@ -309,7 +310,7 @@ func (s *Store) scan(row pgx.Row) (cases.Case, error) {
 	err := row.Scan(&c.ID, &c.Tenant, &c.Number, &c.Branch, &c.Region, &c.Channel, &c.Category, &c.Severity, &c.Summary,
 		&c.Description, &c.OccurredAt, &c.ReportedBy, &c.Customer.Tier, &c.Customer.Language, &sealed, &c.Status, &c.OwnerID,
 		&c.TimeZone, &c.CalendarID, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt,
-		&c.Life.Resume, &c.Life.AnsweredAt, &c.Life.AnsweredBy, &c.Life.AnsweredRank, &c.Life.Reopens, &work, &text, &c.Repeat)
+		&c.Life.Resume, &c.Life.AnsweredAt, &c.Life.AnsweredBy, &c.Life.AnsweredRank, &c.Life.Reopens, &work, &text, &c.Repeat, &c.ReceivedAt)
 	if err != nil {
 		return cases.Case{}, err
 	}
@@ -408,4 +409,12 @@ func (s *Store) Related(ctx context.Context, tenant, id string) ([]cases.Case, e
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// receivedOr is when c was received: when it was registered unless told.
+func receivedOr(c cases.Case) time.Time {
+	if c.ReceivedAt.IsZero() {
+		return c.CreatedAt
+	}
+	return c.ReceivedAt
 }

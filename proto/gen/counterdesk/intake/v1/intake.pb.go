@@ -154,7 +154,10 @@ type Case struct {
 	ReopenCount    int32         `protobuf:"varint,22,opt,name=reopen_count,json=reopenCount,proto3" json:"reopen_count,omitempty"`
 	// Whether the same customer (matched on a keyed hash of the ID number)
 	// complained at this bank within the 30 days before: see ListRelatedCases.
-	Repeat        bool `protobuf:"varint,23,opt,name=repeat,proto3" json:"repeat,omitempty"`
+	Repeat bool `protobuf:"varint,23,opt,name=repeat,proto3" json:"repeat,omitempty"`
+	// When the bank received it (distinct from occurred_at, when it happened,
+	// and created_at, when it was registered).
+	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -348,6 +351,13 @@ func (x *Case) GetRepeat() bool {
 		return x.Repeat
 	}
 	return false
+}
+
+func (x *Case) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
+	}
+	return nil
 }
 
 type Verification struct {
@@ -2132,8 +2142,12 @@ type CreateCaseRequest struct {
 	Description string                 `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`
 	OccurredAt  *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	// Staff id of the first responder; when empty the branch's complaint manager owns it.
-	ReportedBy    string    `protobuf:"bytes,8,opt,name=reported_by,json=reportedBy,proto3" json:"reported_by,omitempty"`
-	Customer      *Customer `protobuf:"bytes,9,opt,name=customer,proto3" json:"customer,omitempty"`
+	ReportedBy string    `protobuf:"bytes,8,opt,name=reported_by,json=reportedBy,proto3" json:"reported_by,omitempty"`
+	Customer   *Customer `protobuf:"bytes,9,opt,name=customer,proto3" json:"customer,omitempty"`
+	// When the bank received the complaint (at the counter, by phone...), if
+	// earlier than its registration; registration time when unset. Not before
+	// occurredAt, not in the future.
+	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2227,6 +2241,13 @@ func (x *CreateCaseRequest) GetReportedBy() string {
 func (x *CreateCaseRequest) GetCustomer() *Customer {
 	if x != nil {
 		return x.Customer
+	}
+	return nil
+}
+
+func (x *CreateCaseRequest) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
 	}
 	return nil
 }
@@ -2989,7 +3010,7 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\xd8\x01\x01r\x05\x18\xfe\x01`\x01R\x05email\x12F\n" +
 	"\x0eaccount_number\x18\x05 \x01(\tB\x1f\xbaH\x1cr\x1a\x18\"2\x16^$|^[0-9A-Za-z]{6,34}$R\raccountNumber\x12@\n" +
 	"\x04tier\x18\x06 \x01(\x0e2\".counterdesk.cases.v1.CustomerTierB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04tier\x12H\n" +
-	"\blanguage\x18\a \x01(\tB,\xbaH)r'\x18\x102#^$|^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$R\blanguage\"\x90\b\n" +
+	"\blanguage\x18\a \x01(\tB,\xbaH)r'\x18\x102#^$|^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$R\blanguage\"\xcd\b\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
@@ -3019,7 +3040,9 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\x06answer\x18\x14 \x01(\v2!.counterdesk.intake.v1.CaseAnswerR\x06answer\x12E\n" +
 	"\freturn_visit\x18\x15 \x01(\v2\".counterdesk.intake.v1.ReturnVisitR\vreturnVisit\x12!\n" +
 	"\freopen_count\x18\x16 \x01(\x05R\vreopenCount\x12\x16\n" +
-	"\x06repeat\x18\x17 \x01(\bR\x06repeat\"\xce\x01\n" +
+	"\x06repeat\x18\x17 \x01(\bR\x06repeat\x12;\n" +
+	"\vreceived_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"receivedAt\"\xce\x01\n" +
 	"\fVerification\x12\x18\n" +
 	"\afinding\x18\x01 \x01(\tR\afinding\x12$\n" +
 	"\rsubstantiated\x18\x02 \x01(\bR\rsubstantiated\x12 \n" +
@@ -3152,7 +3175,7 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	" \x01(\tR\aownerId\"p\n" +
 	"\x16GetCaseHistoryResponse\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12=\n" +
-	"\aentries\x18\x02 \x03(\v2#.counterdesk.intake.v1.HistoryEntryR\aentries\"\xd5\x04\n" +
+	"\aentries\x18\x02 \x03(\v2#.counterdesk.intake.v1.HistoryEntryR\aentries\"\x92\x05\n" +
 	"\x11CreateCaseRequest\x12D\n" +
 	"\tbranch_id\x18\x01 \x01(\tB'\xbaH$r\"\x10\x01\x18@2\x1c^[A-Za-z0-9][A-Za-z0-9_.-]*$R\bbranchId\x12C\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x1d.counterdesk.cases.v1.ChannelB\n" +
@@ -3168,7 +3191,10 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"occurredAt\x12I\n" +
 	"\vreported_by\x18\b \x01(\tB(\xbaH%r#\x18@2\x1f^$|^[A-Za-z0-9][A-Za-z0-9_.-]*$R\n" +
 	"reportedBy\x12C\n" +
-	"\bcustomer\x18\t \x01(\v2\x1f.counterdesk.intake.v1.CustomerB\x06\xbaH\x03\xc8\x01\x01R\bcustomer\"E\n" +
+	"\bcustomer\x18\t \x01(\v2\x1f.counterdesk.intake.v1.CustomerB\x06\xbaH\x03\xc8\x01\x01R\bcustomer\x12;\n" +
+	"\vreceived_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"receivedAt\"E\n" +
 	"\x12CreateCaseResponse\x12/\n" +
 	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"3\n" +
 	"\x0eGetCaseRequest\x12!\n" +
@@ -3335,90 +3361,92 @@ var file_counterdesk_intake_v1_intake_proto_depIdxs = []int32{
 	2,  // 9: counterdesk.intake.v1.Case.verification:type_name -> counterdesk.intake.v1.Verification
 	4,  // 10: counterdesk.intake.v1.Case.answer:type_name -> counterdesk.intake.v1.CaseAnswer
 	5,  // 11: counterdesk.intake.v1.Case.return_visit:type_name -> counterdesk.intake.v1.ReturnVisit
-	51, // 12: counterdesk.intake.v1.Verification.verified_at:type_name -> google.protobuf.Timestamp
-	53, // 13: counterdesk.intake.v1.Compensation.kind:type_name -> counterdesk.cases.v1.CompensationKind
-	54, // 14: counterdesk.intake.v1.CaseAnswer.root_cause:type_name -> counterdesk.cases.v1.RootCause
-	3,  // 15: counterdesk.intake.v1.CaseAnswer.compensation:type_name -> counterdesk.intake.v1.Compensation
-	51, // 16: counterdesk.intake.v1.CaseAnswer.answered_at:type_name -> google.protobuf.Timestamp
-	51, // 17: counterdesk.intake.v1.ReturnVisit.visited_at:type_name -> google.protobuf.Timestamp
-	1,  // 18: counterdesk.intake.v1.StartVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 19: counterdesk.intake.v1.RecordVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 20: counterdesk.intake.v1.AnswerResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 21: counterdesk.intake.v1.RecordReturnVisitResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 22: counterdesk.intake.v1.CloseResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 23: counterdesk.intake.v1.WithdrawResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 24: counterdesk.intake.v1.ReopenResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 25: counterdesk.intake.v1.RequestReviewResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 26: counterdesk.intake.v1.DecideReviewResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 27: counterdesk.intake.v1.AwaitCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 28: counterdesk.intake.v1.ResumeFromCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
-	54, // 29: counterdesk.intake.v1.AnswerRequest.root_cause:type_name -> counterdesk.cases.v1.RootCause
-	3,  // 30: counterdesk.intake.v1.AnswerRequest.compensation:type_name -> counterdesk.intake.v1.Compensation
-	28, // 31: counterdesk.intake.v1.AddNoteRequest.evidence:type_name -> counterdesk.intake.v1.Evidence
-	32, // 32: counterdesk.intake.v1.AddNoteResponse.entry:type_name -> counterdesk.intake.v1.HistoryEntry
-	51, // 33: counterdesk.intake.v1.HistoryEntry.at:type_name -> google.protobuf.Timestamp
-	52, // 34: counterdesk.intake.v1.HistoryEntry.from_status:type_name -> counterdesk.cases.v1.CaseStatus
-	52, // 35: counterdesk.intake.v1.HistoryEntry.to_status:type_name -> counterdesk.cases.v1.CaseStatus
-	28, // 36: counterdesk.intake.v1.HistoryEntry.evidence:type_name -> counterdesk.intake.v1.Evidence
-	32, // 37: counterdesk.intake.v1.GetCaseHistoryResponse.entries:type_name -> counterdesk.intake.v1.HistoryEntry
-	48, // 38: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
-	49, // 39: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
-	50, // 40: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
-	51, // 41: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
-	0,  // 42: counterdesk.intake.v1.CreateCaseRequest.customer:type_name -> counterdesk.intake.v1.Customer
-	1,  // 43: counterdesk.intake.v1.CreateCaseResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 44: counterdesk.intake.v1.GetCaseResponse.case:type_name -> counterdesk.intake.v1.Case
-	52, // 45: counterdesk.intake.v1.ListCasesRequest.status:type_name -> counterdesk.cases.v1.CaseStatus
-	49, // 46: counterdesk.intake.v1.ListCasesRequest.category:type_name -> counterdesk.cases.v1.Category
-	50, // 47: counterdesk.intake.v1.ListCasesRequest.severity:type_name -> counterdesk.cases.v1.Severity
-	51, // 48: counterdesk.intake.v1.ListCasesRequest.from:type_name -> google.protobuf.Timestamp
-	51, // 49: counterdesk.intake.v1.ListCasesRequest.to:type_name -> google.protobuf.Timestamp
-	1,  // 50: counterdesk.intake.v1.ListCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
-	42, // 51: counterdesk.intake.v1.VerifyCaseAuditResponse.first_broken:type_name -> counterdesk.intake.v1.AuditBreak
-	1,  // 52: counterdesk.intake.v1.ListRelatedCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
-	34, // 53: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
-	36, // 54: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
-	38, // 55: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
-	40, // 56: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:input_type -> counterdesk.intake.v1.VerifyCaseAuditRequest
-	17, // 57: counterdesk.intake.v1.IntakeService.StartVerification:input_type -> counterdesk.intake.v1.StartVerificationRequest
-	18, // 58: counterdesk.intake.v1.IntakeService.RecordVerification:input_type -> counterdesk.intake.v1.RecordVerificationRequest
-	19, // 59: counterdesk.intake.v1.IntakeService.Answer:input_type -> counterdesk.intake.v1.AnswerRequest
-	20, // 60: counterdesk.intake.v1.IntakeService.RecordReturnVisit:input_type -> counterdesk.intake.v1.RecordReturnVisitRequest
-	21, // 61: counterdesk.intake.v1.IntakeService.Close:input_type -> counterdesk.intake.v1.CloseRequest
-	23, // 62: counterdesk.intake.v1.IntakeService.Withdraw:input_type -> counterdesk.intake.v1.WithdrawRequest
-	24, // 63: counterdesk.intake.v1.IntakeService.Reopen:input_type -> counterdesk.intake.v1.ReopenRequest
-	25, // 64: counterdesk.intake.v1.IntakeService.RequestReview:input_type -> counterdesk.intake.v1.RequestReviewRequest
-	27, // 65: counterdesk.intake.v1.IntakeService.DecideReview:input_type -> counterdesk.intake.v1.DecideReviewRequest
-	26, // 66: counterdesk.intake.v1.IntakeService.AwaitCustomer:input_type -> counterdesk.intake.v1.AwaitCustomerRequest
-	22, // 67: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:input_type -> counterdesk.intake.v1.ResumeFromCustomerRequest
-	29, // 68: counterdesk.intake.v1.IntakeService.AddNote:input_type -> counterdesk.intake.v1.AddNoteRequest
-	31, // 69: counterdesk.intake.v1.IntakeService.GetCaseHistory:input_type -> counterdesk.intake.v1.GetCaseHistoryRequest
-	45, // 70: counterdesk.intake.v1.IntakeService.ListRelatedCases:input_type -> counterdesk.intake.v1.ListRelatedCasesRequest
-	43, // 71: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
-	35, // 72: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
-	37, // 73: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
-	39, // 74: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
-	41, // 75: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:output_type -> counterdesk.intake.v1.VerifyCaseAuditResponse
-	6,  // 76: counterdesk.intake.v1.IntakeService.StartVerification:output_type -> counterdesk.intake.v1.StartVerificationResponse
-	7,  // 77: counterdesk.intake.v1.IntakeService.RecordVerification:output_type -> counterdesk.intake.v1.RecordVerificationResponse
-	8,  // 78: counterdesk.intake.v1.IntakeService.Answer:output_type -> counterdesk.intake.v1.AnswerResponse
-	9,  // 79: counterdesk.intake.v1.IntakeService.RecordReturnVisit:output_type -> counterdesk.intake.v1.RecordReturnVisitResponse
-	10, // 80: counterdesk.intake.v1.IntakeService.Close:output_type -> counterdesk.intake.v1.CloseResponse
-	11, // 81: counterdesk.intake.v1.IntakeService.Withdraw:output_type -> counterdesk.intake.v1.WithdrawResponse
-	12, // 82: counterdesk.intake.v1.IntakeService.Reopen:output_type -> counterdesk.intake.v1.ReopenResponse
-	13, // 83: counterdesk.intake.v1.IntakeService.RequestReview:output_type -> counterdesk.intake.v1.RequestReviewResponse
-	14, // 84: counterdesk.intake.v1.IntakeService.DecideReview:output_type -> counterdesk.intake.v1.DecideReviewResponse
-	15, // 85: counterdesk.intake.v1.IntakeService.AwaitCustomer:output_type -> counterdesk.intake.v1.AwaitCustomerResponse
-	16, // 86: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:output_type -> counterdesk.intake.v1.ResumeFromCustomerResponse
-	30, // 87: counterdesk.intake.v1.IntakeService.AddNote:output_type -> counterdesk.intake.v1.AddNoteResponse
-	33, // 88: counterdesk.intake.v1.IntakeService.GetCaseHistory:output_type -> counterdesk.intake.v1.GetCaseHistoryResponse
-	46, // 89: counterdesk.intake.v1.IntakeService.ListRelatedCases:output_type -> counterdesk.intake.v1.ListRelatedCasesResponse
-	44, // 90: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
-	72, // [72:91] is the sub-list for method output_type
-	53, // [53:72] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	51, // 12: counterdesk.intake.v1.Case.received_at:type_name -> google.protobuf.Timestamp
+	51, // 13: counterdesk.intake.v1.Verification.verified_at:type_name -> google.protobuf.Timestamp
+	53, // 14: counterdesk.intake.v1.Compensation.kind:type_name -> counterdesk.cases.v1.CompensationKind
+	54, // 15: counterdesk.intake.v1.CaseAnswer.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	3,  // 16: counterdesk.intake.v1.CaseAnswer.compensation:type_name -> counterdesk.intake.v1.Compensation
+	51, // 17: counterdesk.intake.v1.CaseAnswer.answered_at:type_name -> google.protobuf.Timestamp
+	51, // 18: counterdesk.intake.v1.ReturnVisit.visited_at:type_name -> google.protobuf.Timestamp
+	1,  // 19: counterdesk.intake.v1.StartVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 20: counterdesk.intake.v1.RecordVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 21: counterdesk.intake.v1.AnswerResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 22: counterdesk.intake.v1.RecordReturnVisitResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 23: counterdesk.intake.v1.CloseResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 24: counterdesk.intake.v1.WithdrawResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 25: counterdesk.intake.v1.ReopenResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 26: counterdesk.intake.v1.RequestReviewResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 27: counterdesk.intake.v1.DecideReviewResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 28: counterdesk.intake.v1.AwaitCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 29: counterdesk.intake.v1.ResumeFromCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
+	54, // 30: counterdesk.intake.v1.AnswerRequest.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	3,  // 31: counterdesk.intake.v1.AnswerRequest.compensation:type_name -> counterdesk.intake.v1.Compensation
+	28, // 32: counterdesk.intake.v1.AddNoteRequest.evidence:type_name -> counterdesk.intake.v1.Evidence
+	32, // 33: counterdesk.intake.v1.AddNoteResponse.entry:type_name -> counterdesk.intake.v1.HistoryEntry
+	51, // 34: counterdesk.intake.v1.HistoryEntry.at:type_name -> google.protobuf.Timestamp
+	52, // 35: counterdesk.intake.v1.HistoryEntry.from_status:type_name -> counterdesk.cases.v1.CaseStatus
+	52, // 36: counterdesk.intake.v1.HistoryEntry.to_status:type_name -> counterdesk.cases.v1.CaseStatus
+	28, // 37: counterdesk.intake.v1.HistoryEntry.evidence:type_name -> counterdesk.intake.v1.Evidence
+	32, // 38: counterdesk.intake.v1.GetCaseHistoryResponse.entries:type_name -> counterdesk.intake.v1.HistoryEntry
+	48, // 39: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
+	49, // 40: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
+	50, // 41: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	51, // 42: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	0,  // 43: counterdesk.intake.v1.CreateCaseRequest.customer:type_name -> counterdesk.intake.v1.Customer
+	51, // 44: counterdesk.intake.v1.CreateCaseRequest.received_at:type_name -> google.protobuf.Timestamp
+	1,  // 45: counterdesk.intake.v1.CreateCaseResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 46: counterdesk.intake.v1.GetCaseResponse.case:type_name -> counterdesk.intake.v1.Case
+	52, // 47: counterdesk.intake.v1.ListCasesRequest.status:type_name -> counterdesk.cases.v1.CaseStatus
+	49, // 48: counterdesk.intake.v1.ListCasesRequest.category:type_name -> counterdesk.cases.v1.Category
+	50, // 49: counterdesk.intake.v1.ListCasesRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	51, // 50: counterdesk.intake.v1.ListCasesRequest.from:type_name -> google.protobuf.Timestamp
+	51, // 51: counterdesk.intake.v1.ListCasesRequest.to:type_name -> google.protobuf.Timestamp
+	1,  // 52: counterdesk.intake.v1.ListCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
+	42, // 53: counterdesk.intake.v1.VerifyCaseAuditResponse.first_broken:type_name -> counterdesk.intake.v1.AuditBreak
+	1,  // 54: counterdesk.intake.v1.ListRelatedCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
+	34, // 55: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
+	36, // 56: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
+	38, // 57: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
+	40, // 58: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:input_type -> counterdesk.intake.v1.VerifyCaseAuditRequest
+	17, // 59: counterdesk.intake.v1.IntakeService.StartVerification:input_type -> counterdesk.intake.v1.StartVerificationRequest
+	18, // 60: counterdesk.intake.v1.IntakeService.RecordVerification:input_type -> counterdesk.intake.v1.RecordVerificationRequest
+	19, // 61: counterdesk.intake.v1.IntakeService.Answer:input_type -> counterdesk.intake.v1.AnswerRequest
+	20, // 62: counterdesk.intake.v1.IntakeService.RecordReturnVisit:input_type -> counterdesk.intake.v1.RecordReturnVisitRequest
+	21, // 63: counterdesk.intake.v1.IntakeService.Close:input_type -> counterdesk.intake.v1.CloseRequest
+	23, // 64: counterdesk.intake.v1.IntakeService.Withdraw:input_type -> counterdesk.intake.v1.WithdrawRequest
+	24, // 65: counterdesk.intake.v1.IntakeService.Reopen:input_type -> counterdesk.intake.v1.ReopenRequest
+	25, // 66: counterdesk.intake.v1.IntakeService.RequestReview:input_type -> counterdesk.intake.v1.RequestReviewRequest
+	27, // 67: counterdesk.intake.v1.IntakeService.DecideReview:input_type -> counterdesk.intake.v1.DecideReviewRequest
+	26, // 68: counterdesk.intake.v1.IntakeService.AwaitCustomer:input_type -> counterdesk.intake.v1.AwaitCustomerRequest
+	22, // 69: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:input_type -> counterdesk.intake.v1.ResumeFromCustomerRequest
+	29, // 70: counterdesk.intake.v1.IntakeService.AddNote:input_type -> counterdesk.intake.v1.AddNoteRequest
+	31, // 71: counterdesk.intake.v1.IntakeService.GetCaseHistory:input_type -> counterdesk.intake.v1.GetCaseHistoryRequest
+	45, // 72: counterdesk.intake.v1.IntakeService.ListRelatedCases:input_type -> counterdesk.intake.v1.ListRelatedCasesRequest
+	43, // 73: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
+	35, // 74: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
+	37, // 75: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
+	39, // 76: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
+	41, // 77: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:output_type -> counterdesk.intake.v1.VerifyCaseAuditResponse
+	6,  // 78: counterdesk.intake.v1.IntakeService.StartVerification:output_type -> counterdesk.intake.v1.StartVerificationResponse
+	7,  // 79: counterdesk.intake.v1.IntakeService.RecordVerification:output_type -> counterdesk.intake.v1.RecordVerificationResponse
+	8,  // 80: counterdesk.intake.v1.IntakeService.Answer:output_type -> counterdesk.intake.v1.AnswerResponse
+	9,  // 81: counterdesk.intake.v1.IntakeService.RecordReturnVisit:output_type -> counterdesk.intake.v1.RecordReturnVisitResponse
+	10, // 82: counterdesk.intake.v1.IntakeService.Close:output_type -> counterdesk.intake.v1.CloseResponse
+	11, // 83: counterdesk.intake.v1.IntakeService.Withdraw:output_type -> counterdesk.intake.v1.WithdrawResponse
+	12, // 84: counterdesk.intake.v1.IntakeService.Reopen:output_type -> counterdesk.intake.v1.ReopenResponse
+	13, // 85: counterdesk.intake.v1.IntakeService.RequestReview:output_type -> counterdesk.intake.v1.RequestReviewResponse
+	14, // 86: counterdesk.intake.v1.IntakeService.DecideReview:output_type -> counterdesk.intake.v1.DecideReviewResponse
+	15, // 87: counterdesk.intake.v1.IntakeService.AwaitCustomer:output_type -> counterdesk.intake.v1.AwaitCustomerResponse
+	16, // 88: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:output_type -> counterdesk.intake.v1.ResumeFromCustomerResponse
+	30, // 89: counterdesk.intake.v1.IntakeService.AddNote:output_type -> counterdesk.intake.v1.AddNoteResponse
+	33, // 90: counterdesk.intake.v1.IntakeService.GetCaseHistory:output_type -> counterdesk.intake.v1.GetCaseHistoryResponse
+	46, // 91: counterdesk.intake.v1.IntakeService.ListRelatedCases:output_type -> counterdesk.intake.v1.ListRelatedCasesResponse
+	44, // 92: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
+	74, // [74:93] is the sub-list for method output_type
+	55, // [55:74] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_intake_v1_intake_proto_init() }
