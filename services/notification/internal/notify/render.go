@@ -134,7 +134,9 @@ func Render(t Template, lang Language, c Content) (Message, error) {
 	data := struct {
 		CaseNumber, CustomerName, ExpectedAnswer, PreviousAnswer, Answer string
 		Provisional, HolidaysPublished, BranchClosed, Later              bool
+		Resumed, Reopened                                                bool
 	}{
+		Resumed: c.ChangeReason == ChangeResumed, Reopened: c.ChangeReason == ChangeReopened,
 		Answer:     answerBody(c.Answer),
 		CaseNumber: SingleLine(c.CaseNumber), CustomerName: SingleLine(c.CustomerName),
 		ExpectedAnswer: when, PreviousAnswer: before, Provisional: c.Provisional,

@@ -306,3 +306,17 @@ func TestAnAnswerMessageNeedsTheAnswer(t *testing.T) {
 		t.Fatal("an answer message without the answer was rendered")
 	}
 }
+
+func TestADateMovedByAPauseOrAReopeningSaysSo(t *testing.T) {
+	due := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	for reason, want := range map[string]string{ChangeResumed: "暂停了计时", ChangeReopened: "重新受理"} {
+		msg, err := Render(TemplateCaseDateMoved, LanguageZhCN, Content{CaseNumber: "CD-1", TimeZone: "Asia/Shanghai",
+			PreviousAnswerAt: due, ExpectedAnswerAt: due.Add(72 * time.Hour), ChangeReason: reason})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(msg.Body, want) || strings.Contains(msg.Body, "工作日安排有变化") {
+			t.Errorf("%s: body %q, want it to say %q and not blame the calendar", reason, msg.Body, want)
+		}
+	}
+}

@@ -71,6 +71,11 @@ const (
 	// ChangeBranchClosure: the branch was closed on some days (e.g. a
 	// typhoon), which no longer count as working days.
 	ChangeBranchClosure = "branch_closure"
+	// ChangeResumed: the case waited for the customer, and the clock
+	// resumed when they answered.
+	ChangeResumed = "resumed_after_waiting_for_customer"
+	// ChangeReopened: the case was reopened and is being handled again.
+	ChangeReopened = "case_reopened"
 )
 
 // Recount is a deadline of a case that slatimer counted again because the

@@ -344,3 +344,53 @@ func TestLifecycleStepsMeetTheirDeadlines(t *testing.T) {
 		t.Errorf("closing moved the first answer's met time to %v", d.MetAt)
 	}
 }
+
+// Waiting for the customer pauses the answer and resolution clocks: they
+// do not fire while paused, and resume counted from a start moved on by the
+// work time paused (announced as a recount); a reopened case's answer and
+// resolution clocks start again from the reopening.
+func TestWaitingPausesAndReopeningRestartsTheCustomerClocks(t *testing.T) {
+	f := newFixture(t)
+	c := normalCase(t) // Friday 2026-11-20 10:00; first answer Monday 23 17:00
+	f.mustHandle(t, c.envelope())
+	step := func(action, when string) {
+		f.mustHandle(t, &eventsv1.Envelope{EventId: uuid.NewString(), TenantId: c.tenant, CaseId: c.id,
+			Payload: &eventsv1.Envelope_CaseTransitioned{CaseTransitioned: &eventsv1.CaseTransitioned{
+				Action: action, ActorId: "cm-1", At: timestamppb.New(at(t, when))}}})
+	}
+	before := f.deadline(t, c, sla.KindFirstAnswer).DueAt
+	step("awaitCustomer", "2026-11-20 11:00")
+	// Long past the old due time nothing of the paused clocks fires.
+	out := len(f.outbox(t))
+	f.fireDue(t, at(t, "2026-11-25 12:00"))
+	for _, ev := range f.outbox(t)[out:] {
+		k := ev.env.GetDeadlineWarned().GetKind() + ev.env.GetDeadlineBreached().GetKind()
+		if k == string(sla.KindFirstAnswer) || k == string(sla.KindResolution) {
+			t.Errorf("a paused clock fired: %v", ev.env)
+		}
+	}
+	// Resumed on Wednesday 25 at 10:00: three working days later.
+	out = len(f.outbox(t))
+	step("resumeFromCustomer", "2026-11-25 10:00")
+	after := f.deadline(t, c, sla.KindFirstAnswer).DueAt
+	if !after.After(before) {
+		t.Fatalf("first answer due %v after the pause, was %v: want later", after, before)
+	}
+	var recomputed int
+	for _, ev := range f.outbox(t)[out:] {
+		if r := ev.env.GetDeadlineRecomputed(); r != nil && r.GetReason() == ReasonResumed {
+			recomputed++
+		}
+	}
+	if recomputed != len(customerClocks) {
+		t.Errorf("%d recounts announced on resuming, want %d", recomputed, len(customerClocks))
+	}
+	// Answered and closed, then reopened: the answer clock runs again.
+	step("answer", "2026-11-26 10:00")
+	step("close", "2026-11-27 10:00")
+	step("reopen", "2026-12-01 10:00")
+	d := f.deadline(t, c, sla.KindFirstAnswer)
+	if d.MetAt != nil || !d.StartedAt.Equal(at(t, "2026-12-01 10:00")) || !d.DueAt.After(at(t, "2026-12-01 10:00")) {
+		t.Errorf("after reopening: started %v due %v met %v, want running from the reopening", d.StartedAt, d.DueAt, d.MetAt)
+	}
+}

@@ -472,7 +472,16 @@ func TestFiresHeldByAReplicaThatDiesAreFiredByAnother(t *testing.T) {
 		t.Fatal("FireDue on a killed connection reported success")
 	}
 
-	if n := f.fireDue(t, yellow); n != 1 {
+	// The killed backend's row locks go when Postgres has finished ending
+	// it, a moment after pg_terminate_backend returns: wait until it is gone
+	// (until then the other replica rightly skips the row).
+	for gone := false; !gone; {
+		if err := f.pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)`, pid).Scan(&gone); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n = f.fireDue(t, yellow)
+	if n != 1 {
 		t.Fatalf("another replica fired %d after the first died, want the acknowledge yellow", n)
 	}
 	if evs := f.firedEvents(t); len(evs) != 1 || evs[0] != (fireKey{c.id, string(sla.KindAcknowledge), "yellow"}) {

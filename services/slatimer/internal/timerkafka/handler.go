@@ -61,14 +61,87 @@ var metBy = map[string][]sla.Kind{
 		sla.KindResolution, sla.KindRegulatoryDecision, sla.KindReturnVisit},
 }
 
+// customerClocks are the clocks that pause while the case waits for the
+// customer and start again when a closed case is reopened: the answer and
+// the resolution. (The acknowledgment is long met; the regulator's limit
+// and the major-case report keep running.)
+var customerClocks = []sla.Kind{sla.KindFirstAnswer, sla.KindResolution}
+
+// Reasons of the DeadlineRecomputed a step causes.
+const (
+	ReasonResumed  = "resumed_after_waiting_for_customer"
+	ReasonReopened = "case_reopened"
+)
+
 func (h *Handler) transitioned(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {
 	ev := env.GetCaseTransitioned()
+	at := ev.GetAt().AsTime()
 	for _, k := range metBy[ev.GetAction()] {
-		if err := h.Store.Meet(ctx, tx, env.GetCaseId(), string(k), ev.GetAt().AsTime()); err != nil {
+		if err := h.Store.Meet(ctx, tx, env.GetCaseId(), string(k), at); err != nil {
 			return err
 		}
 	}
+	switch ev.GetAction() {
+	case "awaitCustomer":
+		_, err := h.Store.Pause(ctx, tx, env.GetCaseId(), customerClocks, at)
+		return err
+	case "resumeFromCustomer":
+		return h.recount(ctx, tx, env.GetCaseId(), at, ReasonResumed, func(d timerpg.CaseDeadline, cal *calendar.Calendar) (time.Time, bool) {
+			if d.PausedAt == nil || d.MetAt != nil {
+				return time.Time{}, false
+			}
+			// The start moves on by the time the clock was paused, counted
+			// the way the clock counts (work time for working-day and
+			// business-hours clocks).
+			if d.Basis.Clock == sla.ClockCalendar {
+				return d.StartedAt.Add(at.Sub(*d.PausedAt)), true
+			}
+			return cal.AddBusinessTime(d.StartedAt, cal.BusinessTimeBetween(*d.PausedAt, at)), true
+		})
+	case "reopen":
+		// The answer and resolution clocks start again, from the reopening.
+		return h.recount(ctx, tx, env.GetCaseId(), at, ReasonReopened, func(timerpg.CaseDeadline, *calendar.Calendar) (time.Time, bool) {
+			return at, true
+		})
+	}
 	return nil
+}
+
+// recount counts the case's customer clocks again from the start newStart
+// gives (skipping those it declines), stores them and announces each.
+func (h *Handler) recount(ctx context.Context, tx pgx.Tx, caseID string, at time.Time, reason string,
+	newStart func(timerpg.CaseDeadline, *calendar.Calendar) (time.Time, bool)) error {
+	if err := h.Store.LockShared(ctx, tx); err != nil {
+		return err
+	}
+	st, err := h.Calendars.Current(ctx, tx)
+	if err != nil {
+		return err
+	}
+	ds, err := h.Store.LockCaseDeadlines(ctx, tx, caseID, customerClocks)
+	if err != nil {
+		return err
+	}
+	var moved []calendars.Recounted
+	for _, d := range ds {
+		cal, ok := st.Branch(h.Calendars.Base, d.Tenant, d.Branch, d.Basis.CalendarID)
+		if !ok {
+			return eventbus.Permanent(fmt.Errorf("case %s: unknown business calendar %q", caseID, d.Basis.CalendarID))
+		}
+		start, ok := newStart(d, cal)
+		if !ok {
+			continue
+		}
+		nd, err := sla.Recount(sla.Kind(d.Kind), d.Basis, cal, start)
+		if err != nil {
+			return eventbus.Permanent(fmt.Errorf("case %s: count %s again: %w", caseID, d.Kind, err))
+		}
+		if err := h.Store.Restart(ctx, tx, d.OpenDeadline, start, nd, st.Version, at); err != nil {
+			return err
+		}
+		moved = append(moved, calendars.Recounted{Old: d.OpenDeadline, New: nd})
+	}
+	return PublishRecounted(ctx, tx, reason, st.Version, moved)
 }
 
 func (h *Handler) arm(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {

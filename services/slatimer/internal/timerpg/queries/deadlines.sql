@@ -37,6 +37,7 @@ JOIN (SELECT f.case_id, f.kind, min(f.fire_at) AS first_due
       FROM timer_fires f
       WHERE f.fired_at IS NULL AND NOT f.cancelled AND f.fire_at <= sqlc.arg(now)::timestamptz
       GROUP BY f.case_id, f.kind) due ON due.case_id = d.case_id AND due.kind = d.kind
+WHERE d.paused_at IS NULL -- a paused clock neither warns nor breaches
 ORDER BY due.first_due
 LIMIT sqlc.arg(max_deadlines)
 FOR UPDATE OF d SKIP LOCKED;
@@ -54,3 +55,30 @@ UPDATE timer_fires SET fired_at = $4 WHERE case_id = $1 AND kind = $2 AND level 
 
 -- name: RaiseLevel :exec
 UPDATE deadlines SET level = $3 WHERE case_id = $1 AND kind = $2 AND met_at IS NULL;
+
+-- name: PauseDeadlines :many
+-- Pauses the case's running clocks of the given kinds (those already paused
+-- keep their pause time).
+UPDATE deadlines SET paused_at = sqlc.arg(paused_at)::timestamptz
+WHERE case_id = sqlc.arg(case_id) AND met_at IS NULL AND paused_at IS NULL AND kind = ANY(sqlc.arg(kinds)::text[])
+RETURNING kind;
+
+-- name: LockCaseDeadlines :many
+-- The case's deadlines of the given kinds that have a basis (so can be
+-- counted again), locked for a restart or a resume.
+SELECT case_id, kind, tenant_id, branch_id, started_at, due_at, provisional, basis, paused_at, met_at
+FROM deadlines WHERE case_id = sqlc.arg(case_id) AND kind = ANY(sqlc.arg(kinds)::text[]) AND basis IS NOT NULL
+ORDER BY kind FOR UPDATE;
+
+-- name: RestartDeadline :exec
+-- A deadline counted again from a new start: running, unpaused, unmet.
+UPDATE deadlines SET started_at = $3, due_at = $4, provisional = $5, calendar_version = $6, met_at = NULL, paused_at = NULL
+WHERE case_id = $1 AND kind = $2;
+
+-- name: RestartFire :exec
+-- A level of a restarted deadline at its new time: pending again unless the
+-- new time has already passed at the restart and it had fired; a level a
+-- met deadline had cancelled is live again.
+INSERT INTO timer_fires (case_id, kind, level, fire_at, trace) VALUES ($1, $2, $3, $4, '{}'::jsonb)
+ON CONFLICT (case_id, kind, level) DO UPDATE SET fire_at = EXCLUDED.fire_at, cancelled = false,
+    fired_at = CASE WHEN EXCLUDED.fire_at > sqlc.arg(changed_at)::timestamptz THEN NULL ELSE timer_fires.fired_at END;

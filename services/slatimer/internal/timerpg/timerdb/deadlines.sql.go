@@ -31,6 +31,7 @@ JOIN (SELECT f.case_id, f.kind, min(f.fire_at) AS first_due
       FROM timer_fires f
       WHERE f.fired_at IS NULL AND NOT f.cancelled AND f.fire_at <= $1::timestamptz
       GROUP BY f.case_id, f.kind) due ON due.case_id = d.case_id AND due.kind = d.kind
+WHERE d.paused_at IS NULL -- a paused clock neither warns nor breaches
 ORDER BY due.first_due
 LIMIT $2
 FOR UPDATE OF d SKIP LOCKED
@@ -256,6 +257,63 @@ func (q *Queries) ListCaseDeadlines(ctx context.Context, arg ListCaseDeadlinesPa
 	return items, nil
 }
 
+const lockCaseDeadlines = `-- name: LockCaseDeadlines :many
+SELECT case_id, kind, tenant_id, branch_id, started_at, due_at, provisional, basis, paused_at, met_at
+FROM deadlines WHERE case_id = $1 AND kind = ANY($2::text[]) AND basis IS NOT NULL
+ORDER BY kind FOR UPDATE
+`
+
+type LockCaseDeadlinesParams struct {
+	CaseID string
+	Kinds  []string
+}
+
+type LockCaseDeadlinesRow struct {
+	CaseID      string
+	Kind        string
+	TenantID    string
+	BranchID    string
+	StartedAt   time.Time
+	DueAt       time.Time
+	Provisional bool
+	Basis       []byte
+	PausedAt    *time.Time
+	MetAt       *time.Time
+}
+
+// The case's deadlines of the given kinds that have a basis (so can be
+// counted again), locked for a restart or a resume.
+func (q *Queries) LockCaseDeadlines(ctx context.Context, arg LockCaseDeadlinesParams) ([]LockCaseDeadlinesRow, error) {
+	rows, err := q.db.Query(ctx, lockCaseDeadlines, arg.CaseID, arg.Kinds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LockCaseDeadlinesRow{}
+	for rows.Next() {
+		var i LockCaseDeadlinesRow
+		if err := rows.Scan(
+			&i.CaseID,
+			&i.Kind,
+			&i.TenantID,
+			&i.BranchID,
+			&i.StartedAt,
+			&i.DueAt,
+			&i.Provisional,
+			&i.Basis,
+			&i.PausedAt,
+			&i.MetAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const markFired = `-- name: MarkFired :exec
 UPDATE timer_fires SET fired_at = $4 WHERE case_id = $1 AND kind = $2 AND level = $3
 `
@@ -292,6 +350,40 @@ func (q *Queries) MeetDeadline(ctx context.Context, arg MeetDeadlineParams) erro
 	return err
 }
 
+const pauseDeadlines = `-- name: PauseDeadlines :many
+UPDATE deadlines SET paused_at = $1::timestamptz
+WHERE case_id = $2 AND met_at IS NULL AND paused_at IS NULL AND kind = ANY($3::text[])
+RETURNING kind
+`
+
+type PauseDeadlinesParams struct {
+	PausedAt time.Time
+	CaseID   string
+	Kinds    []string
+}
+
+// Pauses the case's running clocks of the given kinds (those already paused
+// keep their pause time).
+func (q *Queries) PauseDeadlines(ctx context.Context, arg PauseDeadlinesParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, pauseDeadlines, arg.PausedAt, arg.CaseID, arg.Kinds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var kind string
+		if err := rows.Scan(&kind); err != nil {
+			return nil, err
+		}
+		items = append(items, kind)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const raiseLevel = `-- name: RaiseLevel :exec
 UPDATE deadlines SET level = $3 WHERE case_id = $1 AND kind = $2 AND met_at IS NULL
 `
@@ -304,6 +396,61 @@ type RaiseLevelParams struct {
 
 func (q *Queries) RaiseLevel(ctx context.Context, arg RaiseLevelParams) error {
 	_, err := q.db.Exec(ctx, raiseLevel, arg.CaseID, arg.Kind, arg.Level)
+	return err
+}
+
+const restartDeadline = `-- name: RestartDeadline :exec
+UPDATE deadlines SET started_at = $3, due_at = $4, provisional = $5, calendar_version = $6, met_at = NULL, paused_at = NULL
+WHERE case_id = $1 AND kind = $2
+`
+
+type RestartDeadlineParams struct {
+	CaseID          string
+	Kind            string
+	StartedAt       time.Time
+	DueAt           time.Time
+	Provisional     bool
+	CalendarVersion int64
+}
+
+// A deadline counted again from a new start: running, unpaused, unmet.
+func (q *Queries) RestartDeadline(ctx context.Context, arg RestartDeadlineParams) error {
+	_, err := q.db.Exec(ctx, restartDeadline,
+		arg.CaseID,
+		arg.Kind,
+		arg.StartedAt,
+		arg.DueAt,
+		arg.Provisional,
+		arg.CalendarVersion,
+	)
+	return err
+}
+
+const restartFire = `-- name: RestartFire :exec
+INSERT INTO timer_fires (case_id, kind, level, fire_at, trace) VALUES ($1, $2, $3, $4, '{}'::jsonb)
+ON CONFLICT (case_id, kind, level) DO UPDATE SET fire_at = EXCLUDED.fire_at, cancelled = false,
+    fired_at = CASE WHEN EXCLUDED.fire_at > $5::timestamptz THEN NULL ELSE timer_fires.fired_at END
+`
+
+type RestartFireParams struct {
+	CaseID    string
+	Kind      string
+	Level     string
+	FireAt    time.Time
+	ChangedAt time.Time
+}
+
+// A level of a restarted deadline at its new time: pending again unless the
+// new time has already passed at the restart and it had fired; a level a
+// met deadline had cancelled is live again.
+func (q *Queries) RestartFire(ctx context.Context, arg RestartFireParams) error {
+	_, err := q.db.Exec(ctx, restartFire,
+		arg.CaseID,
+		arg.Kind,
+		arg.Level,
+		arg.FireAt,
+		arg.ChangedAt,
+	)
 	return err
 }
 

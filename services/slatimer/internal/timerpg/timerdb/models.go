@@ -44,6 +44,7 @@ type Deadline struct {
 	MetAt           *time.Time
 	Basis           []byte
 	CalendarVersion int64
+	PausedAt        *time.Time
 }
 
 type Policy struct {

@@ -1,0 +1,77 @@
+package timerpg
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/counterdesk/counterdesk/services/slatimer/internal/calendars"
+	"github.com/counterdesk/counterdesk/services/slatimer/internal/sla"
+	"github.com/counterdesk/counterdesk/services/slatimer/internal/timerpg/timerdb"
+	"github.com/jackc/pgx/v5"
+)
+
+// Pause pauses the case's running clocks of kinds at at and returns the
+// kinds it paused.
+func (s *Store) Pause(ctx context.Context, tx pgx.Tx, caseID string, kinds []sla.Kind, at time.Time) ([]string, error) {
+	ks := make([]string, len(kinds))
+	for i, k := range kinds {
+		ks[i] = string(k)
+	}
+	paused, err := s.on(tx).PauseDeadlines(ctx, timerdb.PauseDeadlinesParams{PausedAt: at, CaseID: caseID, Kinds: ks})
+	if err != nil {
+		return nil, fmt.Errorf("pause clocks of case %s: %w", caseID, err)
+	}
+	return paused, nil
+}
+
+// CaseDeadline is a stored deadline that can be counted again.
+type CaseDeadline struct {
+	calendars.OpenDeadline
+	PausedAt, MetAt *time.Time
+}
+
+// LockCaseDeadlines returns the case's deadlines of kinds that have a
+// basis, locked until tx ends.
+func (s *Store) LockCaseDeadlines(ctx context.Context, tx pgx.Tx, caseID string, kinds []sla.Kind) ([]CaseDeadline, error) {
+	ks := make([]string, len(kinds))
+	for i, k := range kinds {
+		ks[i] = string(k)
+	}
+	rows, err := s.on(tx).LockCaseDeadlines(ctx, timerdb.LockCaseDeadlinesParams{CaseID: caseID, Kinds: ks})
+	if err != nil {
+		return nil, fmt.Errorf("lock deadlines of case %s: %w", caseID, err)
+	}
+	out := make([]CaseDeadline, 0, len(rows))
+	for _, r := range rows {
+		d := CaseDeadline{OpenDeadline: calendars.OpenDeadline{CaseID: r.CaseID, Kind: r.Kind, Tenant: r.TenantID, Branch: r.BranchID,
+			StartedAt: r.StartedAt, DueAt: r.DueAt, Provisional: r.Provisional}, PausedAt: r.PausedAt, MetAt: r.MetAt}
+		if err := json.Unmarshal(r.Basis, &d.Basis); err != nil {
+			return nil, fmt.Errorf("decode basis of %s of case %s: %w", r.Kind, r.CaseID, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// Restart stores nd, counted from startedAt, as the running (unmet,
+// unpaused) deadline of old's case and kind, its warnings and breach at
+// their new times (live again if a meeting had cancelled them), its level
+// the highest still fired.
+func (s *Store) Restart(ctx context.Context, tx pgx.Tx, old calendars.OpenDeadline, startedAt time.Time, nd sla.Deadline, version int64, changedAt time.Time) error {
+	q := s.on(tx)
+	if err := q.RestartDeadline(ctx, timerdb.RestartDeadlineParams{CaseID: old.CaseID, Kind: old.Kind, StartedAt: startedAt,
+		DueAt: nd.DueAt, Provisional: nd.Provisional, CalendarVersion: version}); err != nil {
+		return fmt.Errorf("restart %s of case %s: %w", old.Kind, old.CaseID, err)
+	}
+	for _, w := range fires(nd) {
+		if err := q.RestartFire(ctx, timerdb.RestartFireParams{CaseID: old.CaseID, Kind: old.Kind, Level: w.Level, FireAt: w.At, ChangedAt: changedAt}); err != nil {
+			return fmt.Errorf("restart %s fire of %s of case %s: %w", w.Level, old.Kind, old.CaseID, err)
+		}
+	}
+	if err := q.ResetLevel(ctx, timerdb.ResetLevelParams{CaseID: old.CaseID, Kind: old.Kind}); err != nil {
+		return fmt.Errorf("reset level of %s of case %s: %w", old.Kind, old.CaseID, err)
+	}
+	return nil
+}
