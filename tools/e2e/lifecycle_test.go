@@ -165,8 +165,12 @@ func TestComplexAndMajorComplaintsAreWorkedToClosure(t *testing.T) {
 				return fmt.Sprint(d)
 			})
 			_, got := call(t, http.MethodGet, path, toks.BankSystem, nil)
-			if str(got["status"]) != "CASE_STATUS_CLOSED" || str(got["severity"]) != sev {
-				t.Errorf("case after closing: %v", got)
+			if str(got["status"]) != "CASE_STATUS_CLOSED" || str(got["severity"]) != sev || (got["headOfficeCase"] == true) != (sev == "SEVERITY_MAJOR") {
+				t.Errorf("case after closing: %v (a major case goes up to head office, a complex one not)", got)
+			}
+			// Every step is in the audit trail, and the trail holds.
+			if code, v := call(t, http.MethodGet, path+"/audit:verify", toks.BankSystem, nil); code != http.StatusOK || v["ok"] != true || v["entries"].(float64) < 6 {
+				t.Errorf("audit after the walk: %d %v, want ok with the creation and five steps", code, v)
 			}
 		})
 	}

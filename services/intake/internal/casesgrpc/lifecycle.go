@@ -198,6 +198,11 @@ func (s *Server) GetCaseHistory(ctx context.Context, r *intakev1.GetCaseHistoryR
 		return nil, fmt.Errorf("history: %w", err)
 	}
 	clear := cases.SeesClear(c, caller)
+	if clear && caller.IsStaff() {
+		if err := s.Store.RecordAccess(ctx, c, caller.Subject, "history read in clear by "+string(caller.Role), s.Now()); err != nil {
+			return nil, fmt.Errorf("audit personal data read: %w", err)
+		}
+	}
 	resp := &intakev1.GetCaseHistoryResponse{CaseId: c.ID}
 	for _, h := range hs {
 		resp.Entries = append(resp.Entries, historyProto(h, clear))

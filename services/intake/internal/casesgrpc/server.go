@@ -289,6 +289,8 @@ func toProto(c cases.Case) *intakev1.Case {
 		CreatedAt: timestamppb.New(c.CreatedAt), UpdatedAt: timestamppb.New(c.UpdatedAt),
 		ReopenCount: int32(c.Life.Reopens),
 		Repeat:      c.Repeat,
+		// Domain: a major case goes up to head office.
+		HeadOfficeCase: c.Severity == "SEVERITY_MAJOR",
 	}
 	if !c.ReceivedAt.IsZero() {
 		pc.ReceivedAt = timestamppb.New(c.ReceivedAt)

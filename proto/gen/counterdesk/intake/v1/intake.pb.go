@@ -157,9 +157,12 @@ type Case struct {
 	Repeat bool `protobuf:"varint,23,opt,name=repeat,proto3" json:"repeat,omitempty"`
 	// When the bank received it (distinct from occurred_at, when it happened,
 	// and created_at, when it was registered).
-	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	// A major case (重大事件) goes up to head office: it needs a written report
+	// there within the major-report limit, and head office sees it.
+	HeadOfficeCase bool `protobuf:"varint,25,opt,name=head_office_case,json=headOfficeCase,proto3" json:"head_office_case,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -358,6 +361,13 @@ func (x *Case) GetReceivedAt() *timestamppb.Timestamp {
 		return x.ReceivedAt
 	}
 	return nil
+}
+
+func (x *Case) GetHeadOfficeCase() bool {
+	if x != nil {
+		return x.HeadOfficeCase
+	}
+	return false
 }
 
 type Verification struct {
@@ -3010,7 +3020,7 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\xd8\x01\x01r\x05\x18\xfe\x01`\x01R\x05email\x12F\n" +
 	"\x0eaccount_number\x18\x05 \x01(\tB\x1f\xbaH\x1cr\x1a\x18\"2\x16^$|^[0-9A-Za-z]{6,34}$R\raccountNumber\x12@\n" +
 	"\x04tier\x18\x06 \x01(\x0e2\".counterdesk.cases.v1.CustomerTierB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04tier\x12H\n" +
-	"\blanguage\x18\a \x01(\tB,\xbaH)r'\x18\x102#^$|^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$R\blanguage\"\xcd\b\n" +
+	"\blanguage\x18\a \x01(\tB,\xbaH)r'\x18\x102#^$|^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$R\blanguage\"\xf7\b\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
@@ -3042,7 +3052,8 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\freopen_count\x18\x16 \x01(\x05R\vreopenCount\x12\x16\n" +
 	"\x06repeat\x18\x17 \x01(\bR\x06repeat\x12;\n" +
 	"\vreceived_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"receivedAt\"\xce\x01\n" +
+	"receivedAt\x12(\n" +
+	"\x10head_office_case\x18\x19 \x01(\bR\x0eheadOfficeCase\"\xce\x01\n" +
 	"\fVerification\x12\x18\n" +
 	"\afinding\x18\x01 \x01(\tR\afinding\x12$\n" +
 	"\rsubstantiated\x18\x02 \x01(\bR\rsubstantiated\x12 \n" +
