@@ -109,6 +109,11 @@ const OccurredHorizon = 365 * 24 * time.Hour
 // Prepare applies the business rules to a new case and returns it ready to
 // store. id and number are assigned by the caller.
 func Prepare(in New, b Branch, caller auth.Principal, now time.Time) (Case, error) {
+	return PrepareWith(in, b, caller, DefaultPolicy, now)
+}
+
+// PrepareWith is Prepare under the bank's policy pol.
+func PrepareWith(in New, b Branch, caller auth.Principal, pol Policy, now time.Time) (Case, error) {
 	if caller.Role == auth.RoleSRE {
 		return Case{}, ErrForbidden
 	}
@@ -118,8 +123,12 @@ func Prepare(in New, b Branch, caller auth.Principal, now time.Time) (Case, erro
 	if err := checkText(in); err != nil {
 		return Case{}, err
 	}
-	if in.OccurredAt.Before(now.Add(-OccurredHorizon)) {
-		return Case{}, &FieldError{"occurredAt", "must be within the last year (the bank's horizon for registering what happened)"}
+	if pol.OccurredHorizon <= 0 {
+		pol.OccurredHorizon = OccurredHorizon
+	}
+	if in.OccurredAt.Before(now.Add(-pol.OccurredHorizon)) {
+		return Case{}, &FieldError{"occurredAt", fmt.Sprintf("must be within the last %d days (the bank's horizon for registering what happened)",
+			int(pol.OccurredHorizon/(24*time.Hour)))}
 	}
 	if in.OccurredAt.After(now.Add(ClockSkew)) {
 		return Case{}, &FieldError{"occurredAt", "must not be in the future"}

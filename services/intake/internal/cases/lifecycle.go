@@ -163,10 +163,13 @@ type Policy struct {
 	// CompensationApprovalFen: compensation above this needs a branch head
 	// or above (default ¥500).
 	CompensationApprovalFen int64
+	// OccurredHorizon is how long ago what a case reports may have
+	// happened (default a year).
+	OccurredHorizon time.Duration
 }
 
 // DefaultPolicy is used for banks that set none.
-var DefaultPolicy = Policy{CompensationApprovalFen: 50_000}
+var DefaultPolicy = Policy{CompensationApprovalFen: 50_000, OccurredHorizon: OccurredHorizon}
 
 // Apply takes step on a case in state l by caller at now. It checks the
 // state, the rules of the step and its input; who may take which step at

@@ -14,14 +14,16 @@ import (
 type action string
 
 const (
-	actCreateCase  action = "register a case"
-	actReadCase    action = "read cases"
-	actVerifyAudit action = "verify a case's audit trail"
-	actAddNote     action = "add a note to a case"
-	actVerify      action = "verify a case"
-	actWork        action = "work a case"
-	actClose       action = "close a case"
-	actDecide      action = "decide a review"
+	actCreateCase   action = "register a case"
+	actReadCase     action = "read cases"
+	actVerifyAudit  action = "verify a case's audit trail"
+	actAddNote      action = "add a note to a case"
+	actVerify       action = "verify a case"
+	actWork         action = "work a case"
+	actClose        action = "close a case"
+	actDecide       action = "decide a review"
+	actReadSettings action = "read the bank's case settings"
+	actPutSettings  action = "set the bank's case settings"
 )
 
 // stepActions maps each lifecycle step to its row of the role table.
@@ -59,13 +61,16 @@ var readers = []auth.Role{
 var roleTable = map[action][]auth.Role{
 	actCreateCase: {auth.RoleBankSystem, auth.RoleTeller, auth.RoleLobbyManager, auth.RoleComplaintManager,
 		auth.RoleBranchHead, auth.RoleHeadOffice},
-	actReadCase:    readers,
-	actVerifyAudit: readers,
-	actAddNote:     staff,
-	actVerify:      superiors,
-	actWork:        staff,
-	actClose:       superiors,
-	actDecide:      superiors,
+	actReadCase:     readers,
+	actVerifyAudit:  readers,
+	actAddNote:      staff,
+	actVerify:       superiors,
+	actWork:         staff,
+	actClose:        superiors,
+	actDecide:       superiors,
+	actReadSettings: readers,
+	// Head office administers the bank; a bank system is not an administrator.
+	actPutSettings: {auth.RoleHeadOffice},
 }
 
 // contactReaders are the services that may read a customer's contact

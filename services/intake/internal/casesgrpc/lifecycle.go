@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	casesv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/cases/v1"
 	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -26,12 +28,16 @@ func (s *Server) step(ctx context.Context, caseID string, st cases.Step) (*intak
 	if err != nil {
 		return nil, err
 	}
+	pol, _, err := s.Store.Settings(ctx, caller.Tenant)
+	if err != nil {
+		return nil, err
+	}
 	var view cases.Case
 	stored, err := s.Store.Step(ctx, caller.Tenant, caseID, func(c cases.Case) (cases.Case, cases.HistoryEntry, error) {
 		if _, err := cases.View(c, caller); err != nil {
 			return c, cases.HistoryEntry{}, err // outside the caller's scope: not found
 		}
-		life, tr, err := cases.Apply(c.Life, st, caller, cases.DefaultPolicy, s.Now())
+		life, tr, err := cases.Apply(c.Life, st, caller, pol, s.Now())
 		if err != nil {
 			return c, cases.HistoryEntry{}, err
 		}
@@ -222,4 +228,33 @@ func historyProto(h cases.HistoryEntry, clear bool) *intakev1.HistoryEntry {
 		e.Evidence = append(e.Evidence, &intakev1.Evidence{Kind: ev.Kind, Sha256: ev.SHA256, Reference: ev.Reference})
 	}
 	return e
+}
+
+func settingsProto(p cases.Policy) *intakev1.CaseSettings {
+	return &intakev1.CaseSettings{CompensationApprovalFen: p.CompensationApprovalFen, OccurredHorizonDays: int32(p.OccurredHorizon / (24 * time.Hour))}
+}
+
+func (s *Server) GetCaseSettings(ctx context.Context, _ *intakev1.GetCaseSettingsRequest) (*intakev1.GetCaseSettingsResponse, error) {
+	caller, err := authorize(ctx, actReadSettings)
+	if err != nil {
+		return nil, err
+	}
+	p, set, err := s.Store.Settings(ctx, caller.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.GetCaseSettingsResponse{Settings: settingsProto(p), IsDefault: proto.Bool(!set)}, nil
+}
+
+func (s *Server) PutCaseSettings(ctx context.Context, r *intakev1.PutCaseSettingsRequest) (*intakev1.PutCaseSettingsResponse, error) {
+	caller, err := authorize(ctx, actPutSettings)
+	if err != nil {
+		return nil, err
+	}
+	p := cases.Policy{CompensationApprovalFen: r.GetSettings().GetCompensationApprovalFen(),
+		OccurredHorizon: time.Duration(r.GetSettings().GetOccurredHorizonDays()) * 24 * time.Hour}
+	if err := s.Store.PutSettings(ctx, caller.Tenant, p, caller.Subject, s.Now()); err != nil {
+		return nil, err
+	}
+	return &intakev1.PutCaseSettingsResponse{Settings: settingsProto(p)}, nil
 }

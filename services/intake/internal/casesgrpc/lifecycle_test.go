@@ -306,6 +306,17 @@ func TestListingFiltersAndPagesWithACursorBoundToTheFilter(t *testing.T) {
 	if !slices.Equal(seen, handling) {
 		t.Errorf("listed %v, want exactly the handling cases %v", seen, handling)
 	}
+	// The branch head listed them in clear: one audited read per case shown.
+	if n := f.countWhere(t, "case_audit", "action = 'personal_data_read' AND details->>'purpose' LIKE 'case list read in clear%'"); n != len(handling) {
+		t.Errorf("%d audited list reads, want %d", n, len(handling))
+	}
+	// A teller of the branch sees them masked: nothing to audit.
+	if _, err := f.server.ListCases(as(teller, ""), &intakev1.ListCasesRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.countWhere(t, "case_audit", "action = 'personal_data_read' AND details->>'purpose' LIKE 'case list read in clear%'"); n != len(handling) {
+		t.Errorf("a masked listing was audited as clear (%d entries)", n)
+	}
 }
 
 // The same customer at the same bank within 30 days is a repeat complaint:
@@ -370,5 +381,41 @@ func TestRepeatComplaintsAreLinkedAndFlagged(t *testing.T) {
 	var clear int
 	if err := f.pool.QueryRow(context.Background(), `SELECT count(*) FROM cases WHERE position('110101199003071233'::bytea in coalesce(customer_key, ''::bytea)) > 0`).Scan(&clear); err != nil || clear != 0 {
 		t.Errorf("the ID number is in the customer key (%d, %v)", clear, err)
+	}
+}
+
+// Head office sets the bank's case rules; the steps and registration
+// follow them; nobody else may change them.
+func TestEachBankSetsItsOwnCaseRules(t *testing.T) {
+	f := newFixture(t)
+	got, err := f.server.GetCaseSettings(as(cm, ""), &intakev1.GetCaseSettingsRequest{})
+	if err != nil || !got.GetIsDefault() || got.GetSettings().GetCompensationApprovalFen() != cases.DefaultPolicy.CompensationApprovalFen {
+		t.Fatalf("before any setting: %v %v, want the defaults", got, err)
+	}
+	strict := &intakev1.CaseSettings{CompensationApprovalFen: 1000, OccurredHorizonDays: 30}
+	for _, p := range []auth.Principal{system, cm, head} {
+		if _, err := f.server.PutCaseSettings(as(p, ""), &intakev1.PutCaseSettingsRequest{Settings: strict}); status.Code(err) != codes.PermissionDenied {
+			t.Errorf("%s setting the bank's rules: %v, want PermissionDenied", p.Role, err)
+		}
+	}
+	ho := auth.Principal{Tenant: "bank-a", Subject: "ho-1", Role: auth.RoleHeadOffice}
+	if _, err := f.server.PutCaseSettings(as(ho, ""), &intakev1.PutCaseSettingsRequest{Settings: strict}); err != nil {
+		t.Fatal(err)
+	}
+	// ¥20 of compensation now needs a branch head.
+	id := f.walk(t, "rules", cases.StatusHandling)
+	_, err = f.server.Answer(as(cm, ""), &intakev1.AnswerRequest{CaseId: id, Answer: "退费", RootCause: casesv1.RootCause_ROOT_CAUSE_FEE_RULE,
+		Compensation: &intakev1.Compensation{Kind: casesv1.CompensationKind_COMPENSATION_KIND_FEE_REFUND, AmountFen: 2000}})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Errorf("¥20 under the bank's ¥10 threshold: %v, want PermissionDenied", err)
+	}
+	// Something of 40 days ago is outside its 30-day horizon; another bank keeps the default.
+	r := request()
+	r.OccurredAt = timestamppb.New(now.Add(-40 * 24 * time.Hour))
+	if _, err := f.server.CreateCase(as(system, "old"), r); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a case of 40 days ago under a 30-day horizon: %v, want InvalidArgument", err)
+	}
+	if _, err := f.server.CreateCase(as(otherBank, "old-b"), r); err != nil {
+		t.Errorf("another bank's case of 40 days ago (default horizon): %v", err)
 	}
 }

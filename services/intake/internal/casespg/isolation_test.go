@@ -49,6 +49,9 @@ func TestIntakeDatabaseKeepsBanksApart(t *testing.T) {
 		if _, err := store.AnchorHeads(ctx, at, func(context.Context, pgx.Tx, cases.AnchorBatch) error { return nil }); err != nil {
 			t.Fatalf("anchor: %v", err)
 		}
+		if err := store.PutSettings(ctx, tenant, cases.Policy{CompensationApprovalFen: 1000, OccurredHorizon: 30 * 24 * time.Hour}, "ho", at); err != nil {
+			t.Fatalf("settings of %s: %v", tenant, err)
+		}
 		if err := store.RecordAccess(ctx, c, "notification", "notify customer", at.Add(time.Minute)); err != nil {
 			t.Fatalf("record a read: %v", err)
 		}
@@ -57,6 +60,9 @@ func TestIntakeDatabaseKeepsBanksApart(t *testing.T) {
 	a := pgdb.WithTenant(context.Background(), "bank-a")
 	if _, err := store.GetAnyTenant(a, bankB.ID); err == nil {
 		t.Error("bank-a's context read bank-b's case by id")
+	}
+	if p, set, err := store.Settings(a, "bank-b"); err != nil || set || p != cases.DefaultPolicy {
+		t.Errorf("bank-a's context read bank-b's settings: %+v %v %v", p, set, err)
 	}
 	if v, err := store.VerifyAudit(a, bankB.ID); err == nil && v.Entries > 0 {
 		t.Errorf("bank-a's context verified bank-b's trail of %d entries", v.Entries)

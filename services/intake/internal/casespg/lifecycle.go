@@ -213,3 +213,30 @@ func (s *Store) AddSystemEntry(ctx context.Context, tx pgx.Tx, tenant, id string
 	}
 	return s.appendHistory(ctx, tx, tenant, id, h)
 }
+
+// Settings returns tenant's case policy, and false when it set none (the
+// defaults then).
+func (s *Store) Settings(ctx context.Context, tenant string) (cases.Policy, bool, error) {
+	var fen int64
+	var days int
+	err := s.pool.QueryRow(ctx, `SELECT compensation_approval_fen, occurred_horizon_days FROM case_settings WHERE tenant_id = $1`, tenant).Scan(&fen, &days)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return cases.DefaultPolicy, false, nil
+	}
+	if err != nil {
+		return cases.Policy{}, false, fmt.Errorf("read case settings: %w", err)
+	}
+	return cases.Policy{CompensationApprovalFen: fen, OccurredHorizon: time.Duration(days) * 24 * time.Hour}, true, nil
+}
+
+// PutSettings replaces tenant's case policy, with an audit of who did it.
+func (s *Store) PutSettings(ctx context.Context, tenant string, p cases.Policy, by string, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO case_settings (tenant_id, compensation_approval_fen, occurred_horizon_days, updated_by, updated_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id) DO UPDATE SET compensation_approval_fen = EXCLUDED.compensation_approval_fen,
+		occurred_horizon_days = EXCLUDED.occurred_horizon_days, updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at`,
+		tenant, p.CompensationApprovalFen, int(p.OccurredHorizon/(24*time.Hour)), by, at)
+	if err != nil {
+		return fmt.Errorf("store case settings: %w", err)
+	}
+	return nil
+}

@@ -283,6 +283,22 @@ func (s *Store) SetOwner(ctx context.Context, tx pgx.Tx, caseID, owner, reason, 
 	return s.appendAudit(ctx, tx, tenant, caseID, at, actor, "assigned", map[string]string{"owner": owner, "reason": reason})
 }
 
+// RecordAccesses appends an audit entry to each of cs for one read (a
+// listing) of their personal data, in one transaction.
+func (s *Store) RecordAccesses(ctx context.Context, cs []cases.Case, actor, purpose string, at time.Time) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	return pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, c := range cs {
+			if err := s.appendAudit(ctx, tx, c.Tenant, c.ID, at, actor, "personal_data_read", map[string]string{"purpose": purpose}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // RecordAccess appends an audit entry for a read of personal data.
 func (s *Store) RecordAccess(ctx context.Context, c cases.Case, actor, purpose string, at time.Time) error {
 	return pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {

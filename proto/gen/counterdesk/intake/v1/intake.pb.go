@@ -3007,6 +3007,238 @@ func (x *ListRelatedCasesResponse) GetCases() []*Case {
 	return nil
 }
 
+// A bank's rules for its cases.
+type CaseSettings struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Compensation above this (in fen) needs a branch head or above to grant.
+	CompensationApprovalFen int64 `protobuf:"varint,1,opt,name=compensation_approval_fen,json=compensationApprovalFen,proto3" json:"compensation_approval_fen,omitempty"`
+	// How many days back occurredAt may be.
+	OccurredHorizonDays int32 `protobuf:"varint,2,opt,name=occurred_horizon_days,json=occurredHorizonDays,proto3" json:"occurred_horizon_days,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *CaseSettings) Reset() {
+	*x = CaseSettings{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseSettings) ProtoMessage() {}
+
+func (x *CaseSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseSettings.ProtoReflect.Descriptor instead.
+func (*CaseSettings) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *CaseSettings) GetCompensationApprovalFen() int64 {
+	if x != nil {
+		return x.CompensationApprovalFen
+	}
+	return 0
+}
+
+func (x *CaseSettings) GetOccurredHorizonDays() int32 {
+	if x != nil {
+		return x.OccurredHorizonDays
+	}
+	return 0
+}
+
+type GetCaseSettingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseSettingsRequest) Reset() {
+	*x = GetCaseSettingsRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseSettingsRequest) ProtoMessage() {}
+
+func (x *GetCaseSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseSettingsRequest.ProtoReflect.Descriptor instead.
+func (*GetCaseSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{48}
+}
+
+type GetCaseSettingsResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Settings *CaseSettings          `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	// Whether these are the defaults (the bank set none).
+	IsDefault     *bool `protobuf:"varint,2,opt,name=is_default,json=isDefault,proto3,oneof" json:"is_default,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseSettingsResponse) Reset() {
+	*x = GetCaseSettingsResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseSettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseSettingsResponse) ProtoMessage() {}
+
+func (x *GetCaseSettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseSettingsResponse.ProtoReflect.Descriptor instead.
+func (*GetCaseSettingsResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *GetCaseSettingsResponse) GetSettings() *CaseSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *GetCaseSettingsResponse) GetIsDefault() bool {
+	if x != nil && x.IsDefault != nil {
+		return *x.IsDefault
+	}
+	return false
+}
+
+type PutCaseSettingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Settings      *CaseSettings          `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutCaseSettingsRequest) Reset() {
+	*x = PutCaseSettingsRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutCaseSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutCaseSettingsRequest) ProtoMessage() {}
+
+func (x *PutCaseSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutCaseSettingsRequest.ProtoReflect.Descriptor instead.
+func (*PutCaseSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *PutCaseSettingsRequest) GetSettings() *CaseSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+type PutCaseSettingsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Settings      *CaseSettings          `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutCaseSettingsResponse) Reset() {
+	*x = PutCaseSettingsResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutCaseSettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutCaseSettingsResponse) ProtoMessage() {}
+
+func (x *PutCaseSettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutCaseSettingsResponse.ProtoReflect.Descriptor instead.
+func (*PutCaseSettingsResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *PutCaseSettingsResponse) GetSettings() *CaseSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
 var File_counterdesk_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
@@ -3265,7 +3497,21 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"f\n" +
 	"\x18ListRelatedCasesResponse\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x121\n" +
-	"\x05cases\x18\x02 \x03(\v2\x1b.counterdesk.intake.v1.CaseR\x05cases2\x95\x15\n" +
+	"\x05cases\x18\x02 \x03(\v2\x1b.counterdesk.intake.v1.CaseR\x05cases\"\x98\x01\n" +
+	"\fCaseSettings\x12H\n" +
+	"\x19compensation_approval_fen\x18\x01 \x01(\x03B\f\xbaH\t\"\a\x18\x80\xc2\xd7/(\x00R\x17compensationApprovalFen\x12>\n" +
+	"\x15occurred_horizon_days\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xcc\x1c(\x01R\x13occurredHorizonDays\"\x18\n" +
+	"\x16GetCaseSettingsRequest\"\x8d\x01\n" +
+	"\x17GetCaseSettingsResponse\x12?\n" +
+	"\bsettings\x18\x01 \x01(\v2#.counterdesk.intake.v1.CaseSettingsR\bsettings\x12\"\n" +
+	"\n" +
+	"is_default\x18\x02 \x01(\bH\x00R\tisDefault\x88\x01\x01B\r\n" +
+	"\v_is_default\"a\n" +
+	"\x16PutCaseSettingsRequest\x12G\n" +
+	"\bsettings\x18\x01 \x01(\v2#.counterdesk.intake.v1.CaseSettingsB\x06\xbaH\x03\xc8\x01\x01R\bsettings\"Z\n" +
+	"\x17PutCaseSettingsResponse\x12?\n" +
+	"\bsettings\x18\x01 \x01(\v2#.counterdesk.intake.v1.CaseSettingsR\bsettings2\xbd\x17\n" +
 	"\rIntakeService\x12}\n" +
 	"\n" +
 	"CreateCase\x12(.counterdesk.intake.v1.CreateCaseRequest\x1a).counterdesk.intake.v1.CreateCaseResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*b\x04case\"\t/v1/cases\x12{\n" +
@@ -3285,7 +3531,9 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\x12ResumeFromCustomer\x120.counterdesk.intake.v1.ResumeFromCustomerRequest\x1a1.counterdesk.intake.v1.ResumeFromCustomerResponse\"7\x82\xd3\xe4\x93\x021:\x01*b\x04case\"&/v1/cases/{case_id}:resumeFromCustomer\x12\x85\x01\n" +
 	"\aAddNote\x12%.counterdesk.intake.v1.AddNoteRequest\x1a&.counterdesk.intake.v1.AddNoteResponse\"+\x82\xd3\xe4\x93\x02%:\x01*b\x05entry\"\x19/v1/cases/{case_id}/notes\x12\x92\x01\n" +
 	"\x0eGetCaseHistory\x12,.counterdesk.intake.v1.GetCaseHistoryRequest\x1a-.counterdesk.intake.v1.GetCaseHistoryResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/cases/{case_id}/history\x12\x98\x01\n" +
-	"\x10ListRelatedCases\x12..counterdesk.intake.v1.ListRelatedCasesRequest\x1a/.counterdesk.intake.v1.ListRelatedCasesResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/cases/{case_id}/related2\x86\x01\n" +
+	"\x10ListRelatedCases\x12..counterdesk.intake.v1.ListRelatedCasesRequest\x1a/.counterdesk.intake.v1.ListRelatedCasesResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/cases/{case_id}/related\x12\x8c\x01\n" +
+	"\x0fGetCaseSettings\x12-.counterdesk.intake.v1.GetCaseSettingsRequest\x1a..counterdesk.intake.v1.GetCaseSettingsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/settings/cases\x12\x96\x01\n" +
+	"\x0fPutCaseSettings\x12-.counterdesk.intake.v1.PutCaseSettingsRequest\x1a..counterdesk.intake.v1.PutCaseSettingsResponse\"$\x82\xd3\xe4\x93\x02\x1e:\bsettings\x1a\x12/v1/settings/cases2\x86\x01\n" +
 	"\x15IntakeInternalService\x12m\n" +
 	"\x0eGetCaseContact\x12,.counterdesk.intake.v1.GetCaseContactRequest\x1a-.counterdesk.intake.v1.GetCaseContactResponseBMZKgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1;intakev1b\x06proto3"
 
@@ -3301,7 +3549,7 @@ func file_counterdesk_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_counterdesk_intake_v1_intake_proto_rawDescData
 }
 
-var file_counterdesk_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_counterdesk_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_counterdesk_intake_v1_intake_proto_goTypes = []any{
 	(*Customer)(nil),                   // 0: counterdesk.intake.v1.Customer
 	(*Case)(nil),                       // 1: counterdesk.intake.v1.Case
@@ -3350,35 +3598,40 @@ var file_counterdesk_intake_v1_intake_proto_goTypes = []any{
 	(*GetCaseContactResponse)(nil),     // 44: counterdesk.intake.v1.GetCaseContactResponse
 	(*ListRelatedCasesRequest)(nil),    // 45: counterdesk.intake.v1.ListRelatedCasesRequest
 	(*ListRelatedCasesResponse)(nil),   // 46: counterdesk.intake.v1.ListRelatedCasesResponse
-	(v1.CustomerTier)(0),               // 47: counterdesk.cases.v1.CustomerTier
-	(v1.Channel)(0),                    // 48: counterdesk.cases.v1.Channel
-	(v1.Category)(0),                   // 49: counterdesk.cases.v1.Category
-	(v1.Severity)(0),                   // 50: counterdesk.cases.v1.Severity
-	(*timestamppb.Timestamp)(nil),      // 51: google.protobuf.Timestamp
-	(v1.CaseStatus)(0),                 // 52: counterdesk.cases.v1.CaseStatus
-	(v1.CompensationKind)(0),           // 53: counterdesk.cases.v1.CompensationKind
-	(v1.RootCause)(0),                  // 54: counterdesk.cases.v1.RootCause
+	(*CaseSettings)(nil),               // 47: counterdesk.intake.v1.CaseSettings
+	(*GetCaseSettingsRequest)(nil),     // 48: counterdesk.intake.v1.GetCaseSettingsRequest
+	(*GetCaseSettingsResponse)(nil),    // 49: counterdesk.intake.v1.GetCaseSettingsResponse
+	(*PutCaseSettingsRequest)(nil),     // 50: counterdesk.intake.v1.PutCaseSettingsRequest
+	(*PutCaseSettingsResponse)(nil),    // 51: counterdesk.intake.v1.PutCaseSettingsResponse
+	(v1.CustomerTier)(0),               // 52: counterdesk.cases.v1.CustomerTier
+	(v1.Channel)(0),                    // 53: counterdesk.cases.v1.Channel
+	(v1.Category)(0),                   // 54: counterdesk.cases.v1.Category
+	(v1.Severity)(0),                   // 55: counterdesk.cases.v1.Severity
+	(*timestamppb.Timestamp)(nil),      // 56: google.protobuf.Timestamp
+	(v1.CaseStatus)(0),                 // 57: counterdesk.cases.v1.CaseStatus
+	(v1.CompensationKind)(0),           // 58: counterdesk.cases.v1.CompensationKind
+	(v1.RootCause)(0),                  // 59: counterdesk.cases.v1.RootCause
 }
 var file_counterdesk_intake_v1_intake_proto_depIdxs = []int32{
-	47, // 0: counterdesk.intake.v1.Customer.tier:type_name -> counterdesk.cases.v1.CustomerTier
-	48, // 1: counterdesk.intake.v1.Case.channel:type_name -> counterdesk.cases.v1.Channel
-	49, // 2: counterdesk.intake.v1.Case.category:type_name -> counterdesk.cases.v1.Category
-	50, // 3: counterdesk.intake.v1.Case.severity:type_name -> counterdesk.cases.v1.Severity
-	51, // 4: counterdesk.intake.v1.Case.occurred_at:type_name -> google.protobuf.Timestamp
+	52, // 0: counterdesk.intake.v1.Customer.tier:type_name -> counterdesk.cases.v1.CustomerTier
+	53, // 1: counterdesk.intake.v1.Case.channel:type_name -> counterdesk.cases.v1.Channel
+	54, // 2: counterdesk.intake.v1.Case.category:type_name -> counterdesk.cases.v1.Category
+	55, // 3: counterdesk.intake.v1.Case.severity:type_name -> counterdesk.cases.v1.Severity
+	56, // 4: counterdesk.intake.v1.Case.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 5: counterdesk.intake.v1.Case.customer:type_name -> counterdesk.intake.v1.Customer
-	52, // 6: counterdesk.intake.v1.Case.status:type_name -> counterdesk.cases.v1.CaseStatus
-	51, // 7: counterdesk.intake.v1.Case.created_at:type_name -> google.protobuf.Timestamp
-	51, // 8: counterdesk.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	57, // 6: counterdesk.intake.v1.Case.status:type_name -> counterdesk.cases.v1.CaseStatus
+	56, // 7: counterdesk.intake.v1.Case.created_at:type_name -> google.protobuf.Timestamp
+	56, // 8: counterdesk.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 9: counterdesk.intake.v1.Case.verification:type_name -> counterdesk.intake.v1.Verification
 	4,  // 10: counterdesk.intake.v1.Case.answer:type_name -> counterdesk.intake.v1.CaseAnswer
 	5,  // 11: counterdesk.intake.v1.Case.return_visit:type_name -> counterdesk.intake.v1.ReturnVisit
-	51, // 12: counterdesk.intake.v1.Case.received_at:type_name -> google.protobuf.Timestamp
-	51, // 13: counterdesk.intake.v1.Verification.verified_at:type_name -> google.protobuf.Timestamp
-	53, // 14: counterdesk.intake.v1.Compensation.kind:type_name -> counterdesk.cases.v1.CompensationKind
-	54, // 15: counterdesk.intake.v1.CaseAnswer.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	56, // 12: counterdesk.intake.v1.Case.received_at:type_name -> google.protobuf.Timestamp
+	56, // 13: counterdesk.intake.v1.Verification.verified_at:type_name -> google.protobuf.Timestamp
+	58, // 14: counterdesk.intake.v1.Compensation.kind:type_name -> counterdesk.cases.v1.CompensationKind
+	59, // 15: counterdesk.intake.v1.CaseAnswer.root_cause:type_name -> counterdesk.cases.v1.RootCause
 	3,  // 16: counterdesk.intake.v1.CaseAnswer.compensation:type_name -> counterdesk.intake.v1.Compensation
-	51, // 17: counterdesk.intake.v1.CaseAnswer.answered_at:type_name -> google.protobuf.Timestamp
-	51, // 18: counterdesk.intake.v1.ReturnVisit.visited_at:type_name -> google.protobuf.Timestamp
+	56, // 17: counterdesk.intake.v1.CaseAnswer.answered_at:type_name -> google.protobuf.Timestamp
+	56, // 18: counterdesk.intake.v1.ReturnVisit.visited_at:type_name -> google.protobuf.Timestamp
 	1,  // 19: counterdesk.intake.v1.StartVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 20: counterdesk.intake.v1.RecordVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 21: counterdesk.intake.v1.AnswerResponse.case:type_name -> counterdesk.intake.v1.Case
@@ -3390,74 +3643,81 @@ var file_counterdesk_intake_v1_intake_proto_depIdxs = []int32{
 	1,  // 27: counterdesk.intake.v1.DecideReviewResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 28: counterdesk.intake.v1.AwaitCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 29: counterdesk.intake.v1.ResumeFromCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
-	54, // 30: counterdesk.intake.v1.AnswerRequest.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	59, // 30: counterdesk.intake.v1.AnswerRequest.root_cause:type_name -> counterdesk.cases.v1.RootCause
 	3,  // 31: counterdesk.intake.v1.AnswerRequest.compensation:type_name -> counterdesk.intake.v1.Compensation
 	28, // 32: counterdesk.intake.v1.AddNoteRequest.evidence:type_name -> counterdesk.intake.v1.Evidence
 	32, // 33: counterdesk.intake.v1.AddNoteResponse.entry:type_name -> counterdesk.intake.v1.HistoryEntry
-	51, // 34: counterdesk.intake.v1.HistoryEntry.at:type_name -> google.protobuf.Timestamp
-	52, // 35: counterdesk.intake.v1.HistoryEntry.from_status:type_name -> counterdesk.cases.v1.CaseStatus
-	52, // 36: counterdesk.intake.v1.HistoryEntry.to_status:type_name -> counterdesk.cases.v1.CaseStatus
+	56, // 34: counterdesk.intake.v1.HistoryEntry.at:type_name -> google.protobuf.Timestamp
+	57, // 35: counterdesk.intake.v1.HistoryEntry.from_status:type_name -> counterdesk.cases.v1.CaseStatus
+	57, // 36: counterdesk.intake.v1.HistoryEntry.to_status:type_name -> counterdesk.cases.v1.CaseStatus
 	28, // 37: counterdesk.intake.v1.HistoryEntry.evidence:type_name -> counterdesk.intake.v1.Evidence
 	32, // 38: counterdesk.intake.v1.GetCaseHistoryResponse.entries:type_name -> counterdesk.intake.v1.HistoryEntry
-	48, // 39: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
-	49, // 40: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
-	50, // 41: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
-	51, // 42: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	53, // 39: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
+	54, // 40: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
+	55, // 41: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	56, // 42: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 43: counterdesk.intake.v1.CreateCaseRequest.customer:type_name -> counterdesk.intake.v1.Customer
-	51, // 44: counterdesk.intake.v1.CreateCaseRequest.received_at:type_name -> google.protobuf.Timestamp
+	56, // 44: counterdesk.intake.v1.CreateCaseRequest.received_at:type_name -> google.protobuf.Timestamp
 	1,  // 45: counterdesk.intake.v1.CreateCaseResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 46: counterdesk.intake.v1.GetCaseResponse.case:type_name -> counterdesk.intake.v1.Case
-	52, // 47: counterdesk.intake.v1.ListCasesRequest.status:type_name -> counterdesk.cases.v1.CaseStatus
-	49, // 48: counterdesk.intake.v1.ListCasesRequest.category:type_name -> counterdesk.cases.v1.Category
-	50, // 49: counterdesk.intake.v1.ListCasesRequest.severity:type_name -> counterdesk.cases.v1.Severity
-	51, // 50: counterdesk.intake.v1.ListCasesRequest.from:type_name -> google.protobuf.Timestamp
-	51, // 51: counterdesk.intake.v1.ListCasesRequest.to:type_name -> google.protobuf.Timestamp
+	57, // 47: counterdesk.intake.v1.ListCasesRequest.status:type_name -> counterdesk.cases.v1.CaseStatus
+	54, // 48: counterdesk.intake.v1.ListCasesRequest.category:type_name -> counterdesk.cases.v1.Category
+	55, // 49: counterdesk.intake.v1.ListCasesRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	56, // 50: counterdesk.intake.v1.ListCasesRequest.from:type_name -> google.protobuf.Timestamp
+	56, // 51: counterdesk.intake.v1.ListCasesRequest.to:type_name -> google.protobuf.Timestamp
 	1,  // 52: counterdesk.intake.v1.ListCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
 	42, // 53: counterdesk.intake.v1.VerifyCaseAuditResponse.first_broken:type_name -> counterdesk.intake.v1.AuditBreak
 	1,  // 54: counterdesk.intake.v1.ListRelatedCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
-	34, // 55: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
-	36, // 56: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
-	38, // 57: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
-	40, // 58: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:input_type -> counterdesk.intake.v1.VerifyCaseAuditRequest
-	17, // 59: counterdesk.intake.v1.IntakeService.StartVerification:input_type -> counterdesk.intake.v1.StartVerificationRequest
-	18, // 60: counterdesk.intake.v1.IntakeService.RecordVerification:input_type -> counterdesk.intake.v1.RecordVerificationRequest
-	19, // 61: counterdesk.intake.v1.IntakeService.Answer:input_type -> counterdesk.intake.v1.AnswerRequest
-	20, // 62: counterdesk.intake.v1.IntakeService.RecordReturnVisit:input_type -> counterdesk.intake.v1.RecordReturnVisitRequest
-	21, // 63: counterdesk.intake.v1.IntakeService.Close:input_type -> counterdesk.intake.v1.CloseRequest
-	23, // 64: counterdesk.intake.v1.IntakeService.Withdraw:input_type -> counterdesk.intake.v1.WithdrawRequest
-	24, // 65: counterdesk.intake.v1.IntakeService.Reopen:input_type -> counterdesk.intake.v1.ReopenRequest
-	25, // 66: counterdesk.intake.v1.IntakeService.RequestReview:input_type -> counterdesk.intake.v1.RequestReviewRequest
-	27, // 67: counterdesk.intake.v1.IntakeService.DecideReview:input_type -> counterdesk.intake.v1.DecideReviewRequest
-	26, // 68: counterdesk.intake.v1.IntakeService.AwaitCustomer:input_type -> counterdesk.intake.v1.AwaitCustomerRequest
-	22, // 69: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:input_type -> counterdesk.intake.v1.ResumeFromCustomerRequest
-	29, // 70: counterdesk.intake.v1.IntakeService.AddNote:input_type -> counterdesk.intake.v1.AddNoteRequest
-	31, // 71: counterdesk.intake.v1.IntakeService.GetCaseHistory:input_type -> counterdesk.intake.v1.GetCaseHistoryRequest
-	45, // 72: counterdesk.intake.v1.IntakeService.ListRelatedCases:input_type -> counterdesk.intake.v1.ListRelatedCasesRequest
-	43, // 73: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
-	35, // 74: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
-	37, // 75: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
-	39, // 76: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
-	41, // 77: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:output_type -> counterdesk.intake.v1.VerifyCaseAuditResponse
-	6,  // 78: counterdesk.intake.v1.IntakeService.StartVerification:output_type -> counterdesk.intake.v1.StartVerificationResponse
-	7,  // 79: counterdesk.intake.v1.IntakeService.RecordVerification:output_type -> counterdesk.intake.v1.RecordVerificationResponse
-	8,  // 80: counterdesk.intake.v1.IntakeService.Answer:output_type -> counterdesk.intake.v1.AnswerResponse
-	9,  // 81: counterdesk.intake.v1.IntakeService.RecordReturnVisit:output_type -> counterdesk.intake.v1.RecordReturnVisitResponse
-	10, // 82: counterdesk.intake.v1.IntakeService.Close:output_type -> counterdesk.intake.v1.CloseResponse
-	11, // 83: counterdesk.intake.v1.IntakeService.Withdraw:output_type -> counterdesk.intake.v1.WithdrawResponse
-	12, // 84: counterdesk.intake.v1.IntakeService.Reopen:output_type -> counterdesk.intake.v1.ReopenResponse
-	13, // 85: counterdesk.intake.v1.IntakeService.RequestReview:output_type -> counterdesk.intake.v1.RequestReviewResponse
-	14, // 86: counterdesk.intake.v1.IntakeService.DecideReview:output_type -> counterdesk.intake.v1.DecideReviewResponse
-	15, // 87: counterdesk.intake.v1.IntakeService.AwaitCustomer:output_type -> counterdesk.intake.v1.AwaitCustomerResponse
-	16, // 88: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:output_type -> counterdesk.intake.v1.ResumeFromCustomerResponse
-	30, // 89: counterdesk.intake.v1.IntakeService.AddNote:output_type -> counterdesk.intake.v1.AddNoteResponse
-	33, // 90: counterdesk.intake.v1.IntakeService.GetCaseHistory:output_type -> counterdesk.intake.v1.GetCaseHistoryResponse
-	46, // 91: counterdesk.intake.v1.IntakeService.ListRelatedCases:output_type -> counterdesk.intake.v1.ListRelatedCasesResponse
-	44, // 92: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
-	74, // [74:93] is the sub-list for method output_type
-	55, // [55:74] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	47, // 55: counterdesk.intake.v1.GetCaseSettingsResponse.settings:type_name -> counterdesk.intake.v1.CaseSettings
+	47, // 56: counterdesk.intake.v1.PutCaseSettingsRequest.settings:type_name -> counterdesk.intake.v1.CaseSettings
+	47, // 57: counterdesk.intake.v1.PutCaseSettingsResponse.settings:type_name -> counterdesk.intake.v1.CaseSettings
+	34, // 58: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
+	36, // 59: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
+	38, // 60: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
+	40, // 61: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:input_type -> counterdesk.intake.v1.VerifyCaseAuditRequest
+	17, // 62: counterdesk.intake.v1.IntakeService.StartVerification:input_type -> counterdesk.intake.v1.StartVerificationRequest
+	18, // 63: counterdesk.intake.v1.IntakeService.RecordVerification:input_type -> counterdesk.intake.v1.RecordVerificationRequest
+	19, // 64: counterdesk.intake.v1.IntakeService.Answer:input_type -> counterdesk.intake.v1.AnswerRequest
+	20, // 65: counterdesk.intake.v1.IntakeService.RecordReturnVisit:input_type -> counterdesk.intake.v1.RecordReturnVisitRequest
+	21, // 66: counterdesk.intake.v1.IntakeService.Close:input_type -> counterdesk.intake.v1.CloseRequest
+	23, // 67: counterdesk.intake.v1.IntakeService.Withdraw:input_type -> counterdesk.intake.v1.WithdrawRequest
+	24, // 68: counterdesk.intake.v1.IntakeService.Reopen:input_type -> counterdesk.intake.v1.ReopenRequest
+	25, // 69: counterdesk.intake.v1.IntakeService.RequestReview:input_type -> counterdesk.intake.v1.RequestReviewRequest
+	27, // 70: counterdesk.intake.v1.IntakeService.DecideReview:input_type -> counterdesk.intake.v1.DecideReviewRequest
+	26, // 71: counterdesk.intake.v1.IntakeService.AwaitCustomer:input_type -> counterdesk.intake.v1.AwaitCustomerRequest
+	22, // 72: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:input_type -> counterdesk.intake.v1.ResumeFromCustomerRequest
+	29, // 73: counterdesk.intake.v1.IntakeService.AddNote:input_type -> counterdesk.intake.v1.AddNoteRequest
+	31, // 74: counterdesk.intake.v1.IntakeService.GetCaseHistory:input_type -> counterdesk.intake.v1.GetCaseHistoryRequest
+	45, // 75: counterdesk.intake.v1.IntakeService.ListRelatedCases:input_type -> counterdesk.intake.v1.ListRelatedCasesRequest
+	48, // 76: counterdesk.intake.v1.IntakeService.GetCaseSettings:input_type -> counterdesk.intake.v1.GetCaseSettingsRequest
+	50, // 77: counterdesk.intake.v1.IntakeService.PutCaseSettings:input_type -> counterdesk.intake.v1.PutCaseSettingsRequest
+	43, // 78: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
+	35, // 79: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
+	37, // 80: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
+	39, // 81: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
+	41, // 82: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:output_type -> counterdesk.intake.v1.VerifyCaseAuditResponse
+	6,  // 83: counterdesk.intake.v1.IntakeService.StartVerification:output_type -> counterdesk.intake.v1.StartVerificationResponse
+	7,  // 84: counterdesk.intake.v1.IntakeService.RecordVerification:output_type -> counterdesk.intake.v1.RecordVerificationResponse
+	8,  // 85: counterdesk.intake.v1.IntakeService.Answer:output_type -> counterdesk.intake.v1.AnswerResponse
+	9,  // 86: counterdesk.intake.v1.IntakeService.RecordReturnVisit:output_type -> counterdesk.intake.v1.RecordReturnVisitResponse
+	10, // 87: counterdesk.intake.v1.IntakeService.Close:output_type -> counterdesk.intake.v1.CloseResponse
+	11, // 88: counterdesk.intake.v1.IntakeService.Withdraw:output_type -> counterdesk.intake.v1.WithdrawResponse
+	12, // 89: counterdesk.intake.v1.IntakeService.Reopen:output_type -> counterdesk.intake.v1.ReopenResponse
+	13, // 90: counterdesk.intake.v1.IntakeService.RequestReview:output_type -> counterdesk.intake.v1.RequestReviewResponse
+	14, // 91: counterdesk.intake.v1.IntakeService.DecideReview:output_type -> counterdesk.intake.v1.DecideReviewResponse
+	15, // 92: counterdesk.intake.v1.IntakeService.AwaitCustomer:output_type -> counterdesk.intake.v1.AwaitCustomerResponse
+	16, // 93: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:output_type -> counterdesk.intake.v1.ResumeFromCustomerResponse
+	30, // 94: counterdesk.intake.v1.IntakeService.AddNote:output_type -> counterdesk.intake.v1.AddNoteResponse
+	33, // 95: counterdesk.intake.v1.IntakeService.GetCaseHistory:output_type -> counterdesk.intake.v1.GetCaseHistoryResponse
+	46, // 96: counterdesk.intake.v1.IntakeService.ListRelatedCases:output_type -> counterdesk.intake.v1.ListRelatedCasesResponse
+	49, // 97: counterdesk.intake.v1.IntakeService.GetCaseSettings:output_type -> counterdesk.intake.v1.GetCaseSettingsResponse
+	51, // 98: counterdesk.intake.v1.IntakeService.PutCaseSettings:output_type -> counterdesk.intake.v1.PutCaseSettingsResponse
+	44, // 99: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
+	79, // [79:100] is the sub-list for method output_type
+	58, // [58:79] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_intake_v1_intake_proto_init() }
@@ -3468,13 +3728,14 @@ func file_counterdesk_intake_v1_intake_proto_init() {
 	file_counterdesk_intake_v1_intake_proto_msgTypes[38].OneofWrappers = []any{}
 	file_counterdesk_intake_v1_intake_proto_msgTypes[39].OneofWrappers = []any{}
 	file_counterdesk_intake_v1_intake_proto_msgTypes[41].OneofWrappers = []any{}
+	file_counterdesk_intake_v1_intake_proto_msgTypes[49].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_intake_v1_intake_proto_rawDesc), len(file_counterdesk_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   47,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -39,6 +39,8 @@ const (
 	IntakeService_AddNote_FullMethodName            = "/counterdesk.intake.v1.IntakeService/AddNote"
 	IntakeService_GetCaseHistory_FullMethodName     = "/counterdesk.intake.v1.IntakeService/GetCaseHistory"
 	IntakeService_ListRelatedCases_FullMethodName   = "/counterdesk.intake.v1.IntakeService/ListRelatedCases"
+	IntakeService_GetCaseSettings_FullMethodName    = "/counterdesk.intake.v1.IntakeService/GetCaseSettings"
+	IntakeService_PutCaseSettings_FullMethodName    = "/counterdesk.intake.v1.IntakeService/PutCaseSettings"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -90,6 +92,11 @@ type IntakeServiceClient interface {
 	// bank registered within 30 days of this one (before or after), newest
 	// first, as far as the caller may see them.
 	ListRelatedCases(ctx context.Context, in *ListRelatedCasesRequest, opts ...grpc.CallOption) (*ListRelatedCasesResponse, error)
+	// GetCaseSettings returns the bank's case rules (the defaults until head
+	// office sets them).
+	GetCaseSettings(ctx context.Context, in *GetCaseSettingsRequest, opts ...grpc.CallOption) (*GetCaseSettingsResponse, error)
+	// PutCaseSettings replaces the bank's case rules. Head office only.
+	PutCaseSettings(ctx context.Context, in *PutCaseSettingsRequest, opts ...grpc.CallOption) (*PutCaseSettingsResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -280,6 +287,26 @@ func (c *intakeServiceClient) ListRelatedCases(ctx context.Context, in *ListRela
 	return out, nil
 }
 
+func (c *intakeServiceClient) GetCaseSettings(ctx context.Context, in *GetCaseSettingsRequest, opts ...grpc.CallOption) (*GetCaseSettingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCaseSettingsResponse)
+	err := c.cc.Invoke(ctx, IntakeService_GetCaseSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) PutCaseSettings(ctx context.Context, in *PutCaseSettingsRequest, opts ...grpc.CallOption) (*PutCaseSettingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PutCaseSettingsResponse)
+	err := c.cc.Invoke(ctx, IntakeService_PutCaseSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -329,6 +356,11 @@ type IntakeServiceServer interface {
 	// bank registered within 30 days of this one (before or after), newest
 	// first, as far as the caller may see them.
 	ListRelatedCases(context.Context, *ListRelatedCasesRequest) (*ListRelatedCasesResponse, error)
+	// GetCaseSettings returns the bank's case rules (the defaults until head
+	// office sets them).
+	GetCaseSettings(context.Context, *GetCaseSettingsRequest) (*GetCaseSettingsResponse, error)
+	// PutCaseSettings replaces the bank's case rules. Head office only.
+	PutCaseSettings(context.Context, *PutCaseSettingsRequest) (*PutCaseSettingsResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -392,6 +424,12 @@ func (UnimplementedIntakeServiceServer) GetCaseHistory(context.Context, *GetCase
 }
 func (UnimplementedIntakeServiceServer) ListRelatedCases(context.Context, *ListRelatedCasesRequest) (*ListRelatedCasesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRelatedCases not implemented")
+}
+func (UnimplementedIntakeServiceServer) GetCaseSettings(context.Context, *GetCaseSettingsRequest) (*GetCaseSettingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCaseSettings not implemented")
+}
+func (UnimplementedIntakeServiceServer) PutCaseSettings(context.Context, *PutCaseSettingsRequest) (*PutCaseSettingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutCaseSettings not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -738,6 +776,42 @@ func _IntakeService_ListRelatedCases_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_GetCaseSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCaseSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).GetCaseSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_GetCaseSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).GetCaseSettings(ctx, req.(*GetCaseSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_PutCaseSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutCaseSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).PutCaseSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_PutCaseSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).PutCaseSettings(ctx, req.(*PutCaseSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -816,6 +890,14 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListRelatedCases",
 			Handler:    _IntakeService_ListRelatedCases_Handler,
+		},
+		{
+			MethodName: "GetCaseSettings",
+			Handler:    _IntakeService_GetCaseSettings_Handler,
+		},
+		{
+			MethodName: "PutCaseSettings",
+			Handler:    _IntakeService_PutCaseSettings_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
