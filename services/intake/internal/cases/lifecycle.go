@@ -38,11 +38,15 @@ const (
 	ActDecideReview       Action = "decideReview"
 	ActAwaitCustomer      Action = "awaitCustomer"
 	ActResumeFromCustomer Action = "resumeFromCustomer"
+	// ActAcknowledge records that the customer was told the case was taken
+	// on, by a person (in person at the counter, by phone): it changes no
+	// status, and meets the acknowledgment deadline like a sent message.
+	ActAcknowledge Action = "acknowledge"
 )
 
 // Actions in the order the API documents them.
 var Actions = []Action{ActStartVerification, ActRecordVerification, ActAnswer, ActRecordReturnVisit, ActClose,
-	ActWithdraw, ActReopen, ActRequestReview, ActDecideReview, ActAwaitCustomer, ActResumeFromCustomer}
+	ActWithdraw, ActReopen, ActRequestReview, ActDecideReview, ActAwaitCustomer, ActResumeFromCustomer, ActAcknowledge}
 
 // ReviewWindow is how long after the answer a customer may ask for a review.
 const ReviewWindow = 30 * 24 * time.Hour
@@ -63,6 +67,7 @@ var from = map[Action][]string{
 	ActDecideReview:       {StatusUnderReview},
 	ActAwaitCustomer:      {StatusVerifying, StatusHandling},
 	ActResumeFromCustomer: {StatusWaitingOnCus},
+	ActAcknowledge:        {StatusReported, StatusVerifying, StatusHandling, StatusWaitingOnCus},
 }
 
 // Rank orders roles by authority, for the rules that need someone above:
@@ -219,6 +224,8 @@ func Apply(l Lifecycle, s Step, caller auth.Principal, pol Policy, now time.Time
 		next.Status, next.Resume = StatusWaitingOnCus, l.Status
 	case ActResumeFromCustomer:
 		next.Status, next.Resume = l.Resume, ""
+	case ActAcknowledge:
+		// where it stands does not change
 	}
 	return next, Transition{Action: s.Action, From: l.Status, To: next.Status, Actor: caller.Subject, At: now}, nil
 }
@@ -283,6 +290,8 @@ func checkStep(s Step, caller auth.Principal, pol Policy) error {
 		return text("comment", s.Text, false)
 	case ActWithdraw, ActReopen, ActRequestReview, ActAwaitCustomer:
 		return text("reason", s.Text, true)
+	case ActAcknowledge:
+		return text("how", s.Text, true)
 	case ActDecideReview:
 		return text("decision", s.Text, true)
 	}

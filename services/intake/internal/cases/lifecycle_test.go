@@ -42,6 +42,8 @@ func TestEveryActionFromEveryStatus(t *testing.T) {
 		ActDecideReview:       {StatusUnderReview: StatusFollowingUp}, // upheld: back where it was (here: following up)
 		ActAwaitCustomer:      {StatusVerifying: StatusWaitingOnCus, StatusHandling: StatusWaitingOnCus},
 		ActResumeFromCustomer: {StatusWaitingOnCus: StatusHandling},
+		ActAcknowledge: {StatusReported: StatusReported, StatusVerifying: StatusVerifying, StatusHandling: StatusHandling,
+			StatusWaitingOnCus: StatusWaitingOnCus},
 	}
 	for _, a := range Actions {
 		for _, st := range allStatuses {

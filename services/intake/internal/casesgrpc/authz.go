@@ -31,7 +31,7 @@ var stepActions = map[cases.Action]action{
 	cases.ActStartVerification: actVerify, cases.ActRecordVerification: actVerify,
 	cases.ActAnswer: actWork, cases.ActRecordReturnVisit: actWork, cases.ActWithdraw: actWork, cases.ActReopen: actWork,
 	cases.ActRequestReview: actWork, cases.ActAwaitCustomer: actWork, cases.ActResumeFromCustomer: actWork,
-	cases.ActClose: actClose, cases.ActDecideReview: actDecide,
+	cases.ActClose: actClose, cases.ActDecideReview: actDecide, cases.ActAcknowledge: actWork,
 }
 
 // staff are the people who work cases (each within their scope). Bank

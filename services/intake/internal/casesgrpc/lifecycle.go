@@ -165,6 +165,11 @@ func (s *Server) ResumeFromCustomer(ctx context.Context, r *intakev1.ResumeFromC
 	return &intakev1.ResumeFromCustomerResponse{Case: c}, err
 }
 
+func (s *Server) Acknowledge(ctx context.Context, r *intakev1.AcknowledgeRequest) (*intakev1.AcknowledgeResponse, error) {
+	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActAcknowledge, Text: r.GetHow()})
+	return &intakev1.AcknowledgeResponse{Case: c}, err
+}
+
 func (s *Server) AddNote(ctx context.Context, r *intakev1.AddNoteRequest) (*intakev1.AddNoteResponse, error) {
 	caller, err := authorize(ctx, actAddNote)
 	if err != nil {

@@ -121,6 +121,9 @@ func FactFrom(env *eventsv1.Envelope) (report.Fact, bool) {
 		return report.CustomerAcknowledged{At: timeOr(n.GetSentAt().AsTime(), n.GetSentAt() != nil, env)}, true
 	case *eventsv1.Envelope_CaseTransitioned:
 		t := p.CaseTransitioned
+		if t.GetAction() == "acknowledge" { // by a person: counts like a sent acknowledgment
+			return report.CustomerAcknowledged{At: timeOr(t.GetAt().AsTime(), t.GetAt() != nil, env)}, true
+		}
 		return report.StatusChanged{Status: t.GetToStatus().String(), At: timeOr(t.GetAt().AsTime(), t.GetAt() != nil, env)}, true
 	case *eventsv1.Envelope_DeadlineBreached:
 		b := p.DeadlineBreached

@@ -175,3 +175,21 @@ func TestRecordedCasesAreCountedByCategoryAndSeverityOnly(t *testing.T) {
 		t.Fatalf("labels = %v, want only category and severity", points[0].Attributes.ToSlice())
 	}
 }
+
+// An acknowledgment by a person counts like a sent one; other steps set
+// the status.
+func TestStepsBecomeStatusOrAcknowledgment(t *testing.T) {
+	at := time.Date(2026, 11, 20, 2, 15, 0, 0, time.UTC)
+	step := func(action string, to casesv1.CaseStatus) *eventsv1.Envelope {
+		return &eventsv1.Envelope{TenantId: "bank-a", CaseId: "c1", Payload: &eventsv1.Envelope_CaseTransitioned{
+			CaseTransitioned: &eventsv1.CaseTransitioned{Action: action, ToStatus: to, At: timestamppb.New(at)}}}
+	}
+	f, ok := reportkafka.FactFrom(step("acknowledge", casesv1.CaseStatus_CASE_STATUS_REPORTED))
+	if a, isAck := f.(report.CustomerAcknowledged); !ok || !isAck || !a.At.Equal(at) {
+		t.Errorf("acknowledge became %#v, want CustomerAcknowledged at %v", f, at)
+	}
+	f, ok = reportkafka.FactFrom(step("close", casesv1.CaseStatus_CASE_STATUS_CLOSED))
+	if s, isStatus := f.(report.StatusChanged); !ok || !isStatus || s.Status != "CASE_STATUS_CLOSED" {
+		t.Errorf("close became %#v, want StatusChanged to closed", f)
+	}
+}

@@ -55,6 +55,9 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 var metBy = map[string][]sla.Kind{
 	"answer":            {sla.KindAcknowledge, sla.KindFirstAnswer, sla.KindRegulatoryDecision, sla.KindMajorReport},
 	"recordReturnVisit": {sla.KindReturnVisit},
+	// A person acknowledged the case (at the counter, by phone): the
+	// acknowledgment is met by whichever came first, this or a message.
+	"acknowledge": {sla.KindAcknowledge},
 	"close": {sla.KindAcknowledge, sla.KindHandoverPickup, sla.KindEquipmentResponse, sla.KindMajorReport, sla.KindFirstAnswer,
 		sla.KindResolution, sla.KindRegulatoryDecision, sla.KindReturnVisit},
 	"withdraw": {sla.KindAcknowledge, sla.KindHandoverPickup, sla.KindEquipmentResponse, sla.KindMajorReport, sla.KindFirstAnswer,

@@ -3239,6 +3239,103 @@ func (x *PutCaseSettingsResponse) GetSettings() *CaseSettings {
 	return nil
 }
 
+type AcknowledgeRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// How: "in person at the counter", "by phone"...
+	How           string `protobuf:"bytes,2,opt,name=how,proto3" json:"how,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcknowledgeRequest) Reset() {
+	*x = AcknowledgeRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcknowledgeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcknowledgeRequest) ProtoMessage() {}
+
+func (x *AcknowledgeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcknowledgeRequest.ProtoReflect.Descriptor instead.
+func (*AcknowledgeRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *AcknowledgeRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AcknowledgeRequest) GetHow() string {
+	if x != nil {
+		return x.How
+	}
+	return ""
+}
+
+type AcknowledgeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcknowledgeResponse) Reset() {
+	*x = AcknowledgeResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcknowledgeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcknowledgeResponse) ProtoMessage() {}
+
+func (x *AcknowledgeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcknowledgeResponse.ProtoReflect.Descriptor instead.
+func (*AcknowledgeResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *AcknowledgeResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
 var File_counterdesk_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
@@ -3511,7 +3608,13 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\x16PutCaseSettingsRequest\x12G\n" +
 	"\bsettings\x18\x01 \x01(\v2#.counterdesk.intake.v1.CaseSettingsB\x06\xbaH\x03\xc8\x01\x01R\bsettings\"Z\n" +
 	"\x17PutCaseSettingsResponse\x12?\n" +
-	"\bsettings\x18\x01 \x01(\v2#.counterdesk.intake.v1.CaseSettingsR\bsettings2\xbd\x17\n" +
+	"\bsettings\x18\x01 \x01(\v2#.counterdesk.intake.v1.CaseSettingsR\bsettings\"U\n" +
+	"\x12AcknowledgeRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\x1c\n" +
+	"\x03how\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x03how\"F\n" +
+	"\x13AcknowledgeResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case2\xd6\x18\n" +
 	"\rIntakeService\x12}\n" +
 	"\n" +
 	"CreateCase\x12(.counterdesk.intake.v1.CreateCaseRequest\x1a).counterdesk.intake.v1.CreateCaseResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*b\x04case\"\t/v1/cases\x12{\n" +
@@ -3528,7 +3631,8 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\rRequestReview\x12+.counterdesk.intake.v1.RequestReviewRequest\x1a,.counterdesk.intake.v1.RequestReviewResponse\"2\x82\xd3\xe4\x93\x02,:\x01*b\x04case\"!/v1/cases/{case_id}:requestReview\x12\x9a\x01\n" +
 	"\fDecideReview\x12*.counterdesk.intake.v1.DecideReviewRequest\x1a+.counterdesk.intake.v1.DecideReviewResponse\"1\x82\xd3\xe4\x93\x02+:\x01*b\x04case\" /v1/cases/{case_id}:decideReview\x12\x9e\x01\n" +
 	"\rAwaitCustomer\x12+.counterdesk.intake.v1.AwaitCustomerRequest\x1a,.counterdesk.intake.v1.AwaitCustomerResponse\"2\x82\xd3\xe4\x93\x02,:\x01*b\x04case\"!/v1/cases/{case_id}:awaitCustomer\x12\xb2\x01\n" +
-	"\x12ResumeFromCustomer\x120.counterdesk.intake.v1.ResumeFromCustomerRequest\x1a1.counterdesk.intake.v1.ResumeFromCustomerResponse\"7\x82\xd3\xe4\x93\x021:\x01*b\x04case\"&/v1/cases/{case_id}:resumeFromCustomer\x12\x85\x01\n" +
+	"\x12ResumeFromCustomer\x120.counterdesk.intake.v1.ResumeFromCustomerRequest\x1a1.counterdesk.intake.v1.ResumeFromCustomerResponse\"7\x82\xd3\xe4\x93\x021:\x01*b\x04case\"&/v1/cases/{case_id}:resumeFromCustomer\x12\x96\x01\n" +
+	"\vAcknowledge\x12).counterdesk.intake.v1.AcknowledgeRequest\x1a*.counterdesk.intake.v1.AcknowledgeResponse\"0\x82\xd3\xe4\x93\x02*:\x01*b\x04case\"\x1f/v1/cases/{case_id}:acknowledge\x12\x85\x01\n" +
 	"\aAddNote\x12%.counterdesk.intake.v1.AddNoteRequest\x1a&.counterdesk.intake.v1.AddNoteResponse\"+\x82\xd3\xe4\x93\x02%:\x01*b\x05entry\"\x19/v1/cases/{case_id}/notes\x12\x92\x01\n" +
 	"\x0eGetCaseHistory\x12,.counterdesk.intake.v1.GetCaseHistoryRequest\x1a-.counterdesk.intake.v1.GetCaseHistoryResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/cases/{case_id}/history\x12\x98\x01\n" +
 	"\x10ListRelatedCases\x12..counterdesk.intake.v1.ListRelatedCasesRequest\x1a/.counterdesk.intake.v1.ListRelatedCasesResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/cases/{case_id}/related\x12\x8c\x01\n" +
@@ -3549,7 +3653,7 @@ func file_counterdesk_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_counterdesk_intake_v1_intake_proto_rawDescData
 }
 
-var file_counterdesk_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_counterdesk_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_counterdesk_intake_v1_intake_proto_goTypes = []any{
 	(*Customer)(nil),                   // 0: counterdesk.intake.v1.Customer
 	(*Case)(nil),                       // 1: counterdesk.intake.v1.Case
@@ -3603,35 +3707,37 @@ var file_counterdesk_intake_v1_intake_proto_goTypes = []any{
 	(*GetCaseSettingsResponse)(nil),    // 49: counterdesk.intake.v1.GetCaseSettingsResponse
 	(*PutCaseSettingsRequest)(nil),     // 50: counterdesk.intake.v1.PutCaseSettingsRequest
 	(*PutCaseSettingsResponse)(nil),    // 51: counterdesk.intake.v1.PutCaseSettingsResponse
-	(v1.CustomerTier)(0),               // 52: counterdesk.cases.v1.CustomerTier
-	(v1.Channel)(0),                    // 53: counterdesk.cases.v1.Channel
-	(v1.Category)(0),                   // 54: counterdesk.cases.v1.Category
-	(v1.Severity)(0),                   // 55: counterdesk.cases.v1.Severity
-	(*timestamppb.Timestamp)(nil),      // 56: google.protobuf.Timestamp
-	(v1.CaseStatus)(0),                 // 57: counterdesk.cases.v1.CaseStatus
-	(v1.CompensationKind)(0),           // 58: counterdesk.cases.v1.CompensationKind
-	(v1.RootCause)(0),                  // 59: counterdesk.cases.v1.RootCause
+	(*AcknowledgeRequest)(nil),         // 52: counterdesk.intake.v1.AcknowledgeRequest
+	(*AcknowledgeResponse)(nil),        // 53: counterdesk.intake.v1.AcknowledgeResponse
+	(v1.CustomerTier)(0),               // 54: counterdesk.cases.v1.CustomerTier
+	(v1.Channel)(0),                    // 55: counterdesk.cases.v1.Channel
+	(v1.Category)(0),                   // 56: counterdesk.cases.v1.Category
+	(v1.Severity)(0),                   // 57: counterdesk.cases.v1.Severity
+	(*timestamppb.Timestamp)(nil),      // 58: google.protobuf.Timestamp
+	(v1.CaseStatus)(0),                 // 59: counterdesk.cases.v1.CaseStatus
+	(v1.CompensationKind)(0),           // 60: counterdesk.cases.v1.CompensationKind
+	(v1.RootCause)(0),                  // 61: counterdesk.cases.v1.RootCause
 }
 var file_counterdesk_intake_v1_intake_proto_depIdxs = []int32{
-	52, // 0: counterdesk.intake.v1.Customer.tier:type_name -> counterdesk.cases.v1.CustomerTier
-	53, // 1: counterdesk.intake.v1.Case.channel:type_name -> counterdesk.cases.v1.Channel
-	54, // 2: counterdesk.intake.v1.Case.category:type_name -> counterdesk.cases.v1.Category
-	55, // 3: counterdesk.intake.v1.Case.severity:type_name -> counterdesk.cases.v1.Severity
-	56, // 4: counterdesk.intake.v1.Case.occurred_at:type_name -> google.protobuf.Timestamp
+	54, // 0: counterdesk.intake.v1.Customer.tier:type_name -> counterdesk.cases.v1.CustomerTier
+	55, // 1: counterdesk.intake.v1.Case.channel:type_name -> counterdesk.cases.v1.Channel
+	56, // 2: counterdesk.intake.v1.Case.category:type_name -> counterdesk.cases.v1.Category
+	57, // 3: counterdesk.intake.v1.Case.severity:type_name -> counterdesk.cases.v1.Severity
+	58, // 4: counterdesk.intake.v1.Case.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 5: counterdesk.intake.v1.Case.customer:type_name -> counterdesk.intake.v1.Customer
-	57, // 6: counterdesk.intake.v1.Case.status:type_name -> counterdesk.cases.v1.CaseStatus
-	56, // 7: counterdesk.intake.v1.Case.created_at:type_name -> google.protobuf.Timestamp
-	56, // 8: counterdesk.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	59, // 6: counterdesk.intake.v1.Case.status:type_name -> counterdesk.cases.v1.CaseStatus
+	58, // 7: counterdesk.intake.v1.Case.created_at:type_name -> google.protobuf.Timestamp
+	58, // 8: counterdesk.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 9: counterdesk.intake.v1.Case.verification:type_name -> counterdesk.intake.v1.Verification
 	4,  // 10: counterdesk.intake.v1.Case.answer:type_name -> counterdesk.intake.v1.CaseAnswer
 	5,  // 11: counterdesk.intake.v1.Case.return_visit:type_name -> counterdesk.intake.v1.ReturnVisit
-	56, // 12: counterdesk.intake.v1.Case.received_at:type_name -> google.protobuf.Timestamp
-	56, // 13: counterdesk.intake.v1.Verification.verified_at:type_name -> google.protobuf.Timestamp
-	58, // 14: counterdesk.intake.v1.Compensation.kind:type_name -> counterdesk.cases.v1.CompensationKind
-	59, // 15: counterdesk.intake.v1.CaseAnswer.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	58, // 12: counterdesk.intake.v1.Case.received_at:type_name -> google.protobuf.Timestamp
+	58, // 13: counterdesk.intake.v1.Verification.verified_at:type_name -> google.protobuf.Timestamp
+	60, // 14: counterdesk.intake.v1.Compensation.kind:type_name -> counterdesk.cases.v1.CompensationKind
+	61, // 15: counterdesk.intake.v1.CaseAnswer.root_cause:type_name -> counterdesk.cases.v1.RootCause
 	3,  // 16: counterdesk.intake.v1.CaseAnswer.compensation:type_name -> counterdesk.intake.v1.Compensation
-	56, // 17: counterdesk.intake.v1.CaseAnswer.answered_at:type_name -> google.protobuf.Timestamp
-	56, // 18: counterdesk.intake.v1.ReturnVisit.visited_at:type_name -> google.protobuf.Timestamp
+	58, // 17: counterdesk.intake.v1.CaseAnswer.answered_at:type_name -> google.protobuf.Timestamp
+	58, // 18: counterdesk.intake.v1.ReturnVisit.visited_at:type_name -> google.protobuf.Timestamp
 	1,  // 19: counterdesk.intake.v1.StartVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 20: counterdesk.intake.v1.RecordVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 21: counterdesk.intake.v1.AnswerResponse.case:type_name -> counterdesk.intake.v1.Case
@@ -3643,81 +3749,84 @@ var file_counterdesk_intake_v1_intake_proto_depIdxs = []int32{
 	1,  // 27: counterdesk.intake.v1.DecideReviewResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 28: counterdesk.intake.v1.AwaitCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 29: counterdesk.intake.v1.ResumeFromCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
-	59, // 30: counterdesk.intake.v1.AnswerRequest.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	61, // 30: counterdesk.intake.v1.AnswerRequest.root_cause:type_name -> counterdesk.cases.v1.RootCause
 	3,  // 31: counterdesk.intake.v1.AnswerRequest.compensation:type_name -> counterdesk.intake.v1.Compensation
 	28, // 32: counterdesk.intake.v1.AddNoteRequest.evidence:type_name -> counterdesk.intake.v1.Evidence
 	32, // 33: counterdesk.intake.v1.AddNoteResponse.entry:type_name -> counterdesk.intake.v1.HistoryEntry
-	56, // 34: counterdesk.intake.v1.HistoryEntry.at:type_name -> google.protobuf.Timestamp
-	57, // 35: counterdesk.intake.v1.HistoryEntry.from_status:type_name -> counterdesk.cases.v1.CaseStatus
-	57, // 36: counterdesk.intake.v1.HistoryEntry.to_status:type_name -> counterdesk.cases.v1.CaseStatus
+	58, // 34: counterdesk.intake.v1.HistoryEntry.at:type_name -> google.protobuf.Timestamp
+	59, // 35: counterdesk.intake.v1.HistoryEntry.from_status:type_name -> counterdesk.cases.v1.CaseStatus
+	59, // 36: counterdesk.intake.v1.HistoryEntry.to_status:type_name -> counterdesk.cases.v1.CaseStatus
 	28, // 37: counterdesk.intake.v1.HistoryEntry.evidence:type_name -> counterdesk.intake.v1.Evidence
 	32, // 38: counterdesk.intake.v1.GetCaseHistoryResponse.entries:type_name -> counterdesk.intake.v1.HistoryEntry
-	53, // 39: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
-	54, // 40: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
-	55, // 41: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
-	56, // 42: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	55, // 39: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
+	56, // 40: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
+	57, // 41: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	58, // 42: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 43: counterdesk.intake.v1.CreateCaseRequest.customer:type_name -> counterdesk.intake.v1.Customer
-	56, // 44: counterdesk.intake.v1.CreateCaseRequest.received_at:type_name -> google.protobuf.Timestamp
+	58, // 44: counterdesk.intake.v1.CreateCaseRequest.received_at:type_name -> google.protobuf.Timestamp
 	1,  // 45: counterdesk.intake.v1.CreateCaseResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 46: counterdesk.intake.v1.GetCaseResponse.case:type_name -> counterdesk.intake.v1.Case
-	57, // 47: counterdesk.intake.v1.ListCasesRequest.status:type_name -> counterdesk.cases.v1.CaseStatus
-	54, // 48: counterdesk.intake.v1.ListCasesRequest.category:type_name -> counterdesk.cases.v1.Category
-	55, // 49: counterdesk.intake.v1.ListCasesRequest.severity:type_name -> counterdesk.cases.v1.Severity
-	56, // 50: counterdesk.intake.v1.ListCasesRequest.from:type_name -> google.protobuf.Timestamp
-	56, // 51: counterdesk.intake.v1.ListCasesRequest.to:type_name -> google.protobuf.Timestamp
+	59, // 47: counterdesk.intake.v1.ListCasesRequest.status:type_name -> counterdesk.cases.v1.CaseStatus
+	56, // 48: counterdesk.intake.v1.ListCasesRequest.category:type_name -> counterdesk.cases.v1.Category
+	57, // 49: counterdesk.intake.v1.ListCasesRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	58, // 50: counterdesk.intake.v1.ListCasesRequest.from:type_name -> google.protobuf.Timestamp
+	58, // 51: counterdesk.intake.v1.ListCasesRequest.to:type_name -> google.protobuf.Timestamp
 	1,  // 52: counterdesk.intake.v1.ListCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
 	42, // 53: counterdesk.intake.v1.VerifyCaseAuditResponse.first_broken:type_name -> counterdesk.intake.v1.AuditBreak
 	1,  // 54: counterdesk.intake.v1.ListRelatedCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
 	47, // 55: counterdesk.intake.v1.GetCaseSettingsResponse.settings:type_name -> counterdesk.intake.v1.CaseSettings
 	47, // 56: counterdesk.intake.v1.PutCaseSettingsRequest.settings:type_name -> counterdesk.intake.v1.CaseSettings
 	47, // 57: counterdesk.intake.v1.PutCaseSettingsResponse.settings:type_name -> counterdesk.intake.v1.CaseSettings
-	34, // 58: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
-	36, // 59: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
-	38, // 60: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
-	40, // 61: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:input_type -> counterdesk.intake.v1.VerifyCaseAuditRequest
-	17, // 62: counterdesk.intake.v1.IntakeService.StartVerification:input_type -> counterdesk.intake.v1.StartVerificationRequest
-	18, // 63: counterdesk.intake.v1.IntakeService.RecordVerification:input_type -> counterdesk.intake.v1.RecordVerificationRequest
-	19, // 64: counterdesk.intake.v1.IntakeService.Answer:input_type -> counterdesk.intake.v1.AnswerRequest
-	20, // 65: counterdesk.intake.v1.IntakeService.RecordReturnVisit:input_type -> counterdesk.intake.v1.RecordReturnVisitRequest
-	21, // 66: counterdesk.intake.v1.IntakeService.Close:input_type -> counterdesk.intake.v1.CloseRequest
-	23, // 67: counterdesk.intake.v1.IntakeService.Withdraw:input_type -> counterdesk.intake.v1.WithdrawRequest
-	24, // 68: counterdesk.intake.v1.IntakeService.Reopen:input_type -> counterdesk.intake.v1.ReopenRequest
-	25, // 69: counterdesk.intake.v1.IntakeService.RequestReview:input_type -> counterdesk.intake.v1.RequestReviewRequest
-	27, // 70: counterdesk.intake.v1.IntakeService.DecideReview:input_type -> counterdesk.intake.v1.DecideReviewRequest
-	26, // 71: counterdesk.intake.v1.IntakeService.AwaitCustomer:input_type -> counterdesk.intake.v1.AwaitCustomerRequest
-	22, // 72: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:input_type -> counterdesk.intake.v1.ResumeFromCustomerRequest
-	29, // 73: counterdesk.intake.v1.IntakeService.AddNote:input_type -> counterdesk.intake.v1.AddNoteRequest
-	31, // 74: counterdesk.intake.v1.IntakeService.GetCaseHistory:input_type -> counterdesk.intake.v1.GetCaseHistoryRequest
-	45, // 75: counterdesk.intake.v1.IntakeService.ListRelatedCases:input_type -> counterdesk.intake.v1.ListRelatedCasesRequest
-	48, // 76: counterdesk.intake.v1.IntakeService.GetCaseSettings:input_type -> counterdesk.intake.v1.GetCaseSettingsRequest
-	50, // 77: counterdesk.intake.v1.IntakeService.PutCaseSettings:input_type -> counterdesk.intake.v1.PutCaseSettingsRequest
-	43, // 78: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
-	35, // 79: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
-	37, // 80: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
-	39, // 81: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
-	41, // 82: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:output_type -> counterdesk.intake.v1.VerifyCaseAuditResponse
-	6,  // 83: counterdesk.intake.v1.IntakeService.StartVerification:output_type -> counterdesk.intake.v1.StartVerificationResponse
-	7,  // 84: counterdesk.intake.v1.IntakeService.RecordVerification:output_type -> counterdesk.intake.v1.RecordVerificationResponse
-	8,  // 85: counterdesk.intake.v1.IntakeService.Answer:output_type -> counterdesk.intake.v1.AnswerResponse
-	9,  // 86: counterdesk.intake.v1.IntakeService.RecordReturnVisit:output_type -> counterdesk.intake.v1.RecordReturnVisitResponse
-	10, // 87: counterdesk.intake.v1.IntakeService.Close:output_type -> counterdesk.intake.v1.CloseResponse
-	11, // 88: counterdesk.intake.v1.IntakeService.Withdraw:output_type -> counterdesk.intake.v1.WithdrawResponse
-	12, // 89: counterdesk.intake.v1.IntakeService.Reopen:output_type -> counterdesk.intake.v1.ReopenResponse
-	13, // 90: counterdesk.intake.v1.IntakeService.RequestReview:output_type -> counterdesk.intake.v1.RequestReviewResponse
-	14, // 91: counterdesk.intake.v1.IntakeService.DecideReview:output_type -> counterdesk.intake.v1.DecideReviewResponse
-	15, // 92: counterdesk.intake.v1.IntakeService.AwaitCustomer:output_type -> counterdesk.intake.v1.AwaitCustomerResponse
-	16, // 93: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:output_type -> counterdesk.intake.v1.ResumeFromCustomerResponse
-	30, // 94: counterdesk.intake.v1.IntakeService.AddNote:output_type -> counterdesk.intake.v1.AddNoteResponse
-	33, // 95: counterdesk.intake.v1.IntakeService.GetCaseHistory:output_type -> counterdesk.intake.v1.GetCaseHistoryResponse
-	46, // 96: counterdesk.intake.v1.IntakeService.ListRelatedCases:output_type -> counterdesk.intake.v1.ListRelatedCasesResponse
-	49, // 97: counterdesk.intake.v1.IntakeService.GetCaseSettings:output_type -> counterdesk.intake.v1.GetCaseSettingsResponse
-	51, // 98: counterdesk.intake.v1.IntakeService.PutCaseSettings:output_type -> counterdesk.intake.v1.PutCaseSettingsResponse
-	44, // 99: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
-	79, // [79:100] is the sub-list for method output_type
-	58, // [58:79] is the sub-list for method input_type
-	58, // [58:58] is the sub-list for extension type_name
-	58, // [58:58] is the sub-list for extension extendee
-	0,  // [0:58] is the sub-list for field type_name
+	1,  // 58: counterdesk.intake.v1.AcknowledgeResponse.case:type_name -> counterdesk.intake.v1.Case
+	34, // 59: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
+	36, // 60: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
+	38, // 61: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
+	40, // 62: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:input_type -> counterdesk.intake.v1.VerifyCaseAuditRequest
+	17, // 63: counterdesk.intake.v1.IntakeService.StartVerification:input_type -> counterdesk.intake.v1.StartVerificationRequest
+	18, // 64: counterdesk.intake.v1.IntakeService.RecordVerification:input_type -> counterdesk.intake.v1.RecordVerificationRequest
+	19, // 65: counterdesk.intake.v1.IntakeService.Answer:input_type -> counterdesk.intake.v1.AnswerRequest
+	20, // 66: counterdesk.intake.v1.IntakeService.RecordReturnVisit:input_type -> counterdesk.intake.v1.RecordReturnVisitRequest
+	21, // 67: counterdesk.intake.v1.IntakeService.Close:input_type -> counterdesk.intake.v1.CloseRequest
+	23, // 68: counterdesk.intake.v1.IntakeService.Withdraw:input_type -> counterdesk.intake.v1.WithdrawRequest
+	24, // 69: counterdesk.intake.v1.IntakeService.Reopen:input_type -> counterdesk.intake.v1.ReopenRequest
+	25, // 70: counterdesk.intake.v1.IntakeService.RequestReview:input_type -> counterdesk.intake.v1.RequestReviewRequest
+	27, // 71: counterdesk.intake.v1.IntakeService.DecideReview:input_type -> counterdesk.intake.v1.DecideReviewRequest
+	26, // 72: counterdesk.intake.v1.IntakeService.AwaitCustomer:input_type -> counterdesk.intake.v1.AwaitCustomerRequest
+	22, // 73: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:input_type -> counterdesk.intake.v1.ResumeFromCustomerRequest
+	52, // 74: counterdesk.intake.v1.IntakeService.Acknowledge:input_type -> counterdesk.intake.v1.AcknowledgeRequest
+	29, // 75: counterdesk.intake.v1.IntakeService.AddNote:input_type -> counterdesk.intake.v1.AddNoteRequest
+	31, // 76: counterdesk.intake.v1.IntakeService.GetCaseHistory:input_type -> counterdesk.intake.v1.GetCaseHistoryRequest
+	45, // 77: counterdesk.intake.v1.IntakeService.ListRelatedCases:input_type -> counterdesk.intake.v1.ListRelatedCasesRequest
+	48, // 78: counterdesk.intake.v1.IntakeService.GetCaseSettings:input_type -> counterdesk.intake.v1.GetCaseSettingsRequest
+	50, // 79: counterdesk.intake.v1.IntakeService.PutCaseSettings:input_type -> counterdesk.intake.v1.PutCaseSettingsRequest
+	43, // 80: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
+	35, // 81: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
+	37, // 82: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
+	39, // 83: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
+	41, // 84: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:output_type -> counterdesk.intake.v1.VerifyCaseAuditResponse
+	6,  // 85: counterdesk.intake.v1.IntakeService.StartVerification:output_type -> counterdesk.intake.v1.StartVerificationResponse
+	7,  // 86: counterdesk.intake.v1.IntakeService.RecordVerification:output_type -> counterdesk.intake.v1.RecordVerificationResponse
+	8,  // 87: counterdesk.intake.v1.IntakeService.Answer:output_type -> counterdesk.intake.v1.AnswerResponse
+	9,  // 88: counterdesk.intake.v1.IntakeService.RecordReturnVisit:output_type -> counterdesk.intake.v1.RecordReturnVisitResponse
+	10, // 89: counterdesk.intake.v1.IntakeService.Close:output_type -> counterdesk.intake.v1.CloseResponse
+	11, // 90: counterdesk.intake.v1.IntakeService.Withdraw:output_type -> counterdesk.intake.v1.WithdrawResponse
+	12, // 91: counterdesk.intake.v1.IntakeService.Reopen:output_type -> counterdesk.intake.v1.ReopenResponse
+	13, // 92: counterdesk.intake.v1.IntakeService.RequestReview:output_type -> counterdesk.intake.v1.RequestReviewResponse
+	14, // 93: counterdesk.intake.v1.IntakeService.DecideReview:output_type -> counterdesk.intake.v1.DecideReviewResponse
+	15, // 94: counterdesk.intake.v1.IntakeService.AwaitCustomer:output_type -> counterdesk.intake.v1.AwaitCustomerResponse
+	16, // 95: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:output_type -> counterdesk.intake.v1.ResumeFromCustomerResponse
+	53, // 96: counterdesk.intake.v1.IntakeService.Acknowledge:output_type -> counterdesk.intake.v1.AcknowledgeResponse
+	30, // 97: counterdesk.intake.v1.IntakeService.AddNote:output_type -> counterdesk.intake.v1.AddNoteResponse
+	33, // 98: counterdesk.intake.v1.IntakeService.GetCaseHistory:output_type -> counterdesk.intake.v1.GetCaseHistoryResponse
+	46, // 99: counterdesk.intake.v1.IntakeService.ListRelatedCases:output_type -> counterdesk.intake.v1.ListRelatedCasesResponse
+	49, // 100: counterdesk.intake.v1.IntakeService.GetCaseSettings:output_type -> counterdesk.intake.v1.GetCaseSettingsResponse
+	51, // 101: counterdesk.intake.v1.IntakeService.PutCaseSettings:output_type -> counterdesk.intake.v1.PutCaseSettingsResponse
+	44, // 102: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
+	81, // [81:103] is the sub-list for method output_type
+	59, // [59:81] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_intake_v1_intake_proto_init() }
@@ -3735,7 +3844,7 @@ func file_counterdesk_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_intake_v1_intake_proto_rawDesc), len(file_counterdesk_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   52,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

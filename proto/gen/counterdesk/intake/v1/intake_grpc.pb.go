@@ -36,6 +36,7 @@ const (
 	IntakeService_DecideReview_FullMethodName       = "/counterdesk.intake.v1.IntakeService/DecideReview"
 	IntakeService_AwaitCustomer_FullMethodName      = "/counterdesk.intake.v1.IntakeService/AwaitCustomer"
 	IntakeService_ResumeFromCustomer_FullMethodName = "/counterdesk.intake.v1.IntakeService/ResumeFromCustomer"
+	IntakeService_Acknowledge_FullMethodName        = "/counterdesk.intake.v1.IntakeService/Acknowledge"
 	IntakeService_AddNote_FullMethodName            = "/counterdesk.intake.v1.IntakeService/AddNote"
 	IntakeService_GetCaseHistory_FullMethodName     = "/counterdesk.intake.v1.IntakeService/GetCaseHistory"
 	IntakeService_ListRelatedCases_FullMethodName   = "/counterdesk.intake.v1.IntakeService/ListRelatedCases"
@@ -81,6 +82,11 @@ type IntakeServiceClient interface {
 	DecideReview(ctx context.Context, in *DecideReviewRequest, opts ...grpc.CallOption) (*DecideReviewResponse, error)
 	AwaitCustomer(ctx context.Context, in *AwaitCustomerRequest, opts ...grpc.CallOption) (*AwaitCustomerResponse, error)
 	ResumeFromCustomer(ctx context.Context, in *ResumeFromCustomerRequest, opts ...grpc.CallOption) (*ResumeFromCustomerResponse, error)
+	// Acknowledge records that a person told the customer the case was taken
+	// on (in person at the counter, by phone): the acknowledgment deadline is
+	// met by whichever acknowledgment came first, this or a sent message. It
+	// changes no status.
+	Acknowledge(ctx context.Context, in *AcknowledgeRequest, opts ...grpc.CallOption) (*AcknowledgeResponse, error)
 	// AddNote adds a note (and references to evidence: hashes and where the
 	// file is kept, never the file) to the case's history.
 	AddNote(ctx context.Context, in *AddNoteRequest, opts ...grpc.CallOption) (*AddNoteResponse, error)
@@ -257,6 +263,16 @@ func (c *intakeServiceClient) ResumeFromCustomer(ctx context.Context, in *Resume
 	return out, nil
 }
 
+func (c *intakeServiceClient) Acknowledge(ctx context.Context, in *AcknowledgeRequest, opts ...grpc.CallOption) (*AcknowledgeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AcknowledgeResponse)
+	err := c.cc.Invoke(ctx, IntakeService_Acknowledge_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *intakeServiceClient) AddNote(ctx context.Context, in *AddNoteRequest, opts ...grpc.CallOption) (*AddNoteResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AddNoteResponse)
@@ -345,6 +361,11 @@ type IntakeServiceServer interface {
 	DecideReview(context.Context, *DecideReviewRequest) (*DecideReviewResponse, error)
 	AwaitCustomer(context.Context, *AwaitCustomerRequest) (*AwaitCustomerResponse, error)
 	ResumeFromCustomer(context.Context, *ResumeFromCustomerRequest) (*ResumeFromCustomerResponse, error)
+	// Acknowledge records that a person told the customer the case was taken
+	// on (in person at the counter, by phone): the acknowledgment deadline is
+	// met by whichever acknowledgment came first, this or a sent message. It
+	// changes no status.
+	Acknowledge(context.Context, *AcknowledgeRequest) (*AcknowledgeResponse, error)
 	// AddNote adds a note (and references to evidence: hashes and where the
 	// file is kept, never the file) to the case's history.
 	AddNote(context.Context, *AddNoteRequest) (*AddNoteResponse, error)
@@ -415,6 +436,9 @@ func (UnimplementedIntakeServiceServer) AwaitCustomer(context.Context, *AwaitCus
 }
 func (UnimplementedIntakeServiceServer) ResumeFromCustomer(context.Context, *ResumeFromCustomerRequest) (*ResumeFromCustomerResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResumeFromCustomer not implemented")
+}
+func (UnimplementedIntakeServiceServer) Acknowledge(context.Context, *AcknowledgeRequest) (*AcknowledgeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Acknowledge not implemented")
 }
 func (UnimplementedIntakeServiceServer) AddNote(context.Context, *AddNoteRequest) (*AddNoteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AddNote not implemented")
@@ -722,6 +746,24 @@ func _IntakeService_ResumeFromCustomer_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_Acknowledge_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcknowledgeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).Acknowledge(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_Acknowledge_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).Acknowledge(ctx, req.(*AcknowledgeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IntakeService_AddNote_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AddNoteRequest)
 	if err := dec(in); err != nil {
@@ -878,6 +920,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResumeFromCustomer",
 			Handler:    _IntakeService_ResumeFromCustomer_Handler,
+		},
+		{
+			MethodName: "Acknowledge",
+			Handler:    _IntakeService_Acknowledge_Handler,
 		},
 		{
 			MethodName: "AddNote",
