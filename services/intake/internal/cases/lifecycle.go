@@ -65,7 +65,7 @@ var from = map[Action][]string{
 	ActReopen:             {StatusClosed},
 	ActRequestReview:      {StatusAnswered, StatusFollowingUp, StatusClosed},
 	ActDecideReview:       {StatusUnderReview},
-	ActAwaitCustomer:      {StatusVerifying, StatusHandling},
+	ActAwaitCustomer:      {StatusReported, StatusVerifying, StatusHandling},
 	ActResumeFromCustomer: {StatusWaitingOnCus},
 	ActAcknowledge:        {StatusReported, StatusVerifying, StatusHandling, StatusWaitingOnCus},
 }

@@ -40,7 +40,7 @@ func TestEveryActionFromEveryStatus(t *testing.T) {
 		ActReopen:             {StatusClosed: StatusHandling},
 		ActRequestReview:      {StatusAnswered: StatusUnderReview, StatusFollowingUp: StatusUnderReview, StatusClosed: StatusUnderReview},
 		ActDecideReview:       {StatusUnderReview: StatusFollowingUp}, // upheld: back where it was (here: following up)
-		ActAwaitCustomer:      {StatusVerifying: StatusWaitingOnCus, StatusHandling: StatusWaitingOnCus},
+		ActAwaitCustomer:      {StatusReported: StatusWaitingOnCus, StatusVerifying: StatusWaitingOnCus, StatusHandling: StatusWaitingOnCus},
 		ActResumeFromCustomer: {StatusWaitingOnCus: StatusHandling},
 		ActAcknowledge: {StatusReported: StatusReported, StatusVerifying: StatusVerifying, StatusHandling: StatusHandling,
 			StatusWaitingOnCus: StatusWaitingOnCus},
@@ -117,7 +117,7 @@ func TestAReviewIsDecidedBySomeoneAboveTheAnswererWithin30Days(t *testing.T) {
 }
 
 func TestWaitingForTheCustomerResumesWhereItWas(t *testing.T) {
-	for _, st := range []string{StatusVerifying, StatusHandling} {
+	for _, st := range []string{StatusReported, StatusVerifying, StatusHandling} {
 		w, _, err := Apply(Lifecycle{Status: st}, validStep(ActAwaitCustomer), cmCaller, DefaultPolicy, now)
 		if err != nil || w.Status != StatusWaitingOnCus {
 			t.Fatalf("await from %s: %+v %v", st, w, err)

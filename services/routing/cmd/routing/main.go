@@ -61,6 +61,6 @@ func run(ctx context.Context, now service.Clock) error {
 	routingv1.RegisterRoutingServiceServer(b.Server.GRPC, &routinggrpc.Server{Store: store, Queues: queues})
 	b.Server.AddGateway(routingv1.RegisterRoutingServiceHandlerFromEndpoint)
 	h := &routingkafka.Handler{Store: store, Queues: queues}
-	b.Consume("routing", []string{eventbus.TopicCaseEvents}, h.Handle, h.AfterCommit)
+	b.Consume("routing", []string{eventbus.TopicCaseEvents, eventbus.TopicSLAEvents}, h.Handle, h.AfterCommit)
 	return b.Run(ctx)
 }

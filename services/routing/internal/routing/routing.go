@@ -96,3 +96,62 @@ func AssignNew(b Branch, caseID, tenant, reportedBy string, at time.Time) (Assig
 	a.Owner, a.FirstResponder, a.Reason = cm.ID, cm.ID, ReasonComplaintManager
 	return a, nil
 }
+
+// ReasonBreachEscalation is recorded when a breached deadline moves a case
+// up the ladder.
+const ReasonBreachEscalation = "escalated_on_breach"
+
+// ladder is the escalation order within a branch: a case whose deadline
+// breaches goes to the first active member of the next rung above its
+// owner's (teller and lobby manager → complaint manager → branch head).
+var ladder = []string{RoleTeller, RoleLobbyManager, RoleComplaintManager, RoleBranchHead}
+
+func rung(role string) int {
+	switch role {
+	case RoleTeller, RoleLobbyManager:
+		return 0
+	case RoleComplaintManager:
+		return 1
+	case RoleBranchHead:
+		return 2
+	}
+	return -1
+}
+
+// EscalateOnBreach decides who owns a case of branch b, now owned by owner,
+// after one of its deadlines breached: the first active staff member (by
+// id) of the next rung up. ok is false when there is nobody above (the
+// branch head owns it, or the branch has nobody higher): the case stays,
+// and the breach is for the region to see.
+func EscalateOnBreach(b Branch, owner string) (Staff, bool) {
+	cur := -1
+	for _, s := range b.Staff {
+		if s.ID == owner {
+			cur = rung(s.Role)
+		}
+	}
+	for _, target := range []int{1, 2} {
+		if target <= cur {
+			continue
+		}
+		var cands []Staff
+		for _, s := range b.Staff {
+			if s.Active && rung(s.Role) == target && s.ID != owner {
+				cands = append(cands, s)
+			}
+		}
+		if len(cands) > 0 {
+			slices.SortFunc(cands, func(a, c Staff) int {
+				if a.ID < c.ID {
+					return -1
+				}
+				if a.ID > c.ID {
+					return 1
+				}
+				return 0
+			})
+			return cands[0], true
+		}
+	}
+	return Staff{}, false
+}

@@ -26,6 +26,9 @@ type Handler struct {
 
 // Handle is the eventbus.Handler for case-events.
 func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {
+	if b := env.GetDeadlineBreached(); b != nil {
+		return h.escalate(ctx, tx, env, b)
+	}
 	if t := env.GetCaseTransitioned(); t != nil {
 		if open, ok := queuedAfter(t); ok {
 			_, err := h.Store.SetOpen(ctx, tx, env.GetTenantId(), env.GetCaseId(), open, t.GetAt().AsTime())
@@ -66,6 +69,9 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 // AfterCommit queues the case in Redis once its assignment is committed. If
 // this fails or the process dies first, the start-up rebuild restores it.
 func (h *Handler) AfterCommit(ctx context.Context, env *eventsv1.Envelope) error {
+	if env.GetDeadlineBreached() != nil {
+		return h.requeue(ctx, env)
+	}
 	if t := env.GetCaseTransitioned(); t != nil {
 		open, ok := queuedAfter(t)
 		if !ok {
@@ -115,4 +121,57 @@ func queuedAfter(t *eventsv1.CaseTransitioned) (open, changes bool) {
 		return true, true
 	}
 	return false, false
+}
+
+// escalate moves a case whose deadline breached one rung up its branch's
+// ladder, records the hand-over and announces it (notification and intake
+// follow AssignmentMade). A case already at the top, closed, or unknown to
+// routing stays as it is.
+func (h *Handler) escalate(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope, b *eventsv1.DeadlineBreached) error {
+	v, err := h.Store.Assignment(ctx, env.GetTenantId(), env.GetCaseId())
+	if errors.Is(err, routingpg.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	br, err := h.Store.Branch(ctx, tx, env.GetTenantId(), v.Branch)
+	if err != nil {
+		return err
+	}
+	next, ok := routing.EscalateOnBreach(br, v.Owner)
+	if !ok {
+		return nil
+	}
+	at := env.GetOccurredAt().AsTime()
+	if env.GetOccurredAt() == nil {
+		at = b.GetDueAt().AsTime()
+	}
+	prev, moved, err := h.Store.Reassign(ctx, tx, env.GetTenantId(), env.GetCaseId(), next.ID, routing.ReasonBreachEscalation+":"+b.GetKind(), at)
+	if err != nil || !moved {
+		return err
+	}
+	return outbox.Add(ctx, tx, "routing", eventbus.TopicAssignmentEvents, &eventsv1.Envelope{
+		TenantId: env.GetTenantId(), CaseId: env.GetCaseId(),
+		Payload: &eventsv1.Envelope_AssignmentMade{AssignmentMade: &eventsv1.AssignmentMade{
+			BranchId: prev.Branch, OwnerId: next.ID, PreviousOwnerId: prev.Owner,
+			Reason: routing.ReasonBreachEscalation, AssignedAt: timestamppb.New(at),
+		}},
+	})
+}
+
+// requeue writes the case's current owner to its queue after an escalation.
+func (h *Handler) requeue(ctx context.Context, env *eventsv1.Envelope) error {
+	v, err := h.Store.Assignment(ctx, env.GetTenantId(), env.GetCaseId())
+	if errors.Is(err, routingpg.ErrNotFound) {
+		return nil
+	}
+	if err != nil || !v.Open {
+		return err
+	}
+	if err := h.Queues.Put(ctx, routing.Assignment{CaseID: v.CaseID, Tenant: v.Tenant, Branch: v.Branch, Owner: v.Owner, At: v.EnqueuedAt}); err != nil {
+		h.Queues.Invalidate(ctx)
+		return err
+	}
+	return nil
 }

@@ -449,3 +449,63 @@ func TestClosedCasesLeaveTheQueueAndReopenedOnesReturn(t *testing.T) {
 		t.Fatal("a withdrawn case is still queued")
 	}
 }
+
+// A breached deadline moves the case one rung up its branch's ladder
+// (teller → complaint manager → branch head), recorded as a hand-over,
+// announced and re-queued; with nobody higher, or once closed, it stays.
+func TestABreachEscalatesTheCaseUpTheLadder(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	caseID := uuid.NewString()
+	f.assign(t, caseCreated(caseID, "br-1", "teller-1", t0))
+	breach := func(at time.Time) *eventsv1.Envelope {
+		return &eventsv1.Envelope{EventId: uuid.NewString(), TenantId: "bank-a", CaseId: caseID, Producer: "slatimer", OccurredAt: timestamppb.New(at),
+			Payload: &eventsv1.Envelope_DeadlineBreached{DeadlineBreached: &eventsv1.DeadlineBreached{Kind: "DEADLINE_KIND_FIRST_ANSWER", DueAt: timestamppb.New(at)}}}
+	}
+	owner := func() string {
+		v, err := f.store.Assignment(ctx, "bank-a", caseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Owner
+	}
+	f.assign(t, breach(t0.Add(time.Hour)))
+	if got := owner(); got != "cm-1" {
+		t.Fatalf("after the breach the owner is %s, want the complaint manager cm-1", got)
+	}
+	v, _ := f.store.Assignment(ctx, "bank-a", caseID)
+	if last := v.Handovers[len(v.Handovers)-1]; last.From != "teller-1" || last.To != "cm-1" || last.Reason != "escalated_on_breach:DEADLINE_KIND_FIRST_ANSWER" {
+		t.Errorf("hand-over %+v, want teller-1 -> cm-1 on breach", last)
+	}
+	var announced int
+	for _, e := range f.outboxFor(t, caseID) {
+		if a := e.GetAssignmentMade(); a != nil && a.GetOwnerId() == "cm-1" && a.GetPreviousOwnerId() == "teller-1" {
+			announced++
+		}
+	}
+	if announced != 1 {
+		t.Errorf("%d AssignmentMade to cm-1, want 1", announced)
+	}
+	if es, _ := f.queues.List(ctx, "bank-a", "br-1", 10); len(es) != 1 || es[0].Owner != "cm-1" {
+		t.Errorf("queue %v, want the case under cm-1", es)
+	}
+	// Nobody above the complaint manager at br-1: it stays.
+	f.assign(t, breach(t0.Add(2*time.Hour)))
+	if got := owner(); got != "cm-1" {
+		t.Errorf("with nobody higher the owner became %s", got)
+	}
+}
+
+func TestTheLadderGoesUpARungAtATime(t *testing.T) {
+	b := routing.Branch{ID: "br", Staff: []routing.Staff{
+		{ID: "t1", Role: routing.RoleTeller, Active: true}, {ID: "l1", Role: routing.RoleLobbyManager, Active: true},
+		{ID: "cm2", Role: routing.RoleComplaintManager, Active: true}, {ID: "cm1", Role: routing.RoleComplaintManager, Active: true},
+		{ID: "h0", Role: routing.RoleBranchHead, Active: false}, {ID: "h1", Role: routing.RoleBranchHead, Active: true},
+	}}
+	for owner, want := range map[string]string{"t1": "cm1", "l1": "cm1", "cm2": "h1", "cm1": "h1", "h1": "", "someone-else": "cm1"} {
+		got, ok := routing.EscalateOnBreach(b, owner)
+		if (want == "") == ok || got.ID != want {
+			t.Errorf("from %s: %s %v, want %q", owner, got.ID, ok, want)
+		}
+	}
+}

@@ -129,14 +129,16 @@ type AssignmentView struct {
 	CaseID, Tenant, Branch, Region, Owner, FirstResponder string
 	EnqueuedAt                                            time.Time
 	Handovers                                             []Handover
+	// Open: the case is being worked (not closed or withdrawn).
+	Open bool
 }
 
 // Assignment returns the ownership record of a case of tenant.
 func (s *Store) Assignment(ctx context.Context, tenant, caseID string) (AssignmentView, error) {
 	v := AssignmentView{CaseID: caseID, Tenant: tenant}
-	err := s.pool.QueryRow(ctx, `SELECT a.branch_id, coalesce(b.region_id, ''), a.owner_id, a.first_responder_id, a.enqueued_at
+	err := s.pool.QueryRow(ctx, `SELECT a.branch_id, coalesce(b.region_id, ''), a.owner_id, a.first_responder_id, a.enqueued_at, a.open
 		FROM assignments a LEFT JOIN branches b ON b.tenant_id = a.tenant_id AND b.id = a.branch_id
-		WHERE a.tenant_id = $1 AND a.case_id = $2`, tenant, caseID).Scan(&v.Branch, &v.Region, &v.Owner, &v.FirstResponder, &v.EnqueuedAt)
+		WHERE a.tenant_id = $1 AND a.case_id = $2`, tenant, caseID).Scan(&v.Branch, &v.Region, &v.Owner, &v.FirstResponder, &v.EnqueuedAt, &v.Open)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return AssignmentView{}, ErrNotFound
 	}
@@ -187,4 +189,28 @@ func (s *Store) SetOpen(ctx context.Context, tx pgx.Tx, tenant, caseID string, o
 		return false, fmt.Errorf("set assignment of case %s open=%v: %w", caseID, open, err)
 	}
 	return tag.RowsAffected() > 0, nil
+}
+
+// Reassign hands an open case over from its current owner to owner,
+// recording the hand-over, and returns the assignment as it was; false when
+// the case has no open assignment.
+func (s *Store) Reassign(ctx context.Context, tx pgx.Tx, tenant, caseID, owner, reason string, at time.Time) (routing.Assignment, bool, error) {
+	var a routing.Assignment
+	err := tx.QueryRow(ctx, `SELECT case_id, tenant_id, branch_id, owner_id, enqueued_at FROM assignments
+		WHERE tenant_id = $1 AND case_id = $2 AND open FOR UPDATE`, tenant, caseID).Scan(&a.CaseID, &a.Tenant, &a.Branch, &a.Owner, &a.At)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, false, nil
+	}
+	if err != nil {
+		return a, false, fmt.Errorf("lock assignment of case %s: %w", caseID, err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE assignments SET owner_id = $3, updated_at = greatest(updated_at, $4) WHERE tenant_id = $1 AND case_id = $2`,
+		tenant, caseID, owner, at); err != nil {
+		return a, false, fmt.Errorf("reassign case %s: %w", caseID, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO handovers (case_id, seq, from_staff_id, to_staff_id, reason, at)
+		SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5 FROM handovers WHERE case_id = $1`, caseID, a.Owner, owner, reason, at); err != nil {
+		return a, false, fmt.Errorf("record hand-over of case %s: %w", caseID, err)
+	}
+	return a, true, nil
 }
