@@ -101,11 +101,10 @@ func AssignNew(b Branch, caseID, tenant, reportedBy string, at time.Time) (Assig
 // up the ladder.
 const ReasonBreachEscalation = "escalated_on_breach"
 
-// ladder is the escalation order within a branch: a case whose deadline
-// breaches goes to the first active member of the next rung above its
-// owner's (teller and lobby manager → complaint manager → branch head).
-var ladder = []string{RoleTeller, RoleLobbyManager, RoleComplaintManager, RoleBranchHead}
-
+// rung is a role's place on the escalation ladder within a branch: a case
+// whose deadline breaches goes to the first active member of the next rung
+// above its owner's (teller and lobby manager → complaint manager → branch
+// head).
 func rung(role string) int {
 	switch role {
 	case RoleTeller, RoleLobbyManager:
