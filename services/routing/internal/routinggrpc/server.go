@@ -5,6 +5,7 @@ package routinggrpc
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"slices"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"github.com/counterdesk/counterdesk/services/routing/internal/routingredis"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -67,13 +69,26 @@ func (s *Server) GetQueue(ctx context.Context, req *routingv1.GetQueueRequest) (
 	if err != nil {
 		return nil, err
 	}
-	entries, err := s.Queues.List(ctx, p.Tenant, b.ID, 1000)
+	size := int(req.GetPageSize())
+	if size == 0 {
+		size = 100
+	}
+	var after routingredis.Cursor
+	if t := req.GetPageToken(); t != "" {
+		if after, err = decodeQueueToken(t); err != nil {
+			return nil, grpcserver.FieldError("pageToken", "is not a token this API returned")
+		}
+	}
+	entries, total, next, err := s.Queues.Page(ctx, p.Tenant, b.ID, after, size)
 	if err != nil {
 		return nil, status.Error(codes.Unavailable, "live queue unavailable")
 	}
-	resp := &routingv1.GetQueueResponse{BranchId: b.ID}
+	resp := &routingv1.GetQueueResponse{BranchId: b.ID, Total: proto.Int32(int32(total))}
 	for _, e := range entries {
 		resp.Entries = append(resp.Entries, &routingv1.QueueEntry{CaseId: e.CaseID, OwnerId: e.Owner, EnqueuedAt: timestamppb.New(e.EnqueuedAt)})
+	}
+	if next.CaseID != "" {
+		resp.NextPageToken = encodeQueueToken(next)
 	}
 	return resp, nil
 }
@@ -148,4 +163,24 @@ func (s *Server) ImportOrg(ctx context.Context, req *routingv1.ImportOrgRequest)
 		return nil, err
 	}
 	return &routingv1.ImportOrgResponse{Regions: int32(len(regions)), Branches: int32(len(branches)), Staff: int32(len(staff))}, nil
+}
+
+func encodeQueueToken(c routingredis.Cursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.Score, 10) + "|" + c.CaseID))
+}
+
+func decodeQueueToken(t string) (routingredis.Cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(t)
+	if err != nil {
+		return routingredis.Cursor{}, err
+	}
+	score, id, ok := strings.Cut(string(b), "|")
+	if !ok || id == "" {
+		return routingredis.Cursor{}, errors.New("malformed")
+	}
+	n, err := strconv.ParseInt(score, 10, 64)
+	if err != nil {
+		return routingredis.Cursor{}, err
+	}
+	return routingredis.Cursor{Score: n, CaseID: id}, nil
 }

@@ -161,3 +161,67 @@ func (q *Queues) Remove(ctx context.Context, tenant, branch, caseID string) erro
 	}
 	return nil
 }
+
+// Cursor is where a page of a queue ends: the last entry's score
+// (enqueued-at milliseconds) and case id. The zero cursor is the start.
+type Cursor struct {
+	Score  int64
+	CaseID string
+}
+
+// Page returns up to size entries after cursor, oldest first, the queue's
+// total length, and the cursor of the next page (zero after the last).
+// Entries enqueued at the same millisecond are ordered by case id, as Redis
+// orders equal scores, so a cursor never skips or repeats one.
+func (q *Queues) Page(ctx context.Context, tenant, branch string, after Cursor, size int) ([]Entry, int, Cursor, error) {
+	key := queueKey(tenant, branch)
+	total, err := q.rdb.ZCard(ctx, key).Result()
+	if err != nil {
+		return nil, 0, Cursor{}, fmt.Errorf("count queue of branch %s: %w", branch, err)
+	}
+	min := "-inf"
+	if after.CaseID != "" {
+		min = strconv.FormatInt(after.Score, 10)
+	}
+	var zs []redis.Z
+	for offset := int64(0); len(zs) < size+1; {
+		batch, err := q.rdb.ZRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Min: min, Max: "+inf", Offset: offset, Count: int64(size + 1)}).Result()
+		if err != nil {
+			return nil, 0, Cursor{}, fmt.Errorf("read queue of branch %s: %w", branch, err)
+		}
+		for _, z := range batch {
+			id := z.Member.(string)
+			if after.CaseID != "" && int64(z.Score) == after.Score && id <= after.CaseID {
+				continue // at or before the cursor
+			}
+			zs = append(zs, z)
+		}
+		if len(batch) < size+1 {
+			break
+		}
+		offset += int64(len(batch))
+	}
+	next := Cursor{}
+	if len(zs) > size {
+		zs = zs[:size]
+		last := zs[len(zs)-1]
+		next = Cursor{Score: int64(last.Score), CaseID: last.Member.(string)}
+	}
+	if len(zs) == 0 {
+		return nil, int(total), next, nil
+	}
+	ids := make([]string, len(zs))
+	for i, z := range zs {
+		ids[i] = z.Member.(string)
+	}
+	owners, err := q.rdb.HMGet(ctx, ownerKey(tenant, branch), ids...).Result()
+	if err != nil {
+		return nil, 0, Cursor{}, fmt.Errorf("read queue owners of branch %s: %w", branch, err)
+	}
+	out := make([]Entry, len(zs))
+	for i, z := range zs {
+		owner, _ := owners[i].(string)
+		out[i] = Entry{CaseID: ids[i], Owner: owner, EnqueuedAt: time.UnixMilli(int64(z.Score)).UTC()}
+	}
+	return out, int(total), next, nil
+}

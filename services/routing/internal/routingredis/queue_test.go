@@ -4,8 +4,10 @@ package routingredis_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -124,5 +126,48 @@ func TestRebuildReportsTheSourcesError(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("n = %d, want the 1 entry put before the failure", n)
+	}
+}
+
+// Paging a queue gives every entry once, oldest first (equal times by case
+// id), with the total, whatever the page size.
+func TestPagingAQueueGivesEveryEntryOnce(t *testing.T) {
+	q := newQueues(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)
+	var want []string
+	for i := range 7 {
+		id := fmt.Sprintf("case-%d", i)
+		at := t0.Add(time.Duration(i/3) * time.Second) // three share each millisecond
+		if err := q.Put(ctx, routing.Assignment{CaseID: id, Tenant: "bank-a", Branch: "br-1", Owner: "o", At: at}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, id)
+	}
+	for _, size := range []int{1, 2, 3, 7, 100} {
+		var got []string
+		var after routingredis.Cursor
+		for pages := 0; ; pages++ {
+			es, total, next, err := q.Page(ctx, "bank-a", "br-1", after, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if total != 7 {
+				t.Fatalf("total %d, want 7", total)
+			}
+			for _, e := range es {
+				got = append(got, e.CaseID)
+			}
+			if next.CaseID == "" {
+				break
+			}
+			if pages > 10 {
+				t.Fatal("no end to the pages")
+			}
+			after = next
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("pages of %d gave %v, want %v", size, got, want)
+		}
 	}
 }

@@ -422,8 +422,12 @@ func (x *GetBranchResponse) GetStaffIds() []string {
 }
 
 type GetQueueRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	BranchId      string                 `protobuf:"bytes,1,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	BranchId string                 `protobuf:"bytes,1,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	// Entries per page, oldest first: 100 when 0, at most 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous answer's next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -461,6 +465,20 @@ func (*GetQueueRequest) Descriptor() ([]byte, []int) {
 func (x *GetQueueRequest) GetBranchId() string {
 	if x != nil {
 		return x.BranchId
+	}
+	return ""
+}
+
+func (x *GetQueueRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetQueueRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
 	}
 	return ""
 }
@@ -526,9 +544,13 @@ func (x *QueueEntry) GetEnqueuedAt() *timestamppb.Timestamp {
 }
 
 type GetQueueResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	BranchId      string                 `protobuf:"bytes,1,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
-	Entries       []*QueueEntry          `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	BranchId string                 `protobuf:"bytes,1,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	Entries  []*QueueEntry          `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	// How many cases the branch's queue holds now (all pages).
+	Total *int32 `protobuf:"varint,3,opt,name=total,proto3,oneof" json:"total,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,4,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -575,6 +597,20 @@ func (x *GetQueueResponse) GetEntries() []*QueueEntry {
 		return x.Entries
 	}
 	return nil
+}
+
+func (x *GetQueueResponse) GetTotal() int32 {
+	if x != nil && x.Total != nil {
+		return *x.Total
+	}
+	return 0
+}
+
+func (x *GetQueueResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type GetAssignmentRequest struct {
@@ -913,18 +949,25 @@ const file_counterdesk_routing_v1_routing_proto_rawDesc = "" +
 	"\x11GetBranchResponse\x126\n" +
 	"\x06branch\x18\x01 \x01(\v2\x1e.counterdesk.routing.v1.BranchR\x06branch\x120\n" +
 	"\x14complaint_manager_id\x18\x02 \x01(\tR\x12complaintManagerId\x12\x1b\n" +
-	"\tstaff_ids\x18\x03 \x03(\tR\bstaffIds\"7\n" +
+	"\tstaff_ids\x18\x03 \x03(\tR\bstaffIds\"\x89\x01\n" +
 	"\x0fGetQueueRequest\x12$\n" +
-	"\tbranch_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bbranchId\"}\n" +
+	"\tbranch_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bbranchId\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"}\n" +
 	"\n" +
 	"QueueEntry\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x19\n" +
 	"\bowner_id\x18\x02 \x01(\tR\aownerId\x12;\n" +
 	"\venqueued_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"enqueuedAt\"m\n" +
+	"enqueuedAt\"\xba\x01\n" +
 	"\x10GetQueueResponse\x12\x1b\n" +
 	"\tbranch_id\x18\x01 \x01(\tR\bbranchId\x12<\n" +
-	"\aentries\x18\x02 \x03(\v2\".counterdesk.routing.v1.QueueEntryR\aentries\"9\n" +
+	"\aentries\x18\x02 \x03(\v2\".counterdesk.routing.v1.QueueEntryR\aentries\x12\x19\n" +
+	"\x05total\x18\x03 \x01(\x05H\x00R\x05total\x88\x01\x01\x12&\n" +
+	"\x0fnext_page_token\x18\x04 \x01(\tR\rnextPageTokenB\b\n" +
+	"\x06_total\"9\n" +
 	"\x14GetAssignmentRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"\x92\x01\n" +
 	"\bHandover\x12\"\n" +
@@ -1025,6 +1068,7 @@ func file_counterdesk_routing_v1_routing_proto_init() {
 	if File_counterdesk_routing_v1_routing_proto != nil {
 		return
 	}
+	file_counterdesk_routing_v1_routing_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
