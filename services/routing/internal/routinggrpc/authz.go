@@ -17,6 +17,7 @@ const (
 	actReadQueue      action = "read a branch's queue"
 	actReadAssignment action = "read a case's assignment"
 	actImportOrg      action = "change the organisation"
+	actRebuildQueues  action = "rebuild the live queues"
 )
 
 var bankRoles = []auth.Role{
@@ -34,6 +35,7 @@ var roleTable = map[action][]auth.Role{
 	actReadQueue:      bankRoles,
 	actReadAssignment: bankRoles,
 	actImportOrg:      {auth.RoleHeadOffice},
+	actRebuildQueues:  {auth.RoleHeadOffice},
 }
 
 func authorize(ctx context.Context, a action) (auth.Principal, error) {

@@ -184,3 +184,17 @@ func decodeQueueToken(t string) (routingredis.Cursor, error) {
 	}
 	return routingredis.Cursor{Score: n, CaseID: id}, nil
 }
+
+func (s *Server) RebuildQueues(ctx context.Context, _ *routingv1.RebuildQueuesRequest) (*routingv1.RebuildQueuesResponse, error) {
+	p, err := authorize(ctx, actRebuildQueues)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.Queues.RebuildTenant(ctx, p.Tenant, func(put func(routing.Assignment) error) error {
+		return s.Store.OpenAssignmentsOf(ctx, p.Tenant, put)
+	})
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, "live queues unavailable; retry")
+	}
+	return &routingv1.RebuildQueuesResponse{Queued: proto.Int32(int32(n))}, nil
+}

@@ -4,6 +4,7 @@ package routinggrpc_test
 import (
 	"context"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,6 +17,8 @@ import (
 	"github.com/counterdesk/counterdesk/services/routing/internal/routingpg"
 	"github.com/counterdesk/counterdesk/services/routing/internal/routingredis"
 	"github.com/counterdesk/counterdesk/services/routing/migrations"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -242,5 +245,51 @@ func TestImportOrgIsGuardedAndValidated(t *testing.T) {
 				t.Errorf("import reported %d staff and renamed %d, want %d and %d", resp.GetStaff(), renamed, len(req.Staff), len(org().Staff))
 			}
 		})
+	}
+}
+
+// Head office rebuilds its bank's queues from the assignments in Postgres:
+// entries Redis holds without an open assignment go, the open ones come
+// back, and another bank's queues are untouched; nobody else may.
+func TestRebuildQueuesRestoresTheBanksQueuesFromItsAssignments(t *testing.T) {
+	f := newFixture(t) // bank-a's br-1 queue holds a case without an assignment
+	ctx := context.Background()
+	var ids []string
+	for i := range 2 {
+		id := uuid.NewString()
+		ids = append(ids, id)
+		if err := pgdb.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+			_, err := f.server.Store.SaveNew(ctx, tx, routing.Assignment{CaseID: id, Tenant: "bank-a", Branch: "br-1", Owner: "teller-1",
+				FirstResponder: "teller-1", Reason: "first_responder", At: t0.Add(time.Duration(i) * time.Minute)})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.server.Queues.Put(ctx, routing.Assignment{CaseID: "other-bank-case", Tenant: "bank-b", Branch: "br-1", Owner: "x", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []auth.Principal{system, teller1, sup1} {
+		if _, err := f.server.RebuildQueues(as(p), &routingv1.RebuildQueuesRequest{}); status.Code(err) != codes.PermissionDenied {
+			t.Errorf("%s rebuilding queues: %v, want PermissionDenied", p.Role, err)
+		}
+	}
+	resp, err := f.server.RebuildQueues(as(headOffice), &routingv1.RebuildQueuesRequest{})
+	if err != nil || resp.GetQueued() != 2 {
+		t.Fatalf("RebuildQueues = %v, %v; want 2 queued", resp, err)
+	}
+	es, err := f.server.Queues.List(ctx, "bank-a", "br-1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, e.CaseID)
+	}
+	if !slices.Equal(got, ids) {
+		t.Errorf("bank-a's queue after the rebuild: %v, want exactly %v", got, ids)
+	}
+	if es, _ := f.server.Queues.List(ctx, "bank-b", "br-1", 10); len(es) != 1 {
+		t.Errorf("bank-b's queue after bank-a's rebuild: %v, want untouched", es)
 	}
 }

@@ -214,3 +214,29 @@ func (s *Store) Reassign(ctx context.Context, tx pgx.Tx, tenant, caseID, owner, 
 	}
 	return a, true, nil
 }
+
+// OpenAssignmentsOf calls fn for every open assignment of tenant.
+func (s *Store) OpenAssignmentsOf(ctx context.Context, tenant string, fn func(routing.Assignment) error) error {
+	rows, err := s.pool.Query(ctx, `SELECT case_id, tenant_id, branch_id, owner_id, enqueued_at FROM assignments WHERE tenant_id = $1 AND open`, tenant)
+	if err != nil {
+		return fmt.Errorf("read open assignments of %s: %w", tenant, err)
+	}
+	defer rows.Close()
+	var all []routing.Assignment
+	for rows.Next() {
+		var a routing.Assignment
+		if err := rows.Scan(&a.CaseID, &a.Tenant, &a.Branch, &a.Owner, &a.At); err != nil {
+			return fmt.Errorf("scan assignment: %w", err)
+		}
+		all = append(all, a)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, a := range all {
+		if err := fn(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -225,3 +225,31 @@ func (q *Queues) Page(ctx context.Context, tenant, branch string, after Cursor, 
 	}
 	return out, int(total), next, nil
 }
+
+// RebuildTenant empties tenant's queues and puts back every open
+// assignment each yields (that tenant's alone), returning how many. Other
+// banks' queues are not touched.
+func (q *Queues) RebuildTenant(ctx context.Context, tenant string, each func(func(routing.Assignment) error) error) (int, error) {
+	iter := q.rdb.Scan(ctx, 0, "cd:{"+tenant+":*", 500).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return 0, fmt.Errorf("list queues of %s: %w", tenant, err)
+	}
+	for _, k := range keys {
+		if err := q.rdb.Del(ctx, k).Err(); err != nil {
+			return 0, fmt.Errorf("empty queue %s: %w", k, err)
+		}
+	}
+	n := 0
+	err := each(func(a routing.Assignment) error {
+		if a.Tenant != tenant {
+			return nil
+		}
+		n++
+		return q.Put(ctx, a)
+	})
+	return n, err
+}

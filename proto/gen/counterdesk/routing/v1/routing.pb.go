@@ -98,6 +98,87 @@ func (Role) EnumDescriptor() ([]byte, []int) {
 	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{0}
 }
 
+type RebuildQueuesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebuildQueuesRequest) Reset() {
+	*x = RebuildQueuesRequest{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebuildQueuesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebuildQueuesRequest) ProtoMessage() {}
+
+func (x *RebuildQueuesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebuildQueuesRequest.ProtoReflect.Descriptor instead.
+func (*RebuildQueuesRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{0}
+}
+
+type RebuildQueuesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Open cases put back in their branch queues.
+	Queued        *int32 `protobuf:"varint,1,opt,name=queued,proto3,oneof" json:"queued,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebuildQueuesResponse) Reset() {
+	*x = RebuildQueuesResponse{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebuildQueuesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebuildQueuesResponse) ProtoMessage() {}
+
+func (x *RebuildQueuesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebuildQueuesResponse.ProtoReflect.Descriptor instead.
+func (*RebuildQueuesResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RebuildQueuesResponse) GetQueued() int32 {
+	if x != nil && x.Queued != nil {
+		return *x.Queued
+	}
+	return 0
+}
+
 type Region struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -108,7 +189,7 @@ type Region struct {
 
 func (x *Region) Reset() {
 	*x = Region{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[0]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -120,7 +201,7 @@ func (x *Region) String() string {
 func (*Region) ProtoMessage() {}
 
 func (x *Region) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[0]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -133,7 +214,7 @@ func (x *Region) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Region.ProtoReflect.Descriptor instead.
 func (*Region) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{0}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Region) GetId() string {
@@ -165,7 +246,7 @@ type Branch struct {
 
 func (x *Branch) Reset() {
 	*x = Branch{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[1]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -177,7 +258,7 @@ func (x *Branch) String() string {
 func (*Branch) ProtoMessage() {}
 
 func (x *Branch) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[1]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -190,7 +271,7 @@ func (x *Branch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Branch.ProtoReflect.Descriptor instead.
 func (*Branch) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{1}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Branch) GetId() string {
@@ -245,7 +326,7 @@ type Staff struct {
 
 func (x *Staff) Reset() {
 	*x = Staff{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[2]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -257,7 +338,7 @@ func (x *Staff) String() string {
 func (*Staff) ProtoMessage() {}
 
 func (x *Staff) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[2]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -270,7 +351,7 @@ func (x *Staff) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Staff.ProtoReflect.Descriptor instead.
 func (*Staff) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{2}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Staff) GetId() string {
@@ -324,7 +405,7 @@ type GetBranchRequest struct {
 
 func (x *GetBranchRequest) Reset() {
 	*x = GetBranchRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[3]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -336,7 +417,7 @@ func (x *GetBranchRequest) String() string {
 func (*GetBranchRequest) ProtoMessage() {}
 
 func (x *GetBranchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[3]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -349,7 +430,7 @@ func (x *GetBranchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBranchRequest.ProtoReflect.Descriptor instead.
 func (*GetBranchRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{3}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetBranchRequest) GetBranchId() string {
@@ -372,7 +453,7 @@ type GetBranchResponse struct {
 
 func (x *GetBranchResponse) Reset() {
 	*x = GetBranchResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[4]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -384,7 +465,7 @@ func (x *GetBranchResponse) String() string {
 func (*GetBranchResponse) ProtoMessage() {}
 
 func (x *GetBranchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[4]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -397,7 +478,7 @@ func (x *GetBranchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBranchResponse.ProtoReflect.Descriptor instead.
 func (*GetBranchResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{4}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetBranchResponse) GetBranch() *Branch {
@@ -434,7 +515,7 @@ type GetQueueRequest struct {
 
 func (x *GetQueueRequest) Reset() {
 	*x = GetQueueRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[5]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +527,7 @@ func (x *GetQueueRequest) String() string {
 func (*GetQueueRequest) ProtoMessage() {}
 
 func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[5]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +540,7 @@ func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueRequest.ProtoReflect.Descriptor instead.
 func (*GetQueueRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{5}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetQueueRequest) GetBranchId() string {
@@ -494,7 +575,7 @@ type QueueEntry struct {
 
 func (x *QueueEntry) Reset() {
 	*x = QueueEntry{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[6]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -506,7 +587,7 @@ func (x *QueueEntry) String() string {
 func (*QueueEntry) ProtoMessage() {}
 
 func (x *QueueEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[6]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -519,7 +600,7 @@ func (x *QueueEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueEntry.ProtoReflect.Descriptor instead.
 func (*QueueEntry) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{6}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *QueueEntry) GetCaseId() string {
@@ -557,7 +638,7 @@ type GetQueueResponse struct {
 
 func (x *GetQueueResponse) Reset() {
 	*x = GetQueueResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -569,7 +650,7 @@ func (x *GetQueueResponse) String() string {
 func (*GetQueueResponse) ProtoMessage() {}
 
 func (x *GetQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -582,7 +663,7 @@ func (x *GetQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueResponse.ProtoReflect.Descriptor instead.
 func (*GetQueueResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{7}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetQueueResponse) GetBranchId() string {
@@ -622,7 +703,7 @@ type GetAssignmentRequest struct {
 
 func (x *GetAssignmentRequest) Reset() {
 	*x = GetAssignmentRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +715,7 @@ func (x *GetAssignmentRequest) String() string {
 func (*GetAssignmentRequest) ProtoMessage() {}
 
 func (x *GetAssignmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +728,7 @@ func (x *GetAssignmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssignmentRequest.ProtoReflect.Descriptor instead.
 func (*GetAssignmentRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{8}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetAssignmentRequest) GetCaseId() string {
@@ -669,7 +750,7 @@ type Handover struct {
 
 func (x *Handover) Reset() {
 	*x = Handover{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -681,7 +762,7 @@ func (x *Handover) String() string {
 func (*Handover) ProtoMessage() {}
 
 func (x *Handover) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -694,7 +775,7 @@ func (x *Handover) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Handover.ProtoReflect.Descriptor instead.
 func (*Handover) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{9}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Handover) GetFromStaffId() string {
@@ -738,7 +819,7 @@ type GetAssignmentResponse struct {
 
 func (x *GetAssignmentResponse) Reset() {
 	*x = GetAssignmentResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -750,7 +831,7 @@ func (x *GetAssignmentResponse) String() string {
 func (*GetAssignmentResponse) ProtoMessage() {}
 
 func (x *GetAssignmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -763,7 +844,7 @@ func (x *GetAssignmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssignmentResponse.ProtoReflect.Descriptor instead.
 func (*GetAssignmentResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{10}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetAssignmentResponse) GetCaseId() string {
@@ -812,7 +893,7 @@ type ImportOrgRequest struct {
 
 func (x *ImportOrgRequest) Reset() {
 	*x = ImportOrgRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +905,7 @@ func (x *ImportOrgRequest) String() string {
 func (*ImportOrgRequest) ProtoMessage() {}
 
 func (x *ImportOrgRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +918,7 @@ func (x *ImportOrgRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportOrgRequest.ProtoReflect.Descriptor instead.
 func (*ImportOrgRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{11}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ImportOrgRequest) GetRegions() []*Region {
@@ -872,7 +953,7 @@ type ImportOrgResponse struct {
 
 func (x *ImportOrgResponse) Reset() {
 	*x = ImportOrgResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +965,7 @@ func (x *ImportOrgResponse) String() string {
 func (*ImportOrgResponse) ProtoMessage() {}
 
 func (x *ImportOrgResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +978,7 @@ func (x *ImportOrgResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportOrgResponse.ProtoReflect.Descriptor instead.
 func (*ImportOrgResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{12}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ImportOrgResponse) GetRegions() int32 {
@@ -925,7 +1006,11 @@ var File_counterdesk_routing_v1_routing_proto protoreflect.FileDescriptor
 
 const file_counterdesk_routing_v1_routing_proto_rawDesc = "" +
 	"\n" +
-	"$counterdesk/routing/v1/routing.proto\x12\x16counterdesk.routing.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"`\n" +
+	"$counterdesk/routing/v1/routing.proto\x12\x16counterdesk.routing.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x16\n" +
+	"\x14RebuildQueuesRequest\"?\n" +
+	"\x15RebuildQueuesResponse\x12\x1b\n" +
+	"\x06queued\x18\x01 \x01(\x05H\x00R\x06queued\x88\x01\x01B\t\n" +
+	"\a_queued\"`\n" +
 	"\x06Region\x127\n" +
 	"\x02id\x18\x01 \x01(\tB'\xbaH$r\"\x10\x01\x18@2\x1c^[A-Za-z0-9][A-Za-z0-9_.-]*$R\x02id\x12\x1d\n" +
 	"\x04name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\x04name\"\xd6\x01\n" +
@@ -1000,12 +1085,13 @@ const file_counterdesk_routing_v1_routing_proto_rawDesc = "" +
 	"\x11ROLE_TECH_SUPPORT\x10\a\x12\x13\n" +
 	"\x0fROLE_COMPLIANCE\x10\b\x12\x0e\n" +
 	"\n" +
-	"ROLE_LEGAL\x10\t2\xb1\x04\n" +
+	"ROLE_LEGAL\x10\t2\xbf\x05\n" +
 	"\x0eRoutingService\x12\x82\x01\n" +
 	"\tGetBranch\x12(.counterdesk.routing.v1.GetBranchRequest\x1a).counterdesk.routing.v1.GetBranchResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/branches/{branch_id}\x12\x85\x01\n" +
 	"\bGetQueue\x12'.counterdesk.routing.v1.GetQueueRequest\x1a(.counterdesk.routing.v1.GetQueueResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/branches/{branch_id}/queue\x12\x94\x01\n" +
 	"\rGetAssignment\x12,.counterdesk.routing.v1.GetAssignmentRequest\x1a-.counterdesk.routing.v1.GetAssignmentResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/cases/{case_id}/assignment\x12{\n" +
-	"\tImportOrg\x12(.counterdesk.routing.v1.ImportOrgRequest\x1a).counterdesk.routing.v1.ImportOrgResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/org:importBOZMgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1;routingv1b\x06proto3"
+	"\tImportOrg\x12(.counterdesk.routing.v1.ImportOrgRequest\x1a).counterdesk.routing.v1.ImportOrgResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/org:import\x12\x8b\x01\n" +
+	"\rRebuildQueues\x12,.counterdesk.routing.v1.RebuildQueuesRequest\x1a-.counterdesk.routing.v1.RebuildQueuesResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/queues:rebuildBOZMgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1;routingv1b\x06proto3"
 
 var (
 	file_counterdesk_routing_v1_routing_proto_rawDescOnce sync.Once
@@ -1020,44 +1106,48 @@ func file_counterdesk_routing_v1_routing_proto_rawDescGZIP() []byte {
 }
 
 var file_counterdesk_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_counterdesk_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_counterdesk_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_counterdesk_routing_v1_routing_proto_goTypes = []any{
 	(Role)(0),                     // 0: counterdesk.routing.v1.Role
-	(*Region)(nil),                // 1: counterdesk.routing.v1.Region
-	(*Branch)(nil),                // 2: counterdesk.routing.v1.Branch
-	(*Staff)(nil),                 // 3: counterdesk.routing.v1.Staff
-	(*GetBranchRequest)(nil),      // 4: counterdesk.routing.v1.GetBranchRequest
-	(*GetBranchResponse)(nil),     // 5: counterdesk.routing.v1.GetBranchResponse
-	(*GetQueueRequest)(nil),       // 6: counterdesk.routing.v1.GetQueueRequest
-	(*QueueEntry)(nil),            // 7: counterdesk.routing.v1.QueueEntry
-	(*GetQueueResponse)(nil),      // 8: counterdesk.routing.v1.GetQueueResponse
-	(*GetAssignmentRequest)(nil),  // 9: counterdesk.routing.v1.GetAssignmentRequest
-	(*Handover)(nil),              // 10: counterdesk.routing.v1.Handover
-	(*GetAssignmentResponse)(nil), // 11: counterdesk.routing.v1.GetAssignmentResponse
-	(*ImportOrgRequest)(nil),      // 12: counterdesk.routing.v1.ImportOrgRequest
-	(*ImportOrgResponse)(nil),     // 13: counterdesk.routing.v1.ImportOrgResponse
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*RebuildQueuesRequest)(nil),  // 1: counterdesk.routing.v1.RebuildQueuesRequest
+	(*RebuildQueuesResponse)(nil), // 2: counterdesk.routing.v1.RebuildQueuesResponse
+	(*Region)(nil),                // 3: counterdesk.routing.v1.Region
+	(*Branch)(nil),                // 4: counterdesk.routing.v1.Branch
+	(*Staff)(nil),                 // 5: counterdesk.routing.v1.Staff
+	(*GetBranchRequest)(nil),      // 6: counterdesk.routing.v1.GetBranchRequest
+	(*GetBranchResponse)(nil),     // 7: counterdesk.routing.v1.GetBranchResponse
+	(*GetQueueRequest)(nil),       // 8: counterdesk.routing.v1.GetQueueRequest
+	(*QueueEntry)(nil),            // 9: counterdesk.routing.v1.QueueEntry
+	(*GetQueueResponse)(nil),      // 10: counterdesk.routing.v1.GetQueueResponse
+	(*GetAssignmentRequest)(nil),  // 11: counterdesk.routing.v1.GetAssignmentRequest
+	(*Handover)(nil),              // 12: counterdesk.routing.v1.Handover
+	(*GetAssignmentResponse)(nil), // 13: counterdesk.routing.v1.GetAssignmentResponse
+	(*ImportOrgRequest)(nil),      // 14: counterdesk.routing.v1.ImportOrgRequest
+	(*ImportOrgResponse)(nil),     // 15: counterdesk.routing.v1.ImportOrgResponse
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
 }
 var file_counterdesk_routing_v1_routing_proto_depIdxs = []int32{
 	0,  // 0: counterdesk.routing.v1.Staff.role:type_name -> counterdesk.routing.v1.Role
-	2,  // 1: counterdesk.routing.v1.GetBranchResponse.branch:type_name -> counterdesk.routing.v1.Branch
-	14, // 2: counterdesk.routing.v1.QueueEntry.enqueued_at:type_name -> google.protobuf.Timestamp
-	7,  // 3: counterdesk.routing.v1.GetQueueResponse.entries:type_name -> counterdesk.routing.v1.QueueEntry
-	14, // 4: counterdesk.routing.v1.Handover.at:type_name -> google.protobuf.Timestamp
-	10, // 5: counterdesk.routing.v1.GetAssignmentResponse.handovers:type_name -> counterdesk.routing.v1.Handover
-	1,  // 6: counterdesk.routing.v1.ImportOrgRequest.regions:type_name -> counterdesk.routing.v1.Region
-	2,  // 7: counterdesk.routing.v1.ImportOrgRequest.branches:type_name -> counterdesk.routing.v1.Branch
-	3,  // 8: counterdesk.routing.v1.ImportOrgRequest.staff:type_name -> counterdesk.routing.v1.Staff
-	4,  // 9: counterdesk.routing.v1.RoutingService.GetBranch:input_type -> counterdesk.routing.v1.GetBranchRequest
-	6,  // 10: counterdesk.routing.v1.RoutingService.GetQueue:input_type -> counterdesk.routing.v1.GetQueueRequest
-	9,  // 11: counterdesk.routing.v1.RoutingService.GetAssignment:input_type -> counterdesk.routing.v1.GetAssignmentRequest
-	12, // 12: counterdesk.routing.v1.RoutingService.ImportOrg:input_type -> counterdesk.routing.v1.ImportOrgRequest
-	5,  // 13: counterdesk.routing.v1.RoutingService.GetBranch:output_type -> counterdesk.routing.v1.GetBranchResponse
-	8,  // 14: counterdesk.routing.v1.RoutingService.GetQueue:output_type -> counterdesk.routing.v1.GetQueueResponse
-	11, // 15: counterdesk.routing.v1.RoutingService.GetAssignment:output_type -> counterdesk.routing.v1.GetAssignmentResponse
-	13, // 16: counterdesk.routing.v1.RoutingService.ImportOrg:output_type -> counterdesk.routing.v1.ImportOrgResponse
-	13, // [13:17] is the sub-list for method output_type
-	9,  // [9:13] is the sub-list for method input_type
+	4,  // 1: counterdesk.routing.v1.GetBranchResponse.branch:type_name -> counterdesk.routing.v1.Branch
+	16, // 2: counterdesk.routing.v1.QueueEntry.enqueued_at:type_name -> google.protobuf.Timestamp
+	9,  // 3: counterdesk.routing.v1.GetQueueResponse.entries:type_name -> counterdesk.routing.v1.QueueEntry
+	16, // 4: counterdesk.routing.v1.Handover.at:type_name -> google.protobuf.Timestamp
+	12, // 5: counterdesk.routing.v1.GetAssignmentResponse.handovers:type_name -> counterdesk.routing.v1.Handover
+	3,  // 6: counterdesk.routing.v1.ImportOrgRequest.regions:type_name -> counterdesk.routing.v1.Region
+	4,  // 7: counterdesk.routing.v1.ImportOrgRequest.branches:type_name -> counterdesk.routing.v1.Branch
+	5,  // 8: counterdesk.routing.v1.ImportOrgRequest.staff:type_name -> counterdesk.routing.v1.Staff
+	6,  // 9: counterdesk.routing.v1.RoutingService.GetBranch:input_type -> counterdesk.routing.v1.GetBranchRequest
+	8,  // 10: counterdesk.routing.v1.RoutingService.GetQueue:input_type -> counterdesk.routing.v1.GetQueueRequest
+	11, // 11: counterdesk.routing.v1.RoutingService.GetAssignment:input_type -> counterdesk.routing.v1.GetAssignmentRequest
+	14, // 12: counterdesk.routing.v1.RoutingService.ImportOrg:input_type -> counterdesk.routing.v1.ImportOrgRequest
+	1,  // 13: counterdesk.routing.v1.RoutingService.RebuildQueues:input_type -> counterdesk.routing.v1.RebuildQueuesRequest
+	7,  // 14: counterdesk.routing.v1.RoutingService.GetBranch:output_type -> counterdesk.routing.v1.GetBranchResponse
+	10, // 15: counterdesk.routing.v1.RoutingService.GetQueue:output_type -> counterdesk.routing.v1.GetQueueResponse
+	13, // 16: counterdesk.routing.v1.RoutingService.GetAssignment:output_type -> counterdesk.routing.v1.GetAssignmentResponse
+	15, // 17: counterdesk.routing.v1.RoutingService.ImportOrg:output_type -> counterdesk.routing.v1.ImportOrgResponse
+	2,  // 18: counterdesk.routing.v1.RoutingService.RebuildQueues:output_type -> counterdesk.routing.v1.RebuildQueuesResponse
+	14, // [14:19] is the sub-list for method output_type
+	9,  // [9:14] is the sub-list for method input_type
 	9,  // [9:9] is the sub-list for extension type_name
 	9,  // [9:9] is the sub-list for extension extendee
 	0,  // [0:9] is the sub-list for field type_name
@@ -1068,14 +1158,15 @@ func file_counterdesk_routing_v1_routing_proto_init() {
 	if File_counterdesk_routing_v1_routing_proto != nil {
 		return
 	}
-	file_counterdesk_routing_v1_routing_proto_msgTypes[7].OneofWrappers = []any{}
+	file_counterdesk_routing_v1_routing_proto_msgTypes[1].OneofWrappers = []any{}
+	file_counterdesk_routing_v1_routing_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_routing_v1_routing_proto_rawDesc), len(file_counterdesk_routing_v1_routing_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

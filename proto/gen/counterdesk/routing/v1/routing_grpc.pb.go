@@ -26,6 +26,7 @@ const (
 	RoutingService_GetQueue_FullMethodName      = "/counterdesk.routing.v1.RoutingService/GetQueue"
 	RoutingService_GetAssignment_FullMethodName = "/counterdesk.routing.v1.RoutingService/GetAssignment"
 	RoutingService_ImportOrg_FullMethodName     = "/counterdesk.routing.v1.RoutingService/ImportOrg"
+	RoutingService_RebuildQueues_FullMethodName = "/counterdesk.routing.v1.RoutingService/RebuildQueues"
 )
 
 // RoutingServiceClient is the client API for RoutingService service.
@@ -46,6 +47,10 @@ type RoutingServiceClient interface {
 	// ImportOrg creates or updates a bank's regions, branches and staff in one
 	// call. Idempotent. Caller: bank administrators and the demo seeder.
 	ImportOrg(ctx context.Context, in *ImportOrgRequest, opts ...grpc.CallOption) (*ImportOrgResponse, error)
+	// RebuildQueues rebuilds the caller's bank's live queues in Redis from the
+	// assignments in Postgres (the system of record): after a Redis loss, or
+	// to be sure. Head office only; other banks' queues are not touched.
+	RebuildQueues(ctx context.Context, in *RebuildQueuesRequest, opts ...grpc.CallOption) (*RebuildQueuesResponse, error)
 }
 
 type routingServiceClient struct {
@@ -96,6 +101,16 @@ func (c *routingServiceClient) ImportOrg(ctx context.Context, in *ImportOrgReque
 	return out, nil
 }
 
+func (c *routingServiceClient) RebuildQueues(ctx context.Context, in *RebuildQueuesRequest, opts ...grpc.CallOption) (*RebuildQueuesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RebuildQueuesResponse)
+	err := c.cc.Invoke(ctx, RoutingService_RebuildQueues_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RoutingServiceServer is the server API for RoutingService service.
 // All implementations must embed UnimplementedRoutingServiceServer
 // for forward compatibility.
@@ -114,6 +129,10 @@ type RoutingServiceServer interface {
 	// ImportOrg creates or updates a bank's regions, branches and staff in one
 	// call. Idempotent. Caller: bank administrators and the demo seeder.
 	ImportOrg(context.Context, *ImportOrgRequest) (*ImportOrgResponse, error)
+	// RebuildQueues rebuilds the caller's bank's live queues in Redis from the
+	// assignments in Postgres (the system of record): after a Redis loss, or
+	// to be sure. Head office only; other banks' queues are not touched.
+	RebuildQueues(context.Context, *RebuildQueuesRequest) (*RebuildQueuesResponse, error)
 	mustEmbedUnimplementedRoutingServiceServer()
 }
 
@@ -135,6 +154,9 @@ func (UnimplementedRoutingServiceServer) GetAssignment(context.Context, *GetAssi
 }
 func (UnimplementedRoutingServiceServer) ImportOrg(context.Context, *ImportOrgRequest) (*ImportOrgResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ImportOrg not implemented")
+}
+func (UnimplementedRoutingServiceServer) RebuildQueues(context.Context, *RebuildQueuesRequest) (*RebuildQueuesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RebuildQueues not implemented")
 }
 func (UnimplementedRoutingServiceServer) mustEmbedUnimplementedRoutingServiceServer() {}
 func (UnimplementedRoutingServiceServer) testEmbeddedByValue()                        {}
@@ -229,6 +251,24 @@ func _RoutingService_ImportOrg_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RoutingService_RebuildQueues_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RebuildQueuesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).RebuildQueues(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_RebuildQueues_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).RebuildQueues(ctx, req.(*RebuildQueuesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RoutingService_ServiceDesc is the grpc.ServiceDesc for RoutingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -251,6 +291,10 @@ var RoutingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ImportOrg",
 			Handler:    _RoutingService_ImportOrg_Handler,
+		},
+		{
+			MethodName: "RebuildQueues",
+			Handler:    _RoutingService_RebuildQueues_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
