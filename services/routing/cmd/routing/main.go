@@ -13,6 +13,7 @@ import (
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
 	"github.com/counterdesk/counterdesk/services/platform/config"
 	"github.com/counterdesk/counterdesk/services/platform/eventbus"
+	"github.com/counterdesk/counterdesk/services/platform/pgdb"
 	"github.com/counterdesk/counterdesk/services/platform/service"
 	"github.com/counterdesk/counterdesk/services/routing/internal/routinggrpc"
 	"github.com/counterdesk/counterdesk/services/routing/internal/routingkafka"
@@ -51,7 +52,8 @@ func run(ctx context.Context, now service.Clock) error {
 	queues := routingredis.New(rdb)
 	// Redis may have lost everything (restart, failover): put back what the
 	// database says is open before taking traffic, and whenever it happens again.
-	n, err := queues.EnsureBuilt(ctx, store.OpenAssignments, true)
+	// It reads every bank's assignments: background work, across banks.
+	n, err := queues.EnsureBuilt(pgdb.WithTenant(ctx, pgdb.AllTenants), store.OpenAssignments, true)
 	if err != nil {
 		return err
 	}

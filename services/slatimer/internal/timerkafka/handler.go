@@ -277,6 +277,9 @@ func RegisterCalendarMetrics(meter metric.Meter, store *timerpg.Store, reg *cale
 		metric.WithDescription("Days from today to the last day of official holiday data of a national calendar."),
 		metric.WithInt64Callback(func(ctx context.Context, o metric.Int64Observer) error {
 			var st *calendars.State
+			// The calendar state is installation-wide (every bank's
+			// closures): read across banks, as the registry caches it.
+			ctx = pgdb.WithTenant(ctx, pgdb.AllTenants)
 			err := pgdb.InTx(ctx, store.Pool(), func(tx pgx.Tx) error {
 				var err error
 				st, err = reg.Current(ctx, tx)
