@@ -151,3 +151,23 @@ func assertHandledExactlyOnce(t *testing.T, c obj) {
 		t.Errorf("notifications %v, want exactly one delivery", n)
 	}
 }
+
+// Routing starting on an empty Redis (both lost at once) rebuilds every
+// bank's queues from its database before taking traffic.
+func TestRoutingStartingOnAnEmptyRedisRebuildsTheQueues(t *testing.T) {
+	c := createCase(t, "routing-empty-redis", newCaseBody("Queued before routing and Redis go"))
+	id := str(c["id"])
+	eventually(t, 10*time.Second, "queued", func() string { return queued(t, id, 1) })
+	if err := st.Kill("routing"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RestartRedis(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := st.StartService(ctx, "routing"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "queue rebuilt at start", func() string { return queued(t, id, 1) })
+}
