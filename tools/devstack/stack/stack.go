@@ -393,7 +393,12 @@ func assignPorts(cfg Config) (map[string]int, error) {
 			ports[name] = cfg.BasePort + i
 			continue
 		}
+		// The kernel may hand out a port it just gave for another name (it is
+		// free until something listens): never the same port twice.
 		p, err := localinfra.FreePort()
+		for err == nil && taken(ports, p) {
+			p, err = localinfra.FreePort()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -404,6 +409,15 @@ func assignPorts(cfg Config) (map[string]int, error) {
 		fmt.Fprintf(&b, "%s=%d\n", n, ports[n])
 	}
 	return ports, os.WriteFile(portsFile, []byte(b.String()), 0o644)
+}
+
+func taken(ports map[string]int, p int) bool {
+	for _, q := range ports {
+		if q == p {
+			return true
+		}
+	}
+	return false
 }
 
 func inUse(port int) bool {
