@@ -389,7 +389,7 @@ func assignPorts(cfg Config) (map[string]int, error) {
 		}
 	}
 	for i, name := range portNames {
-		if cfg.BasePort > 0 && !inUse(cfg.BasePort+i) {
+		if cfg.BasePort > 0 && !inUse(cfg.BasePort+i) && !taken(ports, cfg.BasePort+i) {
 			ports[name] = cfg.BasePort + i
 			continue
 		}
