@@ -251,14 +251,23 @@ func checkText(in New) error {
 		{"customer.account", in.Customer.Account, false},
 	}
 	for _, f := range fields {
-		for _, r := range f.value {
-			if f.multiline && (r == '\n' || r == '\t' || r == '\r') {
-				continue
-			}
-			if unicode.IsControl(r) {
-				return &FieldError{f.name, "must not contain control characters"}
-			}
+		if hasControl(f.value, f.multiline) {
+			return &FieldError{f.name, "must not contain control characters"}
 		}
 	}
 	return nil
+}
+
+// hasControl reports whether s holds a control character; in multiline
+// text, line breaks and tabs are text.
+func hasControl(s string, multiline bool) bool {
+	for _, r := range s {
+		if multiline && (r == '\n' || r == '\t' || r == '\r') {
+			continue
+		}
+		if unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
 }

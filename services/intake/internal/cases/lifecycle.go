@@ -248,10 +248,8 @@ func checkStep(s Step, caller auth.Principal, pol Policy) error {
 		if len(v) > 4000 {
 			return &FieldError{field, "must be at most 4000 bytes"}
 		}
-		for _, r := range v {
-			if r != '\n' && r != '\t' && r != '\r' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)) {
-				return &FieldError{field, "must not contain control characters"}
-			}
+		if hasControl(v, true) {
+			return &FieldError{field, "must not contain control characters"}
 		}
 		return nil
 	}
@@ -395,17 +393,13 @@ func CheckNote(text string, ev []Evidence) error {
 	if strings.TrimSpace(text) == "" {
 		return &FieldError{"text", "is required"}
 	}
-	for _, r := range text {
-		if r != '\n' && r != '\t' && r != '\r' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)) {
-			return &FieldError{"text", "must not contain control characters"}
-		}
+	if hasControl(text, true) {
+		return &FieldError{"text", "must not contain control characters"}
 	}
 	for i, e := range ev {
 		for _, f := range []struct{ name, v string }{{"kind", e.Kind}, {"reference", e.Reference}} {
-			for _, r := range f.v {
-				if r < 0x20 || r == 0x7f {
-					return &FieldError{fmt.Sprintf("evidence[%d].%s", i, f.name), "must not contain control characters"}
-				}
+			if hasControl(f.v, false) {
+				return &FieldError{fmt.Sprintf("evidence[%d].%s", i, f.name), "must not contain control characters"}
 			}
 		}
 	}

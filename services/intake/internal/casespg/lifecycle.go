@@ -32,7 +32,7 @@ func (s *Store) Step(ctx context.Context, tenant, id string, decide Stepper, onS
 		return cases.Case{}, cases.ErrNotFound
 	}
 	var out cases.Case
-	err := inTx(ctx, s, func(tx pgx.Tx) error {
+	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		c, err := s.scan(tx.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, id))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return cases.ErrNotFound
@@ -88,7 +88,7 @@ func (s *Store) AddNote(ctx context.Context, tenant, id string, visible func(cas
 	if _, err := uuid.Parse(id); err != nil {
 		return h, cases.ErrNotFound
 	}
-	err := inTx(ctx, s, func(tx pgx.Tx) error {
+	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		c, err := s.scan(tx.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, id))
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !visible(c)) {
 			return cases.ErrNotFound
@@ -193,22 +193,16 @@ func (s *Store) sealWork(c cases.Case) ([]byte, error) {
 	return sealed, nil
 }
 
-func inTx(ctx context.Context, s *Store, fn func(pgx.Tx) error) error {
-	return pgdb.InTx(ctx, s.pool, fn)
-}
-
 // AddSystemEntry adds an entry another service's event announced (a
 // deadline warned, breached or moved) to the history of case id of tenant.
 func (s *Store) AddSystemEntry(ctx context.Context, tx pgx.Tx, tenant, id string, h cases.HistoryEntry) error {
-	var exists bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cases WHERE tenant_id = $1 AND id = $2)`, tenant, id).Scan(&exists); err != nil {
-		return fmt.Errorf("find case %s: %w", id, err)
-	}
-	if !exists {
+	// Entries of one case are numbered in order: lock the case as a step does.
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM cases WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, id).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return cases.ErrNotFound
 	}
-	// Entries of one case are numbered in order: lock the case as a step does.
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, id); err != nil {
+	if err != nil {
 		return fmt.Errorf("lock case %s: %w", id, err)
 	}
 	return s.appendHistory(ctx, tx, tenant, id, h)

@@ -118,16 +118,21 @@ func (h *Handler) deadlinesArmed(ctx context.Context, tx pgx.Tx, env *eventsv1.E
 	return nil
 }
 
-// dateMovedNamespace names the deliveries decided from a DeadlineRecomputed:
-// their ids are UUIDv5 of the event, so the same event always makes the same
-// delivery and Message-ID, however often it is handled.
-var dateMovedNamespace = uuid.MustParse("5d0c2f8e-3b7a-4f41-9d7e-1c6a0e8b2f35")
+// eventDeliveryNamespace names the deliveries decided from one event (a
+// DeadlineRecomputed, an answer): their ids are UUIDv5 of the event and
+// template, so the same event always makes the same delivery and
+// Message-ID, however often it is handled.
+var eventDeliveryNamespace = uuid.MustParse("5d0c2f8e-3b7a-4f41-9d7e-1c6a0e8b2f35")
+
+func eventDeliveryID(tenantID, eventID string, t notify.Template) string {
+	name := strings.Join([]string{tenantID, eventID, string(t), string(notify.ChannelEmail)}, "\x00")
+	return uuid.NewSHA1(eventDeliveryNamespace, []byte(name)).String()
+}
 
 // DateMovedID is the id of the e-mail delivery that tells a case's customer
 // about the recount announced by event eventID.
 func DateMovedID(tenantID, eventID string) string {
-	name := strings.Join([]string{tenantID, eventID, string(notify.TemplateCaseDateMoved), string(notify.ChannelEmail)}, "\x00")
-	return uuid.NewSHA1(dateMovedNamespace, []byte(name)).String()
+	return eventDeliveryID(tenantID, eventID, notify.TemplateCaseDateMoved)
 }
 
 // deadlineRecomputed tells the customer that the answer time they were
@@ -190,8 +195,7 @@ func (h *Handler) deadlineRecomputed(ctx context.Context, tx pgx.Tx, env *events
 // AnswerID is the id of the e-mail delivery that gives the customer the
 // answer announced by event eventID: the same on every handling of it.
 func AnswerID(tenantID, eventID string) string {
-	name := strings.Join([]string{tenantID, eventID, string(notify.TemplateCaseAnswer), string(notify.ChannelEmail)}, "\x00")
-	return uuid.NewSHA1(dateMovedNamespace, []byte(name)).String()
+	return eventDeliveryID(tenantID, eventID, notify.TemplateCaseAnswer)
 }
 
 // answered queues the message giving the customer the answer. A case

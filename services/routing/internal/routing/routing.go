@@ -133,23 +133,14 @@ func EscalateOnBreach(b Branch, owner string) (Staff, bool) {
 		if target <= cur {
 			continue
 		}
-		var cands []Staff
+		var first Staff
 		for _, s := range b.Staff {
-			if s.Active && rung(s.Role) == target && s.ID != owner {
-				cands = append(cands, s)
+			if s.Active && rung(s.Role) == target && s.ID != owner && (first.ID == "" || s.ID < first.ID) {
+				first = s
 			}
 		}
-		if len(cands) > 0 {
-			slices.SortFunc(cands, func(a, c Staff) int {
-				if a.ID < c.ID {
-					return -1
-				}
-				if a.ID > c.ID {
-					return 1
-				}
-				return 0
-			})
-			return cands[0], true
+		if first.ID != "" {
+			return first, true
 		}
 	}
 	return Staff{}, false

@@ -69,42 +69,36 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 // AfterCommit queues the case in Redis once its assignment is committed. If
 // this fails or the process dies first, the start-up rebuild restores it.
 func (h *Handler) AfterCommit(ctx context.Context, env *eventsv1.Envelope) error {
-	if env.GetDeadlineBreached() != nil {
-		return h.requeue(ctx, env)
-	}
-	if t := env.GetCaseTransitioned(); t != nil {
-		open, ok := queuedAfter(t)
-		if !ok {
+	switch {
+	case env.GetDeadlineBreached() != nil, env.GetCaseCreated() != nil:
+	case env.GetCaseTransitioned() != nil:
+		if _, changes := queuedAfter(env.GetCaseTransitioned()); !changes {
 			return nil
 		}
-		v, err := h.Store.Assignment(ctx, env.GetTenantId(), env.GetCaseId())
-		if errors.Is(err, routingpg.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if open {
-			err = h.Queues.Put(ctx, routing.Assignment{CaseID: v.CaseID, Tenant: v.Tenant, Branch: v.Branch, Owner: v.Owner, At: v.EnqueuedAt})
-		} else {
-			err = h.Queues.Remove(ctx, v.Tenant, v.Branch, v.CaseID)
-		}
-		if err != nil {
-			h.Queues.Invalidate(ctx)
-		}
-		return err
-	}
-	cc := env.GetCaseCreated()
-	if cc == nil {
+	default:
 		return nil
 	}
 	v, err := h.Store.Assignment(ctx, env.GetTenantId(), env.GetCaseId())
+	if errors.Is(err, routingpg.ErrNotFound) && env.GetCaseCreated() == nil {
+		return nil // a case routing never assigned has nothing queued
+	}
 	if err != nil {
 		return err
 	}
-	err = h.Queues.Put(ctx, routing.Assignment{CaseID: v.CaseID, Tenant: v.Tenant, Branch: v.Branch, Owner: v.Owner, At: v.EnqueuedAt})
+	return h.syncQueue(ctx, v)
+}
+
+// syncQueue makes the case's queue entry what its committed assignment
+// says: queued under its owner while open, gone once closed. If Redis
+// fails, the watcher rebuilds from the database once it answers again.
+func (h *Handler) syncQueue(ctx context.Context, v routingpg.AssignmentView) error {
+	var err error
+	if v.Open {
+		err = h.Queues.Put(ctx, routing.Assignment{CaseID: v.CaseID, Tenant: v.Tenant, Branch: v.Branch, Owner: v.Owner, At: v.EnqueuedAt})
+	} else {
+		err = h.Queues.Remove(ctx, v.Tenant, v.Branch, v.CaseID)
+	}
 	if err != nil {
-		// Make the watcher rebuild from the database once Redis answers again.
 		h.Queues.Invalidate(ctx)
 	}
 	return err
@@ -158,20 +152,4 @@ func (h *Handler) escalate(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelop
 			Reason: routing.ReasonBreachEscalation, AssignedAt: timestamppb.New(at),
 		}},
 	})
-}
-
-// requeue writes the case's current owner to its queue after an escalation.
-func (h *Handler) requeue(ctx context.Context, env *eventsv1.Envelope) error {
-	v, err := h.Store.Assignment(ctx, env.GetTenantId(), env.GetCaseId())
-	if errors.Is(err, routingpg.ErrNotFound) {
-		return nil
-	}
-	if err != nil || !v.Open {
-		return err
-	}
-	if err := h.Queues.Put(ctx, routing.Assignment{CaseID: v.CaseID, Tenant: v.Tenant, Branch: v.Branch, Owner: v.Owner, At: v.EnqueuedAt}); err != nil {
-		h.Queues.Invalidate(ctx)
-		return err
-	}
-	return nil
 }

@@ -51,6 +51,11 @@ func (q *Queues) List(ctx context.Context, tenant, branch string, limit int64) (
 	if err != nil {
 		return nil, fmt.Errorf("read queue of branch %s: %w", branch, err)
 	}
+	return q.entries(ctx, tenant, branch, zs)
+}
+
+// entries turns queue members into entries with their owners.
+func (q *Queues) entries(ctx context.Context, tenant, branch string, zs []redis.Z) ([]Entry, error) {
 	if len(zs) == 0 {
 		return nil, nil
 	}
@@ -207,21 +212,9 @@ func (q *Queues) Page(ctx context.Context, tenant, branch string, after Cursor, 
 		last := zs[len(zs)-1]
 		next = Cursor{Score: int64(last.Score), CaseID: last.Member.(string)}
 	}
-	if len(zs) == 0 {
-		return nil, int(total), next, nil
-	}
-	ids := make([]string, len(zs))
-	for i, z := range zs {
-		ids[i] = z.Member.(string)
-	}
-	owners, err := q.rdb.HMGet(ctx, ownerKey(tenant, branch), ids...).Result()
+	out, err := q.entries(ctx, tenant, branch, zs)
 	if err != nil {
-		return nil, 0, Cursor{}, fmt.Errorf("read queue owners of branch %s: %w", branch, err)
-	}
-	out := make([]Entry, len(zs))
-	for i, z := range zs {
-		owner, _ := owners[i].(string)
-		out[i] = Entry{CaseID: ids[i], Owner: owner, EnqueuedAt: time.UnixMilli(int64(z.Score)).UTC()}
+		return nil, 0, Cursor{}, err
 	}
 	return out, int(total), next, nil
 }

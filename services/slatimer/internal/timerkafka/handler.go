@@ -58,10 +58,8 @@ var metBy = map[string][]sla.Kind{
 	// A person acknowledged the case (at the counter, by phone): the
 	// acknowledgment is met by whichever came first, this or a message.
 	"acknowledge": {sla.KindAcknowledge},
-	"close": {sla.KindAcknowledge, sla.KindHandoverPickup, sla.KindEquipmentResponse, sla.KindMajorReport, sla.KindFirstAnswer,
-		sla.KindResolution, sla.KindRegulatoryDecision, sla.KindReturnVisit},
-	"withdraw": {sla.KindAcknowledge, sla.KindHandoverPickup, sla.KindEquipmentResponse, sla.KindMajorReport, sla.KindFirstAnswer,
-		sla.KindResolution, sla.KindRegulatoryDecision, sla.KindReturnVisit},
+	"close":       sla.Kinds(),
+	"withdraw":    sla.Kinds(),
 }
 
 // customerClocks are the clocks that pause while the case waits for the

@@ -15,11 +15,7 @@ import (
 // Pause pauses the case's running clocks of kinds at at and returns the
 // kinds it paused.
 func (s *Store) Pause(ctx context.Context, tx pgx.Tx, caseID string, kinds []sla.Kind, at time.Time) ([]string, error) {
-	ks := make([]string, len(kinds))
-	for i, k := range kinds {
-		ks[i] = string(k)
-	}
-	paused, err := s.on(tx).PauseDeadlines(ctx, timerdb.PauseDeadlinesParams{PausedAt: at, CaseID: caseID, Kinds: ks})
+	paused, err := s.on(tx).PauseDeadlines(ctx, timerdb.PauseDeadlinesParams{PausedAt: at, CaseID: caseID, Kinds: kindNames(kinds)})
 	if err != nil {
 		return nil, fmt.Errorf("pause clocks of case %s: %w", caseID, err)
 	}
@@ -35,11 +31,7 @@ type CaseDeadline struct {
 // LockCaseDeadlines returns the case's deadlines of kinds that have a
 // basis, locked until tx ends.
 func (s *Store) LockCaseDeadlines(ctx context.Context, tx pgx.Tx, caseID string, kinds []sla.Kind) ([]CaseDeadline, error) {
-	ks := make([]string, len(kinds))
-	for i, k := range kinds {
-		ks[i] = string(k)
-	}
-	rows, err := s.on(tx).LockCaseDeadlines(ctx, timerdb.LockCaseDeadlinesParams{CaseID: caseID, Kinds: ks})
+	rows, err := s.on(tx).LockCaseDeadlines(ctx, timerdb.LockCaseDeadlinesParams{CaseID: caseID, Kinds: kindNames(kinds)})
 	if err != nil {
 		return nil, fmt.Errorf("lock deadlines of case %s: %w", caseID, err)
 	}
@@ -74,4 +66,12 @@ func (s *Store) Restart(ctx context.Context, tx pgx.Tx, old calendars.OpenDeadli
 		return fmt.Errorf("reset level of %s of case %s: %w", old.Kind, old.CaseID, err)
 	}
 	return nil
+}
+
+func kindNames(kinds []sla.Kind) []string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = string(k)
+	}
+	return out
 }
