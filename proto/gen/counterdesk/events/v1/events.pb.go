@@ -49,6 +49,7 @@ type Envelope struct {
 	//	*Envelope_DeadlineRecomputed
 	//	*Envelope_AuditAnchored
 	//	*Envelope_CaseTransitioned
+	//	*Envelope_OwnershipAlert
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -214,6 +215,15 @@ func (x *Envelope) GetCaseTransitioned() *CaseTransitioned {
 	return nil
 }
 
+func (x *Envelope) GetOwnershipAlert() *OwnershipAlert {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_OwnershipAlert); ok {
+			return x.OwnershipAlert
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -254,6 +264,10 @@ type Envelope_CaseTransitioned struct {
 	CaseTransitioned *CaseTransitioned `protobuf:"bytes,18,opt,name=case_transitioned,json=caseTransitioned,proto3,oneof"`
 }
 
+type Envelope_OwnershipAlert struct {
+	OwnershipAlert *OwnershipAlert `protobuf:"bytes,19,opt,name=ownership_alert,json=ownershipAlert,proto3,oneof"`
+}
+
 func (*Envelope_CaseCreated) isEnvelope_Payload() {}
 
 func (*Envelope_AssignmentMade) isEnvelope_Payload() {}
@@ -271,6 +285,8 @@ func (*Envelope_DeadlineRecomputed) isEnvelope_Payload() {}
 func (*Envelope_AuditAnchored) isEnvelope_Payload() {}
 
 func (*Envelope_CaseTransitioned) isEnvelope_Payload() {}
+
+func (*Envelope_OwnershipAlert) isEnvelope_Payload() {}
 
 // Topic case-events, producer intake.
 type CaseCreated struct {
@@ -290,8 +306,11 @@ type CaseCreated struct {
 	TimeZone   string                 `protobuf:"bytes,12,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	CalendarId string                 `protobuf:"bytes,13,opt,name=calendar_id,json=calendarId,proto3" json:"calendar_id,omitempty"`
 	// Whether the customer gave an e-mail address / phone (not the address itself).
-	HasEmail      bool `protobuf:"varint,14,opt,name=has_email,json=hasEmail,proto3" json:"has_email,omitempty"`
-	HasPhone      bool `protobuf:"varint,15,opt,name=has_phone,json=hasPhone,proto3" json:"has_phone,omitempty"`
+	HasEmail bool `protobuf:"varint,14,opt,name=has_email,json=hasEmail,proto3" json:"has_email,omitempty"`
+	HasPhone bool `protobuf:"varint,15,opt,name=has_phone,json=hasPhone,proto3" json:"has_phone,omitempty"`
+	// A skill the case needs (routing rules may ask for it), e.g.
+	// "foreign_languages"; empty: none.
+	RequiredSkill string `protobuf:"bytes,16,opt,name=required_skill,json=requiredSkill,proto3" json:"required_skill,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -429,6 +448,13 @@ func (x *CaseCreated) GetHasPhone() bool {
 		return x.HasPhone
 	}
 	return false
+}
+
+func (x *CaseCreated) GetRequiredSkill() string {
+	if x != nil {
+		return x.RequiredSkill
+	}
+	return ""
 }
 
 // Topic case-events, producer intake: a lifecycle step was taken. It
@@ -571,13 +597,37 @@ func (x *CaseTransitioned) GetReopenCount() int32 {
 
 // Topic assignment-events, producer routing.
 type AssignmentMade struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	BranchId        string                 `protobuf:"bytes,1,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
-	OwnerId         string                 `protobuf:"bytes,2,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	PreviousOwnerId string                 `protobuf:"bytes,3,opt,name=previous_owner_id,json=previousOwnerId,proto3" json:"previous_owner_id,omitempty"`
-	// "first_responder", "complaint_manager_default", "transfer", "escalation".
-	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
-	AssignedAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=assigned_at,json=assignedAt,proto3" json:"assigned_at,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	BranchId string                 `protobuf:"bytes,1,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	// The staff member who owns the case now; empty while it waits in a role
+	// queue (owner_role).
+	OwnerId         string `protobuf:"bytes,2,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	PreviousOwnerId string `protobuf:"bytes,3,opt,name=previous_owner_id,json=previousOwnerId,proto3" json:"previous_owner_id,omitempty"`
+	// Why: "first_responder", "complaint_manager_default", "rule:<name>",
+	// "transfer", "escalation", "escalated_on_breach", "claim", "return",
+	// "rerouted_off_duty", "rerouted_deactivated", "owner_missing".
+	Reason     string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	AssignedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=assigned_at,json=assignedAt,proto3" json:"assigned_at,omitempty"`
+	// The role queue ("ROLE_COMPLAINT_MANAGER") the case waits in, until one
+	// of the role's on-duty staff claims it; empty when a person owns it.
+	OwnerRole string `protobuf:"bytes,6,opt,name=owner_role,json=ownerRole,proto3" json:"owner_role,omitempty"`
+	// The new owner has still to pick the case up: slatimer arms the pick-up
+	// clock; a claim (kind "claim") meets it.
+	PickupPending bool `protobuf:"varint,7,opt,name=pickup_pending,json=pickupPending,proto3" json:"pickup_pending,omitempty"`
+	// assign, claim, transfer, escalate, return, breach, reroute.
+	Kind string `protobuf:"bytes,8,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Who did it; empty when routing did.
+	ActorId string `protobuf:"bytes,9,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	// Who must be told besides the new owner (rules, a major case).
+	Notify []*Notify `protobuf:"bytes,10,rep,name=notify,proto3" json:"notify,omitempty"`
+	// The ladder level of the new owner: first_receiver, complaint_manager,
+	// branch_head, regional, head_office, department.
+	Level    string `protobuf:"bytes,11,opt,name=level,proto3" json:"level,omitempty"`
+	RegionId string `protobuf:"bytes,12,opt,name=region_id,json=regionId,proto3" json:"region_id,omitempty"`
+	// The person or channel that received the case first, for ever.
+	FirstResponderId string `protobuf:"bytes,13,opt,name=first_responder_id,json=firstResponderId,proto3" json:"first_responder_id,omitempty"`
+	// Number of hand-overs so far (the first assignment is 1).
+	Seq           int32 `protobuf:"varint,14,opt,name=seq,proto3" json:"seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -647,6 +697,221 @@ func (x *AssignmentMade) GetAssignedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *AssignmentMade) GetOwnerRole() string {
+	if x != nil {
+		return x.OwnerRole
+	}
+	return ""
+}
+
+func (x *AssignmentMade) GetPickupPending() bool {
+	if x != nil {
+		return x.PickupPending
+	}
+	return false
+}
+
+func (x *AssignmentMade) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *AssignmentMade) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *AssignmentMade) GetNotify() []*Notify {
+	if x != nil {
+		return x.Notify
+	}
+	return nil
+}
+
+func (x *AssignmentMade) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
+}
+
+func (x *AssignmentMade) GetRegionId() string {
+	if x != nil {
+		return x.RegionId
+	}
+	return ""
+}
+
+func (x *AssignmentMade) GetFirstResponderId() string {
+	if x != nil {
+		return x.FirstResponderId
+	}
+	return ""
+}
+
+func (x *AssignmentMade) GetSeq() int32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+// Notify: staff to tell of an assignment.
+type Notify struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A role ("ROLE_BRANCH_HEAD") and the staff ids routing resolved it to.
+	Role     string   `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
+	StaffIds []string `protobuf:"bytes,2,rep,name=staff_ids,json=staffIds,proto3" json:"staff_ids,omitempty"`
+	// Urgent: quiet hours do not apply.
+	AtOnce        bool `protobuf:"varint,3,opt,name=at_once,json=atOnce,proto3" json:"at_once,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Notify) Reset() {
+	*x = Notify{}
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Notify) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Notify) ProtoMessage() {}
+
+func (x *Notify) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Notify.ProtoReflect.Descriptor instead.
+func (*Notify) Descriptor() ([]byte, []int) {
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Notify) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Notify) GetStaffIds() []string {
+	if x != nil {
+		return x.StaffIds
+	}
+	return nil
+}
+
+func (x *Notify) GetAtOnce() bool {
+	if x != nil {
+		return x.AtOnce
+	}
+	return false
+}
+
+// Topic assignment-events, producer routing: an ownership alarm. A case
+// whose owner could not be found (left, off duty, nobody of the role on
+// duty) went to the branch head; or the periodic check found cases without
+// a valid owner.
+type OwnershipAlert struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "owner_missing" or "invariant_violated".
+	Kind           string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	BranchId       string                 `protobuf:"bytes,2,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	MissingOwnerId string                 `protobuf:"bytes,3,opt,name=missing_owner_id,json=missingOwnerId,proto3" json:"missing_owner_id,omitempty"`
+	NewOwnerId     string                 `protobuf:"bytes,4,opt,name=new_owner_id,json=newOwnerId,proto3" json:"new_owner_id,omitempty"`
+	At             *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	UnownedCases   int32                  `protobuf:"varint,6,opt,name=unowned_cases,json=unownedCases,proto3" json:"unowned_cases,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *OwnershipAlert) Reset() {
+	*x = OwnershipAlert{}
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OwnershipAlert) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OwnershipAlert) ProtoMessage() {}
+
+func (x *OwnershipAlert) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OwnershipAlert.ProtoReflect.Descriptor instead.
+func (*OwnershipAlert) Descriptor() ([]byte, []int) {
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *OwnershipAlert) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *OwnershipAlert) GetBranchId() string {
+	if x != nil {
+		return x.BranchId
+	}
+	return ""
+}
+
+func (x *OwnershipAlert) GetMissingOwnerId() string {
+	if x != nil {
+		return x.MissingOwnerId
+	}
+	return ""
+}
+
+func (x *OwnershipAlert) GetNewOwnerId() string {
+	if x != nil {
+		return x.NewOwnerId
+	}
+	return ""
+}
+
+func (x *OwnershipAlert) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *OwnershipAlert) GetUnownedCases() int32 {
+	if x != nil {
+		return x.UnownedCases
+	}
+	return 0
+}
+
 // Topic sla-events, producer slatimer.
 type ArmedDeadline struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -663,7 +928,7 @@ type ArmedDeadline struct {
 
 func (x *ArmedDeadline) Reset() {
 	*x = ArmedDeadline{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[4]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +940,7 @@ func (x *ArmedDeadline) String() string {
 func (*ArmedDeadline) ProtoMessage() {}
 
 func (x *ArmedDeadline) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[4]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +953,7 @@ func (x *ArmedDeadline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArmedDeadline.ProtoReflect.Descriptor instead.
 func (*ArmedDeadline) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ArmedDeadline) GetKind() string {
@@ -723,7 +988,7 @@ type DeadlinesArmed struct {
 
 func (x *DeadlinesArmed) Reset() {
 	*x = DeadlinesArmed{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[5]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -735,7 +1000,7 @@ func (x *DeadlinesArmed) String() string {
 func (*DeadlinesArmed) ProtoMessage() {}
 
 func (x *DeadlinesArmed) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[5]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -748,7 +1013,7 @@ func (x *DeadlinesArmed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlinesArmed.ProtoReflect.Descriptor instead.
 func (*DeadlinesArmed) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeadlinesArmed) GetDeadlines() []*ArmedDeadline {
@@ -779,7 +1044,7 @@ type DeadlineWarned struct {
 
 func (x *DeadlineWarned) Reset() {
 	*x = DeadlineWarned{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[6]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +1056,7 @@ func (x *DeadlineWarned) String() string {
 func (*DeadlineWarned) ProtoMessage() {}
 
 func (x *DeadlineWarned) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[6]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +1069,7 @@ func (x *DeadlineWarned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlineWarned.ProtoReflect.Descriptor instead.
 func (*DeadlineWarned) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeadlineWarned) GetKind() string {
@@ -847,7 +1112,7 @@ type DeadlineBreached struct {
 
 func (x *DeadlineBreached) Reset() {
 	*x = DeadlineBreached{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +1124,7 @@ func (x *DeadlineBreached) String() string {
 func (*DeadlineBreached) ProtoMessage() {}
 
 func (x *DeadlineBreached) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +1137,7 @@ func (x *DeadlineBreached) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlineBreached.ProtoReflect.Descriptor instead.
 func (*DeadlineBreached) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeadlineBreached) GetKind() string {
@@ -917,7 +1182,7 @@ type DeadlineRecomputed struct {
 
 func (x *DeadlineRecomputed) Reset() {
 	*x = DeadlineRecomputed{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[8]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -929,7 +1194,7 @@ func (x *DeadlineRecomputed) String() string {
 func (*DeadlineRecomputed) ProtoMessage() {}
 
 func (x *DeadlineRecomputed) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[8]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -942,7 +1207,7 @@ func (x *DeadlineRecomputed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlineRecomputed.ProtoReflect.Descriptor instead.
 func (*DeadlineRecomputed) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeadlineRecomputed) GetKind() string {
@@ -1008,7 +1273,7 @@ type NotificationSent struct {
 
 func (x *NotificationSent) Reset() {
 	*x = NotificationSent{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[9]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +1285,7 @@ func (x *NotificationSent) String() string {
 func (*NotificationSent) ProtoMessage() {}
 
 func (x *NotificationSent) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[9]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,7 +1298,7 @@ func (x *NotificationSent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotificationSent.ProtoReflect.Descriptor instead.
 func (*NotificationSent) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *NotificationSent) GetNotificationId() string {
@@ -1090,7 +1355,7 @@ type AuditAnchored struct {
 
 func (x *AuditAnchored) Reset() {
 	*x = AuditAnchored{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[10]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1102,7 +1367,7 @@ func (x *AuditAnchored) String() string {
 func (*AuditAnchored) ProtoMessage() {}
 
 func (x *AuditAnchored) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[10]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1115,7 +1380,7 @@ func (x *AuditAnchored) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditAnchored.ProtoReflect.Descriptor instead.
 func (*AuditAnchored) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AuditAnchored) GetAnchoredAt() *timestamppb.Timestamp {
@@ -1164,7 +1429,7 @@ var File_counterdesk_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\"counterdesk/events/v1/events.proto\x12\x15counterdesk.events.v1\x1a%counterdesk/cases/v1/case_types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\a\n" +
+	"\"counterdesk/events/v1/events.proto\x12\x15counterdesk.events.v1\x1a%counterdesk/cases/v1/case_types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\b\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x17\n" +
@@ -1182,8 +1447,9 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\x11notification_sent\x18\x0f \x01(\v2'.counterdesk.events.v1.NotificationSentH\x00R\x10notificationSent\x12\\\n" +
 	"\x13deadline_recomputed\x18\x10 \x01(\v2).counterdesk.events.v1.DeadlineRecomputedH\x00R\x12deadlineRecomputed\x12M\n" +
 	"\x0eaudit_anchored\x18\x11 \x01(\v2$.counterdesk.events.v1.AuditAnchoredH\x00R\rauditAnchored\x12V\n" +
-	"\x11case_transitioned\x18\x12 \x01(\v2'.counterdesk.events.v1.CaseTransitionedH\x00R\x10caseTransitionedB\t\n" +
-	"\apayload\"\xad\x05\n" +
+	"\x11case_transitioned\x18\x12 \x01(\v2'.counterdesk.events.v1.CaseTransitionedH\x00R\x10caseTransitioned\x12P\n" +
+	"\x0fownership_alert\x18\x13 \x01(\v2%.counterdesk.events.v1.OwnershipAlertH\x00R\x0eownershipAlertB\t\n" +
+	"\apayload\"\xd4\x05\n" +
 	"\vCaseCreated\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x12\x1b\n" +
@@ -1205,7 +1471,8 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\vcalendar_id\x18\r \x01(\tR\n" +
 	"calendarId\x12\x1b\n" +
 	"\thas_email\x18\x0e \x01(\bR\bhasEmail\x12\x1b\n" +
-	"\thas_phone\x18\x0f \x01(\bR\bhasPhone\"\xac\x04\n" +
+	"\thas_phone\x18\x0f \x01(\bR\bhasPhone\x12%\n" +
+	"\x0erequired_skill\x18\x10 \x01(\tR\rrequiredSkill\"\xac\x04\n" +
 	"\x10CaseTransitioned\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12A\n" +
 	"\vfrom_status\x18\x02 \x01(\x0e2 .counterdesk.cases.v1.CaseStatusR\n" +
@@ -1221,14 +1488,37 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"root_cause\x18\n" +
 	" \x01(\x0e2\x1f.counterdesk.cases.v1.RootCauseR\trootCause\x12\"\n" +
 	"\fsatisfaction\x18\v \x01(\x05R\fsatisfaction\x12!\n" +
-	"\freopen_count\x18\f \x01(\x05R\vreopenCount\"\xc9\x01\n" +
+	"\freopen_count\x18\f \x01(\x05R\vreopenCount\"\xe8\x03\n" +
 	"\x0eAssignmentMade\x12\x1b\n" +
 	"\tbranch_id\x18\x01 \x01(\tR\bbranchId\x12\x19\n" +
 	"\bowner_id\x18\x02 \x01(\tR\aownerId\x12*\n" +
 	"\x11previous_owner_id\x18\x03 \x01(\tR\x0fpreviousOwnerId\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12;\n" +
 	"\vassigned_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"assignedAt\"x\n" +
+	"assignedAt\x12\x1d\n" +
+	"\n" +
+	"owner_role\x18\x06 \x01(\tR\townerRole\x12%\n" +
+	"\x0epickup_pending\x18\a \x01(\bR\rpickupPending\x12\x12\n" +
+	"\x04kind\x18\b \x01(\tR\x04kind\x12\x19\n" +
+	"\bactor_id\x18\t \x01(\tR\aactorId\x125\n" +
+	"\x06notify\x18\n" +
+	" \x03(\v2\x1d.counterdesk.events.v1.NotifyR\x06notify\x12\x14\n" +
+	"\x05level\x18\v \x01(\tR\x05level\x12\x1b\n" +
+	"\tregion_id\x18\f \x01(\tR\bregionId\x12,\n" +
+	"\x12first_responder_id\x18\r \x01(\tR\x10firstResponderId\x12\x10\n" +
+	"\x03seq\x18\x0e \x01(\x05R\x03seq\"R\n" +
+	"\x06Notify\x12\x12\n" +
+	"\x04role\x18\x01 \x01(\tR\x04role\x12\x1b\n" +
+	"\tstaff_ids\x18\x02 \x03(\tR\bstaffIds\x12\x17\n" +
+	"\aat_once\x18\x03 \x01(\bR\x06atOnce\"\xde\x01\n" +
+	"\x0eOwnershipAlert\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1b\n" +
+	"\tbranch_id\x18\x02 \x01(\tR\bbranchId\x12(\n" +
+	"\x10missing_owner_id\x18\x03 \x01(\tR\x0emissingOwnerId\x12 \n" +
+	"\fnew_owner_id\x18\x04 \x01(\tR\n" +
+	"newOwnerId\x12*\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12#\n" +
+	"\runowned_cases\x18\x06 \x01(\x05R\funownedCases\"x\n" +
 	"\rArmedDeadline\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x121\n" +
 	"\x06due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12 \n" +
@@ -1283,65 +1573,70 @@ func file_counterdesk_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_counterdesk_events_v1_events_proto_rawDescData
 }
 
-var file_counterdesk_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_counterdesk_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_counterdesk_events_v1_events_proto_goTypes = []any{
 	(*Envelope)(nil),              // 0: counterdesk.events.v1.Envelope
 	(*CaseCreated)(nil),           // 1: counterdesk.events.v1.CaseCreated
 	(*CaseTransitioned)(nil),      // 2: counterdesk.events.v1.CaseTransitioned
 	(*AssignmentMade)(nil),        // 3: counterdesk.events.v1.AssignmentMade
-	(*ArmedDeadline)(nil),         // 4: counterdesk.events.v1.ArmedDeadline
-	(*DeadlinesArmed)(nil),        // 5: counterdesk.events.v1.DeadlinesArmed
-	(*DeadlineWarned)(nil),        // 6: counterdesk.events.v1.DeadlineWarned
-	(*DeadlineBreached)(nil),      // 7: counterdesk.events.v1.DeadlineBreached
-	(*DeadlineRecomputed)(nil),    // 8: counterdesk.events.v1.DeadlineRecomputed
-	(*NotificationSent)(nil),      // 9: counterdesk.events.v1.NotificationSent
-	(*AuditAnchored)(nil),         // 10: counterdesk.events.v1.AuditAnchored
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
-	(v1.Channel)(0),               // 12: counterdesk.cases.v1.Channel
-	(v1.Category)(0),              // 13: counterdesk.cases.v1.Category
-	(v1.Severity)(0),              // 14: counterdesk.cases.v1.Severity
-	(v1.CustomerTier)(0),          // 15: counterdesk.cases.v1.CustomerTier
-	(v1.CaseStatus)(0),            // 16: counterdesk.cases.v1.CaseStatus
-	(v1.RootCause)(0),             // 17: counterdesk.cases.v1.RootCause
+	(*Notify)(nil),                // 4: counterdesk.events.v1.Notify
+	(*OwnershipAlert)(nil),        // 5: counterdesk.events.v1.OwnershipAlert
+	(*ArmedDeadline)(nil),         // 6: counterdesk.events.v1.ArmedDeadline
+	(*DeadlinesArmed)(nil),        // 7: counterdesk.events.v1.DeadlinesArmed
+	(*DeadlineWarned)(nil),        // 8: counterdesk.events.v1.DeadlineWarned
+	(*DeadlineBreached)(nil),      // 9: counterdesk.events.v1.DeadlineBreached
+	(*DeadlineRecomputed)(nil),    // 10: counterdesk.events.v1.DeadlineRecomputed
+	(*NotificationSent)(nil),      // 11: counterdesk.events.v1.NotificationSent
+	(*AuditAnchored)(nil),         // 12: counterdesk.events.v1.AuditAnchored
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(v1.Channel)(0),               // 14: counterdesk.cases.v1.Channel
+	(v1.Category)(0),              // 15: counterdesk.cases.v1.Category
+	(v1.Severity)(0),              // 16: counterdesk.cases.v1.Severity
+	(v1.CustomerTier)(0),          // 17: counterdesk.cases.v1.CustomerTier
+	(v1.CaseStatus)(0),            // 18: counterdesk.cases.v1.CaseStatus
+	(v1.RootCause)(0),             // 19: counterdesk.cases.v1.RootCause
 }
 var file_counterdesk_events_v1_events_proto_depIdxs = []int32{
-	11, // 0: counterdesk.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
+	13, // 0: counterdesk.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
 	1,  // 1: counterdesk.events.v1.Envelope.case_created:type_name -> counterdesk.events.v1.CaseCreated
 	3,  // 2: counterdesk.events.v1.Envelope.assignment_made:type_name -> counterdesk.events.v1.AssignmentMade
-	5,  // 3: counterdesk.events.v1.Envelope.deadlines_armed:type_name -> counterdesk.events.v1.DeadlinesArmed
-	6,  // 4: counterdesk.events.v1.Envelope.deadline_warned:type_name -> counterdesk.events.v1.DeadlineWarned
-	7,  // 5: counterdesk.events.v1.Envelope.deadline_breached:type_name -> counterdesk.events.v1.DeadlineBreached
-	9,  // 6: counterdesk.events.v1.Envelope.notification_sent:type_name -> counterdesk.events.v1.NotificationSent
-	8,  // 7: counterdesk.events.v1.Envelope.deadline_recomputed:type_name -> counterdesk.events.v1.DeadlineRecomputed
-	10, // 8: counterdesk.events.v1.Envelope.audit_anchored:type_name -> counterdesk.events.v1.AuditAnchored
+	7,  // 3: counterdesk.events.v1.Envelope.deadlines_armed:type_name -> counterdesk.events.v1.DeadlinesArmed
+	8,  // 4: counterdesk.events.v1.Envelope.deadline_warned:type_name -> counterdesk.events.v1.DeadlineWarned
+	9,  // 5: counterdesk.events.v1.Envelope.deadline_breached:type_name -> counterdesk.events.v1.DeadlineBreached
+	11, // 6: counterdesk.events.v1.Envelope.notification_sent:type_name -> counterdesk.events.v1.NotificationSent
+	10, // 7: counterdesk.events.v1.Envelope.deadline_recomputed:type_name -> counterdesk.events.v1.DeadlineRecomputed
+	12, // 8: counterdesk.events.v1.Envelope.audit_anchored:type_name -> counterdesk.events.v1.AuditAnchored
 	2,  // 9: counterdesk.events.v1.Envelope.case_transitioned:type_name -> counterdesk.events.v1.CaseTransitioned
-	12, // 10: counterdesk.events.v1.CaseCreated.channel:type_name -> counterdesk.cases.v1.Channel
-	13, // 11: counterdesk.events.v1.CaseCreated.category:type_name -> counterdesk.cases.v1.Category
-	14, // 12: counterdesk.events.v1.CaseCreated.severity:type_name -> counterdesk.cases.v1.Severity
-	15, // 13: counterdesk.events.v1.CaseCreated.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
-	16, // 14: counterdesk.events.v1.CaseCreated.status:type_name -> counterdesk.cases.v1.CaseStatus
-	11, // 15: counterdesk.events.v1.CaseCreated.occurred_at:type_name -> google.protobuf.Timestamp
-	11, // 16: counterdesk.events.v1.CaseCreated.created_at:type_name -> google.protobuf.Timestamp
-	16, // 17: counterdesk.events.v1.CaseTransitioned.from_status:type_name -> counterdesk.cases.v1.CaseStatus
-	16, // 18: counterdesk.events.v1.CaseTransitioned.to_status:type_name -> counterdesk.cases.v1.CaseStatus
-	11, // 19: counterdesk.events.v1.CaseTransitioned.at:type_name -> google.protobuf.Timestamp
-	13, // 20: counterdesk.events.v1.CaseTransitioned.category:type_name -> counterdesk.cases.v1.Category
-	14, // 21: counterdesk.events.v1.CaseTransitioned.severity:type_name -> counterdesk.cases.v1.Severity
-	17, // 22: counterdesk.events.v1.CaseTransitioned.root_cause:type_name -> counterdesk.cases.v1.RootCause
-	11, // 23: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
-	11, // 24: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
-	4,  // 25: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
-	11, // 26: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
-	11, // 27: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
-	11, // 28: counterdesk.events.v1.DeadlineRecomputed.old_due_at:type_name -> google.protobuf.Timestamp
-	11, // 29: counterdesk.events.v1.DeadlineRecomputed.new_due_at:type_name -> google.protobuf.Timestamp
-	11, // 30: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
-	11, // 31: counterdesk.events.v1.AuditAnchored.anchored_at:type_name -> google.protobuf.Timestamp
-	32, // [32:32] is the sub-list for method output_type
-	32, // [32:32] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	5,  // 10: counterdesk.events.v1.Envelope.ownership_alert:type_name -> counterdesk.events.v1.OwnershipAlert
+	14, // 11: counterdesk.events.v1.CaseCreated.channel:type_name -> counterdesk.cases.v1.Channel
+	15, // 12: counterdesk.events.v1.CaseCreated.category:type_name -> counterdesk.cases.v1.Category
+	16, // 13: counterdesk.events.v1.CaseCreated.severity:type_name -> counterdesk.cases.v1.Severity
+	17, // 14: counterdesk.events.v1.CaseCreated.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
+	18, // 15: counterdesk.events.v1.CaseCreated.status:type_name -> counterdesk.cases.v1.CaseStatus
+	13, // 16: counterdesk.events.v1.CaseCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	13, // 17: counterdesk.events.v1.CaseCreated.created_at:type_name -> google.protobuf.Timestamp
+	18, // 18: counterdesk.events.v1.CaseTransitioned.from_status:type_name -> counterdesk.cases.v1.CaseStatus
+	18, // 19: counterdesk.events.v1.CaseTransitioned.to_status:type_name -> counterdesk.cases.v1.CaseStatus
+	13, // 20: counterdesk.events.v1.CaseTransitioned.at:type_name -> google.protobuf.Timestamp
+	15, // 21: counterdesk.events.v1.CaseTransitioned.category:type_name -> counterdesk.cases.v1.Category
+	16, // 22: counterdesk.events.v1.CaseTransitioned.severity:type_name -> counterdesk.cases.v1.Severity
+	19, // 23: counterdesk.events.v1.CaseTransitioned.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	13, // 24: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
+	4,  // 25: counterdesk.events.v1.AssignmentMade.notify:type_name -> counterdesk.events.v1.Notify
+	13, // 26: counterdesk.events.v1.OwnershipAlert.at:type_name -> google.protobuf.Timestamp
+	13, // 27: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
+	6,  // 28: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
+	13, // 29: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
+	13, // 30: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
+	13, // 31: counterdesk.events.v1.DeadlineRecomputed.old_due_at:type_name -> google.protobuf.Timestamp
+	13, // 32: counterdesk.events.v1.DeadlineRecomputed.new_due_at:type_name -> google.protobuf.Timestamp
+	13, // 33: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
+	13, // 34: counterdesk.events.v1.AuditAnchored.anchored_at:type_name -> google.protobuf.Timestamp
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_events_v1_events_proto_init() }
@@ -1359,6 +1654,7 @@ func file_counterdesk_events_v1_events_proto_init() {
 		(*Envelope_DeadlineRecomputed)(nil),
 		(*Envelope_AuditAnchored)(nil),
 		(*Envelope_CaseTransitioned)(nil),
+		(*Envelope_OwnershipAlert)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1366,7 +1662,7 @@ func file_counterdesk_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_events_v1_events_proto_rawDesc), len(file_counterdesk_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

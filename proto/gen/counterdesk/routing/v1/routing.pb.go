@@ -239,7 +239,10 @@ type Branch struct {
 	// IANA time zone; Asia/Shanghai when empty.
 	TimeZone string `protobuf:"bytes,4,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	// Business calendar id for working-day deadlines; "cn" when empty.
-	CalendarId    string `protobuf:"bytes,5,opt,name=calendar_id,json=calendarId,proto3" json:"calendar_id,omitempty"`
+	CalendarId string `protobuf:"bytes,5,opt,name=calendar_id,json=calendarId,proto3" json:"calendar_id,omitempty"`
+	// When the branch is open, in its time zone; a lunch break is two periods
+	// on the same days. Empty: the bank's default hours.
+	OpeningHours  []*OpeningPeriod `protobuf:"bytes,6,rep,name=opening_hours,json=openingHours,proto3" json:"opening_hours,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -309,6 +312,75 @@ func (x *Branch) GetCalendarId() string {
 	return ""
 }
 
+func (x *Branch) GetOpeningHours() []*OpeningPeriod {
+	if x != nil {
+		return x.OpeningHours
+	}
+	return nil
+}
+
+// OpeningPeriod: open from opens to closes ("HH:MM", 24 h) on the given ISO
+// weekdays (1 Monday … 7 Sunday).
+type OpeningPeriod struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Weekdays      []int32                `protobuf:"varint,1,rep,packed,name=weekdays,proto3" json:"weekdays,omitempty"`
+	Opens         string                 `protobuf:"bytes,2,opt,name=opens,proto3" json:"opens,omitempty"`
+	Closes        string                 `protobuf:"bytes,3,opt,name=closes,proto3" json:"closes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpeningPeriod) Reset() {
+	*x = OpeningPeriod{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpeningPeriod) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpeningPeriod) ProtoMessage() {}
+
+func (x *OpeningPeriod) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpeningPeriod.ProtoReflect.Descriptor instead.
+func (*OpeningPeriod) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *OpeningPeriod) GetWeekdays() []int32 {
+	if x != nil {
+		return x.Weekdays
+	}
+	return nil
+}
+
+func (x *OpeningPeriod) GetOpens() string {
+	if x != nil {
+		return x.Opens
+	}
+	return ""
+}
+
+func (x *OpeningPeriod) GetCloses() string {
+	if x != nil {
+		return x.Closes
+	}
+	return ""
+}
+
 type Staff struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -320,13 +392,25 @@ type Staff struct {
 	RegionId string `protobuf:"bytes,5,opt,name=region_id,json=regionId,proto3" json:"region_id,omitempty"`
 	// Authority level: 1 counter, 2 branch, 3 region, 4 head office.
 	AuthorityLevel int32 `protobuf:"varint,6,opt,name=authority_level,json=authorityLevel,proto3" json:"authority_level,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Skills routing rules can ask for: foreign_exchange, corporate_accounts,
+	// elderly_service, foreign_languages, sign_language, wealth_management,
+	// cash_handling.
+	Skills []string `protobuf:"bytes,7,rep,name=skills,proto3" json:"skills,omitempty"`
+	// On duty now: routing gives new cases and role-queue cases only to staff
+	// on duty. Absent in an import: on duty.
+	OnDuty *bool `protobuf:"varint,8,opt,name=on_duty,json=onDuty,proto3,oneof" json:"on_duty,omitempty"`
+	// Answers only: still at the bank (false after DeactivateStaff; an import
+	// makes a staff member active again).
+	Active bool `protobuf:"varint,9,opt,name=active,proto3" json:"active,omitempty"`
+	// Answers only: open cases the staff member owns now.
+	OpenCases     int32 `protobuf:"varint,10,opt,name=open_cases,json=openCases,proto3" json:"open_cases,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Staff) Reset() {
 	*x = Staff{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[4]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -338,7 +422,7 @@ func (x *Staff) String() string {
 func (*Staff) ProtoMessage() {}
 
 func (x *Staff) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[4]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -351,7 +435,7 @@ func (x *Staff) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Staff.ProtoReflect.Descriptor instead.
 func (*Staff) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{4}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Staff) GetId() string {
@@ -396,6 +480,34 @@ func (x *Staff) GetAuthorityLevel() int32 {
 	return 0
 }
 
+func (x *Staff) GetSkills() []string {
+	if x != nil {
+		return x.Skills
+	}
+	return nil
+}
+
+func (x *Staff) GetOnDuty() bool {
+	if x != nil && x.OnDuty != nil {
+		return *x.OnDuty
+	}
+	return false
+}
+
+func (x *Staff) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *Staff) GetOpenCases() int32 {
+	if x != nil {
+		return x.OpenCases
+	}
+	return 0
+}
+
 type GetBranchRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BranchId      string                 `protobuf:"bytes,1,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
@@ -405,7 +517,7 @@ type GetBranchRequest struct {
 
 func (x *GetBranchRequest) Reset() {
 	*x = GetBranchRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[5]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -417,7 +529,7 @@ func (x *GetBranchRequest) String() string {
 func (*GetBranchRequest) ProtoMessage() {}
 
 func (x *GetBranchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[5]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -430,7 +542,7 @@ func (x *GetBranchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBranchRequest.ProtoReflect.Descriptor instead.
 func (*GetBranchRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{5}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetBranchRequest) GetBranchId() string {
@@ -453,7 +565,7 @@ type GetBranchResponse struct {
 
 func (x *GetBranchResponse) Reset() {
 	*x = GetBranchResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[6]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -465,7 +577,7 @@ func (x *GetBranchResponse) String() string {
 func (*GetBranchResponse) ProtoMessage() {}
 
 func (x *GetBranchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[6]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -478,7 +590,7 @@ func (x *GetBranchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBranchResponse.ProtoReflect.Descriptor instead.
 func (*GetBranchResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{6}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetBranchResponse) GetBranch() *Branch {
@@ -507,15 +619,19 @@ type GetQueueRequest struct {
 	BranchId string                 `protobuf:"bytes,1,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
 	// Entries per page, oldest first: 100 when 0, at most 1000.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// From a previous answer's next_page_token.
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// From a previous answer's next_page_token (with the same filter).
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only the cases this staff member owns (their personal queue).
+	OwnerId string `protobuf:"bytes,4,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// Only the cases waiting in this role queue.
+	Role          Role `protobuf:"varint,5,opt,name=role,proto3,enum=counterdesk.routing.v1.Role" json:"role,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetQueueRequest) Reset() {
 	*x = GetQueueRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -527,7 +643,7 @@ func (x *GetQueueRequest) String() string {
 func (*GetQueueRequest) ProtoMessage() {}
 
 func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -540,7 +656,7 @@ func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueRequest.ProtoReflect.Descriptor instead.
 func (*GetQueueRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{7}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetQueueRequest) GetBranchId() string {
@@ -564,18 +680,43 @@ func (x *GetQueueRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *GetQueueRequest) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *GetQueueRequest) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
 type QueueEntry struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	OwnerId       string                 `protobuf:"bytes,2,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	EnqueuedAt    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=enqueued_at,json=enqueuedAt,proto3" json:"enqueued_at,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The staff member who owns the case; empty while it waits in a role queue.
+	OwnerId    string                 `protobuf:"bytes,2,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	EnqueuedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=enqueued_at,json=enqueuedAt,proto3" json:"enqueued_at,omitempty"`
+	// The role queue the case waits in (owned by the role's on-duty staff
+	// until one claims it); ROLE_UNSPECIFIED when a person owns it.
+	OwnerRole Role `protobuf:"varint,4,opt,name=owner_role,json=ownerRole,proto3,enum=counterdesk.routing.v1.Role" json:"owner_role,omitempty"`
+	// A hand-over not yet picked up by its new owner.
+	PickupPending bool `protobuf:"varint,5,opt,name=pickup_pending,json=pickupPending,proto3" json:"pickup_pending,omitempty"`
+	// 0 major, 1 complex, 2 normal: the queue is ordered by priority, then by
+	// the nearest deadline.
+	Priority int32 `protobuf:"varint,6,opt,name=priority,proto3" json:"priority,omitempty"`
+	// The case's nearest open deadline as routing last heard of it.
+	DueAt         *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *QueueEntry) Reset() {
 	*x = QueueEntry{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +728,7 @@ func (x *QueueEntry) String() string {
 func (*QueueEntry) ProtoMessage() {}
 
 func (x *QueueEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +741,7 @@ func (x *QueueEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueEntry.ProtoReflect.Descriptor instead.
 func (*QueueEntry) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{8}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *QueueEntry) GetCaseId() string {
@@ -624,6 +765,34 @@ func (x *QueueEntry) GetEnqueuedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *QueueEntry) GetOwnerRole() Role {
+	if x != nil {
+		return x.OwnerRole
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *QueueEntry) GetPickupPending() bool {
+	if x != nil {
+		return x.PickupPending
+	}
+	return false
+}
+
+func (x *QueueEntry) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+func (x *QueueEntry) GetDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAt
+	}
+	return nil
+}
+
 type GetQueueResponse struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	BranchId string                 `protobuf:"bytes,1,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
@@ -632,13 +801,16 @@ type GetQueueResponse struct {
 	Total *int32 `protobuf:"varint,3,opt,name=total,proto3,oneof" json:"total,omitempty"`
 	// Empty on the last page.
 	NextPageToken string `protobuf:"bytes,4,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Open cases per staff member of the branch (staff id → count), and per
+	// role queue ("ROLE_COMPLAINT_MANAGER" → count).
+	OpenByOwner   map[string]int32 `protobuf:"bytes,5,rep,name=open_by_owner,json=openByOwner,proto3" json:"open_by_owner,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetQueueResponse) Reset() {
 	*x = GetQueueResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -650,7 +822,7 @@ func (x *GetQueueResponse) String() string {
 func (*GetQueueResponse) ProtoMessage() {}
 
 func (x *GetQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -663,7 +835,7 @@ func (x *GetQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueResponse.ProtoReflect.Descriptor instead.
 func (*GetQueueResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{9}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetQueueResponse) GetBranchId() string {
@@ -694,6 +866,120 @@ func (x *GetQueueResponse) GetNextPageToken() string {
 	return ""
 }
 
+func (x *GetQueueResponse) GetOpenByOwner() map[string]int32 {
+	if x != nil {
+		return x.OpenByOwner
+	}
+	return nil
+}
+
+type WatchQueueRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BranchId      string                 `protobuf:"bytes,1,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchQueueRequest) Reset() {
+	*x = WatchQueueRequest{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchQueueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchQueueRequest) ProtoMessage() {}
+
+func (x *WatchQueueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchQueueRequest.ProtoReflect.Descriptor instead.
+func (*WatchQueueRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *WatchQueueRequest) GetBranchId() string {
+	if x != nil {
+		return x.BranchId
+	}
+	return ""
+}
+
+// WatchQueueResponse: a case entered, moved within or left a branch queue.
+type WatchQueueResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "put" (entered or changed owner/order) or "removed".
+	Change string      `protobuf:"bytes,1,opt,name=change,proto3" json:"change,omitempty"`
+	Entry  *QueueEntry `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
+	// The queue's length after the change.
+	Total         int32 `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchQueueResponse) Reset() {
+	*x = WatchQueueResponse{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchQueueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchQueueResponse) ProtoMessage() {}
+
+func (x *WatchQueueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchQueueResponse.ProtoReflect.Descriptor instead.
+func (*WatchQueueResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *WatchQueueResponse) GetChange() string {
+	if x != nil {
+		return x.Change
+	}
+	return ""
+}
+
+func (x *WatchQueueResponse) GetEntry() *QueueEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+func (x *WatchQueueResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
 type GetAssignmentRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -703,7 +989,7 @@ type GetAssignmentRequest struct {
 
 func (x *GetAssignmentRequest) Reset() {
 	*x = GetAssignmentRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +1001,7 @@ func (x *GetAssignmentRequest) String() string {
 func (*GetAssignmentRequest) ProtoMessage() {}
 
 func (x *GetAssignmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +1014,7 @@ func (x *GetAssignmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssignmentRequest.ProtoReflect.Descriptor instead.
 func (*GetAssignmentRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{10}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetAssignmentRequest) GetCaseId() string {
@@ -739,18 +1025,28 @@ func (x *GetAssignmentRequest) GetCaseId() string {
 }
 
 type Handover struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	FromStaffId   string                 `protobuf:"bytes,1,opt,name=from_staff_id,json=fromStaffId,proto3" json:"from_staff_id,omitempty"`
-	ToStaffId     string                 `protobuf:"bytes,2,opt,name=to_staff_id,json=toStaffId,proto3" json:"to_staff_id,omitempty"`
-	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	At            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	FromStaffId string                 `protobuf:"bytes,1,opt,name=from_staff_id,json=fromStaffId,proto3" json:"from_staff_id,omitempty"`
+	// Empty when the case went to a role queue (to_role).
+	ToStaffId string `protobuf:"bytes,2,opt,name=to_staff_id,json=toStaffId,proto3" json:"to_staff_id,omitempty"`
+	// Why: a rule ("rule:fraud"), "first_responder", "transfer", "escalation",
+	// "escalated_on_breach:<deadline kind>", "claim", "return", "rerouted_off_duty"...
+	Reason string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	At     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	// What happened: assign, claim, transfer, escalate, return, breach, reroute.
+	Kind string `protobuf:"bytes,5,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Who did it; empty when routing did (rules, breach, re-routing).
+	ActorId string `protobuf:"bytes,6,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	ToRole  Role   `protobuf:"varint,7,opt,name=to_role,json=toRole,proto3,enum=counterdesk.routing.v1.Role" json:"to_role,omitempty"`
+	// The caller's words (transfer, escalation, return).
+	Note          string `protobuf:"bytes,8,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Handover) Reset() {
 	*x = Handover{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -762,7 +1058,7 @@ func (x *Handover) String() string {
 func (*Handover) ProtoMessage() {}
 
 func (x *Handover) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -775,7 +1071,7 @@ func (x *Handover) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Handover.ProtoReflect.Descriptor instead.
 func (*Handover) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{11}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Handover) GetFromStaffId() string {
@@ -806,20 +1102,57 @@ func (x *Handover) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Handover) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Handover) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *Handover) GetToRole() Role {
+	if x != nil {
+		return x.ToRole
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *Handover) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
 type GetAssignmentResponse struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	CaseId           string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	BranchId         string                 `protobuf:"bytes,2,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
-	OwnerId          string                 `protobuf:"bytes,3,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	FirstResponderId string                 `protobuf:"bytes,4,opt,name=first_responder_id,json=firstResponderId,proto3" json:"first_responder_id,omitempty"`
-	Handovers        []*Handover            `protobuf:"bytes,5,rep,name=handovers,proto3" json:"handovers,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	CaseId   string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	BranchId string                 `protobuf:"bytes,2,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	// The staff member who owns the case now; empty while it waits in a role queue.
+	OwnerId string `protobuf:"bytes,3,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// The person or channel that really received the case first: a staff id,
+	// or "channel:CHANNEL_ONLINE" when a bank system registered it alone.
+	FirstResponderId string      `protobuf:"bytes,4,opt,name=first_responder_id,json=firstResponderId,proto3" json:"first_responder_id,omitempty"`
+	Handovers        []*Handover `protobuf:"bytes,5,rep,name=handovers,proto3" json:"handovers,omitempty"`
+	OwnerRole        Role        `protobuf:"varint,6,opt,name=owner_role,json=ownerRole,proto3,enum=counterdesk.routing.v1.Role" json:"owner_role,omitempty"`
+	PickupPending    bool        `protobuf:"varint,7,opt,name=pickup_pending,json=pickupPending,proto3" json:"pickup_pending,omitempty"`
+	Open             bool        `protobuf:"varint,8,opt,name=open,proto3" json:"open,omitempty"`
+	// The ladder level the owner stands on: first_receiver, complaint_manager,
+	// branch_head, regional, head_office, department.
+	Level         string `protobuf:"bytes,9,opt,name=level,proto3" json:"level,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetAssignmentResponse) Reset() {
 	*x = GetAssignmentResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -831,7 +1164,7 @@ func (x *GetAssignmentResponse) String() string {
 func (*GetAssignmentResponse) ProtoMessage() {}
 
 func (x *GetAssignmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -844,7 +1177,7 @@ func (x *GetAssignmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssignmentResponse.ProtoReflect.Descriptor instead.
 func (*GetAssignmentResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{12}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetAssignmentResponse) GetCaseId() string {
@@ -882,6 +1215,1026 @@ func (x *GetAssignmentResponse) GetHandovers() []*Handover {
 	return nil
 }
 
+func (x *GetAssignmentResponse) GetOwnerRole() Role {
+	if x != nil {
+		return x.OwnerRole
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *GetAssignmentResponse) GetPickupPending() bool {
+	if x != nil {
+		return x.PickupPending
+	}
+	return false
+}
+
+func (x *GetAssignmentResponse) GetOpen() bool {
+	if x != nil {
+		return x.Open
+	}
+	return false
+}
+
+func (x *GetAssignmentResponse) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
+}
+
+type ClaimCaseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClaimCaseRequest) Reset() {
+	*x = ClaimCaseRequest{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClaimCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClaimCaseRequest) ProtoMessage() {}
+
+func (x *ClaimCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClaimCaseRequest.ProtoReflect.Descriptor instead.
+func (*ClaimCaseRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ClaimCaseRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+type TransferCaseRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// A person (of the case's branch, its region, head office or a department)...
+	ToStaffId string `protobuf:"bytes,2,opt,name=to_staff_id,json=toStaffId,proto3" json:"to_staff_id,omitempty"`
+	// ...or a role queue of the case's branch. Exactly one of the two.
+	ToRole        Role   `protobuf:"varint,3,opt,name=to_role,json=toRole,proto3,enum=counterdesk.routing.v1.Role" json:"to_role,omitempty"`
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferCaseRequest) Reset() {
+	*x = TransferCaseRequest{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferCaseRequest) ProtoMessage() {}
+
+func (x *TransferCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferCaseRequest.ProtoReflect.Descriptor instead.
+func (*TransferCaseRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *TransferCaseRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *TransferCaseRequest) GetToStaffId() string {
+	if x != nil {
+		return x.ToStaffId
+	}
+	return ""
+}
+
+func (x *TransferCaseRequest) GetToRole() Role {
+	if x != nil {
+		return x.ToRole
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *TransferCaseRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type EscalateCaseRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Reason string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Instead of the next ladder level: a department (ROLE_TECH_SUPPORT,
+	// ROLE_COMPLIANCE, ROLE_LEGAL).
+	ToDepartment  Role `protobuf:"varint,3,opt,name=to_department,json=toDepartment,proto3,enum=counterdesk.routing.v1.Role" json:"to_department,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EscalateCaseRequest) Reset() {
+	*x = EscalateCaseRequest{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EscalateCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EscalateCaseRequest) ProtoMessage() {}
+
+func (x *EscalateCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EscalateCaseRequest.ProtoReflect.Descriptor instead.
+func (*EscalateCaseRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *EscalateCaseRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *EscalateCaseRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *EscalateCaseRequest) GetToDepartment() Role {
+	if x != nil {
+		return x.ToDepartment
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+type ReturnCaseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReturnCaseRequest) Reset() {
+	*x = ReturnCaseRequest{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnCaseRequest) ProtoMessage() {}
+
+func (x *ReturnCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnCaseRequest.ProtoReflect.Descriptor instead.
+func (*ReturnCaseRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ReturnCaseRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ReturnCaseRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type ClaimCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Assignment    *GetAssignmentResponse `protobuf:"bytes,1,opt,name=assignment,proto3" json:"assignment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClaimCaseResponse) Reset() {
+	*x = ClaimCaseResponse{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClaimCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClaimCaseResponse) ProtoMessage() {}
+
+func (x *ClaimCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClaimCaseResponse.ProtoReflect.Descriptor instead.
+func (*ClaimCaseResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ClaimCaseResponse) GetAssignment() *GetAssignmentResponse {
+	if x != nil {
+		return x.Assignment
+	}
+	return nil
+}
+
+type TransferCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Assignment    *GetAssignmentResponse `protobuf:"bytes,1,opt,name=assignment,proto3" json:"assignment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferCaseResponse) Reset() {
+	*x = TransferCaseResponse{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferCaseResponse) ProtoMessage() {}
+
+func (x *TransferCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferCaseResponse.ProtoReflect.Descriptor instead.
+func (*TransferCaseResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *TransferCaseResponse) GetAssignment() *GetAssignmentResponse {
+	if x != nil {
+		return x.Assignment
+	}
+	return nil
+}
+
+type EscalateCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Assignment    *GetAssignmentResponse `protobuf:"bytes,1,opt,name=assignment,proto3" json:"assignment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EscalateCaseResponse) Reset() {
+	*x = EscalateCaseResponse{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EscalateCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EscalateCaseResponse) ProtoMessage() {}
+
+func (x *EscalateCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EscalateCaseResponse.ProtoReflect.Descriptor instead.
+func (*EscalateCaseResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *EscalateCaseResponse) GetAssignment() *GetAssignmentResponse {
+	if x != nil {
+		return x.Assignment
+	}
+	return nil
+}
+
+type ReturnCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Assignment    *GetAssignmentResponse `protobuf:"bytes,1,opt,name=assignment,proto3" json:"assignment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReturnCaseResponse) Reset() {
+	*x = ReturnCaseResponse{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnCaseResponse) ProtoMessage() {}
+
+func (x *ReturnCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnCaseResponse.ProtoReflect.Descriptor instead.
+func (*ReturnCaseResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ReturnCaseResponse) GetAssignment() *GetAssignmentResponse {
+	if x != nil {
+		return x.Assignment
+	}
+	return nil
+}
+
+type SetDutyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StaffId       string                 `protobuf:"bytes,1,opt,name=staff_id,json=staffId,proto3" json:"staff_id,omitempty"`
+	OnDuty        bool                   `protobuf:"varint,2,opt,name=on_duty,json=onDuty,proto3" json:"on_duty,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDutyRequest) Reset() {
+	*x = SetDutyRequest{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDutyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDutyRequest) ProtoMessage() {}
+
+func (x *SetDutyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDutyRequest.ProtoReflect.Descriptor instead.
+func (*SetDutyRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SetDutyRequest) GetStaffId() string {
+	if x != nil {
+		return x.StaffId
+	}
+	return ""
+}
+
+func (x *SetDutyRequest) GetOnDuty() bool {
+	if x != nil {
+		return x.OnDuty
+	}
+	return false
+}
+
+type SetDutyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Staff *Staff                 `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"`
+	// Open cases routed to someone else because this staff member left duty.
+	Rerouted      int32 `protobuf:"varint,2,opt,name=rerouted,proto3" json:"rerouted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDutyResponse) Reset() {
+	*x = SetDutyResponse{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDutyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDutyResponse) ProtoMessage() {}
+
+func (x *SetDutyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDutyResponse.ProtoReflect.Descriptor instead.
+func (*SetDutyResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *SetDutyResponse) GetStaff() *Staff {
+	if x != nil {
+		return x.Staff
+	}
+	return nil
+}
+
+func (x *SetDutyResponse) GetRerouted() int32 {
+	if x != nil {
+		return x.Rerouted
+	}
+	return 0
+}
+
+type DeactivateStaffRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StaffId       string                 `protobuf:"bytes,1,opt,name=staff_id,json=staffId,proto3" json:"staff_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeactivateStaffRequest) Reset() {
+	*x = DeactivateStaffRequest{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeactivateStaffRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeactivateStaffRequest) ProtoMessage() {}
+
+func (x *DeactivateStaffRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeactivateStaffRequest.ProtoReflect.Descriptor instead.
+func (*DeactivateStaffRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *DeactivateStaffRequest) GetStaffId() string {
+	if x != nil {
+		return x.StaffId
+	}
+	return ""
+}
+
+type DeactivateStaffResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Staff *Staff                 `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"`
+	// Open cases routed to someone else.
+	Rerouted      int32 `protobuf:"varint,2,opt,name=rerouted,proto3" json:"rerouted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeactivateStaffResponse) Reset() {
+	*x = DeactivateStaffResponse{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeactivateStaffResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeactivateStaffResponse) ProtoMessage() {}
+
+func (x *DeactivateStaffResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeactivateStaffResponse.ProtoReflect.Descriptor instead.
+func (*DeactivateStaffResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *DeactivateStaffResponse) GetStaff() *Staff {
+	if x != nil {
+		return x.Staff
+	}
+	return nil
+}
+
+func (x *DeactivateStaffResponse) GetRerouted() int32 {
+	if x != nil {
+		return x.Rerouted
+	}
+	return 0
+}
+
+type ListStaffRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BranchId      string                 `protobuf:"bytes,1,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStaffRequest) Reset() {
+	*x = ListStaffRequest{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStaffRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStaffRequest) ProtoMessage() {}
+
+func (x *ListStaffRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStaffRequest.ProtoReflect.Descriptor instead.
+func (*ListStaffRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListStaffRequest) GetBranchId() string {
+	if x != nil {
+		return x.BranchId
+	}
+	return ""
+}
+
+type ListStaffResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Staff         []*Staff               `protobuf:"bytes,1,rep,name=staff,proto3" json:"staff,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStaffResponse) Reset() {
+	*x = ListStaffResponse{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStaffResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStaffResponse) ProtoMessage() {}
+
+func (x *ListStaffResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStaffResponse.ProtoReflect.Descriptor instead.
+func (*ListStaffResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListStaffResponse) GetStaff() []*Staff {
+	if x != nil {
+		return x.Staff
+	}
+	return nil
+}
+
+type GetRoutingRulesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRoutingRulesRequest) Reset() {
+	*x = GetRoutingRulesRequest{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRoutingRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRoutingRulesRequest) ProtoMessage() {}
+
+func (x *GetRoutingRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRoutingRulesRequest.ProtoReflect.Descriptor instead.
+func (*GetRoutingRulesRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{30}
+}
+
+// The bank's routing rules: the first rule that matches a new case chooses
+// its first owner and who must be told. A case no rule matches stays with
+// its first receiver when within their authority, else goes to the
+// complaint manager.
+type GetRoutingRulesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Rules []*RoutingRule         `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
+	// True when the bank set none and these are the defaults.
+	Defaults      bool `protobuf:"varint,2,opt,name=defaults,proto3" json:"defaults,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRoutingRulesResponse) Reset() {
+	*x = GetRoutingRulesResponse{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRoutingRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRoutingRulesResponse) ProtoMessage() {}
+
+func (x *GetRoutingRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRoutingRulesResponse.ProtoReflect.Descriptor instead.
+func (*GetRoutingRulesResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetRoutingRulesResponse) GetRules() []*RoutingRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+func (x *GetRoutingRulesResponse) GetDefaults() bool {
+	if x != nil {
+		return x.Defaults
+	}
+	return false
+}
+
+type PutRoutingRulesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rules         []*RoutingRule         `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutRoutingRulesRequest) Reset() {
+	*x = PutRoutingRulesRequest{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutRoutingRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutRoutingRulesRequest) ProtoMessage() {}
+
+func (x *PutRoutingRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutRoutingRulesRequest.ProtoReflect.Descriptor instead.
+func (*PutRoutingRulesRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *PutRoutingRulesRequest) GetRules() []*RoutingRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+type PutRoutingRulesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rules         []*RoutingRule         `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutRoutingRulesResponse) Reset() {
+	*x = PutRoutingRulesResponse{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutRoutingRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutRoutingRulesResponse) ProtoMessage() {}
+
+func (x *PutRoutingRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutRoutingRulesResponse.ProtoReflect.Descriptor instead.
+func (*PutRoutingRulesResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *PutRoutingRulesResponse) GetRules() []*RoutingRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+type RoutingRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Each list empty: any. Values are the enum names of counterdesk.cases.v1
+	// ("CATEGORY_SUSPECTED_FRAUD", "SEVERITY_MAJOR", "CHANNEL_ONLINE",
+	// "CUSTOMER_TIER_PRIVATE").
+	Categories    []string `protobuf:"bytes,2,rep,name=categories,proto3" json:"categories,omitempty"`
+	Severities    []string `protobuf:"bytes,3,rep,name=severities,proto3" json:"severities,omitempty"`
+	Channels      []string `protobuf:"bytes,4,rep,name=channels,proto3" json:"channels,omitempty"`
+	CustomerTiers []string `protobuf:"bytes,5,rep,name=customer_tiers,json=customerTiers,proto3" json:"customer_tiers,omitempty"`
+	// The case needs a staff member with this skill.
+	RequiredSkill string `protobuf:"bytes,6,opt,name=required_skill,json=requiredSkill,proto3" json:"required_skill,omitempty"`
+	// Who owns it first: a role (of the branch; regional and head-office roles
+	// and departments of the bank), or ROLE_UNSPECIFIED for the first receiver
+	// within their authority.
+	OwnerRole Role `protobuf:"varint,7,opt,name=owner_role,json=ownerRole,proto3,enum=counterdesk.routing.v1.Role" json:"owner_role,omitempty"`
+	// Who must be told (notification follows AssignmentMade).
+	NotifyRoles []Role `protobuf:"varint,8,rep,packed,name=notify_roles,json=notifyRoles,proto3,enum=counterdesk.routing.v1.Role" json:"notify_roles,omitempty"`
+	// Told at once (urgent, quiet hours ignored).
+	NotifyAtOnce  bool `protobuf:"varint,9,opt,name=notify_at_once,json=notifyAtOnce,proto3" json:"notify_at_once,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoutingRule) Reset() {
+	*x = RoutingRule{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoutingRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoutingRule) ProtoMessage() {}
+
+func (x *RoutingRule) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoutingRule.ProtoReflect.Descriptor instead.
+func (*RoutingRule) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RoutingRule) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RoutingRule) GetCategories() []string {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
+func (x *RoutingRule) GetSeverities() []string {
+	if x != nil {
+		return x.Severities
+	}
+	return nil
+}
+
+func (x *RoutingRule) GetChannels() []string {
+	if x != nil {
+		return x.Channels
+	}
+	return nil
+}
+
+func (x *RoutingRule) GetCustomerTiers() []string {
+	if x != nil {
+		return x.CustomerTiers
+	}
+	return nil
+}
+
+func (x *RoutingRule) GetRequiredSkill() string {
+	if x != nil {
+		return x.RequiredSkill
+	}
+	return ""
+}
+
+func (x *RoutingRule) GetOwnerRole() Role {
+	if x != nil {
+		return x.OwnerRole
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *RoutingRule) GetNotifyRoles() []Role {
+	if x != nil {
+		return x.NotifyRoles
+	}
+	return nil
+}
+
+func (x *RoutingRule) GetNotifyAtOnce() bool {
+	if x != nil {
+		return x.NotifyAtOnce
+	}
+	return false
+}
+
 type ImportOrgRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Regions       []*Region              `protobuf:"bytes,1,rep,name=regions,proto3" json:"regions,omitempty"`
@@ -893,7 +2246,7 @@ type ImportOrgRequest struct {
 
 func (x *ImportOrgRequest) Reset() {
 	*x = ImportOrgRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -905,7 +2258,7 @@ func (x *ImportOrgRequest) String() string {
 func (*ImportOrgRequest) ProtoMessage() {}
 
 func (x *ImportOrgRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -918,7 +2271,7 @@ func (x *ImportOrgRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportOrgRequest.ProtoReflect.Descriptor instead.
 func (*ImportOrgRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{13}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ImportOrgRequest) GetRegions() []*Region {
@@ -953,7 +2306,7 @@ type ImportOrgResponse struct {
 
 func (x *ImportOrgResponse) Reset() {
 	*x = ImportOrgResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -965,7 +2318,7 @@ func (x *ImportOrgResponse) String() string {
 func (*ImportOrgResponse) ProtoMessage() {}
 
 func (x *ImportOrgResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -978,7 +2331,7 @@ func (x *ImportOrgResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportOrgResponse.ProtoReflect.Descriptor instead.
 func (*ImportOrgResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{14}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ImportOrgResponse) GetRegions() int32 {
@@ -1013,14 +2366,19 @@ const file_counterdesk_routing_v1_routing_proto_rawDesc = "" +
 	"\a_queued\"`\n" +
 	"\x06Region\x127\n" +
 	"\x02id\x18\x01 \x01(\tB'\xbaH$r\"\x10\x01\x18@2\x1c^[A-Za-z0-9][A-Za-z0-9_.-]*$R\x02id\x12\x1d\n" +
-	"\x04name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\x04name\"\xd6\x01\n" +
+	"\x04name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\x04name\"\xac\x02\n" +
 	"\x06Branch\x127\n" +
 	"\x02id\x18\x01 \x01(\tB'\xbaH$r\"\x10\x01\x18@2\x1c^[A-Za-z0-9][A-Za-z0-9_.-]*$R\x02id\x12$\n" +
 	"\tregion_id\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bregionId\x12\x1d\n" +
 	"\x04name\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\x04name\x12$\n" +
 	"\ttime_zone\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\x12(\n" +
 	"\vcalendar_id\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18 R\n" +
-	"calendarId\"\xac\x02\n" +
+	"calendarId\x12T\n" +
+	"\ropening_hours\x18\x06 \x03(\v2%.counterdesk.routing.v1.OpeningPeriodB\b\xbaH\x05\x92\x01\x02\x10\x1cR\fopeningHours\"\xbf\x01\n" +
+	"\rOpeningPeriod\x120\n" +
+	"\bweekdays\x18\x01 \x03(\x05B\x14\xbaH\x11\x92\x01\x0e\b\x01\x10\a\x18\x01\"\x06\x1a\x04\x18\a(\x01R\bweekdays\x12<\n" +
+	"\x05opens\x18\x02 \x01(\tB&\xbaH#r!2\x1f^([01][0-9]|2[0-3]):[0-5][0-9]$R\x05opens\x12>\n" +
+	"\x06closes\x18\x03 \x01(\tB&\xbaH#r!2\x1f^([01][0-9]|2[0-3]):[0-5][0-9]$R\x06closes\"\xb4\x04\n" +
 	"\x05Staff\x127\n" +
 	"\x02id\x18\x01 \x01(\tB'\xbaH$r\"\x10\x01\x18@2\x1c^[A-Za-z0-9][A-Za-z0-9_.-]*$R\x02id\x12,\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\vdisplayName\x12<\n" +
@@ -1028,44 +2386,150 @@ const file_counterdesk_routing_v1_routing_proto_rawDesc = "" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04role\x12$\n" +
 	"\tbranch_id\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\bbranchId\x12$\n" +
 	"\tregion_id\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\bregionId\x122\n" +
-	"\x0fauthority_level\x18\x06 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x04(\x00R\x0eauthorityLevel\"8\n" +
+	"\x0fauthority_level\x18\x06 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x04(\x00R\x0eauthorityLevel\x12\xa4\x01\n" +
+	"\x06skills\x18\a \x03(\tB\x8b\x01\xbaH\x87\x01\x92\x01\x83\x01\x10\x14\x18\x01\"}r{R\x10foreign_exchangeR\x12corporate_accountsR\x0felderly_serviceR\x11foreign_languagesR\rsign_languageR\x11wealth_managementR\rcash_handlingR\x06skills\x12\x1c\n" +
+	"\aon_duty\x18\b \x01(\bH\x00R\x06onDuty\x88\x01\x01\x12\x16\n" +
+	"\x06active\x18\t \x01(\bR\x06active\x12\x1d\n" +
+	"\n" +
+	"open_cases\x18\n" +
+	" \x01(\x05R\topenCasesB\n" +
+	"\n" +
+	"\b_on_duty\"8\n" +
 	"\x10GetBranchRequest\x12$\n" +
 	"\tbranch_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bbranchId\"\x9a\x01\n" +
 	"\x11GetBranchResponse\x126\n" +
 	"\x06branch\x18\x01 \x01(\v2\x1e.counterdesk.routing.v1.BranchR\x06branch\x120\n" +
 	"\x14complaint_manager_id\x18\x02 \x01(\tR\x12complaintManagerId\x12\x1b\n" +
-	"\tstaff_ids\x18\x03 \x03(\tR\bstaffIds\"\x89\x01\n" +
+	"\tstaff_ids\x18\x03 \x03(\tR\bstaffIds\"\xe9\x01\n" +
 	"\x0fGetQueueRequest\x12$\n" +
 	"\tbranch_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bbranchId\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"}\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\x12\"\n" +
+	"\bowner_id\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\aownerId\x12:\n" +
+	"\x04role\x18\x05 \x01(\x0e2\x1c.counterdesk.routing.v1.RoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\"\xb0\x02\n" +
 	"\n" +
 	"QueueEntry\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x19\n" +
 	"\bowner_id\x18\x02 \x01(\tR\aownerId\x12;\n" +
 	"\venqueued_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"enqueuedAt\"\xba\x01\n" +
+	"enqueuedAt\x12;\n" +
+	"\n" +
+	"owner_role\x18\x04 \x01(\x0e2\x1c.counterdesk.routing.v1.RoleR\townerRole\x12%\n" +
+	"\x0epickup_pending\x18\x05 \x01(\bR\rpickupPending\x12\x1a\n" +
+	"\bpriority\x18\x06 \x01(\x05R\bpriority\x121\n" +
+	"\x06due_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\"\xd9\x02\n" +
 	"\x10GetQueueResponse\x12\x1b\n" +
 	"\tbranch_id\x18\x01 \x01(\tR\bbranchId\x12<\n" +
 	"\aentries\x18\x02 \x03(\v2\".counterdesk.routing.v1.QueueEntryR\aentries\x12\x19\n" +
 	"\x05total\x18\x03 \x01(\x05H\x00R\x05total\x88\x01\x01\x12&\n" +
-	"\x0fnext_page_token\x18\x04 \x01(\tR\rnextPageTokenB\b\n" +
+	"\x0fnext_page_token\x18\x04 \x01(\tR\rnextPageToken\x12]\n" +
+	"\ropen_by_owner\x18\x05 \x03(\v29.counterdesk.routing.v1.GetQueueResponse.OpenByOwnerEntryR\vopenByOwner\x1a>\n" +
+	"\x10OpenByOwnerEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01B\b\n" +
 	"\x06_total\"9\n" +
+	"\x11WatchQueueRequest\x12$\n" +
+	"\tbranch_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bbranchId\"|\n" +
+	"\x12WatchQueueResponse\x12\x16\n" +
+	"\x06change\x18\x01 \x01(\tR\x06change\x128\n" +
+	"\x05entry\x18\x02 \x01(\v2\".counterdesk.routing.v1.QueueEntryR\x05entry\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\x05R\x05total\"9\n" +
 	"\x14GetAssignmentRequest\x12!\n" +
-	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"\x92\x01\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"\x8c\x02\n" +
 	"\bHandover\x12\"\n" +
 	"\rfrom_staff_id\x18\x01 \x01(\tR\vfromStaffId\x12\x1e\n" +
 	"\vto_staff_id\x18\x02 \x01(\tR\ttoStaffId\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12*\n" +
-	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xd6\x01\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x12\n" +
+	"\x04kind\x18\x05 \x01(\tR\x04kind\x12\x19\n" +
+	"\bactor_id\x18\x06 \x01(\tR\aactorId\x125\n" +
+	"\ato_role\x18\a \x01(\x0e2\x1c.counterdesk.routing.v1.RoleR\x06toRole\x12\x12\n" +
+	"\x04note\x18\b \x01(\tR\x04note\"\xe4\x02\n" +
 	"\x15GetAssignmentResponse\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1b\n" +
 	"\tbranch_id\x18\x02 \x01(\tR\bbranchId\x12\x19\n" +
 	"\bowner_id\x18\x03 \x01(\tR\aownerId\x12,\n" +
 	"\x12first_responder_id\x18\x04 \x01(\tR\x10firstResponderId\x12>\n" +
-	"\thandovers\x18\x05 \x03(\v2 .counterdesk.routing.v1.HandoverR\thandovers\"\xbd\x01\n" +
+	"\thandovers\x18\x05 \x03(\v2 .counterdesk.routing.v1.HandoverR\thandovers\x12;\n" +
+	"\n" +
+	"owner_role\x18\x06 \x01(\x0e2\x1c.counterdesk.routing.v1.RoleR\townerRole\x12%\n" +
+	"\x0epickup_pending\x18\a \x01(\bR\rpickupPending\x12\x12\n" +
+	"\x04open\x18\b \x01(\bR\x04open\x12\x14\n" +
+	"\x05level\x18\t \x01(\tR\x05level\"5\n" +
+	"\x10ClaimCaseRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"\xc6\x01\n" +
+	"\x13TransferCaseRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12'\n" +
+	"\vto_staff_id\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\ttoStaffId\x12?\n" +
+	"\ato_role\x18\x03 \x01(\x0e2\x1c.counterdesk.routing.v1.RoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06toRole\x12\"\n" +
+	"\x06reason\x18\x04 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x02\x18\xf4\x03R\x06reason\"\xa9\x01\n" +
+	"\x13EscalateCaseRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x02\x18\xf4\x03R\x06reason\x12K\n" +
+	"\rto_department\x18\x03 \x01(\x0e2\x1c.counterdesk.routing.v1.RoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\ftoDepartment\"Z\n" +
+	"\x11ReturnCaseRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x02\x18\xf4\x03R\x06reason\"b\n" +
+	"\x11ClaimCaseResponse\x12M\n" +
+	"\n" +
+	"assignment\x18\x01 \x01(\v2-.counterdesk.routing.v1.GetAssignmentResponseR\n" +
+	"assignment\"e\n" +
+	"\x14TransferCaseResponse\x12M\n" +
+	"\n" +
+	"assignment\x18\x01 \x01(\v2-.counterdesk.routing.v1.GetAssignmentResponseR\n" +
+	"assignment\"e\n" +
+	"\x14EscalateCaseResponse\x12M\n" +
+	"\n" +
+	"assignment\x18\x01 \x01(\v2-.counterdesk.routing.v1.GetAssignmentResponseR\n" +
+	"assignment\"c\n" +
+	"\x12ReturnCaseResponse\x12M\n" +
+	"\n" +
+	"assignment\x18\x01 \x01(\v2-.counterdesk.routing.v1.GetAssignmentResponseR\n" +
+	"assignment\"M\n" +
+	"\x0eSetDutyRequest\x12\"\n" +
+	"\bstaff_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\astaffId\x12\x17\n" +
+	"\aon_duty\x18\x02 \x01(\bR\x06onDuty\"b\n" +
+	"\x0fSetDutyResponse\x123\n" +
+	"\x05staff\x18\x01 \x01(\v2\x1d.counterdesk.routing.v1.StaffR\x05staff\x12\x1a\n" +
+	"\brerouted\x18\x02 \x01(\x05R\brerouted\"<\n" +
+	"\x16DeactivateStaffRequest\x12\"\n" +
+	"\bstaff_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\astaffId\"j\n" +
+	"\x17DeactivateStaffResponse\x123\n" +
+	"\x05staff\x18\x01 \x01(\v2\x1d.counterdesk.routing.v1.StaffR\x05staff\x12\x1a\n" +
+	"\brerouted\x18\x02 \x01(\x05R\brerouted\"8\n" +
+	"\x10ListStaffRequest\x12$\n" +
+	"\tbranch_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bbranchId\"H\n" +
+	"\x11ListStaffResponse\x123\n" +
+	"\x05staff\x18\x01 \x03(\v2\x1d.counterdesk.routing.v1.StaffR\x05staff\"\x18\n" +
+	"\x16GetRoutingRulesRequest\"p\n" +
+	"\x17GetRoutingRulesResponse\x129\n" +
+	"\x05rules\x18\x01 \x03(\v2#.counterdesk.routing.v1.RoutingRuleR\x05rules\x12\x1a\n" +
+	"\bdefaults\x18\x02 \x01(\bR\bdefaults\"^\n" +
+	"\x16PutRoutingRulesRequest\x12D\n" +
+	"\x05rules\x18\x01 \x03(\v2#.counterdesk.routing.v1.RoutingRuleB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\x05rules\"T\n" +
+	"\x17PutRoutingRulesResponse\x129\n" +
+	"\x05rules\x18\x01 \x03(\v2#.counterdesk.routing.v1.RoutingRuleR\x05rules\"\xdd\x03\n" +
+	"\vRoutingRule\x124\n" +
+	"\x04name\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x10\x01\x18@2\x15^[a-z0-9][a-z0-9_-]*$R\x04name\x12(\n" +
+	"\n" +
+	"categories\x18\x02 \x03(\tB\b\xbaH\x05\x92\x01\x02\x102R\n" +
+	"categories\x12(\n" +
+	"\n" +
+	"severities\x18\x03 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10\x03R\n" +
+	"severities\x12$\n" +
+	"\bchannels\x18\x04 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10\n" +
+	"R\bchannels\x12/\n" +
+	"\x0ecustomer_tiers\x18\x05 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10\x03R\rcustomerTiers\x12.\n" +
+	"\x0erequired_skill\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18 R\rrequiredSkill\x12E\n" +
+	"\n" +
+	"owner_role\x18\a \x01(\x0e2\x1c.counterdesk.routing.v1.RoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\townerRole\x12P\n" +
+	"\fnotify_roles\x18\b \x03(\x0e2\x1c.counterdesk.routing.v1.RoleB\x0f\xbaH\f\x92\x01\t\x10\t\"\x05\x82\x01\x02\x10\x01R\vnotifyRoles\x12$\n" +
+	"\x0enotify_at_once\x18\t \x01(\bR\fnotifyAtOnce\"\xbd\x01\n" +
 	"\x10ImportOrgRequest\x128\n" +
 	"\aregions\x18\x01 \x03(\v2\x1e.counterdesk.routing.v1.RegionR\aregions\x12:\n" +
 	"\bbranches\x18\x02 \x03(\v2\x1e.counterdesk.routing.v1.BranchR\bbranches\x123\n" +
@@ -1085,13 +2549,25 @@ const file_counterdesk_routing_v1_routing_proto_rawDesc = "" +
 	"\x11ROLE_TECH_SUPPORT\x10\a\x12\x13\n" +
 	"\x0fROLE_COMPLIANCE\x10\b\x12\x0e\n" +
 	"\n" +
-	"ROLE_LEGAL\x10\t2\xbf\x05\n" +
+	"ROLE_LEGAL\x10\t2\xea\x10\n" +
 	"\x0eRoutingService\x12\x82\x01\n" +
 	"\tGetBranch\x12(.counterdesk.routing.v1.GetBranchRequest\x1a).counterdesk.routing.v1.GetBranchResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/branches/{branch_id}\x12\x85\x01\n" +
 	"\bGetQueue\x12'.counterdesk.routing.v1.GetQueueRequest\x1a(.counterdesk.routing.v1.GetQueueResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/branches/{branch_id}/queue\x12\x94\x01\n" +
 	"\rGetAssignment\x12,.counterdesk.routing.v1.GetAssignmentRequest\x1a-.counterdesk.routing.v1.GetAssignmentResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/cases/{case_id}/assignment\x12{\n" +
 	"\tImportOrg\x12(.counterdesk.routing.v1.ImportOrgRequest\x1a).counterdesk.routing.v1.ImportOrgResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/org:import\x12\x8b\x01\n" +
-	"\rRebuildQueues\x12,.counterdesk.routing.v1.RebuildQueuesRequest\x1a-.counterdesk.routing.v1.RebuildQueuesResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/queues:rebuildBOZMgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1;routingv1b\x06proto3"
+	"\rRebuildQueues\x12,.counterdesk.routing.v1.RebuildQueuesRequest\x1a-.counterdesk.routing.v1.RebuildQueuesResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/queues:rebuild\x12\x86\x01\n" +
+	"\tClaimCase\x12(.counterdesk.routing.v1.ClaimCaseRequest\x1a).counterdesk.routing.v1.ClaimCaseResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/cases/{case_id}:claim\x12\x92\x01\n" +
+	"\fTransferCase\x12+.counterdesk.routing.v1.TransferCaseRequest\x1a,.counterdesk.routing.v1.TransferCaseResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/cases/{case_id}:transfer\x12\x92\x01\n" +
+	"\fEscalateCase\x12+.counterdesk.routing.v1.EscalateCaseRequest\x1a,.counterdesk.routing.v1.EscalateCaseResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/cases/{case_id}:escalate\x12\x8a\x01\n" +
+	"\n" +
+	"ReturnCase\x12).counterdesk.routing.v1.ReturnCaseRequest\x1a*.counterdesk.routing.v1.ReturnCaseResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/cases/{case_id}:return\x12\x83\x01\n" +
+	"\aSetDuty\x12&.counterdesk.routing.v1.SetDutyRequest\x1a'.counterdesk.routing.v1.SetDutyResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/staff/{staff_id}:setDuty\x12\x9e\x01\n" +
+	"\x0fDeactivateStaff\x12..counterdesk.routing.v1.DeactivateStaffRequest\x1a/.counterdesk.routing.v1.DeactivateStaffResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/staff/{staff_id}:deactivate\x12\x88\x01\n" +
+	"\tListStaff\x12(.counterdesk.routing.v1.ListStaffRequest\x1a).counterdesk.routing.v1.ListStaffResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/branches/{branch_id}/staff\x12\x8d\x01\n" +
+	"\x0fGetRoutingRules\x12..counterdesk.routing.v1.GetRoutingRulesRequest\x1a/.counterdesk.routing.v1.GetRoutingRulesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/routing/rules\x12\x90\x01\n" +
+	"\x0fPutRoutingRules\x12..counterdesk.routing.v1.PutRoutingRulesRequest\x1a/.counterdesk.routing.v1.PutRoutingRulesResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\x1a\x11/v1/routing/rules\x12\x93\x01\n" +
+	"\n" +
+	"WatchQueue\x12).counterdesk.routing.v1.WatchQueueRequest\x1a*.counterdesk.routing.v1.WatchQueueResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/branches/{branch_id}/queue:watch0\x01BOZMgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1;routingv1b\x06proto3"
 
 var (
 	file_counterdesk_routing_v1_routing_proto_rawDescOnce sync.Once
@@ -1106,51 +2582,116 @@ func file_counterdesk_routing_v1_routing_proto_rawDescGZIP() []byte {
 }
 
 var file_counterdesk_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_counterdesk_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_counterdesk_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_counterdesk_routing_v1_routing_proto_goTypes = []any{
-	(Role)(0),                     // 0: counterdesk.routing.v1.Role
-	(*RebuildQueuesRequest)(nil),  // 1: counterdesk.routing.v1.RebuildQueuesRequest
-	(*RebuildQueuesResponse)(nil), // 2: counterdesk.routing.v1.RebuildQueuesResponse
-	(*Region)(nil),                // 3: counterdesk.routing.v1.Region
-	(*Branch)(nil),                // 4: counterdesk.routing.v1.Branch
-	(*Staff)(nil),                 // 5: counterdesk.routing.v1.Staff
-	(*GetBranchRequest)(nil),      // 6: counterdesk.routing.v1.GetBranchRequest
-	(*GetBranchResponse)(nil),     // 7: counterdesk.routing.v1.GetBranchResponse
-	(*GetQueueRequest)(nil),       // 8: counterdesk.routing.v1.GetQueueRequest
-	(*QueueEntry)(nil),            // 9: counterdesk.routing.v1.QueueEntry
-	(*GetQueueResponse)(nil),      // 10: counterdesk.routing.v1.GetQueueResponse
-	(*GetAssignmentRequest)(nil),  // 11: counterdesk.routing.v1.GetAssignmentRequest
-	(*Handover)(nil),              // 12: counterdesk.routing.v1.Handover
-	(*GetAssignmentResponse)(nil), // 13: counterdesk.routing.v1.GetAssignmentResponse
-	(*ImportOrgRequest)(nil),      // 14: counterdesk.routing.v1.ImportOrgRequest
-	(*ImportOrgResponse)(nil),     // 15: counterdesk.routing.v1.ImportOrgResponse
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(Role)(0),                       // 0: counterdesk.routing.v1.Role
+	(*RebuildQueuesRequest)(nil),    // 1: counterdesk.routing.v1.RebuildQueuesRequest
+	(*RebuildQueuesResponse)(nil),   // 2: counterdesk.routing.v1.RebuildQueuesResponse
+	(*Region)(nil),                  // 3: counterdesk.routing.v1.Region
+	(*Branch)(nil),                  // 4: counterdesk.routing.v1.Branch
+	(*OpeningPeriod)(nil),           // 5: counterdesk.routing.v1.OpeningPeriod
+	(*Staff)(nil),                   // 6: counterdesk.routing.v1.Staff
+	(*GetBranchRequest)(nil),        // 7: counterdesk.routing.v1.GetBranchRequest
+	(*GetBranchResponse)(nil),       // 8: counterdesk.routing.v1.GetBranchResponse
+	(*GetQueueRequest)(nil),         // 9: counterdesk.routing.v1.GetQueueRequest
+	(*QueueEntry)(nil),              // 10: counterdesk.routing.v1.QueueEntry
+	(*GetQueueResponse)(nil),        // 11: counterdesk.routing.v1.GetQueueResponse
+	(*WatchQueueRequest)(nil),       // 12: counterdesk.routing.v1.WatchQueueRequest
+	(*WatchQueueResponse)(nil),      // 13: counterdesk.routing.v1.WatchQueueResponse
+	(*GetAssignmentRequest)(nil),    // 14: counterdesk.routing.v1.GetAssignmentRequest
+	(*Handover)(nil),                // 15: counterdesk.routing.v1.Handover
+	(*GetAssignmentResponse)(nil),   // 16: counterdesk.routing.v1.GetAssignmentResponse
+	(*ClaimCaseRequest)(nil),        // 17: counterdesk.routing.v1.ClaimCaseRequest
+	(*TransferCaseRequest)(nil),     // 18: counterdesk.routing.v1.TransferCaseRequest
+	(*EscalateCaseRequest)(nil),     // 19: counterdesk.routing.v1.EscalateCaseRequest
+	(*ReturnCaseRequest)(nil),       // 20: counterdesk.routing.v1.ReturnCaseRequest
+	(*ClaimCaseResponse)(nil),       // 21: counterdesk.routing.v1.ClaimCaseResponse
+	(*TransferCaseResponse)(nil),    // 22: counterdesk.routing.v1.TransferCaseResponse
+	(*EscalateCaseResponse)(nil),    // 23: counterdesk.routing.v1.EscalateCaseResponse
+	(*ReturnCaseResponse)(nil),      // 24: counterdesk.routing.v1.ReturnCaseResponse
+	(*SetDutyRequest)(nil),          // 25: counterdesk.routing.v1.SetDutyRequest
+	(*SetDutyResponse)(nil),         // 26: counterdesk.routing.v1.SetDutyResponse
+	(*DeactivateStaffRequest)(nil),  // 27: counterdesk.routing.v1.DeactivateStaffRequest
+	(*DeactivateStaffResponse)(nil), // 28: counterdesk.routing.v1.DeactivateStaffResponse
+	(*ListStaffRequest)(nil),        // 29: counterdesk.routing.v1.ListStaffRequest
+	(*ListStaffResponse)(nil),       // 30: counterdesk.routing.v1.ListStaffResponse
+	(*GetRoutingRulesRequest)(nil),  // 31: counterdesk.routing.v1.GetRoutingRulesRequest
+	(*GetRoutingRulesResponse)(nil), // 32: counterdesk.routing.v1.GetRoutingRulesResponse
+	(*PutRoutingRulesRequest)(nil),  // 33: counterdesk.routing.v1.PutRoutingRulesRequest
+	(*PutRoutingRulesResponse)(nil), // 34: counterdesk.routing.v1.PutRoutingRulesResponse
+	(*RoutingRule)(nil),             // 35: counterdesk.routing.v1.RoutingRule
+	(*ImportOrgRequest)(nil),        // 36: counterdesk.routing.v1.ImportOrgRequest
+	(*ImportOrgResponse)(nil),       // 37: counterdesk.routing.v1.ImportOrgResponse
+	nil,                             // 38: counterdesk.routing.v1.GetQueueResponse.OpenByOwnerEntry
+	(*timestamppb.Timestamp)(nil),   // 39: google.protobuf.Timestamp
 }
 var file_counterdesk_routing_v1_routing_proto_depIdxs = []int32{
-	0,  // 0: counterdesk.routing.v1.Staff.role:type_name -> counterdesk.routing.v1.Role
-	4,  // 1: counterdesk.routing.v1.GetBranchResponse.branch:type_name -> counterdesk.routing.v1.Branch
-	16, // 2: counterdesk.routing.v1.QueueEntry.enqueued_at:type_name -> google.protobuf.Timestamp
-	9,  // 3: counterdesk.routing.v1.GetQueueResponse.entries:type_name -> counterdesk.routing.v1.QueueEntry
-	16, // 4: counterdesk.routing.v1.Handover.at:type_name -> google.protobuf.Timestamp
-	12, // 5: counterdesk.routing.v1.GetAssignmentResponse.handovers:type_name -> counterdesk.routing.v1.Handover
-	3,  // 6: counterdesk.routing.v1.ImportOrgRequest.regions:type_name -> counterdesk.routing.v1.Region
-	4,  // 7: counterdesk.routing.v1.ImportOrgRequest.branches:type_name -> counterdesk.routing.v1.Branch
-	5,  // 8: counterdesk.routing.v1.ImportOrgRequest.staff:type_name -> counterdesk.routing.v1.Staff
-	6,  // 9: counterdesk.routing.v1.RoutingService.GetBranch:input_type -> counterdesk.routing.v1.GetBranchRequest
-	8,  // 10: counterdesk.routing.v1.RoutingService.GetQueue:input_type -> counterdesk.routing.v1.GetQueueRequest
-	11, // 11: counterdesk.routing.v1.RoutingService.GetAssignment:input_type -> counterdesk.routing.v1.GetAssignmentRequest
-	14, // 12: counterdesk.routing.v1.RoutingService.ImportOrg:input_type -> counterdesk.routing.v1.ImportOrgRequest
-	1,  // 13: counterdesk.routing.v1.RoutingService.RebuildQueues:input_type -> counterdesk.routing.v1.RebuildQueuesRequest
-	7,  // 14: counterdesk.routing.v1.RoutingService.GetBranch:output_type -> counterdesk.routing.v1.GetBranchResponse
-	10, // 15: counterdesk.routing.v1.RoutingService.GetQueue:output_type -> counterdesk.routing.v1.GetQueueResponse
-	13, // 16: counterdesk.routing.v1.RoutingService.GetAssignment:output_type -> counterdesk.routing.v1.GetAssignmentResponse
-	15, // 17: counterdesk.routing.v1.RoutingService.ImportOrg:output_type -> counterdesk.routing.v1.ImportOrgResponse
-	2,  // 18: counterdesk.routing.v1.RoutingService.RebuildQueues:output_type -> counterdesk.routing.v1.RebuildQueuesResponse
-	14, // [14:19] is the sub-list for method output_type
-	9,  // [9:14] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	5,  // 0: counterdesk.routing.v1.Branch.opening_hours:type_name -> counterdesk.routing.v1.OpeningPeriod
+	0,  // 1: counterdesk.routing.v1.Staff.role:type_name -> counterdesk.routing.v1.Role
+	4,  // 2: counterdesk.routing.v1.GetBranchResponse.branch:type_name -> counterdesk.routing.v1.Branch
+	0,  // 3: counterdesk.routing.v1.GetQueueRequest.role:type_name -> counterdesk.routing.v1.Role
+	39, // 4: counterdesk.routing.v1.QueueEntry.enqueued_at:type_name -> google.protobuf.Timestamp
+	0,  // 5: counterdesk.routing.v1.QueueEntry.owner_role:type_name -> counterdesk.routing.v1.Role
+	39, // 6: counterdesk.routing.v1.QueueEntry.due_at:type_name -> google.protobuf.Timestamp
+	10, // 7: counterdesk.routing.v1.GetQueueResponse.entries:type_name -> counterdesk.routing.v1.QueueEntry
+	38, // 8: counterdesk.routing.v1.GetQueueResponse.open_by_owner:type_name -> counterdesk.routing.v1.GetQueueResponse.OpenByOwnerEntry
+	10, // 9: counterdesk.routing.v1.WatchQueueResponse.entry:type_name -> counterdesk.routing.v1.QueueEntry
+	39, // 10: counterdesk.routing.v1.Handover.at:type_name -> google.protobuf.Timestamp
+	0,  // 11: counterdesk.routing.v1.Handover.to_role:type_name -> counterdesk.routing.v1.Role
+	15, // 12: counterdesk.routing.v1.GetAssignmentResponse.handovers:type_name -> counterdesk.routing.v1.Handover
+	0,  // 13: counterdesk.routing.v1.GetAssignmentResponse.owner_role:type_name -> counterdesk.routing.v1.Role
+	0,  // 14: counterdesk.routing.v1.TransferCaseRequest.to_role:type_name -> counterdesk.routing.v1.Role
+	0,  // 15: counterdesk.routing.v1.EscalateCaseRequest.to_department:type_name -> counterdesk.routing.v1.Role
+	16, // 16: counterdesk.routing.v1.ClaimCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	16, // 17: counterdesk.routing.v1.TransferCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	16, // 18: counterdesk.routing.v1.EscalateCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	16, // 19: counterdesk.routing.v1.ReturnCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	6,  // 20: counterdesk.routing.v1.SetDutyResponse.staff:type_name -> counterdesk.routing.v1.Staff
+	6,  // 21: counterdesk.routing.v1.DeactivateStaffResponse.staff:type_name -> counterdesk.routing.v1.Staff
+	6,  // 22: counterdesk.routing.v1.ListStaffResponse.staff:type_name -> counterdesk.routing.v1.Staff
+	35, // 23: counterdesk.routing.v1.GetRoutingRulesResponse.rules:type_name -> counterdesk.routing.v1.RoutingRule
+	35, // 24: counterdesk.routing.v1.PutRoutingRulesRequest.rules:type_name -> counterdesk.routing.v1.RoutingRule
+	35, // 25: counterdesk.routing.v1.PutRoutingRulesResponse.rules:type_name -> counterdesk.routing.v1.RoutingRule
+	0,  // 26: counterdesk.routing.v1.RoutingRule.owner_role:type_name -> counterdesk.routing.v1.Role
+	0,  // 27: counterdesk.routing.v1.RoutingRule.notify_roles:type_name -> counterdesk.routing.v1.Role
+	3,  // 28: counterdesk.routing.v1.ImportOrgRequest.regions:type_name -> counterdesk.routing.v1.Region
+	4,  // 29: counterdesk.routing.v1.ImportOrgRequest.branches:type_name -> counterdesk.routing.v1.Branch
+	6,  // 30: counterdesk.routing.v1.ImportOrgRequest.staff:type_name -> counterdesk.routing.v1.Staff
+	7,  // 31: counterdesk.routing.v1.RoutingService.GetBranch:input_type -> counterdesk.routing.v1.GetBranchRequest
+	9,  // 32: counterdesk.routing.v1.RoutingService.GetQueue:input_type -> counterdesk.routing.v1.GetQueueRequest
+	14, // 33: counterdesk.routing.v1.RoutingService.GetAssignment:input_type -> counterdesk.routing.v1.GetAssignmentRequest
+	36, // 34: counterdesk.routing.v1.RoutingService.ImportOrg:input_type -> counterdesk.routing.v1.ImportOrgRequest
+	1,  // 35: counterdesk.routing.v1.RoutingService.RebuildQueues:input_type -> counterdesk.routing.v1.RebuildQueuesRequest
+	17, // 36: counterdesk.routing.v1.RoutingService.ClaimCase:input_type -> counterdesk.routing.v1.ClaimCaseRequest
+	18, // 37: counterdesk.routing.v1.RoutingService.TransferCase:input_type -> counterdesk.routing.v1.TransferCaseRequest
+	19, // 38: counterdesk.routing.v1.RoutingService.EscalateCase:input_type -> counterdesk.routing.v1.EscalateCaseRequest
+	20, // 39: counterdesk.routing.v1.RoutingService.ReturnCase:input_type -> counterdesk.routing.v1.ReturnCaseRequest
+	25, // 40: counterdesk.routing.v1.RoutingService.SetDuty:input_type -> counterdesk.routing.v1.SetDutyRequest
+	27, // 41: counterdesk.routing.v1.RoutingService.DeactivateStaff:input_type -> counterdesk.routing.v1.DeactivateStaffRequest
+	29, // 42: counterdesk.routing.v1.RoutingService.ListStaff:input_type -> counterdesk.routing.v1.ListStaffRequest
+	31, // 43: counterdesk.routing.v1.RoutingService.GetRoutingRules:input_type -> counterdesk.routing.v1.GetRoutingRulesRequest
+	33, // 44: counterdesk.routing.v1.RoutingService.PutRoutingRules:input_type -> counterdesk.routing.v1.PutRoutingRulesRequest
+	12, // 45: counterdesk.routing.v1.RoutingService.WatchQueue:input_type -> counterdesk.routing.v1.WatchQueueRequest
+	8,  // 46: counterdesk.routing.v1.RoutingService.GetBranch:output_type -> counterdesk.routing.v1.GetBranchResponse
+	11, // 47: counterdesk.routing.v1.RoutingService.GetQueue:output_type -> counterdesk.routing.v1.GetQueueResponse
+	16, // 48: counterdesk.routing.v1.RoutingService.GetAssignment:output_type -> counterdesk.routing.v1.GetAssignmentResponse
+	37, // 49: counterdesk.routing.v1.RoutingService.ImportOrg:output_type -> counterdesk.routing.v1.ImportOrgResponse
+	2,  // 50: counterdesk.routing.v1.RoutingService.RebuildQueues:output_type -> counterdesk.routing.v1.RebuildQueuesResponse
+	21, // 51: counterdesk.routing.v1.RoutingService.ClaimCase:output_type -> counterdesk.routing.v1.ClaimCaseResponse
+	22, // 52: counterdesk.routing.v1.RoutingService.TransferCase:output_type -> counterdesk.routing.v1.TransferCaseResponse
+	23, // 53: counterdesk.routing.v1.RoutingService.EscalateCase:output_type -> counterdesk.routing.v1.EscalateCaseResponse
+	24, // 54: counterdesk.routing.v1.RoutingService.ReturnCase:output_type -> counterdesk.routing.v1.ReturnCaseResponse
+	26, // 55: counterdesk.routing.v1.RoutingService.SetDuty:output_type -> counterdesk.routing.v1.SetDutyResponse
+	28, // 56: counterdesk.routing.v1.RoutingService.DeactivateStaff:output_type -> counterdesk.routing.v1.DeactivateStaffResponse
+	30, // 57: counterdesk.routing.v1.RoutingService.ListStaff:output_type -> counterdesk.routing.v1.ListStaffResponse
+	32, // 58: counterdesk.routing.v1.RoutingService.GetRoutingRules:output_type -> counterdesk.routing.v1.GetRoutingRulesResponse
+	34, // 59: counterdesk.routing.v1.RoutingService.PutRoutingRules:output_type -> counterdesk.routing.v1.PutRoutingRulesResponse
+	13, // 60: counterdesk.routing.v1.RoutingService.WatchQueue:output_type -> counterdesk.routing.v1.WatchQueueResponse
+	46, // [46:61] is the sub-list for method output_type
+	31, // [31:46] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_routing_v1_routing_proto_init() }
@@ -1159,14 +2700,15 @@ func file_counterdesk_routing_v1_routing_proto_init() {
 		return
 	}
 	file_counterdesk_routing_v1_routing_proto_msgTypes[1].OneofWrappers = []any{}
-	file_counterdesk_routing_v1_routing_proto_msgTypes[9].OneofWrappers = []any{}
+	file_counterdesk_routing_v1_routing_proto_msgTypes[5].OneofWrappers = []any{}
+	file_counterdesk_routing_v1_routing_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_routing_v1_routing_proto_rawDesc), len(file_counterdesk_routing_v1_routing_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

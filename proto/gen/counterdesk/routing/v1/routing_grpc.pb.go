@@ -22,11 +22,21 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RoutingService_GetBranch_FullMethodName     = "/counterdesk.routing.v1.RoutingService/GetBranch"
-	RoutingService_GetQueue_FullMethodName      = "/counterdesk.routing.v1.RoutingService/GetQueue"
-	RoutingService_GetAssignment_FullMethodName = "/counterdesk.routing.v1.RoutingService/GetAssignment"
-	RoutingService_ImportOrg_FullMethodName     = "/counterdesk.routing.v1.RoutingService/ImportOrg"
-	RoutingService_RebuildQueues_FullMethodName = "/counterdesk.routing.v1.RoutingService/RebuildQueues"
+	RoutingService_GetBranch_FullMethodName       = "/counterdesk.routing.v1.RoutingService/GetBranch"
+	RoutingService_GetQueue_FullMethodName        = "/counterdesk.routing.v1.RoutingService/GetQueue"
+	RoutingService_GetAssignment_FullMethodName   = "/counterdesk.routing.v1.RoutingService/GetAssignment"
+	RoutingService_ImportOrg_FullMethodName       = "/counterdesk.routing.v1.RoutingService/ImportOrg"
+	RoutingService_RebuildQueues_FullMethodName   = "/counterdesk.routing.v1.RoutingService/RebuildQueues"
+	RoutingService_ClaimCase_FullMethodName       = "/counterdesk.routing.v1.RoutingService/ClaimCase"
+	RoutingService_TransferCase_FullMethodName    = "/counterdesk.routing.v1.RoutingService/TransferCase"
+	RoutingService_EscalateCase_FullMethodName    = "/counterdesk.routing.v1.RoutingService/EscalateCase"
+	RoutingService_ReturnCase_FullMethodName      = "/counterdesk.routing.v1.RoutingService/ReturnCase"
+	RoutingService_SetDuty_FullMethodName         = "/counterdesk.routing.v1.RoutingService/SetDuty"
+	RoutingService_DeactivateStaff_FullMethodName = "/counterdesk.routing.v1.RoutingService/DeactivateStaff"
+	RoutingService_ListStaff_FullMethodName       = "/counterdesk.routing.v1.RoutingService/ListStaff"
+	RoutingService_GetRoutingRules_FullMethodName = "/counterdesk.routing.v1.RoutingService/GetRoutingRules"
+	RoutingService_PutRoutingRules_FullMethodName = "/counterdesk.routing.v1.RoutingService/PutRoutingRules"
+	RoutingService_WatchQueue_FullMethodName      = "/counterdesk.routing.v1.RoutingService/WatchQueue"
 )
 
 // RoutingServiceClient is the client API for RoutingService service.
@@ -51,6 +61,40 @@ type RoutingServiceClient interface {
 	// assignments in Postgres (the system of record): after a Redis loss, or
 	// to be sure. Head office only; other banks' queues are not touched.
 	RebuildQueues(ctx context.Context, in *RebuildQueuesRequest, opts ...grpc.CallOption) (*RebuildQueuesResponse, error)
+	// ClaimCase picks up a case waiting in a role queue, or a hand-over made
+	// to the caller: the caller becomes its owner and the pick-up clock stops.
+	// 409 when somebody else picked it up first (or nothing waits to be picked
+	// up), 403 when the caller's role may not take cases from that queue.
+	ClaimCase(ctx context.Context, in *ClaimCaseRequest, opts ...grpc.CallOption) (*ClaimCaseResponse, error)
+	// TransferCase hands a case to a person or to a role queue of its branch,
+	// with a reason. The new owner must pick it up (ClaimCase).
+	TransferCase(ctx context.Context, in *TransferCaseRequest, opts ...grpc.CallOption) (*TransferCaseResponse, error)
+	// EscalateCase moves a case one level up the ladder (first receiver →
+	// complaint manager → branch head → regional service management → head
+	// office), or to a department (tech support, compliance, legal), with a
+	// reason.
+	EscalateCase(ctx context.Context, in *EscalateCaseRequest, opts ...grpc.CallOption) (*EscalateCaseResponse, error)
+	// ReturnCase hands a case back to whoever handed it to the caller (a
+	// department returning it to the branch, a wrong transfer), with a reason.
+	ReturnCase(ctx context.Context, in *ReturnCaseRequest, opts ...grpc.CallOption) (*ReturnCaseResponse, error)
+	// SetDuty puts a staff member on or off duty. Their open cases are routed
+	// again by the bank's rules when they go off duty. Callers: the staff
+	// member, their branch head or complaint manager, head office.
+	SetDuty(ctx context.Context, in *SetDutyRequest, opts ...grpc.CallOption) (*SetDutyResponse, error)
+	// DeactivateStaff removes a staff member from routing (left the bank);
+	// their open cases are routed again. Head office only.
+	DeactivateStaff(ctx context.Context, in *DeactivateStaffRequest, opts ...grpc.CallOption) (*DeactivateStaffResponse, error)
+	// ListStaff lists a branch's staff with role, authority, skills, duty and
+	// open cases.
+	ListStaff(ctx context.Context, in *ListStaffRequest, opts ...grpc.CallOption) (*ListStaffResponse, error)
+	// GetRoutingRules returns the bank's routing rules (the defaults when it
+	// set none).
+	GetRoutingRules(ctx context.Context, in *GetRoutingRulesRequest, opts ...grpc.CallOption) (*GetRoutingRulesResponse, error)
+	// PutRoutingRules replaces the bank's routing rules. Head office only.
+	PutRoutingRules(ctx context.Context, in *PutRoutingRulesRequest, opts ...grpc.CallOption) (*PutRoutingRulesResponse, error)
+	// WatchQueue streams a branch queue's changes (over HTTP as server-sent
+	// events at /v1/branches/{branch_id}/queue:watch), for wall boards.
+	WatchQueue(ctx context.Context, in *WatchQueueRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchQueueResponse], error)
 }
 
 type routingServiceClient struct {
@@ -111,6 +155,115 @@ func (c *routingServiceClient) RebuildQueues(ctx context.Context, in *RebuildQue
 	return out, nil
 }
 
+func (c *routingServiceClient) ClaimCase(ctx context.Context, in *ClaimCaseRequest, opts ...grpc.CallOption) (*ClaimCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ClaimCaseResponse)
+	err := c.cc.Invoke(ctx, RoutingService_ClaimCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) TransferCase(ctx context.Context, in *TransferCaseRequest, opts ...grpc.CallOption) (*TransferCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TransferCaseResponse)
+	err := c.cc.Invoke(ctx, RoutingService_TransferCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) EscalateCase(ctx context.Context, in *EscalateCaseRequest, opts ...grpc.CallOption) (*EscalateCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EscalateCaseResponse)
+	err := c.cc.Invoke(ctx, RoutingService_EscalateCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) ReturnCase(ctx context.Context, in *ReturnCaseRequest, opts ...grpc.CallOption) (*ReturnCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReturnCaseResponse)
+	err := c.cc.Invoke(ctx, RoutingService_ReturnCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) SetDuty(ctx context.Context, in *SetDutyRequest, opts ...grpc.CallOption) (*SetDutyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetDutyResponse)
+	err := c.cc.Invoke(ctx, RoutingService_SetDuty_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) DeactivateStaff(ctx context.Context, in *DeactivateStaffRequest, opts ...grpc.CallOption) (*DeactivateStaffResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeactivateStaffResponse)
+	err := c.cc.Invoke(ctx, RoutingService_DeactivateStaff_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) ListStaff(ctx context.Context, in *ListStaffRequest, opts ...grpc.CallOption) (*ListStaffResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListStaffResponse)
+	err := c.cc.Invoke(ctx, RoutingService_ListStaff_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) GetRoutingRules(ctx context.Context, in *GetRoutingRulesRequest, opts ...grpc.CallOption) (*GetRoutingRulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRoutingRulesResponse)
+	err := c.cc.Invoke(ctx, RoutingService_GetRoutingRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) PutRoutingRules(ctx context.Context, in *PutRoutingRulesRequest, opts ...grpc.CallOption) (*PutRoutingRulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PutRoutingRulesResponse)
+	err := c.cc.Invoke(ctx, RoutingService_PutRoutingRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) WatchQueue(ctx context.Context, in *WatchQueueRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchQueueResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &RoutingService_ServiceDesc.Streams[0], RoutingService_WatchQueue_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchQueueRequest, WatchQueueResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RoutingService_WatchQueueClient = grpc.ServerStreamingClient[WatchQueueResponse]
+
 // RoutingServiceServer is the server API for RoutingService service.
 // All implementations must embed UnimplementedRoutingServiceServer
 // for forward compatibility.
@@ -133,6 +286,40 @@ type RoutingServiceServer interface {
 	// assignments in Postgres (the system of record): after a Redis loss, or
 	// to be sure. Head office only; other banks' queues are not touched.
 	RebuildQueues(context.Context, *RebuildQueuesRequest) (*RebuildQueuesResponse, error)
+	// ClaimCase picks up a case waiting in a role queue, or a hand-over made
+	// to the caller: the caller becomes its owner and the pick-up clock stops.
+	// 409 when somebody else picked it up first (or nothing waits to be picked
+	// up), 403 when the caller's role may not take cases from that queue.
+	ClaimCase(context.Context, *ClaimCaseRequest) (*ClaimCaseResponse, error)
+	// TransferCase hands a case to a person or to a role queue of its branch,
+	// with a reason. The new owner must pick it up (ClaimCase).
+	TransferCase(context.Context, *TransferCaseRequest) (*TransferCaseResponse, error)
+	// EscalateCase moves a case one level up the ladder (first receiver →
+	// complaint manager → branch head → regional service management → head
+	// office), or to a department (tech support, compliance, legal), with a
+	// reason.
+	EscalateCase(context.Context, *EscalateCaseRequest) (*EscalateCaseResponse, error)
+	// ReturnCase hands a case back to whoever handed it to the caller (a
+	// department returning it to the branch, a wrong transfer), with a reason.
+	ReturnCase(context.Context, *ReturnCaseRequest) (*ReturnCaseResponse, error)
+	// SetDuty puts a staff member on or off duty. Their open cases are routed
+	// again by the bank's rules when they go off duty. Callers: the staff
+	// member, their branch head or complaint manager, head office.
+	SetDuty(context.Context, *SetDutyRequest) (*SetDutyResponse, error)
+	// DeactivateStaff removes a staff member from routing (left the bank);
+	// their open cases are routed again. Head office only.
+	DeactivateStaff(context.Context, *DeactivateStaffRequest) (*DeactivateStaffResponse, error)
+	// ListStaff lists a branch's staff with role, authority, skills, duty and
+	// open cases.
+	ListStaff(context.Context, *ListStaffRequest) (*ListStaffResponse, error)
+	// GetRoutingRules returns the bank's routing rules (the defaults when it
+	// set none).
+	GetRoutingRules(context.Context, *GetRoutingRulesRequest) (*GetRoutingRulesResponse, error)
+	// PutRoutingRules replaces the bank's routing rules. Head office only.
+	PutRoutingRules(context.Context, *PutRoutingRulesRequest) (*PutRoutingRulesResponse, error)
+	// WatchQueue streams a branch queue's changes (over HTTP as server-sent
+	// events at /v1/branches/{branch_id}/queue:watch), for wall boards.
+	WatchQueue(*WatchQueueRequest, grpc.ServerStreamingServer[WatchQueueResponse]) error
 	mustEmbedUnimplementedRoutingServiceServer()
 }
 
@@ -157,6 +344,36 @@ func (UnimplementedRoutingServiceServer) ImportOrg(context.Context, *ImportOrgRe
 }
 func (UnimplementedRoutingServiceServer) RebuildQueues(context.Context, *RebuildQueuesRequest) (*RebuildQueuesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RebuildQueues not implemented")
+}
+func (UnimplementedRoutingServiceServer) ClaimCase(context.Context, *ClaimCaseRequest) (*ClaimCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ClaimCase not implemented")
+}
+func (UnimplementedRoutingServiceServer) TransferCase(context.Context, *TransferCaseRequest) (*TransferCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TransferCase not implemented")
+}
+func (UnimplementedRoutingServiceServer) EscalateCase(context.Context, *EscalateCaseRequest) (*EscalateCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EscalateCase not implemented")
+}
+func (UnimplementedRoutingServiceServer) ReturnCase(context.Context, *ReturnCaseRequest) (*ReturnCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReturnCase not implemented")
+}
+func (UnimplementedRoutingServiceServer) SetDuty(context.Context, *SetDutyRequest) (*SetDutyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetDuty not implemented")
+}
+func (UnimplementedRoutingServiceServer) DeactivateStaff(context.Context, *DeactivateStaffRequest) (*DeactivateStaffResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeactivateStaff not implemented")
+}
+func (UnimplementedRoutingServiceServer) ListStaff(context.Context, *ListStaffRequest) (*ListStaffResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListStaff not implemented")
+}
+func (UnimplementedRoutingServiceServer) GetRoutingRules(context.Context, *GetRoutingRulesRequest) (*GetRoutingRulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRoutingRules not implemented")
+}
+func (UnimplementedRoutingServiceServer) PutRoutingRules(context.Context, *PutRoutingRulesRequest) (*PutRoutingRulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutRoutingRules not implemented")
+}
+func (UnimplementedRoutingServiceServer) WatchQueue(*WatchQueueRequest, grpc.ServerStreamingServer[WatchQueueResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchQueue not implemented")
 }
 func (UnimplementedRoutingServiceServer) mustEmbedUnimplementedRoutingServiceServer() {}
 func (UnimplementedRoutingServiceServer) testEmbeddedByValue()                        {}
@@ -269,6 +486,179 @@ func _RoutingService_RebuildQueues_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RoutingService_ClaimCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ClaimCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).ClaimCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_ClaimCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).ClaimCase(ctx, req.(*ClaimCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_TransferCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransferCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).TransferCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_TransferCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).TransferCase(ctx, req.(*TransferCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_EscalateCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EscalateCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).EscalateCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_EscalateCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).EscalateCase(ctx, req.(*EscalateCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_ReturnCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReturnCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).ReturnCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_ReturnCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).ReturnCase(ctx, req.(*ReturnCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_SetDuty_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetDutyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).SetDuty(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_SetDuty_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).SetDuty(ctx, req.(*SetDutyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_DeactivateStaff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeactivateStaffRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).DeactivateStaff(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_DeactivateStaff_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).DeactivateStaff(ctx, req.(*DeactivateStaffRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_ListStaff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListStaffRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).ListStaff(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_ListStaff_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).ListStaff(ctx, req.(*ListStaffRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_GetRoutingRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRoutingRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).GetRoutingRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_GetRoutingRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).GetRoutingRules(ctx, req.(*GetRoutingRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_PutRoutingRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutRoutingRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).PutRoutingRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_PutRoutingRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).PutRoutingRules(ctx, req.(*PutRoutingRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_WatchQueue_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchQueueRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RoutingServiceServer).WatchQueue(m, &grpc.GenericServerStream[WatchQueueRequest, WatchQueueResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RoutingService_WatchQueueServer = grpc.ServerStreamingServer[WatchQueueResponse]
+
 // RoutingService_ServiceDesc is the grpc.ServiceDesc for RoutingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -296,7 +686,49 @@ var RoutingService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "RebuildQueues",
 			Handler:    _RoutingService_RebuildQueues_Handler,
 		},
+		{
+			MethodName: "ClaimCase",
+			Handler:    _RoutingService_ClaimCase_Handler,
+		},
+		{
+			MethodName: "TransferCase",
+			Handler:    _RoutingService_TransferCase_Handler,
+		},
+		{
+			MethodName: "EscalateCase",
+			Handler:    _RoutingService_EscalateCase_Handler,
+		},
+		{
+			MethodName: "ReturnCase",
+			Handler:    _RoutingService_ReturnCase_Handler,
+		},
+		{
+			MethodName: "SetDuty",
+			Handler:    _RoutingService_SetDuty_Handler,
+		},
+		{
+			MethodName: "DeactivateStaff",
+			Handler:    _RoutingService_DeactivateStaff_Handler,
+		},
+		{
+			MethodName: "ListStaff",
+			Handler:    _RoutingService_ListStaff_Handler,
+		},
+		{
+			MethodName: "GetRoutingRules",
+			Handler:    _RoutingService_GetRoutingRules_Handler,
+		},
+		{
+			MethodName: "PutRoutingRules",
+			Handler:    _RoutingService_PutRoutingRules_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchQueue",
+			Handler:       _RoutingService_WatchQueue_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "counterdesk/routing/v1/routing.proto",
 }
