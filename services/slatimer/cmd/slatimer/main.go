@@ -69,7 +69,7 @@ func run(ctx context.Context, now service.Clock) error {
 	b.Server.AddGateway(slatimerv1.RegisterSlaTimerServiceHandlerFromEndpoint)
 	b.Server.AddGateway(slatimerv1.RegisterCalendarServiceHandlerFromEndpoint)
 	h := &timerkafka.Handler{Store: store, Calendars: registry, Armed: armed}
-	b.Consume("slatimer", []string{eventbus.TopicCaseEvents, eventbus.TopicNotificationEvents}, h.Handle, nil)
+	b.Consume("slatimer", []string{eventbus.TopicCaseEvents, eventbus.TopicAssignmentEvents, eventbus.TopicNotificationEvents}, h.Handle, nil)
 	b.Go("timer-firer", (&timerkafka.Firer{Store: store, Log: b.Log, Now: now, Tick: cfg.FireTick}).Run)
 	return b.Run(ctx)
 }

@@ -1,6 +1,7 @@
 // Package timerkafka arms a case's deadlines when it is created, marks the
-// acknowledgment deadline met when the acknowledgment went out, and runs the
-// loop that fires due warnings and breaches as sla-events.
+// acknowledgment deadline met when the acknowledgment went out, keeps the
+// hand-over pick-up clock from routing's assignments, and runs the loop that
+// fires due warnings and breaches as sla-events.
 package timerkafka
 
 import (
@@ -26,7 +27,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// Handler applies case-events and notification-events.
+// Handler applies case-events, assignment-events and notification-events.
 type Handler struct {
 	Store *timerpg.Store
 	// Calendars are the calendars in force; deadlines are counted on the
@@ -45,6 +46,8 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 		return h.Store.Meet(ctx, tx, env.GetCaseId(), string(sla.KindAcknowledge), env.GetNotificationSent().GetSentAt().AsTime())
 	case env.GetCaseTransitioned() != nil:
 		return h.transitioned(ctx, tx, env)
+	case env.GetAssignmentMade() != nil:
+		return h.assigned(ctx, tx, env)
 	}
 	return nil
 }
@@ -185,6 +188,12 @@ func (h *Handler) arm(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) er
 	if err != nil || !armed {
 		return err
 	}
+	return h.publishArmed(ctx, tx, env.GetTenantId(), env.GetCaseId(), loc, ds)
+}
+
+// publishArmed announces deadlines armed for a case, counted in zone loc,
+// in the arming transaction, and counts them.
+func (h *Handler) publishArmed(ctx context.Context, tx pgx.Tx, tenant, caseID string, loc *time.Location, ds []sla.Deadline) error {
 	ev := &eventsv1.DeadlinesArmed{TimeZone: loc.String()}
 	for _, d := range ds {
 		ev.Deadlines = append(ev.Deadlines, &eventsv1.ArmedDeadline{Kind: string(d.Kind), DueAt: timestamppb.New(d.DueAt), Provisional: d.Provisional})
@@ -193,7 +202,7 @@ func (h *Handler) arm(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) er
 		}
 	}
 	return outbox.Add(ctx, tx, "slatimer", eventbus.TopicSLAEvents, &eventsv1.Envelope{
-		TenantId: env.GetTenantId(), CaseId: env.GetCaseId(),
+		TenantId: tenant, CaseId: caseID,
 		Payload: &eventsv1.Envelope_DeadlinesArmed{DeadlinesArmed: ev},
 	})
 }

@@ -1,4 +1,4 @@
-// Shared fixture for slatimer's integration tests on a real Postgres: arming, meeting and firing timers.
+// Shared fixture for slatimer's integration tests on a real Postgres (and the broker, for consuming): arming, meeting and firing timers.
 package timerkafka
 
 import (
@@ -25,7 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-func TestMain(m *testing.M) { os.Exit(testinfra.Run(m, testinfra.Postgres)) }
+func TestMain(m *testing.M) { os.Exit(testinfra.Run(m, testinfra.Postgres|testinfra.Kafka)) }
 
 var shanghai = calendar.DefaultLocation()
 

@@ -75,9 +75,7 @@ type CaseRef struct{ ID, Tenant, Branch, Region string }
 // their warning and breach fires. A case already armed is left alone
 // (returns false).
 func (s *Store) Arm(ctx context.Context, tx pgx.Tx, c CaseRef, ds []sla.Deadline, calVersion int64) (bool, error) {
-	carrier := propagation.MapCarrier{}
-	otel.GetTextMapPropagator().Inject(ctx, carrier)
-	trace, _ := json.Marshal(carrier)
+	trace := traceOf(ctx)
 	q := s.on(tx)
 	armed := false
 	for _, d := range ds {
@@ -97,13 +95,30 @@ func (s *Store) Arm(ctx context.Context, tx pgx.Tx, c CaseRef, ds []sla.Deadline
 			continue
 		}
 		armed = true
-		for _, w := range fires(d) {
-			if err := q.InsertFire(ctx, timerdb.InsertFireParams{CaseID: c.ID, Kind: string(d.Kind), Level: w.Level, FireAt: w.At, Trace: trace}); err != nil {
-				return false, fmt.Errorf("store %s fire of %s: %w", w.Level, d.Kind, err)
-			}
+		if err := insertFires(ctx, q, c.ID, d, trace); err != nil {
+			return false, err
 		}
 	}
 	return armed, nil
+}
+
+// traceOf is ctx's trace context, stored with fires so that a warning or
+// breach continues the trace of what armed it.
+func traceOf(ctx context.Context) []byte {
+	carrier := propagation.MapCarrier{}
+	otel.GetTextMapPropagator().Inject(ctx, carrier)
+	trace, _ := json.Marshal(carrier)
+	return trace
+}
+
+// insertFires stores d's warnings and breach as pending fires.
+func insertFires(ctx context.Context, q *timerdb.Queries, caseID string, d sla.Deadline, trace []byte) error {
+	for _, w := range fires(d) {
+		if err := q.InsertFire(ctx, timerdb.InsertFireParams{CaseID: caseID, Kind: string(d.Kind), Level: w.Level, FireAt: w.At, Trace: trace}); err != nil {
+			return fmt.Errorf("store %s fire of %s: %w", w.Level, d.Kind, err)
+		}
+	}
+	return nil
 }
 
 // fires are a deadline's warnings and its breach.

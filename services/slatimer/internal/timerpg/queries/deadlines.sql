@@ -82,3 +82,23 @@ WHERE case_id = $1 AND kind = $2;
 INSERT INTO timer_fires (case_id, kind, level, fire_at, trace) VALUES ($1, $2, $3, $4, '{}'::jsonb)
 ON CONFLICT (case_id, kind, level) DO UPDATE SET fire_at = EXCLUDED.fire_at, cancelled = false,
     fired_at = CASE WHEN EXCLUDED.fire_at > sqlc.arg(changed_at)::timestamptz THEN NULL ELSE timer_fires.fired_at END;
+
+-- name: LockAllCaseDeadlines :many
+-- Every deadline of a case, locked for a hand-over: whether the case is
+-- still open, where it belongs and what its clocks are counted on, and its
+-- pick-up clock. In kind order, as LockCaseDeadlines locks.
+SELECT kind, branch_id, region_id, started_at, met_at, basis
+FROM deadlines WHERE case_id = $1
+ORDER BY kind FOR UPDATE;
+
+-- name: RearmDeadline :exec
+-- A clock started again by a new event (the next hand-over): counted afresh
+-- on the policy in force, running, unpaused, unmet, at no level.
+UPDATE deadlines SET branch_id = $3, region_id = $4, clock = $5, started_at = $6, due_at = $7,
+    provisional = $8, basis = $9, calendar_version = $10, level = 'none', met_at = NULL, paused_at = NULL
+WHERE case_id = $1 AND kind = $2;
+
+-- name: DeleteFires :exec
+-- The fires of a clock started again: the new run's fires replace them all
+-- (what the old run fired was published as events already).
+DELETE FROM timer_fires WHERE case_id = $1 AND kind = $2;

@@ -74,6 +74,22 @@ func (q *Queries) ClaimDueDeadlines(ctx context.Context, arg ClaimDueDeadlinesPa
 	return items, nil
 }
 
+const deleteFires = `-- name: DeleteFires :exec
+DELETE FROM timer_fires WHERE case_id = $1 AND kind = $2
+`
+
+type DeleteFiresParams struct {
+	CaseID string
+	Kind   string
+}
+
+// The fires of a clock started again: the new run's fires replace them all
+// (what the old run fired was published as events already).
+func (q *Queries) DeleteFires(ctx context.Context, arg DeleteFiresParams) error {
+	_, err := q.db.Exec(ctx, deleteFires, arg.CaseID, arg.Kind)
+	return err
+}
+
 const dueFiresOf = `-- name: DueFiresOf :many
 SELECT f.case_id, d.tenant_id, f.kind, f.level, f.fire_at, d.due_at, d.provisional, f.trace
 FROM timer_fires f JOIN deadlines d USING (case_id, kind)
@@ -257,6 +273,51 @@ func (q *Queries) ListCaseDeadlines(ctx context.Context, arg ListCaseDeadlinesPa
 	return items, nil
 }
 
+const lockAllCaseDeadlines = `-- name: LockAllCaseDeadlines :many
+SELECT kind, branch_id, region_id, started_at, met_at, basis
+FROM deadlines WHERE case_id = $1
+ORDER BY kind FOR UPDATE
+`
+
+type LockAllCaseDeadlinesRow struct {
+	Kind      string
+	BranchID  string
+	RegionID  string
+	StartedAt time.Time
+	MetAt     *time.Time
+	Basis     []byte
+}
+
+// Every deadline of a case, locked for a hand-over: whether the case is
+// still open, where it belongs and what its clocks are counted on, and its
+// pick-up clock. In kind order, as LockCaseDeadlines locks.
+func (q *Queries) LockAllCaseDeadlines(ctx context.Context, caseID string) ([]LockAllCaseDeadlinesRow, error) {
+	rows, err := q.db.Query(ctx, lockAllCaseDeadlines, caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LockAllCaseDeadlinesRow{}
+	for rows.Next() {
+		var i LockAllCaseDeadlinesRow
+		if err := rows.Scan(
+			&i.Kind,
+			&i.BranchID,
+			&i.RegionID,
+			&i.StartedAt,
+			&i.MetAt,
+			&i.Basis,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockCaseDeadlines = `-- name: LockCaseDeadlines :many
 SELECT case_id, kind, tenant_id, branch_id, started_at, due_at, provisional, basis, paused_at, met_at
 FROM deadlines WHERE case_id = $1 AND kind = ANY($2::text[]) AND basis IS NOT NULL
@@ -396,6 +457,43 @@ type RaiseLevelParams struct {
 
 func (q *Queries) RaiseLevel(ctx context.Context, arg RaiseLevelParams) error {
 	_, err := q.db.Exec(ctx, raiseLevel, arg.CaseID, arg.Kind, arg.Level)
+	return err
+}
+
+const rearmDeadline = `-- name: RearmDeadline :exec
+UPDATE deadlines SET branch_id = $3, region_id = $4, clock = $5, started_at = $6, due_at = $7,
+    provisional = $8, basis = $9, calendar_version = $10, level = 'none', met_at = NULL, paused_at = NULL
+WHERE case_id = $1 AND kind = $2
+`
+
+type RearmDeadlineParams struct {
+	CaseID          string
+	Kind            string
+	BranchID        string
+	RegionID        string
+	Clock           string
+	StartedAt       time.Time
+	DueAt           time.Time
+	Provisional     bool
+	Basis           []byte
+	CalendarVersion int64
+}
+
+// A clock started again by a new event (the next hand-over): counted afresh
+// on the policy in force, running, unpaused, unmet, at no level.
+func (q *Queries) RearmDeadline(ctx context.Context, arg RearmDeadlineParams) error {
+	_, err := q.db.Exec(ctx, rearmDeadline,
+		arg.CaseID,
+		arg.Kind,
+		arg.BranchID,
+		arg.RegionID,
+		arg.Clock,
+		arg.StartedAt,
+		arg.DueAt,
+		arg.Provisional,
+		arg.Basis,
+		arg.CalendarVersion,
+	)
 	return err
 }
 
