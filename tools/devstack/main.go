@@ -5,6 +5,12 @@
 //	devstack token   mint a token: devstack token <staffId>, or devstack token --role teller --subject st-x --branch br-y [--tenant demo-bank-2]
 //	devstack staff   list a branch's demo staff ids: devstack staff --branch br-sh-pudong
 //
+// The demo banks' organisations are the files deploy/demo/org-demo-bank.yaml
+// and org-demo-bank-2.yaml (stack.DemoOrgFiles), read at run time from the
+// repository around the working directory (or --repo): `up` seeds them, and
+// `staff` and `token <staffId>` answer from them, so every staff member of the
+// files has a token with their role, branch and region.
+//
 // The serve-* subcommands are the stack's own helper processes (broker, mail,
 // traces, gateway); `up` starts them in the background.
 package main
@@ -45,12 +51,13 @@ func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: devstack up|down|token|serve-broker|serve-mail|serve-traces|serve-gateway [flags]")
+		return errors.New("usage: devstack up|down|token|staff|serve-broker|serve-mail|serve-traces|serve-gateway [flags]")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	dir := fs.String("dir", ".devstack", "stack directory (data, logs, PIDs)")
 	bin := fs.String("bin", "bin", "directory of the service binaries")
 	values := fs.String("values", "charts/counterdesk/values.yaml", "umbrella chart values (Ingress routes)")
+	repo := fs.String("repo", "", "repository root, holding the demo org files deploy/demo/*.yaml (default: found from the working directory)")
 	basePort := fs.Int("base-port", 18080, "first of the stack's fixed ports (a taken port is replaced by a free one)")
 	port := fs.Int("port", 0, "port (serve-broker)")
 	partitions := fs.Int("partitions", 3, "partitions per topic (serve-broker)")
@@ -66,7 +73,7 @@ func run(ctx context.Context, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	cfg := stack.Config{Dir: *dir, BinDir: *bin, ValuesFile: *values, BasePort: *basePort, Log: os.Stdout}
+	cfg := stack.Config{Dir: *dir, BinDir: *bin, ValuesFile: *values, RepoDir: *repo, BasePort: *basePort, Log: os.Stdout}
 	switch args[0] {
 	case "up":
 		return up(ctx, cfg)
@@ -80,7 +87,11 @@ func run(ctx context.Context, args []string) error {
 		if id := fs.Arg(0); id != "" {
 			// devstack token <staffId>: a token for that demo staff member,
 			// with their bank, role, branch and region.
-			p, ok := stack.DemoStaffPrincipal(id)
+			banks, err := stack.LoadDemoBanks(cfg.RepoDir)
+			if err != nil {
+				return err
+			}
+			p, ok := banks.Principal(id)
 			if !ok {
 				return fmt.Errorf("no demo staff member %q (see bin/devstack staff --branch <branchId>)", id)
 			}
@@ -88,7 +99,15 @@ func run(ctx context.Context, args []string) error {
 		}
 		return token(cfg, auth.Principal{Tenant: *tenant, Subject: *subject, Role: auth.Role(*role), Branch: *branch, Region: *region})
 	case "staff":
-		for _, id := range stack.DemoStaffOf(*branch) {
+		banks, err := stack.LoadDemoBanks(cfg.RepoDir)
+		if err != nil {
+			return err
+		}
+		ids, err := banks.StaffOf(*branch)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
 			fmt.Println(id)
 		}
 		return nil
@@ -127,6 +146,10 @@ func run(ctx context.Context, args []string) error {
 
 func up(ctx context.Context, cfg stack.Config) error {
 	start := time.Now()
+	// A mistake in a demo org file is reported before anything starts.
+	if _, err := stack.LoadDemoBanks(cfg.RepoDir); err != nil {
+		return err
+	}
 	fmt.Println("starting the counterdesk dev stack in", cfg.Dir)
 	s, err := stack.Up(ctx, cfg)
 	if err != nil {
@@ -143,7 +166,8 @@ func up(ctx context.Context, cfg stack.Config) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nseeded demo bank %q (2 regions, 4 branches, staff in every role, default SLA policy, China calendar) and %q (its own issuer and keys, 1 branch)\n", stack.DemoTenant, stack.OtherTenant)
+	fmt.Printf("\nseeded demo bank %q (%s: staff in every role, default SLA policy, China calendar) and %q (%s: its own issuer and keys)\n",
+		stack.DemoTenant, stack.DemoOrgFiles[0].Path, stack.OtherTenant, stack.DemoOrgFiles[1].Path)
 	fmt.Printf("ready in %.1fs\n\n", time.Since(start).Seconds())
 	for _, k := range []string{"GATEWAY_URL", "TRACES_URL", "MAIL_DIR", "REDIS_URL", "KAFKA_BROKERS", "POSTGRES_URL"} {
 		fmt.Printf("  %-14s %s\n", k, e[k])

@@ -12,10 +12,13 @@ import (
 	"strings"
 	"time"
 
+	routingv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
 	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
-// The demo bank: 2 regions, 4 branches, staff in every role of the domain.
+// The demo bank (deploy/demo/org-demo-bank.yaml): 2 regions, 4 branches,
+// staff in every role of the domain. These ids must stay in the file.
 const (
 	DemoTenant     = "demo-bank"
 	DemoBranch     = "br-sh-pudong"
@@ -25,62 +28,6 @@ const (
 	DemoHeadOffice = "st-head-office"
 	DemoOperator   = "demo-operator"
 )
-
-type orgRegion struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-type orgBranch struct {
-	ID       string `json:"id"`
-	RegionID string `json:"regionId"`
-	Name     string `json:"name"`
-	TimeZone string `json:"timeZone"`
-}
-
-type orgStaff struct {
-	ID             string `json:"id"`
-	DisplayName    string `json:"displayName"`
-	Role           string `json:"role"`
-	BranchID       string `json:"branchId,omitempty"`
-	RegionID       string `json:"regionId,omitempty"`
-	AuthorityLevel int    `json:"authorityLevel"`
-}
-
-// DemoOrg returns the demo bank's org tree as the ImportOrg JSON body.
-func DemoOrg() map[string]any {
-	regions := []orgRegion{{"rg-east", "华东分行 East Region"}, {"rg-north", "华北分行 North Region"}}
-	branches := []orgBranch{
-		{"br-sh-pudong", "rg-east", "上海浦东支行 Shanghai Pudong", "Asia/Shanghai"},
-		{"br-sh-xuhui", "rg-east", "上海徐汇支行 Shanghai Xuhui", "Asia/Shanghai"},
-		{"br-bj-chaoyang", "rg-north", "北京朝阳支行 Beijing Chaoyang", "Asia/Shanghai"},
-		{"br-bj-haidian", "rg-north", "北京海淀支行 Beijing Haidian", "Asia/Shanghai"},
-	}
-	var staff []orgStaff
-	for _, b := range branches {
-		short := strings.TrimPrefix(b.ID, "br-sh-")
-		short = strings.TrimPrefix(short, "br-bj-")
-		for _, m := range []struct {
-			suffix, role string
-			level        int
-		}{
-			{"teller-1", "ROLE_TELLER", 1}, {"teller-2", "ROLE_TELLER", 1}, {"lobby", "ROLE_LOBBY_MANAGER", 1},
-			{"complaints", "ROLE_COMPLAINT_MANAGER", 2}, {"head", "ROLE_BRANCH_HEAD", 2},
-		} {
-			staff = append(staff, orgStaff{ID: "st-" + short + "-" + m.suffix, DisplayName: short + " " + m.suffix,
-				Role: m.role, BranchID: b.ID, RegionID: b.RegionID, AuthorityLevel: m.level})
-		}
-	}
-	staff = append(staff,
-		orgStaff{ID: "st-east-supervisor", DisplayName: "East regional service manager", Role: "ROLE_REGIONAL_SUPERVISOR", RegionID: "rg-east", AuthorityLevel: 3},
-		orgStaff{ID: "st-north-supervisor", DisplayName: "North regional service manager", Role: "ROLE_REGIONAL_SUPERVISOR", RegionID: "rg-north", AuthorityLevel: 3},
-		orgStaff{ID: "st-head-office", DisplayName: "Head office service standards", Role: "ROLE_HEAD_OFFICE", AuthorityLevel: 4},
-		orgStaff{ID: "st-tech", DisplayName: "Technology department", Role: "ROLE_TECH_SUPPORT", AuthorityLevel: 3},
-		orgStaff{ID: "st-compliance", DisplayName: "Compliance department", Role: "ROLE_COMPLIANCE", AuthorityLevel: 3},
-		orgStaff{ID: "st-legal", DisplayName: "Legal department", Role: "ROLE_LEGAL", AuthorityLevel: 3},
-	)
-	return map[string]any{"regions": regions, "branches": branches, "staff": staff}
-}
 
 // Tokens are the demo credentials written to endpoints.env.
 type Tokens struct {
@@ -92,7 +39,7 @@ type Tokens struct {
 // accept. `make up` mints fresh ones every time; `devstack token` too.
 const TokenTTL = 12 * time.Hour
 
-// The second bank's one branch.
+// The second bank's one branch (deploy/demo/org-demo-bank-2.yaml).
 const (
 	OtherBranch = "br-gz-tianhe"
 	OtherRegion = "rg-south"
@@ -135,35 +82,39 @@ func (s *Stack) MintTokens() (Tokens, error) {
 	return t, nil
 }
 
-// OtherOrg is the second bank: one region, one branch, a few staff.
-func OtherOrg() map[string]any {
-	return map[string]any{
-		"regions":  []orgRegion{{OtherRegion, "华南分行 South Region"}},
-		"branches": []orgBranch{{OtherBranch, OtherRegion, "广州天河支行 Guangzhou Tianhe", "Asia/Shanghai"}},
-		"staff": []orgStaff{
-			{ID: "st2-tianhe-teller-1", DisplayName: "tianhe teller-1", Role: "ROLE_TELLER", BranchID: OtherBranch, RegionID: OtherRegion, AuthorityLevel: 1},
-			{ID: "st2-tianhe-complaints", DisplayName: "tianhe complaints", Role: "ROLE_COMPLAINT_MANAGER", BranchID: OtherBranch, RegionID: OtherRegion, AuthorityLevel: 2},
-			{ID: "st2-tianhe-head", DisplayName: "tianhe head", Role: "ROLE_BRANCH_HEAD", BranchID: OtherBranch, RegionID: OtherRegion, AuthorityLevel: 2},
-			{ID: "st2-head-office", DisplayName: "Bank 2 head office", Role: "ROLE_HEAD_OFFICE", AuthorityLevel: 4},
-		},
-	}
-}
-
 // Seed loads both banks through the public API, as each bank's head office
-// would (a bank system is not an administrator): the org trees into routing
-// and the default SLA policy into slatimer. Idempotent.
+// would (a bank system is not an administrator): the org trees of their
+// files (DemoOrgFiles) into routing and the default SLA policy into
+// slatimer. Idempotent.
 func (s *Stack) Seed(ctx context.Context, t Tokens) error {
+	banks, err := LoadDemoBanks(s.cfg.RepoDir)
+	if err != nil {
+		return err
+	}
+	tokens := map[string]string{DemoTenant: t.HeadOffice, OtherTenant: t.OtherHeadOffice}
 	gw := "http://" + s.addr("gateway")
-	for _, b := range []struct {
-		tenant, token string
-		org           map[string]any
-	}{{DemoTenant, t.HeadOffice, DemoOrg()}, {OtherTenant, t.OtherHeadOffice, OtherOrg()}} {
-		if _, err := call(ctx, http.MethodPost, gw+"/v1/org:import", b.token, b.org); err != nil {
-			return fmt.Errorf("seed org of %s: %w", b.tenant, err)
+	for _, b := range banks {
+		token, ok := tokens[b.Tenant]
+		if !ok {
+			return fmt.Errorf("seed org of %s: no head-office token of that bank", b.Tenant)
 		}
-		raw, err := call(ctx, http.MethodGet, gw+"/v1/sla/policy", b.token, nil)
+		body, err := protojson.Marshal(b.Org)
 		if err != nil {
-			return fmt.Errorf("read default SLA policy of %s: %w", b.tenant, err)
+			return err
+		}
+		raw, err := call(ctx, http.MethodPost, gw+"/v1/org:import", token, json.RawMessage(body))
+		if err != nil {
+			return fmt.Errorf("seed org of %s from %s: %w", b.Tenant, b.File, err)
+		}
+		var n routingv1.ImportOrgResponse
+		if err := protojson.Unmarshal(raw, &n); err != nil {
+			return fmt.Errorf("seed org of %s: unreadable answer: %w", b.Tenant, err)
+		}
+		fmt.Fprintf(s.cfg.Log, "  %-13s %s: %d regions, %d branches, %d staff from %s\n", "org", b.Tenant,
+			n.GetRegions(), n.GetBranches(), n.GetStaff(), b.File)
+		raw, err = call(ctx, http.MethodGet, gw+"/v1/sla/policy", token, nil)
+		if err != nil {
+			return fmt.Errorf("read default SLA policy of %s: %w", b.Tenant, err)
 		}
 		var got struct {
 			Policy json.RawMessage `json:"policy"`
@@ -171,8 +122,8 @@ func (s *Stack) Seed(ctx context.Context, t Tokens) error {
 		if err := json.Unmarshal(raw, &got); err != nil {
 			return fmt.Errorf("decode SLA policy: %w", err)
 		}
-		if _, err := call(ctx, http.MethodPut, gw+"/v1/sla/policy", b.token, got.Policy); err != nil {
-			return fmt.Errorf("seed SLA policy of %s: %w", b.tenant, err)
+		if _, err := call(ctx, http.MethodPut, gw+"/v1/sla/policy", token, got.Policy); err != nil {
+			return fmt.Errorf("seed SLA policy of %s: %w", b.Tenant, err)
 		}
 	}
 	return nil
@@ -249,32 +200,4 @@ func (s *Stack) WriteEndpoints(t Tokens) (map[string]string, error) {
 	}
 	s.Endpoints = e
 	return e, os.WriteFile(s.cfg.path("endpoints.env"), []byte(b.String()), 0o600)
-}
-
-// DemoStaffPrincipal is the principal of a demo staff member of either bank
-// (role, branch and region as the seeded org has them).
-func DemoStaffPrincipal(id string) (auth.Principal, bool) {
-	for tenant, org := range map[string]map[string]any{DemoTenant: DemoOrg(), OtherTenant: OtherOrg()} {
-		for _, m := range org["staff"].([]orgStaff) {
-			if m.ID == id {
-				return auth.Principal{Tenant: tenant, Subject: m.ID, Role: auth.Role(strings.ToLower(strings.TrimPrefix(m.Role, "ROLE_"))),
-					Branch: m.BranchID, Region: m.RegionID}, true
-			}
-		}
-	}
-	return auth.Principal{}, false
-}
-
-// DemoStaffOf lists the demo staff ids of a branch (of either bank), in the
-// org's order; all staff without a branch when branch is empty.
-func DemoStaffOf(branch string) []string {
-	var out []string
-	for _, org := range []map[string]any{DemoOrg(), OtherOrg()} {
-		for _, m := range org["staff"].([]orgStaff) {
-			if m.BranchID == branch {
-				out = append(out, m.ID)
-			}
-		}
-	}
-	return out
 }

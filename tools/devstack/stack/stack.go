@@ -41,6 +41,9 @@ type Config struct {
 	BinDir string
 	// ValuesFile is the umbrella chart's values.yaml (Ingress routes).
 	ValuesFile string
+	// RepoDir is the repository, where the demo banks' org files are
+	// (DemoOrgFiles); empty: found from the working directory (FindRepoDir).
+	RepoDir string
 	// BasePort: fixed ports from here (make up); 0 picks free ports (tests).
 	BasePort int
 	// FastPostgres turns off fsync and friends: tests only.
