@@ -15,6 +15,7 @@ import (
 	"github.com/counterdesk/counterdesk/services/platform/eventbus"
 	"github.com/counterdesk/counterdesk/services/platform/pgdb"
 	"github.com/counterdesk/counterdesk/services/platform/service"
+	"github.com/counterdesk/counterdesk/services/routing/internal/routing"
 	"github.com/counterdesk/counterdesk/services/routing/internal/routinggrpc"
 	"github.com/counterdesk/counterdesk/services/routing/internal/routingkafka"
 	"github.com/counterdesk/counterdesk/services/routing/internal/routingpg"
@@ -22,6 +23,7 @@ import (
 	"github.com/counterdesk/counterdesk/services/routing/migrations"
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
 )
 
 type Config struct {
@@ -53,14 +55,22 @@ func run(ctx context.Context, now service.Clock) error {
 	// Redis may have lost everything (restart, failover): put back what the
 	// database says is open before taking traffic, and whenever it happens again.
 	// It reads every bank's assignments: background work, across banks.
-	n, err := queues.EnsureBuilt(pgdb.WithTenant(ctx, pgdb.AllTenants), store.OpenAssignments, true)
+	src := func(ctx context.Context, fn func(routing.Queued) error) error {
+		return store.OpenAssignments(ctx, pgdb.AllTenants, fn)
+	}
+	n, err := queues.EnsureBuilt(pgdb.WithTenant(ctx, pgdb.AllTenants), src, true)
 	if err != nil {
 		return err
 	}
 	b.Log.InfoContext(ctx, "live queues rebuilt", "entries", n)
-	b.Go("queue-watch", func(ctx context.Context) error { return queues.Watch(ctx, store.OpenAssignments, 2*time.Second, b.Log) })
+	b.Go("queue-watch", func(ctx context.Context) error { return queues.Watch(ctx, src, 2*time.Second, b.Log) })
 
-	routingv1.RegisterRoutingServiceServer(b.Server.GRPC, &routinggrpc.Server{Store: store, Queues: queues})
+	srv := &routinggrpc.Server{Store: store, Queues: queues, Now: now}
+	routingv1.RegisterRoutingServiceServer(b.Server.GRPC, srv)
+	// The invariant check: no open case without a valid owner.
+	b.Go("owner-check", func(ctx context.Context) error {
+		return srv.WatchOwners(ctx, otel.Meter("counterdesk/routing"), 30*time.Second, b.Log)
+	})
 	b.Server.AddGateway(routingv1.RegisterRoutingServiceHandlerFromEndpoint)
 	h := &routingkafka.Handler{Store: store, Queues: queues}
 	b.Consume("routing", []string{eventbus.TopicCaseEvents, eventbus.TopicSLAEvents}, h.Handle, h.AfterCommit)

@@ -18,7 +18,21 @@ const (
 	actReadAssignment action = "read a case's assignment"
 	actImportOrg      action = "change the organisation"
 	actRebuildQueues  action = "rebuild the live queues"
+	actHandOver       action = "claim, transfer, escalate or return a case"
+	actSetDuty        action = "put staff on or off duty"
+	actDeactivate     action = "deactivate staff"
+	actListStaff      action = "list a branch's staff"
+	actReadRules      action = "read the routing rules"
+	actPutRules       action = "change the routing rules"
 )
+
+// staffRoles are the people who own cases. A bank system (a teller
+// terminal, the app) registers cases on their behalf but is nobody who can
+// pick one up.
+var staffRoles = []auth.Role{
+	auth.RoleTeller, auth.RoleLobbyManager, auth.RoleComplaintManager, auth.RoleBranchHead,
+	auth.RoleRegionalSupervisor, auth.RoleHeadOffice, auth.RoleTechSupport, auth.RoleCompliance, auth.RoleLegal,
+}
 
 var bankRoles = []auth.Role{
 	auth.RoleTeller, auth.RoleLobbyManager, auth.RoleComplaintManager, auth.RoleBranchHead,
@@ -35,7 +49,17 @@ var roleTable = map[action][]auth.Role{
 	actReadQueue:      bankRoles,
 	actReadAssignment: bankRoles,
 	actImportOrg:      {auth.RoleHeadOffice},
-	actRebuildQueues:  {auth.RoleHeadOffice},
+	// SREs rebuild the queues (a cache holding no case data) of the bank
+	// whose token they hold.
+	actRebuildQueues: {auth.RoleHeadOffice, auth.RoleSRE},
+	actHandOver:      staffRoles,
+	// Staff put themselves on or off duty; their branch head and head
+	// office may do it for them (checked on the staff member's scope).
+	actSetDuty:    staffRoles,
+	actDeactivate: {auth.RoleHeadOffice},
+	actListStaff:  bankRoles,
+	actReadRules:  bankRoles,
+	actPutRules:   {auth.RoleHeadOffice},
 }
 
 func authorize(ctx context.Context, a action) (auth.Principal, error) {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"testing"
 
+	routingv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
 	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"github.com/counterdesk/counterdesk/services/platform/pgdb"
 	"github.com/counterdesk/counterdesk/services/platform/testinfra"
@@ -15,7 +16,6 @@ import (
 	"github.com/counterdesk/counterdesk/services/routing/internal/routingpg"
 	"github.com/counterdesk/counterdesk/services/routing/migrations"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -27,8 +27,14 @@ func TestRoutingDatabaseKeepsBanksApart(t *testing.T) {
 		if _, err := srv.ImportOrg(ho, org()); err != nil {
 			t.Fatalf("import org of %s: %v", tenant, err)
 		}
-		err := pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
-			_, err := store.SaveNew(ctx, tx, routing.Assignment{CaseID: uuid.NewString(), Tenant: tenant, Branch: "br-1", Owner: "teller-1", FirstResponder: "teller-1", Reason: "registered", At: t0})
+		if _, err := srv.PutRoutingRules(ho, &routingv1.PutRoutingRulesRequest{Rules: []*routingv1.RoutingRule{
+			{Name: "fraud", Categories: []string{"CATEGORY_SUSPECTED_FRAUD"}, OwnerRole: routingv1.Role_ROLE_COMPLIANCE}}}); err != nil {
+			t.Fatalf("rules of %s: %v", tenant, err)
+		}
+		err := store.InTx(ctx, func(tx routing.Tx) error {
+			_, err := tx.SaveNew(ctx, routing.Assignment{CaseID: uuid.NewString(), Tenant: tenant, Branch: "br-1",
+				Owner: routing.Owner{Staff: "teller-1"}, FirstResponder: "teller-1", Reason: "registered", Kind: routing.KindAssign, At: t0},
+				routing.Case{Severity: "SEVERITY_NORMAL"})
 			return err
 		})
 		if err != nil {
@@ -37,7 +43,7 @@ func TestRoutingDatabaseKeepsBanksApart(t *testing.T) {
 	})
 	// The store's own queries, asked for another bank, find nothing.
 	store := routingpg.New(pool)
-	if _, err := store.Branch(pgdb.WithTenant(context.Background(), "bank-a"), nil, "bank-b", "br-1"); err == nil {
+	if _, err := store.Branch(pgdb.WithTenant(context.Background(), "bank-a"), "bank-b", "br-1"); err == nil {
 		t.Error("bank-a's connection read bank-b's branch")
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/counterdesk/counterdesk/services/routing/internal/routingredis"
 	"github.com/counterdesk/counterdesk/services/routing/migrations"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -66,8 +65,8 @@ func newFixture(t *testing.T) *fixture {
 	if _, err := f.server.ImportOrg(as(headOffice), org()); err != nil {
 		t.Fatalf("import org: %v", err)
 	}
-	if err := queues.Put(ctx, routing.Assignment{CaseID: "0193a000-0000-7000-8000-000000000001", Tenant: "bank-a",
-		Branch: "br-1", Owner: "teller-1", At: t0}); err != nil {
+	if err := queues.Put(ctx, routing.Queued{CaseID: "0193a000-0000-7000-8000-000000000001", Tenant: "bank-a",
+		Branch: "br-1", Owner: routing.Owner{Staff: "teller-1"}, EnqueuedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -258,15 +257,16 @@ func TestRebuildQueuesRestoresTheBanksQueuesFromItsAssignments(t *testing.T) {
 	for i := range 2 {
 		id := uuid.NewString()
 		ids = append(ids, id)
-		if err := pgdb.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-			_, err := f.server.Store.SaveNew(ctx, tx, routing.Assignment{CaseID: id, Tenant: "bank-a", Branch: "br-1", Owner: "teller-1",
-				FirstResponder: "teller-1", Reason: "first_responder", At: t0.Add(time.Duration(i) * time.Minute)})
+		if err := f.server.Store.InTx(ctx, func(tx routing.Tx) error {
+			_, err := tx.SaveNew(ctx, routing.Assignment{CaseID: id, Tenant: "bank-a", Branch: "br-1", Owner: routing.Owner{Staff: "teller-1"},
+				FirstResponder: "teller-1", Reason: "first_responder", Kind: routing.KindAssign, At: t0.Add(time.Duration(i) * time.Minute)},
+				routing.Case{Severity: "SEVERITY_NORMAL"})
 			return err
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := f.server.Queues.Put(ctx, routing.Assignment{CaseID: "other-bank-case", Tenant: "bank-b", Branch: "br-1", Owner: "x", At: t0}); err != nil {
+	if err := f.server.Queues.Put(ctx, routing.Queued{CaseID: "other-bank-case", Tenant: "bank-b", Branch: "br-1", Owner: routing.Owner{Staff: "x"}, EnqueuedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []auth.Principal{system, teller1, sup1} {
@@ -278,7 +278,7 @@ func TestRebuildQueuesRestoresTheBanksQueuesFromItsAssignments(t *testing.T) {
 	if err != nil || resp.GetQueued() != 2 {
 		t.Fatalf("RebuildQueues = %v, %v; want 2 queued", resp, err)
 	}
-	es, err := f.server.Queues.List(ctx, "bank-a", "br-1", 10)
+	es, _, _, err := f.server.Queues.Page(ctx, "bank-a", "br-1", nil, routingredis.Cursor{}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestRebuildQueuesRestoresTheBanksQueuesFromItsAssignments(t *testing.T) {
 	if !slices.Equal(got, ids) {
 		t.Errorf("bank-a's queue after the rebuild: %v, want exactly %v", got, ids)
 	}
-	if es, _ := f.server.Queues.List(ctx, "bank-b", "br-1", 10); len(es) != 1 {
+	if es, _, _, _ := f.server.Queues.Page(ctx, "bank-b", "br-1", nil, routingredis.Cursor{}, 10); len(es) != 1 {
 		t.Errorf("bank-b's queue after bank-a's rebuild: %v, want untouched", es)
 	}
 }

@@ -37,6 +37,18 @@ type fixture struct {
 	store   *routingpg.Store
 	queues  *routingredis.Queues
 	handler *routingkafka.Handler
+	// src lists every bank's open assignments, as routing's start-up does.
+	src routingredis.Source
+}
+
+// list returns a branch's whole queue in order.
+func (f *fixture) list(t *testing.T, branch string) []routing.Queued {
+	t.Helper()
+	es, _, _, err := f.queues.Page(context.Background(), "bank-a", branch, nil, routingredis.Cursor{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
 }
 
 // newFixture is a routing database holding bank-a's org tree: br-1 with a
@@ -65,11 +77,11 @@ func newFixture(t *testing.T) *fixture {
 			{ID: "br-3", Region: "rg-2", Name: "Three", TimeZone: "Asia/Shanghai", CalendarID: "cn"},
 		},
 		[]routing.Staff{
-			{ID: "teller-1", Name: "Li", Role: routing.RoleTeller, Branch: "br-1", Region: "rg-1", AuthorityLevel: 1},
-			{ID: "cm-1", Name: "Wang", Role: routing.RoleComplaintManager, Branch: "br-1", Region: "rg-1", AuthorityLevel: 2},
-			{ID: "teller-2", Name: "Zhao", Role: routing.RoleTeller, Branch: "br-2", Region: "rg-2", AuthorityLevel: 1},
-			{ID: "lobby-2", Name: "Qian", Role: routing.RoleLobbyManager, Branch: "br-2", Region: "rg-2", AuthorityLevel: 2},
-			{ID: "gone-3", Name: "Sun", Role: routing.RoleComplaintManager, Branch: "br-3", Region: "rg-2", AuthorityLevel: 2},
+			{ID: "teller-1", Name: "Li", Role: routing.RoleTeller, Branch: "br-1", Region: "rg-1", AuthorityLevel: 1, Active: true, OnDuty: true},
+			{ID: "cm-1", Name: "Wang", Role: routing.RoleComplaintManager, Branch: "br-1", Region: "rg-1", AuthorityLevel: 2, Active: true, OnDuty: true},
+			{ID: "teller-2", Name: "Zhao", Role: routing.RoleTeller, Branch: "br-2", Region: "rg-2", AuthorityLevel: 1, Active: true, OnDuty: true},
+			{ID: "lobby-2", Name: "Qian", Role: routing.RoleLobbyManager, Branch: "br-2", Region: "rg-2", AuthorityLevel: 2, Active: true, OnDuty: true},
+			{ID: "gone-3", Name: "Sun", Role: routing.RoleComplaintManager, Branch: "br-3", Region: "rg-2", AuthorityLevel: 2, Active: true, OnDuty: true},
 		})
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +91,10 @@ func newFixture(t *testing.T) *fixture {
 	}
 	queues := routingredis.New(rdb)
 	return &fixture{pool: pool, rdb: rdb, store: store, queues: queues,
-		handler: &routingkafka.Handler{Store: store, Queues: queues}}
+		handler: &routingkafka.Handler{Store: store, Queues: queues},
+		src: func(ctx context.Context, fn func(routing.Queued) error) error {
+			return store.OpenAssignments(ctx, pgdb.AllTenants, fn)
+		}}
 }
 
 func caseCreated(caseID, branch, reporter string, at time.Time) *eventsv1.Envelope {
@@ -153,12 +168,15 @@ func TestNewCaseGetsExactlyOneOwner(t *testing.T) {
 		reporter   string
 		wantOwner  string
 		wantReason string
+		// The first receiver, recorded truthfully: the reporter, or the
+		// channel when a bank system registered the case alone.
+		wantFirst string
 	}{
-		{"a case reported by a teller of the branch is the teller's", "br-1", "teller-1", "teller-1", routing.ReasonFirstResponder},
-		{"a case reported by the complaint manager is theirs", "br-1", "cm-1", "cm-1", routing.ReasonFirstResponder},
-		{"a case nobody reported goes to the complaint manager", "br-1", "", "cm-1", routing.ReasonComplaintManager},
-		{"a case reported by staff of another branch goes to the complaint manager", "br-1", "teller-2", "cm-1", routing.ReasonComplaintManager},
-		{"a branch without a complaint manager falls back to the lobby manager", "br-2", "", "lobby-2", routing.ReasonComplaintManager},
+		{"a case reported by a teller of the branch is the teller's", "br-1", "teller-1", "teller-1", routing.ReasonFirstResponder, "teller-1"},
+		{"a case reported by the complaint manager is theirs", "br-1", "cm-1", "cm-1", routing.ReasonFirstResponder, "cm-1"},
+		{"a case nobody reported goes to the complaint manager", "br-1", "", "cm-1", routing.ReasonComplaintManager, "channel:CHANNEL_UNSPECIFIED"},
+		{"a case reported by staff of another branch goes to the complaint manager", "br-1", "teller-2", "cm-1", routing.ReasonComplaintManager, "teller-2"},
+		{"a branch without a complaint manager falls back to the lobby manager", "br-2", "", "lobby-2", routing.ReasonComplaintManager, "channel:CHANNEL_UNSPECIFIED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,8 +192,8 @@ func TestNewCaseGetsExactlyOneOwner(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if v.Owner != tt.wantOwner || v.FirstResponder != tt.wantOwner || v.Branch != tt.branch || !v.EnqueuedAt.Equal(t0) {
-				t.Errorf("assignment %+v, want owner and first responder %s at %s since %s", v, tt.wantOwner, tt.branch, t0)
+			if v.Owner.Staff != tt.wantOwner || v.FirstResponder != tt.wantFirst || v.Branch != tt.branch || !v.EnqueuedAt.Equal(t0) {
+				t.Errorf("assignment %+v, want owner %s, first responder %s at %s since %s", v, tt.wantOwner, tt.wantFirst, tt.branch, t0)
 			}
 			if len(v.Handovers) != 1 || v.Handovers[0].From != "" || v.Handovers[0].To != tt.wantOwner || v.Handovers[0].Reason != tt.wantReason {
 				t.Errorf("hand-overs %+v, want one from nobody to %s for %s", v.Handovers, tt.wantOwner, tt.wantReason)
@@ -188,7 +206,8 @@ func TestNewCaseGetsExactlyOneOwner(t *testing.T) {
 			if a == nil || e.GetType() != "AssignmentMade" || e.GetCaseId() != caseID || e.GetTenantId() != "bank-a" || e.GetEventId() == "" {
 				t.Fatalf("outbox event %v, want AssignmentMade of case %s", e, caseID)
 			}
-			if a.GetOwnerId() != tt.wantOwner || a.GetReason() != tt.wantReason || a.GetBranchId() != tt.branch || !a.GetAssignedAt().AsTime().Equal(t0) {
+			if a.GetOwnerId() != tt.wantOwner || a.GetReason() != tt.wantReason || a.GetBranchId() != tt.branch || !a.GetAssignedAt().AsTime().Equal(t0) ||
+				a.GetFirstResponderId() != tt.wantFirst || a.GetKind() != "assign" || a.GetSeq() != 1 || a.GetPickupPending() {
 				t.Errorf("AssignmentMade %v, want owner %s for %s", a, tt.wantOwner, tt.wantReason)
 			}
 
@@ -206,7 +225,7 @@ func TestNewCaseGetsExactlyOneOwner(t *testing.T) {
 					t.Errorf("%d %s after a second delivery, want 1", n, what)
 				}
 			}
-			if v2, err := f.store.Assignment(ctx, "bank-a", caseID); err != nil || v2.Owner != tt.wantOwner || !v2.EnqueuedAt.Equal(t0) {
+			if v2, err := f.store.Assignment(ctx, "bank-a", caseID); err != nil || v2.Owner.Staff != tt.wantOwner || !v2.EnqueuedAt.Equal(t0) {
 				t.Errorf("second delivery changed the assignment: %+v, %v", v2, err)
 			}
 		})
@@ -265,17 +284,18 @@ func TestAfterCommitQueuesTheCase(t *testing.T) {
 	caseID := uuid.NewString()
 	at := t0.Add(1500 * time.Millisecond)
 	f.assign(t, caseCreated(caseID, "br-1", "teller-1", at))
-	got, err := f.queues.List(ctx, "bank-a", "br-1", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []routingredis.Entry{{CaseID: caseID, Owner: "teller-1", EnqueuedAt: at}}
+	got := f.list(t, "br-1")
+	want := []routing.Queued{{CaseID: caseID, Tenant: "bank-a", Branch: "br-1", Owner: routing.Owner{Staff: "teller-1"},
+		Severity: "SEVERITY_UNSPECIFIED", EnqueuedAt: at}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("queue %v, want %v", got, want)
 	}
+	if mine, _, _, err := f.queues.Page(ctx, "bank-a", "br-1", &routing.Owner{Staff: "teller-1"}, routingredis.Cursor{}, 10); err != nil || !reflect.DeepEqual(mine, want) {
+		t.Errorf("teller-1's own queue %v, %v; want %v", mine, err, want)
+	}
 	// A redelivered event's after-commit effect leaves one entry.
 	f.assign(t, caseCreated(caseID, "br-1", "teller-1", at.Add(time.Hour)))
-	if got, _ := f.queues.List(ctx, "bank-a", "br-1", 10); !reflect.DeepEqual(got, want) {
+	if got := f.list(t, "br-1"); !reflect.DeepEqual(got, want) {
 		t.Errorf("queue after redelivery %v, want %v", got, want)
 	}
 }
@@ -289,15 +309,11 @@ func TestQueuesRebuildFromTheDatabaseAlone(t *testing.T) {
 	f.assign(t, caseCreated(uuid.NewString(), "br-2", "", t0.Add(time.Minute)))
 	f.assign(t, caseCreated(uuid.NewString(), "br-1", "", t0))
 
-	snapshot := func() map[string][]routingredis.Entry {
+	snapshot := func() map[string][]routing.Queued {
 		t.Helper()
-		out := map[string][]routingredis.Entry{}
+		out := map[string][]routing.Queued{}
 		for _, b := range []string{"br-1", "br-2"} {
-			q, err := f.queues.List(ctx, "bank-a", b, 1000)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[b] = q
+			out[b] = f.list(t, b)
 		}
 		return out
 	}
@@ -305,7 +321,7 @@ func TestQueuesRebuildFromTheDatabaseAlone(t *testing.T) {
 	if len(before["br-1"]) != 2 || len(before["br-2"]) != 1 {
 		t.Fatalf("queues before the loss %v, want 2 cases in br-1 and 1 in br-2", before)
 	}
-	if before["br-1"][0].Owner != "cm-1" || before["br-1"][1].Owner != "teller-1" || before["br-2"][0].Owner != "lobby-2" {
+	if before["br-1"][0].Owner.Staff != "cm-1" || before["br-1"][1].Owner.Staff != "teller-1" || before["br-2"][0].Owner.Staff != "lobby-2" {
 		t.Fatalf("queues before the loss %v: wrong order or owners", before)
 	}
 
@@ -316,7 +332,7 @@ func TestQueuesRebuildFromTheDatabaseAlone(t *testing.T) {
 		t.Fatalf("queues survived FLUSHDB: %v", lost)
 	}
 
-	rebuild := func(fn func(routing.Assignment) error) error { return f.store.OpenAssignments(ctx, fn) }
+	rebuild := func(fn func(routing.Queued) error) error { return f.src(ctx, fn) }
 	for i := 1; i <= 2; i++ {
 		n, err := f.queues.Rebuild(ctx, rebuild)
 		if err != nil {
@@ -332,8 +348,10 @@ func TestQueuesRebuildFromTheDatabaseAlone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(keys) != 4 { // a queue and an owners hash per branch
-			t.Errorf("after rebuild %d Redis holds keys %v, want 4", i, keys)
+		// Per branch a queue, an entries hash, a loads hash and one queue per
+		// owner (br-1: cm-1 and teller-1; br-2: lobby-2).
+		if len(keys) != 9 {
+			t.Errorf("after rebuild %d Redis holds keys %v, want 9", i, keys)
 		}
 	}
 }
@@ -347,26 +365,23 @@ func TestWatchRebuildsQueuesAfterRedisLosesThem(t *testing.T) {
 	defer cancel()
 	id := uuid.NewString()
 	f.assign(t, caseCreated(id, "br-1", "teller-1", t0))
-	if n, err := f.queues.EnsureBuilt(ctx, f.store.OpenAssignments, false); err != nil || n != 1 {
+	if n, err := f.queues.EnsureBuilt(ctx, f.src, false); err != nil || n != 1 {
 		t.Fatalf("first EnsureBuilt = %d, %v; want 1 entry put back", n, err)
 	}
-	if n, err := f.queues.EnsureBuilt(ctx, f.store.OpenAssignments, false); err != nil || n != 0 {
+	if n, err := f.queues.EnsureBuilt(ctx, f.src, false); err != nil || n != 0 {
 		t.Fatalf("EnsureBuilt with the marker present = %d, %v; want nothing to do", n, err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		done <- f.queues.Watch(ctx, f.store.OpenAssignments, 20*time.Millisecond, slog.New(slog.DiscardHandler))
+		done <- f.queues.Watch(ctx, f.src, 20*time.Millisecond, slog.New(slog.DiscardHandler))
 	}()
 	if err := f.rdb.FlushDB(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		q, err := f.queues.List(ctx, "bank-a", "br-1", 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(q) == 1 && q[0].CaseID == id && q[0].Owner == "teller-1" {
+		q := f.list(t, "br-1")
+		if len(q) == 1 && q[0].CaseID == id && q[0].Owner.Staff == "teller-1" {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -387,23 +402,22 @@ func TestInvalidateMakesTheNextCheckRebuild(t *testing.T) {
 	ctx := context.Background()
 	id := uuid.NewString()
 	f.assign(t, caseCreated(id, "br-1", "teller-1", t0))
-	if _, err := f.queues.EnsureBuilt(ctx, f.store.OpenAssignments, true); err != nil {
+	if _, err := f.queues.EnsureBuilt(ctx, f.src, true); err != nil {
 		t.Fatal(err)
 	}
 	// The entry vanishes (its write failed) but the marker stays.
 	if err := f.rdb.Del(ctx, "cd:{bank-a:br-1}:queue").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := f.queues.EnsureBuilt(ctx, f.store.OpenAssignments, false); n != 0 {
+	if n, _ := f.queues.EnsureBuilt(ctx, f.src, false); n != 0 {
 		t.Fatalf("rebuilt %d entries with the marker present", n)
 	}
 	f.queues.Invalidate(ctx)
-	if n, err := f.queues.EnsureBuilt(ctx, f.store.OpenAssignments, false); err != nil || n != 1 {
+	if n, err := f.queues.EnsureBuilt(ctx, f.src, false); err != nil || n != 1 {
 		t.Fatalf("EnsureBuilt after Invalidate = %d, %v; want the entry put back", n, err)
 	}
-	q, err := f.queues.List(ctx, "bank-a", "br-1", 10)
-	if err != nil || len(q) != 1 || q[0].CaseID != id {
-		t.Fatalf("queue %v, %v", q, err)
+	if q := f.list(t, "br-1"); len(q) != 1 || q[0].CaseID != id {
+		t.Fatalf("queue %v", q)
 	}
 }
 
@@ -420,21 +434,22 @@ func TestClosedCasesLeaveTheQueueAndReopenedOnesReturn(t *testing.T) {
 				Action: action, ToStatus: casesv1.CaseStatus(casesv1.CaseStatus_value[to]), At: timestamppb.New(t0.Add(time.Hour))}}})
 	}
 	queued := func() bool {
-		es, err := f.queues.List(ctx, "bank-a", "br-1", 10)
-		if err != nil {
-			t.Fatal(err)
-		}
+		es := f.list(t, "br-1")
 		return len(es) == 1 && es[0].CaseID == caseID
 	}
 	step("answer", "CASE_STATUS_ANSWERED")
+	if queued() {
+		t.Fatal("an answered case is still in the open queue")
+	}
+	step("customerDisagrees", "CASE_STATUS_HANDLING")
 	if !queued() {
-		t.Fatal("an answered case left the queue")
+		t.Fatal("a case worked again after its answer is not queued")
 	}
 	step("close", "CASE_STATUS_CLOSED")
 	if queued() {
 		t.Fatal("a closed case is still queued")
 	}
-	if _, err := f.queues.EnsureBuilt(ctx, f.store.OpenAssignments, true); err != nil {
+	if _, err := f.queues.EnsureBuilt(ctx, f.src, true); err != nil {
 		t.Fatal(err)
 	}
 	if queued() {
@@ -467,7 +482,7 @@ func TestABreachEscalatesTheCaseUpTheLadder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return v.Owner
+		return v.Owner.Staff
 	}
 	f.assign(t, breach(t0.Add(time.Hour)))
 	if got := owner(); got != "cm-1" {
@@ -486,7 +501,7 @@ func TestABreachEscalatesTheCaseUpTheLadder(t *testing.T) {
 	if announced != 1 {
 		t.Errorf("%d AssignmentMade to cm-1, want 1", announced)
 	}
-	if es, _ := f.queues.List(ctx, "bank-a", "br-1", 10); len(es) != 1 || es[0].Owner != "cm-1" {
+	if es := f.list(t, "br-1"); len(es) != 1 || es[0].Owner.Staff != "cm-1" {
 		t.Errorf("queue %v, want the case under cm-1", es)
 	}
 	// Nobody above the complaint manager at br-1: it stays.
@@ -496,16 +511,50 @@ func TestABreachEscalatesTheCaseUpTheLadder(t *testing.T) {
 	}
 }
 
-func TestTheLadderGoesUpARungAtATime(t *testing.T) {
-	b := routing.Branch{ID: "br", Staff: []routing.Staff{
-		{ID: "t1", Role: routing.RoleTeller, Active: true}, {ID: "l1", Role: routing.RoleLobbyManager, Active: true},
-		{ID: "cm2", Role: routing.RoleComplaintManager, Active: true}, {ID: "cm1", Role: routing.RoleComplaintManager, Active: true},
-		{ID: "h0", Role: routing.RoleBranchHead, Active: false}, {ID: "h1", Role: routing.RoleBranchHead, Active: true},
-	}}
-	for owner, want := range map[string]string{"t1": "cm1", "l1": "cm1", "cm2": "h1", "cm1": "h1", "h1": "", "someone-else": "cm1"} {
-		got, ok := routing.EscalateOnBreach(b, owner)
-		if (want == "") == ok || got.ID != want {
-			t.Errorf("from %s: %s %v, want %q", owner, got.ID, ok, want)
-		}
+// One breach escalates once, even when the same event comes again (past
+// the consumer's processed-events check, e.g. replayed from the
+// dead-letter topic); a second, different breach escalates again.
+func TestABreachEscalatesExactlyOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	caseID := uuid.NewString()
+	f.assign(t, caseCreated(caseID, "br-1", "teller-1", t0))
+	breach := &eventsv1.Envelope{EventId: uuid.NewString(), TenantId: "bank-a", CaseId: caseID, Producer: "slatimer", OccurredAt: timestamppb.New(t0.Add(time.Hour)),
+		Payload: &eventsv1.Envelope_DeadlineBreached{DeadlineBreached: &eventsv1.DeadlineBreached{Kind: "DEADLINE_KIND_ACKNOWLEDGE", DueAt: timestamppb.New(t0.Add(time.Hour))}}}
+	for range 3 {
+		f.assign(t, breach)
+	}
+	v, err := f.store.Assignment(ctx, "bank-a", caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Owner.Staff != "cm-1" || len(v.Handovers) != 2 {
+		t.Fatalf("after one breach delivered three times: owner %v, %d hand-overs; want cm-1 and 2", v.Owner, len(v.Handovers))
+	}
+}
+
+// Deadlines order the queue: the answer deadline from DeadlinesArmed, and a
+// recount moves it.
+func TestDeadlinesOrderTheQueue(t *testing.T) {
+	f := newFixture(t)
+	a, b := uuid.NewString(), uuid.NewString()
+	f.assign(t, caseCreated(a, "br-1", "teller-1", t0))
+	f.assign(t, caseCreated(b, "br-1", "teller-1", t0.Add(time.Minute)))
+	armed := func(id string, due time.Time) *eventsv1.Envelope {
+		return &eventsv1.Envelope{EventId: uuid.NewString(), TenantId: "bank-a", CaseId: id,
+			Payload: &eventsv1.Envelope_DeadlinesArmed{DeadlinesArmed: &eventsv1.DeadlinesArmed{Deadlines: []*eventsv1.ArmedDeadline{
+				{Kind: "DEADLINE_KIND_ACKNOWLEDGE", DueAt: timestamppb.New(due.Add(-time.Hour))},
+				{Kind: "DEADLINE_KIND_FIRST_ANSWER", DueAt: timestamppb.New(due)}}}}}
+	}
+	f.assign(t, armed(a, t0.Add(48*time.Hour)))
+	f.assign(t, armed(b, t0.Add(24*time.Hour)))
+	if got := f.list(t, "br-1"); len(got) != 2 || got[0].CaseID != b || !got[0].DueAt.Equal(t0.Add(24*time.Hour)) {
+		t.Fatalf("queue %+v, want b (due sooner) first", got)
+	}
+	f.assign(t, &eventsv1.Envelope{EventId: uuid.NewString(), TenantId: "bank-a", CaseId: a,
+		Payload: &eventsv1.Envelope_DeadlineRecomputed{DeadlineRecomputed: &eventsv1.DeadlineRecomputed{Kind: "DEADLINE_KIND_FIRST_ANSWER",
+			NewDueAt: timestamppb.New(t0.Add(2 * time.Hour))}}})
+	if got := f.list(t, "br-1"); got[0].CaseID != a {
+		t.Errorf("queue %+v, want a first after its deadline moved nearer", got)
 	}
 }

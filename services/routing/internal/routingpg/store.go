@@ -1,45 +1,67 @@
-// Package routingpg stores routing's org tree, assignments and hand-overs in
-// Postgres — the system of record from which the Redis queues are rebuilt.
+// Package routingpg stores routing's org tree, routing rules, assignments
+// and hand-overs in Postgres — the system of record from which the Redis
+// queues are rebuilt. Queries are sqlc's (queries/*.sql → routingdb).
 package routingpg
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
+	"github.com/counterdesk/counterdesk/services/platform/eventbus"
+	"github.com/counterdesk/counterdesk/services/platform/outbox"
 	"github.com/counterdesk/counterdesk/services/platform/pgdb"
+	"github.com/counterdesk/counterdesk/services/platform/pii"
 	"github.com/counterdesk/counterdesk/services/routing/internal/routing"
+	"github.com/counterdesk/counterdesk/services/routing/internal/routingpg/routingdb"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// ErrNotFound: no such branch or assignment in the tenant.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is the domain's: no such branch, staff member or assignment.
+var ErrNotFound = routing.ErrNotFound
 
 // Store is routing's Postgres store.
-type Store struct{ pool *pgxpool.Pool }
+type Store struct {
+	pool *pgxpool.Pool
+	q    *routingdb.Queries
+}
 
 // New returns a store on pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, q: routingdb.New(pool)} }
 
 // Region is a region of a bank.
 type Region struct{ ID, Name string }
 
+// EventRole is a routing role as events and the API name it ("ROLE_BRANCH_HEAD").
+func EventRole(role string) string {
+	if role == "" {
+		return ""
+	}
+	return "ROLE_" + strings.ToUpper(role)
+}
+
 // ImportOrg upserts regions, branches and staff of tenant in one transaction.
 func (s *Store) ImportOrg(ctx context.Context, tenant string, regions []Region, branches []routing.Branch, staff []routing.Staff) error {
 	return pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
 		for _, r := range regions {
-			if _, err := tx.Exec(ctx, `INSERT INTO regions (tenant_id, id, name) VALUES ($1,$2,$3)
-				ON CONFLICT (tenant_id, id) DO UPDATE SET name = EXCLUDED.name`, tenant, r.ID, r.Name); err != nil {
+			if err := q.UpsertRegion(ctx, routingdb.UpsertRegionParams{TenantID: tenant, ID: r.ID, Name: r.Name}); err != nil {
 				return fmt.Errorf("upsert region %s: %w", r.ID, err)
 			}
 		}
 		for _, b := range branches {
-			if _, err := tx.Exec(ctx, `INSERT INTO branches (tenant_id, id, region_id, name, time_zone, calendar_id)
-				VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (tenant_id, id) DO UPDATE SET region_id = EXCLUDED.region_id,
-				name = EXCLUDED.name, time_zone = EXCLUDED.time_zone, calendar_id = EXCLUDED.calendar_id`,
-				tenant, b.ID, b.Region, b.Name, b.TimeZone, b.CalendarID); err != nil {
+			hours, err := json.Marshal(nonNil(b.Hours))
+			if err != nil {
+				return err
+			}
+			if err := q.UpsertBranch(ctx, routingdb.UpsertBranchParams{TenantID: tenant, ID: b.ID, RegionID: b.Region, Name: b.Name,
+				TimeZone: b.TimeZone, CalendarID: b.CalendarID, OpeningHours: hours}); err != nil {
 				if isFK(err) {
 					return fmt.Errorf("branch %s: region %s is not known: %w", b.ID, b.Region, ErrNotFound)
 				}
@@ -47,11 +69,8 @@ func (s *Store) ImportOrg(ctx context.Context, tenant string, regions []Region, 
 			}
 		}
 		for _, m := range staff {
-			if _, err := tx.Exec(ctx, `INSERT INTO staff (tenant_id, id, display_name, role, branch_id, region_id, authority_level, active)
-				VALUES ($1,$2,$3,$4,$5,$6,$7,true) ON CONFLICT (tenant_id, id) DO UPDATE SET display_name = EXCLUDED.display_name,
-				role = EXCLUDED.role, branch_id = EXCLUDED.branch_id, region_id = EXCLUDED.region_id,
-				authority_level = EXCLUDED.authority_level, active = true`,
-				tenant, m.ID, m.Name, m.Role, m.Branch, m.Region, m.AuthorityLevel); err != nil {
+			if err := q.UpsertStaff(ctx, routingdb.UpsertStaffParams{TenantID: tenant, ID: m.ID, DisplayName: m.Name, Role: m.Role,
+				BranchID: m.Branch, RegionID: m.Region, AuthorityLevel: int32(m.AuthorityLevel), Skills: nonNil(m.Skills), OnDuty: m.OnDuty}); err != nil {
 				return fmt.Errorf("upsert staff %s: %w", m.ID, err)
 			}
 		}
@@ -59,184 +78,378 @@ func (s *Store) ImportOrg(ctx context.Context, tenant string, regions []Region, 
 	})
 }
 
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 func isFK(err error) bool {
 	var pe interface{ SQLState() string }
 	return errors.As(err, &pe) && pe.SQLState() == "23503"
 }
 
-// Branch returns a branch of tenant with its staff, using q (a pool or a tx).
-func (s *Store) Branch(ctx context.Context, q Querier, tenant, id string) (routing.Branch, error) {
-	if q == nil {
-		q = s.pool
-	}
-	b := routing.Branch{ID: id}
-	err := q.QueryRow(ctx, `SELECT region_id, name, time_zone, calendar_id FROM branches WHERE tenant_id = $1 AND id = $2`,
-		tenant, id).Scan(&b.Region, &b.Name, &b.TimeZone, &b.CalendarID)
+// Branch returns a branch of tenant with its staff.
+func (s *Store) Branch(ctx context.Context, tenant, id string) (routing.Branch, error) {
+	p, err := pool(ctx, s.q, tenant, id)
+	return p.Branch, err
+}
+
+func pool(ctx context.Context, q *routingdb.Queries, tenant, id string) (routing.Pool, error) {
+	row, err := q.GetBranch(ctx, routingdb.GetBranchParams{TenantID: tenant, ID: id})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return routing.Branch{}, ErrNotFound
+		return routing.Pool{}, ErrNotFound
 	}
 	if err != nil {
-		return routing.Branch{}, fmt.Errorf("read branch %s: %w", id, err)
+		return routing.Pool{}, fmt.Errorf("read branch %s: %w", id, err)
 	}
-	rows, err := q.Query(ctx, `SELECT id, display_name, role, branch_id, region_id, authority_level, active
-		FROM staff WHERE tenant_id = $1 AND branch_id = $2 ORDER BY id`, tenant, id)
+	b := routing.Branch{ID: row.ID, Region: row.RegionID, Name: row.Name, TimeZone: row.TimeZone, CalendarID: row.CalendarID}
+	if err := json.Unmarshal(row.OpeningHours, &b.Hours); err != nil {
+		return routing.Pool{}, fmt.Errorf("branch %s opening hours: %w", id, err)
+	}
+	rows, err := q.PoolStaff(ctx, routingdb.PoolStaffParams{TenantID: tenant, BranchID: id, RegionID: b.Region})
 	if err != nil {
-		return routing.Branch{}, fmt.Errorf("read staff of branch %s: %w", id, err)
+		return routing.Pool{}, fmt.Errorf("read staff for branch %s: %w", id, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var m routing.Staff
-		if err := rows.Scan(&m.ID, &m.Name, &m.Role, &m.Branch, &m.Region, &m.AuthorityLevel, &m.Active); err != nil {
-			return routing.Branch{}, fmt.Errorf("scan staff: %w", err)
+	p := routing.Pool{}
+	for _, r := range rows {
+		m := routing.Staff{ID: r.ID, Name: r.DisplayName, Role: r.Role, Branch: r.BranchID, Region: r.RegionID,
+			AuthorityLevel: int(r.AuthorityLevel), Skills: r.Skills, Active: r.Active, OnDuty: r.OnDuty, Load: int(r.OpenCases)}
+		if r.LastAssignedAt != nil {
+			m.LastAssigned = *r.LastAssignedAt
 		}
-		b.Staff = append(b.Staff, m)
+		if m.Branch == id {
+			b.Staff = append(b.Staff, m)
+		} else {
+			p.Others = append(p.Others, m)
+		}
 	}
-	return b, rows.Err()
+	p.Branch = b
+	return p, nil
 }
 
-// Querier is what Branch needs of a pool or transaction.
-type Querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+// InTx runs fn with the store inside one transaction.
+func (s *Store) InTx(ctx context.Context, fn func(routing.Tx) error) error {
+	return pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error { return fn(s.On(tx)) })
 }
 
-// SaveNew stores the first assignment of a case and its first hand-over
-// record. It returns false when the case already has an owner.
-func (s *Store) SaveNew(ctx context.Context, tx pgx.Tx, a routing.Assignment) (bool, error) {
-	tag, err := tx.Exec(ctx, `INSERT INTO assignments (case_id, tenant_id, branch_id, owner_id, first_responder_id, enqueued_at, updated_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$6) ON CONFLICT (case_id) DO NOTHING`, a.CaseID, a.Tenant, a.Branch, a.Owner, a.FirstResponder, a.At)
+// On returns the domain's view of the store inside tx (an event handler's
+// transaction, which also records the event as processed).
+func (s *Store) On(tx pgx.Tx) routing.Tx { return &txStore{q: s.q.WithTx(tx), tx: tx} }
+
+type txStore struct {
+	q  *routingdb.Queries
+	tx pgx.Tx
+}
+
+func (t *txStore) Pool(ctx context.Context, tenant, branch string) (routing.Pool, error) {
+	return pool(ctx, t.q, tenant, branch)
+}
+
+func (t *txStore) LockCurrent(ctx context.Context, tenant, caseID string) (routing.Current, error) {
+	r, err := t.q.LockAssignment(ctx, routingdb.LockAssignmentParams{TenantID: tenant, CaseID: caseID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return routing.Current{}, ErrNotFound
+	}
+	if err != nil {
+		return routing.Current{}, fmt.Errorf("lock assignment of case %s: %w", caseID, err)
+	}
+	return routing.Current{CaseID: r.CaseID, Tenant: r.TenantID, Branch: r.BranchID, Region: r.RegionID,
+		Owner: routing.Owner{Staff: r.OwnerID, Role: r.OwnerRole}, Level: r.Level, Severity: r.Severity,
+		FirstResponder: r.FirstResponderID, PickupPending: r.PickupPending, Open: r.Open,
+		HandedBy: routing.Owner{Staff: r.HandedByID, Role: r.HandedByRole}}, nil
+}
+
+func (t *txStore) Rules(ctx context.Context, tenant string) ([]routing.Rule, error) {
+	raw, err := t.q.GetRules(ctx, tenant)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return routing.DefaultRules(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read routing rules: %w", err)
+	}
+	var rules []routing.Rule
+	if err := json.Unmarshal(raw, &rules); err != nil {
+		return nil, fmt.Errorf("decode routing rules: %w", err)
+	}
+	return rules, nil
+}
+
+func (t *txStore) SaveNew(ctx context.Context, a routing.Assignment, c routing.Case) (bool, error) {
+	n, err := t.q.InsertAssignment(ctx, routingdb.InsertAssignmentParams{CaseID: a.CaseID, TenantID: a.Tenant, BranchID: a.Branch,
+		RegionID: a.Region, OwnerID: a.Owner.Staff, OwnerRole: a.Owner.Role, FirstResponderID: a.FirstResponder, Level: a.Level,
+		Severity: c.Severity, Category: c.Category, PickupPending: a.PickupPending, EnqueuedAt: a.At})
 	if err != nil {
 		return false, fmt.Errorf("insert assignment of case %s: %w", a.CaseID, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return false, nil
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO handovers (case_id, seq, from_staff_id, to_staff_id, reason, at) VALUES ($1, 1, '', $2, $3, $4)`,
-		a.CaseID, a.Owner, a.Reason, a.At); err != nil {
+	if err := t.q.InsertHandover(ctx, routingdb.InsertHandoverParams{CaseID: a.CaseID, Seq: 1, ToStaffID: a.Owner.Staff,
+		ToRole: a.Owner.Role, Reason: a.Reason, Kind: a.Kind, At: a.At}); err != nil {
 		return false, fmt.Errorf("record first hand-over of case %s: %w", a.CaseID, err)
 	}
-	return true, nil
+	return true, t.touch(ctx, a)
+}
+
+func (t *txStore) touch(ctx context.Context, a routing.Assignment) error {
+	if a.Owner.Staff == "" {
+		return nil
+	}
+	if err := t.q.TouchStaff(ctx, routingdb.TouchStaffParams{TenantID: a.Tenant, ID: a.Owner.Staff, LastAssignedAt: &a.At}); err != nil {
+		return fmt.Errorf("record assignment time of %s: %w", a.Owner.Staff, err)
+	}
+	return nil
+}
+
+func (t *txStore) Apply(ctx context.Context, prev routing.Current, a routing.Assignment, actor, note string) (int, error) {
+	handedBy := prev.HandedBy
+	switch a.Kind {
+	case routing.KindTransfer, routing.KindEscalate, routing.KindBreach:
+		handedBy = prev.Owner
+	case routing.KindReturn, routing.KindReroute:
+		handedBy = routing.Owner{}
+	}
+	if err := t.q.UpdateOwner(ctx, routingdb.UpdateOwnerParams{TenantID: a.Tenant, CaseID: a.CaseID, OwnerID: a.Owner.Staff,
+		OwnerRole: a.Owner.Role, Level: a.Level, PickupPending: a.PickupPending, HandedByID: handedBy.Staff,
+		HandedByRole: handedBy.Role, UpdatedAt: a.At}); err != nil {
+		return 0, fmt.Errorf("reassign case %s: %w", a.CaseID, err)
+	}
+	if !a.PickupPending {
+		if err := t.q.SetPickupDue(ctx, routingdb.SetPickupDueParams{TenantID: a.Tenant, CaseID: a.CaseID}); err != nil {
+			return 0, err
+		}
+	}
+	seq, err := t.q.NextHandoverSeq(ctx, a.CaseID)
+	if err != nil {
+		return 0, fmt.Errorf("number hand-over of case %s: %w", a.CaseID, err)
+	}
+	from := prev.Owner.Staff
+	if err := t.q.InsertHandover(ctx, routingdb.InsertHandoverParams{CaseID: a.CaseID, Seq: seq, FromStaffID: from,
+		ToStaffID: a.Owner.Staff, ToRole: a.Owner.Role, Reason: a.Reason, Kind: a.Kind, ActorID: actor,
+		Note: pii.MaskFreeText(note), Cause: a.Cause, At: a.At}); err != nil {
+		return 0, fmt.Errorf("record hand-over of case %s: %w", a.CaseID, err)
+	}
+	return int(seq), t.touch(ctx, a)
+}
+
+func (t *txStore) Announce(ctx context.Context, prev routing.Current, a routing.Assignment, actor string, seq int) error {
+	ev := &eventsv1.AssignmentMade{BranchId: a.Branch, RegionId: a.Region, OwnerId: a.Owner.Staff, OwnerRole: EventRole(a.Owner.Role),
+		PreviousOwnerId: prev.Owner.Staff, Reason: a.Reason, AssignedAt: timestamppb.New(a.At), PickupPending: a.PickupPending,
+		Kind: a.Kind, ActorId: actor, Level: a.Level, FirstResponderId: a.FirstResponder, Seq: int32(seq)}
+	for _, n := range a.Notify {
+		ev.Notify = append(ev.Notify, &eventsv1.Notify{Role: EventRole(n.Role), StaffIds: n.Staff, AtOnce: n.AtOnce})
+	}
+	return outbox.Add(ctx, t.tx, "routing", eventbus.TopicAssignmentEvents, &eventsv1.Envelope{
+		TenantId: a.Tenant, CaseId: a.CaseID, Payload: &eventsv1.Envelope_AssignmentMade{AssignmentMade: ev}})
+}
+
+func (t *txStore) CauseSeen(ctx context.Context, caseID, cause string) (bool, error) {
+	if cause == "" {
+		return false, nil
+	}
+	return t.q.CauseSeen(ctx, routingdb.CauseSeenParams{CaseID: caseID, Cause: cause})
+}
+
+func (t *txStore) Alert(ctx context.Context, a routing.Assignment, missing string) error {
+	return outbox.Add(ctx, t.tx, "routing", eventbus.TopicAssignmentEvents, &eventsv1.Envelope{
+		TenantId: a.Tenant, CaseId: a.CaseID, Payload: &eventsv1.Envelope_OwnershipAlert{OwnershipAlert: &eventsv1.OwnershipAlert{
+			Kind: "owner_missing", BranchId: a.Branch, MissingOwnerId: missing, NewOwnerId: a.Owner.Staff, At: timestamppb.New(a.At)}}})
 }
 
 // Handover is one change of owner.
 type Handover struct {
-	From, To, Reason string
-	At               time.Time
+	From, To, ToRole, Reason, Kind, Actor, Note string
+	At                                          time.Time
 }
 
 // AssignmentView is a case's ownership record.
 type AssignmentView struct {
-	CaseID, Tenant, Branch, Region, Owner, FirstResponder string
-	EnqueuedAt                                            time.Time
-	Handovers                                             []Handover
-	// Open: the case is being worked (not closed or withdrawn).
-	Open bool
+	routing.Queued
+	Region, FirstResponder, Level string
+	Open                          bool
+	Handovers                     []Handover
 }
 
 // Assignment returns the ownership record of a case of tenant.
 func (s *Store) Assignment(ctx context.Context, tenant, caseID string) (AssignmentView, error) {
-	v := AssignmentView{CaseID: caseID, Tenant: tenant}
-	err := s.pool.QueryRow(ctx, `SELECT a.branch_id, coalesce(b.region_id, ''), a.owner_id, a.first_responder_id, a.enqueued_at, a.open
-		FROM assignments a LEFT JOIN branches b ON b.tenant_id = a.tenant_id AND b.id = a.branch_id
-		WHERE a.tenant_id = $1 AND a.case_id = $2`, tenant, caseID).Scan(&v.Branch, &v.Region, &v.Owner, &v.FirstResponder, &v.EnqueuedAt, &v.Open)
+	r, err := s.q.GetAssignment(ctx, routingdb.GetAssignmentParams{TenantID: tenant, CaseID: caseID})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return AssignmentView{}, ErrNotFound
 	}
 	if err != nil {
 		return AssignmentView{}, fmt.Errorf("read assignment of case %s: %w", caseID, err)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT from_staff_id, to_staff_id, reason, at FROM handovers WHERE case_id = $1 ORDER BY seq`, caseID)
+	v := AssignmentView{Queued: queued(r.CaseID, r.TenantID, r.BranchID, r.OwnerID, r.OwnerRole, r.Severity, r.PickupPending,
+		r.EnqueuedAt, r.AnswerDueAt, r.PickupDueAt), Region: r.RegionID, FirstResponder: r.FirstResponderID, Level: r.Level, Open: r.Open}
+	hs, err := s.q.ListHandovers(ctx, caseID)
 	if err != nil {
 		return AssignmentView{}, fmt.Errorf("read hand-overs of case %s: %w", caseID, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var h Handover
-		if err := rows.Scan(&h.From, &h.To, &h.Reason, &h.At); err != nil {
-			return AssignmentView{}, err
-		}
-		v.Handovers = append(v.Handovers, h)
+	for _, h := range hs {
+		v.Handovers = append(v.Handovers, Handover{From: h.FromStaffID, To: h.ToStaffID, ToRole: h.ToRole, Reason: h.Reason,
+			Kind: h.Kind, Actor: h.ActorID, Note: h.Note, At: h.At})
 	}
-	return v, rows.Err()
+	return v, nil
 }
 
-// OpenAssignments calls fn for every open assignment, for rebuilding queues.
-func (s *Store) OpenAssignments(ctx context.Context, fn func(routing.Assignment) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT case_id, tenant_id, branch_id, owner_id, enqueued_at FROM assignments WHERE open`)
+func queued(caseID, tenant, branch, owner, role, severity string, pending bool, enq time.Time, answerDue, pickupDue *time.Time) routing.Queued {
+	q := routing.Queued{CaseID: caseID, Tenant: tenant, Branch: branch, Owner: routing.Owner{Staff: owner, Role: role},
+		Severity: severity, PickupPending: pending, EnqueuedAt: enq}
+	switch {
+	case pending && pickupDue != nil:
+		q.DueAt = *pickupDue
+	case answerDue != nil:
+		q.DueAt = *answerDue
+	}
+	return q
+}
+
+// OpenAssignments calls fn for every open assignment of tenant (or of every
+// bank: pgdb.AllTenants), for rebuilding queues.
+func (s *Store) OpenAssignments(ctx context.Context, tenant string, fn func(routing.Queued) error) error {
+	rows, err := s.q.OpenAssignments(ctx, tenant)
 	if err != nil {
 		return fmt.Errorf("read open assignments: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var a routing.Assignment
-		if err := rows.Scan(&a.CaseID, &a.Tenant, &a.Branch, &a.Owner, &a.At); err != nil {
-			return fmt.Errorf("scan assignment: %w", err)
-		}
-		if err := fn(a); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// SetOpen records whether a case's assignment is open (queued): a closed or
-// withdrawn case leaves its queue, a reopened one comes back. It reports
-// whether the case has an assignment.
-func (s *Store) SetOpen(ctx context.Context, tx pgx.Tx, tenant, caseID string, open bool, at time.Time) (bool, error) {
-	tag, err := tx.Exec(ctx, `UPDATE assignments SET open = $3, updated_at = greatest(updated_at, $4) WHERE tenant_id = $1 AND case_id = $2`,
-		tenant, caseID, open, at)
-	if err != nil {
-		return false, fmt.Errorf("set assignment of case %s open=%v: %w", caseID, open, err)
-	}
-	return tag.RowsAffected() > 0, nil
-}
-
-// Reassign hands an open case over from its current owner to owner,
-// recording the hand-over, and returns the assignment as it was; false when
-// the case has no open assignment.
-func (s *Store) Reassign(ctx context.Context, tx pgx.Tx, tenant, caseID, owner, reason string, at time.Time) (routing.Assignment, bool, error) {
-	var a routing.Assignment
-	err := tx.QueryRow(ctx, `SELECT case_id, tenant_id, branch_id, owner_id, enqueued_at FROM assignments
-		WHERE tenant_id = $1 AND case_id = $2 AND open FOR UPDATE`, tenant, caseID).Scan(&a.CaseID, &a.Tenant, &a.Branch, &a.Owner, &a.At)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return a, false, nil
-	}
-	if err != nil {
-		return a, false, fmt.Errorf("lock assignment of case %s: %w", caseID, err)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE assignments SET owner_id = $3, updated_at = greatest(updated_at, $4) WHERE tenant_id = $1 AND case_id = $2`,
-		tenant, caseID, owner, at); err != nil {
-		return a, false, fmt.Errorf("reassign case %s: %w", caseID, err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO handovers (case_id, seq, from_staff_id, to_staff_id, reason, at)
-		SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5 FROM handovers WHERE case_id = $1`, caseID, a.Owner, owner, reason, at); err != nil {
-		return a, false, fmt.Errorf("record hand-over of case %s: %w", caseID, err)
-	}
-	return a, true, nil
-}
-
-// OpenAssignmentsOf calls fn for every open assignment of tenant.
-func (s *Store) OpenAssignmentsOf(ctx context.Context, tenant string, fn func(routing.Assignment) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT case_id, tenant_id, branch_id, owner_id, enqueued_at FROM assignments WHERE tenant_id = $1 AND open`, tenant)
-	if err != nil {
-		return fmt.Errorf("read open assignments of %s: %w", tenant, err)
-	}
-	defer rows.Close()
-	var all []routing.Assignment
-	for rows.Next() {
-		var a routing.Assignment
-		if err := rows.Scan(&a.CaseID, &a.Tenant, &a.Branch, &a.Owner, &a.At); err != nil {
-			return fmt.Errorf("scan assignment: %w", err)
-		}
-		all = append(all, a)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, a := range all {
-		if err := fn(a); err != nil {
+	for _, r := range rows {
+		if err := fn(queued(r.CaseID, r.TenantID, r.BranchID, r.OwnerID, r.OwnerRole, r.Severity, r.PickupPending,
+			r.EnqueuedAt, r.AnswerDueAt, r.PickupDueAt)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// SetOpen records whether a case's assignment is open (queued): a closed,
+// withdrawn or answered case leaves the open queues, a reopened one comes
+// back. It reports whether the case has an assignment.
+func (s *Store) SetOpen(ctx context.Context, tx pgx.Tx, tenant, caseID string, open bool, at time.Time) (bool, error) {
+	n, err := s.q.WithTx(tx).SetOpen(ctx, routingdb.SetOpenParams{TenantID: tenant, CaseID: caseID, Open: open, UpdatedAt: at})
+	if err != nil {
+		return false, fmt.Errorf("set assignment of case %s open=%v: %w", caseID, open, err)
+	}
+	return n > 0, nil
+}
+
+// SetSeverity records a case's complexity and category (its queue priority).
+func (s *Store) SetSeverity(ctx context.Context, tx pgx.Tx, tenant, caseID, severity, category string) error {
+	return s.q.WithTx(tx).SetSeverity(ctx, routingdb.SetSeverityParams{TenantID: tenant, CaseID: caseID, Severity: severity, Category: category})
+}
+
+// SetDue records the nearest answer deadline (answer) or the pick-up
+// deadline of the pending hand-over.
+func (s *Store) SetDue(ctx context.Context, tx pgx.Tx, tenant, caseID string, answer, pickup *time.Time) error {
+	q := s.q.WithTx(tx)
+	if answer != nil {
+		if err := q.SetAnswerDue(ctx, routingdb.SetAnswerDueParams{TenantID: tenant, CaseID: caseID, AnswerDueAt: answer}); err != nil {
+			return err
+		}
+	}
+	if pickup != nil {
+		return q.SetPickupDue(ctx, routingdb.SetPickupDueParams{TenantID: tenant, CaseID: caseID, PickupDueAt: pickup})
+	}
+	return nil
+}
+
+// Staff returns a staff member of tenant with their open load.
+func (s *Store) Staff(ctx context.Context, tenant, id string) (routing.Staff, error) {
+	r, err := s.q.GetStaff(ctx, routingdb.GetStaffParams{TenantID: tenant, ID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return routing.Staff{}, ErrNotFound
+	}
+	if err != nil {
+		return routing.Staff{}, fmt.Errorf("read staff %s: %w", id, err)
+	}
+	return routing.Staff{ID: r.ID, Name: r.DisplayName, Role: r.Role, Branch: r.BranchID, Region: r.RegionID,
+		AuthorityLevel: int(r.AuthorityLevel), Skills: r.Skills, Active: r.Active, OnDuty: r.OnDuty, Load: int(r.OpenCases)}, nil
+}
+
+// SetDuty puts a staff member on or off duty (deactivate: out of the bank)
+// and returns the open cases that need another owner now, in the same
+// transaction tx.
+func (s *Store) SetDuty(ctx context.Context, tx pgx.Tx, tenant string, m routing.Staff, onDuty, deactivate bool) ([]string, error) {
+	q := s.q.WithTx(tx)
+	var err error
+	if deactivate {
+		err = q.DeactivateStaff(ctx, routingdb.DeactivateStaffParams{TenantID: tenant, ID: m.ID})
+	} else {
+		err = q.SetStaffDuty(ctx, routingdb.SetStaffDutyParams{TenantID: tenant, ID: m.ID, OnDuty: onDuty})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("set duty of %s: %w", m.ID, err)
+	}
+	if onDuty && !deactivate {
+		return nil, nil
+	}
+	ids, err := q.OpenCasesOwnedBy(ctx, routingdb.OpenCasesOwnedByParams{TenantID: tenant, OwnerID: m.ID})
+	if err != nil {
+		return nil, err
+	}
+	// The last of a role going off duty leaves that role's queues with
+	// nobody: they are routed again too.
+	branch := m.Branch
+	queued, err := q.OpenCasesInRoleQueues(ctx, routingdb.OpenCasesInRoleQueuesParams{TenantID: tenant, Role: m.Role, BranchID: branch})
+	if err != nil {
+		return nil, err
+	}
+	return append(ids, queued...), nil
+}
+
+// Rules returns the bank's routing rules and whether they are the defaults.
+func (s *Store) Rules(ctx context.Context, tenant string) ([]routing.Rule, bool, error) {
+	raw, err := s.q.GetRules(ctx, tenant)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return routing.DefaultRules(), true, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read routing rules: %w", err)
+	}
+	var rules []routing.Rule
+	return rules, false, json.Unmarshal(raw, &rules)
+}
+
+// PutRules replaces the bank's routing rules.
+func (s *Store) PutRules(ctx context.Context, tenant string, rules []routing.Rule, by string, at time.Time) error {
+	raw, err := json.Marshal(nonNil(rules))
+	if err != nil {
+		return err
+	}
+	return s.q.PutRules(ctx, routingdb.PutRulesParams{TenantID: tenant, Rules: raw, UpdatedAt: at, UpdatedBy: by})
+}
+
+// CountUnowned returns, per bank, the open cases without a valid owner.
+func (s *Store) CountUnowned(ctx context.Context) (map[string]int, error) {
+	rows, err := s.q.CountUnowned(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count unowned cases: %w", err)
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.TenantID] = int(r.Unowned)
+	}
+	return out, nil
+}
+
+// Unowned lists up to 1,000 open cases of tenant without a valid owner.
+func (s *Store) Unowned(ctx context.Context, tenant string) ([]string, error) {
+	return s.q.ListUnowned(ctx, tenant)
+}
+
+// Pool returns everyone who may own a case of branch, with loads.
+func (s *Store) Pool(ctx context.Context, tenant, branch string) (routing.Pool, error) {
+	return pool(ctx, s.q, tenant, branch)
+}
+
+// PgTx is one transaction seen both ways: the domain's Tx and the raw pgx
+// transaction for this package's own methods.
+type PgTx struct {
+	Pg pgx.Tx
+	Tx routing.Tx
+}
+
+// InTxPg runs fn in one transaction.
+func (s *Store) InTxPg(ctx context.Context, fn func(PgTx) error) error {
+	return pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error { return fn(PgTx{Pg: tx, Tx: s.On(tx)}) })
 }

@@ -99,7 +99,7 @@ func TestImportOrgUpdatesInPlace(t *testing.T) {
 	if err := store.ImportOrg(ctx, "bank-a", nil, moved[:1], promoted[:1]); err != nil {
 		t.Fatal(err)
 	}
-	b, err := store.Branch(ctx, nil, "bank-a", "br-1")
+	b, err := store.Branch(ctx, "bank-a", "br-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestBranchOfAnotherBankIsNotFound(t *testing.T) {
 	if err := store.ImportOrg(ctx, "bank-a", regions, branches, staff); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Branch(ctx, nil, "bank-b", "br-1"); !errors.Is(err, routingpg.ErrNotFound) {
+	if _, err := store.Branch(ctx, "bank-b", "br-1"); !errors.Is(err, routingpg.ErrNotFound) {
 		t.Errorf("err = %v, want routingpg.ErrNotFound", err)
 	}
 }
