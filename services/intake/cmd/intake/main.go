@@ -61,6 +61,7 @@ func run(ctx context.Context, now service.Clock) error {
 	intakev1.RegisterIntakeServiceServer(b.Server.GRPC, &casesgrpc.Server{
 		Store: store, HashKey: hashKey[:], Now: now,
 		Branches: &casesgrpc.Branches{Client: routingv1.NewRoutingServiceClient(conn), Fresh: time.Minute, Stale: time.Hour, Now: now},
+		Owners:   &casesgrpc.Owners{Client: routingv1.NewRoutingServiceClient(conn)},
 	})
 	intakev1.RegisterIntakeInternalServiceServer(b.Server.GRPC, &casesgrpc.Internal{Store: store, Now: now})
 	b.Server.AddGateway(intakev1.RegisterIntakeServiceHandlerFromEndpoint)

@@ -73,3 +73,37 @@ func (b *Branches) Get(ctx context.Context, tenant, id string) (cases.Branch, er
 	b.mu.Unlock()
 	return br, nil
 }
+
+// Ownership is who owns a case now, as routing (the system of record) says.
+type Ownership struct {
+	Owner, Role string
+	Pending     bool
+}
+
+// OwnerLookup asks routing who owns a case now.
+type OwnerLookup interface {
+	Owner(ctx context.Context, caseID string) (Ownership, error)
+}
+
+// Owners asks routing for a case's owner on behalf of the caller (routing
+// applies its own scope), so a read right after a claim or a transfer shows
+// the new owner before routing's event reaches intake.
+type Owners struct {
+	Client routingv1.RoutingServiceClient
+}
+
+// Owner returns the case's current ownership; an error when routing does
+// not answer in time (the caller then shows what intake last heard).
+func (o *Owners) Owner(ctx context.Context, caseID string) (Ownership, error) {
+	rctx, cancel := context.WithTimeout(auth.ForwardCaller(ctx), 500*time.Millisecond)
+	defer cancel()
+	a, err := o.Client.GetAssignment(rctx, &routingv1.GetAssignmentRequest{CaseId: caseID})
+	if err != nil {
+		return Ownership{}, err
+	}
+	own := Ownership{Owner: a.GetOwnerId(), Pending: a.GetPickupPending()}
+	if a.GetOwnerRole() != routingv1.Role_ROLE_UNSPECIFIED {
+		own.Role = a.GetOwnerRole().String()
+	}
+	return own, nil
+}

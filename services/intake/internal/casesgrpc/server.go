@@ -43,6 +43,8 @@ type Server struct {
 	intakev1.UnimplementedIntakeServiceServer
 	Store    *casespg.Store
 	Branches BranchLookup
+	// Owners gives GetCase the owner routing holds now; nil: intake's copy.
+	Owners OwnerLookup
 	// HashKey keys the HMAC of requests stored with idempotency keys.
 	HashKey []byte
 	Now     func() time.Time
@@ -119,7 +121,13 @@ func (s *Server) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*in
 			return nil, fmt.Errorf("audit personal data read: %w", err)
 		}
 	}
-	return &intakev1.GetCaseResponse{Case: toProto(v)}, nil
+	pc := toProto(v)
+	if s.Owners != nil {
+		if own, err := s.Owners.Owner(ctx, c.ID); err == nil {
+			pc.OwnerId, pc.OwnerRole, pc.PickupPending = own.Owner, own.Role, own.Pending
+		}
+	}
+	return &intakev1.GetCaseResponse{Case: pc}, nil
 }
 
 func (s *Server) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) (*intakev1.ListCasesResponse, error) {

@@ -32,7 +32,11 @@ func Handler(store *casespg.Store) eventbus.Handler {
 		if a == nil {
 			return nil // other facts do not change intake's record
 		}
-		err := store.SetOwner(ctx, tx, env.GetCaseId(), a.GetOwnerId(), a.GetReason(), env.GetProducer(), a.GetAssignedAt().AsTime())
+		reason := a.GetReason()
+		if a.GetOwnerRole() != "" {
+			reason += " (queue " + a.GetOwnerRole() + ")"
+		}
+		err := store.SetOwner(ctx, tx, env.GetCaseId(), a.GetOwnerId(), reason, env.GetProducer(), a.GetAssignedAt().AsTime())
 		if errors.Is(err, cases.ErrNotFound) {
 			return eventbus.Permanent(fmt.Errorf("assignment for unknown case %s", env.GetCaseId()))
 		}

@@ -142,7 +142,9 @@ type Case struct {
 	ReportedBy string        `protobuf:"bytes,12,opt,name=reported_by,json=reportedBy,proto3" json:"reported_by,omitempty"`
 	Customer   *Customer     `protobuf:"bytes,13,opt,name=customer,proto3" json:"customer,omitempty"`
 	Status     v1.CaseStatus `protobuf:"varint,14,opt,name=status,proto3,enum=counterdesk.cases.v1.CaseStatus" json:"status,omitempty"`
-	// Who owns the case now, as routing last announced; empty until routed.
+	// Who owns the case now: read from routing, the system of record, when it
+	// answers, else as routing last announced; empty until routed or while the
+	// case waits in a role queue (owner_role).
 	OwnerId   string                 `protobuf:"bytes,15,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
@@ -161,8 +163,13 @@ type Case struct {
 	// A major case (重大事件) goes up to head office: it needs a written report
 	// there within the major-report limit, and head office sees it.
 	HeadOfficeCase bool `protobuf:"varint,25,opt,name=head_office_case,json=headOfficeCase,proto3" json:"head_office_case,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The role queue the case waits in until one of the role claims it
+	// ("ROLE_COMPLAINT_MANAGER"); empty when a person owns it (owner_id).
+	OwnerRole string `protobuf:"bytes,26,opt,name=owner_role,json=ownerRole,proto3" json:"owner_role,omitempty"`
+	// The owner has still to pick up the hand-over (POST /v1/cases/{id}:claim).
+	PickupPending bool `protobuf:"varint,27,opt,name=pickup_pending,json=pickupPending,proto3" json:"pickup_pending,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -366,6 +373,20 @@ func (x *Case) GetReceivedAt() *timestamppb.Timestamp {
 func (x *Case) GetHeadOfficeCase() bool {
 	if x != nil {
 		return x.HeadOfficeCase
+	}
+	return false
+}
+
+func (x *Case) GetOwnerRole() string {
+	if x != nil {
+		return x.OwnerRole
+	}
+	return ""
+}
+
+func (x *Case) GetPickupPending() bool {
+	if x != nil {
+		return x.PickupPending
 	}
 	return false
 }
@@ -3349,7 +3370,7 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\xd8\x01\x01r\x05\x18\xfe\x01`\x01R\x05email\x12F\n" +
 	"\x0eaccount_number\x18\x05 \x01(\tB\x1f\xbaH\x1cr\x1a\x18\"2\x16^$|^[0-9A-Za-z]{6,34}$R\raccountNumber\x12@\n" +
 	"\x04tier\x18\x06 \x01(\x0e2\".counterdesk.cases.v1.CustomerTierB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04tier\x12H\n" +
-	"\blanguage\x18\a \x01(\tB,\xbaH)r'\x18\x102#^$|^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$R\blanguage\"\xf7\b\n" +
+	"\blanguage\x18\a \x01(\tB,\xbaH)r'\x18\x102#^$|^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$R\blanguage\"\xbd\t\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
@@ -3382,7 +3403,10 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\x06repeat\x18\x17 \x01(\bR\x06repeat\x12;\n" +
 	"\vreceived_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"receivedAt\x12(\n" +
-	"\x10head_office_case\x18\x19 \x01(\bR\x0eheadOfficeCase\"\xce\x01\n" +
+	"\x10head_office_case\x18\x19 \x01(\bR\x0eheadOfficeCase\x12\x1d\n" +
+	"\n" +
+	"owner_role\x18\x1a \x01(\tR\townerRole\x12%\n" +
+	"\x0epickup_pending\x18\x1b \x01(\bR\rpickupPending\"\xce\x01\n" +
 	"\fVerification\x12\x18\n" +
 	"\afinding\x18\x01 \x01(\tR\afinding\x12$\n" +
 	"\rsubstantiated\x18\x02 \x01(\bR\rsubstantiated\x12 \n" +
