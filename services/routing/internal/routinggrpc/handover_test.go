@@ -32,7 +32,7 @@ import (
 const claimers = 50
 
 type ladder struct {
-	t      *testing.T
+	t      testing.TB
 	pool   *pgxpool.Pool
 	srv    *routinggrpc.Server
 	queues *routingredis.Queues
@@ -46,7 +46,7 @@ func staffP(id, role, branch, region string) auth.Principal {
 // newLadder: bank-a with branch br-1 (region rg-1): two tellers, 50
 // complaint managers, a branch head; the region's supervisor, head office,
 // compliance.
-func newLadder(t *testing.T) *ladder {
+func newLadder(t testing.TB) *ladder {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := pgdb.Open(ctx, testinfra.NewDatabase(t), migrations.FS, nil)
@@ -158,6 +158,12 @@ func (l *ladder) queueEntry(id string) *routingv1.QueueEntry {
 
 func (l *ladder) unowned() int {
 	l.t.Helper()
+	// The per-staff open counts the trigger keeps match the assignments.
+	var drift int
+	if err := l.pool.QueryRow(context.Background(), `SELECT count(*) FROM staff s WHERE open_cases <> (SELECT count(*)
+		FROM assignments a WHERE a.tenant_id = s.tenant_id AND a.owner_id = s.id AND a.open)`).Scan(&drift); err != nil || drift != 0 {
+		l.t.Fatalf("%d staff open counts drifted from the assignments (%v)", drift, err)
+	}
 	n, err := l.srv.Store.CountUnowned(pgdb.WithTenant(context.Background(), pgdb.AllTenants))
 	if err != nil {
 		l.t.Fatal(err)

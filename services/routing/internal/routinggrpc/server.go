@@ -46,9 +46,14 @@ func (s *Server) now() time.Time {
 }
 
 // visibleBranch returns a branch the caller may see, NotFound otherwise
-// (another bank's or branch's looks exactly like a missing one).
-func (s *Server) visibleBranch(ctx context.Context, p auth.Principal, id string) (routing.Branch, error) {
-	b, err := s.Store.Branch(ctx, p.Tenant, id)
+// (another bank's or branch's looks exactly like a missing one); with its
+// staff when withStaff.
+func (s *Server) visibleBranch(ctx context.Context, p auth.Principal, id string, withStaff ...bool) (routing.Branch, error) {
+	get := s.Store.BranchOnly
+	if len(withStaff) > 0 && withStaff[0] {
+		get = s.Store.Branch
+	}
+	b, err := get(ctx, p.Tenant, id)
 	if errors.Is(err, routingpg.ErrNotFound) || (err == nil && !p.CanSeeBranch(b.ID, b.Region)) {
 		return routing.Branch{}, status.Error(codes.NotFound, "branch not found")
 	}
@@ -60,7 +65,7 @@ func (s *Server) GetBranch(ctx context.Context, req *routingv1.GetBranchRequest)
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.visibleBranch(ctx, p, req.GetBranchId())
+	b, err := s.visibleBranch(ctx, p, req.GetBranchId(), true)
 	if err != nil {
 		return nil, err
 	}
@@ -197,8 +202,8 @@ func (s *Server) handOver(ctx context.Context, caseID, note string, op func(rout
 // sync brings a case's queue entries up to date after a committed change;
 // when Redis fails the watcher rebuilds (Sync drops the marker).
 func (s *Server) sync(ctx context.Context, tenant, caseID string) {
-	if v, err := s.Store.Assignment(ctx, tenant, caseID); err == nil {
-		_ = s.Queues.Sync(ctx, v.Queued, v.Open)
+	if q, open, err := s.Store.Queued(ctx, tenant, caseID); err == nil {
+		_ = s.Queues.Sync(ctx, q, open)
 	}
 }
 
@@ -302,7 +307,7 @@ func (s *Server) ListStaff(ctx context.Context, req *routingv1.ListStaffRequest)
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.visibleBranch(ctx, p, req.GetBranchId())
+	b, err := s.visibleBranch(ctx, p, req.GetBranchId(), true)
 	if err != nil {
 		return nil, err
 	}

@@ -90,14 +90,14 @@ func (h *Handler) AfterCommit(ctx context.Context, env *eventsv1.Envelope) error
 	default:
 		return nil
 	}
-	v, err := h.Store.Assignment(ctx, env.GetTenantId(), env.GetCaseId())
+	q, open, err := h.Store.Queued(ctx, env.GetTenantId(), env.GetCaseId())
 	if errors.Is(err, routing.ErrNotFound) && env.GetCaseCreated() == nil {
 		return nil // a case routing never assigned has nothing queued
 	}
 	if err != nil {
 		return err
 	}
-	return h.Queues.Sync(ctx, v.Queued, v.Open)
+	return h.Queues.Sync(ctx, q, open)
 }
 
 // openAfter says whether a case is in the open queues after a step: an

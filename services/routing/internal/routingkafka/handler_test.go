@@ -54,7 +54,7 @@ func (f *fixture) list(t *testing.T, branch string) []routing.Queued {
 // newFixture is a routing database holding bank-a's org tree: br-1 with a
 // teller and a complaint manager, br-2 with a teller and a lobby manager
 // (no complaint manager), br-3 with nobody active.
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := pgdb.Open(ctx, testinfra.NewDatabase(t), migrations.FS, nil)

@@ -96,17 +96,30 @@ func (s *Store) Branch(ctx context.Context, tenant, id string) (routing.Branch, 
 	return p.Branch, err
 }
 
-func pool(ctx context.Context, q *routingdb.Queries, tenant, id string) (routing.Pool, error) {
+// BranchOnly returns a branch of tenant without its staff.
+func (s *Store) BranchOnly(ctx context.Context, tenant, id string) (routing.Branch, error) {
+	return branch(ctx, s.q, tenant, id)
+}
+
+func branch(ctx context.Context, q *routingdb.Queries, tenant, id string) (routing.Branch, error) {
 	row, err := q.GetBranch(ctx, routingdb.GetBranchParams{TenantID: tenant, ID: id})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return routing.Pool{}, ErrNotFound
+		return routing.Branch{}, ErrNotFound
 	}
 	if err != nil {
-		return routing.Pool{}, fmt.Errorf("read branch %s: %w", id, err)
+		return routing.Branch{}, fmt.Errorf("read branch %s: %w", id, err)
 	}
 	b := routing.Branch{ID: row.ID, Region: row.RegionID, Name: row.Name, TimeZone: row.TimeZone, CalendarID: row.CalendarID}
 	if err := json.Unmarshal(row.OpeningHours, &b.Hours); err != nil {
-		return routing.Pool{}, fmt.Errorf("branch %s opening hours: %w", id, err)
+		return routing.Branch{}, fmt.Errorf("branch %s opening hours: %w", id, err)
+	}
+	return b, nil
+}
+
+func pool(ctx context.Context, q *routingdb.Queries, tenant, id string) (routing.Pool, error) {
+	b, err := branch(ctx, q, tenant, id)
+	if err != nil {
+		return routing.Pool{}, err
 	}
 	rows, err := q.PoolStaff(ctx, routingdb.PoolStaffParams{TenantID: tenant, BranchID: id, RegionID: b.Region})
 	if err != nil {
@@ -452,4 +465,18 @@ type PgTx struct {
 // InTxPg runs fn in one transaction.
 func (s *Store) InTxPg(ctx context.Context, fn func(PgTx) error) error {
 	return pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error { return fn(PgTx{Pg: tx, Tx: s.On(tx)}) })
+}
+
+// Queued returns a case's queue entry as its committed assignment says,
+// and whether it is open (no hand-over history: for queue writes).
+func (s *Store) Queued(ctx context.Context, tenant, caseID string) (routing.Queued, bool, error) {
+	r, err := s.q.GetAssignment(ctx, routingdb.GetAssignmentParams{TenantID: tenant, CaseID: caseID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return routing.Queued{}, false, ErrNotFound
+	}
+	if err != nil {
+		return routing.Queued{}, false, fmt.Errorf("read assignment of case %s: %w", caseID, err)
+	}
+	return queued(r.CaseID, r.TenantID, r.BranchID, r.OwnerID, r.OwnerRole, r.Severity, r.PickupPending,
+		r.EnqueuedAt, r.AnswerDueAt, r.PickupDueAt), r.Open, nil
 }

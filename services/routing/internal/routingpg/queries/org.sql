@@ -22,15 +22,13 @@ SELECT id, region_id, name, time_zone, calendar_id, opening_hours FROM branches 
 -- The branch's staff, its region's and the bank's staff with no branch,
 -- with their open loads.
 SELECT s.id, s.display_name, s.role, s.branch_id, s.region_id, s.authority_level, s.skills, s.active, s.on_duty,
-       s.last_assigned_at,
-       (SELECT count(*) FROM assignments a WHERE a.tenant_id = s.tenant_id AND a.owner_id = s.id AND a.open)::int AS open_cases
+       s.last_assigned_at, s.open_cases
 FROM staff s
 WHERE s.tenant_id = @tenant_id AND (s.branch_id = @branch_id OR (s.branch_id = '' AND (s.region_id = @region_id OR s.region_id = '')))
 ORDER BY s.id;
 
 -- name: GetStaff :one
-SELECT id, display_name, role, branch_id, region_id, authority_level, skills, active, on_duty,
-       (SELECT count(*) FROM assignments a WHERE a.tenant_id = s.tenant_id AND a.owner_id = s.id AND a.open)::int AS open_cases
+SELECT id, display_name, role, branch_id, region_id, authority_level, skills, active, on_duty, open_cases
 FROM staff s WHERE s.tenant_id = $1 AND s.id = $2;
 
 -- name: SetStaffDuty :exec

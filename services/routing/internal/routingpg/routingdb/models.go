@@ -78,4 +78,5 @@ type Staff struct {
 	Skills         []string
 	OnDuty         bool
 	LastAssignedAt *time.Time
+	OpenCases      int32
 }

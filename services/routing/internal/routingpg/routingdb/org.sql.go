@@ -68,8 +68,7 @@ func (q *Queries) GetRules(ctx context.Context, tenantID string) ([]byte, error)
 }
 
 const getStaff = `-- name: GetStaff :one
-SELECT id, display_name, role, branch_id, region_id, authority_level, skills, active, on_duty,
-       (SELECT count(*) FROM assignments a WHERE a.tenant_id = s.tenant_id AND a.owner_id = s.id AND a.open)::int AS open_cases
+SELECT id, display_name, role, branch_id, region_id, authority_level, skills, active, on_duty, open_cases
 FROM staff s WHERE s.tenant_id = $1 AND s.id = $2
 `
 
@@ -111,8 +110,7 @@ func (q *Queries) GetStaff(ctx context.Context, arg GetStaffParams) (GetStaffRow
 
 const poolStaff = `-- name: PoolStaff :many
 SELECT s.id, s.display_name, s.role, s.branch_id, s.region_id, s.authority_level, s.skills, s.active, s.on_duty,
-       s.last_assigned_at,
-       (SELECT count(*) FROM assignments a WHERE a.tenant_id = s.tenant_id AND a.owner_id = s.id AND a.open)::int AS open_cases
+       s.last_assigned_at, s.open_cases
 FROM staff s
 WHERE s.tenant_id = $1 AND (s.branch_id = $2 OR (s.branch_id = '' AND (s.region_id = $3 OR s.region_id = '')))
 ORDER BY s.id
