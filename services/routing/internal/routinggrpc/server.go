@@ -505,11 +505,32 @@ func (s *Server) ImportOrg(ctx context.Context, req *routingv1.ImportOrgRequest)
 		}
 		branches = append(branches, routing.Branch{ID: b.GetId(), Region: b.GetRegionId(), Name: b.GetName(), TimeZone: tz, CalendarID: cal, Hours: hours})
 	}
+	known := map[string]string{} // branch → region, of this import
+	for _, b := range branches {
+		known[b.ID] = b.Region
+	}
 	var staff []routing.Staff
 	for i, m := range req.GetStaff() {
 		role := roleNames[m.GetRole()]
+		at := "staff[" + strconv.Itoa(i) + "]"
 		if m.GetBranchId() == "" && routing.IsBranchRole(role) {
-			return nil, grpcserver.FieldError("staff["+strconv.Itoa(i)+"].branchId", "is required for branch roles")
+			return nil, grpcserver.FieldError(at+".branchId", "is required for branch roles")
+		}
+		if id := m.GetBranchId(); id != "" {
+			region, ok := known[id]
+			if !ok {
+				b, err := s.Store.BranchOnly(ctx, p.Tenant, id)
+				if errors.Is(err, routingpg.ErrNotFound) {
+					return nil, grpcserver.FieldError(at+".branchId", "names no branch of this bank ("+id+")")
+				}
+				if err != nil {
+					return nil, err
+				}
+				region, known[id] = b.Region, b.Region
+			}
+			if m.GetRegionId() != "" && m.GetRegionId() != region {
+				return nil, grpcserver.FieldError(at+".regionId", "is not the region of branch "+id+" ("+region+")")
+			}
 		}
 		staff = append(staff, routing.Staff{ID: m.GetId(), Name: m.GetDisplayName(), Role: role, Branch: m.GetBranchId(),
 			Region: m.GetRegionId(), AuthorityLevel: int(m.GetAuthorityLevel()), Skills: m.GetSkills(),

@@ -198,8 +198,16 @@ func TestImportOrgIsGuardedAndValidated(t *testing.T) {
 			edit: func(r *routingv1.ImportOrgRequest) { r.Staff[2].BranchId = "" }, wantCode: codes.InvalidArgument,
 			wantField: "staff[2].branchId"},
 		{name: "a branch in an unknown region is a failed precondition", caller: headOffice,
-			edit:     func(r *routingv1.ImportOrgRequest) { r.Branches[1].RegionId = "rg-nowhere" },
+			edit: func(r *routingv1.ImportOrgRequest) {
+				r.Branches[1].RegionId, r.Staff[2].RegionId = "rg-nowhere", "rg-nowhere"
+			},
 			wantCode: codes.FailedPrecondition},
+		{name: "a staff member of a branch that does not exist is refused, naming them", caller: headOffice,
+			edit:     func(r *routingv1.ImportOrgRequest) { r.Staff[1].BranchId = "br-atlantis" },
+			wantCode: codes.InvalidArgument, wantField: "staff[1].branchId"},
+		{name: "a staff member in another region than their branch is refused", caller: headOffice,
+			edit:     func(r *routingv1.ImportOrgRequest) { r.Staff[2].RegionId = "rg-1" },
+			wantCode: codes.InvalidArgument, wantField: "staff[2].regionId"},
 		{name: "a misspelt time zone is refused, naming the branch", caller: headOffice,
 			edit:     func(r *routingv1.ImportOrgRequest) { r.Branches[1].TimeZone = "Asia/Shangai" },
 			wantCode: codes.InvalidArgument, wantField: "branches[1].timeZone"},
