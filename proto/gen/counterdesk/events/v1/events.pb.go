@@ -311,6 +311,12 @@ type CaseCreated struct {
 	// A skill the case needs (routing rules may ask for it), e.g.
 	// "foreign_languages"; empty: none.
 	RequiredSkill string `protobuf:"bytes,16,opt,name=required_skill,json=requiredSkill,proto3" json:"required_skill,omitempty"`
+	// When the bank received it: the regulatory limit runs from here.
+	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	// The branch's opening hours (from routing's organisation data), in which
+	// business-hours and working-day clocks are counted; empty: the bank's
+	// default hours.
+	OpeningHours  []*OpeningPeriod `protobuf:"bytes,18,rep,name=opening_hours,json=openingHours,proto3" json:"opening_hours,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -457,6 +463,81 @@ func (x *CaseCreated) GetRequiredSkill() string {
 	return ""
 }
 
+func (x *CaseCreated) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
+	}
+	return nil
+}
+
+func (x *CaseCreated) GetOpeningHours() []*OpeningPeriod {
+	if x != nil {
+		return x.OpeningHours
+	}
+	return nil
+}
+
+// OpeningPeriod: open from opens to closes ("HH:MM") on ISO weekdays (1 Monday).
+type OpeningPeriod struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Weekdays      []int32                `protobuf:"varint,1,rep,packed,name=weekdays,proto3" json:"weekdays,omitempty"`
+	Opens         string                 `protobuf:"bytes,2,opt,name=opens,proto3" json:"opens,omitempty"`
+	Closes        string                 `protobuf:"bytes,3,opt,name=closes,proto3" json:"closes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpeningPeriod) Reset() {
+	*x = OpeningPeriod{}
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpeningPeriod) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpeningPeriod) ProtoMessage() {}
+
+func (x *OpeningPeriod) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpeningPeriod.ProtoReflect.Descriptor instead.
+func (*OpeningPeriod) Descriptor() ([]byte, []int) {
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *OpeningPeriod) GetWeekdays() []int32 {
+	if x != nil {
+		return x.Weekdays
+	}
+	return nil
+}
+
+func (x *OpeningPeriod) GetOpens() string {
+	if x != nil {
+		return x.Opens
+	}
+	return ""
+}
+
+func (x *OpeningPeriod) GetCloses() string {
+	if x != nil {
+		return x.Closes
+	}
+	return ""
+}
+
 // Topic case-events, producer intake: a lifecycle step was taken. It
 // carries no text (reasons and answers may hold personal data); consumers
 // that need the answer ask intake.
@@ -483,7 +564,7 @@ type CaseTransitioned struct {
 
 func (x *CaseTransitioned) Reset() {
 	*x = CaseTransitioned{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[2]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -495,7 +576,7 @@ func (x *CaseTransitioned) String() string {
 func (*CaseTransitioned) ProtoMessage() {}
 
 func (x *CaseTransitioned) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[2]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -508,7 +589,7 @@ func (x *CaseTransitioned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseTransitioned.ProtoReflect.Descriptor instead.
 func (*CaseTransitioned) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CaseTransitioned) GetAction() string {
@@ -634,7 +715,7 @@ type AssignmentMade struct {
 
 func (x *AssignmentMade) Reset() {
 	*x = AssignmentMade{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[3]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +727,7 @@ func (x *AssignmentMade) String() string {
 func (*AssignmentMade) ProtoMessage() {}
 
 func (x *AssignmentMade) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[3]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +740,7 @@ func (x *AssignmentMade) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentMade.ProtoReflect.Descriptor instead.
 func (*AssignmentMade) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AssignmentMade) GetBranchId() string {
@@ -774,7 +855,7 @@ type Notify struct {
 
 func (x *Notify) Reset() {
 	*x = Notify{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[4]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -786,7 +867,7 @@ func (x *Notify) String() string {
 func (*Notify) ProtoMessage() {}
 
 func (x *Notify) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[4]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -799,7 +880,7 @@ func (x *Notify) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notify.ProtoReflect.Descriptor instead.
 func (*Notify) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Notify) GetRole() string {
@@ -842,7 +923,7 @@ type OwnershipAlert struct {
 
 func (x *OwnershipAlert) Reset() {
 	*x = OwnershipAlert{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[5]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -854,7 +935,7 @@ func (x *OwnershipAlert) String() string {
 func (*OwnershipAlert) ProtoMessage() {}
 
 func (x *OwnershipAlert) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[5]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -867,7 +948,7 @@ func (x *OwnershipAlert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OwnershipAlert.ProtoReflect.Descriptor instead.
 func (*OwnershipAlert) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *OwnershipAlert) GetKind() string {
@@ -928,7 +1009,7 @@ type ArmedDeadline struct {
 
 func (x *ArmedDeadline) Reset() {
 	*x = ArmedDeadline{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[6]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -940,7 +1021,7 @@ func (x *ArmedDeadline) String() string {
 func (*ArmedDeadline) ProtoMessage() {}
 
 func (x *ArmedDeadline) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[6]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -953,7 +1034,7 @@ func (x *ArmedDeadline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArmedDeadline.ProtoReflect.Descriptor instead.
 func (*ArmedDeadline) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ArmedDeadline) GetKind() string {
@@ -988,7 +1069,7 @@ type DeadlinesArmed struct {
 
 func (x *DeadlinesArmed) Reset() {
 	*x = DeadlinesArmed{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1000,7 +1081,7 @@ func (x *DeadlinesArmed) String() string {
 func (*DeadlinesArmed) ProtoMessage() {}
 
 func (x *DeadlinesArmed) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[7]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1013,7 +1094,7 @@ func (x *DeadlinesArmed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlinesArmed.ProtoReflect.Descriptor instead.
 func (*DeadlinesArmed) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeadlinesArmed) GetDeadlines() []*ArmedDeadline {
@@ -1044,7 +1125,7 @@ type DeadlineWarned struct {
 
 func (x *DeadlineWarned) Reset() {
 	*x = DeadlineWarned{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[8]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1056,7 +1137,7 @@ func (x *DeadlineWarned) String() string {
 func (*DeadlineWarned) ProtoMessage() {}
 
 func (x *DeadlineWarned) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[8]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1069,7 +1150,7 @@ func (x *DeadlineWarned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlineWarned.ProtoReflect.Descriptor instead.
 func (*DeadlineWarned) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeadlineWarned) GetKind() string {
@@ -1112,7 +1193,7 @@ type DeadlineBreached struct {
 
 func (x *DeadlineBreached) Reset() {
 	*x = DeadlineBreached{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[9]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1124,7 +1205,7 @@ func (x *DeadlineBreached) String() string {
 func (*DeadlineBreached) ProtoMessage() {}
 
 func (x *DeadlineBreached) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[9]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1137,7 +1218,7 @@ func (x *DeadlineBreached) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlineBreached.ProtoReflect.Descriptor instead.
 func (*DeadlineBreached) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeadlineBreached) GetKind() string {
@@ -1170,7 +1251,8 @@ type DeadlineRecomputed struct {
 	OldDueAt    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=old_due_at,json=oldDueAt,proto3" json:"old_due_at,omitempty"`
 	NewDueAt    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=new_due_at,json=newDueAt,proto3" json:"new_due_at,omitempty"`
 	Provisional bool                   `protobuf:"varint,4,opt,name=provisional,proto3" json:"provisional,omitempty"`
-	// "calendar_year_loaded" or "branch_closure".
+	// "calendar_year_loaded", "branch_closure", "resumed_after_waiting_for_customer",
+	// "case_reopened", "regulatory_extension", "complexity_changed".
 	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
 	// The branch's zone, in which the new date is shown to the customer.
 	TimeZone string `protobuf:"bytes,6,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
@@ -1182,7 +1264,7 @@ type DeadlineRecomputed struct {
 
 func (x *DeadlineRecomputed) Reset() {
 	*x = DeadlineRecomputed{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[10]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1276,7 @@ func (x *DeadlineRecomputed) String() string {
 func (*DeadlineRecomputed) ProtoMessage() {}
 
 func (x *DeadlineRecomputed) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[10]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1289,7 @@ func (x *DeadlineRecomputed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadlineRecomputed.ProtoReflect.Descriptor instead.
 func (*DeadlineRecomputed) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeadlineRecomputed) GetKind() string {
@@ -1273,7 +1355,7 @@ type NotificationSent struct {
 
 func (x *NotificationSent) Reset() {
 	*x = NotificationSent{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[11]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1285,7 +1367,7 @@ func (x *NotificationSent) String() string {
 func (*NotificationSent) ProtoMessage() {}
 
 func (x *NotificationSent) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[11]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1298,7 +1380,7 @@ func (x *NotificationSent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotificationSent.ProtoReflect.Descriptor instead.
 func (*NotificationSent) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *NotificationSent) GetNotificationId() string {
@@ -1355,7 +1437,7 @@ type AuditAnchored struct {
 
 func (x *AuditAnchored) Reset() {
 	*x = AuditAnchored{}
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[12]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1367,7 +1449,7 @@ func (x *AuditAnchored) String() string {
 func (*AuditAnchored) ProtoMessage() {}
 
 func (x *AuditAnchored) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_events_v1_events_proto_msgTypes[12]
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1380,7 +1462,7 @@ func (x *AuditAnchored) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditAnchored.ProtoReflect.Descriptor instead.
 func (*AuditAnchored) Descriptor() ([]byte, []int) {
-	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AuditAnchored) GetAnchoredAt() *timestamppb.Timestamp {
@@ -1449,7 +1531,7 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\x0eaudit_anchored\x18\x11 \x01(\v2$.counterdesk.events.v1.AuditAnchoredH\x00R\rauditAnchored\x12V\n" +
 	"\x11case_transitioned\x18\x12 \x01(\v2'.counterdesk.events.v1.CaseTransitionedH\x00R\x10caseTransitioned\x12P\n" +
 	"\x0fownership_alert\x18\x13 \x01(\v2%.counterdesk.events.v1.OwnershipAlertH\x00R\x0eownershipAlertB\t\n" +
-	"\apayload\"\xd4\x05\n" +
+	"\apayload\"\xdc\x06\n" +
 	"\vCaseCreated\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x12\x1b\n" +
@@ -1472,7 +1554,14 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"calendarId\x12\x1b\n" +
 	"\thas_email\x18\x0e \x01(\bR\bhasEmail\x12\x1b\n" +
 	"\thas_phone\x18\x0f \x01(\bR\bhasPhone\x12%\n" +
-	"\x0erequired_skill\x18\x10 \x01(\tR\rrequiredSkill\"\xac\x04\n" +
+	"\x0erequired_skill\x18\x10 \x01(\tR\rrequiredSkill\x12;\n" +
+	"\vreceived_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"receivedAt\x12I\n" +
+	"\ropening_hours\x18\x12 \x03(\v2$.counterdesk.events.v1.OpeningPeriodR\fopeningHours\"Y\n" +
+	"\rOpeningPeriod\x12\x1a\n" +
+	"\bweekdays\x18\x01 \x03(\x05R\bweekdays\x12\x14\n" +
+	"\x05opens\x18\x02 \x01(\tR\x05opens\x12\x16\n" +
+	"\x06closes\x18\x03 \x01(\tR\x06closes\"\xac\x04\n" +
 	"\x10CaseTransitioned\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12A\n" +
 	"\vfrom_status\x18\x02 \x01(\x0e2 .counterdesk.cases.v1.CaseStatusR\n" +
@@ -1573,70 +1662,73 @@ func file_counterdesk_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_counterdesk_events_v1_events_proto_rawDescData
 }
 
-var file_counterdesk_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_counterdesk_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_counterdesk_events_v1_events_proto_goTypes = []any{
 	(*Envelope)(nil),              // 0: counterdesk.events.v1.Envelope
 	(*CaseCreated)(nil),           // 1: counterdesk.events.v1.CaseCreated
-	(*CaseTransitioned)(nil),      // 2: counterdesk.events.v1.CaseTransitioned
-	(*AssignmentMade)(nil),        // 3: counterdesk.events.v1.AssignmentMade
-	(*Notify)(nil),                // 4: counterdesk.events.v1.Notify
-	(*OwnershipAlert)(nil),        // 5: counterdesk.events.v1.OwnershipAlert
-	(*ArmedDeadline)(nil),         // 6: counterdesk.events.v1.ArmedDeadline
-	(*DeadlinesArmed)(nil),        // 7: counterdesk.events.v1.DeadlinesArmed
-	(*DeadlineWarned)(nil),        // 8: counterdesk.events.v1.DeadlineWarned
-	(*DeadlineBreached)(nil),      // 9: counterdesk.events.v1.DeadlineBreached
-	(*DeadlineRecomputed)(nil),    // 10: counterdesk.events.v1.DeadlineRecomputed
-	(*NotificationSent)(nil),      // 11: counterdesk.events.v1.NotificationSent
-	(*AuditAnchored)(nil),         // 12: counterdesk.events.v1.AuditAnchored
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
-	(v1.Channel)(0),               // 14: counterdesk.cases.v1.Channel
-	(v1.Category)(0),              // 15: counterdesk.cases.v1.Category
-	(v1.Severity)(0),              // 16: counterdesk.cases.v1.Severity
-	(v1.CustomerTier)(0),          // 17: counterdesk.cases.v1.CustomerTier
-	(v1.CaseStatus)(0),            // 18: counterdesk.cases.v1.CaseStatus
-	(v1.RootCause)(0),             // 19: counterdesk.cases.v1.RootCause
+	(*OpeningPeriod)(nil),         // 2: counterdesk.events.v1.OpeningPeriod
+	(*CaseTransitioned)(nil),      // 3: counterdesk.events.v1.CaseTransitioned
+	(*AssignmentMade)(nil),        // 4: counterdesk.events.v1.AssignmentMade
+	(*Notify)(nil),                // 5: counterdesk.events.v1.Notify
+	(*OwnershipAlert)(nil),        // 6: counterdesk.events.v1.OwnershipAlert
+	(*ArmedDeadline)(nil),         // 7: counterdesk.events.v1.ArmedDeadline
+	(*DeadlinesArmed)(nil),        // 8: counterdesk.events.v1.DeadlinesArmed
+	(*DeadlineWarned)(nil),        // 9: counterdesk.events.v1.DeadlineWarned
+	(*DeadlineBreached)(nil),      // 10: counterdesk.events.v1.DeadlineBreached
+	(*DeadlineRecomputed)(nil),    // 11: counterdesk.events.v1.DeadlineRecomputed
+	(*NotificationSent)(nil),      // 12: counterdesk.events.v1.NotificationSent
+	(*AuditAnchored)(nil),         // 13: counterdesk.events.v1.AuditAnchored
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(v1.Channel)(0),               // 15: counterdesk.cases.v1.Channel
+	(v1.Category)(0),              // 16: counterdesk.cases.v1.Category
+	(v1.Severity)(0),              // 17: counterdesk.cases.v1.Severity
+	(v1.CustomerTier)(0),          // 18: counterdesk.cases.v1.CustomerTier
+	(v1.CaseStatus)(0),            // 19: counterdesk.cases.v1.CaseStatus
+	(v1.RootCause)(0),             // 20: counterdesk.cases.v1.RootCause
 }
 var file_counterdesk_events_v1_events_proto_depIdxs = []int32{
-	13, // 0: counterdesk.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
+	14, // 0: counterdesk.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
 	1,  // 1: counterdesk.events.v1.Envelope.case_created:type_name -> counterdesk.events.v1.CaseCreated
-	3,  // 2: counterdesk.events.v1.Envelope.assignment_made:type_name -> counterdesk.events.v1.AssignmentMade
-	7,  // 3: counterdesk.events.v1.Envelope.deadlines_armed:type_name -> counterdesk.events.v1.DeadlinesArmed
-	8,  // 4: counterdesk.events.v1.Envelope.deadline_warned:type_name -> counterdesk.events.v1.DeadlineWarned
-	9,  // 5: counterdesk.events.v1.Envelope.deadline_breached:type_name -> counterdesk.events.v1.DeadlineBreached
-	11, // 6: counterdesk.events.v1.Envelope.notification_sent:type_name -> counterdesk.events.v1.NotificationSent
-	10, // 7: counterdesk.events.v1.Envelope.deadline_recomputed:type_name -> counterdesk.events.v1.DeadlineRecomputed
-	12, // 8: counterdesk.events.v1.Envelope.audit_anchored:type_name -> counterdesk.events.v1.AuditAnchored
-	2,  // 9: counterdesk.events.v1.Envelope.case_transitioned:type_name -> counterdesk.events.v1.CaseTransitioned
-	5,  // 10: counterdesk.events.v1.Envelope.ownership_alert:type_name -> counterdesk.events.v1.OwnershipAlert
-	14, // 11: counterdesk.events.v1.CaseCreated.channel:type_name -> counterdesk.cases.v1.Channel
-	15, // 12: counterdesk.events.v1.CaseCreated.category:type_name -> counterdesk.cases.v1.Category
-	16, // 13: counterdesk.events.v1.CaseCreated.severity:type_name -> counterdesk.cases.v1.Severity
-	17, // 14: counterdesk.events.v1.CaseCreated.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
-	18, // 15: counterdesk.events.v1.CaseCreated.status:type_name -> counterdesk.cases.v1.CaseStatus
-	13, // 16: counterdesk.events.v1.CaseCreated.occurred_at:type_name -> google.protobuf.Timestamp
-	13, // 17: counterdesk.events.v1.CaseCreated.created_at:type_name -> google.protobuf.Timestamp
-	18, // 18: counterdesk.events.v1.CaseTransitioned.from_status:type_name -> counterdesk.cases.v1.CaseStatus
-	18, // 19: counterdesk.events.v1.CaseTransitioned.to_status:type_name -> counterdesk.cases.v1.CaseStatus
-	13, // 20: counterdesk.events.v1.CaseTransitioned.at:type_name -> google.protobuf.Timestamp
-	15, // 21: counterdesk.events.v1.CaseTransitioned.category:type_name -> counterdesk.cases.v1.Category
-	16, // 22: counterdesk.events.v1.CaseTransitioned.severity:type_name -> counterdesk.cases.v1.Severity
-	19, // 23: counterdesk.events.v1.CaseTransitioned.root_cause:type_name -> counterdesk.cases.v1.RootCause
-	13, // 24: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
-	4,  // 25: counterdesk.events.v1.AssignmentMade.notify:type_name -> counterdesk.events.v1.Notify
-	13, // 26: counterdesk.events.v1.OwnershipAlert.at:type_name -> google.protobuf.Timestamp
-	13, // 27: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
-	6,  // 28: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
-	13, // 29: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
-	13, // 30: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
-	13, // 31: counterdesk.events.v1.DeadlineRecomputed.old_due_at:type_name -> google.protobuf.Timestamp
-	13, // 32: counterdesk.events.v1.DeadlineRecomputed.new_due_at:type_name -> google.protobuf.Timestamp
-	13, // 33: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
-	13, // 34: counterdesk.events.v1.AuditAnchored.anchored_at:type_name -> google.protobuf.Timestamp
-	35, // [35:35] is the sub-list for method output_type
-	35, // [35:35] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	4,  // 2: counterdesk.events.v1.Envelope.assignment_made:type_name -> counterdesk.events.v1.AssignmentMade
+	8,  // 3: counterdesk.events.v1.Envelope.deadlines_armed:type_name -> counterdesk.events.v1.DeadlinesArmed
+	9,  // 4: counterdesk.events.v1.Envelope.deadline_warned:type_name -> counterdesk.events.v1.DeadlineWarned
+	10, // 5: counterdesk.events.v1.Envelope.deadline_breached:type_name -> counterdesk.events.v1.DeadlineBreached
+	12, // 6: counterdesk.events.v1.Envelope.notification_sent:type_name -> counterdesk.events.v1.NotificationSent
+	11, // 7: counterdesk.events.v1.Envelope.deadline_recomputed:type_name -> counterdesk.events.v1.DeadlineRecomputed
+	13, // 8: counterdesk.events.v1.Envelope.audit_anchored:type_name -> counterdesk.events.v1.AuditAnchored
+	3,  // 9: counterdesk.events.v1.Envelope.case_transitioned:type_name -> counterdesk.events.v1.CaseTransitioned
+	6,  // 10: counterdesk.events.v1.Envelope.ownership_alert:type_name -> counterdesk.events.v1.OwnershipAlert
+	15, // 11: counterdesk.events.v1.CaseCreated.channel:type_name -> counterdesk.cases.v1.Channel
+	16, // 12: counterdesk.events.v1.CaseCreated.category:type_name -> counterdesk.cases.v1.Category
+	17, // 13: counterdesk.events.v1.CaseCreated.severity:type_name -> counterdesk.cases.v1.Severity
+	18, // 14: counterdesk.events.v1.CaseCreated.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
+	19, // 15: counterdesk.events.v1.CaseCreated.status:type_name -> counterdesk.cases.v1.CaseStatus
+	14, // 16: counterdesk.events.v1.CaseCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	14, // 17: counterdesk.events.v1.CaseCreated.created_at:type_name -> google.protobuf.Timestamp
+	14, // 18: counterdesk.events.v1.CaseCreated.received_at:type_name -> google.protobuf.Timestamp
+	2,  // 19: counterdesk.events.v1.CaseCreated.opening_hours:type_name -> counterdesk.events.v1.OpeningPeriod
+	19, // 20: counterdesk.events.v1.CaseTransitioned.from_status:type_name -> counterdesk.cases.v1.CaseStatus
+	19, // 21: counterdesk.events.v1.CaseTransitioned.to_status:type_name -> counterdesk.cases.v1.CaseStatus
+	14, // 22: counterdesk.events.v1.CaseTransitioned.at:type_name -> google.protobuf.Timestamp
+	16, // 23: counterdesk.events.v1.CaseTransitioned.category:type_name -> counterdesk.cases.v1.Category
+	17, // 24: counterdesk.events.v1.CaseTransitioned.severity:type_name -> counterdesk.cases.v1.Severity
+	20, // 25: counterdesk.events.v1.CaseTransitioned.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	14, // 26: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
+	5,  // 27: counterdesk.events.v1.AssignmentMade.notify:type_name -> counterdesk.events.v1.Notify
+	14, // 28: counterdesk.events.v1.OwnershipAlert.at:type_name -> google.protobuf.Timestamp
+	14, // 29: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
+	7,  // 30: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
+	14, // 31: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
+	14, // 32: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
+	14, // 33: counterdesk.events.v1.DeadlineRecomputed.old_due_at:type_name -> google.protobuf.Timestamp
+	14, // 34: counterdesk.events.v1.DeadlineRecomputed.new_due_at:type_name -> google.protobuf.Timestamp
+	14, // 35: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
+	14, // 36: counterdesk.events.v1.AuditAnchored.anchored_at:type_name -> google.protobuf.Timestamp
+	37, // [37:37] is the sub-list for method output_type
+	37, // [37:37] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_events_v1_events_proto_init() }
@@ -1662,7 +1754,7 @@ func file_counterdesk_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_events_v1_events_proto_rawDesc), len(file_counterdesk_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

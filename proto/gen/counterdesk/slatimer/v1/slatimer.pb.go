@@ -28,6 +28,58 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Which deadlines ListDueDeadlines returns.
+type DueState int32
+
+const (
+	DueState_DUE_STATE_UNSPECIFIED DueState = 0
+	// Open and due within `within` from now.
+	DueState_DUE_STATE_DUE_SOON DueState = 1
+	// Open and past due.
+	DueState_DUE_STATE_OVERDUE DueState = 2
+)
+
+// Enum value maps for DueState.
+var (
+	DueState_name = map[int32]string{
+		0: "DUE_STATE_UNSPECIFIED",
+		1: "DUE_STATE_DUE_SOON",
+		2: "DUE_STATE_OVERDUE",
+	}
+	DueState_value = map[string]int32{
+		"DUE_STATE_UNSPECIFIED": 0,
+		"DUE_STATE_DUE_SOON":    1,
+		"DUE_STATE_OVERDUE":     2,
+	}
+)
+
+func (x DueState) Enum() *DueState {
+	p := new(DueState)
+	*p = x
+	return p
+}
+
+func (x DueState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DueState) Descriptor() protoreflect.EnumDescriptor {
+	return file_counterdesk_slatimer_v1_slatimer_proto_enumTypes[0].Descriptor()
+}
+
+func (DueState) Type() protoreflect.EnumType {
+	return &file_counterdesk_slatimer_v1_slatimer_proto_enumTypes[0]
+}
+
+func (x DueState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DueState.Descriptor instead.
+func (DueState) EnumDescriptor() ([]byte, []int) {
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{0}
+}
+
 // What a deadline is for.
 type DeadlineKind int32
 
@@ -80,11 +132,11 @@ func (x DeadlineKind) String() string {
 }
 
 func (DeadlineKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_counterdesk_slatimer_v1_slatimer_proto_enumTypes[0].Descriptor()
+	return file_counterdesk_slatimer_v1_slatimer_proto_enumTypes[1].Descriptor()
 }
 
 func (DeadlineKind) Type() protoreflect.EnumType {
-	return &file_counterdesk_slatimer_v1_slatimer_proto_enumTypes[0]
+	return &file_counterdesk_slatimer_v1_slatimer_proto_enumTypes[1]
 }
 
 func (x DeadlineKind) Number() protoreflect.EnumNumber {
@@ -93,7 +145,7 @@ func (x DeadlineKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DeadlineKind.Descriptor instead.
 func (DeadlineKind) EnumDescriptor() ([]byte, []int) {
-	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{0}
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{1}
 }
 
 // How a limit is counted.
@@ -104,6 +156,10 @@ const (
 	Clock_CLOCK_CALENDAR       Clock = 1 // wall-clock time
 	Clock_CLOCK_BUSINESS_HOURS Clock = 2 // working hours of working days
 	Clock_CLOCK_WORKING_DAYS   Clock = 3 // whole working days
+	// Calendar days the civil-code way: the day the clock starts is not
+	// counted; a limit ending on a non-working day moves to the end of the
+	// next working day.
+	Clock_CLOCK_CALENDAR_DAYS Clock = 4
 )
 
 // Enum value maps for Clock.
@@ -113,12 +169,14 @@ var (
 		1: "CLOCK_CALENDAR",
 		2: "CLOCK_BUSINESS_HOURS",
 		3: "CLOCK_WORKING_DAYS",
+		4: "CLOCK_CALENDAR_DAYS",
 	}
 	Clock_value = map[string]int32{
 		"CLOCK_UNSPECIFIED":    0,
 		"CLOCK_CALENDAR":       1,
 		"CLOCK_BUSINESS_HOURS": 2,
 		"CLOCK_WORKING_DAYS":   3,
+		"CLOCK_CALENDAR_DAYS":  4,
 	}
 )
 
@@ -133,11 +191,11 @@ func (x Clock) String() string {
 }
 
 func (Clock) Descriptor() protoreflect.EnumDescriptor {
-	return file_counterdesk_slatimer_v1_slatimer_proto_enumTypes[1].Descriptor()
+	return file_counterdesk_slatimer_v1_slatimer_proto_enumTypes[2].Descriptor()
 }
 
 func (Clock) Type() protoreflect.EnumType {
-	return &file_counterdesk_slatimer_v1_slatimer_proto_enumTypes[1]
+	return &file_counterdesk_slatimer_v1_slatimer_proto_enumTypes[2]
 }
 
 func (x Clock) Number() protoreflect.EnumNumber {
@@ -146,7 +204,7 @@ func (x Clock) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Clock.Descriptor instead.
 func (Clock) EnumDescriptor() ([]byte, []int) {
-	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{1}
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{2}
 }
 
 // Warning level a running deadline has reached.
@@ -192,11 +250,11 @@ func (x WarningLevel) String() string {
 }
 
 func (WarningLevel) Descriptor() protoreflect.EnumDescriptor {
-	return file_counterdesk_slatimer_v1_slatimer_proto_enumTypes[2].Descriptor()
+	return file_counterdesk_slatimer_v1_slatimer_proto_enumTypes[3].Descriptor()
 }
 
 func (WarningLevel) Type() protoreflect.EnumType {
-	return &file_counterdesk_slatimer_v1_slatimer_proto_enumTypes[2]
+	return &file_counterdesk_slatimer_v1_slatimer_proto_enumTypes[3]
 }
 
 func (x WarningLevel) Number() protoreflect.EnumNumber {
@@ -205,7 +263,469 @@ func (x WarningLevel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WarningLevel.Descriptor instead.
 func (WarningLevel) EnumDescriptor() ([]byte, []int) {
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{3}
+}
+
+type ListPolicyVersionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPolicyVersionsRequest) Reset() {
+	*x = ListPolicyVersionsRequest{}
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPolicyVersionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPolicyVersionsRequest) ProtoMessage() {}
+
+func (x *ListPolicyVersionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPolicyVersionsRequest.ProtoReflect.Descriptor instead.
+func (*ListPolicyVersionsRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{0}
+}
+
+type PolicyVersion struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       int64                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	UpdatedBy     string                 `protobuf:"bytes,2,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	Policy        *Policy                `protobuf:"bytes,4,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PolicyVersion) Reset() {
+	*x = PolicyVersion{}
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PolicyVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PolicyVersion) ProtoMessage() {}
+
+func (x *PolicyVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PolicyVersion.ProtoReflect.Descriptor instead.
+func (*PolicyVersion) Descriptor() ([]byte, []int) {
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PolicyVersion) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *PolicyVersion) GetUpdatedBy() string {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return ""
+}
+
+func (x *PolicyVersion) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+func (x *PolicyVersion) GetPolicy() *Policy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+type ListPolicyVersionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Versions      []*PolicyVersion       `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPolicyVersionsResponse) Reset() {
+	*x = ListPolicyVersionsResponse{}
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPolicyVersionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPolicyVersionsResponse) ProtoMessage() {}
+
+func (x *ListPolicyVersionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPolicyVersionsResponse.ProtoReflect.Descriptor instead.
+func (*ListPolicyVersionsResponse) Descriptor() ([]byte, []int) {
 	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListPolicyVersionsResponse) GetVersions() []*PolicyVersion {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+type ExtendDeadlineRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// Days to add: the first extension is 15 (15 → 30 days), a second at
+	// most 30.
+	Days          int32  `protobuf:"varint,2,opt,name=days,proto3" json:"days,omitempty"`
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtendDeadlineRequest) Reset() {
+	*x = ExtendDeadlineRequest{}
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtendDeadlineRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtendDeadlineRequest) ProtoMessage() {}
+
+func (x *ExtendDeadlineRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtendDeadlineRequest.ProtoReflect.Descriptor instead.
+func (*ExtendDeadlineRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ExtendDeadlineRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ExtendDeadlineRequest) GetDays() int32 {
+	if x != nil {
+		return x.Days
+	}
+	return 0
+}
+
+func (x *ExtendDeadlineRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type ExtendDeadlineResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deadline      *Deadline              `protobuf:"bytes,1,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtendDeadlineResponse) Reset() {
+	*x = ExtendDeadlineResponse{}
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtendDeadlineResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtendDeadlineResponse) ProtoMessage() {}
+
+func (x *ExtendDeadlineResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtendDeadlineResponse.ProtoReflect.Descriptor instead.
+func (*ExtendDeadlineResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ExtendDeadlineResponse) GetDeadline() *Deadline {
+	if x != nil {
+		return x.Deadline
+	}
+	return nil
+}
+
+type ListDueDeadlinesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	State DueState               `protobuf:"varint,1,opt,name=state,proto3,enum=counterdesk.slatimer.v1.DueState" json:"state,omitempty"`
+	// Only this branch / region (within the caller's scope).
+	BranchId string `protobuf:"bytes,2,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	RegionId string `protobuf:"bytes,3,opt,name=region_id,json=regionId,proto3" json:"region_id,omitempty"`
+	// For DUE_STATE_DUE_SOON: how far ahead; 4 hours when absent.
+	Within *durationpb.Duration `protobuf:"bytes,4,opt,name=within,proto3" json:"within,omitempty"`
+	// 100 when 0, at most 1000.
+	PageSize      int32  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDueDeadlinesRequest) Reset() {
+	*x = ListDueDeadlinesRequest{}
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDueDeadlinesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDueDeadlinesRequest) ProtoMessage() {}
+
+func (x *ListDueDeadlinesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDueDeadlinesRequest.ProtoReflect.Descriptor instead.
+func (*ListDueDeadlinesRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListDueDeadlinesRequest) GetState() DueState {
+	if x != nil {
+		return x.State
+	}
+	return DueState_DUE_STATE_UNSPECIFIED
+}
+
+func (x *ListDueDeadlinesRequest) GetBranchId() string {
+	if x != nil {
+		return x.BranchId
+	}
+	return ""
+}
+
+func (x *ListDueDeadlinesRequest) GetRegionId() string {
+	if x != nil {
+		return x.RegionId
+	}
+	return ""
+}
+
+func (x *ListDueDeadlinesRequest) GetWithin() *durationpb.Duration {
+	if x != nil {
+		return x.Within
+	}
+	return nil
+}
+
+func (x *ListDueDeadlinesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDueDeadlinesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type DueDeadline struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	BranchId      string                 `protobuf:"bytes,2,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	RegionId      string                 `protobuf:"bytes,3,opt,name=region_id,json=regionId,proto3" json:"region_id,omitempty"`
+	Deadline      *Deadline              `protobuf:"bytes,4,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DueDeadline) Reset() {
+	*x = DueDeadline{}
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DueDeadline) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DueDeadline) ProtoMessage() {}
+
+func (x *DueDeadline) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DueDeadline.ProtoReflect.Descriptor instead.
+func (*DueDeadline) Descriptor() ([]byte, []int) {
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DueDeadline) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *DueDeadline) GetBranchId() string {
+	if x != nil {
+		return x.BranchId
+	}
+	return ""
+}
+
+func (x *DueDeadline) GetRegionId() string {
+	if x != nil {
+		return x.RegionId
+	}
+	return ""
+}
+
+func (x *DueDeadline) GetDeadline() *Deadline {
+	if x != nil {
+		return x.Deadline
+	}
+	return nil
+}
+
+type ListDueDeadlinesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Nearest due first.
+	Deadlines     []*DueDeadline `protobuf:"bytes,1,rep,name=deadlines,proto3" json:"deadlines,omitempty"`
+	NextPageToken string         `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDueDeadlinesResponse) Reset() {
+	*x = ListDueDeadlinesResponse{}
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDueDeadlinesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDueDeadlinesResponse) ProtoMessage() {}
+
+func (x *ListDueDeadlinesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDueDeadlinesResponse.ProtoReflect.Descriptor instead.
+func (*ListDueDeadlinesResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListDueDeadlinesResponse) GetDeadlines() []*DueDeadline {
+	if x != nil {
+		return x.Deadlines
+	}
+	return nil
+}
+
+func (x *ListDueDeadlinesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type Deadline struct {
@@ -222,14 +742,26 @@ type Deadline struct {
 	// present in JSON, false included.
 	Provisional *bool `protobuf:"varint,7,opt,name=provisional,proto3,oneof" json:"provisional,omitempty"`
 	// The due time in the branch's zone, RFC 3339 (e.g. 2026-11-23T17:00:00+08:00).
-	DueLocal      string `protobuf:"bytes,8,opt,name=due_local,json=dueLocal,proto3" json:"due_local,omitempty"`
+	DueLocal string `protobuf:"bytes,8,opt,name=due_local,json=dueLocal,proto3" json:"due_local,omitempty"`
+	// "open", "paused", "met" or "breached" (past due and not met).
+	State string `protobuf:"bytes,9,opt,name=state,proto3" json:"state,omitempty"`
+	// Time left until due, counted the way the clock counts (business time
+	// for the business-hours and working-days clocks, wall time otherwise);
+	// zero once met or past due; frozen while paused.
+	Remaining *durationpb.Duration `protobuf:"bytes,10,opt,name=remaining,proto3" json:"remaining,omitempty"`
+	// The policy version the deadline was armed with.
+	PolicyVersion int64 `protobuf:"varint,11,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
+	// Set while the clock is paused (waiting for the customer).
+	PausedAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=paused_at,json=pausedAt,proto3" json:"paused_at,omitempty"`
+	// Regulatory extensions granted so far.
+	Extensions    int32 `protobuf:"varint,13,opt,name=extensions,proto3" json:"extensions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Deadline) Reset() {
 	*x = Deadline{}
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[0]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -241,7 +773,7 @@ func (x *Deadline) String() string {
 func (*Deadline) ProtoMessage() {}
 
 func (x *Deadline) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[0]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -254,7 +786,7 @@ func (x *Deadline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deadline.ProtoReflect.Descriptor instead.
 func (*Deadline) Descriptor() ([]byte, []int) {
-	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{0}
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Deadline) GetKind() DeadlineKind {
@@ -313,6 +845,41 @@ func (x *Deadline) GetDueLocal() string {
 	return ""
 }
 
+func (x *Deadline) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *Deadline) GetRemaining() *durationpb.Duration {
+	if x != nil {
+		return x.Remaining
+	}
+	return nil
+}
+
+func (x *Deadline) GetPolicyVersion() int64 {
+	if x != nil {
+		return x.PolicyVersion
+	}
+	return 0
+}
+
+func (x *Deadline) GetPausedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PausedAt
+	}
+	return nil
+}
+
+func (x *Deadline) GetExtensions() int32 {
+	if x != nil {
+		return x.Extensions
+	}
+	return 0
+}
+
 // One rule of a policy: a deadline kind, how it is counted and how long it is.
 type PolicyRule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -325,14 +892,18 @@ type PolicyRule struct {
 	// Apply only to this severity name (e.g. "SEVERITY_COMPLEX"); all when empty.
 	Severity string `protobuf:"bytes,5,opt,name=severity,proto3" json:"severity,omitempty"`
 	// Apply only to this category name (e.g. "CATEGORY_EQUIPMENT_FAILURE"); all when empty.
-	Category      string `protobuf:"bytes,6,opt,name=category,proto3" json:"category,omitempty"`
+	Category string `protobuf:"bytes,6,opt,name=category,proto3" json:"category,omitempty"`
+	// Apply only to this channel name (e.g. "CHANNEL_REGULATOR_REFERRAL"); all when empty.
+	Channel string `protobuf:"bytes,7,opt,name=channel,proto3" json:"channel,omitempty"`
+	// Apply only to this customer tier name (e.g. "CUSTOMER_TIER_PRIVATE"); all when empty.
+	CustomerTier  string `protobuf:"bytes,8,opt,name=customer_tier,json=customerTier,proto3" json:"customer_tier,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PolicyRule) Reset() {
 	*x = PolicyRule{}
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[1]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -344,7 +915,7 @@ func (x *PolicyRule) String() string {
 func (*PolicyRule) ProtoMessage() {}
 
 func (x *PolicyRule) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[1]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -357,7 +928,7 @@ func (x *PolicyRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyRule.ProtoReflect.Descriptor instead.
 func (*PolicyRule) Descriptor() ([]byte, []int) {
-	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{1}
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PolicyRule) GetKind() DeadlineKind {
@@ -402,6 +973,20 @@ func (x *PolicyRule) GetCategory() string {
 	return ""
 }
 
+func (x *PolicyRule) GetChannel() string {
+	if x != nil {
+		return x.Channel
+	}
+	return ""
+}
+
+func (x *PolicyRule) GetCustomerTier() string {
+	if x != nil {
+		return x.CustomerTier
+	}
+	return ""
+}
+
 type Policy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Rules []*PolicyRule          `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
@@ -416,7 +1001,7 @@ type Policy struct {
 
 func (x *Policy) Reset() {
 	*x = Policy{}
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[2]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -428,7 +1013,7 @@ func (x *Policy) String() string {
 func (*Policy) ProtoMessage() {}
 
 func (x *Policy) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[2]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -441,7 +1026,7 @@ func (x *Policy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Policy.ProtoReflect.Descriptor instead.
 func (*Policy) Descriptor() ([]byte, []int) {
-	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{2}
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Policy) GetRules() []*PolicyRule {
@@ -481,7 +1066,7 @@ type ListCaseDeadlinesRequest struct {
 
 func (x *ListCaseDeadlinesRequest) Reset() {
 	*x = ListCaseDeadlinesRequest{}
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[3]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +1078,7 @@ func (x *ListCaseDeadlinesRequest) String() string {
 func (*ListCaseDeadlinesRequest) ProtoMessage() {}
 
 func (x *ListCaseDeadlinesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[3]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +1091,7 @@ func (x *ListCaseDeadlinesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseDeadlinesRequest.ProtoReflect.Descriptor instead.
 func (*ListCaseDeadlinesRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{3}
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListCaseDeadlinesRequest) GetCaseId() string {
@@ -526,7 +1111,7 @@ type ListCaseDeadlinesResponse struct {
 
 func (x *ListCaseDeadlinesResponse) Reset() {
 	*x = ListCaseDeadlinesResponse{}
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[4]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -538,7 +1123,7 @@ func (x *ListCaseDeadlinesResponse) String() string {
 func (*ListCaseDeadlinesResponse) ProtoMessage() {}
 
 func (x *ListCaseDeadlinesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[4]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -551,7 +1136,7 @@ func (x *ListCaseDeadlinesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseDeadlinesResponse.ProtoReflect.Descriptor instead.
 func (*ListCaseDeadlinesResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{4}
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListCaseDeadlinesResponse) GetCaseId() string {
@@ -576,7 +1161,7 @@ type GetPolicyRequest struct {
 
 func (x *GetPolicyRequest) Reset() {
 	*x = GetPolicyRequest{}
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[5]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +1173,7 @@ func (x *GetPolicyRequest) String() string {
 func (*GetPolicyRequest) ProtoMessage() {}
 
 func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[5]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,21 +1186,25 @@ func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{5}
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{13}
 }
 
 type GetPolicyResponse struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Policy *Policy                `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
 	// True when the bank has not set its own policy and the default applies.
-	IsDefault     bool `protobuf:"varint,2,opt,name=is_default,json=isDefault,proto3" json:"is_default,omitempty"`
+	IsDefault bool `protobuf:"varint,2,opt,name=is_default,json=isDefault,proto3" json:"is_default,omitempty"`
+	// The version in force (0 for the default).
+	Version       int64                  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	UpdatedBy     string                 `protobuf:"bytes,4,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetPolicyResponse) Reset() {
 	*x = GetPolicyResponse{}
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[6]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +1216,7 @@ func (x *GetPolicyResponse) String() string {
 func (*GetPolicyResponse) ProtoMessage() {}
 
 func (x *GetPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[6]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +1229,7 @@ func (x *GetPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{6}
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetPolicyResponse) GetPolicy() *Policy {
@@ -657,6 +1246,27 @@ func (x *GetPolicyResponse) GetIsDefault() bool {
 	return false
 }
 
+func (x *GetPolicyResponse) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *GetPolicyResponse) GetUpdatedBy() string {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return ""
+}
+
+func (x *GetPolicyResponse) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
 type PutPolicyRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Policy        *Policy                `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
@@ -666,7 +1276,7 @@ type PutPolicyRequest struct {
 
 func (x *PutPolicyRequest) Reset() {
 	*x = PutPolicyRequest{}
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[7]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -678,7 +1288,7 @@ func (x *PutPolicyRequest) String() string {
 func (*PutPolicyRequest) ProtoMessage() {}
 
 func (x *PutPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[7]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -691,7 +1301,7 @@ func (x *PutPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutPolicyRequest.ProtoReflect.Descriptor instead.
 func (*PutPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{7}
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PutPolicyRequest) GetPolicy() *Policy {
@@ -702,15 +1312,17 @@ func (x *PutPolicyRequest) GetPolicy() *Policy {
 }
 
 type PutPolicyResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Policy        *Policy                `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Policy *Policy                `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	// The new version: cases armed from now on keep it.
+	Version       int64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PutPolicyResponse) Reset() {
 	*x = PutPolicyResponse{}
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[8]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -722,7 +1334,7 @@ func (x *PutPolicyResponse) String() string {
 func (*PutPolicyResponse) ProtoMessage() {}
 
 func (x *PutPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[8]
+	mi := &file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -735,7 +1347,7 @@ func (x *PutPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutPolicyResponse.ProtoReflect.Descriptor instead.
 func (*PutPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{8}
+	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PutPolicyResponse) GetPolicy() *Policy {
@@ -745,11 +1357,53 @@ func (x *PutPolicyResponse) GetPolicy() *Policy {
 	return nil
 }
 
+func (x *PutPolicyResponse) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 var File_counterdesk_slatimer_v1_slatimer_proto protoreflect.FileDescriptor
 
 const file_counterdesk_slatimer_v1_slatimer_proto_rawDesc = "" +
 	"\n" +
-	"&counterdesk/slatimer/v1/slatimer.proto\x12\x17counterdesk.slatimer.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xad\x03\n" +
+	"&counterdesk/slatimer/v1/slatimer.proto\x12\x17counterdesk.slatimer.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1b\n" +
+	"\x19ListPolicyVersionsRequest\"\xbc\x01\n" +
+	"\rPolicyVersion\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x03R\aversion\x12\x1d\n" +
+	"\n" +
+	"updated_by\x18\x02 \x01(\tR\tupdatedBy\x129\n" +
+	"\n" +
+	"updated_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x127\n" +
+	"\x06policy\x18\x04 \x01(\v2\x1f.counterdesk.slatimer.v1.PolicyR\x06policy\"`\n" +
+	"\x1aListPolicyVersionsResponse\x12B\n" +
+	"\bversions\x18\x01 \x03(\v2&.counterdesk.slatimer.v1.PolicyVersionR\bversions\"}\n" +
+	"\x15ExtendDeadlineRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\x1d\n" +
+	"\x04days\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x1e(\x01R\x04days\x12\"\n" +
+	"\x06reason\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x02\x18\xf4\x03R\x06reason\"W\n" +
+	"\x16ExtendDeadlineResponse\x12=\n" +
+	"\bdeadline\x18\x01 \x01(\v2!.counterdesk.slatimer.v1.DeadlineR\bdeadline\"\xaf\x02\n" +
+	"\x17ListDueDeadlinesRequest\x12C\n" +
+	"\x05state\x18\x01 \x01(\x0e2!.counterdesk.slatimer.v1.DueStateB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05state\x12$\n" +
+	"\tbranch_id\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\bbranchId\x12$\n" +
+	"\tregion_id\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\bregionId\x121\n" +
+	"\x06within\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x06within\x12'\n" +
+	"\tpage_size\x18\x05 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"\x9f\x01\n" +
+	"\vDueDeadline\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1b\n" +
+	"\tbranch_id\x18\x02 \x01(\tR\bbranchId\x12\x1b\n" +
+	"\tregion_id\x18\x03 \x01(\tR\bregionId\x12=\n" +
+	"\bdeadline\x18\x04 \x01(\v2!.counterdesk.slatimer.v1.DeadlineR\bdeadline\"\x86\x01\n" +
+	"\x18ListDueDeadlinesResponse\x12B\n" +
+	"\tdeadlines\x18\x01 \x03(\v2$.counterdesk.slatimer.v1.DueDeadlineR\tdeadlines\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xfc\x04\n" +
 	"\bDeadline\x129\n" +
 	"\x04kind\x18\x01 \x01(\x0e2%.counterdesk.slatimer.v1.DeadlineKindR\x04kind\x124\n" +
 	"\x05clock\x18\x02 \x01(\x0e2\x1e.counterdesk.slatimer.v1.ClockR\x05clock\x129\n" +
@@ -759,8 +1413,16 @@ const file_counterdesk_slatimer_v1_slatimer_proto_rawDesc = "" +
 	"\x05level\x18\x05 \x01(\x0e2%.counterdesk.slatimer.v1.WarningLevelR\x05level\x121\n" +
 	"\x06met_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05metAt\x12%\n" +
 	"\vprovisional\x18\a \x01(\bH\x00R\vprovisional\x88\x01\x01\x12\x1b\n" +
-	"\tdue_local\x18\b \x01(\tR\bdueLocalB\x0e\n" +
-	"\f_provisional\"\xb2\x02\n" +
+	"\tdue_local\x18\b \x01(\tR\bdueLocal\x12\x14\n" +
+	"\x05state\x18\t \x01(\tR\x05state\x127\n" +
+	"\tremaining\x18\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\tremaining\x12%\n" +
+	"\x0epolicy_version\x18\v \x01(\x03R\rpolicyVersion\x127\n" +
+	"\tpaused_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\bpausedAt\x12\x1e\n" +
+	"\n" +
+	"extensions\x18\r \x01(\x05R\n" +
+	"extensionsB\x0e\n" +
+	"\f_provisional\"\xf1\x02\n" +
 	"\n" +
 	"PolicyRule\x12E\n" +
 	"\x04kind\x18\x01 \x01(\x0e2%.counterdesk.slatimer.v1.DeadlineKindB\n" +
@@ -770,7 +1432,9 @@ const file_counterdesk_slatimer_v1_slatimer_proto_rawDesc = "" +
 	"\bduration\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12,\n" +
 	"\fworking_days\x18\x04 \x01(\x05B\t\xbaH\x06\x1a\x04\x18<(\x00R\vworkingDays\x12\x1a\n" +
 	"\bseverity\x18\x05 \x01(\tR\bseverity\x12\x1a\n" +
-	"\bcategory\x18\x06 \x01(\tR\bcategory\"\xb6\x02\n" +
+	"\bcategory\x18\x06 \x01(\tR\bcategory\x12\x18\n" +
+	"\achannel\x18\a \x01(\tR\achannel\x12#\n" +
+	"\rcustomer_tier\x18\b \x01(\tR\fcustomerTier\"\xb6\x02\n" +
 	"\x06Policy\x12C\n" +
 	"\x05rules\x18\x01 \x03(\v2#.counterdesk.slatimer.v1.PolicyRuleB\b\xbaH\x05\x92\x01\x02\b\x01R\x05rules\x12K\n" +
 	"\x11warning_fractions\x18\x02 \x03(\x01B\x1e\xbaH\x1b\x92\x01\x18\x10\x03\"\x14\x12\x12\x11\x00\x00\x00\x00\x00\x00\xf0?!\x00\x00\x00\x00\x00\x00\x00\x00R\x10warningFractions\x12N\n" +
@@ -782,15 +1446,25 @@ const file_counterdesk_slatimer_v1_slatimer_proto_rawDesc = "" +
 	"\x19ListCaseDeadlinesResponse\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12?\n" +
 	"\tdeadlines\x18\x02 \x03(\v2!.counterdesk.slatimer.v1.DeadlineR\tdeadlines\"\x12\n" +
-	"\x10GetPolicyRequest\"k\n" +
+	"\x10GetPolicyRequest\"\xdf\x01\n" +
 	"\x11GetPolicyResponse\x127\n" +
 	"\x06policy\x18\x01 \x01(\v2\x1f.counterdesk.slatimer.v1.PolicyR\x06policy\x12\x1d\n" +
 	"\n" +
-	"is_default\x18\x02 \x01(\bR\tisDefault\"S\n" +
+	"is_default\x18\x02 \x01(\bR\tisDefault\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\x12\x1d\n" +
+	"\n" +
+	"updated_by\x18\x04 \x01(\tR\tupdatedBy\x129\n" +
+	"\n" +
+	"updated_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"S\n" +
 	"\x10PutPolicyRequest\x12?\n" +
-	"\x06policy\x18\x01 \x01(\v2\x1f.counterdesk.slatimer.v1.PolicyB\x06\xbaH\x03\xc8\x01\x01R\x06policy\"L\n" +
+	"\x06policy\x18\x01 \x01(\v2\x1f.counterdesk.slatimer.v1.PolicyB\x06\xbaH\x03\xc8\x01\x01R\x06policy\"f\n" +
 	"\x11PutPolicyResponse\x127\n" +
-	"\x06policy\x18\x01 \x01(\v2\x1f.counterdesk.slatimer.v1.PolicyR\x06policy*\xba\x02\n" +
+	"\x06policy\x18\x01 \x01(\v2\x1f.counterdesk.slatimer.v1.PolicyR\x06policy\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion*T\n" +
+	"\bDueState\x12\x19\n" +
+	"\x15DUE_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12DUE_STATE_DUE_SOON\x10\x01\x12\x15\n" +
+	"\x11DUE_STATE_OVERDUE\x10\x02*\xba\x02\n" +
 	"\fDeadlineKind\x12\x1d\n" +
 	"\x19DEADLINE_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19DEADLINE_KIND_ACKNOWLEDGE\x10\x01\x12!\n" +
@@ -800,23 +1474,27 @@ const file_counterdesk_slatimer_v1_slatimer_proto_rawDesc = "" +
 	"\x1aDEADLINE_KIND_FIRST_ANSWER\x10\x05\x12\x1c\n" +
 	"\x18DEADLINE_KIND_RESOLUTION\x10\x06\x12%\n" +
 	"!DEADLINE_KIND_REGULATORY_DECISION\x10\a\x12\x1e\n" +
-	"\x1aDEADLINE_KIND_RETURN_VISIT\x10\b*d\n" +
+	"\x1aDEADLINE_KIND_RETURN_VISIT\x10\b*}\n" +
 	"\x05Clock\x12\x15\n" +
 	"\x11CLOCK_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eCLOCK_CALENDAR\x10\x01\x12\x18\n" +
 	"\x14CLOCK_BUSINESS_HOURS\x10\x02\x12\x16\n" +
-	"\x12CLOCK_WORKING_DAYS\x10\x03*\xac\x01\n" +
+	"\x12CLOCK_WORKING_DAYS\x10\x03\x12\x17\n" +
+	"\x13CLOCK_CALENDAR_DAYS\x10\x04*\xac\x01\n" +
 	"\fWarningLevel\x12\x1d\n" +
 	"\x19WARNING_LEVEL_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12WARNING_LEVEL_NONE\x10\x01\x12\x18\n" +
 	"\x14WARNING_LEVEL_YELLOW\x10\x02\x12\x18\n" +
 	"\x14WARNING_LEVEL_ORANGE\x10\x03\x12\x15\n" +
 	"\x11WARNING_LEVEL_RED\x10\x04\x12\x1a\n" +
-	"\x16WARNING_LEVEL_BREACHED\x10\x052\xb6\x03\n" +
+	"\x16WARNING_LEVEL_BREACHED\x10\x052\x8b\a\n" +
 	"\x0fSlaTimerService\x12\xa1\x01\n" +
 	"\x11ListCaseDeadlines\x121.counterdesk.slatimer.v1.ListCaseDeadlinesRequest\x1a2.counterdesk.slatimer.v1.ListCaseDeadlinesResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/cases/{case_id}/deadlines\x12z\n" +
 	"\tGetPolicy\x12).counterdesk.slatimer.v1.GetPolicyRequest\x1a*.counterdesk.slatimer.v1.GetPolicyResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/sla/policy\x12\x82\x01\n" +
-	"\tPutPolicy\x12).counterdesk.slatimer.v1.PutPolicyRequest\x1a*.counterdesk.slatimer.v1.PutPolicyResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x06policy\x1a\x0e/v1/sla/policyBQZOgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/slatimer/v1;slatimerv1b\x06proto3"
+	"\tPutPolicy\x12).counterdesk.slatimer.v1.PutPolicyRequest\x1a*.counterdesk.slatimer.v1.PutPolicyResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x06policy\x1a\x0e/v1/sla/policy\x12\x9e\x01\n" +
+	"\x12ListPolicyVersions\x122.counterdesk.slatimer.v1.ListPolicyVersionsRequest\x1a3.counterdesk.slatimer.v1.ListPolicyVersionsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/sla/policy/versions\x12\xa0\x01\n" +
+	"\x0eExtendDeadline\x12..counterdesk.slatimer.v1.ExtendDeadlineRequest\x1a/.counterdesk.slatimer.v1.ExtendDeadlineResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/cases/{case_id}:extendDeadline\x12\x8e\x01\n" +
+	"\x10ListDueDeadlines\x120.counterdesk.slatimer.v1.ListDueDeadlinesRequest\x1a1.counterdesk.slatimer.v1.ListDueDeadlinesResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/deadlinesBQZOgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/slatimer/v1;slatimerv1b\x06proto3"
 
 var (
 	file_counterdesk_slatimer_v1_slatimer_proto_rawDescOnce sync.Once
@@ -830,50 +1508,76 @@ func file_counterdesk_slatimer_v1_slatimer_proto_rawDescGZIP() []byte {
 	return file_counterdesk_slatimer_v1_slatimer_proto_rawDescData
 }
 
-var file_counterdesk_slatimer_v1_slatimer_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_counterdesk_slatimer_v1_slatimer_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_counterdesk_slatimer_v1_slatimer_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_counterdesk_slatimer_v1_slatimer_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_counterdesk_slatimer_v1_slatimer_proto_goTypes = []any{
-	(DeadlineKind)(0),                 // 0: counterdesk.slatimer.v1.DeadlineKind
-	(Clock)(0),                        // 1: counterdesk.slatimer.v1.Clock
-	(WarningLevel)(0),                 // 2: counterdesk.slatimer.v1.WarningLevel
-	(*Deadline)(nil),                  // 3: counterdesk.slatimer.v1.Deadline
-	(*PolicyRule)(nil),                // 4: counterdesk.slatimer.v1.PolicyRule
-	(*Policy)(nil),                    // 5: counterdesk.slatimer.v1.Policy
-	(*ListCaseDeadlinesRequest)(nil),  // 6: counterdesk.slatimer.v1.ListCaseDeadlinesRequest
-	(*ListCaseDeadlinesResponse)(nil), // 7: counterdesk.slatimer.v1.ListCaseDeadlinesResponse
-	(*GetPolicyRequest)(nil),          // 8: counterdesk.slatimer.v1.GetPolicyRequest
-	(*GetPolicyResponse)(nil),         // 9: counterdesk.slatimer.v1.GetPolicyResponse
-	(*PutPolicyRequest)(nil),          // 10: counterdesk.slatimer.v1.PutPolicyRequest
-	(*PutPolicyResponse)(nil),         // 11: counterdesk.slatimer.v1.PutPolicyResponse
-	(*timestamppb.Timestamp)(nil),     // 12: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 13: google.protobuf.Duration
+	(DueState)(0),                      // 0: counterdesk.slatimer.v1.DueState
+	(DeadlineKind)(0),                  // 1: counterdesk.slatimer.v1.DeadlineKind
+	(Clock)(0),                         // 2: counterdesk.slatimer.v1.Clock
+	(WarningLevel)(0),                  // 3: counterdesk.slatimer.v1.WarningLevel
+	(*ListPolicyVersionsRequest)(nil),  // 4: counterdesk.slatimer.v1.ListPolicyVersionsRequest
+	(*PolicyVersion)(nil),              // 5: counterdesk.slatimer.v1.PolicyVersion
+	(*ListPolicyVersionsResponse)(nil), // 6: counterdesk.slatimer.v1.ListPolicyVersionsResponse
+	(*ExtendDeadlineRequest)(nil),      // 7: counterdesk.slatimer.v1.ExtendDeadlineRequest
+	(*ExtendDeadlineResponse)(nil),     // 8: counterdesk.slatimer.v1.ExtendDeadlineResponse
+	(*ListDueDeadlinesRequest)(nil),    // 9: counterdesk.slatimer.v1.ListDueDeadlinesRequest
+	(*DueDeadline)(nil),                // 10: counterdesk.slatimer.v1.DueDeadline
+	(*ListDueDeadlinesResponse)(nil),   // 11: counterdesk.slatimer.v1.ListDueDeadlinesResponse
+	(*Deadline)(nil),                   // 12: counterdesk.slatimer.v1.Deadline
+	(*PolicyRule)(nil),                 // 13: counterdesk.slatimer.v1.PolicyRule
+	(*Policy)(nil),                     // 14: counterdesk.slatimer.v1.Policy
+	(*ListCaseDeadlinesRequest)(nil),   // 15: counterdesk.slatimer.v1.ListCaseDeadlinesRequest
+	(*ListCaseDeadlinesResponse)(nil),  // 16: counterdesk.slatimer.v1.ListCaseDeadlinesResponse
+	(*GetPolicyRequest)(nil),           // 17: counterdesk.slatimer.v1.GetPolicyRequest
+	(*GetPolicyResponse)(nil),          // 18: counterdesk.slatimer.v1.GetPolicyResponse
+	(*PutPolicyRequest)(nil),           // 19: counterdesk.slatimer.v1.PutPolicyRequest
+	(*PutPolicyResponse)(nil),          // 20: counterdesk.slatimer.v1.PutPolicyResponse
+	(*timestamppb.Timestamp)(nil),      // 21: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),        // 22: google.protobuf.Duration
 }
 var file_counterdesk_slatimer_v1_slatimer_proto_depIdxs = []int32{
-	0,  // 0: counterdesk.slatimer.v1.Deadline.kind:type_name -> counterdesk.slatimer.v1.DeadlineKind
-	1,  // 1: counterdesk.slatimer.v1.Deadline.clock:type_name -> counterdesk.slatimer.v1.Clock
-	12, // 2: counterdesk.slatimer.v1.Deadline.started_at:type_name -> google.protobuf.Timestamp
-	12, // 3: counterdesk.slatimer.v1.Deadline.due_at:type_name -> google.protobuf.Timestamp
-	2,  // 4: counterdesk.slatimer.v1.Deadline.level:type_name -> counterdesk.slatimer.v1.WarningLevel
-	12, // 5: counterdesk.slatimer.v1.Deadline.met_at:type_name -> google.protobuf.Timestamp
-	0,  // 6: counterdesk.slatimer.v1.PolicyRule.kind:type_name -> counterdesk.slatimer.v1.DeadlineKind
-	1,  // 7: counterdesk.slatimer.v1.PolicyRule.clock:type_name -> counterdesk.slatimer.v1.Clock
-	13, // 8: counterdesk.slatimer.v1.PolicyRule.duration:type_name -> google.protobuf.Duration
-	4,  // 9: counterdesk.slatimer.v1.Policy.rules:type_name -> counterdesk.slatimer.v1.PolicyRule
-	3,  // 10: counterdesk.slatimer.v1.ListCaseDeadlinesResponse.deadlines:type_name -> counterdesk.slatimer.v1.Deadline
-	5,  // 11: counterdesk.slatimer.v1.GetPolicyResponse.policy:type_name -> counterdesk.slatimer.v1.Policy
-	5,  // 12: counterdesk.slatimer.v1.PutPolicyRequest.policy:type_name -> counterdesk.slatimer.v1.Policy
-	5,  // 13: counterdesk.slatimer.v1.PutPolicyResponse.policy:type_name -> counterdesk.slatimer.v1.Policy
-	6,  // 14: counterdesk.slatimer.v1.SlaTimerService.ListCaseDeadlines:input_type -> counterdesk.slatimer.v1.ListCaseDeadlinesRequest
-	8,  // 15: counterdesk.slatimer.v1.SlaTimerService.GetPolicy:input_type -> counterdesk.slatimer.v1.GetPolicyRequest
-	10, // 16: counterdesk.slatimer.v1.SlaTimerService.PutPolicy:input_type -> counterdesk.slatimer.v1.PutPolicyRequest
-	7,  // 17: counterdesk.slatimer.v1.SlaTimerService.ListCaseDeadlines:output_type -> counterdesk.slatimer.v1.ListCaseDeadlinesResponse
-	9,  // 18: counterdesk.slatimer.v1.SlaTimerService.GetPolicy:output_type -> counterdesk.slatimer.v1.GetPolicyResponse
-	11, // 19: counterdesk.slatimer.v1.SlaTimerService.PutPolicy:output_type -> counterdesk.slatimer.v1.PutPolicyResponse
-	17, // [17:20] is the sub-list for method output_type
-	14, // [14:17] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	21, // 0: counterdesk.slatimer.v1.PolicyVersion.updated_at:type_name -> google.protobuf.Timestamp
+	14, // 1: counterdesk.slatimer.v1.PolicyVersion.policy:type_name -> counterdesk.slatimer.v1.Policy
+	5,  // 2: counterdesk.slatimer.v1.ListPolicyVersionsResponse.versions:type_name -> counterdesk.slatimer.v1.PolicyVersion
+	12, // 3: counterdesk.slatimer.v1.ExtendDeadlineResponse.deadline:type_name -> counterdesk.slatimer.v1.Deadline
+	0,  // 4: counterdesk.slatimer.v1.ListDueDeadlinesRequest.state:type_name -> counterdesk.slatimer.v1.DueState
+	22, // 5: counterdesk.slatimer.v1.ListDueDeadlinesRequest.within:type_name -> google.protobuf.Duration
+	12, // 6: counterdesk.slatimer.v1.DueDeadline.deadline:type_name -> counterdesk.slatimer.v1.Deadline
+	10, // 7: counterdesk.slatimer.v1.ListDueDeadlinesResponse.deadlines:type_name -> counterdesk.slatimer.v1.DueDeadline
+	1,  // 8: counterdesk.slatimer.v1.Deadline.kind:type_name -> counterdesk.slatimer.v1.DeadlineKind
+	2,  // 9: counterdesk.slatimer.v1.Deadline.clock:type_name -> counterdesk.slatimer.v1.Clock
+	21, // 10: counterdesk.slatimer.v1.Deadline.started_at:type_name -> google.protobuf.Timestamp
+	21, // 11: counterdesk.slatimer.v1.Deadline.due_at:type_name -> google.protobuf.Timestamp
+	3,  // 12: counterdesk.slatimer.v1.Deadline.level:type_name -> counterdesk.slatimer.v1.WarningLevel
+	21, // 13: counterdesk.slatimer.v1.Deadline.met_at:type_name -> google.protobuf.Timestamp
+	22, // 14: counterdesk.slatimer.v1.Deadline.remaining:type_name -> google.protobuf.Duration
+	21, // 15: counterdesk.slatimer.v1.Deadline.paused_at:type_name -> google.protobuf.Timestamp
+	1,  // 16: counterdesk.slatimer.v1.PolicyRule.kind:type_name -> counterdesk.slatimer.v1.DeadlineKind
+	2,  // 17: counterdesk.slatimer.v1.PolicyRule.clock:type_name -> counterdesk.slatimer.v1.Clock
+	22, // 18: counterdesk.slatimer.v1.PolicyRule.duration:type_name -> google.protobuf.Duration
+	13, // 19: counterdesk.slatimer.v1.Policy.rules:type_name -> counterdesk.slatimer.v1.PolicyRule
+	12, // 20: counterdesk.slatimer.v1.ListCaseDeadlinesResponse.deadlines:type_name -> counterdesk.slatimer.v1.Deadline
+	14, // 21: counterdesk.slatimer.v1.GetPolicyResponse.policy:type_name -> counterdesk.slatimer.v1.Policy
+	21, // 22: counterdesk.slatimer.v1.GetPolicyResponse.updated_at:type_name -> google.protobuf.Timestamp
+	14, // 23: counterdesk.slatimer.v1.PutPolicyRequest.policy:type_name -> counterdesk.slatimer.v1.Policy
+	14, // 24: counterdesk.slatimer.v1.PutPolicyResponse.policy:type_name -> counterdesk.slatimer.v1.Policy
+	15, // 25: counterdesk.slatimer.v1.SlaTimerService.ListCaseDeadlines:input_type -> counterdesk.slatimer.v1.ListCaseDeadlinesRequest
+	17, // 26: counterdesk.slatimer.v1.SlaTimerService.GetPolicy:input_type -> counterdesk.slatimer.v1.GetPolicyRequest
+	19, // 27: counterdesk.slatimer.v1.SlaTimerService.PutPolicy:input_type -> counterdesk.slatimer.v1.PutPolicyRequest
+	4,  // 28: counterdesk.slatimer.v1.SlaTimerService.ListPolicyVersions:input_type -> counterdesk.slatimer.v1.ListPolicyVersionsRequest
+	7,  // 29: counterdesk.slatimer.v1.SlaTimerService.ExtendDeadline:input_type -> counterdesk.slatimer.v1.ExtendDeadlineRequest
+	9,  // 30: counterdesk.slatimer.v1.SlaTimerService.ListDueDeadlines:input_type -> counterdesk.slatimer.v1.ListDueDeadlinesRequest
+	16, // 31: counterdesk.slatimer.v1.SlaTimerService.ListCaseDeadlines:output_type -> counterdesk.slatimer.v1.ListCaseDeadlinesResponse
+	18, // 32: counterdesk.slatimer.v1.SlaTimerService.GetPolicy:output_type -> counterdesk.slatimer.v1.GetPolicyResponse
+	20, // 33: counterdesk.slatimer.v1.SlaTimerService.PutPolicy:output_type -> counterdesk.slatimer.v1.PutPolicyResponse
+	6,  // 34: counterdesk.slatimer.v1.SlaTimerService.ListPolicyVersions:output_type -> counterdesk.slatimer.v1.ListPolicyVersionsResponse
+	8,  // 35: counterdesk.slatimer.v1.SlaTimerService.ExtendDeadline:output_type -> counterdesk.slatimer.v1.ExtendDeadlineResponse
+	11, // 36: counterdesk.slatimer.v1.SlaTimerService.ListDueDeadlines:output_type -> counterdesk.slatimer.v1.ListDueDeadlinesResponse
+	31, // [31:37] is the sub-list for method output_type
+	25, // [25:31] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_slatimer_v1_slatimer_proto_init() }
@@ -881,14 +1585,14 @@ func file_counterdesk_slatimer_v1_slatimer_proto_init() {
 	if File_counterdesk_slatimer_v1_slatimer_proto != nil {
 		return
 	}
-	file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[0].OneofWrappers = []any{}
+	file_counterdesk_slatimer_v1_slatimer_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_slatimer_v1_slatimer_proto_rawDesc), len(file_counterdesk_slatimer_v1_slatimer_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   9,
+			NumEnums:      4,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

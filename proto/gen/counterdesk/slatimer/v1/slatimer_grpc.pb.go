@@ -22,9 +22,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SlaTimerService_ListCaseDeadlines_FullMethodName = "/counterdesk.slatimer.v1.SlaTimerService/ListCaseDeadlines"
-	SlaTimerService_GetPolicy_FullMethodName         = "/counterdesk.slatimer.v1.SlaTimerService/GetPolicy"
-	SlaTimerService_PutPolicy_FullMethodName         = "/counterdesk.slatimer.v1.SlaTimerService/PutPolicy"
+	SlaTimerService_ListCaseDeadlines_FullMethodName  = "/counterdesk.slatimer.v1.SlaTimerService/ListCaseDeadlines"
+	SlaTimerService_GetPolicy_FullMethodName          = "/counterdesk.slatimer.v1.SlaTimerService/GetPolicy"
+	SlaTimerService_PutPolicy_FullMethodName          = "/counterdesk.slatimer.v1.SlaTimerService/PutPolicy"
+	SlaTimerService_ListPolicyVersions_FullMethodName = "/counterdesk.slatimer.v1.SlaTimerService/ListPolicyVersions"
+	SlaTimerService_ExtendDeadline_FullMethodName     = "/counterdesk.slatimer.v1.SlaTimerService/ExtendDeadline"
+	SlaTimerService_ListDueDeadlines_FullMethodName   = "/counterdesk.slatimer.v1.SlaTimerService/ListDueDeadlines"
 )
 
 // SlaTimerServiceClient is the client API for SlaTimerService service.
@@ -40,6 +43,17 @@ type SlaTimerServiceClient interface {
 	// PutPolicy replaces the caller's bank's SLA policy. Caller: bank
 	// administrators and the demo seeder.
 	PutPolicy(ctx context.Context, in *PutPolicyRequest, opts ...grpc.CallOption) (*PutPolicyResponse, error)
+	// ListPolicyVersions lists every version of the bank's SLA policy, newest
+	// first: who set it and when (the audit trail of policy changes).
+	ListPolicyVersions(ctx context.Context, in *ListPolicyVersionsRequest, opts ...grpc.CallOption) (*ListPolicyVersionsResponse, error)
+	// ExtendDeadline extends a case's regulatory decision limit: 15 → 30
+	// days, then by up to 30 more, each time with a reason and an approver of
+	// sufficient authority (the caller); the customer is told each time.
+	ExtendDeadline(ctx context.Context, in *ExtendDeadlineRequest, opts ...grpc.CallOption) (*ExtendDeadlineResponse, error)
+	// ListDueDeadlines lists open deadlines due soon or already overdue, for
+	// supervisors, scoped like reports (a regional supervisor their region, a
+	// branch head their branch, head office the bank).
+	ListDueDeadlines(ctx context.Context, in *ListDueDeadlinesRequest, opts ...grpc.CallOption) (*ListDueDeadlinesResponse, error)
 }
 
 type slaTimerServiceClient struct {
@@ -80,6 +94,36 @@ func (c *slaTimerServiceClient) PutPolicy(ctx context.Context, in *PutPolicyRequ
 	return out, nil
 }
 
+func (c *slaTimerServiceClient) ListPolicyVersions(ctx context.Context, in *ListPolicyVersionsRequest, opts ...grpc.CallOption) (*ListPolicyVersionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPolicyVersionsResponse)
+	err := c.cc.Invoke(ctx, SlaTimerService_ListPolicyVersions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *slaTimerServiceClient) ExtendDeadline(ctx context.Context, in *ExtendDeadlineRequest, opts ...grpc.CallOption) (*ExtendDeadlineResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExtendDeadlineResponse)
+	err := c.cc.Invoke(ctx, SlaTimerService_ExtendDeadline_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *slaTimerServiceClient) ListDueDeadlines(ctx context.Context, in *ListDueDeadlinesRequest, opts ...grpc.CallOption) (*ListDueDeadlinesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDueDeadlinesResponse)
+	err := c.cc.Invoke(ctx, SlaTimerService_ListDueDeadlines_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SlaTimerServiceServer is the server API for SlaTimerService service.
 // All implementations must embed UnimplementedSlaTimerServiceServer
 // for forward compatibility.
@@ -93,6 +137,17 @@ type SlaTimerServiceServer interface {
 	// PutPolicy replaces the caller's bank's SLA policy. Caller: bank
 	// administrators and the demo seeder.
 	PutPolicy(context.Context, *PutPolicyRequest) (*PutPolicyResponse, error)
+	// ListPolicyVersions lists every version of the bank's SLA policy, newest
+	// first: who set it and when (the audit trail of policy changes).
+	ListPolicyVersions(context.Context, *ListPolicyVersionsRequest) (*ListPolicyVersionsResponse, error)
+	// ExtendDeadline extends a case's regulatory decision limit: 15 → 30
+	// days, then by up to 30 more, each time with a reason and an approver of
+	// sufficient authority (the caller); the customer is told each time.
+	ExtendDeadline(context.Context, *ExtendDeadlineRequest) (*ExtendDeadlineResponse, error)
+	// ListDueDeadlines lists open deadlines due soon or already overdue, for
+	// supervisors, scoped like reports (a regional supervisor their region, a
+	// branch head their branch, head office the bank).
+	ListDueDeadlines(context.Context, *ListDueDeadlinesRequest) (*ListDueDeadlinesResponse, error)
 	mustEmbedUnimplementedSlaTimerServiceServer()
 }
 
@@ -111,6 +166,15 @@ func (UnimplementedSlaTimerServiceServer) GetPolicy(context.Context, *GetPolicyR
 }
 func (UnimplementedSlaTimerServiceServer) PutPolicy(context.Context, *PutPolicyRequest) (*PutPolicyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PutPolicy not implemented")
+}
+func (UnimplementedSlaTimerServiceServer) ListPolicyVersions(context.Context, *ListPolicyVersionsRequest) (*ListPolicyVersionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPolicyVersions not implemented")
+}
+func (UnimplementedSlaTimerServiceServer) ExtendDeadline(context.Context, *ExtendDeadlineRequest) (*ExtendDeadlineResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExtendDeadline not implemented")
+}
+func (UnimplementedSlaTimerServiceServer) ListDueDeadlines(context.Context, *ListDueDeadlinesRequest) (*ListDueDeadlinesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDueDeadlines not implemented")
 }
 func (UnimplementedSlaTimerServiceServer) mustEmbedUnimplementedSlaTimerServiceServer() {}
 func (UnimplementedSlaTimerServiceServer) testEmbeddedByValue()                         {}
@@ -187,6 +251,60 @@ func _SlaTimerService_PutPolicy_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SlaTimerService_ListPolicyVersions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPolicyVersionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SlaTimerServiceServer).ListPolicyVersions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SlaTimerService_ListPolicyVersions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SlaTimerServiceServer).ListPolicyVersions(ctx, req.(*ListPolicyVersionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SlaTimerService_ExtendDeadline_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExtendDeadlineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SlaTimerServiceServer).ExtendDeadline(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SlaTimerService_ExtendDeadline_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SlaTimerServiceServer).ExtendDeadline(ctx, req.(*ExtendDeadlineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SlaTimerService_ListDueDeadlines_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDueDeadlinesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SlaTimerServiceServer).ListDueDeadlines(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SlaTimerService_ListDueDeadlines_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SlaTimerServiceServer).ListDueDeadlines(ctx, req.(*ListDueDeadlinesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SlaTimerService_ServiceDesc is the grpc.ServiceDesc for SlaTimerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -205,6 +323,18 @@ var SlaTimerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PutPolicy",
 			Handler:    _SlaTimerService_PutPolicy_Handler,
+		},
+		{
+			MethodName: "ListPolicyVersions",
+			Handler:    _SlaTimerService_ListPolicyVersions_Handler,
+		},
+		{
+			MethodName: "ExtendDeadline",
+			Handler:    _SlaTimerService_ExtendDeadline_Handler,
+		},
+		{
+			MethodName: "ListDueDeadlines",
+			Handler:    _SlaTimerService_ListDueDeadlines_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
