@@ -403,7 +403,9 @@ type Staff struct {
 	// makes a staff member active again).
 	Active bool `protobuf:"varint,9,opt,name=active,proto3" json:"active,omitempty"`
 	// Answers only: open cases the staff member owns now.
-	OpenCases     int32 `protobuf:"varint,10,opt,name=open_cases,json=openCases,proto3" json:"open_cases,omitempty"`
+	OpenCases int32 `protobuf:"varint,10,opt,name=open_cases,json=openCases,proto3" json:"open_cases,omitempty"`
+	// Work e-mail for staff alerts (warnings, breaches, hand-overs).
+	Email         string `protobuf:"bytes,11,opt,name=email,proto3" json:"email,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -508,6 +510,196 @@ func (x *Staff) GetOpenCases() int32 {
 	return 0
 }
 
+func (x *Staff) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+type GetEscalationContactsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEscalationContactsRequest) Reset() {
+	*x = GetEscalationContactsRequest{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEscalationContactsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEscalationContactsRequest) ProtoMessage() {}
+
+func (x *GetEscalationContactsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEscalationContactsRequest.ProtoReflect.Descriptor instead.
+func (*GetEscalationContactsRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetEscalationContactsRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+// StaffContact: a staff member to alert.
+type StaffContact struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StaffId       string                 `protobuf:"bytes,1,opt,name=staff_id,json=staffId,proto3" json:"staff_id,omitempty"`
+	DisplayName   string                 `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Role          Role                   `protobuf:"varint,3,opt,name=role,proto3,enum=counterdesk.routing.v1.Role" json:"role,omitempty"`
+	Email         string                 `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StaffContact) Reset() {
+	*x = StaffContact{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StaffContact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StaffContact) ProtoMessage() {}
+
+func (x *StaffContact) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StaffContact.ProtoReflect.Descriptor instead.
+func (*StaffContact) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *StaffContact) GetStaffId() string {
+	if x != nil {
+		return x.StaffId
+	}
+	return ""
+}
+
+func (x *StaffContact) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *StaffContact) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *StaffContact) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+type GetEscalationContactsResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	CaseId   string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	BranchId string                 `protobuf:"bytes,2,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	// The owner, or the on-duty staff of the role queue the case waits in.
+	Owners []*StaffContact `protobuf:"bytes,3,rep,name=owners,proto3" json:"owners,omitempty"`
+	// The level above the owner on the ladder (empty at head office).
+	Above         []*StaffContact `protobuf:"bytes,4,rep,name=above,proto3" json:"above,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEscalationContactsResponse) Reset() {
+	*x = GetEscalationContactsResponse{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEscalationContactsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEscalationContactsResponse) ProtoMessage() {}
+
+func (x *GetEscalationContactsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEscalationContactsResponse.ProtoReflect.Descriptor instead.
+func (*GetEscalationContactsResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *GetEscalationContactsResponse) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *GetEscalationContactsResponse) GetBranchId() string {
+	if x != nil {
+		return x.BranchId
+	}
+	return ""
+}
+
+func (x *GetEscalationContactsResponse) GetOwners() []*StaffContact {
+	if x != nil {
+		return x.Owners
+	}
+	return nil
+}
+
+func (x *GetEscalationContactsResponse) GetAbove() []*StaffContact {
+	if x != nil {
+		return x.Above
+	}
+	return nil
+}
+
 type GetBranchRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BranchId      string                 `protobuf:"bytes,1,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
@@ -517,7 +709,7 @@ type GetBranchRequest struct {
 
 func (x *GetBranchRequest) Reset() {
 	*x = GetBranchRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[6]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -529,7 +721,7 @@ func (x *GetBranchRequest) String() string {
 func (*GetBranchRequest) ProtoMessage() {}
 
 func (x *GetBranchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[6]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -542,7 +734,7 @@ func (x *GetBranchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBranchRequest.ProtoReflect.Descriptor instead.
 func (*GetBranchRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{6}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetBranchRequest) GetBranchId() string {
@@ -565,7 +757,7 @@ type GetBranchResponse struct {
 
 func (x *GetBranchResponse) Reset() {
 	*x = GetBranchResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -577,7 +769,7 @@ func (x *GetBranchResponse) String() string {
 func (*GetBranchResponse) ProtoMessage() {}
 
 func (x *GetBranchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[7]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -590,7 +782,7 @@ func (x *GetBranchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBranchResponse.ProtoReflect.Descriptor instead.
 func (*GetBranchResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{7}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetBranchResponse) GetBranch() *Branch {
@@ -631,7 +823,7 @@ type GetQueueRequest struct {
 
 func (x *GetQueueRequest) Reset() {
 	*x = GetQueueRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -643,7 +835,7 @@ func (x *GetQueueRequest) String() string {
 func (*GetQueueRequest) ProtoMessage() {}
 
 func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -656,7 +848,7 @@ func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueRequest.ProtoReflect.Descriptor instead.
 func (*GetQueueRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{8}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetQueueRequest) GetBranchId() string {
@@ -716,7 +908,7 @@ type QueueEntry struct {
 
 func (x *QueueEntry) Reset() {
 	*x = QueueEntry{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +920,7 @@ func (x *QueueEntry) String() string {
 func (*QueueEntry) ProtoMessage() {}
 
 func (x *QueueEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +933,7 @@ func (x *QueueEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueEntry.ProtoReflect.Descriptor instead.
 func (*QueueEntry) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{9}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *QueueEntry) GetCaseId() string {
@@ -810,7 +1002,7 @@ type GetQueueResponse struct {
 
 func (x *GetQueueResponse) Reset() {
 	*x = GetQueueResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -822,7 +1014,7 @@ func (x *GetQueueResponse) String() string {
 func (*GetQueueResponse) ProtoMessage() {}
 
 func (x *GetQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -835,7 +1027,7 @@ func (x *GetQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueResponse.ProtoReflect.Descriptor instead.
 func (*GetQueueResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{10}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetQueueResponse) GetBranchId() string {
@@ -882,7 +1074,7 @@ type WatchQueueRequest struct {
 
 func (x *WatchQueueRequest) Reset() {
 	*x = WatchQueueRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -894,7 +1086,7 @@ func (x *WatchQueueRequest) String() string {
 func (*WatchQueueRequest) ProtoMessage() {}
 
 func (x *WatchQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -907,7 +1099,7 @@ func (x *WatchQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchQueueRequest.ProtoReflect.Descriptor instead.
 func (*WatchQueueRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{11}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchQueueRequest) GetBranchId() string {
@@ -931,7 +1123,7 @@ type WatchQueueResponse struct {
 
 func (x *WatchQueueResponse) Reset() {
 	*x = WatchQueueResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -943,7 +1135,7 @@ func (x *WatchQueueResponse) String() string {
 func (*WatchQueueResponse) ProtoMessage() {}
 
 func (x *WatchQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -956,7 +1148,7 @@ func (x *WatchQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchQueueResponse.ProtoReflect.Descriptor instead.
 func (*WatchQueueResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{12}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchQueueResponse) GetChange() string {
@@ -989,7 +1181,7 @@ type GetAssignmentRequest struct {
 
 func (x *GetAssignmentRequest) Reset() {
 	*x = GetAssignmentRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1001,7 +1193,7 @@ func (x *GetAssignmentRequest) String() string {
 func (*GetAssignmentRequest) ProtoMessage() {}
 
 func (x *GetAssignmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1014,7 +1206,7 @@ func (x *GetAssignmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssignmentRequest.ProtoReflect.Descriptor instead.
 func (*GetAssignmentRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{13}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetAssignmentRequest) GetCaseId() string {
@@ -1046,7 +1238,7 @@ type Handover struct {
 
 func (x *Handover) Reset() {
 	*x = Handover{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1250,7 @@ func (x *Handover) String() string {
 func (*Handover) ProtoMessage() {}
 
 func (x *Handover) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1263,7 @@ func (x *Handover) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Handover.ProtoReflect.Descriptor instead.
 func (*Handover) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{14}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Handover) GetFromStaffId() string {
@@ -1152,7 +1344,7 @@ type GetAssignmentResponse struct {
 
 func (x *GetAssignmentResponse) Reset() {
 	*x = GetAssignmentResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[15]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1164,7 +1356,7 @@ func (x *GetAssignmentResponse) String() string {
 func (*GetAssignmentResponse) ProtoMessage() {}
 
 func (x *GetAssignmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[15]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1177,7 +1369,7 @@ func (x *GetAssignmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssignmentResponse.ProtoReflect.Descriptor instead.
 func (*GetAssignmentResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{15}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetAssignmentResponse) GetCaseId() string {
@@ -1252,7 +1444,7 @@ type ClaimCaseRequest struct {
 
 func (x *ClaimCaseRequest) Reset() {
 	*x = ClaimCaseRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[16]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1264,7 +1456,7 @@ func (x *ClaimCaseRequest) String() string {
 func (*ClaimCaseRequest) ProtoMessage() {}
 
 func (x *ClaimCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[16]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1277,7 +1469,7 @@ func (x *ClaimCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimCaseRequest.ProtoReflect.Descriptor instead.
 func (*ClaimCaseRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{16}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ClaimCaseRequest) GetCaseId() string {
@@ -1301,7 +1493,7 @@ type TransferCaseRequest struct {
 
 func (x *TransferCaseRequest) Reset() {
 	*x = TransferCaseRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[17]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1313,7 +1505,7 @@ func (x *TransferCaseRequest) String() string {
 func (*TransferCaseRequest) ProtoMessage() {}
 
 func (x *TransferCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[17]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1326,7 +1518,7 @@ func (x *TransferCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferCaseRequest.ProtoReflect.Descriptor instead.
 func (*TransferCaseRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{17}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TransferCaseRequest) GetCaseId() string {
@@ -1370,7 +1562,7 @@ type EscalateCaseRequest struct {
 
 func (x *EscalateCaseRequest) Reset() {
 	*x = EscalateCaseRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[18]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1382,7 +1574,7 @@ func (x *EscalateCaseRequest) String() string {
 func (*EscalateCaseRequest) ProtoMessage() {}
 
 func (x *EscalateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[18]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1395,7 +1587,7 @@ func (x *EscalateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EscalateCaseRequest.ProtoReflect.Descriptor instead.
 func (*EscalateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{18}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *EscalateCaseRequest) GetCaseId() string {
@@ -1429,7 +1621,7 @@ type ReturnCaseRequest struct {
 
 func (x *ReturnCaseRequest) Reset() {
 	*x = ReturnCaseRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[19]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1441,7 +1633,7 @@ func (x *ReturnCaseRequest) String() string {
 func (*ReturnCaseRequest) ProtoMessage() {}
 
 func (x *ReturnCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[19]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1454,7 +1646,7 @@ func (x *ReturnCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnCaseRequest.ProtoReflect.Descriptor instead.
 func (*ReturnCaseRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{19}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReturnCaseRequest) GetCaseId() string {
@@ -1480,7 +1672,7 @@ type ClaimCaseResponse struct {
 
 func (x *ClaimCaseResponse) Reset() {
 	*x = ClaimCaseResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[20]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1492,7 +1684,7 @@ func (x *ClaimCaseResponse) String() string {
 func (*ClaimCaseResponse) ProtoMessage() {}
 
 func (x *ClaimCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[20]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1505,7 +1697,7 @@ func (x *ClaimCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimCaseResponse.ProtoReflect.Descriptor instead.
 func (*ClaimCaseResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{20}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ClaimCaseResponse) GetAssignment() *GetAssignmentResponse {
@@ -1524,7 +1716,7 @@ type TransferCaseResponse struct {
 
 func (x *TransferCaseResponse) Reset() {
 	*x = TransferCaseResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[21]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1536,7 +1728,7 @@ func (x *TransferCaseResponse) String() string {
 func (*TransferCaseResponse) ProtoMessage() {}
 
 func (x *TransferCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[21]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1549,7 +1741,7 @@ func (x *TransferCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferCaseResponse.ProtoReflect.Descriptor instead.
 func (*TransferCaseResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{21}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TransferCaseResponse) GetAssignment() *GetAssignmentResponse {
@@ -1568,7 +1760,7 @@ type EscalateCaseResponse struct {
 
 func (x *EscalateCaseResponse) Reset() {
 	*x = EscalateCaseResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[22]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1580,7 +1772,7 @@ func (x *EscalateCaseResponse) String() string {
 func (*EscalateCaseResponse) ProtoMessage() {}
 
 func (x *EscalateCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[22]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1593,7 +1785,7 @@ func (x *EscalateCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EscalateCaseResponse.ProtoReflect.Descriptor instead.
 func (*EscalateCaseResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{22}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *EscalateCaseResponse) GetAssignment() *GetAssignmentResponse {
@@ -1612,7 +1804,7 @@ type ReturnCaseResponse struct {
 
 func (x *ReturnCaseResponse) Reset() {
 	*x = ReturnCaseResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[23]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +1816,7 @@ func (x *ReturnCaseResponse) String() string {
 func (*ReturnCaseResponse) ProtoMessage() {}
 
 func (x *ReturnCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[23]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +1829,7 @@ func (x *ReturnCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnCaseResponse.ProtoReflect.Descriptor instead.
 func (*ReturnCaseResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{23}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReturnCaseResponse) GetAssignment() *GetAssignmentResponse {
@@ -1657,7 +1849,7 @@ type SetDutyRequest struct {
 
 func (x *SetDutyRequest) Reset() {
 	*x = SetDutyRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[24]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1669,7 +1861,7 @@ func (x *SetDutyRequest) String() string {
 func (*SetDutyRequest) ProtoMessage() {}
 
 func (x *SetDutyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[24]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1682,7 +1874,7 @@ func (x *SetDutyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDutyRequest.ProtoReflect.Descriptor instead.
 func (*SetDutyRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{24}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SetDutyRequest) GetStaffId() string {
@@ -1710,7 +1902,7 @@ type SetDutyResponse struct {
 
 func (x *SetDutyResponse) Reset() {
 	*x = SetDutyResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[25]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1722,7 +1914,7 @@ func (x *SetDutyResponse) String() string {
 func (*SetDutyResponse) ProtoMessage() {}
 
 func (x *SetDutyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[25]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1735,7 +1927,7 @@ func (x *SetDutyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDutyResponse.ProtoReflect.Descriptor instead.
 func (*SetDutyResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{25}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SetDutyResponse) GetStaff() *Staff {
@@ -1761,7 +1953,7 @@ type DeactivateStaffRequest struct {
 
 func (x *DeactivateStaffRequest) Reset() {
 	*x = DeactivateStaffRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[26]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1773,7 +1965,7 @@ func (x *DeactivateStaffRequest) String() string {
 func (*DeactivateStaffRequest) ProtoMessage() {}
 
 func (x *DeactivateStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[26]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1786,7 +1978,7 @@ func (x *DeactivateStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateStaffRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateStaffRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{26}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DeactivateStaffRequest) GetStaffId() string {
@@ -1807,7 +1999,7 @@ type DeactivateStaffResponse struct {
 
 func (x *DeactivateStaffResponse) Reset() {
 	*x = DeactivateStaffResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[27]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1819,7 +2011,7 @@ func (x *DeactivateStaffResponse) String() string {
 func (*DeactivateStaffResponse) ProtoMessage() {}
 
 func (x *DeactivateStaffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[27]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1832,7 +2024,7 @@ func (x *DeactivateStaffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateStaffResponse.ProtoReflect.Descriptor instead.
 func (*DeactivateStaffResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{27}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DeactivateStaffResponse) GetStaff() *Staff {
@@ -1858,7 +2050,7 @@ type ListStaffRequest struct {
 
 func (x *ListStaffRequest) Reset() {
 	*x = ListStaffRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[28]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1870,7 +2062,7 @@ func (x *ListStaffRequest) String() string {
 func (*ListStaffRequest) ProtoMessage() {}
 
 func (x *ListStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[28]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1883,7 +2075,7 @@ func (x *ListStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStaffRequest.ProtoReflect.Descriptor instead.
 func (*ListStaffRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{28}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListStaffRequest) GetBranchId() string {
@@ -1902,7 +2094,7 @@ type ListStaffResponse struct {
 
 func (x *ListStaffResponse) Reset() {
 	*x = ListStaffResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[29]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1914,7 +2106,7 @@ func (x *ListStaffResponse) String() string {
 func (*ListStaffResponse) ProtoMessage() {}
 
 func (x *ListStaffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[29]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1927,7 +2119,7 @@ func (x *ListStaffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStaffResponse.ProtoReflect.Descriptor instead.
 func (*ListStaffResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{29}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListStaffResponse) GetStaff() []*Staff {
@@ -1945,7 +2137,7 @@ type GetRoutingRulesRequest struct {
 
 func (x *GetRoutingRulesRequest) Reset() {
 	*x = GetRoutingRulesRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[30]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1957,7 +2149,7 @@ func (x *GetRoutingRulesRequest) String() string {
 func (*GetRoutingRulesRequest) ProtoMessage() {}
 
 func (x *GetRoutingRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[30]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1970,7 +2162,7 @@ func (x *GetRoutingRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoutingRulesRequest.ProtoReflect.Descriptor instead.
 func (*GetRoutingRulesRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{30}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{33}
 }
 
 // The bank's routing rules: the first rule that matches a new case chooses
@@ -1988,7 +2180,7 @@ type GetRoutingRulesResponse struct {
 
 func (x *GetRoutingRulesResponse) Reset() {
 	*x = GetRoutingRulesResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[31]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2000,7 +2192,7 @@ func (x *GetRoutingRulesResponse) String() string {
 func (*GetRoutingRulesResponse) ProtoMessage() {}
 
 func (x *GetRoutingRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[31]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2013,7 +2205,7 @@ func (x *GetRoutingRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoutingRulesResponse.ProtoReflect.Descriptor instead.
 func (*GetRoutingRulesResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{31}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetRoutingRulesResponse) GetRules() []*RoutingRule {
@@ -2039,7 +2231,7 @@ type PutRoutingRulesRequest struct {
 
 func (x *PutRoutingRulesRequest) Reset() {
 	*x = PutRoutingRulesRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[32]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2051,7 +2243,7 @@ func (x *PutRoutingRulesRequest) String() string {
 func (*PutRoutingRulesRequest) ProtoMessage() {}
 
 func (x *PutRoutingRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[32]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2064,7 +2256,7 @@ func (x *PutRoutingRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRoutingRulesRequest.ProtoReflect.Descriptor instead.
 func (*PutRoutingRulesRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{32}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PutRoutingRulesRequest) GetRules() []*RoutingRule {
@@ -2083,7 +2275,7 @@ type PutRoutingRulesResponse struct {
 
 func (x *PutRoutingRulesResponse) Reset() {
 	*x = PutRoutingRulesResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[33]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2095,7 +2287,7 @@ func (x *PutRoutingRulesResponse) String() string {
 func (*PutRoutingRulesResponse) ProtoMessage() {}
 
 func (x *PutRoutingRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[33]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2108,7 +2300,7 @@ func (x *PutRoutingRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRoutingRulesResponse.ProtoReflect.Descriptor instead.
 func (*PutRoutingRulesResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{33}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PutRoutingRulesResponse) GetRules() []*RoutingRule {
@@ -2144,7 +2336,7 @@ type RoutingRule struct {
 
 func (x *RoutingRule) Reset() {
 	*x = RoutingRule{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[34]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2156,7 +2348,7 @@ func (x *RoutingRule) String() string {
 func (*RoutingRule) ProtoMessage() {}
 
 func (x *RoutingRule) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[34]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2169,7 +2361,7 @@ func (x *RoutingRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoutingRule.ProtoReflect.Descriptor instead.
 func (*RoutingRule) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{34}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RoutingRule) GetName() string {
@@ -2246,7 +2438,7 @@ type ImportOrgRequest struct {
 
 func (x *ImportOrgRequest) Reset() {
 	*x = ImportOrgRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[35]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2258,7 +2450,7 @@ func (x *ImportOrgRequest) String() string {
 func (*ImportOrgRequest) ProtoMessage() {}
 
 func (x *ImportOrgRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[35]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2271,7 +2463,7 @@ func (x *ImportOrgRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportOrgRequest.ProtoReflect.Descriptor instead.
 func (*ImportOrgRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{35}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ImportOrgRequest) GetRegions() []*Region {
@@ -2306,7 +2498,7 @@ type ImportOrgResponse struct {
 
 func (x *ImportOrgResponse) Reset() {
 	*x = ImportOrgResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[36]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2318,7 +2510,7 @@ func (x *ImportOrgResponse) String() string {
 func (*ImportOrgResponse) ProtoMessage() {}
 
 func (x *ImportOrgResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[36]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2331,7 +2523,7 @@ func (x *ImportOrgResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportOrgResponse.ProtoReflect.Descriptor instead.
 func (*ImportOrgResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{36}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ImportOrgResponse) GetRegions() int32 {
@@ -2378,7 +2570,7 @@ const file_counterdesk_routing_v1_routing_proto_rawDesc = "" +
 	"\rOpeningPeriod\x120\n" +
 	"\bweekdays\x18\x01 \x03(\x05B\x14\xbaH\x11\x92\x01\x0e\b\x01\x10\a\x18\x01\"\x06\x1a\x04\x18\a(\x01R\bweekdays\x12<\n" +
 	"\x05opens\x18\x02 \x01(\tB&\xbaH#r!2\x1f^([01][0-9]|2[0-3]):[0-5][0-9]$R\x05opens\x12>\n" +
-	"\x06closes\x18\x03 \x01(\tB&\xbaH#r!2\x1f^([01][0-9]|2[0-3]):[0-5][0-9]$R\x06closes\"\xb4\x04\n" +
+	"\x06closes\x18\x03 \x01(\tB&\xbaH#r!2\x1f^([01][0-9]|2[0-3]):[0-5][0-9]$R\x06closes\"\xea\x04\n" +
 	"\x05Staff\x127\n" +
 	"\x02id\x18\x01 \x01(\tB'\xbaH$r\"\x10\x01\x18@2\x1c^[A-Za-z0-9][A-Za-z0-9_.-]*$R\x02id\x12,\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\vdisplayName\x12<\n" +
@@ -2392,9 +2584,22 @@ const file_counterdesk_routing_v1_routing_proto_rawDesc = "" +
 	"\x06active\x18\t \x01(\bR\x06active\x12\x1d\n" +
 	"\n" +
 	"open_cases\x18\n" +
-	" \x01(\x05R\topenCasesB\n" +
+	" \x01(\x05R\topenCases\x124\n" +
+	"\x05email\x18\v \x01(\tB\x1e\xbaH\x1br\x19\x18\xfe\x012\x14^$|^[^@\\s]+@[^@\\s]+$R\x05emailB\n" +
 	"\n" +
-	"\b_on_duty\"8\n" +
+	"\b_on_duty\"A\n" +
+	"\x1cGetEscalationContactsRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"\x94\x01\n" +
+	"\fStaffContact\x12\x19\n" +
+	"\bstaff_id\x18\x01 \x01(\tR\astaffId\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x120\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x1c.counterdesk.routing.v1.RoleR\x04role\x12\x14\n" +
+	"\x05email\x18\x04 \x01(\tR\x05email\"\xcf\x01\n" +
+	"\x1dGetEscalationContactsResponse\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1b\n" +
+	"\tbranch_id\x18\x02 \x01(\tR\bbranchId\x12<\n" +
+	"\x06owners\x18\x03 \x03(\v2$.counterdesk.routing.v1.StaffContactR\x06owners\x12:\n" +
+	"\x05above\x18\x04 \x03(\v2$.counterdesk.routing.v1.StaffContactR\x05above\"8\n" +
 	"\x10GetBranchRequest\x12$\n" +
 	"\tbranch_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bbranchId\"\x9a\x01\n" +
 	"\x11GetBranchResponse\x126\n" +
@@ -2549,7 +2754,7 @@ const file_counterdesk_routing_v1_routing_proto_rawDesc = "" +
 	"\x11ROLE_TECH_SUPPORT\x10\a\x12\x13\n" +
 	"\x0fROLE_COMPLIANCE\x10\b\x12\x0e\n" +
 	"\n" +
-	"ROLE_LEGAL\x10\t2\xea\x10\n" +
+	"ROLE_LEGAL\x10\t2\xf3\x11\n" +
 	"\x0eRoutingService\x12\x82\x01\n" +
 	"\tGetBranch\x12(.counterdesk.routing.v1.GetBranchRequest\x1a).counterdesk.routing.v1.GetBranchResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/branches/{branch_id}\x12\x85\x01\n" +
 	"\bGetQueue\x12'.counterdesk.routing.v1.GetQueueRequest\x1a(.counterdesk.routing.v1.GetQueueResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/branches/{branch_id}/queue\x12\x94\x01\n" +
@@ -2565,7 +2770,8 @@ const file_counterdesk_routing_v1_routing_proto_rawDesc = "" +
 	"\x0fDeactivateStaff\x12..counterdesk.routing.v1.DeactivateStaffRequest\x1a/.counterdesk.routing.v1.DeactivateStaffResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/staff/{staff_id}:deactivate\x12\x88\x01\n" +
 	"\tListStaff\x12(.counterdesk.routing.v1.ListStaffRequest\x1a).counterdesk.routing.v1.ListStaffResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/branches/{branch_id}/staff\x12\x8d\x01\n" +
 	"\x0fGetRoutingRules\x12..counterdesk.routing.v1.GetRoutingRulesRequest\x1a/.counterdesk.routing.v1.GetRoutingRulesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/routing/rules\x12\x90\x01\n" +
-	"\x0fPutRoutingRules\x12..counterdesk.routing.v1.PutRoutingRulesRequest\x1a/.counterdesk.routing.v1.PutRoutingRulesResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\x1a\x11/v1/routing/rules\x12\x93\x01\n" +
+	"\x0fPutRoutingRules\x12..counterdesk.routing.v1.PutRoutingRulesRequest\x1a/.counterdesk.routing.v1.PutRoutingRulesResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\x1a\x11/v1/routing/rules\x12\x86\x01\n" +
+	"\x15GetEscalationContacts\x124.counterdesk.routing.v1.GetEscalationContactsRequest\x1a5.counterdesk.routing.v1.GetEscalationContactsResponse\"\x00\x12\x93\x01\n" +
 	"\n" +
 	"WatchQueue\x12).counterdesk.routing.v1.WatchQueueRequest\x1a*.counterdesk.routing.v1.WatchQueueResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/branches/{branch_id}/queue:watch0\x01BOZMgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1;routingv1b\x06proto3"
 
@@ -2582,116 +2788,124 @@ func file_counterdesk_routing_v1_routing_proto_rawDescGZIP() []byte {
 }
 
 var file_counterdesk_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_counterdesk_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_counterdesk_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_counterdesk_routing_v1_routing_proto_goTypes = []any{
-	(Role)(0),                       // 0: counterdesk.routing.v1.Role
-	(*RebuildQueuesRequest)(nil),    // 1: counterdesk.routing.v1.RebuildQueuesRequest
-	(*RebuildQueuesResponse)(nil),   // 2: counterdesk.routing.v1.RebuildQueuesResponse
-	(*Region)(nil),                  // 3: counterdesk.routing.v1.Region
-	(*Branch)(nil),                  // 4: counterdesk.routing.v1.Branch
-	(*OpeningPeriod)(nil),           // 5: counterdesk.routing.v1.OpeningPeriod
-	(*Staff)(nil),                   // 6: counterdesk.routing.v1.Staff
-	(*GetBranchRequest)(nil),        // 7: counterdesk.routing.v1.GetBranchRequest
-	(*GetBranchResponse)(nil),       // 8: counterdesk.routing.v1.GetBranchResponse
-	(*GetQueueRequest)(nil),         // 9: counterdesk.routing.v1.GetQueueRequest
-	(*QueueEntry)(nil),              // 10: counterdesk.routing.v1.QueueEntry
-	(*GetQueueResponse)(nil),        // 11: counterdesk.routing.v1.GetQueueResponse
-	(*WatchQueueRequest)(nil),       // 12: counterdesk.routing.v1.WatchQueueRequest
-	(*WatchQueueResponse)(nil),      // 13: counterdesk.routing.v1.WatchQueueResponse
-	(*GetAssignmentRequest)(nil),    // 14: counterdesk.routing.v1.GetAssignmentRequest
-	(*Handover)(nil),                // 15: counterdesk.routing.v1.Handover
-	(*GetAssignmentResponse)(nil),   // 16: counterdesk.routing.v1.GetAssignmentResponse
-	(*ClaimCaseRequest)(nil),        // 17: counterdesk.routing.v1.ClaimCaseRequest
-	(*TransferCaseRequest)(nil),     // 18: counterdesk.routing.v1.TransferCaseRequest
-	(*EscalateCaseRequest)(nil),     // 19: counterdesk.routing.v1.EscalateCaseRequest
-	(*ReturnCaseRequest)(nil),       // 20: counterdesk.routing.v1.ReturnCaseRequest
-	(*ClaimCaseResponse)(nil),       // 21: counterdesk.routing.v1.ClaimCaseResponse
-	(*TransferCaseResponse)(nil),    // 22: counterdesk.routing.v1.TransferCaseResponse
-	(*EscalateCaseResponse)(nil),    // 23: counterdesk.routing.v1.EscalateCaseResponse
-	(*ReturnCaseResponse)(nil),      // 24: counterdesk.routing.v1.ReturnCaseResponse
-	(*SetDutyRequest)(nil),          // 25: counterdesk.routing.v1.SetDutyRequest
-	(*SetDutyResponse)(nil),         // 26: counterdesk.routing.v1.SetDutyResponse
-	(*DeactivateStaffRequest)(nil),  // 27: counterdesk.routing.v1.DeactivateStaffRequest
-	(*DeactivateStaffResponse)(nil), // 28: counterdesk.routing.v1.DeactivateStaffResponse
-	(*ListStaffRequest)(nil),        // 29: counterdesk.routing.v1.ListStaffRequest
-	(*ListStaffResponse)(nil),       // 30: counterdesk.routing.v1.ListStaffResponse
-	(*GetRoutingRulesRequest)(nil),  // 31: counterdesk.routing.v1.GetRoutingRulesRequest
-	(*GetRoutingRulesResponse)(nil), // 32: counterdesk.routing.v1.GetRoutingRulesResponse
-	(*PutRoutingRulesRequest)(nil),  // 33: counterdesk.routing.v1.PutRoutingRulesRequest
-	(*PutRoutingRulesResponse)(nil), // 34: counterdesk.routing.v1.PutRoutingRulesResponse
-	(*RoutingRule)(nil),             // 35: counterdesk.routing.v1.RoutingRule
-	(*ImportOrgRequest)(nil),        // 36: counterdesk.routing.v1.ImportOrgRequest
-	(*ImportOrgResponse)(nil),       // 37: counterdesk.routing.v1.ImportOrgResponse
-	nil,                             // 38: counterdesk.routing.v1.GetQueueResponse.OpenByOwnerEntry
-	(*timestamppb.Timestamp)(nil),   // 39: google.protobuf.Timestamp
+	(Role)(0),                             // 0: counterdesk.routing.v1.Role
+	(*RebuildQueuesRequest)(nil),          // 1: counterdesk.routing.v1.RebuildQueuesRequest
+	(*RebuildQueuesResponse)(nil),         // 2: counterdesk.routing.v1.RebuildQueuesResponse
+	(*Region)(nil),                        // 3: counterdesk.routing.v1.Region
+	(*Branch)(nil),                        // 4: counterdesk.routing.v1.Branch
+	(*OpeningPeriod)(nil),                 // 5: counterdesk.routing.v1.OpeningPeriod
+	(*Staff)(nil),                         // 6: counterdesk.routing.v1.Staff
+	(*GetEscalationContactsRequest)(nil),  // 7: counterdesk.routing.v1.GetEscalationContactsRequest
+	(*StaffContact)(nil),                  // 8: counterdesk.routing.v1.StaffContact
+	(*GetEscalationContactsResponse)(nil), // 9: counterdesk.routing.v1.GetEscalationContactsResponse
+	(*GetBranchRequest)(nil),              // 10: counterdesk.routing.v1.GetBranchRequest
+	(*GetBranchResponse)(nil),             // 11: counterdesk.routing.v1.GetBranchResponse
+	(*GetQueueRequest)(nil),               // 12: counterdesk.routing.v1.GetQueueRequest
+	(*QueueEntry)(nil),                    // 13: counterdesk.routing.v1.QueueEntry
+	(*GetQueueResponse)(nil),              // 14: counterdesk.routing.v1.GetQueueResponse
+	(*WatchQueueRequest)(nil),             // 15: counterdesk.routing.v1.WatchQueueRequest
+	(*WatchQueueResponse)(nil),            // 16: counterdesk.routing.v1.WatchQueueResponse
+	(*GetAssignmentRequest)(nil),          // 17: counterdesk.routing.v1.GetAssignmentRequest
+	(*Handover)(nil),                      // 18: counterdesk.routing.v1.Handover
+	(*GetAssignmentResponse)(nil),         // 19: counterdesk.routing.v1.GetAssignmentResponse
+	(*ClaimCaseRequest)(nil),              // 20: counterdesk.routing.v1.ClaimCaseRequest
+	(*TransferCaseRequest)(nil),           // 21: counterdesk.routing.v1.TransferCaseRequest
+	(*EscalateCaseRequest)(nil),           // 22: counterdesk.routing.v1.EscalateCaseRequest
+	(*ReturnCaseRequest)(nil),             // 23: counterdesk.routing.v1.ReturnCaseRequest
+	(*ClaimCaseResponse)(nil),             // 24: counterdesk.routing.v1.ClaimCaseResponse
+	(*TransferCaseResponse)(nil),          // 25: counterdesk.routing.v1.TransferCaseResponse
+	(*EscalateCaseResponse)(nil),          // 26: counterdesk.routing.v1.EscalateCaseResponse
+	(*ReturnCaseResponse)(nil),            // 27: counterdesk.routing.v1.ReturnCaseResponse
+	(*SetDutyRequest)(nil),                // 28: counterdesk.routing.v1.SetDutyRequest
+	(*SetDutyResponse)(nil),               // 29: counterdesk.routing.v1.SetDutyResponse
+	(*DeactivateStaffRequest)(nil),        // 30: counterdesk.routing.v1.DeactivateStaffRequest
+	(*DeactivateStaffResponse)(nil),       // 31: counterdesk.routing.v1.DeactivateStaffResponse
+	(*ListStaffRequest)(nil),              // 32: counterdesk.routing.v1.ListStaffRequest
+	(*ListStaffResponse)(nil),             // 33: counterdesk.routing.v1.ListStaffResponse
+	(*GetRoutingRulesRequest)(nil),        // 34: counterdesk.routing.v1.GetRoutingRulesRequest
+	(*GetRoutingRulesResponse)(nil),       // 35: counterdesk.routing.v1.GetRoutingRulesResponse
+	(*PutRoutingRulesRequest)(nil),        // 36: counterdesk.routing.v1.PutRoutingRulesRequest
+	(*PutRoutingRulesResponse)(nil),       // 37: counterdesk.routing.v1.PutRoutingRulesResponse
+	(*RoutingRule)(nil),                   // 38: counterdesk.routing.v1.RoutingRule
+	(*ImportOrgRequest)(nil),              // 39: counterdesk.routing.v1.ImportOrgRequest
+	(*ImportOrgResponse)(nil),             // 40: counterdesk.routing.v1.ImportOrgResponse
+	nil,                                   // 41: counterdesk.routing.v1.GetQueueResponse.OpenByOwnerEntry
+	(*timestamppb.Timestamp)(nil),         // 42: google.protobuf.Timestamp
 }
 var file_counterdesk_routing_v1_routing_proto_depIdxs = []int32{
 	5,  // 0: counterdesk.routing.v1.Branch.opening_hours:type_name -> counterdesk.routing.v1.OpeningPeriod
 	0,  // 1: counterdesk.routing.v1.Staff.role:type_name -> counterdesk.routing.v1.Role
-	4,  // 2: counterdesk.routing.v1.GetBranchResponse.branch:type_name -> counterdesk.routing.v1.Branch
-	0,  // 3: counterdesk.routing.v1.GetQueueRequest.role:type_name -> counterdesk.routing.v1.Role
-	39, // 4: counterdesk.routing.v1.QueueEntry.enqueued_at:type_name -> google.protobuf.Timestamp
-	0,  // 5: counterdesk.routing.v1.QueueEntry.owner_role:type_name -> counterdesk.routing.v1.Role
-	39, // 6: counterdesk.routing.v1.QueueEntry.due_at:type_name -> google.protobuf.Timestamp
-	10, // 7: counterdesk.routing.v1.GetQueueResponse.entries:type_name -> counterdesk.routing.v1.QueueEntry
-	38, // 8: counterdesk.routing.v1.GetQueueResponse.open_by_owner:type_name -> counterdesk.routing.v1.GetQueueResponse.OpenByOwnerEntry
-	10, // 9: counterdesk.routing.v1.WatchQueueResponse.entry:type_name -> counterdesk.routing.v1.QueueEntry
-	39, // 10: counterdesk.routing.v1.Handover.at:type_name -> google.protobuf.Timestamp
-	0,  // 11: counterdesk.routing.v1.Handover.to_role:type_name -> counterdesk.routing.v1.Role
-	15, // 12: counterdesk.routing.v1.GetAssignmentResponse.handovers:type_name -> counterdesk.routing.v1.Handover
-	0,  // 13: counterdesk.routing.v1.GetAssignmentResponse.owner_role:type_name -> counterdesk.routing.v1.Role
-	0,  // 14: counterdesk.routing.v1.TransferCaseRequest.to_role:type_name -> counterdesk.routing.v1.Role
-	0,  // 15: counterdesk.routing.v1.EscalateCaseRequest.to_department:type_name -> counterdesk.routing.v1.Role
-	16, // 16: counterdesk.routing.v1.ClaimCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
-	16, // 17: counterdesk.routing.v1.TransferCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
-	16, // 18: counterdesk.routing.v1.EscalateCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
-	16, // 19: counterdesk.routing.v1.ReturnCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
-	6,  // 20: counterdesk.routing.v1.SetDutyResponse.staff:type_name -> counterdesk.routing.v1.Staff
-	6,  // 21: counterdesk.routing.v1.DeactivateStaffResponse.staff:type_name -> counterdesk.routing.v1.Staff
-	6,  // 22: counterdesk.routing.v1.ListStaffResponse.staff:type_name -> counterdesk.routing.v1.Staff
-	35, // 23: counterdesk.routing.v1.GetRoutingRulesResponse.rules:type_name -> counterdesk.routing.v1.RoutingRule
-	35, // 24: counterdesk.routing.v1.PutRoutingRulesRequest.rules:type_name -> counterdesk.routing.v1.RoutingRule
-	35, // 25: counterdesk.routing.v1.PutRoutingRulesResponse.rules:type_name -> counterdesk.routing.v1.RoutingRule
-	0,  // 26: counterdesk.routing.v1.RoutingRule.owner_role:type_name -> counterdesk.routing.v1.Role
-	0,  // 27: counterdesk.routing.v1.RoutingRule.notify_roles:type_name -> counterdesk.routing.v1.Role
-	3,  // 28: counterdesk.routing.v1.ImportOrgRequest.regions:type_name -> counterdesk.routing.v1.Region
-	4,  // 29: counterdesk.routing.v1.ImportOrgRequest.branches:type_name -> counterdesk.routing.v1.Branch
-	6,  // 30: counterdesk.routing.v1.ImportOrgRequest.staff:type_name -> counterdesk.routing.v1.Staff
-	7,  // 31: counterdesk.routing.v1.RoutingService.GetBranch:input_type -> counterdesk.routing.v1.GetBranchRequest
-	9,  // 32: counterdesk.routing.v1.RoutingService.GetQueue:input_type -> counterdesk.routing.v1.GetQueueRequest
-	14, // 33: counterdesk.routing.v1.RoutingService.GetAssignment:input_type -> counterdesk.routing.v1.GetAssignmentRequest
-	36, // 34: counterdesk.routing.v1.RoutingService.ImportOrg:input_type -> counterdesk.routing.v1.ImportOrgRequest
-	1,  // 35: counterdesk.routing.v1.RoutingService.RebuildQueues:input_type -> counterdesk.routing.v1.RebuildQueuesRequest
-	17, // 36: counterdesk.routing.v1.RoutingService.ClaimCase:input_type -> counterdesk.routing.v1.ClaimCaseRequest
-	18, // 37: counterdesk.routing.v1.RoutingService.TransferCase:input_type -> counterdesk.routing.v1.TransferCaseRequest
-	19, // 38: counterdesk.routing.v1.RoutingService.EscalateCase:input_type -> counterdesk.routing.v1.EscalateCaseRequest
-	20, // 39: counterdesk.routing.v1.RoutingService.ReturnCase:input_type -> counterdesk.routing.v1.ReturnCaseRequest
-	25, // 40: counterdesk.routing.v1.RoutingService.SetDuty:input_type -> counterdesk.routing.v1.SetDutyRequest
-	27, // 41: counterdesk.routing.v1.RoutingService.DeactivateStaff:input_type -> counterdesk.routing.v1.DeactivateStaffRequest
-	29, // 42: counterdesk.routing.v1.RoutingService.ListStaff:input_type -> counterdesk.routing.v1.ListStaffRequest
-	31, // 43: counterdesk.routing.v1.RoutingService.GetRoutingRules:input_type -> counterdesk.routing.v1.GetRoutingRulesRequest
-	33, // 44: counterdesk.routing.v1.RoutingService.PutRoutingRules:input_type -> counterdesk.routing.v1.PutRoutingRulesRequest
-	12, // 45: counterdesk.routing.v1.RoutingService.WatchQueue:input_type -> counterdesk.routing.v1.WatchQueueRequest
-	8,  // 46: counterdesk.routing.v1.RoutingService.GetBranch:output_type -> counterdesk.routing.v1.GetBranchResponse
-	11, // 47: counterdesk.routing.v1.RoutingService.GetQueue:output_type -> counterdesk.routing.v1.GetQueueResponse
-	16, // 48: counterdesk.routing.v1.RoutingService.GetAssignment:output_type -> counterdesk.routing.v1.GetAssignmentResponse
-	37, // 49: counterdesk.routing.v1.RoutingService.ImportOrg:output_type -> counterdesk.routing.v1.ImportOrgResponse
-	2,  // 50: counterdesk.routing.v1.RoutingService.RebuildQueues:output_type -> counterdesk.routing.v1.RebuildQueuesResponse
-	21, // 51: counterdesk.routing.v1.RoutingService.ClaimCase:output_type -> counterdesk.routing.v1.ClaimCaseResponse
-	22, // 52: counterdesk.routing.v1.RoutingService.TransferCase:output_type -> counterdesk.routing.v1.TransferCaseResponse
-	23, // 53: counterdesk.routing.v1.RoutingService.EscalateCase:output_type -> counterdesk.routing.v1.EscalateCaseResponse
-	24, // 54: counterdesk.routing.v1.RoutingService.ReturnCase:output_type -> counterdesk.routing.v1.ReturnCaseResponse
-	26, // 55: counterdesk.routing.v1.RoutingService.SetDuty:output_type -> counterdesk.routing.v1.SetDutyResponse
-	28, // 56: counterdesk.routing.v1.RoutingService.DeactivateStaff:output_type -> counterdesk.routing.v1.DeactivateStaffResponse
-	30, // 57: counterdesk.routing.v1.RoutingService.ListStaff:output_type -> counterdesk.routing.v1.ListStaffResponse
-	32, // 58: counterdesk.routing.v1.RoutingService.GetRoutingRules:output_type -> counterdesk.routing.v1.GetRoutingRulesResponse
-	34, // 59: counterdesk.routing.v1.RoutingService.PutRoutingRules:output_type -> counterdesk.routing.v1.PutRoutingRulesResponse
-	13, // 60: counterdesk.routing.v1.RoutingService.WatchQueue:output_type -> counterdesk.routing.v1.WatchQueueResponse
-	46, // [46:61] is the sub-list for method output_type
-	31, // [31:46] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	0,  // 2: counterdesk.routing.v1.StaffContact.role:type_name -> counterdesk.routing.v1.Role
+	8,  // 3: counterdesk.routing.v1.GetEscalationContactsResponse.owners:type_name -> counterdesk.routing.v1.StaffContact
+	8,  // 4: counterdesk.routing.v1.GetEscalationContactsResponse.above:type_name -> counterdesk.routing.v1.StaffContact
+	4,  // 5: counterdesk.routing.v1.GetBranchResponse.branch:type_name -> counterdesk.routing.v1.Branch
+	0,  // 6: counterdesk.routing.v1.GetQueueRequest.role:type_name -> counterdesk.routing.v1.Role
+	42, // 7: counterdesk.routing.v1.QueueEntry.enqueued_at:type_name -> google.protobuf.Timestamp
+	0,  // 8: counterdesk.routing.v1.QueueEntry.owner_role:type_name -> counterdesk.routing.v1.Role
+	42, // 9: counterdesk.routing.v1.QueueEntry.due_at:type_name -> google.protobuf.Timestamp
+	13, // 10: counterdesk.routing.v1.GetQueueResponse.entries:type_name -> counterdesk.routing.v1.QueueEntry
+	41, // 11: counterdesk.routing.v1.GetQueueResponse.open_by_owner:type_name -> counterdesk.routing.v1.GetQueueResponse.OpenByOwnerEntry
+	13, // 12: counterdesk.routing.v1.WatchQueueResponse.entry:type_name -> counterdesk.routing.v1.QueueEntry
+	42, // 13: counterdesk.routing.v1.Handover.at:type_name -> google.protobuf.Timestamp
+	0,  // 14: counterdesk.routing.v1.Handover.to_role:type_name -> counterdesk.routing.v1.Role
+	18, // 15: counterdesk.routing.v1.GetAssignmentResponse.handovers:type_name -> counterdesk.routing.v1.Handover
+	0,  // 16: counterdesk.routing.v1.GetAssignmentResponse.owner_role:type_name -> counterdesk.routing.v1.Role
+	0,  // 17: counterdesk.routing.v1.TransferCaseRequest.to_role:type_name -> counterdesk.routing.v1.Role
+	0,  // 18: counterdesk.routing.v1.EscalateCaseRequest.to_department:type_name -> counterdesk.routing.v1.Role
+	19, // 19: counterdesk.routing.v1.ClaimCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	19, // 20: counterdesk.routing.v1.TransferCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	19, // 21: counterdesk.routing.v1.EscalateCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	19, // 22: counterdesk.routing.v1.ReturnCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	6,  // 23: counterdesk.routing.v1.SetDutyResponse.staff:type_name -> counterdesk.routing.v1.Staff
+	6,  // 24: counterdesk.routing.v1.DeactivateStaffResponse.staff:type_name -> counterdesk.routing.v1.Staff
+	6,  // 25: counterdesk.routing.v1.ListStaffResponse.staff:type_name -> counterdesk.routing.v1.Staff
+	38, // 26: counterdesk.routing.v1.GetRoutingRulesResponse.rules:type_name -> counterdesk.routing.v1.RoutingRule
+	38, // 27: counterdesk.routing.v1.PutRoutingRulesRequest.rules:type_name -> counterdesk.routing.v1.RoutingRule
+	38, // 28: counterdesk.routing.v1.PutRoutingRulesResponse.rules:type_name -> counterdesk.routing.v1.RoutingRule
+	0,  // 29: counterdesk.routing.v1.RoutingRule.owner_role:type_name -> counterdesk.routing.v1.Role
+	0,  // 30: counterdesk.routing.v1.RoutingRule.notify_roles:type_name -> counterdesk.routing.v1.Role
+	3,  // 31: counterdesk.routing.v1.ImportOrgRequest.regions:type_name -> counterdesk.routing.v1.Region
+	4,  // 32: counterdesk.routing.v1.ImportOrgRequest.branches:type_name -> counterdesk.routing.v1.Branch
+	6,  // 33: counterdesk.routing.v1.ImportOrgRequest.staff:type_name -> counterdesk.routing.v1.Staff
+	10, // 34: counterdesk.routing.v1.RoutingService.GetBranch:input_type -> counterdesk.routing.v1.GetBranchRequest
+	12, // 35: counterdesk.routing.v1.RoutingService.GetQueue:input_type -> counterdesk.routing.v1.GetQueueRequest
+	17, // 36: counterdesk.routing.v1.RoutingService.GetAssignment:input_type -> counterdesk.routing.v1.GetAssignmentRequest
+	39, // 37: counterdesk.routing.v1.RoutingService.ImportOrg:input_type -> counterdesk.routing.v1.ImportOrgRequest
+	1,  // 38: counterdesk.routing.v1.RoutingService.RebuildQueues:input_type -> counterdesk.routing.v1.RebuildQueuesRequest
+	20, // 39: counterdesk.routing.v1.RoutingService.ClaimCase:input_type -> counterdesk.routing.v1.ClaimCaseRequest
+	21, // 40: counterdesk.routing.v1.RoutingService.TransferCase:input_type -> counterdesk.routing.v1.TransferCaseRequest
+	22, // 41: counterdesk.routing.v1.RoutingService.EscalateCase:input_type -> counterdesk.routing.v1.EscalateCaseRequest
+	23, // 42: counterdesk.routing.v1.RoutingService.ReturnCase:input_type -> counterdesk.routing.v1.ReturnCaseRequest
+	28, // 43: counterdesk.routing.v1.RoutingService.SetDuty:input_type -> counterdesk.routing.v1.SetDutyRequest
+	30, // 44: counterdesk.routing.v1.RoutingService.DeactivateStaff:input_type -> counterdesk.routing.v1.DeactivateStaffRequest
+	32, // 45: counterdesk.routing.v1.RoutingService.ListStaff:input_type -> counterdesk.routing.v1.ListStaffRequest
+	34, // 46: counterdesk.routing.v1.RoutingService.GetRoutingRules:input_type -> counterdesk.routing.v1.GetRoutingRulesRequest
+	36, // 47: counterdesk.routing.v1.RoutingService.PutRoutingRules:input_type -> counterdesk.routing.v1.PutRoutingRulesRequest
+	7,  // 48: counterdesk.routing.v1.RoutingService.GetEscalationContacts:input_type -> counterdesk.routing.v1.GetEscalationContactsRequest
+	15, // 49: counterdesk.routing.v1.RoutingService.WatchQueue:input_type -> counterdesk.routing.v1.WatchQueueRequest
+	11, // 50: counterdesk.routing.v1.RoutingService.GetBranch:output_type -> counterdesk.routing.v1.GetBranchResponse
+	14, // 51: counterdesk.routing.v1.RoutingService.GetQueue:output_type -> counterdesk.routing.v1.GetQueueResponse
+	19, // 52: counterdesk.routing.v1.RoutingService.GetAssignment:output_type -> counterdesk.routing.v1.GetAssignmentResponse
+	40, // 53: counterdesk.routing.v1.RoutingService.ImportOrg:output_type -> counterdesk.routing.v1.ImportOrgResponse
+	2,  // 54: counterdesk.routing.v1.RoutingService.RebuildQueues:output_type -> counterdesk.routing.v1.RebuildQueuesResponse
+	24, // 55: counterdesk.routing.v1.RoutingService.ClaimCase:output_type -> counterdesk.routing.v1.ClaimCaseResponse
+	25, // 56: counterdesk.routing.v1.RoutingService.TransferCase:output_type -> counterdesk.routing.v1.TransferCaseResponse
+	26, // 57: counterdesk.routing.v1.RoutingService.EscalateCase:output_type -> counterdesk.routing.v1.EscalateCaseResponse
+	27, // 58: counterdesk.routing.v1.RoutingService.ReturnCase:output_type -> counterdesk.routing.v1.ReturnCaseResponse
+	29, // 59: counterdesk.routing.v1.RoutingService.SetDuty:output_type -> counterdesk.routing.v1.SetDutyResponse
+	31, // 60: counterdesk.routing.v1.RoutingService.DeactivateStaff:output_type -> counterdesk.routing.v1.DeactivateStaffResponse
+	33, // 61: counterdesk.routing.v1.RoutingService.ListStaff:output_type -> counterdesk.routing.v1.ListStaffResponse
+	35, // 62: counterdesk.routing.v1.RoutingService.GetRoutingRules:output_type -> counterdesk.routing.v1.GetRoutingRulesResponse
+	37, // 63: counterdesk.routing.v1.RoutingService.PutRoutingRules:output_type -> counterdesk.routing.v1.PutRoutingRulesResponse
+	9,  // 64: counterdesk.routing.v1.RoutingService.GetEscalationContacts:output_type -> counterdesk.routing.v1.GetEscalationContactsResponse
+	16, // 65: counterdesk.routing.v1.RoutingService.WatchQueue:output_type -> counterdesk.routing.v1.WatchQueueResponse
+	50, // [50:66] is the sub-list for method output_type
+	34, // [34:50] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_routing_v1_routing_proto_init() }
@@ -2701,14 +2915,14 @@ func file_counterdesk_routing_v1_routing_proto_init() {
 	}
 	file_counterdesk_routing_v1_routing_proto_msgTypes[1].OneofWrappers = []any{}
 	file_counterdesk_routing_v1_routing_proto_msgTypes[5].OneofWrappers = []any{}
-	file_counterdesk_routing_v1_routing_proto_msgTypes[10].OneofWrappers = []any{}
+	file_counterdesk_routing_v1_routing_proto_msgTypes[13].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_routing_v1_routing_proto_rawDesc), len(file_counterdesk_routing_v1_routing_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   38,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

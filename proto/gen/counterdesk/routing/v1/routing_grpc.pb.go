@@ -22,21 +22,22 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RoutingService_GetBranch_FullMethodName       = "/counterdesk.routing.v1.RoutingService/GetBranch"
-	RoutingService_GetQueue_FullMethodName        = "/counterdesk.routing.v1.RoutingService/GetQueue"
-	RoutingService_GetAssignment_FullMethodName   = "/counterdesk.routing.v1.RoutingService/GetAssignment"
-	RoutingService_ImportOrg_FullMethodName       = "/counterdesk.routing.v1.RoutingService/ImportOrg"
-	RoutingService_RebuildQueues_FullMethodName   = "/counterdesk.routing.v1.RoutingService/RebuildQueues"
-	RoutingService_ClaimCase_FullMethodName       = "/counterdesk.routing.v1.RoutingService/ClaimCase"
-	RoutingService_TransferCase_FullMethodName    = "/counterdesk.routing.v1.RoutingService/TransferCase"
-	RoutingService_EscalateCase_FullMethodName    = "/counterdesk.routing.v1.RoutingService/EscalateCase"
-	RoutingService_ReturnCase_FullMethodName      = "/counterdesk.routing.v1.RoutingService/ReturnCase"
-	RoutingService_SetDuty_FullMethodName         = "/counterdesk.routing.v1.RoutingService/SetDuty"
-	RoutingService_DeactivateStaff_FullMethodName = "/counterdesk.routing.v1.RoutingService/DeactivateStaff"
-	RoutingService_ListStaff_FullMethodName       = "/counterdesk.routing.v1.RoutingService/ListStaff"
-	RoutingService_GetRoutingRules_FullMethodName = "/counterdesk.routing.v1.RoutingService/GetRoutingRules"
-	RoutingService_PutRoutingRules_FullMethodName = "/counterdesk.routing.v1.RoutingService/PutRoutingRules"
-	RoutingService_WatchQueue_FullMethodName      = "/counterdesk.routing.v1.RoutingService/WatchQueue"
+	RoutingService_GetBranch_FullMethodName             = "/counterdesk.routing.v1.RoutingService/GetBranch"
+	RoutingService_GetQueue_FullMethodName              = "/counterdesk.routing.v1.RoutingService/GetQueue"
+	RoutingService_GetAssignment_FullMethodName         = "/counterdesk.routing.v1.RoutingService/GetAssignment"
+	RoutingService_ImportOrg_FullMethodName             = "/counterdesk.routing.v1.RoutingService/ImportOrg"
+	RoutingService_RebuildQueues_FullMethodName         = "/counterdesk.routing.v1.RoutingService/RebuildQueues"
+	RoutingService_ClaimCase_FullMethodName             = "/counterdesk.routing.v1.RoutingService/ClaimCase"
+	RoutingService_TransferCase_FullMethodName          = "/counterdesk.routing.v1.RoutingService/TransferCase"
+	RoutingService_EscalateCase_FullMethodName          = "/counterdesk.routing.v1.RoutingService/EscalateCase"
+	RoutingService_ReturnCase_FullMethodName            = "/counterdesk.routing.v1.RoutingService/ReturnCase"
+	RoutingService_SetDuty_FullMethodName               = "/counterdesk.routing.v1.RoutingService/SetDuty"
+	RoutingService_DeactivateStaff_FullMethodName       = "/counterdesk.routing.v1.RoutingService/DeactivateStaff"
+	RoutingService_ListStaff_FullMethodName             = "/counterdesk.routing.v1.RoutingService/ListStaff"
+	RoutingService_GetRoutingRules_FullMethodName       = "/counterdesk.routing.v1.RoutingService/GetRoutingRules"
+	RoutingService_PutRoutingRules_FullMethodName       = "/counterdesk.routing.v1.RoutingService/PutRoutingRules"
+	RoutingService_GetEscalationContacts_FullMethodName = "/counterdesk.routing.v1.RoutingService/GetEscalationContacts"
+	RoutingService_WatchQueue_FullMethodName            = "/counterdesk.routing.v1.RoutingService/WatchQueue"
 )
 
 // RoutingServiceClient is the client API for RoutingService service.
@@ -92,6 +93,10 @@ type RoutingServiceClient interface {
 	GetRoutingRules(ctx context.Context, in *GetRoutingRulesRequest, opts ...grpc.CallOption) (*GetRoutingRulesResponse, error)
 	// PutRoutingRules replaces the bank's routing rules. Head office only.
 	PutRoutingRules(ctx context.Context, in *PutRoutingRulesRequest, opts ...grpc.CallOption) (*PutRoutingRulesResponse, error)
+	// GetEscalationContacts returns who to tell about a case's deadline: its
+	// owner (the role queue's on-duty staff while it waits in one) and the
+	// level above on the ladder. Caller: the notification service only.
+	GetEscalationContacts(ctx context.Context, in *GetEscalationContactsRequest, opts ...grpc.CallOption) (*GetEscalationContactsResponse, error)
 	// WatchQueue streams a branch queue's changes (over HTTP as server-sent
 	// events at /v1/branches/{branch_id}/queue:watch), for wall boards.
 	WatchQueue(ctx context.Context, in *WatchQueueRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchQueueResponse], error)
@@ -245,6 +250,16 @@ func (c *routingServiceClient) PutRoutingRules(ctx context.Context, in *PutRouti
 	return out, nil
 }
 
+func (c *routingServiceClient) GetEscalationContacts(ctx context.Context, in *GetEscalationContactsRequest, opts ...grpc.CallOption) (*GetEscalationContactsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetEscalationContactsResponse)
+	err := c.cc.Invoke(ctx, RoutingService_GetEscalationContacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *routingServiceClient) WatchQueue(ctx context.Context, in *WatchQueueRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchQueueResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &RoutingService_ServiceDesc.Streams[0], RoutingService_WatchQueue_FullMethodName, cOpts...)
@@ -317,6 +332,10 @@ type RoutingServiceServer interface {
 	GetRoutingRules(context.Context, *GetRoutingRulesRequest) (*GetRoutingRulesResponse, error)
 	// PutRoutingRules replaces the bank's routing rules. Head office only.
 	PutRoutingRules(context.Context, *PutRoutingRulesRequest) (*PutRoutingRulesResponse, error)
+	// GetEscalationContacts returns who to tell about a case's deadline: its
+	// owner (the role queue's on-duty staff while it waits in one) and the
+	// level above on the ladder. Caller: the notification service only.
+	GetEscalationContacts(context.Context, *GetEscalationContactsRequest) (*GetEscalationContactsResponse, error)
 	// WatchQueue streams a branch queue's changes (over HTTP as server-sent
 	// events at /v1/branches/{branch_id}/queue:watch), for wall boards.
 	WatchQueue(*WatchQueueRequest, grpc.ServerStreamingServer[WatchQueueResponse]) error
@@ -371,6 +390,9 @@ func (UnimplementedRoutingServiceServer) GetRoutingRules(context.Context, *GetRo
 }
 func (UnimplementedRoutingServiceServer) PutRoutingRules(context.Context, *PutRoutingRulesRequest) (*PutRoutingRulesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PutRoutingRules not implemented")
+}
+func (UnimplementedRoutingServiceServer) GetEscalationContacts(context.Context, *GetEscalationContactsRequest) (*GetEscalationContactsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetEscalationContacts not implemented")
 }
 func (UnimplementedRoutingServiceServer) WatchQueue(*WatchQueueRequest, grpc.ServerStreamingServer[WatchQueueResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchQueue not implemented")
@@ -648,6 +670,24 @@ func _RoutingService_PutRoutingRules_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RoutingService_GetEscalationContacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetEscalationContactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).GetEscalationContacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_GetEscalationContacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).GetEscalationContacts(ctx, req.(*GetEscalationContactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _RoutingService_WatchQueue_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(WatchQueueRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -721,6 +761,10 @@ var RoutingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PutRoutingRules",
 			Handler:    _RoutingService_PutRoutingRules_Handler,
+		},
+		{
+			MethodName: "GetEscalationContacts",
+			Handler:    _RoutingService_GetEscalationContacts_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
