@@ -59,6 +59,9 @@ type Options struct {
 	Reflection bool
 	// MaxBodyBytes bounds an HTTP request body (default 1 MiB).
 	MaxBodyBytes int64
+	// EventHeartbeat is how often an HTTP event stream (a server-streaming
+	// RPC, see eventstream.go) gets a comment line (default 15 s).
+	EventHeartbeat time.Duration
 }
 
 // publicMethods need no token: probes, never data. Reflection is not among
@@ -115,7 +118,12 @@ func New(o Options) (*Server, error) {
 			auth.UnaryServerInterceptor(o.Verifier, publicMethods...),
 			validateInterceptor(v),
 		),
-		grpc.ChainStreamInterceptor(auth.StreamServerInterceptor(o.Verifier, publicMethods...)),
+		grpc.ChainStreamInterceptor(
+			recoverStreamInterceptor(o.Log),
+			errorStreamInterceptor(o.Log),
+			auth.StreamServerInterceptor(o.Verifier, publicMethods...),
+			validateStreamInterceptor(v),
+		),
 	)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
@@ -141,13 +149,18 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	gwCtx, cancelGW := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelGW()
+	jsonMarshaler := newGatewayMarshaler(&runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false, UseProtoNames: false},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}, s.validator)
+	events := newEventStreams(s.GRPC, s.opts.EventHeartbeat)
+	defer events.shutdown()
 	mux := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD { return metadata.Pairs(gatewayHeader, s.nonce) }),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, newGatewayMarshaler(&runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false, UseProtoNames: false},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}, s.validator)),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler),
+		runtime.WithMarshalerOption(mimeEventStream, &eventMarshaler{jsonMarshaler}),
+		runtime.WithMiddlewares(events.middleware),
 		runtime.WithErrorHandler(gatewayErrorHandler),
 	)
 	dialOpts := []grpc.DialOption{
@@ -180,6 +193,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	root.Handle("/", otelhttp.NewHandler(s.guard(mux), s.opts.Service+" http", otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + routePattern(r) })))
 	hsrv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
+	hsrv.RegisterOnShutdown(events.shutdown) // open event streams end, so Shutdown need not wait for them
 
 	errc := make(chan error, 2)
 	go func() { errc <- s.GRPC.Serve(lis) }()
