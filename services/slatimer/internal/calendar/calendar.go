@@ -61,6 +61,8 @@ type Calendar struct {
 	own   *overrides // shared with views (WithWorkHours)
 	stat  *statutoryCache
 	bc    *cal.BusinessCalendar
+	// open: a branch's opening periods (WithOpeningHours); nil: hours.
+	open openingHours
 }
 
 // national is the national data behind a lock, so that a year loaded at run
@@ -160,8 +162,12 @@ func newView(id string, loc *time.Location, hours WorkHours, nat *national, own 
 	bc := cal.NewBusinessCalendar()
 	bc.Name = id
 	bc.WorkdayFunc = func(t time.Time) bool { return c.IsWorkingDate(DateOf(t)) }
-	bc.WorkdayStartFunc = func(t time.Time) time.Time { return DateOf(t).At(c.hours.Start, t.Location()) }
-	bc.WorkdayEndFunc = func(t time.Time) time.Time { return DateOf(t).At(c.hours.End, t.Location()) }
+	bc.WorkdayStartFunc = func(t time.Time) time.Time { d := DateOf(t); return d.At(c.spans(d)[0].from, t.Location()) }
+	bc.WorkdayEndFunc = func(t time.Time) time.Time {
+		d := DateOf(t)
+		s := c.spans(d)
+		return d.At(s[len(s)-1].to, t.Location())
+	}
 	c.bc = bc
 	return c
 }
@@ -425,6 +431,10 @@ func (c *Calendar) IsWorkingDay(t time.Time) bool {
 // day, else the next opening time. Hours are half-open: at closing time
 // exactly the bank is already closed.
 func (c *Calendar) NextOpening(t time.Time) time.Time {
+	if c.open != nil {
+		at, _ := c.nextOpen(t)
+		return at
+	}
 	loc := t.Location()
 	for d := DateOf(t); ; d = d.AddDays(1) {
 		if !c.IsWorkingDate(d) {
@@ -463,6 +473,9 @@ func (c *Calendar) AddBusinessTime(t time.Time, d time.Duration) time.Time {
 	if d <= 0 {
 		return t
 	}
+	if c.open != nil {
+		return c.addOpenTime(t, d)
+	}
 	return c.bc.AddWorkHours(c.NextOpening(t), d)
 }
 
@@ -471,6 +484,9 @@ func (c *Calendar) AddBusinessTime(t time.Time, d time.Duration) time.Time {
 func (c *Calendar) BusinessTimeBetween(a, b time.Time) time.Duration {
 	if b.Before(a) {
 		return -c.BusinessTimeBetween(b, a)
+	}
+	if c.open != nil {
+		return c.openTimeBetween(a, b.In(a.Location()))
 	}
 	start := c.NextOpening(a)
 	if !start.Before(b) {
