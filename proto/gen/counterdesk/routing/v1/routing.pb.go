@@ -1112,7 +1112,8 @@ func (x *WatchQueueRequest) GetBranchId() string {
 // WatchQueueResponse: a case entered, moved within or left a branch queue.
 type WatchQueueResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// "put" (entered or changed owner/order) or "removed".
+	// "snapshot" (the first message: the queue's total, no entry), "put"
+	// (entered or changed owner/order) or "removed".
 	Change string      `protobuf:"bytes,1,opt,name=change,proto3" json:"change,omitempty"`
 	Entry  *QueueEntry `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
 	// The queue's length after the change.
