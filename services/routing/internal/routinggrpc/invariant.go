@@ -11,8 +11,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
-// CheckOwners is the periodic invariant check: it counts, per bank, the
-// open cases without a valid owner (owner gone, off duty, or a role queue
+// CheckOwners is the periodic invariant check: it counts, per bank with
+// open cases, the open cases without a valid owner (owner gone, off duty, or a role queue
 // nobody of the role is on duty for), then routes each of them again by
 // the same rules (a case nobody can take goes to the branch head with an
 // alert). It returns the counts found before repair: the metric
@@ -25,7 +25,10 @@ func (s *Server) CheckOwners(ctx context.Context) (map[string]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	for tenant := range found {
+	for tenant, n := range found {
+		if n == 0 {
+			continue
+		}
 		ids, err := s.Store.Unowned(ctx, tenant)
 		if err != nil {
 			return found, err
@@ -68,7 +71,9 @@ func (s *Server) WatchOwners(ctx context.Context, meter metric.Meter, every time
 		for tenant, n := range found {
 			seen[tenant] = true
 			gauge.Record(ctx, int64(n), metric.WithAttributes(tenantAttr(tenant)))
-			log.WarnContext(ctx, "cases without a valid owner re-routed", "tenant", tenant, "cases", n)
+			if n > 0 {
+				log.WarnContext(ctx, "cases without a valid owner re-routed", "tenant", tenant, "cases", n)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -58,16 +58,16 @@ SELECT case_id FROM assignments WHERE tenant_id = @tenant_id AND owner_role = @r
     AND (@branch_id::text = '' OR branch_id = @branch_id::text) ORDER BY case_id;
 
 -- name: CountUnowned :many
--- Open cases without a valid owner, per tenant: owner missing, inactive or
--- off duty (a branch head answers for the branch on duty or not), or a
--- role queue nobody of the role is on duty for.
-SELECT a.tenant_id, count(*)::int AS unowned
-FROM assignments a LEFT JOIN staff s ON s.tenant_id = a.tenant_id AND s.id = a.owner_id
-WHERE a.open AND (
+-- Per tenant with open cases, how many have no valid owner: owner missing,
+-- inactive or off duty (a branch head answers for the branch on duty or
+-- not), or a role queue nobody of the role is on duty for.
+SELECT a.tenant_id, (count(*) FILTER (WHERE
     (a.owner_id <> '' AND (s.id IS NULL OR NOT s.active OR (NOT s.on_duty AND s.role <> 'branch_head')))
  OR (a.owner_id = '' AND NOT EXISTS (
         SELECT 1 FROM staff r WHERE r.tenant_id = a.tenant_id AND r.role = a.owner_role AND r.active AND r.on_duty
-          AND (r.branch_id = a.branch_id OR (r.branch_id = '' AND (r.region_id = a.region_id OR r.region_id = ''))))))
+          AND (r.branch_id = a.branch_id OR (r.branch_id = '' AND (r.region_id = a.region_id OR r.region_id = '')))))))::int AS unowned
+FROM assignments a LEFT JOIN staff s ON s.tenant_id = a.tenant_id AND s.id = a.owner_id
+WHERE a.open
 GROUP BY a.tenant_id;
 
 -- name: ListUnowned :many

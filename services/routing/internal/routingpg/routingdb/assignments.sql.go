@@ -27,13 +27,13 @@ func (q *Queries) CauseSeen(ctx context.Context, arg CauseSeenParams) (bool, err
 }
 
 const countUnowned = `-- name: CountUnowned :many
-SELECT a.tenant_id, count(*)::int AS unowned
-FROM assignments a LEFT JOIN staff s ON s.tenant_id = a.tenant_id AND s.id = a.owner_id
-WHERE a.open AND (
+SELECT a.tenant_id, (count(*) FILTER (WHERE
     (a.owner_id <> '' AND (s.id IS NULL OR NOT s.active OR (NOT s.on_duty AND s.role <> 'branch_head')))
  OR (a.owner_id = '' AND NOT EXISTS (
         SELECT 1 FROM staff r WHERE r.tenant_id = a.tenant_id AND r.role = a.owner_role AND r.active AND r.on_duty
-          AND (r.branch_id = a.branch_id OR (r.branch_id = '' AND (r.region_id = a.region_id OR r.region_id = ''))))))
+          AND (r.branch_id = a.branch_id OR (r.branch_id = '' AND (r.region_id = a.region_id OR r.region_id = '')))))))::int AS unowned
+FROM assignments a LEFT JOIN staff s ON s.tenant_id = a.tenant_id AND s.id = a.owner_id
+WHERE a.open
 GROUP BY a.tenant_id
 `
 
@@ -42,9 +42,9 @@ type CountUnownedRow struct {
 	Unowned  int32
 }
 
-// Open cases without a valid owner, per tenant: owner missing, inactive or
-// off duty (a branch head answers for the branch on duty or not), or a
-// role queue nobody of the role is on duty for.
+// Per tenant with open cases, how many have no valid owner: owner missing,
+// inactive or off duty (a branch head answers for the branch on duty or
+// not), or a role queue nobody of the role is on duty for.
 func (q *Queries) CountUnowned(ctx context.Context) ([]CountUnownedRow, error) {
 	rows, err := q.db.Query(ctx, countUnowned)
 	if err != nil {
