@@ -128,6 +128,12 @@ func nextUp(p Pool, level string) (Staff, bool) {
 	return Staff{}, false
 }
 
+// NextUp is whom routing would escalate a case owned at level to now (by
+// Escalate or EscalateOnBreach): the least-loaded available staff member of
+// the first rung above level with somebody available. False at head office
+// and when nobody above is on duty.
+func NextUp(p Pool, level string) (Staff, bool) { return nextUp(p, level) }
+
 // Escalate moves the case one level up the ladder, or to a department.
 func Escalate(p Pool, c Current, a Actor, department string, at time.Time) (Assignment, error) {
 	if !c.Open {

@@ -110,6 +110,9 @@ type Staff struct {
 	AuthorityLevel                 int
 	Skills                         []string
 	Active, OnDuty                 bool
+	// Email is their work address for staff alerts; empty when the bank
+	// gave none.
+	Email string
 	// Load is the number of open cases they own now.
 	Load int
 	// LastAssigned is when routing last gave them a case (round robin

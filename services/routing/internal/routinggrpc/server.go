@@ -299,7 +299,7 @@ var roleNames = map[routingv1.Role]string{
 func staffProto(m routing.Staff) *routingv1.Staff {
 	return &routingv1.Staff{Id: m.ID, DisplayName: m.Name, Role: routingredis.RoleProto(m.Role), BranchId: m.Branch,
 		RegionId: m.Region, AuthorityLevel: int32(m.AuthorityLevel), Skills: m.Skills, OnDuty: proto.Bool(m.OnDuty),
-		Active: m.Active, OpenCases: int32(m.Load)}
+		Active: m.Active, OpenCases: int32(m.Load), Email: m.Email}
 }
 
 func (s *Server) ListStaff(ctx context.Context, req *routingv1.ListStaffRequest) (*routingv1.ListStaffResponse, error) {
@@ -534,7 +534,7 @@ func (s *Server) ImportOrg(ctx context.Context, req *routingv1.ImportOrgRequest)
 		}
 		staff = append(staff, routing.Staff{ID: m.GetId(), Name: m.GetDisplayName(), Role: role, Branch: m.GetBranchId(),
 			Region: m.GetRegionId(), AuthorityLevel: int(m.GetAuthorityLevel()), Skills: m.GetSkills(),
-			Active: true, OnDuty: m.OnDuty == nil || m.GetOnDuty()})
+			Email: m.GetEmail(), Active: true, OnDuty: m.OnDuty == nil || m.GetOnDuty()})
 	}
 	if err := s.Store.ImportOrg(ctx, p.Tenant, regions, branches, staff); err != nil {
 		if errors.Is(err, routingpg.ErrNotFound) {

@@ -70,7 +70,8 @@ func (s *Store) ImportOrg(ctx context.Context, tenant string, regions []Region, 
 		}
 		for _, m := range staff {
 			if err := q.UpsertStaff(ctx, routingdb.UpsertStaffParams{TenantID: tenant, ID: m.ID, DisplayName: m.Name, Role: m.Role,
-				BranchID: m.Branch, RegionID: m.Region, AuthorityLevel: int32(m.AuthorityLevel), Skills: nonNil(m.Skills), OnDuty: m.OnDuty}); err != nil {
+				BranchID: m.Branch, RegionID: m.Region, AuthorityLevel: int32(m.AuthorityLevel), Skills: nonNil(m.Skills), OnDuty: m.OnDuty,
+				Email: m.Email}); err != nil {
 				return fmt.Errorf("upsert staff %s: %w", m.ID, err)
 			}
 		}
@@ -128,7 +129,8 @@ func pool(ctx context.Context, q *routingdb.Queries, tenant, id string) (routing
 	p := routing.Pool{}
 	for _, r := range rows {
 		m := routing.Staff{ID: r.ID, Name: r.DisplayName, Role: r.Role, Branch: r.BranchID, Region: r.RegionID,
-			AuthorityLevel: int(r.AuthorityLevel), Skills: r.Skills, Active: r.Active, OnDuty: r.OnDuty, Load: int(r.OpenCases)}
+			AuthorityLevel: int(r.AuthorityLevel), Skills: r.Skills, Active: r.Active, OnDuty: r.OnDuty, Load: int(r.OpenCases),
+			Email: r.Email}
 		if r.LastAssignedAt != nil {
 			m.LastAssigned = *r.LastAssignedAt
 		}
@@ -376,7 +378,8 @@ func (s *Store) Staff(ctx context.Context, tenant, id string) (routing.Staff, er
 		return routing.Staff{}, fmt.Errorf("read staff %s: %w", id, err)
 	}
 	return routing.Staff{ID: r.ID, Name: r.DisplayName, Role: r.Role, Branch: r.BranchID, Region: r.RegionID,
-		AuthorityLevel: int(r.AuthorityLevel), Skills: r.Skills, Active: r.Active, OnDuty: r.OnDuty, Load: int(r.OpenCases)}, nil
+		AuthorityLevel: int(r.AuthorityLevel), Skills: r.Skills, Active: r.Active, OnDuty: r.OnDuty, Load: int(r.OpenCases),
+		Email: r.Email}, nil
 }
 
 // SetDuty puts a staff member on or off duty (deactivate: out of the bank)
@@ -479,4 +482,39 @@ func (s *Store) Queued(ctx context.Context, tenant, caseID string) (routing.Queu
 	}
 	return queued(r.CaseID, r.TenantID, r.BranchID, r.OwnerID, r.OwnerRole, r.Severity, r.PickupPending,
 		r.EnqueuedAt, r.AnswerDueAt, r.PickupDueAt), r.Open, nil
+}
+
+// Current returns a case's ownership, unlocked: in tenant, or in whichever
+// bank has the case when tenant is pgdb.AllTenants (a service's internal
+// call; row-level security lets it see every bank).
+func (s *Store) Current(ctx context.Context, tenant, caseID string) (routing.Current, error) {
+	r, err := s.q.GetCurrent(ctx, routingdb.GetCurrentParams{TenantID: tenant, CaseID: caseID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return routing.Current{}, ErrNotFound
+	}
+	if err != nil {
+		return routing.Current{}, fmt.Errorf("read assignment of case %s: %w", caseID, err)
+	}
+	return routing.Current{CaseID: r.CaseID, Tenant: r.TenantID, Branch: r.BranchID, Region: r.RegionID,
+		Owner: routing.Owner{Staff: r.OwnerID, Role: r.OwnerRole}, Level: r.Level, Severity: r.Severity,
+		FirstResponder: r.FirstResponderID, PickupPending: r.PickupPending, Open: r.Open,
+		HandedBy: routing.Owner{Staff: r.HandedByID, Role: r.HandedByRole}}, nil
+}
+
+// HandoverCausedBy returns whom the hand-over of a case caused by event
+// cause (a breach escalation) took the case from and gave it to; false
+// when that event moved nothing (yet).
+func (s *Store) HandoverCausedBy(ctx context.Context, caseID, cause string) (from, to routing.Owner, found bool, err error) {
+	r, err := s.q.HandoverCausedBy(ctx, routingdb.HandoverCausedByParams{CaseID: caseID, Cause: cause})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return routing.Owner{}, routing.Owner{}, false, nil
+	}
+	if err != nil {
+		return routing.Owner{}, routing.Owner{}, false, fmt.Errorf("read the hand-over of case %s caused by %s: %w", caseID, cause, err)
+	}
+	from = routing.Owner{Staff: r.FromStaffID}
+	if from.Staff == "" {
+		from.Role = r.FromRole
+	}
+	return from, routing.Owner{Staff: r.ToStaffID, Role: r.ToRole}, true, nil
 }

@@ -79,3 +79,18 @@ WHERE a.tenant_id = $1 AND a.open AND (
         SELECT 1 FROM staff r WHERE r.tenant_id = a.tenant_id AND r.role = a.owner_role AND r.active AND r.on_duty
           AND (r.branch_id = a.branch_id OR (r.branch_id = '' AND (r.region_id = a.region_id OR r.region_id = ''))))))
 ORDER BY a.case_id LIMIT 1000;
+
+-- name: GetCurrent :one
+-- A case's ownership, unlocked, in one bank, or (@tenant_id '*', for the
+-- services' internal calls) in whichever bank the case belongs to.
+SELECT case_id, tenant_id, branch_id, region_id, owner_id, owner_role, first_responder_id, level, severity,
+       pickup_pending, open, handed_by_id, handed_by_role
+FROM assignments WHERE case_id = @case_id AND (@tenant_id::text = '*' OR tenant_id = @tenant_id::text);
+
+-- name: HandoverCausedBy :one
+-- The hand-over an event caused (a breach escalation), with the role queue
+-- it came from when nobody owned the case in person (the previous
+-- hand-over's queue).
+SELECT h.from_staff_id, h.to_staff_id, h.to_role, coalesce(p.to_role, '')::text AS from_role
+FROM handovers h LEFT JOIN handovers p ON p.case_id = h.case_id AND p.seq = h.seq - 1
+WHERE h.case_id = @case_id AND h.cause = @cause::text AND @cause::text <> '';

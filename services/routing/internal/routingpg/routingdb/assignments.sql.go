@@ -115,6 +115,89 @@ func (q *Queries) GetAssignment(ctx context.Context, arg GetAssignmentParams) (G
 	return i, err
 }
 
+const getCurrent = `-- name: GetCurrent :one
+SELECT case_id, tenant_id, branch_id, region_id, owner_id, owner_role, first_responder_id, level, severity,
+       pickup_pending, open, handed_by_id, handed_by_role
+FROM assignments WHERE case_id = $1 AND ($2::text = '*' OR tenant_id = $2::text)
+`
+
+type GetCurrentParams struct {
+	CaseID   string
+	TenantID string
+}
+
+type GetCurrentRow struct {
+	CaseID           string
+	TenantID         string
+	BranchID         string
+	RegionID         string
+	OwnerID          string
+	OwnerRole        string
+	FirstResponderID string
+	Level            string
+	Severity         string
+	PickupPending    bool
+	Open             bool
+	HandedByID       string
+	HandedByRole     string
+}
+
+// A case's ownership, unlocked, in one bank, or (@tenant_id '*', for the
+// services' internal calls) in whichever bank the case belongs to.
+func (q *Queries) GetCurrent(ctx context.Context, arg GetCurrentParams) (GetCurrentRow, error) {
+	row := q.db.QueryRow(ctx, getCurrent, arg.CaseID, arg.TenantID)
+	var i GetCurrentRow
+	err := row.Scan(
+		&i.CaseID,
+		&i.TenantID,
+		&i.BranchID,
+		&i.RegionID,
+		&i.OwnerID,
+		&i.OwnerRole,
+		&i.FirstResponderID,
+		&i.Level,
+		&i.Severity,
+		&i.PickupPending,
+		&i.Open,
+		&i.HandedByID,
+		&i.HandedByRole,
+	)
+	return i, err
+}
+
+const handoverCausedBy = `-- name: HandoverCausedBy :one
+SELECT h.from_staff_id, h.to_staff_id, h.to_role, coalesce(p.to_role, '')::text AS from_role
+FROM handovers h LEFT JOIN handovers p ON p.case_id = h.case_id AND p.seq = h.seq - 1
+WHERE h.case_id = $1 AND h.cause = $2::text AND $2::text <> ''
+`
+
+type HandoverCausedByParams struct {
+	CaseID string
+	Cause  string
+}
+
+type HandoverCausedByRow struct {
+	FromStaffID string
+	ToStaffID   string
+	ToRole      string
+	FromRole    string
+}
+
+// The hand-over an event caused (a breach escalation), with the role queue
+// it came from when nobody owned the case in person (the previous
+// hand-over's queue).
+func (q *Queries) HandoverCausedBy(ctx context.Context, arg HandoverCausedByParams) (HandoverCausedByRow, error) {
+	row := q.db.QueryRow(ctx, handoverCausedBy, arg.CaseID, arg.Cause)
+	var i HandoverCausedByRow
+	err := row.Scan(
+		&i.FromStaffID,
+		&i.ToStaffID,
+		&i.ToRole,
+		&i.FromRole,
+	)
+	return i, err
+}
+
 const insertAssignment = `-- name: InsertAssignment :execrows
 INSERT INTO assignments (case_id, tenant_id, branch_id, region_id, owner_id, owner_role, first_responder_id, level,
     severity, category, pickup_pending, enqueued_at, updated_at)

@@ -79,4 +79,5 @@ type Staff struct {
 	OnDuty         bool
 	LastAssignedAt *time.Time
 	OpenCases      int32
+	Email          string
 }

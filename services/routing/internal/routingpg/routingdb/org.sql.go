@@ -68,7 +68,7 @@ func (q *Queries) GetRules(ctx context.Context, tenantID string) ([]byte, error)
 }
 
 const getStaff = `-- name: GetStaff :one
-SELECT id, display_name, role, branch_id, region_id, authority_level, skills, active, on_duty, open_cases
+SELECT id, display_name, role, branch_id, region_id, authority_level, skills, active, on_duty, open_cases, email
 FROM staff s WHERE s.tenant_id = $1 AND s.id = $2
 `
 
@@ -88,6 +88,7 @@ type GetStaffRow struct {
 	Active         bool
 	OnDuty         bool
 	OpenCases      int32
+	Email          string
 }
 
 func (q *Queries) GetStaff(ctx context.Context, arg GetStaffParams) (GetStaffRow, error) {
@@ -104,13 +105,14 @@ func (q *Queries) GetStaff(ctx context.Context, arg GetStaffParams) (GetStaffRow
 		&i.Active,
 		&i.OnDuty,
 		&i.OpenCases,
+		&i.Email,
 	)
 	return i, err
 }
 
 const poolStaff = `-- name: PoolStaff :many
 SELECT s.id, s.display_name, s.role, s.branch_id, s.region_id, s.authority_level, s.skills, s.active, s.on_duty,
-       s.last_assigned_at, s.open_cases
+       s.last_assigned_at, s.open_cases, s.email
 FROM staff s
 WHERE s.tenant_id = $1 AND (s.branch_id = $2 OR (s.branch_id = '' AND (s.region_id = $3 OR s.region_id = '')))
 ORDER BY s.id
@@ -134,6 +136,7 @@ type PoolStaffRow struct {
 	OnDuty         bool
 	LastAssignedAt *time.Time
 	OpenCases      int32
+	Email          string
 }
 
 // The branch's staff, its region's and the bank's staff with no branch,
@@ -159,6 +162,7 @@ func (q *Queries) PoolStaff(ctx context.Context, arg PoolStaffParams) ([]PoolSta
 			&i.OnDuty,
 			&i.LastAssignedAt,
 			&i.OpenCases,
+			&i.Email,
 		); err != nil {
 			return nil, err
 		}
@@ -269,11 +273,11 @@ func (q *Queries) UpsertRegion(ctx context.Context, arg UpsertRegionParams) erro
 }
 
 const upsertStaff = `-- name: UpsertStaff :exec
-INSERT INTO staff (tenant_id, id, display_name, role, branch_id, region_id, authority_level, skills, on_duty, active)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true)
+INSERT INTO staff (tenant_id, id, display_name, role, branch_id, region_id, authority_level, skills, on_duty, email, active)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)
 ON CONFLICT (tenant_id, id) DO UPDATE SET display_name = EXCLUDED.display_name, role = EXCLUDED.role,
     branch_id = EXCLUDED.branch_id, region_id = EXCLUDED.region_id, authority_level = EXCLUDED.authority_level,
-    skills = EXCLUDED.skills, on_duty = EXCLUDED.on_duty, active = true
+    skills = EXCLUDED.skills, on_duty = EXCLUDED.on_duty, email = EXCLUDED.email, active = true
 `
 
 type UpsertStaffParams struct {
@@ -286,6 +290,7 @@ type UpsertStaffParams struct {
 	AuthorityLevel int32
 	Skills         []string
 	OnDuty         bool
+	Email          string
 }
 
 func (q *Queries) UpsertStaff(ctx context.Context, arg UpsertStaffParams) error {
@@ -299,6 +304,7 @@ func (q *Queries) UpsertStaff(ctx context.Context, arg UpsertStaffParams) error 
 		arg.AuthorityLevel,
 		arg.Skills,
 		arg.OnDuty,
+		arg.Email,
 	)
 	return err
 }
