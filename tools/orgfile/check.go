@@ -2,6 +2,7 @@ package orgfile
 
 import (
 	"fmt"
+	"net/mail"
 	"regexp"
 	"slices"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 var (
 	idPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 	clockPattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+$`)
 )
 
 const (
@@ -26,6 +28,7 @@ const (
 	maxTimeZoneLen = 64
 	maxCalendarLen = 32
 	maxPeriods     = 28
+	maxEmailLen    = 254
 )
 
 // skills are the skills routing rules can ask for.
@@ -175,9 +178,30 @@ func check(c *collector, o org) *routingv1.ImportOrgRequest {
 				c.add(v.line, f+".onDuty", "%q is not true or false", v.text)
 			}
 		}
+		if v := m.email; v.set {
+			if checkEmail(v.text) {
+				s.Email = v.text
+			} else {
+				c.add(v.line, f+".email", "%q is not a work e-mail address (name@domain, at most %d characters)", v.text, maxEmailLen)
+			}
+		}
 		req.Staff = append(req.Staff, s)
 	}
 	return req
+}
+
+// checkEmail: one plain address as the API takes it (no display name, no
+// angle brackets, no spaces), with a local part and a domain.
+func checkEmail(s string) bool {
+	if len(s) > maxEmailLen || !emailPattern.MatchString(s) {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return false
+	}
+	local, domain, _ := strings.Cut(s, "@")
+	return local != "" && domain != "" && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
 }
 
 // checkID checks a required id and that it is the first of its kind.

@@ -28,6 +28,7 @@ var csvColumns = []struct {
 	{"authorityLevel", []string{"staff"}},
 	{"skills", []string{"staff"}},
 	{"onDuty", []string{"staff"}},
+	{"email", []string{"staff"}},
 	{"weekdays", []string{"hours"}},
 	{"opens", []string{"hours"}},
 	{"closes", []string{"hours"}},
@@ -143,7 +144,7 @@ func readCSV(c *collector, data []byte) (o org, ok bool) {
 			index = len(o.staff)
 			o.staff = append(o.staff, staff{line: line, id: get("id"), displayName: get("name"), role: get("role"),
 				branchID: get("branchId"), regionID: get("regionId"), authority: get("authorityLevel"),
-				skills: splitList(get("skills")), onDuty: get("onDuty")})
+				skills: splitList(get("skills")), onDuty: get("onDuty"), email: get("email")})
 		case "hours":
 			index = len(hours)
 			wd := get("weekdays")

@@ -30,6 +30,7 @@
 //	    authorityLevel: 1              # 0-4: 1 counter, 2 branch, 3 region, 4 head office
 //	    skills: [foreign_exchange, foreign_languages]
 //	    onDuty: true                   # empty: on duty
+//	    email: st-pudong-teller-1@demo-bank.example  # work e-mail for staff alerts; empty: none
 //
 // # CSV
 //
@@ -42,7 +43,8 @@
 //	region  id, name
 //	branch  id, name, regionId, timeZone, calendarId
 //	staff   id, name (the display name), role, branchId, regionId,
-//	        authorityLevel, skills (separated by ;), onDuty (true|false)
+//	        authorityLevel, skills (separated by ;), onDuty (true|false),
+//	        email
 //	hours   branchId, weekdays (1-7, separated by ;), opens, closes
 //
 // An hours row is one opening period of the branch it names; a lunch break
@@ -55,7 +57,8 @@
 // branch's; roles and skills are the API's; branch roles (teller, lobby
 // manager, complaint manager, branch head) have a branch, a regional
 // supervisor a region and no branch, head office neither; authority levels
-// are 0-4; time zones load; opening periods are HH:MM to a later HH:MM on
+// are 0-4; a work e-mail is one plain address (name@domain, at most 254
+// characters); time zones load; opening periods are HH:MM to a later HH:MM on
 // weekdays 1 (Monday) to 7 (Sunday), and no two overlap on one day.
 //
 // Field names in errors are the API's, with the record's position in the
@@ -152,6 +155,7 @@ type staff struct {
 	line                                  int
 	id, displayName, role                 value
 	branchID, regionID, authority, onDuty value
+	email                                 value
 	skills                                []value
 }
 

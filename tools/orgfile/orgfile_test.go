@@ -223,6 +223,42 @@ staff:
 			{13, "staff[0].id", "want a single value, not a list"},
 			{13, "staff[0].id", "is required"},
 			{18, "staff[0].onDuty", `"maybe" is not true or false`}}},
+		{"bad work e-mails", `staff:
+  - id: st-1
+    displayName: One
+    role: teller
+    branchId: br-a
+    authorityLevel: 1
+    email: wang.fang
+  - id: st-2
+    displayName: Two
+    role: teller
+    branchId: br-a
+    authorityLevel: 1
+    email: Wang Fang <wang.fang@bank.example>
+  - id: st-3
+    displayName: Three
+    role: teller
+    branchId: br-a
+    authorityLevel: 1
+    email: [a@bank.example, b@bank.example]
+  - id: st-4
+    displayName: Four
+    role: teller
+    branchId: br-a
+    authorityLevel: 1
+    email: st-4@bank.example.
+  - id: st-5
+    displayName: Five
+    role: teller
+    branchId: br-a
+    authorityLevel: 1
+    email: ` + strings.Repeat("x", 250) + `@bank.example
+`, []want{{16, "staff[0].email", `"wang.fang" is not a work e-mail address`},
+			{22, "staff[1].email", `"Wang Fang <wang.fang@bank.example>" is not a work e-mail address`},
+			{28, "staff[2].email", "want a single value, not a list"},
+			{34, "staff[3].email", `"st-4@bank.example." is not a work e-mail address`},
+			{40, "staff[4].email", "at most 254 characters"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseYAML("org.test", []byte(yamlHead+tc.body))
@@ -285,6 +321,7 @@ staff:
     authorityLevel: 1
     skills: [foreign_exchange, foreign_languages]
     onDuty: false
+    email: wang.fang@bank-a.example
   - id: st-2
     displayName: Head office
     role: ROLE_HEAD_OFFICE
@@ -300,10 +337,11 @@ staff:
 	}
 	s := req.GetStaff()[0]
 	if s.GetRole() != routingv1.Role_ROLE_TELLER || s.GetRegionId() != "rg-a" || s.GetAuthorityLevel() != 1 ||
-		strings.Join(s.GetSkills(), ",") != "foreign_exchange,foreign_languages" || s.OnDuty == nil || s.GetOnDuty() {
-		t.Errorf("teller (region from the branch, off duty): %v", s)
+		strings.Join(s.GetSkills(), ",") != "foreign_exchange,foreign_languages" || s.OnDuty == nil || s.GetOnDuty() ||
+		s.GetEmail() != "wang.fang@bank-a.example" {
+		t.Errorf("teller (region from the branch, off duty, with a work e-mail): %v", s)
 	}
-	if h := req.GetStaff()[1]; h.GetRole() != routingv1.Role_ROLE_HEAD_OFFICE || h.OnDuty != nil || h.GetRegionId() != "" {
+	if h := req.GetStaff()[1]; h.GetRole() != routingv1.Role_ROLE_HEAD_OFFICE || h.OnDuty != nil || h.GetRegionId() != "" || h.GetEmail() != "" {
 		t.Errorf("head office (on duty by default): %v", h)
 	}
 }
@@ -397,6 +435,20 @@ func TestCSVBuildsTheRequest(t *testing.T) {
 	}
 }
 
+func TestCSVWorkEmails(t *testing.T) {
+	head := "kind,id,name,regionId,branchId,role,authorityLevel,Email\nregion,rg-a,Region A,,,,,\nbranch,br-a,Branch A,rg-a,,,,\n"
+	req, err := ParseCSV("org.test", []byte(head+"staff,st-1,One,,br-a,teller,1,st-1@bank-a.example\nstaff,st-2,Two,,br-a,teller,1,\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []string{req.GetStaff()[0].GetEmail(), req.GetStaff()[1].GetEmail()}; got[0] != "st-1@bank-a.example" || got[1] != "" {
+		t.Errorf("e-mails %q, want st-1's and none", got)
+	}
+	_, err = ParseCSV("org.test", []byte(head+"staff,st-1,One,,br-a,teller,1,st-1 at bank-a\nregion,rg-b,Region B,,,,,rg-b@bank-a.example\n"))
+	assertErrors(t, err, []want{{4, "staff[0].email", `"st-1 at bank-a" is not a work e-mail address`},
+		{5, "regions[1].email", "is not used by region rows"}})
+}
+
 // TestDemoFiles: the shipped files parse, to the org the dev stack seeds.
 func TestDemoFiles(t *testing.T) {
 	for _, tc := range []struct {
@@ -420,8 +472,16 @@ func TestDemoFiles(t *testing.T) {
 					len(req.GetRegions()), len(req.GetBranches()), len(req.GetStaff()), tc.regions, tc.branches, tc.staff)
 			}
 			staff := map[string]*routingv1.Staff{}
+			emails := map[string]string{}
 			for _, s := range req.GetStaff() {
 				staff[s.GetId()] = s
+				// Everyone has a work e-mail of their own, for staff alerts.
+				if s.GetEmail() == "" {
+					t.Errorf("%s has no e-mail", s.GetId())
+				} else if other, dup := emails[s.GetEmail()]; dup {
+					t.Errorf("%s has the e-mail of %s", s.GetId(), other)
+				}
+				emails[s.GetEmail()] = s.GetId()
 			}
 			if s := staff[tc.teller]; s.GetRole() != routingv1.Role_ROLE_TELLER || s.GetBranchId() != tc.tellerBranch || s.GetRegionId() == "" {
 				t.Errorf("teller %s: %v", tc.teller, s)

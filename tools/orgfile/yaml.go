@@ -254,6 +254,8 @@ func (y yamlReader) staff(n *yaml.Node, path string) staff {
 			s.skills, _, _ = y.list(v, f)
 		case "onDuty":
 			s.onDuty = y.scalar(v, f)
+		case "email":
+			s.email = y.scalar(v, f)
 		default:
 			return false
 		}
