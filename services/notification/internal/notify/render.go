@@ -63,7 +63,9 @@ type Content struct {
 	// requires; shown in TimeZone.
 	PreviousAnswerAt time.Time
 	// ChangeReason is why the date moved: ChangeCalendarYearLoaded,
-	// ChangeBranchClosure, or anything else for a general calendar change.
+	// ChangeBranchClosure, ChangeResumed, ChangeReopened,
+	// ChangeRegulatoryExtension, or anything else for a general calendar
+	// change.
 	ChangeReason string
 	// Answer is the bank's answer, which TemplateCaseAnswer requires: text
 	// staff wrote for this customer, kept as written (line breaks too).
@@ -134,9 +136,10 @@ func Render(t Template, lang Language, c Content) (Message, error) {
 	data := struct {
 		CaseNumber, CustomerName, ExpectedAnswer, PreviousAnswer, Answer string
 		Provisional, HolidaysPublished, BranchClosed, Later              bool
-		Resumed, Reopened                                                bool
+		Resumed, Reopened, Extended                                      bool
 	}{
 		Resumed: c.ChangeReason == ChangeResumed, Reopened: c.ChangeReason == ChangeReopened,
+		Extended:   c.ChangeReason == ChangeRegulatoryExtension,
 		Answer:     answerBody(c.Answer),
 		CaseNumber: SingleLine(c.CaseNumber), CustomerName: SingleLine(c.CustomerName),
 		ExpectedAnswer: when, PreviousAnswer: before, Provisional: c.Provisional,

@@ -11,6 +11,9 @@ import (
 const (
 	KindFirstAnswer = "DEADLINE_KIND_FIRST_ANSWER"
 	KindResolution  = "DEADLINE_KIND_RESOLUTION"
+	// KindRegulatoryDecision is the consumer-complaint rules' decision
+	// limit, whose extensions the customer is told of (ChangeRegulatoryExtension).
+	KindRegulatoryDecision = "DEADLINE_KIND_REGULATORY_DECISION"
 )
 
 // DefaultTimeZone is used when an event names no zone: counterdesk's banks
@@ -76,6 +79,11 @@ const (
 	ChangeResumed = "resumed_after_waiting_for_customer"
 	// ChangeReopened: the case was reopened and is being handled again.
 	ChangeReopened = "case_reopened"
+	// ChangeRegulatoryExtension: the regulatory decision limit of a
+	// complaint was extended with an approver's consent. The rules require
+	// telling the customer of every extension, so it is told whatever kind
+	// of deadline the acknowledgment promised.
+	ChangeRegulatoryExtension = "regulatory_extension"
 )
 
 // Recount is a deadline of a case that slatimer counted again because the
@@ -145,8 +153,10 @@ func (r Recount) zone() string {
 // promised. Only the kind of deadline the acknowledgment promised matters to
 // them (the first answer, or the resolution when a case has none); for a
 // promise recorded without its kind, the recount must start from the very
-// time the customer was told. A lapsed promise was never read, so nothing
-// moved for the customer. A move that still reads the same to the
+// time the customer was told. An extension of the regulatory decision limit
+// (ChangeRegulatoryExtension) is told whatever was promised: the rules
+// require telling the customer of each one. A lapsed promise was never
+// read, so nothing moved for the customer. A move that still reads the same to the
 // customer (the same minute in the branch's zone, in every language) is not
 // worth a message. It returns Validate's error for a malformed recount.
 func DateMoveFor(p Promise, r Recount) (DateMove, bool, error) {
@@ -154,7 +164,8 @@ func DateMoveFor(p Promise, r Recount) (DateMove, bool, error) {
 		return DateMove{}, false, err
 	}
 	zone := r.zone()
-	promised := p.Kind == r.Kind || (p.Kind == "" && p.DueAt.Equal(r.OldDueAt))
+	promised := p.Kind == r.Kind || (p.Kind == "" && p.DueAt.Equal(r.OldDueAt)) ||
+		(r.Reason == ChangeRegulatoryExtension && r.Kind == KindRegulatoryDecision)
 	if !promised || p.Lapsed {
 		return DateMove{}, false, nil
 	}
