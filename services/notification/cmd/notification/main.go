@@ -1,13 +1,16 @@
 // Command notification runs the notification service: it turns facts about
-// cases into messages to customers, sends them, and answers what was sent.
+// cases into messages to customers and alerts to staff (deadline warnings
+// and breaches), sends them, and answers what was sent.
 package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	notificationv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/notification/v1"
 	"github.com/counterdesk/counterdesk/services/notification/internal/dispatch"
+	"github.com/counterdesk/counterdesk/services/notification/internal/notify"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifygrpc"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifykafka"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifypg"
@@ -23,6 +26,10 @@ type Config struct {
 	SMTPAddr   string `env:"SMTP_ADDR,required,notEmpty"`
 	SMTPFrom   string `env:"SMTP_FROM" envDefault:"counterdesk@localhost"`
 	IntakeAddr string `env:"INTAKE_ADDR,required,notEmpty"`
+	// RoutingAddr is routing's gRPC address: whom to alert about a deadline.
+	RoutingAddr string `env:"ROUTING_ADDR,required,notEmpty"`
+	// StaffAlertLanguage is the language of staff alerts: zh-CN or en.
+	StaffAlertLanguage string `env:"STAFF_ALERT_LANGUAGE" envDefault:"zh-CN"`
 }
 
 func main() { os.Exit(service.Main("notification", migrations.FS, run)) }
@@ -40,13 +47,23 @@ func run(ctx context.Context, now service.Clock) error {
 		return err
 	}
 	intake := notifygrpc.NewIntake(conn, nil) // the connection carries the service's own credentials
-
-	store := notifypg.New(b.Pool)
-	sender, err := dispatch.New(store, intake, &notifysmtp.Mailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom}, b.Log, dispatch.Options{Now: now})
+	routingConn, err := b.Dial(cfg.RoutingAddr)
 	if err != nil {
 		return err
 	}
-	handler := &notifykafka.Handler{Store: store, Log: b.Log, Now: now}
+	routing := notifygrpc.NewRouting(routingConn, nil)
+	staffLang := notify.Language(cfg.StaffAlertLanguage)
+	if staffLang != notify.LanguageZhCN && staffLang != notify.LanguageEn {
+		return fmt.Errorf("STAFF_ALERT_LANGUAGE %q: want zh-CN or en", cfg.StaffAlertLanguage)
+	}
+
+	store := notifypg.New(b.Pool)
+	sender, err := dispatch.New(store, intake, &notifysmtp.Mailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom}, b.Log,
+		dispatch.Options{Now: now, StaffLanguage: staffLang})
+	if err != nil {
+		return err
+	}
+	handler := &notifykafka.Handler{Store: store, Contacts: routing, Log: b.Log, Now: now}
 	b.Consume(notifykafka.Group, notifykafka.Topics, handler.Handle, notifykafka.WakeAfterCommit(sender.Wake))
 	b.Go("sender", sender.Run)
 

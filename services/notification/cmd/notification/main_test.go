@@ -19,7 +19,9 @@ import (
 
 	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
 	intakev1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1"
+	routingv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
 	"github.com/counterdesk/counterdesk/services/notification/internal/intakefake"
+	"github.com/counterdesk/counterdesk/services/notification/internal/routingfake"
 	"github.com/counterdesk/counterdesk/services/notification/migrations"
 	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"github.com/counterdesk/counterdesk/services/platform/auth/authdev"
@@ -83,6 +85,10 @@ func TestTheServiceAcknowledgesACaseEndToEnd(t *testing.T) {
 	}
 	gs := grpc.NewServer(grpc.UnaryInterceptor(auth.UnaryServerInterceptor(verifier)))
 	intake.Register(gs)
+	routing := routingfake.New()
+	routing.Set(caseID, "b1", []*routingv1.StaffContact{{StaffId: "st-cm", DisplayName: "陈静", Email: "chen.jing@bank-a.example"}},
+		[]*routingv1.StaffContact{{StaffId: "st-head", DisplayName: "刘伟", Email: "liu.wei@bank-a.example"}})
+	routing.Register(gs)
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
 
@@ -92,7 +98,7 @@ func TestTheServiceAcknowledgesACaseEndToEnd(t *testing.T) {
 		"DATABASE_URL": testinfra.NewAppRoleDatabase(t, migrations.FS).AppURL, "KAFKA_BROKERS": brokers, "KAFKA_PARTITIONS": "3",
 		"AUTH_TRUST_FILE": trustFile, "SERVICE_KEY_FILE": filepath.Join(keyDir, "notification.jwk"), "GRPC_ADDR": "127.0.0.1:" + strconv.Itoa(grpcPort),
 		"HTTP_ADDR": "127.0.0.1:" + strconv.Itoa(httpPort), "SMTP_ADDR": sink.Addr(),
-		"INTAKE_ADDR": lis.Addr().String(), "LOG_LEVEL": "debug", "OTEL_EXPORTER_OTLP_ENDPOINT": "",
+		"INTAKE_ADDR": lis.Addr().String(), "ROUTING_ADDR": lis.Addr().String(), "LOG_LEVEL": "debug", "OTEL_EXPORTER_OTLP_ENDPOINT": "",
 	} {
 		t.Setenv(k, v)
 	}
@@ -180,6 +186,29 @@ func TestTheServiceAcknowledgesACaseEndToEnd(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^counterdesk_notifications_total\{channel="email",.*outcome="sent",template="` + template + `"\} 1$`).MatchString(metrics) {
 			t.Errorf("/metrics lacks one sent %s:\n%s", template, metrics)
 		}
+	}
+
+	// The first answer breaches: routing names the owner and the level
+	// above, asked with the service's own credential, and each gets a mail.
+	breach := &eventsv1.Envelope{EventId: uuid.Must(uuid.NewV7()).String(), TenantId: "bank-a", CaseId: caseID,
+		Type: "DeadlineBreached", OccurredAt: timestamppb.New(answerBy), Producer: "slatimer",
+		Payload: &eventsv1.Envelope_DeadlineBreached{DeadlineBreached: &eventsv1.DeadlineBreached{
+			Kind: "DEADLINE_KIND_FIRST_ANSWER", DueAt: timestamppb.New(answerBy)}}}
+	publish(t, brokers, caseID, breach)
+	waitFor(t, 30*time.Second, "the breach alerts", func() bool {
+		msgs, err := sink.Messages()
+		return err == nil && len(msgs) == 4
+	})
+	msgs, _ = sink.Messages()
+	to := map[string]string{}
+	for _, m := range msgs[2:] {
+		to[strings.Join(m.To, ",")] = m.Subject
+	}
+	if !strings.Contains(to["chen.jing@bank-a.example"], "已超时") || !strings.Contains(to["liu.wei@bank-a.example"], "已超时") {
+		t.Errorf("breach alerts went to %v, want the owner and the branch head", to)
+	}
+	if calls := routing.Calls(); len(calls) != 1 || calls[0].Cause != breach.GetEventId() {
+		t.Errorf("routing was asked %v, want once naming the breach", calls)
 	}
 
 	stop()

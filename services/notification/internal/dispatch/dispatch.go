@@ -91,6 +91,8 @@ type Options struct {
 	// Lease is how long a claimed delivery stays hidden; 2 minutes. It must
 	// be well above AttemptTimeout.
 	Lease time.Duration
+	// StaffLanguage is the language of staff alerts; Chinese by default.
+	StaffLanguage notify.Language
 }
 
 // Dispatcher sends due deliveries.
@@ -121,6 +123,9 @@ func New(store Store, contacts Contacts, mailer Mailer, log *slog.Logger, opts O
 	}
 	if opts.Lease <= 0 {
 		opts.Lease = 2 * time.Minute
+	}
+	if opts.StaffLanguage != notify.LanguageEn {
+		opts.StaffLanguage = notify.LanguageZhCN
 	}
 	if opts.Lease < 2*opts.AttemptTimeout {
 		return nil, fmt.Errorf("lease %v must be at least twice the attempt timeout %v", opts.Lease, opts.AttemptTimeout)
@@ -257,7 +262,10 @@ func (d *Dispatcher) deliver(parent context.Context, del notify.Delivery) {
 // to del. Every reason it records is scrubbed of the contact's data.
 func (d *Dispatcher) attempt(ctx context.Context, del *notify.Delivery) error {
 	if del.Outdated(d.opts.Now()) {
-		return del.MarkSkipped(d.opts.Now(), "", notify.ReasonPromisePassed)
+		return del.MarkSkipped(d.opts.Now(), "", del.OutdatedReason())
+	}
+	if del.IsStaffAlert() {
+		return d.attemptStaff(ctx, del)
 	}
 	contact, err := d.contacts.CaseContact(ctx, del.CaseID)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifykafka"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifypg"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifysmtp"
+	"github.com/counterdesk/counterdesk/services/notification/internal/routingfake"
 	"github.com/counterdesk/counterdesk/services/notification/migrations"
 	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"github.com/counterdesk/counterdesk/services/platform/auth/authdev"
@@ -62,6 +63,7 @@ type env struct {
 	sink     *localinfra.MailSink
 	mailer   *notifysmtp.Mailer
 	intake   *intakefake.Server
+	routing  *routingfake.Server
 	handler  *notifykafka.Handler
 	disp     *dispatch.Dispatcher
 	api      notificationv1.NotificationServiceClient
@@ -100,10 +102,10 @@ func newEnv(t *testing.T) *env {
 
 	e := &env{t: t, ctx: ctx, pool: pool, store: notifypg.New(pool), clock: &clock{now: start}, sink: sink,
 		mailer: &notifysmtp.Mailer{Addr: sink.Addr(), From: "counterdesk@localhost"},
-		intake: intakefake.New(), verifier: verifier, keys: keys}
+		intake: intakefake.New(), routing: routingfake.New(), verifier: verifier, keys: keys}
 
-	// One gRPC server plays intake and serves notification's API; both are
-	// authenticated the way the platform's server does it.
+	// One gRPC server plays intake and routing and serves notification's
+	// API; all are authenticated the way the platform's server does it.
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +113,7 @@ func newEnv(t *testing.T) *env {
 	srv := grpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.UnaryInterceptor(auth.UnaryServerInterceptor(verifier)))
 	e.intake.Register(srv)
+	e.routing.Register(srv)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
 	if err != nil {
@@ -123,7 +126,8 @@ func newEnv(t *testing.T) *env {
 	e.api = notificationv1.NewNotificationServiceClient(conn)
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e.handler = &notifykafka.Handler{Store: e.store, Log: log, Now: e.clock.Now}
+	e.handler = &notifykafka.Handler{Store: e.store, Contacts: notifygrpc.NewRouting(conn, auth.ServiceCredentials{Signer: signer}),
+		Log: log, Now: e.clock.Now}
 	e.disp, err = dispatch.New(e.store, intake, e.mailer, log, dispatch.Options{Now: e.clock.Now, AttemptTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,11 @@ func TestNotificationDatabaseKeepsBanksApart(t *testing.T) {
 				t.Fatalf("%s of %s: %v", env.GetType(), tenant, err)
 			}
 		}
+		// intake registered the case: staff alerts will name its number.
+		handle(&eventsv1.Envelope{EventId: uuid.Must(uuid.NewV7()).String(), TenantId: tenant, CaseId: caseID,
+			Type: "CaseCreated", OccurredAt: timestamppb.New(now), Producer: "intake",
+			Payload: &eventsv1.Envelope_CaseCreated{CaseCreated: &eventsv1.CaseCreated{CaseNumber: "CD-" + tenant,
+				TimeZone: "Asia/Shanghai", CreatedAt: timestamppb.New(now)}}})
 		// slatimer armed the case: the acknowledgment is queued.
 		handle(&eventsv1.Envelope{EventId: uuid.Must(uuid.NewV7()).String(), TenantId: tenant, CaseId: caseID,
 			Type: "DeadlinesArmed", OccurredAt: timestamppb.New(now), Producer: "slatimer",
@@ -72,6 +77,9 @@ func TestNotificationDatabaseKeepsBanksApart(t *testing.T) {
 	}
 	if _, found, err := store.Acknowledgment(a, nil, "bank-b", cases["bank-b"]); err != nil || found {
 		t.Errorf("bank-a's connection found bank-b's acknowledgment (found %v, err %v), want none", found, err)
+	}
+	if _, found, err := store.Case(a, nil, "bank-b", cases["bank-b"]); err != nil || found {
+		t.Errorf("bank-a's connection found bank-b's case record (found %v, err %v), want none", found, err)
 	}
 	// Bank-a still reads its own.
 	if ds, err := store.ListByCase(a, "bank-a", cases["bank-a"]); err != nil || len(ds) == 0 {

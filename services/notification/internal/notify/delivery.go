@@ -82,6 +82,16 @@ type Delivery struct {
 	NextAttemptAt time.Time
 	// LastError says why the last attempt did not send; never personal data.
 	LastError string
+	// Staff is whom a staff alert is for (see NewStaffAlertDelivery); the
+	// zero StaffRecipient for a message to the customer.
+	Staff StaffRecipient
+	// AlertLevel is a staff warning's level (yellow, orange, red); empty
+	// otherwise.
+	AlertLevel string
+	// CaseNumber is the case number a staff alert names (staff alerts ask
+	// intake for nothing); empty for messages to the customer, which read
+	// it from intake with the contact.
+	CaseNumber string
 	// TraceContext is the W3C trace context of the event that caused the
 	// delivery, so sending continues that trace however late it happens.
 	TraceContext map[string]string
@@ -123,10 +133,21 @@ func NewAnswerDelivery(id, tenantID, caseID string, ch Channel, answeredAt time.
 }
 
 // Outdated reports whether sending at now would be pointless: an
-// acknowledgment or a moved date whose promised answer time is already past.
+// acknowledgment or a moved date whose promised answer time is already past,
+// or a staff warning of a deadline already due (its breach is told instead,
+// if it breached).
 func (d Delivery) Outdated(now time.Time) bool {
-	promises := d.Template == TemplateCaseAcknowledgment || d.Template == TemplateCaseDateMoved
+	promises := d.Template == TemplateCaseAcknowledgment || d.Template == TemplateCaseDateMoved ||
+		d.Template == TemplateStaffDeadlineWarned
 	return promises && !d.ExpectedAnswerAt.After(now)
+}
+
+// OutdatedReason is the reason an Outdated delivery is skipped with.
+func (d Delivery) OutdatedReason() string {
+	if d.Template == TemplateStaffDeadlineWarned {
+		return ReasonWarningPassed
+	}
+	return ReasonPromisePassed
 }
 
 // MarkSent records that the gateway accepted the message.

@@ -36,12 +36,18 @@ type Store interface {
 	// Acknowledgment returns the case's acknowledgment delivery, or false
 	// when none was queued: it holds what the customer was promised.
 	Acknowledgment(ctx context.Context, tx pgx.Tx, tenantID, caseID string) (notify.Delivery, bool, error)
+	// RecordCase keeps a case's number and zone for its staff alerts.
+	RecordCase(ctx context.Context, tx pgx.Tx, c notify.CaseRecord) error
+	// Case returns what RecordCase kept, or false.
+	Case(ctx context.Context, tx pgx.Tx, tenantID, caseID string) (notify.CaseRecord, bool, error)
 }
 
 // Handler decides deliveries from events.
 type Handler struct {
 	Store Store
-	Log   *slog.Logger
+	// Contacts tells whom to alert about a deadline; nil: no staff alerts.
+	Contacts StaffContacts
+	Log      *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -58,6 +64,16 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 		if p.CaseTransitioned.GetAction() == "answer" {
 			return h.answered(ctx, tx, env, p.CaseTransitioned)
 		}
+	case *eventsv1.Envelope_CaseCreated:
+		return h.caseCreated(ctx, tx, env, p.CaseCreated)
+	case *eventsv1.Envelope_DeadlineWarned:
+		w := p.DeadlineWarned
+		return h.deadlineAlert(ctx, tx, env, notify.DeadlineAlert{Template: notify.TemplateStaffDeadlineWarned,
+			Kind: w.GetKind(), Level: w.GetLevel(), Provisional: w.GetProvisional()}, w.GetDueAt())
+	case *eventsv1.Envelope_DeadlineBreached:
+		b := p.DeadlineBreached
+		return h.deadlineAlert(ctx, tx, env, notify.DeadlineAlert{Template: notify.TemplateStaffDeadlineBreached,
+			Kind: b.GetKind(), Provisional: b.GetProvisional()}, b.GetDueAt())
 	}
 	return nil
 }
@@ -119,14 +135,16 @@ func (h *Handler) deadlinesArmed(ctx context.Context, tx pgx.Tx, env *eventsv1.E
 }
 
 // eventDeliveryNamespace names the deliveries decided from one event (a
-// DeadlineRecomputed, an answer): their ids are UUIDv5 of the event and
-// template, so the same event always makes the same delivery and
-// Message-ID, however often it is handled.
+// DeadlineRecomputed, an answer, a deadline warning or breach): their ids
+// are UUIDv5 of the event, template and recipient, so the same event always
+// makes the same delivery and Message-ID, however often it is handled.
 var eventDeliveryNamespace = uuid.MustParse("5d0c2f8e-3b7a-4f41-9d7e-1c6a0e8b2f35")
 
-func eventDeliveryID(tenantID, eventID string, t notify.Template) string {
-	name := strings.Join([]string{tenantID, eventID, string(t), string(notify.ChannelEmail)}, "\x00")
-	return uuid.NewSHA1(eventDeliveryNamespace, []byte(name)).String()
+// eventDeliveryID: recipient is the staff member a staff alert is for;
+// the customer's messages name none (and keep the ids they always had).
+func eventDeliveryID(tenantID, eventID string, t notify.Template, recipient ...string) string {
+	parts := append([]string{tenantID, eventID, string(t), string(notify.ChannelEmail)}, recipient...)
+	return uuid.NewSHA1(eventDeliveryNamespace, []byte(strings.Join(parts, "\x00"))).String()
 }
 
 // DateMovedID is the id of the e-mail delivery that tells a case's customer

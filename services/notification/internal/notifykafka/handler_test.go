@@ -42,6 +42,12 @@ func (r *recorder) Acknowledgment(_ context.Context, _ pgx.Tx, tenantID, caseID 
 	return d, ok && d.TenantID == tenantID, nil
 }
 
+func (r *recorder) RecordCase(context.Context, pgx.Tx, notify.CaseRecord) error { return nil }
+
+func (r *recorder) Case(context.Context, pgx.Tx, string, string) (notify.CaseRecord, bool, error) {
+	return notify.CaseRecord{}, false, nil
+}
+
 const caseID = "0194f0c1-0000-7000-8000-0000000000c1"
 
 var due = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
@@ -66,7 +72,12 @@ func TestHandle(t *testing.T) {
 		{"armed deadlines queue one acknowledgment", armed("bank-a", caseID, "Asia/Shanghai", notify.KindFirstAnswer), 1, false},
 		{"deadlines the customer is not promised queue nothing", armed("bank-a", caseID, "", "DEADLINE_KIND_HANDOVER_PICKUP"), 0, false},
 		{"other events are ignored", &eventsv1.Envelope{EventId: "e2", TenantId: "bank-a", CaseId: caseID,
-			Payload: &eventsv1.Envelope_DeadlineWarned{DeadlineWarned: &eventsv1.DeadlineWarned{}}}, 0, false},
+			Payload: &eventsv1.Envelope_NotificationSent{NotificationSent: &eventsv1.NotificationSent{}}}, 0, false},
+		{"a warning without a due time is dead-lettered", &eventsv1.Envelope{EventId: "e3", TenantId: "bank-a", CaseId: caseID,
+			Payload: &eventsv1.Envelope_DeadlineWarned{DeadlineWarned: &eventsv1.DeadlineWarned{Kind: notify.KindFirstAnswer, Level: "red"}}}, 0, true},
+		{"a breach without an event id is dead-lettered", &eventsv1.Envelope{TenantId: "bank-a", CaseId: caseID,
+			Payload: &eventsv1.Envelope_DeadlineBreached{DeadlineBreached: &eventsv1.DeadlineBreached{Kind: notify.KindFirstAnswer,
+				DueAt: timestamppb.New(due)}}}, 0, true},
 		{"an event without a tenant is dead-lettered", armed("", caseID, "", notify.KindFirstAnswer), 0, true},
 		{"an event with a bad case id is dead-lettered", armed("bank-a", "c-1", "", notify.KindFirstAnswer), 0, true},
 		{"an unknown zone is dead-lettered", armed("bank-a", caseID, "Mars/Olympus", notify.KindFirstAnswer), 0, true},

@@ -66,6 +66,8 @@ func (s *Store) Enqueue(ctx context.Context, tx pgx.Tx, d notify.Delivery) (bool
 		Attempts: int32(d.Attempts), NextAttemptAt: d.NextAttemptAt, TraceContext: traceJSON,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, DeadlineKind: d.DeadlineKind, Provisional: d.Provisional,
 		PreviousAnswerAt: previous, ChangeReason: d.ChangeReason, DedupKey: d.DedupKey,
+		StaffID: d.Staff.ID, StaffEmail: d.Staff.Email, StaffName: d.Staff.Name, Audience: d.Staff.Audience,
+		AlertLevel: d.AlertLevel, CaseNumber: d.CaseNumber,
 	})
 	if err != nil {
 		return false, fmt.Errorf("insert %s delivery for case %s: %w", d.Template, d.CaseID, err)
@@ -95,9 +97,10 @@ func (s *Store) Acknowledgment(ctx context.Context, tx pgx.Tx, tenantID, caseID 
 }
 
 // ClaimDue implements dispatch.Store. A delivery waits while an earlier one
-// of its case on its channel is still pending (e.g. an acknowledgment being
-// retried), so the customer never reads that a date moved before being told
-// the date.
+// of its case on its channel to the same recipient is still pending (e.g.
+// an acknowledgment being retried), so the customer never reads that a date
+// moved before being told the date; a staff alert waits for no customer
+// message, and no customer message for a staff alert.
 func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]notify.Delivery, error) {
 	rows, err := s.q.ClaimDueDeliveries(ctx, notifydb.ClaimDueDeliveriesParams{
 		Now: now, MaxClaims: int32(limit), LeaseUntil: now.Add(lease),
@@ -198,6 +201,8 @@ func deliveryOf(r notifydb.Delivery) (notify.Delivery, error) {
 		DeadlineKind: r.DeadlineKind, Provisional: r.Provisional, ChangeReason: r.ChangeReason, DedupKey: r.DedupKey,
 		Attempts: int(r.Attempts), NextAttemptAt: r.NextAttemptAt, LastError: r.LastError,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		Staff:      notify.StaffRecipient{ID: r.StaffID, Name: r.StaffName, Email: r.StaffEmail, Audience: r.Audience},
+		AlertLevel: r.AlertLevel, CaseNumber: r.CaseNumber,
 	}
 	if r.SentAt != nil {
 		d.SentAt = *r.SentAt
@@ -209,4 +214,25 @@ func deliveryOf(r notifydb.Delivery) (notify.Delivery, error) {
 		return notify.Delivery{}, fmt.Errorf("decode trace context of delivery %s: %w", r.ID, err)
 	}
 	return d, nil
+}
+
+// RecordCase keeps c inside tx (the consumer's transaction).
+func (s *Store) RecordCase(ctx context.Context, tx pgx.Tx, c notify.CaseRecord) error {
+	if err := s.on(tx).UpsertCase(ctx, notifydb.UpsertCaseParams{CaseID: c.CaseID, TenantID: c.TenantID,
+		CaseNumber: c.Number, TimeZone: c.TimeZone, CreatedAt: c.CreatedAt}); err != nil {
+		return fmt.Errorf("record case %s: %w", c.CaseID, err)
+	}
+	return nil
+}
+
+// Case returns what RecordCase kept of a case of tenantID, or false.
+func (s *Store) Case(ctx context.Context, tx pgx.Tx, tenantID, caseID string) (notify.CaseRecord, bool, error) {
+	r, err := s.on(tx).GetCase(ctx, notifydb.GetCaseParams{TenantID: tenantID, CaseID: caseID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notify.CaseRecord{}, false, nil
+	}
+	if err != nil {
+		return notify.CaseRecord{}, false, fmt.Errorf("read case %s: %w", caseID, err)
+	}
+	return notify.CaseRecord{TenantID: tenantID, CaseID: caseID, Number: r.CaseNumber, TimeZone: r.TimeZone}, true, nil
 }

@@ -16,8 +16,8 @@ WITH due AS (
     WHERE status = 'PENDING' AND next_attempt_at <= $2
     AND NOT EXISTS (
         SELECT 1 FROM deliveries e
-        WHERE e.case_id = d.case_id AND e.channel = d.channel AND e.status = 'PENDING'
-        AND e.created_at < d.created_at)
+        WHERE e.case_id = d.case_id AND e.channel = d.channel AND e.staff_id = d.staff_id
+        AND e.status = 'PENDING' AND e.created_at < d.created_at)
     ORDER BY next_attempt_at
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -27,7 +27,8 @@ FROM due WHERE d.id = due.due_id
 RETURNING id, tenant_id, case_id, channel, template, status, language, recipient,
     expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
     created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
-    change_reason, dedup_key
+    change_reason, dedup_key, staff_id, staff_email, staff_name, audience, alert_level,
+    case_number
 `
 
 type ClaimDueDeliveriesParams struct {
@@ -38,7 +39,8 @@ type ClaimDueDeliveriesParams struct {
 
 // Leases up to max_claims pending deliveries due at now until lease_until.
 // Rows another replica holds are skipped, not waited for, and so is a
-// delivery while an earlier one of its case on its channel is pending.
+// delivery while an earlier one of its case on its channel to the same
+// recipient (the customer, or one staff member) is pending.
 func (q *Queries) ClaimDueDeliveries(ctx context.Context, arg ClaimDueDeliveriesParams) ([]Delivery, error) {
 	rows, err := q.db.Query(ctx, claimDueDeliveries, arg.LeaseUntil, arg.Now, arg.MaxClaims)
 	if err != nil {
@@ -71,6 +73,12 @@ func (q *Queries) ClaimDueDeliveries(ctx context.Context, arg ClaimDueDeliveries
 			&i.PreviousAnswerAt,
 			&i.ChangeReason,
 			&i.DedupKey,
+			&i.StaffID,
+			&i.StaffEmail,
+			&i.StaffName,
+			&i.Audience,
+			&i.AlertLevel,
+			&i.CaseNumber,
 		); err != nil {
 			return nil, err
 		}
@@ -86,7 +94,8 @@ const getDelivery = `-- name: GetDelivery :one
 SELECT id, tenant_id, case_id, channel, template, status, language, recipient,
     expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
     created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
-    change_reason, dedup_key
+    change_reason, dedup_key, staff_id, staff_email, staff_name, audience, alert_level,
+    case_number
 FROM deliveries WHERE id = $1
 `
 
@@ -116,6 +125,12 @@ func (q *Queries) GetDelivery(ctx context.Context, id string) (Delivery, error) 
 		&i.PreviousAnswerAt,
 		&i.ChangeReason,
 		&i.DedupKey,
+		&i.StaffID,
+		&i.StaffEmail,
+		&i.StaffName,
+		&i.Audience,
+		&i.AlertLevel,
+		&i.CaseNumber,
 	)
 	return i, err
 }
@@ -124,7 +139,8 @@ const getOncePerCaseDelivery = `-- name: GetOncePerCaseDelivery :one
 SELECT id, tenant_id, case_id, channel, template, status, language, recipient,
     expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
     created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
-    change_reason, dedup_key
+    change_reason, dedup_key, staff_id, staff_email, staff_name, audience, alert_level,
+    case_number
 FROM deliveries
 WHERE tenant_id = $1 AND case_id = $2 AND template = $3 AND channel = $4 AND dedup_key = ''
 `
@@ -169,6 +185,12 @@ func (q *Queries) GetOncePerCaseDelivery(ctx context.Context, arg GetOncePerCase
 		&i.PreviousAnswerAt,
 		&i.ChangeReason,
 		&i.DedupKey,
+		&i.StaffID,
+		&i.StaffEmail,
+		&i.StaffName,
+		&i.Audience,
+		&i.AlertLevel,
+		&i.CaseNumber,
 	)
 	return i, err
 }
@@ -176,8 +198,10 @@ func (q *Queries) GetOncePerCaseDelivery(ctx context.Context, arg GetOncePerCase
 const insertDelivery = `-- name: InsertDelivery :execrows
 INSERT INTO deliveries (id, tenant_id, case_id, channel, template, status, expected_answer_at,
     time_zone, attempts, next_attempt_at, trace_context, created_at, updated_at,
-    deadline_kind, provisional, previous_answer_at, change_reason, dedup_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+    deadline_kind, provisional, previous_answer_at, change_reason, dedup_key,
+    staff_id, staff_email, staff_name, audience, alert_level, case_number)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+    $19, $20, $21, $22, $23, $24)
 ON CONFLICT (case_id, template, channel, dedup_key) DO NOTHING
 `
 
@@ -200,6 +224,12 @@ type InsertDeliveryParams struct {
 	PreviousAnswerAt *time.Time
 	ChangeReason     string
 	DedupKey         string
+	StaffID          string
+	StaffEmail       string
+	StaffName        string
+	Audience         string
+	AlertLevel       string
+	CaseNumber       string
 }
 
 func (q *Queries) InsertDelivery(ctx context.Context, arg InsertDeliveryParams) (int64, error) {
@@ -222,6 +252,12 @@ func (q *Queries) InsertDelivery(ctx context.Context, arg InsertDeliveryParams) 
 		arg.PreviousAnswerAt,
 		arg.ChangeReason,
 		arg.DedupKey,
+		arg.StaffID,
+		arg.StaffEmail,
+		arg.StaffName,
+		arg.Audience,
+		arg.AlertLevel,
+		arg.CaseNumber,
 	)
 	if err != nil {
 		return 0, err
@@ -233,7 +269,8 @@ const listCaseDeliveries = `-- name: ListCaseDeliveries :many
 SELECT id, tenant_id, case_id, channel, template, status, language, recipient,
     expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
     created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
-    change_reason, dedup_key
+    change_reason, dedup_key, staff_id, staff_email, staff_name, audience, alert_level,
+    case_number
 FROM deliveries
 WHERE tenant_id = $1 AND case_id = $2 ORDER BY created_at, id
 `
@@ -275,6 +312,12 @@ func (q *Queries) ListCaseDeliveries(ctx context.Context, arg ListCaseDeliveries
 			&i.PreviousAnswerAt,
 			&i.ChangeReason,
 			&i.DedupKey,
+			&i.StaffID,
+			&i.StaffEmail,
+			&i.StaffName,
+			&i.Audience,
+			&i.AlertLevel,
+			&i.CaseNumber,
 		); err != nil {
 			return nil, err
 		}

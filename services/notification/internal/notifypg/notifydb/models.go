@@ -8,6 +8,14 @@ import (
 	"time"
 )
 
+type Case struct {
+	CaseID     string
+	TenantID   string
+	CaseNumber string
+	TimeZone   string
+	CreatedAt  time.Time
+}
+
 type Delivery struct {
 	ID               string
 	TenantID         string
@@ -31,4 +39,10 @@ type Delivery struct {
 	PreviousAnswerAt *time.Time
 	ChangeReason     string
 	DedupKey         string
+	StaffID          string
+	StaffEmail       string
+	StaffName        string
+	Audience         string
+	AlertLevel       string
+	CaseNumber       string
 }

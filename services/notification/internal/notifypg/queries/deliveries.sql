@@ -1,8 +1,10 @@
 -- name: InsertDelivery :execrows
 INSERT INTO deliveries (id, tenant_id, case_id, channel, template, status, expected_answer_at,
     time_zone, attempts, next_attempt_at, trace_context, created_at, updated_at,
-    deadline_kind, provisional, previous_answer_at, change_reason, dedup_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+    deadline_kind, provisional, previous_answer_at, change_reason, dedup_key,
+    staff_id, staff_email, staff_name, audience, alert_level, case_number)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+    $19, $20, $21, $22, $23, $24)
 ON CONFLICT (case_id, template, channel, dedup_key) DO NOTHING;
 
 -- name: GetOncePerCaseDelivery :one
@@ -11,21 +13,23 @@ ON CONFLICT (case_id, template, channel, dedup_key) DO NOTHING;
 SELECT id, tenant_id, case_id, channel, template, status, language, recipient,
     expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
     created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
-    change_reason, dedup_key
+    change_reason, dedup_key, staff_id, staff_email, staff_name, audience, alert_level,
+    case_number
 FROM deliveries
 WHERE tenant_id = $1 AND case_id = $2 AND template = $3 AND channel = $4 AND dedup_key = '';
 
 -- name: ClaimDueDeliveries :many
 -- Leases up to max_claims pending deliveries due at now until lease_until.
 -- Rows another replica holds are skipped, not waited for, and so is a
--- delivery while an earlier one of its case on its channel is pending.
+-- delivery while an earlier one of its case on its channel to the same
+-- recipient (the customer, or one staff member) is pending.
 WITH due AS (
     SELECT id AS due_id FROM deliveries d
     WHERE status = 'PENDING' AND next_attempt_at <= sqlc.arg(now)
     AND NOT EXISTS (
         SELECT 1 FROM deliveries e
-        WHERE e.case_id = d.case_id AND e.channel = d.channel AND e.status = 'PENDING'
-        AND e.created_at < d.created_at)
+        WHERE e.case_id = d.case_id AND e.channel = d.channel AND e.staff_id = d.staff_id
+        AND e.status = 'PENDING' AND e.created_at < d.created_at)
     ORDER BY next_attempt_at
     LIMIT sqlc.arg(max_claims)
     FOR UPDATE SKIP LOCKED
@@ -35,7 +39,8 @@ FROM due WHERE d.id = due.due_id
 RETURNING id, tenant_id, case_id, channel, template, status, language, recipient,
     expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
     created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
-    change_reason, dedup_key;
+    change_reason, dedup_key, staff_id, staff_email, staff_name, audience, alert_level,
+    case_number;
 
 -- name: RecordOutcome :execrows
 -- Only the pending row at the attempt count the caller read changes, so of
@@ -50,7 +55,8 @@ WHERE id = sqlc.arg(id) AND status = 'PENDING' AND attempts = sqlc.arg(prev_atte
 SELECT id, tenant_id, case_id, channel, template, status, language, recipient,
     expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
     created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
-    change_reason, dedup_key
+    change_reason, dedup_key, staff_id, staff_email, staff_name, audience, alert_level,
+    case_number
 FROM deliveries
 WHERE tenant_id = $1 AND case_id = $2 ORDER BY created_at, id;
 
@@ -58,5 +64,6 @@ WHERE tenant_id = $1 AND case_id = $2 ORDER BY created_at, id;
 SELECT id, tenant_id, case_id, channel, template, status, language, recipient,
     expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
     created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
-    change_reason, dedup_key
+    change_reason, dedup_key, staff_id, staff_email, staff_name, audience, alert_level,
+    case_number
 FROM deliveries WHERE id = $1;
