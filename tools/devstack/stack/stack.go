@@ -30,7 +30,8 @@ import (
 )
 
 // Services in start order: routing before intake (intake asks routing
-// about branches), intake before notification (which asks intake).
+// about branches), intake before notification (which asks intake, and
+// routing whom to alert).
 var Services = []string{"routing", "slatimer", "intake", "notification", "reporting"}
 
 // Config says where the stack lives and how it is reached.
@@ -237,7 +238,8 @@ func (s *Stack) ServiceEnv(svc string) []string {
 	case "slatimer":
 		env = append(env, "ROUTING_ADDR="+s.addr("routing.grpc"))
 	case "notification":
-		env = append(env, "SMTP_ADDR="+s.addr("smtp"), "SMTP_FROM=counterdesk-demo@localhost", "INTAKE_ADDR="+s.addr("intake.grpc"))
+		env = append(env, "SMTP_ADDR="+s.addr("smtp"), "SMTP_FROM=counterdesk-demo@localhost", "INTAKE_ADDR="+s.addr("intake.grpc"),
+			"ROUTING_ADDR="+s.addr("routing.grpc"))
 	}
 	return env
 }
