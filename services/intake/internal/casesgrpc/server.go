@@ -349,6 +349,7 @@ func caseCreated(c cases.Case) *eventsv1.Envelope {
 			Status:       casesv1.CaseStatus(casesv1.CaseStatus_value[c.Status]),
 			ReportedBy:   c.ReportedBy, OccurredAt: timestamppb.New(c.OccurredAt), CreatedAt: timestamppb.New(c.CreatedAt),
 			TimeZone: c.TimeZone, CalendarId: c.CalendarID, HasEmail: c.Customer.Email != "", HasPhone: c.Customer.Phone != "",
+			ReceivedAt: timestamppb.New(c.ReceivedAt),
 		}},
 	}
 }

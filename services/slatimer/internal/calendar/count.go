@@ -59,11 +59,40 @@ func (c *Calendar) AddCalendarDays(t time.Time, n int) time.Time {
 	if n <= 0 {
 		return t
 	}
-	d := DateOf(t).AddDays(n)
+	return c.CalendarDaysLastDay(t, n).At(clock(t), t.Location())
+}
+
+// CalendarDaysLastDay returns the last day of a period of n calendar days
+// started at t, counted as AddCalendarDays counts them: the civil date n days
+// after t's (read in t's location), moved on to the next working day when it
+// is not one. n <= 0 returns t's own date. The stepping over non-working
+// days is bounded by the longest run of them (a holiday week, a closure).
+func (c *Calendar) CalendarDaysLastDay(t time.Time, n int) Date {
+	d := DateOf(t)
+	if n <= 0 {
+		return d
+	}
+	d = d.AddDays(n)
 	for !c.IsWorkingDate(d) {
 		d = d.AddDays(1)
 	}
-	return d.At(clock(t), t.Location())
+	return d
+}
+
+// EndOfCalendarDays returns the instant at which a period of n calendar days
+// started at t ends: 24:00 (that is 00:00 of the next day) in t's location
+// of CalendarDaysLastDay(t, n). The Civil Code (第二百零三条) ends a period
+// at 24:00 of its last day; its exception for business hours concerns acts
+// that must be done where business is transacted, which deciding on a
+// complaint and telling the customer is not. n <= 0 returns t unchanged.
+//
+// Example: t 2026-09-20 10:00 +08:00, n 15 → 2026-10-05 is inside National
+// Day, the last day is 2026-10-08, and the period ends 2026-10-09 00:00.
+func (c *Calendar) EndOfCalendarDays(t time.Time, n int) time.Time {
+	if n <= 0 {
+		return t
+	}
+	return c.CalendarDaysLastDay(t, n).AddDays(1).At(0, t.Location())
 }
 
 // WorkingDaysBetween returns how many working days lie between a and b as

@@ -12,16 +12,22 @@ import (
 )
 
 // CaseFacts are what rule matching and deadline counting need to know about
-// a case. Category, Severity and Channel are proto enum names.
+// a case. Category, Severity, Channel and Tier are proto enum names.
 type CaseFacts struct {
 	Category string
 	Severity string
-	// Channel is carried for future rules; no Rule field matches on it yet
-	// (the regulatory limit applies to complaints from every channel).
-	Channel string
+	Channel  string
+	// Tier is the customer's tier (CUSTOMER_TIER_*); empty or
+	// CUSTOMER_TIER_UNSPECIFIED when the case has no customer tier, which
+	// only rules without a tier restriction match.
+	Tier string
 	// StartedAt is when the clock starts: creation for creation deadlines,
 	// the hand-over for pickup, closure for the return visit.
 	StartedAt time.Time
+	// ReceivedAt is when the bank received the case, from which the
+	// regulatory decision limit runs (a letter may be registered days after
+	// it arrived). Zero, or after StartedAt, means StartedAt.
+	ReceivedAt time.Time
 	// Location is the branch's zone, in which working days and hours are
 	// read; nil means the calendar's location (Asia/Shanghai by default).
 	Location *time.Location
@@ -44,7 +50,8 @@ type Deadline struct {
 	// Provisional is set when the due time was counted across days of a year
 	// the calendar has no official holiday data for, so only weekends and the
 	// statutory holidays were known: it may move when the year is loaded.
-	// Always false for the calendar clock.
+	// Always false for the calendar clock. For the calendar-days clock it
+	// depends on the days looked at: those from the start to the last day.
 	Provisional bool
 	// Basis is what the deadline was counted from (see Recount).
 	Basis Basis
@@ -66,13 +73,27 @@ type Deadline struct {
 //     a case received at 16:55 must not lose a day, and one received on a
 //     Saturday is not answered "by Saturday". E.g. received Friday
 //     2026-11-20 10:00 Asia/Shanghai, 1 working day: Monday 2026-11-23 17:00.
+//   - Calendar days (the Civil Code's way of counting a period in days, for
+//     the regulator's limit): the start day is not counted; the last day is
+//     the N-th calendar day after it, or, when that is not a working day of
+//     the branch's calendar (weekend, holiday, closure; a make-up working
+//     Saturday is a working day), the next working day; the limit ends at
+//     the end of that day, 24:00 local (00:00 of the day after), not at
+//     close of business: the Civil Code ends a period at 24:00, and the
+//     bank can decide and tell the customer after its counters close. E.g.
+//     received 2026-09-20 10:00 Asia/Shanghai, 15 days: the 15th day
+//     2026-10-05 is inside National Day, so the limit ends 2026-10-09 00:00.
+//
+// A regulatory decision limit starts at CaseFacts.ReceivedAt, every other
+// deadline at StartedAt.
 //
 // Warnings fall when the policy's fractions of the deadline's own measure
-// have elapsed: wall time for the calendar clock, business time for the
-// other two. For working days that measure is the business time from
-// StartedAt (or the next opening) to DueAt, so a case received late on a
-// Friday warns on Monday rather than over the weekend. Warning times are
-// rounded to the second.
+// have elapsed: wall time for the calendar and calendar-days clocks (from
+// the start to the end of the last day), business time for the other two.
+// For working days that measure is the business time from StartedAt (or the
+// next opening) to DueAt, so a case received late on a Friday warns on
+// Monday rather than over the weekend. Warning times are rounded to the
+// second.
 //
 // When two matching rules of a kind are equally specific, the one due first
 // wins: a policy ambiguity should never give the customer a later answer.
@@ -116,17 +137,18 @@ func Arm(p Policy, cal *calendar.Calendar, kind Kind, f CaseFacts) (d Deadline, 
 
 // armer holds what every deadline of one case shares.
 type armer struct {
-	p     Policy
-	cal   *calendar.Calendar // with the policy's work hours
-	facts CaseFacts
-	start time.Time // StartedAt in the facts' location
+	p        Policy
+	cal      *calendar.Calendar // with the policy's work hours
+	facts    CaseFacts
+	start    time.Time // StartedAt in the facts' location
+	received time.Time // ReceivedAt (or StartedAt) in the facts' location
 }
 
 func newArmer(p Policy, cal *calendar.Calendar, f CaseFacts) (*armer, error) {
 	if cal == nil {
 		return nil, errors.New("sla: nil calendar")
 	}
-	if err := p.Validate(); err != nil {
+	if err := errors.Join(p.countable()...); err != nil {
 		return nil, fmt.Errorf("invalid policy: %w", err)
 	}
 	if f.StartedAt.IsZero() {
@@ -140,14 +162,18 @@ func newArmer(p Policy, cal *calendar.Calendar, f CaseFacts) (*armer, error) {
 	if loc == nil {
 		loc = c.Location()
 	}
-	return &armer{p: p, cal: c, facts: f, start: f.StartedAt.In(loc)}, nil
+	a := &armer{p: p, cal: c, facts: f, start: f.StartedAt.In(loc), received: f.StartedAt.In(loc)}
+	if !f.ReceivedAt.IsZero() && f.ReceivedAt.Before(f.StartedAt) {
+		a.received = f.ReceivedAt.In(loc)
+	}
+	return a, nil
 }
 
 func (a *armer) arm(kind Kind) (Deadline, bool) {
 	best, found := Deadline{}, false
 	bestSpec := -1
 	for _, r := range a.p.Rules {
-		if r.Kind != kind || !r.matches(a.facts.Category, a.facts.Severity) {
+		if r.Kind != kind || !r.matches(a.facts) {
 			continue
 		}
 		s := r.specificity()
@@ -165,26 +191,35 @@ func (a *armer) arm(kind Kind) (Deadline, bool) {
 func (a *armer) deadline(r Rule) Deadline {
 	wh := a.cal.WorkHours()
 	b := Basis{
-		Clock: r.Clock, Duration: r.Duration, WorkingDays: r.WorkingDays,
+		Clock: r.Clock, Duration: r.Duration, WorkingDays: r.WorkingDays, CalendarDays: r.CalendarDays,
 		WorkStart: wh.Start, WorkEnd: wh.End, Fractions: a.p.Fractions(),
-		CalendarID: a.cal.ID(), TimeZone: a.start.Location().String(),
+		CalendarID: a.cal.ID(), TimeZone: a.start.Location().String(), PolicyVersion: a.p.Version,
 	}
-	return count(r.Kind, b, a.cal, a.start)
+	start := a.start
+	if r.Kind == KindRegulatoryDecision {
+		start = a.received
+	}
+	return count(r.Kind, b, a.cal, start)
 }
 
 // Basis is everything a deadline was counted from. It is stored with the
 // deadline so that the deadline can be counted again when its calendar
-// changes (a national year loaded, a branch closed) without reading the
-// policy again: a case keeps the policy it was armed with.
+// changes (a national year loaded, a branch closed) or its clock resumes or
+// restarts, without reading the policy again: a case keeps the policy
+// version it was armed with.
 type Basis struct {
-	Clock       Clock         `json:"clock"`
-	Duration    time.Duration `json:"duration,omitempty"`
-	WorkingDays int           `json:"workingDays,omitempty"`
-	WorkStart   time.Duration `json:"workStart"`
-	WorkEnd     time.Duration `json:"workEnd"`
-	Fractions   []float64     `json:"fractions"`
-	CalendarID  string        `json:"calendarId"`
-	TimeZone    string        `json:"timeZone"`
+	Clock        Clock         `json:"clock"`
+	Duration     time.Duration `json:"duration,omitempty"`
+	WorkingDays  int           `json:"workingDays,omitempty"`
+	CalendarDays int           `json:"calendarDays,omitempty"`
+	WorkStart    time.Duration `json:"workStart"`
+	WorkEnd      time.Duration `json:"workEnd"`
+	Fractions    []float64     `json:"fractions"`
+	CalendarID   string        `json:"calendarId"`
+	TimeZone     string        `json:"timeZone"`
+	// PolicyVersion is the version of the bank's policy the rule came from
+	// (0: the default policy, or armed before policies were versioned).
+	PolicyVersion int64 `json:"policyVersion,omitempty"`
 }
 
 // Recount counts a deadline of kind again from its basis on cal (the
@@ -211,26 +246,34 @@ func Recount(kind Kind, b Basis, cal *calendar.Calendar, startedAt time.Time) (D
 func count(kind Kind, b Basis, cal *calendar.Calendar, start time.Time) Deadline {
 	d := Deadline{Kind: kind, Clock: b.Clock, StartedAt: start, Basis: b}
 	var measure time.Duration // what the warning fractions are fractions of
+	wall := false             // whether measure is wall time rather than business time
 	switch b.Clock {
 	case ClockCalendar:
 		d.DueAt = start.Add(b.Duration)
+		measure, wall = b.Duration, true
 	case ClockBusinessHours:
 		d.DueAt = cal.AddBusinessTime(start, b.Duration)
 		measure = b.Duration
+		d.Provisional = cal.Provisional(start, d.DueAt)
 	case ClockWorkingDays:
 		d.DueAt = cal.AddWorkingDays(start, b.WorkingDays)
 		measure = cal.BusinessTimeBetween(start, d.DueAt)
-	}
-	if b.Clock != ClockCalendar {
 		d.Provisional = cal.Provisional(start, d.DueAt)
+	case ClockCalendarDays:
+		last := cal.CalendarDaysLastDay(start, b.CalendarDays)
+		d.DueAt = cal.EndOfCalendarDays(start, b.CalendarDays)
+		measure, wall = d.DueAt.Sub(start), true
+		// The days looked at run to the last day; its midnight end may fall
+		// in the next year, which was not looked at.
+		d.Provisional = cal.Provisional(start, last.At(12*time.Hour, start.Location()))
 	}
 	for i, fr := range b.Fractions {
 		if i >= len(levels) {
 			break
 		}
 		var at time.Time
-		if b.Clock == ClockCalendar {
-			at = start.Add(fraction(b.Duration, fr))
+		if wall {
+			at = start.Add(fraction(measure, fr))
 		} else {
 			at = cal.AddBusinessTime(start, fraction(measure, fr))
 		}

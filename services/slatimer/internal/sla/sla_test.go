@@ -64,7 +64,7 @@ func TestArmAtCreationFollowsTheDefaultTable(t *testing.T) {
 				KindAcknowledge:        "2026-11-20 11:00",
 				KindFirstAnswer:        "2026-11-23 17:00",
 				KindResolution:         "2026-12-01 17:00",
-				KindRegulatoryDecision: "2026-12-05 10:00",
+				KindRegulatoryDecision: "2026-12-08 00:00", // 15th day Saturday 12-05: the end of Monday 12-07
 			},
 		},
 		{
@@ -85,7 +85,7 @@ func TestArmAtCreationFollowsTheDefaultTable(t *testing.T) {
 				KindAcknowledge:        "2026-09-30 17:00",
 				KindFirstAnswer:        "2026-10-13 17:00", // 10-08, 10-09, 10-10 (make-up Sat), 10-12, 10-13
 				KindResolution:         "2026-10-15 17:00",
-				KindRegulatoryDecision: "2026-10-15 16:00", // calendar clock: the holiday counts
+				KindRegulatoryDecision: "2026-10-16 00:00", // calendar days: the holiday counts; the 15th day 10-15 ends at 24:00
 			},
 		},
 		{
@@ -95,7 +95,7 @@ func TestArmAtCreationFollowsTheDefaultTable(t *testing.T) {
 				KindAcknowledge:        "2026-02-14 12:00",
 				KindFirstAnswer:        "2026-02-24 17:00",
 				KindResolution:         "2026-03-03 17:00", // 02-24, 25, 26, 27, 28 (make-up Sat), 03-02, 03-03
-				KindRegulatoryDecision: "2026-03-01 11:00",
+				KindRegulatoryDecision: "2026-03-03 00:00", // 15th day Sunday 03-01: the end of Monday 03-02
 			},
 		},
 	}
@@ -214,7 +214,7 @@ func TestTheRegulatoryLimitAppliesToComplaintsOnly(t *testing.T) {
 	for _, c := range all {
 		name := fmt.Sprintf("a %s case is not given the 15-day regulatory limit", c.category)
 		if c.complaint {
-			name = fmt.Sprintf("a %s complaint gets 15×24h of wall time to the regulatory decision", c.category)
+			name = fmt.Sprintf("a %s complaint gets 15 calendar days to the regulatory decision", c.category)
 		}
 		t.Run(name, func(t *testing.T) {
 			d, ok, err := Arm(DefaultPolicy(), china(t), KindRegulatoryDecision, CaseFacts{Category: c.category, Severity: "SEVERITY_NORMAL", Channel: "CHANNEL_REGULATOR_REFERRAL", StartedAt: start})
@@ -224,8 +224,9 @@ func TestTheRegulatoryLimitAppliesToComplaintsOnly(t *testing.T) {
 			if ok != c.complaint {
 				t.Fatalf("armed = %v, want %v", ok, c.complaint)
 			}
-			if ok && !d.DueAt.Equal(start.Add(15*24*time.Hour)) {
-				t.Errorf("due %s, want %s", d.DueAt, start.Add(15*24*time.Hour))
+			// 09-30 not counted; the 15th day, Thursday 10-15, is a working day.
+			if want := at(t, "2026-10-16 00:00"); ok && (!d.DueAt.Equal(want) || d.Clock != ClockCalendarDays) {
+				t.Errorf("due %s on %s, want %s on the calendar-days clock", d.DueAt, d.Clock, want)
 			}
 			if IsComplaint(c.category) != c.complaint || IsCounterException(c.category) == c.complaint {
 				t.Errorf("IsComplaint/IsCounterException disagree with the proto numbering for %s", c.category)
@@ -375,7 +376,10 @@ func TestDeadlinesCountedBeyondTheCalendarDataAreMarkedProvisional(t *testing.T)
 		{"a resolution counted into 2028 (no official data) is provisional", "2027-12-28 10:00", KindResolution, true},
 		{"a resolution counted from 2026 into 2027 (shipped data) is not", "2026-12-28 10:00", KindResolution, false},
 		{"a resolution counted inside 2026 is not", "2026-11-20 10:00", KindResolution, false},
-		{"a calendar-clock deadline never depends on the calendar", "2027-12-28 10:00", KindRegulatoryDecision, false},
+		{"a calendar-clock deadline never depends on the calendar", "2027-12-31 10:00", KindAcknowledge, false},
+		{"a regulatory limit whose days run into 2028 is provisional", "2027-12-28 10:00", KindRegulatoryDecision, true},
+		{"a regulatory limit whose last day is 2027-12-31 is not, though it ends at midnight in 2028", "2027-12-16 10:00", KindRegulatoryDecision, false},
+		{"a regulatory limit inside 2026 is not", "2026-11-20 10:00", KindRegulatoryDecision, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -405,7 +409,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"an unknown clock", func(p *Policy) { p.Rules[2].Clock = "CLOCK_LUNAR" }, `rules[2].clock: unknown clock "CLOCK_LUNAR"`},
 		{"an unknown severity", func(p *Policy) { p.Rules[3].Severity = "SEVERITY_HUGE" }, `rules[3].severity: unknown severity "SEVERITY_HUGE"`},
 		{"an unknown category", func(p *Policy) { p.Rules[2].Category = "complaints" }, `rules[2].category: unknown category "complaints"`},
-		{"a duplicate rule", func(p *Policy) { p.Rules = append(p.Rules, p.Rules[5]) }, "rules[10]: same kind, severity and category as rules[5]"},
+		{"a duplicate rule", func(p *Policy) { p.Rules = append(p.Rules, p.Rules[5]) }, "rules[10]: same kind, severity, category, channel and customer tier as rules[5]"},
 		{"no rules", func(p *Policy) { p.Rules = nil }, "rules: must contain at least one rule"},
 		{"a warning fraction of 1", func(p *Policy) { p.WarningFractions[2] = 1 }, "warning_fractions[2]: must be between 0 and 1 exclusive"},
 		{"a NaN warning fraction", func(p *Policy) { p.WarningFractions[0] = math.NaN() }, "warning_fractions[0]: must be between 0 and 1 exclusive"},
@@ -481,7 +485,7 @@ func TestKindAndClockNamesMatchTheProto(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{
 		"kinds": ["DEADLINE_KIND_ACKNOWLEDGE","DEADLINE_KIND_HANDOVER_PICKUP","DEADLINE_KIND_EQUIPMENT_RESPONSE","DEADLINE_KIND_MAJOR_REPORT","DEADLINE_KIND_FIRST_ANSWER","DEADLINE_KIND_RESOLUTION","DEADLINE_KIND_REGULATORY_DECISION","DEADLINE_KIND_RETURN_VISIT"],
-		"clocks": ["CLOCK_CALENDAR","CLOCK_BUSINESS_HOURS","CLOCK_WORKING_DAYS"]}`), &want); err != nil {
+		"clocks": ["CLOCK_CALENDAR","CLOCK_BUSINESS_HOURS","CLOCK_WORKING_DAYS","CLOCK_CALENDAR_DAYS"]}`), &want); err != nil {
 		t.Fatal(err)
 	}
 	for i, k := range Kinds() {
@@ -489,7 +493,10 @@ func TestKindAndClockNamesMatchTheProto(t *testing.T) {
 			t.Errorf("Kinds()[%d] = %s, want %s", i, k, want.Kinds[i])
 		}
 	}
-	for i, c := range []Clock{ClockCalendar, ClockBusinessHours, ClockWorkingDays} {
+	if len(Clocks()) != len(want.Clocks) {
+		t.Fatalf("Clocks() = %v, want %v", Clocks(), want.Clocks)
+	}
+	for i, c := range Clocks() {
 		if string(c) != want.Clocks[i] {
 			t.Errorf("clock %d = %s, want %s", i, c, want.Clocks[i])
 		}

@@ -23,6 +23,11 @@ const (
 	actQueryCalendar action = "count on a branch's calendar"
 )
 
+// actReadPolicyVersions: the policy's versions are its audit trail, who
+// changed which limit when. Head office sets policy; regional supervisors
+// answer for their branches' compliance with it.
+const actReadPolicyVersions action = "read the SLA policy's versions"
+
 // bankRoles are the roles that act for one bank.
 var bankRoles = []auth.Role{
 	auth.RoleTeller, auth.RoleLobbyManager, auth.RoleComplaintManager, auth.RoleBranchHead,
@@ -39,6 +44,9 @@ var roleTable = map[action][]auth.Role{
 	actReadDeadlines: bankRoles,
 	actReadPolicy:    bankRoles,
 	actPutPolicy:     {auth.RoleHeadOffice},
+
+	actReadPolicyVersions: {auth.RoleHeadOffice, auth.RoleRegionalSupervisor},
+
 	actReadCalendar:  append(slices.Clone(bankRoles), auth.RoleOperator, auth.RoleSRE),
 	actLoadYear:      {auth.RoleOperator},
 	actCloseBranch:   {auth.RoleHeadOffice},

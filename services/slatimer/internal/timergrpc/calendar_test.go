@@ -314,8 +314,9 @@ func TestOnlyHeadOfficeClosesABranch(t *testing.T) {
 // TestDeadlinesAgreeWithTheCalendarAPI arms every default limit for cases
 // received at awkward moments and checks each deadline against what
 // calendar:add answers for the same limit: working-day limits end at close of
-// business of the day calendar:add names, business-hour limits at exactly
-// the instant it names.
+// business of the day calendar:add names, calendar-day limits at the end
+// (24:00) of the day it names, business-hour limits at exactly the instant it
+// names.
 func TestDeadlinesAgreeWithTheCalendarAPI(t *testing.T) {
 	s := newCalendarServer(t)
 	if _, err := s.CreateBranchClosure(as(headOffice), &slatimerv1.CreateBranchClosureRequest{BranchId: "br-1", From: "2026-12-03", To: "2026-12-03", Reason: "台风停业"}); err != nil {
@@ -357,14 +358,19 @@ func TestDeadlinesAgreeWithTheCalendarAPI(t *testing.T) {
 				resp, err = add(t, s, from, workingDays(int32(r.WorkingDays)))
 			case sla.ClockBusinessHours:
 				resp, err = add(t, s, from, func(q *slatimerv1.AddToCalendarRequest) { q.BusinessHours = proto.Float64(r.Duration.Hours()) })
+			case sla.ClockCalendarDays:
+				resp, err = add(t, s, from, func(q *slatimerv1.AddToCalendarRequest) { q.CalendarDays = proto.Int32(int32(r.CalendarDays)) })
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
 			api, _ := time.Parse(time.RFC3339, resp.GetResult())
 			want := api
-			if r.Clock == sla.ClockWorkingDays {
+			switch r.Clock {
+			case sla.ClockWorkingDays:
 				want = calendar.DateOf(api).At(wh.End, api.Location())
+			case sla.ClockCalendarDays:
+				want = calendar.DateOf(api).AddDays(1).At(0, api.Location())
 			}
 			if !d.DueAt.Equal(want) || d.Provisional != resp.GetProvisional() {
 				t.Errorf("%s %s from %s: deadline %s provisional=%v; calendar:add says %s provisional=%v",

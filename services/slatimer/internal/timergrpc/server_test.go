@@ -195,7 +195,15 @@ func TestGetPolicyReportsTheDefaultUntilTheBankSetsItsOwn(t *testing.T) {
 			len(before.GetPolicy().GetRules()), len(sla.DefaultPolicy().Rules))
 	}
 
-	if _, err := s.PutPolicy(headOffice, &slatimerv1.PutPolicyRequest{Policy: threeDayPolicy()}); err != nil {
+	// The bank's own: the default with a 3-working-day normal answer (a
+	// policy must keep every required limit).
+	mine := before.GetPolicy()
+	for _, r := range mine.GetRules() {
+		if r.GetKind() == slatimerv1.DeadlineKind_DEADLINE_KIND_FIRST_ANSWER && r.GetSeverity() == "SEVERITY_NORMAL" {
+			r.WorkingDays = 3
+		}
+	}
+	if _, err := s.PutPolicy(headOffice, &slatimerv1.PutPolicyRequest{Policy: mine}); err != nil {
 		t.Fatalf("PutPolicy by head office: %v", err)
 	}
 	after, err := s.GetPolicy(headOffice, &slatimerv1.GetPolicyRequest{})
@@ -206,9 +214,9 @@ func TestGetPolicyReportsTheDefaultUntilTheBankSetsItsOwn(t *testing.T) {
 		t.Fatal("after PutPolicy is_default is still true")
 	}
 	rules := after.GetPolicy().GetRules()
-	if len(rules) != 1 || rules[0].GetKind() != slatimerv1.DeadlineKind_DEADLINE_KIND_FIRST_ANSWER ||
-		rules[0].GetClock() != slatimerv1.Clock_CLOCK_WORKING_DAYS || rules[0].GetWorkingDays() != 3 || rules[0].GetSeverity() != "SEVERITY_NORMAL" {
-		t.Fatalf("stored rules = %v, want the one 3-working-day first answer rule", rules)
+	if len(rules) != len(mine.GetRules()) || rules[4].GetKind() != slatimerv1.DeadlineKind_DEADLINE_KIND_FIRST_ANSWER ||
+		rules[4].GetClock() != slatimerv1.Clock_CLOCK_WORKING_DAYS || rules[4].GetWorkingDays() != 3 || rules[4].GetSeverity() != "SEVERITY_NORMAL" {
+		t.Fatalf("stored rules = %v, want the default's with a 3-working-day normal first answer", rules)
 	}
 
 	other, err := s.GetPolicy(as(auth.Principal{Tenant: "bank-b", Role: auth.RoleHeadOffice}), &slatimerv1.GetPolicyRequest{})

@@ -219,7 +219,7 @@ func TestTenantPolicyReplacesTheDefault(t *testing.T) {
 			p.Rules[i].WorkingDays = 3
 		}
 	}
-	if err := f.store.PutPolicy(ctx, "bank-a", p, at(t, "2026-11-01 09:00")); err != nil {
+	if _, err := f.store.PutPolicy(ctx, "bank-a", "st-head-office", p, at(t, "2026-11-01 09:00")); err != nil {
 		t.Fatal(err)
 	}
 

@@ -179,7 +179,7 @@ func (h *Handler) arm(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) er
 	}
 	ds, err := sla.ArmAtCreation(policy, cal, sla.CaseFacts{
 		Category: cc.GetCategory().String(), Severity: cc.GetSeverity().String(), Channel: cc.GetChannel().String(),
-		StartedAt: cc.GetCreatedAt().AsTime(), Location: loc,
+		Tier: cc.GetCustomerTier().String(), StartedAt: cc.GetCreatedAt().AsTime(), ReceivedAt: receivedAt(cc), Location: loc,
 	})
 	if err != nil {
 		return eventbus.Permanent(fmt.Errorf("case %s: arm deadlines: %w", env.GetCaseId(), err))
@@ -189,6 +189,17 @@ func (h *Handler) arm(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) er
 		return err
 	}
 	return h.publishArmed(ctx, tx, env.GetTenantId(), env.GetCaseId(), loc, ds)
+}
+
+// receivedAt is when the bank received the case, from which the regulatory
+// limit runs; zero (registration counts) when intake did not say, as older
+// events do not.
+func receivedAt(cc *eventsv1.CaseCreated) time.Time {
+	r := cc.GetReceivedAt()
+	if r == nil || r.CheckValid() != nil || r.AsTime().IsZero() {
+		return time.Time{}
+	}
+	return r.AsTime()
 }
 
 // publishArmed announces deadlines armed for a case, counted in zone loc,

@@ -33,7 +33,7 @@ func TestSlatimerDatabaseKeepsBanksApart(t *testing.T) {
 		// The bank's own policy: two warnings only.
 		p := sla.DefaultPolicy()
 		p.WarningFractions = []float64{0.5, 0.8}
-		if err := store.PutPolicy(ctx, tenant, p, created.Add(-time.Hour)); err != nil {
+		if _, err := store.PutPolicy(ctx, tenant, "ho", p, created.Add(-time.Hour)); err != nil {
 			t.Fatalf("policy of %s: %v", tenant, err)
 		}
 

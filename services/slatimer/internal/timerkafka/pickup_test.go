@@ -510,7 +510,7 @@ func TestAHandOverIsCountedOnThePolicyInForceThen(t *testing.T) {
 			p.Rules[i].Duration = 10 * time.Minute
 		}
 	}
-	if err := f.store.PutPolicy(context.Background(), c.tenant, p, at(t, "2026-11-23 10:05")); err != nil {
+	if _, err := f.store.PutPolicy(context.Background(), c.tenant, "st-head-office", p, at(t, "2026-11-23 10:05")); err != nil {
 		t.Fatal(err)
 	}
 	f.mustHandle(t, handOver(c, "transfer", true, at(t, "2026-11-23 10:10")))

@@ -43,7 +43,8 @@ func (s *Store) LockCase(ctx context.Context, tx pgx.Tx, caseID string) ([]HeldD
 }
 
 // Rearm replaces the case's stored deadline of d's kind with d, counted on
-// calendar version calVersion: a clock that starts again on a new event
+// calendar version calVersion and armed with the policy version in its
+// basis: a clock that starts again on a new event
 // (the next hand-over's pick-up) however it stood, met, breached or
 // running. Its fires are d's warnings and breach, all pending; the old
 // run's fires, fired or not, are gone. Lock the deadline first (LockCase).
@@ -56,7 +57,7 @@ func (s *Store) Rearm(ctx context.Context, tx pgx.Tx, c CaseRef, d sla.Deadline,
 	if err := q.RearmDeadline(ctx, timerdb.RearmDeadlineParams{
 		CaseID: c.ID, Kind: string(d.Kind), BranchID: c.Branch, RegionID: c.Region,
 		Clock: string(d.Clock), StartedAt: d.StartedAt, DueAt: d.DueAt, Provisional: d.Provisional,
-		Basis: basis, CalendarVersion: calVersion,
+		Basis: basis, CalendarVersion: calVersion, PolicyVersion: d.Basis.PolicyVersion,
 	}); err != nil {
 		return fmt.Errorf("arm %s of case %s again: %w", d.Kind, c.ID, err)
 	}

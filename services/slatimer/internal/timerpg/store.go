@@ -7,7 +7,6 @@ package timerpg
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -39,41 +38,12 @@ func (s *Store) on(tx pgx.Tx) *timerdb.Queries {
 	return s.q.WithTx(tx)
 }
 
-// Policy returns the tenant's policy and whether it is the default, read in
-// tx when given (a consumer's transaction) or on the pool.
-func (s *Store) Policy(ctx context.Context, tx pgx.Tx, tenant string) (sla.Policy, bool, error) {
-	raw, err := s.on(tx).GetPolicy(ctx, tenant)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return sla.DefaultPolicy(), true, nil
-	}
-	if err != nil {
-		return sla.Policy{}, false, fmt.Errorf("read policy of %s: %w", tenant, err)
-	}
-	var p sla.Policy
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return sla.Policy{}, false, fmt.Errorf("decode policy of %s: %w", tenant, err)
-	}
-	return p, false, nil
-}
-
-// PutPolicy replaces the tenant's policy.
-func (s *Store) PutPolicy(ctx context.Context, tenant string, p sla.Policy, at time.Time) error {
-	raw, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("encode policy: %w", err)
-	}
-	if err := s.q.UpsertPolicy(ctx, timerdb.UpsertPolicyParams{TenantID: tenant, Policy: raw, UpdatedAt: at}); err != nil {
-		return fmt.Errorf("store policy of %s: %w", tenant, err)
-	}
-	return nil
-}
-
 // CaseRef identifies a case and where it belongs.
 type CaseRef struct{ ID, Tenant, Branch, Region string }
 
 // Arm stores a case's deadlines, counted on calendar version calVersion, and
-// their warning and breach fires. A case already armed is left alone
-// (returns false).
+// their warning and breach fires; each records the policy version in its
+// basis. A case already armed is left alone (returns false).
 func (s *Store) Arm(ctx context.Context, tx pgx.Tx, c CaseRef, ds []sla.Deadline, calVersion int64) (bool, error) {
 	trace := traceOf(ctx)
 	q := s.on(tx)
@@ -86,7 +56,7 @@ func (s *Store) Arm(ctx context.Context, tx pgx.Tx, c CaseRef, ds []sla.Deadline
 		n, err := q.InsertDeadline(ctx, timerdb.InsertDeadlineParams{
 			CaseID: c.ID, Kind: string(d.Kind), TenantID: c.Tenant, BranchID: c.Branch, RegionID: c.Region,
 			Clock: string(d.Clock), StartedAt: d.StartedAt, DueAt: d.DueAt, Provisional: d.Provisional,
-			Basis: basis, CalendarVersion: calVersion,
+			Basis: basis, CalendarVersion: calVersion, PolicyVersion: d.Basis.PolicyVersion,
 		})
 		if err != nil {
 			return false, fmt.Errorf("store deadline %s of case %s: %w", d.Kind, c.ID, err)
@@ -139,6 +109,9 @@ type Deadline struct {
 	// TimeZone is the branch's zone the deadline was counted in; empty for
 	// deadlines armed before it was recorded.
 	TimeZone string
+	// PolicyVersion is the version of the bank's policy the deadline was
+	// armed with (0: the default policy).
+	PolicyVersion int64
 }
 
 // Deadlines returns a case's deadlines in due order.
@@ -150,7 +123,7 @@ func (s *Store) Deadlines(ctx context.Context, tenant, caseID string) ([]Deadlin
 	out := make([]Deadline, 0, len(rows))
 	for _, r := range rows {
 		d := Deadline{Kind: r.Kind, Clock: r.Clock, Level: r.Level, Branch: r.BranchID, Region: r.RegionID,
-			StartedAt: r.StartedAt, DueAt: r.DueAt, MetAt: r.MetAt, Provisional: r.Provisional}
+			StartedAt: r.StartedAt, DueAt: r.DueAt, MetAt: r.MetAt, Provisional: r.Provisional, PolicyVersion: r.PolicyVersion}
 		if len(r.Basis) > 0 {
 			var b sla.Basis
 			if err := json.Unmarshal(r.Basis, &b); err == nil {

@@ -1,20 +1,13 @@
--- name: GetPolicy :one
-SELECT policy FROM policies WHERE tenant_id = $1;
-
--- name: UpsertPolicy :exec
-INSERT INTO policies (tenant_id, policy, updated_at) VALUES ($1, $2, $3)
-ON CONFLICT (tenant_id) DO UPDATE SET policy = EXCLUDED.policy, updated_at = EXCLUDED.updated_at;
-
 -- name: InsertDeadline :execrows
-INSERT INTO deadlines (case_id, kind, tenant_id, branch_id, region_id, clock, started_at, due_at, provisional, basis, calendar_version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+INSERT INTO deadlines (case_id, kind, tenant_id, branch_id, region_id, clock, started_at, due_at, provisional, basis, calendar_version, policy_version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (case_id, kind) DO NOTHING;
 
 -- name: InsertFire :exec
 INSERT INTO timer_fires (case_id, kind, level, fire_at, trace) VALUES ($1, $2, $3, $4, $5);
 
 -- name: ListCaseDeadlines :many
-SELECT kind, clock, level, branch_id, region_id, started_at, due_at, met_at, provisional, basis
+SELECT kind, clock, level, branch_id, region_id, started_at, due_at, met_at, provisional, basis, policy_version
 FROM deadlines WHERE tenant_id = $1 AND case_id = $2 ORDER BY due_at, kind;
 
 -- name: MeetDeadline :exec
@@ -93,9 +86,10 @@ ORDER BY kind FOR UPDATE;
 
 -- name: RearmDeadline :exec
 -- A clock started again by a new event (the next hand-over): counted afresh
--- on the policy in force, running, unpaused, unmet, at no level.
+-- on the policy in force (whose version it now records), running, unpaused,
+-- unmet, at no level.
 UPDATE deadlines SET branch_id = $3, region_id = $4, clock = $5, started_at = $6, due_at = $7,
-    provisional = $8, basis = $9, calendar_version = $10, level = 'none', met_at = NULL, paused_at = NULL
+    provisional = $8, basis = $9, calendar_version = $10, policy_version = $11, level = 'none', met_at = NULL, paused_at = NULL
 WHERE case_id = $1 AND kind = $2;
 
 -- name: DeleteFires :exec

@@ -145,20 +145,9 @@ func (q *Queries) DueFiresOf(ctx context.Context, arg DueFiresOfParams) ([]DueFi
 	return items, nil
 }
 
-const getPolicy = `-- name: GetPolicy :one
-SELECT policy FROM policies WHERE tenant_id = $1
-`
-
-func (q *Queries) GetPolicy(ctx context.Context, tenantID string) ([]byte, error) {
-	row := q.db.QueryRow(ctx, getPolicy, tenantID)
-	var policy []byte
-	err := row.Scan(&policy)
-	return policy, err
-}
-
 const insertDeadline = `-- name: InsertDeadline :execrows
-INSERT INTO deadlines (case_id, kind, tenant_id, branch_id, region_id, clock, started_at, due_at, provisional, basis, calendar_version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+INSERT INTO deadlines (case_id, kind, tenant_id, branch_id, region_id, clock, started_at, due_at, provisional, basis, calendar_version, policy_version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (case_id, kind) DO NOTHING
 `
 
@@ -174,6 +163,7 @@ type InsertDeadlineParams struct {
 	Provisional     bool
 	Basis           []byte
 	CalendarVersion int64
+	PolicyVersion   int64
 }
 
 func (q *Queries) InsertDeadline(ctx context.Context, arg InsertDeadlineParams) (int64, error) {
@@ -189,6 +179,7 @@ func (q *Queries) InsertDeadline(ctx context.Context, arg InsertDeadlineParams) 
 		arg.Provisional,
 		arg.Basis,
 		arg.CalendarVersion,
+		arg.PolicyVersion,
 	)
 	if err != nil {
 		return 0, err
@@ -220,7 +211,7 @@ func (q *Queries) InsertFire(ctx context.Context, arg InsertFireParams) error {
 }
 
 const listCaseDeadlines = `-- name: ListCaseDeadlines :many
-SELECT kind, clock, level, branch_id, region_id, started_at, due_at, met_at, provisional, basis
+SELECT kind, clock, level, branch_id, region_id, started_at, due_at, met_at, provisional, basis, policy_version
 FROM deadlines WHERE tenant_id = $1 AND case_id = $2 ORDER BY due_at, kind
 `
 
@@ -230,16 +221,17 @@ type ListCaseDeadlinesParams struct {
 }
 
 type ListCaseDeadlinesRow struct {
-	Kind        string
-	Clock       string
-	Level       string
-	BranchID    string
-	RegionID    string
-	StartedAt   time.Time
-	DueAt       time.Time
-	MetAt       *time.Time
-	Provisional bool
-	Basis       []byte
+	Kind          string
+	Clock         string
+	Level         string
+	BranchID      string
+	RegionID      string
+	StartedAt     time.Time
+	DueAt         time.Time
+	MetAt         *time.Time
+	Provisional   bool
+	Basis         []byte
+	PolicyVersion int64
 }
 
 func (q *Queries) ListCaseDeadlines(ctx context.Context, arg ListCaseDeadlinesParams) ([]ListCaseDeadlinesRow, error) {
@@ -262,6 +254,7 @@ func (q *Queries) ListCaseDeadlines(ctx context.Context, arg ListCaseDeadlinesPa
 			&i.MetAt,
 			&i.Provisional,
 			&i.Basis,
+			&i.PolicyVersion,
 		); err != nil {
 			return nil, err
 		}
@@ -462,7 +455,7 @@ func (q *Queries) RaiseLevel(ctx context.Context, arg RaiseLevelParams) error {
 
 const rearmDeadline = `-- name: RearmDeadline :exec
 UPDATE deadlines SET branch_id = $3, region_id = $4, clock = $5, started_at = $6, due_at = $7,
-    provisional = $8, basis = $9, calendar_version = $10, level = 'none', met_at = NULL, paused_at = NULL
+    provisional = $8, basis = $9, calendar_version = $10, policy_version = $11, level = 'none', met_at = NULL, paused_at = NULL
 WHERE case_id = $1 AND kind = $2
 `
 
@@ -477,10 +470,12 @@ type RearmDeadlineParams struct {
 	Provisional     bool
 	Basis           []byte
 	CalendarVersion int64
+	PolicyVersion   int64
 }
 
 // A clock started again by a new event (the next hand-over): counted afresh
-// on the policy in force, running, unpaused, unmet, at no level.
+// on the policy in force (whose version it now records), running, unpaused,
+// unmet, at no level.
 func (q *Queries) RearmDeadline(ctx context.Context, arg RearmDeadlineParams) error {
 	_, err := q.db.Exec(ctx, rearmDeadline,
 		arg.CaseID,
@@ -493,6 +488,7 @@ func (q *Queries) RearmDeadline(ctx context.Context, arg RearmDeadlineParams) er
 		arg.Provisional,
 		arg.Basis,
 		arg.CalendarVersion,
+		arg.PolicyVersion,
 	)
 	return err
 }
@@ -549,21 +545,5 @@ func (q *Queries) RestartFire(ctx context.Context, arg RestartFireParams) error 
 		arg.FireAt,
 		arg.ChangedAt,
 	)
-	return err
-}
-
-const upsertPolicy = `-- name: UpsertPolicy :exec
-INSERT INTO policies (tenant_id, policy, updated_at) VALUES ($1, $2, $3)
-ON CONFLICT (tenant_id) DO UPDATE SET policy = EXCLUDED.policy, updated_at = EXCLUDED.updated_at
-`
-
-type UpsertPolicyParams struct {
-	TenantID  string
-	Policy    []byte
-	UpdatedAt time.Time
-}
-
-func (q *Queries) UpsertPolicy(ctx context.Context, arg UpsertPolicyParams) error {
-	_, err := q.db.Exec(ctx, upsertPolicy, arg.TenantID, arg.Policy, arg.UpdatedAt)
 	return err
 }

@@ -45,11 +45,15 @@ type Deadline struct {
 	Basis           []byte
 	CalendarVersion int64
 	PausedAt        *time.Time
+	PolicyVersion   int64
 }
 
-type Policy struct {
+// append-only: every SLA policy version a bank set, who set it and when
+type PolicyVersion struct {
 	TenantID  string
+	Version   int64
 	Policy    []byte
+	UpdatedBy string
 	UpdatedAt time.Time
 }
 
