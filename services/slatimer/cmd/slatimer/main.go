@@ -61,7 +61,7 @@ func run(ctx context.Context, now service.Clock) error {
 		return err
 	}
 
-	slatimerv1.RegisterSlaTimerServiceServer(b.Server.GRPC, &timergrpc.Server{Store: store, Now: now})
+	slatimerv1.RegisterSlaTimerServiceServer(b.Server.GRPC, &timergrpc.Server{Store: store, Now: now, Calendars: registry, Recounted: timerkafka.PublishRecounted})
 	slatimerv1.RegisterCalendarServiceServer(b.Server.GRPC, &timergrpc.Calendar{
 		Store: store, Calendars: registry, Now: now, Recounted: timerkafka.PublishRecounted,
 		Branches: timergrpc.RoutingBranches(routingv1.NewRoutingServiceClient(conn)),

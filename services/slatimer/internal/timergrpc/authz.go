@@ -21,6 +21,14 @@ const (
 	actCloseBranch   action = "close a branch"
 	actReadClosures  action = "read a branch's closures"
 	actQueryCalendar action = "count on a branch's calendar"
+	// A first regulatory extension (15 → 30 days) needs an approver of
+	// branch authority; a second (the last) one of regional authority.
+	// Scope (the case's branch or region) is checked on top.
+	actExtendFirst  action = "grant a first extension of the regulatory decision limit"
+	actExtendSecond action = "grant a second extension of the regulatory decision limit"
+	// The due-soon and overdue lists are supervisors' (scoped like
+	// reports: see dueScope).
+	actListDue action = "list due-soon and overdue deadlines"
 )
 
 // actReadPolicyVersions: the policy's versions are its audit trail, who
@@ -52,6 +60,9 @@ var roleTable = map[action][]auth.Role{
 	actCloseBranch:   {auth.RoleHeadOffice},
 	actReadClosures:  bankRoles,
 	actQueryCalendar: bankRoles,
+	actExtendFirst:   {auth.RoleBranchHead, auth.RoleRegionalSupervisor, auth.RoleHeadOffice},
+	actExtendSecond:  {auth.RoleRegionalSupervisor, auth.RoleHeadOffice},
+	actListDue:       {auth.RoleBranchHead, auth.RoleComplaintManager, auth.RoleRegionalSupervisor, auth.RoleHeadOffice},
 }
 
 // authorize returns the caller when its role may do a; Unauthenticated
@@ -61,8 +72,11 @@ func authorize(ctx context.Context, a action) (auth.Principal, error) {
 	if err != nil {
 		return auth.Principal{}, err
 	}
-	if !slices.Contains(roleTable[a], p.Role) {
+	if !permits(p.Role, a) {
 		return auth.Principal{}, status.Errorf(codes.PermissionDenied, "the %s role may not %s", p.Role, a)
 	}
 	return p, nil
 }
+
+// permits reports whether the role table lets r do a.
+func permits(r auth.Role, a action) bool { return slices.Contains(roleTable[a], r) }

@@ -11,12 +11,13 @@ import (
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/slatimer/v1"
 	"github.com/counterdesk/counterdesk/services/platform/grpcserver"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/calendar"
+	"github.com/counterdesk/counterdesk/services/slatimer/internal/calendars"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/sla"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/timerpg"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -26,6 +27,12 @@ type Server struct {
 	slatimerv1.UnimplementedSlaTimerServiceServer
 	Store *timerpg.Store
 	Now   func() time.Time
+	// Calendars are the calendars in force, on which remaining business
+	// time is counted and an extended deadline counted again.
+	Calendars *calendars.Registry
+	// Recounted publishes the deadlines an extension moved, in its
+	// transaction (timerkafka.PublishRecounted).
+	Recounted func(ctx context.Context, tx pgx.Tx, reason string, version int64, moved []calendars.Recounted) error
 }
 
 var levels = map[string]slatimerv1.WarningLevel{
@@ -34,12 +41,14 @@ var levels = map[string]slatimerv1.WarningLevel{
 	"breached": slatimerv1.WarningLevel_WARNING_LEVEL_BREACHED,
 }
 
+// ListCaseDeadlines returns a case's deadlines in due order, each with its
+// state and remaining time at s.Now (see deadlineProto).
 func (s *Server) ListCaseDeadlines(ctx context.Context, req *slatimerv1.ListCaseDeadlinesRequest) (*slatimerv1.ListCaseDeadlinesResponse, error) {
 	p, err := authorize(ctx, actReadDeadlines)
 	if err != nil {
 		return nil, err
 	}
-	ds, err := s.Store.Deadlines(ctx, p.Tenant, req.GetCaseId())
+	ds, err := s.Store.CaseDeadlineViews(ctx, p.Tenant, req.GetCaseId())
 	if err != nil {
 		return nil, err
 	}
@@ -50,22 +59,16 @@ func (s *Server) ListCaseDeadlines(ctx context.Context, req *slatimerv1.ListCase
 	if len(ds) == 0 {
 		return nil, status.Error(codes.NotFound, "no deadlines for this case in the caller's bank (not armed yet, or no such case)")
 	}
+	now := s.Now()
+	cals := s.lazyCalendars(ctx)
 	resp := &slatimerv1.ListCaseDeadlinesResponse{CaseId: req.GetCaseId()}
 	for _, d := range ds {
 		if !p.CanSeeBranch(d.Branch, d.Region) {
 			return nil, status.Error(codes.NotFound, "case not found")
 		}
-		pd := &slatimerv1.Deadline{
-			Kind:  slatimerv1.DeadlineKind(slatimerv1.DeadlineKind_value[d.Kind]),
-			Clock: slatimerv1.Clock(slatimerv1.Clock_value[d.Clock]), StartedAt: timestamppb.New(d.StartedAt),
-			DueAt: timestamppb.New(d.DueAt), Level: levels[d.Level], Provisional: proto.Bool(d.Provisional),
-			PolicyVersion: d.PolicyVersion,
-		}
-		if loc, err := time.LoadLocation(d.TimeZone); err == nil && d.TimeZone != "" {
-			pd.DueLocal = d.DueAt.In(loc).Format(time.RFC3339)
-		}
-		if d.MetAt != nil {
-			pd.MetAt = timestamppb.New(*d.MetAt)
+		pd, err := deadlineProto(d, now, p.Tenant, cals)
+		if err != nil {
+			return nil, err
 		}
 		resp.Deadlines = append(resp.Deadlines, pd)
 	}

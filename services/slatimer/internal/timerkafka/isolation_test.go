@@ -61,6 +61,24 @@ func TestSlatimerDatabaseKeepsBanksApart(t *testing.T) {
 			t.Fatalf("the case of %s has %d deadlines (%v), want some", tenant, len(ds), err)
 		}
 		cases[tenant] = c.id
+
+		// An extension on record (regulatory_extensions), stored as
+		// ExtendDeadline stores one (the store does not mind the kind).
+		err = pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
+			d, ok, err := store.LockForExtension(ctx, tx, tenant, c.id, sla.KindResolution)
+			if err != nil || !ok {
+				t.Fatalf("lock the resolution limit of %s: %v %v", tenant, ok, err)
+			}
+			nd, err := sla.Recount(sla.Kind(d.Kind), d.Basis, chinaCalendar(t), d.StartedAt)
+			if err != nil {
+				return err
+			}
+			return store.Extend(ctx, tx, d.OpenDeadline, nd, 0, timerpg.Extension{Seq: 1, Days: 15, ApprovedBy: "ho",
+				ApproverRole: "head_office", Reason: "seed", ExtendedAt: created})
+		})
+		if err != nil {
+			t.Fatalf("extension of %s: %v", tenant, err)
+		}
 	})
 
 	// The store's own queries, asked by bank-a for bank-b's rows, find nothing.
@@ -77,6 +95,13 @@ func TestSlatimerDatabaseKeepsBanksApart(t *testing.T) {
 	}
 	if cs, err := store.Closures(a, nil, "bank-b", "br-1"); err != nil || len(cs) != 0 {
 		t.Errorf("bank-a's connection read %d closures of bank-b's branch (err %v), want none", len(cs), err)
+	}
+	if vs, err := store.CaseDeadlineViews(a, "bank-b", cases["bank-b"]); err != nil || len(vs) != 0 {
+		t.Errorf("bank-a's connection read %d deadline views of bank-b's case (err %v), want none", len(vs), err)
+	}
+	if vs, err := store.DueDeadlines(a, timerpg.DueQuery{Tenant: "bank-b", After: created.Add(-time.Hour),
+		Until: created.AddDate(1, 0, 0), Limit: 10}); err != nil || len(vs) != 0 {
+		t.Errorf("bank-a's connection listed %d due deadlines of bank-b (err %v), want none", len(vs), err)
 	}
 	// Bank-a still reads its own.
 	if ds, err := store.Deadlines(a, "bank-a", cases["bank-a"]); err != nil || len(ds) == 0 {

@@ -6,6 +6,8 @@ package timerdb
 
 import (
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type BranchClosure struct {
@@ -55,6 +57,22 @@ type PolicyVersion struct {
 	Policy    []byte
 	UpdatedBy string
 	UpdatedAt time.Time
+}
+
+// append-only: approvals of regulatory limit extensions
+type RegulatoryExtension struct {
+	TenantID       string
+	CaseID         string
+	Kind           string
+	Seq            int32
+	Days           int32
+	ApprovedBy     string
+	ApproverRole   string
+	Reason         string
+	OldDueAt       time.Time
+	NewDueAt       time.Time
+	ExtendedAt     time.Time
+	IdempotencyKey pgtype.Text
 }
 
 type TimerFire struct {
