@@ -68,6 +68,15 @@ type Branch struct {
 	ID, Region, TimeZone, CalendarID string
 	ComplaintManager                 string
 	Staff                            []string
+	// Hours are the branch's opening periods, passed on to the clocks.
+	Hours []OpeningPeriod
+}
+
+// OpeningPeriod is a branch's opening period as routing gives it: ISO
+// weekdays (1 Monday) and "HH:MM" times.
+type OpeningPeriod struct {
+	Weekdays      []int32
+	Opens, Closes string
 }
 
 // New is a request to register a case, after schema validation.

@@ -68,6 +68,9 @@ func (b *Branches) Get(ctx context.Context, tenant, id string) (cases.Branch, er
 		ID: resp.GetBranch().GetId(), Region: resp.GetBranch().GetRegionId(), TimeZone: resp.GetBranch().GetTimeZone(),
 		CalendarID: resp.GetBranch().GetCalendarId(), ComplaintManager: resp.GetComplaintManagerId(), Staff: resp.GetStaffIds(),
 	}
+	for _, h := range resp.GetBranch().GetOpeningHours() {
+		br.Hours = append(br.Hours, cases.OpeningPeriod{Weekdays: h.GetWeekdays(), Opens: h.GetOpens(), Closes: h.GetCloses()})
+	}
 	b.mu.Lock()
 	b.cache[key] = cachedBranch{b: br, at: b.Now()}
 	b.mu.Unlock()

@@ -87,7 +87,7 @@ func (s *Server) CreateCase(ctx context.Context, req *intakev1.CreateCaseRequest
 	}
 	c.CustomerKey = s.customerKey(c.Tenant, c.Customer.IDNumber)
 	stored, created, err := s.Store.Create(ctx, c, key, s.requestHash(caller, req), func(ctx context.Context, tx pgx.Tx, c cases.Case) error {
-		return outbox.Add(ctx, tx, "intake", eventbus.TopicCaseEvents, caseCreated(c))
+		return outbox.Add(ctx, tx, "intake", eventbus.TopicCaseEvents, caseCreated(c, br.Hours))
 	})
 	if err != nil {
 		return nil, toStatus(err)
@@ -337,7 +337,11 @@ func toProto(c cases.Case) *intakev1.Case {
 	return pc
 }
 
-func caseCreated(c cases.Case) *eventsv1.Envelope {
+func caseCreated(c cases.Case, hours []cases.OpeningPeriod) *eventsv1.Envelope {
+	var oh []*eventsv1.OpeningPeriod
+	for _, h := range hours {
+		oh = append(oh, &eventsv1.OpeningPeriod{Weekdays: h.Weekdays, Opens: h.Opens, Closes: h.Closes})
+	}
 	return &eventsv1.Envelope{
 		TenantId: c.Tenant, CaseId: c.ID,
 		Payload: &eventsv1.Envelope_CaseCreated{CaseCreated: &eventsv1.CaseCreated{
@@ -349,7 +353,8 @@ func caseCreated(c cases.Case) *eventsv1.Envelope {
 			Status:       casesv1.CaseStatus(casesv1.CaseStatus_value[c.Status]),
 			ReportedBy:   c.ReportedBy, OccurredAt: timestamppb.New(c.OccurredAt), CreatedAt: timestamppb.New(c.CreatedAt),
 			TimeZone: c.TimeZone, CalendarId: c.CalendarID, HasEmail: c.Customer.Email != "", HasPhone: c.Customer.Phone != "",
-			ReceivedAt: timestamppb.New(c.ReceivedAt),
+			OpeningHours: oh,
+			ReceivedAt:   timestamppb.New(c.ReceivedAt),
 		}},
 	}
 }

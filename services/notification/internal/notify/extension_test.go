@@ -11,7 +11,7 @@ import (
 )
 
 func TestAnExtensionOfTheRegulatoryLimitIsToldWhateverWasPromised(t *testing.T) {
-	old := time.Date(2026, 12, 5, 16, 0, 0, 0, time.UTC) // 2026-12-06 00:00 in Shanghai
+	old := time.Date(2026, 12, 5, 16, 0, 0, 0, time.UTC) // 2026-12-06 00:00 in Shanghai: the end of 12-05, shown as 24:00
 	extension := Recount{Kind: KindRegulatoryDecision, OldDueAt: old, NewDueAt: old.Add(15 * 24 * time.Hour),
 		Reason: ChangeRegulatoryExtension, TimeZone: "Asia/Shanghai"}
 	tests := []struct {
@@ -52,11 +52,11 @@ func TestAnExtendedLimitSaysItWasExtendedWithApproval(t *testing.T) {
 		subject, want, not []string
 	}{
 		{LanguageZhCN, []string{"处理期限已延长", "CD-20261120-000007"},
-			[]string{"处理期限已延长", "情况较为复杂", "经我行审批", "原处理期限：2026年12月6日 00:00", "延长后处理期限：2026年12月21日 00:00", "敬请谅解"},
+			[]string{"处理期限已延长", "情况较为复杂", "经我行审批", "原处理期限：2026年12月5日 24:00", "延长后处理期限：2026年12月20日 24:00", "敬请谅解"},
 			[]string{"工作日安排有变化", "答复时间有调整", "调整后答复时间"}},
 		{LanguageEn, []string{"time limit", "has been extended", "CD-20261120-000007"},
-			[]string{"has been extended", "approved by the bank", "Previous time limit: 6 Dec 2026 00:00 (GMT+08:00)",
-				"New time limit: 21 Dec 2026 00:00 (GMT+08:00)", "apologise"},
+			[]string{"has been extended", "approved by the bank", "Previous time limit: 5 Dec 2026 24:00 (GMT+08:00)",
+				"New time limit: 20 Dec 2026 24:00 (GMT+08:00)", "apologise"},
 			[]string{"working calendar has changed", "answer date", "New date:"}},
 	}
 	for _, tt := range tests {

@@ -188,10 +188,17 @@ func FormatTime(t time.Time, zone string, lang Language) (string, error) {
 		return "", fmt.Errorf("unknown time zone %q: %w", zone, err)
 	}
 	t = t.In(loc)
-	if lang == LanguageEn {
-		return t.Format("2 Jan 2006 15:04") + " (GMT" + t.Format("-07:00") + ")", nil
+	// A limit that runs to the end of a day (the regulator's calendar days)
+	// ends at 00:00 of the next: tell the customer "24:00" of the last day,
+	// as the rules count it, not a day that is not theirs.
+	clock := t.Format("15:04")
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 {
+		t, clock = t.Add(-time.Second), "24:00"
 	}
-	return t.Format("2006年1月2日 15:04"), nil
+	if lang == LanguageEn {
+		return t.Format("2 Jan 2006 ") + clock + " (GMT" + t.Format("-07:00") + ")", nil
+	}
+	return t.Format("2006年1月2日 ") + clock, nil
 }
 
 // answerBody keeps the answer's lines but no control characters other

@@ -266,6 +266,13 @@ func TestFormatTime(t *testing.T) {
 		{"an empty zone means China", "", LanguageEn, "5 Jan 2026 09:30 (GMT+08:00)"},
 		{"a branch abroad shows its own offset", "Europe/London", LanguageEn, "5 Jan 2026 01:30 (GMT+00:00)"},
 	}
+	// A limit ending at midnight is the end of the day before: "24:00".
+	midnight := time.Date(2026, 1, 4, 16, 0, 0, 0, time.UTC) // 2026-01-05 00:00 in Shanghai
+	for lang, want := range map[Language]string{LanguageZhCN: "2026年1月4日 24:00", LanguageEn: "4 Jan 2026 24:00 (GMT+08:00)"} {
+		if got, err := FormatTime(midnight, "Asia/Shanghai", lang); err != nil || got != want {
+			t.Errorf("midnight in %s: %q %v, want %q", lang, got, err, want)
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := FormatTime(at, tt.zone, tt.lang)

@@ -31,6 +31,10 @@ type CaseFacts struct {
 	// Location is the branch's zone, in which working days and hours are
 	// read; nil means the calendar's location (Asia/Shanghai by default).
 	Location *time.Location
+	// Hours are the branch's opening periods (lunch breaks, Saturday
+	// mornings), in which business time is counted; none: the policy's work
+	// hours, the bank's default.
+	Hours []calendar.Period
 }
 
 // Warning is the moment a deadline reaches a warning level.
@@ -158,6 +162,9 @@ func newArmer(p Policy, cal *calendar.Calendar, f CaseFacts) (*armer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c, err = c.WithOpeningHours(f.Hours); err != nil {
+		return nil, err
+	}
 	loc := f.Location
 	if loc == nil {
 		loc = c.Location()
@@ -194,6 +201,7 @@ func (a *armer) deadline(r Rule) Deadline {
 		Clock: r.Clock, Duration: r.Duration, WorkingDays: r.WorkingDays, CalendarDays: r.CalendarDays,
 		WorkStart: wh.Start, WorkEnd: wh.End, Fractions: a.p.Fractions(),
 		CalendarID: a.cal.ID(), TimeZone: a.start.Location().String(), PolicyVersion: a.p.Version,
+		Hours: basisHours(a.facts.Hours),
 	}
 	start := a.start
 	if r.Kind == KindRegulatoryDecision {
@@ -220,6 +228,33 @@ type Basis struct {
 	// PolicyVersion is the version of the bank's policy the rule came from
 	// (0: the default policy, or armed before policies were versioned).
 	PolicyVersion int64 `json:"policyVersion,omitempty"`
+	// Hours are the branch's opening periods the deadline was counted in
+	// (none: WorkStart-WorkEnd).
+	Hours []BasisPeriod `json:"hours,omitempty"`
+}
+
+// BasisPeriod is an opening period as a basis stores it.
+type BasisPeriod struct {
+	Weekdays []time.Weekday `json:"weekdays"`
+	Opens    time.Duration  `json:"opens"`
+	Closes   time.Duration  `json:"closes"`
+}
+
+func basisHours(ps []calendar.Period) []BasisPeriod {
+	var out []BasisPeriod
+	for _, p := range ps {
+		out = append(out, BasisPeriod{Weekdays: p.Weekdays, Opens: p.Opens, Closes: p.Closes})
+	}
+	return out
+}
+
+// Periods returns the basis' opening periods.
+func (b Basis) Periods() []calendar.Period {
+	var out []calendar.Period
+	for _, p := range b.Hours {
+		out = append(out, calendar.Period{Weekdays: p.Weekdays, Opens: p.Opens, Closes: p.Closes})
+	}
+	return out
 }
 
 // Recount counts a deadline of kind again from its basis on cal (the
@@ -236,6 +271,9 @@ func Recount(kind Kind, b Basis, cal *calendar.Calendar, startedAt time.Time) (D
 	}
 	c, err := cal.WithWorkHours(calendar.WorkHours{Start: b.WorkStart, End: b.WorkEnd})
 	if err != nil {
+		return Deadline{}, err
+	}
+	if c, err = c.WithOpeningHours(b.Periods()); err != nil {
 		return Deadline{}, err
 	}
 	return count(kind, b, c, startedAt.In(loc)), nil

@@ -341,5 +341,9 @@ func businessCalendar(v timerpg.DeadlineView, tenant string, cals func() (*calen
 	if v.Basis == nil {
 		return cal, nil
 	}
-	return cal.WithWorkHours(calendar.WorkHours{Start: v.Basis.WorkStart, End: v.Basis.WorkEnd})
+	c, err := cal.WithWorkHours(calendar.WorkHours{Start: v.Basis.WorkStart, End: v.Basis.WorkEnd})
+	if err != nil {
+		return nil, err
+	}
+	return c.WithOpeningHours(v.Basis.Periods()) // the branch's hours it was counted in, as Recount does
 }

@@ -180,6 +180,7 @@ func (h *Handler) arm(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) er
 	ds, err := sla.ArmAtCreation(policy, cal, sla.CaseFacts{
 		Category: cc.GetCategory().String(), Severity: cc.GetSeverity().String(), Channel: cc.GetChannel().String(),
 		Tier: cc.GetCustomerTier().String(), StartedAt: cc.GetCreatedAt().AsTime(), ReceivedAt: receivedAt(cc), Location: loc,
+		Hours: openingHours(cc),
 	})
 	if err != nil {
 		return eventbus.Permanent(fmt.Errorf("case %s: arm deadlines: %w", env.GetCaseId(), err))
@@ -315,4 +316,21 @@ func RegisterCalendarMetrics(meter metric.Meter, store *timerpg.Store, reg *cale
 			return nil
 		}))
 	return err
+}
+
+// openingHours are the branch's opening periods intake sent with the case
+// (from routing's organisation data). Routing checked them; a period that
+// still cannot be read is left out, and with none the bank's hours apply.
+func openingHours(cc *eventsv1.CaseCreated) []calendar.Period {
+	var out []calendar.Period
+	for _, p := range cc.GetOpeningHours() {
+		days := make([]int, len(p.GetWeekdays()))
+		for i, d := range p.GetWeekdays() {
+			days[i] = int(d)
+		}
+		if pp, err := calendar.ParsePeriod(days, p.GetOpens(), p.GetCloses()); err == nil {
+			out = append(out, pp)
+		}
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
 	"github.com/counterdesk/counterdesk/services/platform/eventbus"
+	"github.com/counterdesk/counterdesk/services/slatimer/internal/calendar"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/sla"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/timerpg"
 	"github.com/jackc/pgx/v5"
@@ -82,12 +83,14 @@ func (h *Handler) armPickup(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelo
 	// default calendar and its zone.
 	ref := timerpg.CaseRef{ID: env.GetCaseId(), Tenant: env.GetTenantId(), Branch: am.GetBranchId(), Region: am.GetRegionId()}
 	var calendarID, zone string
+	var hours []calendar.Period
 	if len(ds) > 0 {
 		ref.Branch, ref.Region = ds[0].Branch, ds[0].Region
 	}
 	if b, ok := basisOf(ds); ok {
 		ref.Branch, ref.Region = b.Branch, b.Region
 		calendarID, zone = b.Basis.CalendarID, b.Basis.TimeZone
+		hours = b.Basis.Periods() // the branch's opening hours, as at creation
 	}
 	cal, ok := st.Branch(h.Calendars.Base, ref.Tenant, ref.Branch, calendarID)
 	if !ok {
@@ -106,7 +109,7 @@ func (h *Handler) armPickup(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelo
 	// The case's category and severity are not known here (slatimer keeps
 	// no copy of the case): rules restricted to them do not apply to the
 	// pick-up; the default policy's pick-up rule is unrestricted.
-	d, ok, err := sla.Arm(policy, cal, sla.KindHandoverPickup, sla.CaseFacts{StartedAt: at, Location: loc})
+	d, ok, err := sla.Arm(policy, cal, sla.KindHandoverPickup, sla.CaseFacts{StartedAt: at, Location: loc, Hours: hours})
 	if err != nil {
 		return eventbus.Permanent(fmt.Errorf("case %s: arm the pick-up clock: %w", ref.ID, err))
 	}
