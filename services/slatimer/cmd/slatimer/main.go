@@ -26,8 +26,15 @@ import (
 
 type Config struct {
 	config.Common
-	// FireTick bounds how late a timer fires.
-	FireTick time.Duration `env:"FIRE_TICK" envDefault:"1s"`
+	// FireTick is the longest the firing loop sleeps without looking; it
+	// otherwise sleeps until the next pending fire is due (see
+	// timerkafka.Firer).
+	FireTick time.Duration `env:"FIRE_TICK" envDefault:"200ms"`
+	// FireBatch is the most fires one firing transaction claims.
+	FireBatch int `env:"FIRE_BATCH" envDefault:"256"`
+	// FireWorkers is how many firing transactions run at once while a
+	// backlog (after downtime, a burst) drains.
+	FireWorkers int `env:"FIRE_WORKERS" envDefault:"2"`
 	// RoutingAddr is routing's gRPC address: the branch directory (a
 	// branch's zone and calendar, scoped to the caller's bank).
 	RoutingAddr string `env:"ROUTING_ADDR,required,notEmpty"`
@@ -70,6 +77,13 @@ func run(ctx context.Context, now service.Clock) error {
 	b.Server.AddGateway(slatimerv1.RegisterCalendarServiceHandlerFromEndpoint)
 	h := &timerkafka.Handler{Store: store, Calendars: registry, Armed: armed}
 	b.Consume("slatimer", []string{eventbus.TopicCaseEvents, eventbus.TopicAssignmentEvents, eventbus.TopicNotificationEvents}, h.Handle, nil)
-	b.Go("timer-firer", (&timerkafka.Firer{Store: store, Log: b.Log, Now: now, Tick: cfg.FireTick}).Run)
+	fireLag, err := meter.Float64Histogram("counterdesk_timer_fire_lag_seconds",
+		metric.WithDescription("How late a warning or breach fired: the firing pass's clock minus the fire's due time."),
+		metric.WithUnit("s"), metric.WithExplicitBucketBoundaries(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60))
+	if err != nil {
+		return err
+	}
+	b.Go("timer-firer", (&timerkafka.Firer{Store: store, Log: b.Log, Now: now,
+		Tick: cfg.FireTick, Batch: cfg.FireBatch, Workers: cfg.FireWorkers, Lag: fireLag}).Run)
 	return b.Run(ctx)
 }

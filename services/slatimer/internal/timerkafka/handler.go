@@ -7,7 +7,6 @@ package timerkafka
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
@@ -19,11 +18,8 @@ import (
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/sla"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/timerpg"
 	"github.com/jackc/pgx/v5"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -217,56 +213,6 @@ func (h *Handler) publishArmed(ctx context.Context, tx pgx.Tx, tenant, caseID st
 		TenantId: tenant, CaseId: caseID,
 		Payload: &eventsv1.Envelope_DeadlinesArmed{DeadlinesArmed: ev},
 	})
-}
-
-// Firer fires due warnings and breaches.
-type Firer struct {
-	Store *timerpg.Store
-	Log   *slog.Logger
-	Now   func() time.Time
-	Tick  time.Duration
-}
-
-// Run fires until ctx ends. A fire is late by at most Tick plus the time to
-// publish; it is never early because only rows with fire_at <= now are taken.
-func (f *Firer) Run(ctx context.Context) error {
-	t := time.NewTicker(f.Tick)
-	defer t.Stop()
-	for {
-		for {
-			n, err := f.Store.FireDue(ctx, f.Now(), 100, f.publish)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				f.Log.WarnContext(ctx, "firing due timers failed", "err", err)
-				break
-			}
-			if n < 100 {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
-}
-
-func (f *Firer) publish(ctx context.Context, tx pgx.Tx, fire timerpg.Fire) error {
-	// Continue the case's trace, so a breach can be followed back to intake.
-	pctx := otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier(fire.Trace))
-	pctx, span := otel.Tracer("counterdesk/slatimer").Start(pctx, "fire "+fire.Level,
-		trace.WithAttributes(attribute.String("case.id", fire.CaseID), attribute.String("deadline.kind", fire.Kind)))
-	defer span.End()
-	env := &eventsv1.Envelope{TenantId: fire.Tenant, CaseId: fire.CaseID}
-	if fire.Level == timerpg.LevelBreached {
-		env.Payload = &eventsv1.Envelope_DeadlineBreached{DeadlineBreached: &eventsv1.DeadlineBreached{Kind: fire.Kind, DueAt: timestamppb.New(fire.DueAt), Provisional: fire.Provisional}}
-	} else {
-		env.Payload = &eventsv1.Envelope_DeadlineWarned{DeadlineWarned: &eventsv1.DeadlineWarned{Kind: fire.Kind, Level: fire.Level, DueAt: timestamppb.New(fire.DueAt), Provisional: fire.Provisional}}
-	}
-	return outbox.Add(pctx, tx, "slatimer", eventbus.TopicSLAEvents, env)
 }
 
 // PublishRecounted announces each deadline a calendar change counted

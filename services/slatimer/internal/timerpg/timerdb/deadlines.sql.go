@@ -24,56 +24,6 @@ func (q *Queries) CancelUnfiredFires(ctx context.Context, arg CancelUnfiredFires
 	return err
 }
 
-const claimDueDeadlines = `-- name: ClaimDueDeadlines :many
-SELECT d.case_id, d.kind
-FROM deadlines d
-JOIN (SELECT f.case_id, f.kind, min(f.fire_at) AS first_due
-      FROM timer_fires f
-      WHERE f.fired_at IS NULL AND NOT f.cancelled AND f.fire_at <= $1::timestamptz
-      GROUP BY f.case_id, f.kind) due ON due.case_id = d.case_id AND due.kind = d.kind
-WHERE d.paused_at IS NULL -- a paused clock neither warns nor breaches
-ORDER BY due.first_due
-LIMIT $2
-FOR UPDATE OF d SKIP LOCKED
-`
-
-type ClaimDueDeadlinesParams struct {
-	Now          time.Time
-	MaxDeadlines int32
-}
-
-type ClaimDueDeadlinesRow struct {
-	CaseID string
-	Kind   string
-}
-
-// Claims the deadlines that have due fires, earliest first. Only the
-// deadline rows are locked here, and skipped when another replica holds
-// them: whoever holds a deadline fires all its due levels in order, so a
-// level never goes backwards and one deadline's warnings are published in
-// order. (Locking fire rows and deadline rows in one SKIP LOCKED join would
-// let a replica keep a fire row it then skipped, so another replica fired the
-// next level first.)
-func (q *Queries) ClaimDueDeadlines(ctx context.Context, arg ClaimDueDeadlinesParams) ([]ClaimDueDeadlinesRow, error) {
-	rows, err := q.db.Query(ctx, claimDueDeadlines, arg.Now, arg.MaxDeadlines)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ClaimDueDeadlinesRow{}
-	for rows.Next() {
-		var i ClaimDueDeadlinesRow
-		if err := rows.Scan(&i.CaseID, &i.Kind); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const deleteFires = `-- name: DeleteFires :exec
 DELETE FROM timer_fires WHERE case_id = $1 AND kind = $2
 `
@@ -88,61 +38,6 @@ type DeleteFiresParams struct {
 func (q *Queries) DeleteFires(ctx context.Context, arg DeleteFiresParams) error {
 	_, err := q.db.Exec(ctx, deleteFires, arg.CaseID, arg.Kind)
 	return err
-}
-
-const dueFiresOf = `-- name: DueFiresOf :many
-SELECT f.case_id, d.tenant_id, f.kind, f.level, f.fire_at, d.due_at, d.provisional, f.trace
-FROM timer_fires f JOIN deadlines d USING (case_id, kind)
-WHERE f.case_id = $1 AND f.kind = $2 AND f.fired_at IS NULL AND NOT f.cancelled AND f.fire_at <= $3::timestamptz
-ORDER BY f.fire_at, CASE f.level WHEN 'yellow' THEN 1 WHEN 'orange' THEN 2 WHEN 'red' THEN 3 ELSE 4 END
-FOR UPDATE OF f
-`
-
-type DueFiresOfParams struct {
-	CaseID string
-	Kind   string
-	Now    time.Time
-}
-
-type DueFiresOfRow struct {
-	CaseID      string
-	TenantID    string
-	Kind        string
-	Level       string
-	FireAt      time.Time
-	DueAt       time.Time
-	Provisional bool
-	Trace       []byte
-}
-
-// The due fires of one claimed deadline, in the order they fall due.
-func (q *Queries) DueFiresOf(ctx context.Context, arg DueFiresOfParams) ([]DueFiresOfRow, error) {
-	rows, err := q.db.Query(ctx, dueFiresOf, arg.CaseID, arg.Kind, arg.Now)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []DueFiresOfRow{}
-	for rows.Next() {
-		var i DueFiresOfRow
-		if err := rows.Scan(
-			&i.CaseID,
-			&i.TenantID,
-			&i.Kind,
-			&i.Level,
-			&i.FireAt,
-			&i.DueAt,
-			&i.Provisional,
-			&i.Trace,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const insertDeadline = `-- name: InsertDeadline :execrows
@@ -368,27 +263,6 @@ func (q *Queries) LockCaseDeadlines(ctx context.Context, arg LockCaseDeadlinesPa
 	return items, nil
 }
 
-const markFired = `-- name: MarkFired :exec
-UPDATE timer_fires SET fired_at = $4 WHERE case_id = $1 AND kind = $2 AND level = $3
-`
-
-type MarkFiredParams struct {
-	CaseID  string
-	Kind    string
-	Level   string
-	FiredAt *time.Time
-}
-
-func (q *Queries) MarkFired(ctx context.Context, arg MarkFiredParams) error {
-	_, err := q.db.Exec(ctx, markFired,
-		arg.CaseID,
-		arg.Kind,
-		arg.Level,
-		arg.FiredAt,
-	)
-	return err
-}
-
 const meetDeadline = `-- name: MeetDeadline :exec
 UPDATE deadlines SET met_at = $3 WHERE case_id = $1 AND kind = $2 AND met_at IS NULL
 `
@@ -436,21 +310,6 @@ func (q *Queries) PauseDeadlines(ctx context.Context, arg PauseDeadlinesParams) 
 		return nil, err
 	}
 	return items, nil
-}
-
-const raiseLevel = `-- name: RaiseLevel :exec
-UPDATE deadlines SET level = $3 WHERE case_id = $1 AND kind = $2 AND met_at IS NULL
-`
-
-type RaiseLevelParams struct {
-	CaseID string
-	Kind   string
-	Level  string
-}
-
-func (q *Queries) RaiseLevel(ctx context.Context, arg RaiseLevelParams) error {
-	_, err := q.db.Exec(ctx, raiseLevel, arg.CaseID, arg.Kind, arg.Level)
-	return err
 }
 
 const rearmDeadline = `-- name: RearmDeadline :exec

@@ -83,4 +83,5 @@ type TimerFire struct {
 	FiredAt   *time.Time
 	Cancelled bool
 	Trace     []byte
+	Paused    bool
 }
