@@ -56,3 +56,7 @@ test: deps check-generated lint chart-check test-go ## everything CI runs
 
 clean:
 	rm -rf bin
+
+.PHONY: loadgen-check
+loadgen-check: ## short loadgen runs on a private stack (500 cases over gRPC, a pipeline over HTTP): every effect exactly once
+	LOADGEN_STACK=1 go test -count=1 -timeout 15m -run '^TestStack$$' -v ./tools/loadgen/
