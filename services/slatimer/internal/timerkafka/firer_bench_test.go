@@ -109,7 +109,10 @@ func benchFirerLag(b *testing.B, pending, rate, seconds, paused int) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rctx, stop := context.WithCancel(pgdb.WithTenant(ctx, pgdb.AllTenants))
 	done := make(chan struct{}, 2)
-	go func() { _ = (&outbox.Relay{Pool: pool, Writer: w, Log: log, Service: "slatimer", Poll: time.Second}).Run(rctx); done <- struct{}{} }()
+	go func() {
+		_ = (&outbox.Relay{Pool: pool, Writer: w, Log: log, Service: "slatimer", Poll: time.Second}).Run(rctx)
+		done <- struct{}{}
+	}()
 	go func() { _ = (&Firer{Store: timerpg.New(pool), Log: log, Now: time.Now}).Run(rctx); done <- struct{}{} }()
 	b.ResetTimer()
 	end := startAt.Add(time.Duration(seconds)*time.Second + 2*time.Second)
