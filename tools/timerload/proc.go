@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -192,7 +193,11 @@ func restart(ctx context.Context, pool *pgxpool.Pool, o options, progress io.Wri
 		return nil, fmt.Errorf("seed overdue timers: %w", err)
 	}
 
-	cmd := exec.Command(p.argv[0], p.argv[1:]...)
+	bin := p.argv[0]
+	if !filepath.IsAbs(bin) {
+		bin = filepath.Join(p.dir, bin) // as the devstack started it, from its directory
+	}
+	cmd := exec.Command(bin, p.argv[1:]...)
 	cmd.Env, cmd.Dir = p.environ, p.dir
 	logPath := p.logPath
 	if logPath == "" {
