@@ -297,7 +297,7 @@ func TestAStoreWithoutMACKeysWritesNoAuditTrail(t *testing.T) {
 		t.Fatalf("err = %v, want cases.ErrNoMACKey", err)
 	}
 	for table, n := range f.counts(t) {
-		if n != 0 {
+		if n != 0 && table != "case_numbers" { // a number may be used up; nothing else is written
 			t.Errorf("%s has %d rows", table, n)
 		}
 	}

@@ -25,6 +25,7 @@ type Store struct {
 	pool    *pgxpool.Pool
 	sealer  *pii.Sealer
 	macKeys cases.MACKeys
+	nums    numbers
 }
 
 // Option configures a Store.
@@ -59,20 +60,18 @@ func (s *Store) Create(ctx context.Context, c cases.Case, key string, reqHash []
 		return cases.Case{}, false, fmt.Errorf("new case id: %w", err)
 	}
 	c.ID = id.String()
+	day := c.CreatedAt.In(location(c.TimeZone)).Format("2006-01-02")
+	seq, err := s.nextNumber(ctx, c.Tenant, day)
+	if err != nil {
+		return cases.Case{}, false, err
+	}
+	c.Number = cases.Number(c.CreatedAt, c.TimeZone, seq)
 	var existing string
 	err = pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
 		if existing, err = lookupKey(ctx, tx, c.Tenant, key, reqHash); err != nil || existing != "" {
 			return err
 		}
-		var seq int
-		day := c.CreatedAt.In(location(c.TimeZone)).Format("2006-01-02")
-		if err := tx.QueryRow(ctx, `INSERT INTO case_numbers (tenant_id, day, last) VALUES ($1, $2, 1)
-			ON CONFLICT (tenant_id, day) DO UPDATE SET last = case_numbers.last + 1 RETURNING last`,
-			c.Tenant, day).Scan(&seq); err != nil {
-			return fmt.Errorf("allocate case number: %w", err)
-		}
-		c.Number = cases.Number(c.CreatedAt, c.TimeZone, seq)
 		sealed, err := s.seal(c)
 		if err != nil {
 			return err
