@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
@@ -62,11 +63,44 @@ func Add(ctx context.Context, tx pgx.Tx, producer, topic string, env *eventsv1.E
 	if err != nil {
 		return fmt.Errorf("store %s event in outbox: %w", env.Type, err)
 	}
-	_, err = tx.Exec(ctx, `SELECT pg_notify('outbox', '')`)
-	if err != nil {
-		return fmt.Errorf("notify outbox relay: %w", err)
-	}
+	wakeRelays()
 	return nil
+}
+
+// relays are this process's running relays, woken by Add. A Postgres
+// NOTIFY would wake relays of every process, but it takes a lock that
+// every notifying commit of the whole database server waits for in turn
+// (measured: the main wait of intake, routing and notification under load).
+var relays struct {
+	sync.Mutex
+	wake []chan struct{}
+}
+
+func wakeRelays() {
+	relays.Lock()
+	defer relays.Unlock()
+	for _, w := range relays.wake {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func registerRelay(w chan struct{}) func() {
+	relays.Lock()
+	defer relays.Unlock()
+	relays.wake = append(relays.wake, w)
+	return func() {
+		relays.Lock()
+		defer relays.Unlock()
+		for i, x := range relays.wake {
+			if x == w {
+				relays.wake = append(relays.wake[:i], relays.wake[i+1:]...)
+				return
+			}
+		}
+	}
 }
 
 // TypeOf names the payload of env, e.g. "CaseCreated".
@@ -104,15 +138,19 @@ type Relay struct {
 	Poll time.Duration
 }
 
-// Run publishes until ctx is cancelled. It wakes on Postgres NOTIFY from Add
-// and otherwise polls.
+// Run publishes until ctx is cancelled. Add in this process wakes it; the
+// event's transaction commits a moment later, so after a wake that found
+// nothing it looks again soon (5, 20, 50 ms) before falling back to Poll,
+// which is how it finds what other replicas of the service wrote.
 func (r *Relay) Run(ctx context.Context) error {
 	poll := r.Poll
 	if poll == 0 {
 		poll = time.Second
 	}
 	wake := make(chan struct{}, 1)
-	go r.listen(ctx, wake)
+	defer registerRelay(wake)()
+	soon := []time.Duration{5 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond}
+	retry := len(soon)
 	if reg, err := r.observeBacklog(); err != nil {
 		r.Log.WarnContext(ctx, "outbox relay: backlog metrics unavailable", "err", err)
 	} else {
@@ -132,12 +170,17 @@ func (r *Relay) Run(ctx context.Context) error {
 			backoff = min(backoff*2, 10*time.Second)
 		case n > 0:
 			backoff = 100 * time.Millisecond
+			retry = 0
 			continue // more may be waiting
+		case retry < len(soon):
+			wait = soon[retry]
+			retry++
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-wake:
+			retry = 0
 		case <-time.After(wait):
 		}
 	}
@@ -168,32 +211,6 @@ func (r *Relay) observeBacklog() (metric.Registration, error) {
 		o.ObserveFloat64(oldest, age)
 		return nil
 	}, pending, oldest)
-}
-
-func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
-	for ctx.Err() == nil {
-		conn, err := r.Pool.Acquire(ctx)
-		if err != nil {
-			if !sleepCtx(ctx, time.Second) {
-				return
-			}
-			continue
-		}
-		_, err = conn.Exec(ctx, "LISTEN outbox")
-		for err == nil {
-			_, err = conn.Conn().WaitForNotification(ctx)
-			if err == nil {
-				select {
-				case wake <- struct{}{}:
-				default:
-				}
-			}
-		}
-		conn.Release()
-		if !sleepCtx(ctx, time.Second) {
-			return
-		}
-	}
 }
 
 type row struct {
@@ -274,13 +291,4 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("commit after publish: %w", err)
 	}
 	return len(batch), nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	select {
-	case <-ctx.Done():
-		return false
-	case <-time.After(d):
-		return true
-	}
 }

@@ -387,7 +387,7 @@ func TestRelayPublishesCommittedEventsInOrderWithTheirTrace(t *testing.T) {
 
 	addSome(20) // a backlog waiting when the relay starts
 	startRelay(t, pool, "intake")
-	addSome(20) // published as they come (NOTIFY)
+	addSome(20) // published as they come (Add wakes the relay)
 	waitEmpty(t, ctx, pool)
 	addSome(5) // after the relay went idle
 	waitEmpty(t, ctx, pool)

@@ -103,7 +103,9 @@ func Start(ctx context.Context, name string, common config.Common, fullCfg any, 
 		b.Close()
 		return nil, err
 	}
-	relay := &outbox.Relay{Pool: b.Pool, Writer: b.Writer, Log: log, Service: name, Poll: time.Second}
+	// Add wakes this process's relay; Poll finds what another replica wrote
+	// while this one holds the relay lock.
+	relay := &outbox.Relay{Pool: b.Pool, Writer: b.Writer, Log: log, Service: name, Poll: 100 * time.Millisecond}
 	b.Go("outbox-relay", relay.Run)
 	return b, nil
 }
