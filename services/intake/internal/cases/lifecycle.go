@@ -21,6 +21,13 @@ const (
 	StatusWithdrawn    = "CASE_STATUS_WITHDRAWN"
 	StatusUnderReview  = "CASE_STATUS_UNDER_REVIEW"
 	StatusWaitingOnCus = "CASE_STATUS_WAITING_FOR_CUSTOMER"
+	// StatusWaitingOnAppraisal: the bank waits for an external appraisal
+	// (third-party or judicial, 第三方鉴定). A status of its own rather than
+	// the customer wait with a marker: the state machine stays a table of
+	// statuses (resumeFromAppraisal applies exactly where it waits for one),
+	// and the API, lists and reports tell the two waits apart with no new
+	// field or column.
+	StatusWaitingOnAppraisal = "CASE_STATUS_WAITING_FOR_APPRAISAL"
 )
 
 // Action is one step a caller asks for; each is its own API method.
@@ -42,32 +49,48 @@ const (
 	// on, by a person (in person at the counter, by phone): it changes no
 	// status, and meets the acknowledgment deadline like a sent message.
 	ActAcknowledge Action = "acknowledge"
+	// ActAwaitAppraisal and ActResumeFromAppraisal pause and resume the
+	// clocks while an external appraisal is awaited.
+	ActAwaitAppraisal      Action = "awaitAppraisal"
+	ActResumeFromAppraisal Action = "resumeFromAppraisal"
+	// ActReclassify changes the case's complexity (severity); its status
+	// does not change.
+	ActReclassify Action = "reclassify"
+	// ActMoveBranch moves the case to another branch of the bank; its
+	// status does not change.
+	ActMoveBranch Action = "moveBranch"
 )
 
 // Actions in the order the API documents them.
 var Actions = []Action{ActStartVerification, ActRecordVerification, ActAnswer, ActRecordReturnVisit, ActClose,
-	ActWithdraw, ActReopen, ActRequestReview, ActDecideReview, ActAwaitCustomer, ActResumeFromCustomer, ActAcknowledge}
+	ActWithdraw, ActReopen, ActRequestReview, ActDecideReview, ActAwaitCustomer, ActResumeFromCustomer, ActAcknowledge,
+	ActAwaitAppraisal, ActResumeFromAppraisal, ActReclassify, ActMoveBranch}
 
 // ReviewWindow is how long after the answer a customer may ask for a review.
 const ReviewWindow = 30 * 24 * time.Hour
 
 // open are the statuses of a case still being worked.
-var open = []string{StatusReported, StatusVerifying, StatusHandling, StatusWaitingOnCus}
+var open = []string{StatusReported, StatusVerifying, StatusHandling, StatusWaitingOnCus, StatusWaitingOnAppraisal}
 
 // from lists, per action, the statuses it may start from.
 var from = map[Action][]string{
-	ActStartVerification:  {StatusReported},
-	ActRecordVerification: {StatusVerifying},
-	ActAnswer:             {StatusHandling},
-	ActRecordReturnVisit:  {StatusAnswered, StatusFollowingUp},
-	ActClose:              {StatusFollowingUp},
-	ActWithdraw:           append(slices.Clone(open), StatusAnswered, StatusFollowingUp, StatusUnderReview),
-	ActReopen:             {StatusClosed},
-	ActRequestReview:      {StatusAnswered, StatusFollowingUp, StatusClosed},
-	ActDecideReview:       {StatusUnderReview},
-	ActAwaitCustomer:      {StatusReported, StatusVerifying, StatusHandling},
-	ActResumeFromCustomer: {StatusWaitingOnCus},
-	ActAcknowledge:        {StatusReported, StatusVerifying, StatusHandling, StatusWaitingOnCus},
+	ActStartVerification:   {StatusReported},
+	ActRecordVerification:  {StatusVerifying},
+	ActAnswer:              {StatusHandling},
+	ActRecordReturnVisit:   {StatusAnswered, StatusFollowingUp},
+	ActClose:               {StatusFollowingUp},
+	ActWithdraw:            append(slices.Clone(open), StatusAnswered, StatusFollowingUp, StatusUnderReview),
+	ActReopen:              {StatusClosed},
+	ActRequestReview:       {StatusAnswered, StatusFollowingUp, StatusClosed},
+	ActDecideReview:        {StatusUnderReview},
+	ActAwaitCustomer:       {StatusReported, StatusVerifying, StatusHandling},
+	ActResumeFromCustomer:  {StatusWaitingOnCus},
+	ActAcknowledge:         {StatusReported, StatusVerifying, StatusHandling, StatusWaitingOnCus, StatusWaitingOnAppraisal},
+	ActAwaitAppraisal:      {StatusReported, StatusVerifying, StatusHandling},
+	ActResumeFromAppraisal: {StatusWaitingOnAppraisal},
+	// Open and not yet answered (an answered case is not open).
+	ActReclassify: open,
+	ActMoveBranch: open,
 }
 
 // Rank orders roles by authority, for the rules that need someone above:
@@ -124,6 +147,11 @@ type Step struct {
 	Satisfaction  int
 	Reached       bool
 	Upheld        bool
+	// Severity is the new complexity of reclassify (SEVERITY_*).
+	Severity string
+	// Branch is the branch moveBranch moves the case to, as routing knows
+	// it (the caller looks it up in the case's bank).
+	Branch *Branch
 }
 
 // Transition is what a step did.
@@ -222,12 +250,57 @@ func Apply(l Lifecycle, s Step, caller auth.Principal, pol Policy, now time.Time
 		next.Resume = ""
 	case ActAwaitCustomer:
 		next.Status, next.Resume = StatusWaitingOnCus, l.Status
-	case ActResumeFromCustomer:
+	case ActAwaitAppraisal:
+		next.Status, next.Resume = StatusWaitingOnAppraisal, l.Status
+	case ActResumeFromCustomer, ActResumeFromAppraisal:
 		next.Status, next.Resume = l.Resume, ""
-	case ActAcknowledge:
-		// where it stands does not change
+	case ActAcknowledge, ActReclassify, ActMoveBranch:
+		// where it stands does not change (TakeStep changes the case)
 	}
 	return next, Transition{Action: s.Action, From: l.Status, To: next.Status, Actor: caller.Subject, At: now}, nil
+}
+
+// Severities are the complexities a case may be reclassified to.
+var Severities = []string{"SEVERITY_NORMAL", "SEVERITY_COMPLEX", "SEVERITY_MAJOR"}
+
+// TakeStep applies step s to case c (Apply), and what reclassify and
+// moveBranch change of the case itself: its severity, or its branch (and
+// with it its region, zone and calendar). A move is taken by head office,
+// or by a regional supervisor of both the case's region and the new
+// branch's; the new branch is one of the case's bank (the caller looked it
+// up in that bank).
+func TakeStep(c Case, s Step, caller auth.Principal, pol Policy, now time.Time) (Case, Transition, error) {
+	life, tr, err := Apply(c.Life, s, caller, pol, now)
+	if err != nil {
+		return c, tr, err
+	}
+	switch s.Action {
+	case ActReclassify:
+		if s.Severity == c.Severity {
+			return c, Transition{}, &FieldError{"severity", "is already the case's severity"}
+		}
+		c.Severity = s.Severity
+	case ActMoveBranch:
+		b := s.Branch
+		if b.ID == c.Branch {
+			return c, Transition{}, &FieldError{"branchId", "is already the case's branch"}
+		}
+		switch {
+		case caller.Role == auth.RoleHeadOffice:
+		case caller.Role == auth.RoleRegionalSupervisor && caller.Region != "" && caller.Region == c.Region && caller.Region == b.Region:
+		default:
+			return c, Transition{}, fmt.Errorf("%w: a case moves between branches by head office or a regional supervisor of both branches' region", ErrNeedsHigherAuthority)
+		}
+		c.Branch, c.Region = b.ID, b.Region
+		if b.TimeZone != "" {
+			c.TimeZone = b.TimeZone
+		}
+		if b.CalendarID != "" {
+			c.CalendarID = b.CalendarID
+		}
+	}
+	c.Life, c.Work = life, c.Work.Record(s, tr)
+	return c, tr, nil
 }
 
 // RootCauses are the answer's root-cause categories.
@@ -286,7 +359,20 @@ func checkStep(s Step, caller auth.Principal, pol Policy) error {
 			return &FieldError{"satisfaction", "must be 1 to 5"}
 		}
 		return text("comment", s.Text, false)
-	case ActWithdraw, ActReopen, ActRequestReview, ActAwaitCustomer:
+	case ActWithdraw, ActReopen, ActRequestReview, ActAwaitCustomer, ActAwaitAppraisal:
+		return text("reason", s.Text, true)
+	case ActReclassify:
+		if !slices.Contains(Severities, s.Severity) {
+			return &FieldError{"severity", "must be one of " + strings.Join(Severities, ", ")}
+		}
+		if Rank(caller.Role) < Rank(auth.RoleComplaintManager) || caller.Role == auth.RoleTechSupport {
+			return fmt.Errorf("%w: a case is reclassified by a complaint manager, a branch head or above", ErrNeedsHigherAuthority)
+		}
+		return text("reason", s.Text, true)
+	case ActMoveBranch:
+		if s.Branch == nil || s.Branch.ID == "" {
+			return &FieldError{"branchId", "is required"}
+		}
 		return text("reason", s.Text, true)
 	case ActAcknowledge:
 		return text("how", s.Text, true)
@@ -353,8 +439,15 @@ func (w Work) Record(s Step, tr Transition) Work {
 // StepText is the text a step puts in the history: the reason, finding,
 // answer, comment or decision.
 func StepText(s Step) string {
-	if s.Action == ActRecordVerification {
+	switch s.Action {
+	case ActRecordVerification:
 		return s.Finding
+	case ActReclassify:
+		return s.Severity + ": " + s.Text
+	case ActMoveBranch:
+		if s.Branch != nil {
+			return "to branch " + s.Branch.ID + ": " + s.Text
+		}
 	}
 	return s.Text
 }

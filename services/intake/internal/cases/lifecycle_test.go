@@ -10,7 +10,7 @@ import (
 )
 
 var allStatuses = []string{StatusReported, StatusVerifying, StatusHandling, StatusAnswered, StatusFollowingUp,
-	StatusClosed, StatusWithdrawn, StatusUnderReview, StatusWaitingOnCus}
+	StatusClosed, StatusWithdrawn, StatusUnderReview, StatusWaitingOnCus, StatusWaitingOnAppraisal}
 
 var (
 	cmCaller   = auth.Principal{Tenant: "bank-a", Subject: "cm-1", Role: auth.RoleComplaintManager, Branch: "br-1"}
@@ -20,7 +20,7 @@ var (
 // validStep is a step with the input its action requires.
 func validStep(a Action) Step {
 	s := Step{Action: a, Text: "原因/答复", Finding: "柜员录错一位", Substantiated: true, RootCause: "ROOT_CAUSE_MANUAL_ENTRY_ERROR",
-		Satisfaction: 4, Reached: true, Upheld: true}
+		Satisfaction: 4, Reached: true, Upheld: true, Severity: "SEVERITY_COMPLEX", Branch: &Branch{ID: "br-2", Region: "rg-1"}}
 	return s
 }
 
@@ -43,8 +43,16 @@ func TestEveryActionFromEveryStatus(t *testing.T) {
 		ActAwaitCustomer:      {StatusReported: StatusWaitingOnCus, StatusVerifying: StatusWaitingOnCus, StatusHandling: StatusWaitingOnCus},
 		ActResumeFromCustomer: {StatusWaitingOnCus: StatusHandling},
 		ActAcknowledge: {StatusReported: StatusReported, StatusVerifying: StatusVerifying, StatusHandling: StatusHandling,
-			StatusWaitingOnCus: StatusWaitingOnCus},
+			StatusWaitingOnCus: StatusWaitingOnCus, StatusWaitingOnAppraisal: StatusWaitingOnAppraisal},
+		ActAwaitAppraisal:      {StatusReported: StatusWaitingOnAppraisal, StatusVerifying: StatusWaitingOnAppraisal, StatusHandling: StatusWaitingOnAppraisal},
+		ActResumeFromAppraisal: {StatusWaitingOnAppraisal: StatusHandling},
+		ActReclassify: {StatusReported: StatusReported, StatusVerifying: StatusVerifying, StatusHandling: StatusHandling,
+			StatusWaitingOnCus: StatusWaitingOnCus, StatusWaitingOnAppraisal: StatusWaitingOnAppraisal},
+		ActMoveBranch: {StatusReported: StatusReported, StatusVerifying: StatusVerifying, StatusHandling: StatusHandling,
+			StatusWaitingOnCus: StatusWaitingOnCus, StatusWaitingOnAppraisal: StatusWaitingOnAppraisal},
 	}
+	want[ActWithdraw][StatusWaitingOnAppraisal] = StatusWithdrawn
+
 	for _, a := range Actions {
 		for _, st := range allStatuses {
 			l := Lifecycle{Status: st, AnsweredAt: &answered, AnsweredBy: "teller-1", AnsweredRank: 1, Resume: StatusHandling}
@@ -130,6 +138,103 @@ func TestWaitingForTheCustomerResumesWhereItWas(t *testing.T) {
 	reopened, _, err := Apply(Lifecycle{Status: StatusClosed}, validStep(ActReopen), cmCaller, DefaultPolicy, now)
 	if err != nil || reopened.Reopens != 1 {
 		t.Errorf("reopen: %+v %v", reopened, err)
+	}
+}
+
+func TestAnAppraisalPausesAndResumesWhereItWas(t *testing.T) {
+	for _, st := range []string{StatusReported, StatusVerifying, StatusHandling} {
+		w, _, err := Apply(Lifecycle{Status: st}, validStep(ActAwaitAppraisal), cmCaller, DefaultPolicy, now)
+		if err != nil || w.Status != StatusWaitingOnAppraisal {
+			t.Fatalf("await appraisal from %s: %+v %v", st, w, err)
+		}
+		if _, _, err := Apply(w, validStep(ActResumeFromCustomer), cmCaller, DefaultPolicy, now); err == nil {
+			t.Error("resumeFromCustomer ended an appraisal wait")
+		}
+		r, _, err := Apply(w, validStep(ActResumeFromAppraisal), cmCaller, DefaultPolicy, now)
+		if err != nil || r.Status != st || r.Resume != "" {
+			t.Errorf("resume: %+v %v, want back to %s", r, err, st)
+		}
+	}
+	if _, _, err := Apply(Lifecycle{Status: StatusHandling}, Step{Action: ActAwaitAppraisal}, cmCaller, DefaultPolicy, now); err == nil {
+		t.Error("an appraisal wait without a reason was accepted")
+	}
+}
+
+func TestReclassifyChangesTheSeverityByAComplaintManagerOrAbove(t *testing.T) {
+	c := Case{Severity: "SEVERITY_NORMAL", Branch: "br-1", Region: "rg-1", Life: Lifecycle{Status: StatusHandling}}
+	step := Step{Action: ActReclassify, Severity: "SEVERITY_COMPLEX", Text: "涉及多个部门"}
+	teller := auth.Principal{Tenant: "bank-a", Subject: "t-1", Role: auth.RoleTeller, Branch: "br-1"}
+	tech := auth.Principal{Tenant: "bank-a", Subject: "ts-1", Role: auth.RoleTechSupport, Branch: "br-1"}
+	for _, p := range []auth.Principal{teller, tech} {
+		if _, _, err := TakeStep(c, step, p, DefaultPolicy, now); !errors.Is(err, ErrNeedsHigherAuthority) {
+			t.Errorf("%s reclassifying: %v, want ErrNeedsHigherAuthority", p.Role, err)
+		}
+	}
+	for _, p := range []auth.Principal{cmCaller, headCaller} {
+		got, tr, err := TakeStep(c, step, p, DefaultPolicy, now)
+		if err != nil || got.Severity != "SEVERITY_COMPLEX" || tr.Action != ActReclassify || got.Life.Status != StatusHandling {
+			t.Errorf("%s reclassifying: %+v %v", p.Role, got, err)
+		}
+	}
+	for _, bad := range []string{"", "SEVERITY_UNSPECIFIED", "SEVERITY_NORMAL"} {
+		s := step
+		s.Severity = bad
+		var fe *FieldError
+		if _, _, err := TakeStep(c, s, cmCaller, DefaultPolicy, now); !errors.As(err, &fe) || fe.Field != "severity" {
+			t.Errorf("severity %q: %v, want a FieldError on severity", bad, err)
+		}
+	}
+	for _, st := range []string{StatusAnswered, StatusFollowingUp, StatusClosed, StatusWithdrawn, StatusUnderReview} {
+		a := c
+		a.Life.Status = st
+		var na *NotAllowedError
+		if _, _, err := TakeStep(a, step, cmCaller, DefaultPolicy, now); !errors.As(err, &na) {
+			t.Errorf("reclassifying a case %s: %v, want NotAllowedError", st, err)
+		}
+	}
+}
+
+func TestMoveBranchByHeadOfficeOrASupervisorOfBothRegions(t *testing.T) {
+	c := Case{Severity: "SEVERITY_NORMAL", Branch: "br-1", Region: "rg-1", TimeZone: "Asia/Shanghai", CalendarID: "cn",
+		Life: Lifecycle{Status: StatusHandling}}
+	sameRegion := &Branch{ID: "br-2", Region: "rg-1", TimeZone: "Asia/Shanghai", CalendarID: "cn"}
+	otherRegion := &Branch{ID: "br-7", Region: "rg-7", TimeZone: "Asia/Urumqi", CalendarID: "cn"}
+	hq := auth.Principal{Tenant: "bank-a", Subject: "hq-1", Role: auth.RoleHeadOffice}
+	sup := auth.Principal{Tenant: "bank-a", Subject: "sup-1", Role: auth.RoleRegionalSupervisor, Region: "rg-1"}
+	tests := []struct {
+		name   string
+		p      auth.Principal
+		to     *Branch
+		status string
+		ok     bool
+	}{
+		{"head office, same region", hq, sameRegion, StatusHandling, true},
+		{"head office, other region", hq, otherRegion, StatusWaitingOnCus, true},
+		{"supervisor of both", sup, sameRegion, StatusReported, true},
+		{"supervisor, to another region", sup, otherRegion, StatusHandling, false},
+		{"branch head", headCaller, sameRegion, StatusHandling, false},
+		{"head office, answered case", hq, sameRegion, StatusAnswered, false},
+		{"head office, closed case", hq, sameRegion, StatusClosed, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := c
+			in.Life.Status = tt.status
+			got, _, err := TakeStep(in, Step{Action: ActMoveBranch, Branch: tt.to, Text: "客户开户网点"}, tt.p, DefaultPolicy, now)
+			if !tt.ok {
+				if err == nil {
+					t.Fatalf("moved: %+v", got)
+				}
+				return
+			}
+			if err != nil || got.Branch != tt.to.ID || got.Region != tt.to.Region || got.TimeZone != tt.to.TimeZone || got.Life.Status != tt.status {
+				t.Errorf("move: %+v %v", got, err)
+			}
+		})
+	}
+	var fe *FieldError
+	if _, _, err := TakeStep(c, Step{Action: ActMoveBranch, Branch: &Branch{ID: "br-1", Region: "rg-1"}, Text: "x"}, hq, DefaultPolicy, now); !errors.As(err, &fe) {
+		t.Errorf("moving to the same branch: %v, want a FieldError", err)
 	}
 }
 

@@ -24,6 +24,8 @@ const (
 	actDecide       action = "decide a review"
 	actReadSettings action = "read the bank's case settings"
 	actPutSettings  action = "set the bank's case settings"
+	actReclassify   action = "reclassify a case"
+	actMoveBranch   action = "move a case to another branch"
 )
 
 // stepActions maps each lifecycle step to its row of the role table.
@@ -32,6 +34,8 @@ var stepActions = map[cases.Action]action{
 	cases.ActAnswer: actWork, cases.ActRecordReturnVisit: actWork, cases.ActWithdraw: actWork, cases.ActReopen: actWork,
 	cases.ActRequestReview: actWork, cases.ActAwaitCustomer: actWork, cases.ActResumeFromCustomer: actWork,
 	cases.ActClose: actClose, cases.ActDecideReview: actDecide, cases.ActAcknowledge: actWork,
+	cases.ActAwaitAppraisal: actWork, cases.ActResumeFromAppraisal: actWork,
+	cases.ActReclassify: actReclassify, cases.ActMoveBranch: actMoveBranch,
 }
 
 // staff are the people who work cases (each within their scope). Bank
@@ -71,6 +75,12 @@ var roleTable = map[action][]auth.Role{
 	actReadSettings: readers,
 	// Head office administers the bank; a bank system is not an administrator.
 	actPutSettings: {auth.RoleHeadOffice},
+	// The complexity is decided by a complaint manager, a branch head or
+	// above in the line.
+	actReclassify: {auth.RoleComplaintManager, auth.RoleBranchHead, auth.RoleRegionalSupervisor, auth.RoleHeadOffice},
+	// A case moves between branches by head office, or a regional
+	// supervisor of both branches' region (the domain checks the regions).
+	actMoveBranch: {auth.RoleHeadOffice, auth.RoleRegionalSupervisor},
 }
 
 // contactReaders are the services that may read a customer's contact

@@ -37,11 +37,10 @@ func (s *Server) step(ctx context.Context, caseID string, st cases.Step) (*intak
 		if _, err := cases.View(c, caller); err != nil {
 			return c, cases.HistoryEntry{}, err // outside the caller's scope: not found
 		}
-		life, tr, err := cases.Apply(c.Life, st, caller, pol, s.Now())
+		c, tr, err := cases.TakeStep(c, st, caller, pol, s.Now())
 		if err != nil {
 			return c, cases.HistoryEntry{}, err
 		}
-		c.Life, c.Work = life, c.Work.Record(st, tr)
 		h := cases.HistoryEntry{At: tr.At, Kind: cases.HistoryStep, Action: string(tr.Action), Actor: tr.Actor,
 			From: tr.From, To: tr.To, Text: cases.StepText(st)}
 		return c, h, nil
@@ -87,9 +86,12 @@ func caseTransitioned(c cases.Case, h cases.HistoryEntry) *eventsv1.Envelope {
 		FromStatus: casesv1.CaseStatus(casesv1.CaseStatus_value[h.From]),
 		ToStatus:   casesv1.CaseStatus(casesv1.CaseStatus_value[h.To]),
 		ActorId:    h.Actor, At: timestamppb.New(h.At), BranchId: c.Branch, RegionId: c.Region,
-		Category:    casesv1.Category(casesv1.Category_value[c.Category]),
-		Severity:    casesv1.Severity(casesv1.Severity_value[c.Severity]),
-		ReopenCount: int32(c.Life.Reopens),
+		Category:     casesv1.Category(casesv1.Category_value[c.Category]),
+		Severity:     casesv1.Severity(casesv1.Severity_value[c.Severity]),
+		ReopenCount:  int32(c.Life.Reopens),
+		Channel:      casesv1.Channel(casesv1.Channel_value[c.Channel]),
+		CustomerTier: casesv1.CustomerTier(casesv1.CustomerTier_value[c.Customer.Tier]),
+		CalendarId:   c.CalendarID, TimeZone: c.TimeZone,
 	}
 	switch h.Action {
 	case string(cases.ActAnswer):
@@ -168,6 +170,37 @@ func (s *Server) ResumeFromCustomer(ctx context.Context, r *intakev1.ResumeFromC
 func (s *Server) Acknowledge(ctx context.Context, r *intakev1.AcknowledgeRequest) (*intakev1.AcknowledgeResponse, error) {
 	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActAcknowledge, Text: r.GetHow()})
 	return &intakev1.AcknowledgeResponse{Case: c}, err
+}
+
+func (s *Server) AwaitAppraisal(ctx context.Context, r *intakev1.AwaitAppraisalRequest) (*intakev1.AwaitAppraisalResponse, error) {
+	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActAwaitAppraisal, Text: r.GetReason()})
+	return &intakev1.AwaitAppraisalResponse{Case: c}, err
+}
+
+func (s *Server) ResumeFromAppraisal(ctx context.Context, r *intakev1.ResumeFromAppraisalRequest) (*intakev1.ResumeFromAppraisalResponse, error) {
+	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActResumeFromAppraisal})
+	return &intakev1.ResumeFromAppraisalResponse{Case: c}, err
+}
+
+func (s *Server) Reclassify(ctx context.Context, r *intakev1.ReclassifyRequest) (*intakev1.ReclassifyResponse, error) {
+	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActReclassify, Severity: r.GetSeverity().String(), Text: r.GetReason()})
+	return &intakev1.ReclassifyResponse{Case: c}, err
+}
+
+// MoveBranch moves a case to another branch: the branch is looked up in the
+// caller's bank through routing (an unknown branch, or one of another bank,
+// is refused) before the case is locked.
+func (s *Server) MoveBranch(ctx context.Context, r *intakev1.MoveBranchRequest) (*intakev1.MoveBranchResponse, error) {
+	caller, err := authorize(ctx, stepActions[cases.ActMoveBranch])
+	if err != nil {
+		return nil, err
+	}
+	br, err := s.Branches.Get(ctx, caller.Tenant, r.GetBranchId())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActMoveBranch, Branch: &br, Text: r.GetReason()})
+	return &intakev1.MoveBranchResponse{Case: c}, err
 }
 
 func (s *Server) AddNote(ctx context.Context, r *intakev1.AddNoteRequest) (*intakev1.AddNoteResponse, error) {

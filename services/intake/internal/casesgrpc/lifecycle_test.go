@@ -55,6 +55,14 @@ func (f *fixture) take(p auth.Principal, id string, a cases.Action) (*intakev1.C
 		c, err = f.server.ResumeFromCustomer(ctx, &intakev1.ResumeFromCustomerRequest{CaseId: id})
 	case cases.ActAcknowledge:
 		c, err = f.server.Acknowledge(ctx, &intakev1.AcknowledgeRequest{CaseId: id, How: "in person at the counter"})
+	case cases.ActAwaitAppraisal:
+		c, err = f.server.AwaitAppraisal(ctx, &intakev1.AwaitAppraisalRequest{CaseId: id, Reason: "等待第三方鉴定机构出具鉴定意见"})
+	case cases.ActResumeFromAppraisal:
+		c, err = f.server.ResumeFromAppraisal(ctx, &intakev1.ResumeFromAppraisalRequest{CaseId: id})
+	case cases.ActReclassify:
+		c, err = f.server.Reclassify(ctx, &intakev1.ReclassifyRequest{CaseId: id, Severity: casesv1.Severity_SEVERITY_COMPLEX, Reason: "涉及多个部门"})
+	case cases.ActMoveBranch:
+		c, err = f.server.MoveBranch(ctx, &intakev1.MoveBranchRequest{CaseId: id, BranchId: "br-2", Reason: "客户开户网点"})
 	default:
 		return nil, fmt.Errorf("no method for %s", a)
 	}
@@ -67,15 +75,16 @@ func (f *fixture) take(p auth.Principal, id string, a cases.Action) (*intakev1.C
 // pathTo is a way from registration to each status (the decider ranks
 // above the complaint manager who answers).
 var pathTo = map[string][]cases.Action{
-	cases.StatusReported:     nil,
-	cases.StatusVerifying:    {cases.ActStartVerification},
-	cases.StatusHandling:     {cases.ActStartVerification, cases.ActRecordVerification},
-	cases.StatusWaitingOnCus: {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAwaitCustomer},
-	cases.StatusAnswered:     {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAnswer},
-	cases.StatusFollowingUp:  {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAnswer, cases.ActRecordReturnVisit},
-	cases.StatusClosed:       {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAnswer, cases.ActRecordReturnVisit, cases.ActClose},
-	cases.StatusWithdrawn:    {cases.ActWithdraw},
-	cases.StatusUnderReview:  {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAnswer, cases.ActRequestReview},
+	cases.StatusReported:           nil,
+	cases.StatusVerifying:          {cases.ActStartVerification},
+	cases.StatusHandling:           {cases.ActStartVerification, cases.ActRecordVerification},
+	cases.StatusWaitingOnCus:       {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAwaitCustomer},
+	cases.StatusWaitingOnAppraisal: {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAwaitAppraisal},
+	cases.StatusAnswered:           {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAnswer},
+	cases.StatusFollowingUp:        {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAnswer, cases.ActRecordReturnVisit},
+	cases.StatusClosed:             {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAnswer, cases.ActRecordReturnVisit, cases.ActClose},
+	cases.StatusWithdrawn:          {cases.ActWithdraw},
+	cases.StatusUnderReview:        {cases.ActStartVerification, cases.ActRecordVerification, cases.ActAnswer, cases.ActRequestReview},
 }
 
 func (f *fixture) walk(t *testing.T, key, to string) string {
@@ -98,8 +107,13 @@ func TestEveryStepFromEveryStatusThroughTheAPI(t *testing.T) {
 			t.Run(string(a)+" from "+st, func(t *testing.T) {
 				id := f.walk(t, fmt.Sprintf("walk-%d", n), st)
 				before := f.count(t, "case_history")
-				// decideReview needs someone above the answering complaint manager.
-				c, err := f.take(head, id, a)
+				// decideReview needs someone above the answering complaint
+				// manager; a move between branches needs head office.
+				caller := head
+				if a == cases.ActMoveBranch {
+					caller = headOffice
+				}
+				c, err := f.take(caller, id, a)
 				allowed := slices.Contains(cases.AllowedFrom(st), a)
 				if !allowed {
 					s, _ := status.FromError(err)
@@ -127,7 +141,8 @@ func TestEveryStepFromEveryStatusThroughTheAPI(t *testing.T) {
 				if err != nil {
 					t.Fatalf("allowed step refused: %v", err)
 				}
-				if c.GetStatus().String() == st && a != cases.ActRecordReturnVisit && a != cases.ActAcknowledge {
+				if c.GetStatus().String() == st && !slices.Contains([]cases.Action{cases.ActRecordReturnVisit, cases.ActAcknowledge,
+					cases.ActReclassify, cases.ActMoveBranch}, a) {
 					t.Errorf("status stayed %s", st)
 				}
 				if f.count(t, "case_history") != before+1 {
@@ -419,5 +434,81 @@ func TestEachBankSetsItsOwnCaseRules(t *testing.T) {
 	}
 	if _, err := f.server.CreateCase(as(otherBank, "old-b"), r); err != nil {
 		t.Errorf("another bank's case of 40 days ago (default horizon): %v", err)
+	}
+}
+
+// An external appraisal pauses the case and resumes it where it was; the
+// complexity is changed by a complaint manager or above, stored, in the
+// history and the audit trail and in the event; a case moves to another
+// branch of the bank by head office or by a supervisor of both regions.
+func TestAppraisalReclassifyAndMoveBranch(t *testing.T) {
+	f := newFixture(t)
+	id := f.walk(t, "appraisal", cases.StatusHandling)
+	c, err := f.take(cm, id, cases.ActAwaitAppraisal)
+	if err != nil || c.GetStatus() != casesv1.CaseStatus_CASE_STATUS_WAITING_FOR_APPRAISAL {
+		t.Fatalf("await appraisal: %v %v", c.GetStatus(), err)
+	}
+	if _, err := f.take(cm, id, cases.ActResumeFromCustomer); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("resuming from the customer while waiting for an appraisal: %v, want FailedPrecondition", err)
+	}
+	if _, err := f.server.AwaitAppraisal(as(cm, ""), &intakev1.AwaitAppraisalRequest{CaseId: id}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("awaiting again: %v", err)
+	}
+	if c, err = f.take(cm, id, cases.ActResumeFromAppraisal); err != nil || c.GetStatus() != casesv1.CaseStatus_CASE_STATUS_HANDLING {
+		t.Fatalf("resume from appraisal: %v %v", c.GetStatus(), err)
+	}
+
+	if _, err := f.take(teller, id, cases.ActReclassify); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a teller reclassifying: %v, want PermissionDenied", err)
+	}
+	if c, err = f.take(cm, id, cases.ActReclassify); err != nil || c.GetSeverity() != casesv1.Severity_SEVERITY_COMPLEX {
+		t.Fatalf("reclassify: %v %v", c.GetSeverity(), err)
+	}
+	if _, err := f.take(cm, id, cases.ActReclassify); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("reclassifying to the same severity: %v, want InvalidArgument", err)
+	}
+	stored, err := f.store.Get(context.Background(), "bank-a", id)
+	if err != nil || stored.Severity != "SEVERITY_COMPLEX" {
+		t.Fatalf("stored severity %q %v", stored.Severity, err)
+	}
+	if n := f.countWhere(t, "case_history", "action = 'reclassify'"); n != 1 {
+		t.Errorf("%d reclassify history entries, want 1", n)
+	}
+	if n := f.countWhere(t, "case_audit", "case_id = '"+id+"' AND action = 'step:reclassify'"); n != 1 {
+		t.Errorf("%d reclassify audit entries, want 1", n)
+	}
+
+	// Moves: a branch head may not; a supervisor of another region may not;
+	// a branch of another region needs head office; an unknown branch is
+	// refused.
+	move := func(p auth.Principal, to string) (*intakev1.Case, error) {
+		r, err := f.server.MoveBranch(as(p, ""), &intakev1.MoveBranchRequest{CaseId: id, BranchId: to, Reason: "客户开户网点"})
+		return r.GetCase(), err
+	}
+	farSup := auth.Principal{Tenant: "bank-a", Subject: "sup-9", Role: auth.RoleRegionalSupervisor, Region: "rg-9"}
+	for _, tt := range []struct {
+		name string
+		p    auth.Principal
+		to   string
+		want codes.Code
+	}{
+		{"a branch head", head, "br-2", codes.PermissionDenied},
+		{"a supervisor of another region", farSup, "br-2", codes.NotFound},
+		{"a supervisor, to another region", supervisor, "br-7", codes.PermissionDenied},
+		{"head office, to an unknown branch", headOffice, "br-404", codes.InvalidArgument},
+		{"head office, to the same branch", headOffice, "br-1", codes.InvalidArgument},
+	} {
+		if _, err := move(tt.p, tt.to); status.Code(err) != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if c, err = move(supervisor, "br-2"); err != nil || c.GetBranchId() != "br-2" {
+		t.Fatalf("a supervisor of both regions moving the case: %v %v", c.GetBranchId(), err)
+	}
+	if c, err = move(headOffice, "br-7"); err != nil || c.GetBranchId() != "br-7" || c.GetRegionId() != "rg-7" {
+		t.Fatalf("head office moving the case to another region: %v %v", c, err)
+	}
+	if n := f.countWhere(t, "case_history", "action = 'moveBranch'"); n != 2 {
+		t.Errorf("%d moveBranch history entries, want 2", n)
 	}
 }

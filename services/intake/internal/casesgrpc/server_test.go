@@ -38,6 +38,7 @@ var (
 	cm         = auth.Principal{Tenant: "bank-a", Subject: "cm-1", Role: auth.RoleComplaintManager, Branch: "br-1", Region: "rg-1"}
 	head       = auth.Principal{Tenant: "bank-a", Subject: "head-1", Role: auth.RoleBranchHead, Branch: "br-1", Region: "rg-1"}
 	supervisor = auth.Principal{Tenant: "bank-a", Subject: "sup-1", Role: auth.RoleRegionalSupervisor, Region: "rg-1"}
+	headOffice = auth.Principal{Tenant: "bank-a", Subject: "hq-1", Role: auth.RoleHeadOffice}
 	farTeller  = auth.Principal{Tenant: "bank-a", Subject: "teller-9", Role: auth.RoleTeller, Branch: "br-9", Region: "rg-9"}
 	sre        = auth.Principal{Tenant: "bank-a", Subject: "ops-1", Role: auth.RoleSRE}
 	otherBank  = auth.Principal{Tenant: "bank-b", Subject: "core-banking", Role: auth.RoleBankSystem}
@@ -89,7 +90,9 @@ func newFixture(t *testing.T) *fixture {
 		Staff: []string{"teller-1", "cm-1", "head-1"}}
 	return &fixture{pool: pool, store: store,
 		server: &casesgrpc.Server{Store: store, HashKey: []byte("test-hash-key"), Now: clock,
-			Branches: branchDir{"bank-a/br-1": br, "bank-b/br-1": br}},
+			Branches: branchDir{"bank-a/br-1": br, "bank-b/br-1": br,
+				"bank-a/br-2": {ID: "br-2", Region: "rg-1", TimeZone: "Asia/Shanghai", CalendarID: "cn", ComplaintManager: "cm-2"},
+				"bank-a/br-7": {ID: "br-7", Region: "rg-7", TimeZone: "Asia/Shanghai", CalendarID: "cn", ComplaintManager: "cm-7"}}},
 		internal: &casesgrpc.Internal{Store: store, Now: clock},
 	}
 }

@@ -58,9 +58,11 @@ func (s *Store) Step(ctx context.Context, tenant, id string, decide Stepper, onS
 		}
 		if _, err := tx.Exec(ctx, `UPDATE cases SET status = $3, resume_status = $4, answered_at = $5, answered_by = $6,
 			answered_rank = $7, reopens = $8, work_sealed = $9, root_cause = $10, satisfaction = $11,
-			updated_at = greatest(updated_at, $12) WHERE tenant_id = $1 AND id = $2`,
+			updated_at = greatest(updated_at, $12), severity = $13, branch_id = $14, region_id = $15,
+			time_zone = $16, calendar_id = $17 WHERE tenant_id = $1 AND id = $2`,
 			tenant, id, next.Status, next.Life.Resume, next.Life.AnsweredAt, next.Life.AnsweredBy, next.Life.AnsweredRank,
-			next.Life.Reopens, work, rootCause, satisfaction, h.At); err != nil {
+			next.Life.Reopens, work, rootCause, satisfaction, h.At, next.Severity, next.Branch, next.Region,
+			next.TimeZone, next.CalendarID); err != nil {
 			return fmt.Errorf("store step of case %s: %w", id, err)
 		}
 		if next.UpdatedAt.Before(h.At) {
@@ -72,8 +74,14 @@ func (s *Store) Step(ctx context.Context, tenant, id string, decide Stepper, onS
 		if err := s.insertHistory(ctx, tx, tenant, id, h); err != nil {
 			return err
 		}
-		if err := s.appendAudit(ctx, tx, tenant, id, h.At, h.Actor, "step:"+h.Action,
-			map[string]string{"from": h.From, "to": h.To}); err != nil {
+		details := map[string]string{"from": h.From, "to": h.To}
+		if next.Severity != c.Severity {
+			details["severityFrom"], details["severityTo"] = c.Severity, next.Severity
+		}
+		if next.Branch != c.Branch {
+			details["branchFrom"], details["branchTo"] = c.Branch, next.Branch
+		}
+		if err := s.appendAudit(ctx, tx, tenant, id, h.At, h.Actor, "step:"+h.Action, details); err != nil {
 			return err
 		}
 		out = next

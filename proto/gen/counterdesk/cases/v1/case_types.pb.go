@@ -306,33 +306,38 @@ const (
 	CaseStatus_CASE_STATUS_WITHDRAWN            CaseStatus = 7 // the customer withdrew the complaint
 	CaseStatus_CASE_STATUS_UNDER_REVIEW         CaseStatus = 8 // 核查: the customer disagrees with the answer
 	CaseStatus_CASE_STATUS_WAITING_FOR_CUSTOMER CaseStatus = 9 // the clocks pause until the customer answers
+	// The clocks pause until an external appraisal (third-party or judicial
+	// appraisal, 第三方鉴定) comes back.
+	CaseStatus_CASE_STATUS_WAITING_FOR_APPRAISAL CaseStatus = 10
 )
 
 // Enum value maps for CaseStatus.
 var (
 	CaseStatus_name = map[int32]string{
-		0: "CASE_STATUS_UNSPECIFIED",
-		1: "CASE_STATUS_REPORTED",
-		2: "CASE_STATUS_VERIFYING",
-		3: "CASE_STATUS_HANDLING",
-		4: "CASE_STATUS_FOLLOWING_UP",
-		5: "CASE_STATUS_ANSWERED",
-		6: "CASE_STATUS_CLOSED",
-		7: "CASE_STATUS_WITHDRAWN",
-		8: "CASE_STATUS_UNDER_REVIEW",
-		9: "CASE_STATUS_WAITING_FOR_CUSTOMER",
+		0:  "CASE_STATUS_UNSPECIFIED",
+		1:  "CASE_STATUS_REPORTED",
+		2:  "CASE_STATUS_VERIFYING",
+		3:  "CASE_STATUS_HANDLING",
+		4:  "CASE_STATUS_FOLLOWING_UP",
+		5:  "CASE_STATUS_ANSWERED",
+		6:  "CASE_STATUS_CLOSED",
+		7:  "CASE_STATUS_WITHDRAWN",
+		8:  "CASE_STATUS_UNDER_REVIEW",
+		9:  "CASE_STATUS_WAITING_FOR_CUSTOMER",
+		10: "CASE_STATUS_WAITING_FOR_APPRAISAL",
 	}
 	CaseStatus_value = map[string]int32{
-		"CASE_STATUS_UNSPECIFIED":          0,
-		"CASE_STATUS_REPORTED":             1,
-		"CASE_STATUS_VERIFYING":            2,
-		"CASE_STATUS_HANDLING":             3,
-		"CASE_STATUS_FOLLOWING_UP":         4,
-		"CASE_STATUS_ANSWERED":             5,
-		"CASE_STATUS_CLOSED":               6,
-		"CASE_STATUS_WITHDRAWN":            7,
-		"CASE_STATUS_UNDER_REVIEW":         8,
-		"CASE_STATUS_WAITING_FOR_CUSTOMER": 9,
+		"CASE_STATUS_UNSPECIFIED":           0,
+		"CASE_STATUS_REPORTED":              1,
+		"CASE_STATUS_VERIFYING":             2,
+		"CASE_STATUS_HANDLING":              3,
+		"CASE_STATUS_FOLLOWING_UP":          4,
+		"CASE_STATUS_ANSWERED":              5,
+		"CASE_STATUS_CLOSED":                6,
+		"CASE_STATUS_WITHDRAWN":             7,
+		"CASE_STATUS_UNDER_REVIEW":          8,
+		"CASE_STATUS_WAITING_FOR_CUSTOMER":  9,
+		"CASE_STATUS_WAITING_FOR_APPRAISAL": 10,
 	}
 )
 
@@ -544,7 +549,7 @@ const file_counterdesk_cases_v1_case_types_proto_rawDesc = "" +
 	"\x19CUSTOMER_TIER_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CUSTOMER_TIER_REGULAR\x10\x01\x12\x16\n" +
 	"\x12CUSTOMER_TIER_GOLD\x10\x02\x12\x19\n" +
-	"\x15CUSTOMER_TIER_PRIVATE\x10\x03*\xa7\x02\n" +
+	"\x15CUSTOMER_TIER_PRIVATE\x10\x03*\xce\x02\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -556,7 +561,9 @@ const file_counterdesk_cases_v1_case_types_proto_rawDesc = "" +
 	"\x12CASE_STATUS_CLOSED\x10\x06\x12\x19\n" +
 	"\x15CASE_STATUS_WITHDRAWN\x10\a\x12\x1c\n" +
 	"\x18CASE_STATUS_UNDER_REVIEW\x10\b\x12$\n" +
-	" CASE_STATUS_WAITING_FOR_CUSTOMER\x10\t*\x94\x03\n" +
+	" CASE_STATUS_WAITING_FOR_CUSTOMER\x10\t\x12%\n" +
+	"!CASE_STATUS_WAITING_FOR_APPRAISAL\x10\n" +
+	"*\x94\x03\n" +
 	"\tRootCause\x12\x1a\n" +
 	"\x16ROOT_CAUSE_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dROOT_CAUSE_MANUAL_ENTRY_ERROR\x10\x01\x12%\n" +

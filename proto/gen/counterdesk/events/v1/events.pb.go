@@ -544,6 +544,8 @@ func (x *OpeningPeriod) GetCloses() string {
 type CaseTransitioned struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The step, as the API names it: "answer", "close", "awaitCustomer"...
+	// On "reclassify" severity is the new one; on "moveBranch" branch_id and
+	// region_id are the new branch's.
 	Action     string                 `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
 	FromStatus v1.CaseStatus          `protobuf:"varint,2,opt,name=from_status,json=fromStatus,proto3,enum=counterdesk.cases.v1.CaseStatus" json:"from_status,omitempty"`
 	ToStatus   v1.CaseStatus          `protobuf:"varint,3,opt,name=to_status,json=toStatus,proto3,enum=counterdesk.cases.v1.CaseStatus" json:"to_status,omitempty"`
@@ -556,8 +558,16 @@ type CaseTransitioned struct {
 	// Set on "answer".
 	RootCause v1.RootCause `protobuf:"varint,10,opt,name=root_cause,json=rootCause,proto3,enum=counterdesk.cases.v1.RootCause" json:"root_cause,omitempty"`
 	// Set on "recordReturnVisit" (1-5).
-	Satisfaction  int32 `protobuf:"varint,11,opt,name=satisfaction,proto3" json:"satisfaction,omitempty"`
-	ReopenCount   int32 `protobuf:"varint,12,opt,name=reopen_count,json=reopenCount,proto3" json:"reopen_count,omitempty"`
+	Satisfaction int32 `protobuf:"varint,11,opt,name=satisfaction,proto3" json:"satisfaction,omitempty"`
+	ReopenCount  int32 `protobuf:"varint,12,opt,name=reopen_count,json=reopenCount,proto3" json:"reopen_count,omitempty"`
+	// What SLA rules match on besides category and severity, so a
+	// recomputation ("reclassify") finds the rule the case would have been
+	// armed with.
+	Channel      v1.Channel      `protobuf:"varint,13,opt,name=channel,proto3,enum=counterdesk.cases.v1.Channel" json:"channel,omitempty"`
+	CustomerTier v1.CustomerTier `protobuf:"varint,14,opt,name=customer_tier,json=customerTier,proto3,enum=counterdesk.cases.v1.CustomerTier" json:"customer_tier,omitempty"`
+	// The case's business calendar and zone (the new branch's on "moveBranch").
+	CalendarId    string `protobuf:"bytes,15,opt,name=calendar_id,json=calendarId,proto3" json:"calendar_id,omitempty"`
+	TimeZone      string `protobuf:"bytes,16,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -674,6 +684,34 @@ func (x *CaseTransitioned) GetReopenCount() int32 {
 		return x.ReopenCount
 	}
 	return 0
+}
+
+func (x *CaseTransitioned) GetChannel() v1.Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return v1.Channel(0)
+}
+
+func (x *CaseTransitioned) GetCustomerTier() v1.CustomerTier {
+	if x != nil {
+		return x.CustomerTier
+	}
+	return v1.CustomerTier(0)
+}
+
+func (x *CaseTransitioned) GetCalendarId() string {
+	if x != nil {
+		return x.CalendarId
+	}
+	return ""
+}
+
+func (x *CaseTransitioned) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
 }
 
 // Topic assignment-events, producer routing.
@@ -1561,7 +1599,7 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\rOpeningPeriod\x12\x1a\n" +
 	"\bweekdays\x18\x01 \x03(\x05R\bweekdays\x12\x14\n" +
 	"\x05opens\x18\x02 \x01(\tR\x05opens\x12\x16\n" +
-	"\x06closes\x18\x03 \x01(\tR\x06closes\"\xac\x04\n" +
+	"\x06closes\x18\x03 \x01(\tR\x06closes\"\xec\x05\n" +
 	"\x10CaseTransitioned\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12A\n" +
 	"\vfrom_status\x18\x02 \x01(\x0e2 .counterdesk.cases.v1.CaseStatusR\n" +
@@ -1577,7 +1615,12 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"root_cause\x18\n" +
 	" \x01(\x0e2\x1f.counterdesk.cases.v1.RootCauseR\trootCause\x12\"\n" +
 	"\fsatisfaction\x18\v \x01(\x05R\fsatisfaction\x12!\n" +
-	"\freopen_count\x18\f \x01(\x05R\vreopenCount\"\xe8\x03\n" +
+	"\freopen_count\x18\f \x01(\x05R\vreopenCount\x127\n" +
+	"\achannel\x18\r \x01(\x0e2\x1d.counterdesk.cases.v1.ChannelR\achannel\x12G\n" +
+	"\rcustomer_tier\x18\x0e \x01(\x0e2\".counterdesk.cases.v1.CustomerTierR\fcustomerTier\x12\x1f\n" +
+	"\vcalendar_id\x18\x0f \x01(\tR\n" +
+	"calendarId\x12\x1b\n" +
+	"\ttime_zone\x18\x10 \x01(\tR\btimeZone\"\xe8\x03\n" +
 	"\x0eAssignmentMade\x12\x1b\n" +
 	"\tbranch_id\x18\x01 \x01(\tR\bbranchId\x12\x19\n" +
 	"\bowner_id\x18\x02 \x01(\tR\aownerId\x12*\n" +
@@ -1713,22 +1756,24 @@ var file_counterdesk_events_v1_events_proto_depIdxs = []int32{
 	16, // 23: counterdesk.events.v1.CaseTransitioned.category:type_name -> counterdesk.cases.v1.Category
 	17, // 24: counterdesk.events.v1.CaseTransitioned.severity:type_name -> counterdesk.cases.v1.Severity
 	20, // 25: counterdesk.events.v1.CaseTransitioned.root_cause:type_name -> counterdesk.cases.v1.RootCause
-	14, // 26: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
-	5,  // 27: counterdesk.events.v1.AssignmentMade.notify:type_name -> counterdesk.events.v1.Notify
-	14, // 28: counterdesk.events.v1.OwnershipAlert.at:type_name -> google.protobuf.Timestamp
-	14, // 29: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
-	7,  // 30: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
-	14, // 31: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
-	14, // 32: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
-	14, // 33: counterdesk.events.v1.DeadlineRecomputed.old_due_at:type_name -> google.protobuf.Timestamp
-	14, // 34: counterdesk.events.v1.DeadlineRecomputed.new_due_at:type_name -> google.protobuf.Timestamp
-	14, // 35: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
-	14, // 36: counterdesk.events.v1.AuditAnchored.anchored_at:type_name -> google.protobuf.Timestamp
-	37, // [37:37] is the sub-list for method output_type
-	37, // [37:37] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	15, // 26: counterdesk.events.v1.CaseTransitioned.channel:type_name -> counterdesk.cases.v1.Channel
+	18, // 27: counterdesk.events.v1.CaseTransitioned.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
+	14, // 28: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
+	5,  // 29: counterdesk.events.v1.AssignmentMade.notify:type_name -> counterdesk.events.v1.Notify
+	14, // 30: counterdesk.events.v1.OwnershipAlert.at:type_name -> google.protobuf.Timestamp
+	14, // 31: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
+	7,  // 32: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
+	14, // 33: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
+	14, // 34: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
+	14, // 35: counterdesk.events.v1.DeadlineRecomputed.old_due_at:type_name -> google.protobuf.Timestamp
+	14, // 36: counterdesk.events.v1.DeadlineRecomputed.new_due_at:type_name -> google.protobuf.Timestamp
+	14, // 37: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
+	14, // 38: counterdesk.events.v1.AuditAnchored.anchored_at:type_name -> google.protobuf.Timestamp
+	39, // [39:39] is the sub-list for method output_type
+	39, // [39:39] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_events_v1_events_proto_init() }

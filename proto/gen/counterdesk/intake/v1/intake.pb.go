@@ -1510,6 +1510,400 @@ func (x *ResumeFromCustomerRequest) GetCaseId() string {
 	return ""
 }
 
+type AwaitAppraisalRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// What is appraised and by whom.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AwaitAppraisalRequest) Reset() {
+	*x = AwaitAppraisalRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AwaitAppraisalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AwaitAppraisalRequest) ProtoMessage() {}
+
+func (x *AwaitAppraisalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AwaitAppraisalRequest.ProtoReflect.Descriptor instead.
+func (*AwaitAppraisalRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *AwaitAppraisalRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AwaitAppraisalRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type AwaitAppraisalResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AwaitAppraisalResponse) Reset() {
+	*x = AwaitAppraisalResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AwaitAppraisalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AwaitAppraisalResponse) ProtoMessage() {}
+
+func (x *AwaitAppraisalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AwaitAppraisalResponse.ProtoReflect.Descriptor instead.
+func (*AwaitAppraisalResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *AwaitAppraisalResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type ResumeFromAppraisalRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeFromAppraisalRequest) Reset() {
+	*x = ResumeFromAppraisalRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeFromAppraisalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeFromAppraisalRequest) ProtoMessage() {}
+
+func (x *ResumeFromAppraisalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeFromAppraisalRequest.ProtoReflect.Descriptor instead.
+func (*ResumeFromAppraisalRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ResumeFromAppraisalRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+type ResumeFromAppraisalResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeFromAppraisalResponse) Reset() {
+	*x = ResumeFromAppraisalResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeFromAppraisalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeFromAppraisalResponse) ProtoMessage() {}
+
+func (x *ResumeFromAppraisalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeFromAppraisalResponse.ProtoReflect.Descriptor instead.
+func (*ResumeFromAppraisalResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ResumeFromAppraisalResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type ReclassifyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Severity      v1.Severity            `protobuf:"varint,2,opt,name=severity,proto3,enum=counterdesk.cases.v1.Severity" json:"severity,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReclassifyRequest) Reset() {
+	*x = ReclassifyRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReclassifyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReclassifyRequest) ProtoMessage() {}
+
+func (x *ReclassifyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReclassifyRequest.ProtoReflect.Descriptor instead.
+func (*ReclassifyRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ReclassifyRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ReclassifyRequest) GetSeverity() v1.Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return v1.Severity(0)
+}
+
+func (x *ReclassifyRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type ReclassifyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReclassifyResponse) Reset() {
+	*x = ReclassifyResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReclassifyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReclassifyResponse) ProtoMessage() {}
+
+func (x *ReclassifyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReclassifyResponse.ProtoReflect.Descriptor instead.
+func (*ReclassifyResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ReclassifyResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type MoveBranchRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The branch of the same bank the case moves to.
+	BranchId      string `protobuf:"bytes,2,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoveBranchRequest) Reset() {
+	*x = MoveBranchRequest{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveBranchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveBranchRequest) ProtoMessage() {}
+
+func (x *MoveBranchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveBranchRequest.ProtoReflect.Descriptor instead.
+func (*MoveBranchRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *MoveBranchRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *MoveBranchRequest) GetBranchId() string {
+	if x != nil {
+		return x.BranchId
+	}
+	return ""
+}
+
+func (x *MoveBranchRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type MoveBranchResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoveBranchResponse) Reset() {
+	*x = MoveBranchResponse{}
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveBranchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveBranchResponse) ProtoMessage() {}
+
+func (x *MoveBranchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveBranchResponse.ProtoReflect.Descriptor instead.
+func (*MoveBranchResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *MoveBranchResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
 type WithdrawRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -1520,7 +1914,7 @@ type WithdrawRequest struct {
 
 func (x *WithdrawRequest) Reset() {
 	*x = WithdrawRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1926,7 @@ func (x *WithdrawRequest) String() string {
 func (*WithdrawRequest) ProtoMessage() {}
 
 func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1939,7 @@ func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{23}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *WithdrawRequest) GetCaseId() string {
@@ -1572,7 +1966,7 @@ type ReopenRequest struct {
 
 func (x *ReopenRequest) Reset() {
 	*x = ReopenRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1584,7 +1978,7 @@ func (x *ReopenRequest) String() string {
 func (*ReopenRequest) ProtoMessage() {}
 
 func (x *ReopenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1597,7 +1991,7 @@ func (x *ReopenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenRequest.ProtoReflect.Descriptor instead.
 func (*ReopenRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{24}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ReopenRequest) GetCaseId() string {
@@ -1624,7 +2018,7 @@ type RequestReviewRequest struct {
 
 func (x *RequestReviewRequest) Reset() {
 	*x = RequestReviewRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1636,7 +2030,7 @@ func (x *RequestReviewRequest) String() string {
 func (*RequestReviewRequest) ProtoMessage() {}
 
 func (x *RequestReviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1649,7 +2043,7 @@ func (x *RequestReviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestReviewRequest.ProtoReflect.Descriptor instead.
 func (*RequestReviewRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{25}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RequestReviewRequest) GetCaseId() string {
@@ -1676,7 +2070,7 @@ type AwaitCustomerRequest struct {
 
 func (x *AwaitCustomerRequest) Reset() {
 	*x = AwaitCustomerRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1688,7 +2082,7 @@ func (x *AwaitCustomerRequest) String() string {
 func (*AwaitCustomerRequest) ProtoMessage() {}
 
 func (x *AwaitCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1701,7 +2095,7 @@ func (x *AwaitCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AwaitCustomerRequest.ProtoReflect.Descriptor instead.
 func (*AwaitCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{26}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AwaitCustomerRequest) GetCaseId() string {
@@ -1731,7 +2125,7 @@ type DecideReviewRequest struct {
 
 func (x *DecideReviewRequest) Reset() {
 	*x = DecideReviewRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1743,7 +2137,7 @@ func (x *DecideReviewRequest) String() string {
 func (*DecideReviewRequest) ProtoMessage() {}
 
 func (x *DecideReviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1756,7 +2150,7 @@ func (x *DecideReviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideReviewRequest.ProtoReflect.Descriptor instead.
 func (*DecideReviewRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{27}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DecideReviewRequest) GetCaseId() string {
@@ -1793,7 +2187,7 @@ type Evidence struct {
 
 func (x *Evidence) Reset() {
 	*x = Evidence{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1805,7 +2199,7 @@ func (x *Evidence) String() string {
 func (*Evidence) ProtoMessage() {}
 
 func (x *Evidence) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1818,7 +2212,7 @@ func (x *Evidence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Evidence.ProtoReflect.Descriptor instead.
 func (*Evidence) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{28}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Evidence) GetKind() string {
@@ -1853,7 +2247,7 @@ type AddNoteRequest struct {
 
 func (x *AddNoteRequest) Reset() {
 	*x = AddNoteRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1865,7 +2259,7 @@ func (x *AddNoteRequest) String() string {
 func (*AddNoteRequest) ProtoMessage() {}
 
 func (x *AddNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1878,7 +2272,7 @@ func (x *AddNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNoteRequest.ProtoReflect.Descriptor instead.
 func (*AddNoteRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{29}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AddNoteRequest) GetCaseId() string {
@@ -1911,7 +2305,7 @@ type AddNoteResponse struct {
 
 func (x *AddNoteResponse) Reset() {
 	*x = AddNoteResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1923,7 +2317,7 @@ func (x *AddNoteResponse) String() string {
 func (*AddNoteResponse) ProtoMessage() {}
 
 func (x *AddNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1936,7 +2330,7 @@ func (x *AddNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNoteResponse.ProtoReflect.Descriptor instead.
 func (*AddNoteResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{30}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AddNoteResponse) GetEntry() *HistoryEntry {
@@ -1955,7 +2349,7 @@ type GetCaseHistoryRequest struct {
 
 func (x *GetCaseHistoryRequest) Reset() {
 	*x = GetCaseHistoryRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[31]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1967,7 +2361,7 @@ func (x *GetCaseHistoryRequest) String() string {
 func (*GetCaseHistoryRequest) ProtoMessage() {}
 
 func (x *GetCaseHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[31]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1980,7 +2374,7 @@ func (x *GetCaseHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{31}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetCaseHistoryRequest) GetCaseId() string {
@@ -2013,7 +2407,7 @@ type HistoryEntry struct {
 
 func (x *HistoryEntry) Reset() {
 	*x = HistoryEntry{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[32]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2025,7 +2419,7 @@ func (x *HistoryEntry) String() string {
 func (*HistoryEntry) ProtoMessage() {}
 
 func (x *HistoryEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[32]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2038,7 +2432,7 @@ func (x *HistoryEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryEntry.ProtoReflect.Descriptor instead.
 func (*HistoryEntry) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{32}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *HistoryEntry) GetSeq() int32 {
@@ -2121,7 +2515,7 @@ type GetCaseHistoryResponse struct {
 
 func (x *GetCaseHistoryResponse) Reset() {
 	*x = GetCaseHistoryResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[33]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2133,7 +2527,7 @@ func (x *GetCaseHistoryResponse) String() string {
 func (*GetCaseHistoryResponse) ProtoMessage() {}
 
 func (x *GetCaseHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[33]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2146,7 +2540,7 @@ func (x *GetCaseHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{33}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetCaseHistoryResponse) GetCaseId() string {
@@ -2185,7 +2579,7 @@ type CreateCaseRequest struct {
 
 func (x *CreateCaseRequest) Reset() {
 	*x = CreateCaseRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2197,7 +2591,7 @@ func (x *CreateCaseRequest) String() string {
 func (*CreateCaseRequest) ProtoMessage() {}
 
 func (x *CreateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2210,7 +2604,7 @@ func (x *CreateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCaseRequest.ProtoReflect.Descriptor instead.
 func (*CreateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{34}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CreateCaseRequest) GetBranchId() string {
@@ -2292,7 +2686,7 @@ type CreateCaseResponse struct {
 
 func (x *CreateCaseResponse) Reset() {
 	*x = CreateCaseResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2304,7 +2698,7 @@ func (x *CreateCaseResponse) String() string {
 func (*CreateCaseResponse) ProtoMessage() {}
 
 func (x *CreateCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2317,7 +2711,7 @@ func (x *CreateCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCaseResponse.ProtoReflect.Descriptor instead.
 func (*CreateCaseResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{35}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CreateCaseResponse) GetCase() *Case {
@@ -2336,7 +2730,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2348,7 +2742,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2361,7 +2755,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{36}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetCaseRequest) GetCaseId() string {
@@ -2380,7 +2774,7 @@ type GetCaseResponse struct {
 
 func (x *GetCaseResponse) Reset() {
 	*x = GetCaseResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[37]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2392,7 +2786,7 @@ func (x *GetCaseResponse) String() string {
 func (*GetCaseResponse) ProtoMessage() {}
 
 func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[37]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2405,7 +2799,7 @@ func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{37}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GetCaseResponse) GetCase() *Case {
@@ -2438,7 +2832,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[38]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2450,7 +2844,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[38]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2463,7 +2857,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{38}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListCasesRequest) GetBranchId() string {
@@ -2550,7 +2944,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[39]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2562,7 +2956,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[39]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2575,7 +2969,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{39}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -2608,7 +3002,7 @@ type VerifyCaseAuditRequest struct {
 
 func (x *VerifyCaseAuditRequest) Reset() {
 	*x = VerifyCaseAuditRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[40]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2620,7 +3014,7 @@ func (x *VerifyCaseAuditRequest) String() string {
 func (*VerifyCaseAuditRequest) ProtoMessage() {}
 
 func (x *VerifyCaseAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[40]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2633,7 +3027,7 @@ func (x *VerifyCaseAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyCaseAuditRequest.ProtoReflect.Descriptor instead.
 func (*VerifyCaseAuditRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{40}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *VerifyCaseAuditRequest) GetCaseId() string {
@@ -2665,7 +3059,7 @@ type VerifyCaseAuditResponse struct {
 
 func (x *VerifyCaseAuditResponse) Reset() {
 	*x = VerifyCaseAuditResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[41]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2677,7 +3071,7 @@ func (x *VerifyCaseAuditResponse) String() string {
 func (*VerifyCaseAuditResponse) ProtoMessage() {}
 
 func (x *VerifyCaseAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[41]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2690,7 +3084,7 @@ func (x *VerifyCaseAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyCaseAuditResponse.ProtoReflect.Descriptor instead.
 func (*VerifyCaseAuditResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{41}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *VerifyCaseAuditResponse) GetOk() bool {
@@ -2744,7 +3138,7 @@ type AuditBreak struct {
 
 func (x *AuditBreak) Reset() {
 	*x = AuditBreak{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[42]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2756,7 +3150,7 @@ func (x *AuditBreak) String() string {
 func (*AuditBreak) ProtoMessage() {}
 
 func (x *AuditBreak) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[42]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2769,7 +3163,7 @@ func (x *AuditBreak) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBreak.ProtoReflect.Descriptor instead.
 func (*AuditBreak) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{42}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *AuditBreak) GetSeq() int32 {
@@ -2795,7 +3189,7 @@ type GetCaseContactRequest struct {
 
 func (x *GetCaseContactRequest) Reset() {
 	*x = GetCaseContactRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[43]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2807,7 +3201,7 @@ func (x *GetCaseContactRequest) String() string {
 func (*GetCaseContactRequest) ProtoMessage() {}
 
 func (x *GetCaseContactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[43]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2820,7 +3214,7 @@ func (x *GetCaseContactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseContactRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseContactRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{43}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetCaseContactRequest) GetCaseId() string {
@@ -2848,7 +3242,7 @@ type GetCaseContactResponse struct {
 
 func (x *GetCaseContactResponse) Reset() {
 	*x = GetCaseContactResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[44]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2860,7 +3254,7 @@ func (x *GetCaseContactResponse) String() string {
 func (*GetCaseContactResponse) ProtoMessage() {}
 
 func (x *GetCaseContactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[44]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2873,7 +3267,7 @@ func (x *GetCaseContactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseContactResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseContactResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{44}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetCaseContactResponse) GetCaseId() string {
@@ -2941,7 +3335,7 @@ type ListRelatedCasesRequest struct {
 
 func (x *ListRelatedCasesRequest) Reset() {
 	*x = ListRelatedCasesRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[45]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2953,7 +3347,7 @@ func (x *ListRelatedCasesRequest) String() string {
 func (*ListRelatedCasesRequest) ProtoMessage() {}
 
 func (x *ListRelatedCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[45]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2966,7 +3360,7 @@ func (x *ListRelatedCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRelatedCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListRelatedCasesRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{45}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListRelatedCasesRequest) GetCaseId() string {
@@ -2986,7 +3380,7 @@ type ListRelatedCasesResponse struct {
 
 func (x *ListRelatedCasesResponse) Reset() {
 	*x = ListRelatedCasesResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[46]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2998,7 +3392,7 @@ func (x *ListRelatedCasesResponse) String() string {
 func (*ListRelatedCasesResponse) ProtoMessage() {}
 
 func (x *ListRelatedCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[46]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3011,7 +3405,7 @@ func (x *ListRelatedCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRelatedCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListRelatedCasesResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{46}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListRelatedCasesResponse) GetCaseId() string {
@@ -3041,7 +3435,7 @@ type CaseSettings struct {
 
 func (x *CaseSettings) Reset() {
 	*x = CaseSettings{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[47]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3053,7 +3447,7 @@ func (x *CaseSettings) String() string {
 func (*CaseSettings) ProtoMessage() {}
 
 func (x *CaseSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[47]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3066,7 +3460,7 @@ func (x *CaseSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseSettings.ProtoReflect.Descriptor instead.
 func (*CaseSettings) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{47}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *CaseSettings) GetCompensationApprovalFen() int64 {
@@ -3091,7 +3485,7 @@ type GetCaseSettingsRequest struct {
 
 func (x *GetCaseSettingsRequest) Reset() {
 	*x = GetCaseSettingsRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[48]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3103,7 +3497,7 @@ func (x *GetCaseSettingsRequest) String() string {
 func (*GetCaseSettingsRequest) ProtoMessage() {}
 
 func (x *GetCaseSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[48]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3116,7 +3510,7 @@ func (x *GetCaseSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseSettingsRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{48}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{56}
 }
 
 type GetCaseSettingsResponse struct {
@@ -3130,7 +3524,7 @@ type GetCaseSettingsResponse struct {
 
 func (x *GetCaseSettingsResponse) Reset() {
 	*x = GetCaseSettingsResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[49]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3142,7 +3536,7 @@ func (x *GetCaseSettingsResponse) String() string {
 func (*GetCaseSettingsResponse) ProtoMessage() {}
 
 func (x *GetCaseSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[49]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3155,7 +3549,7 @@ func (x *GetCaseSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseSettingsResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{49}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetCaseSettingsResponse) GetSettings() *CaseSettings {
@@ -3181,7 +3575,7 @@ type PutCaseSettingsRequest struct {
 
 func (x *PutCaseSettingsRequest) Reset() {
 	*x = PutCaseSettingsRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[50]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3193,7 +3587,7 @@ func (x *PutCaseSettingsRequest) String() string {
 func (*PutCaseSettingsRequest) ProtoMessage() {}
 
 func (x *PutCaseSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[50]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3206,7 +3600,7 @@ func (x *PutCaseSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCaseSettingsRequest.ProtoReflect.Descriptor instead.
 func (*PutCaseSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{50}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *PutCaseSettingsRequest) GetSettings() *CaseSettings {
@@ -3225,7 +3619,7 @@ type PutCaseSettingsResponse struct {
 
 func (x *PutCaseSettingsResponse) Reset() {
 	*x = PutCaseSettingsResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[51]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3237,7 +3631,7 @@ func (x *PutCaseSettingsResponse) String() string {
 func (*PutCaseSettingsResponse) ProtoMessage() {}
 
 func (x *PutCaseSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[51]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3250,7 +3644,7 @@ func (x *PutCaseSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCaseSettingsResponse.ProtoReflect.Descriptor instead.
 func (*PutCaseSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{51}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *PutCaseSettingsResponse) GetSettings() *CaseSettings {
@@ -3271,7 +3665,7 @@ type AcknowledgeRequest struct {
 
 func (x *AcknowledgeRequest) Reset() {
 	*x = AcknowledgeRequest{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[52]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3283,7 +3677,7 @@ func (x *AcknowledgeRequest) String() string {
 func (*AcknowledgeRequest) ProtoMessage() {}
 
 func (x *AcknowledgeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[52]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3296,7 +3690,7 @@ func (x *AcknowledgeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeRequest.ProtoReflect.Descriptor instead.
 func (*AcknowledgeRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{52}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *AcknowledgeRequest) GetCaseId() string {
@@ -3322,7 +3716,7 @@ type AcknowledgeResponse struct {
 
 func (x *AcknowledgeResponse) Reset() {
 	*x = AcknowledgeResponse{}
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[53]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3334,7 +3728,7 @@ func (x *AcknowledgeResponse) String() string {
 func (*AcknowledgeResponse) ProtoMessage() {}
 
 func (x *AcknowledgeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[53]
+	mi := &file_counterdesk_intake_v1_intake_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3347,7 +3741,7 @@ func (x *AcknowledgeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeResponse.ProtoReflect.Descriptor instead.
 func (*AcknowledgeResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{53}
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *AcknowledgeResponse) GetCase() *Case {
@@ -3488,7 +3882,32 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\fCloseRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\">\n" +
 	"\x19ResumeFromCustomerRequest\x12!\n" +
-	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"X\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"^\n" +
+	"\x15AwaitAppraisalRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\"I\n" +
+	"\x16AwaitAppraisalResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"?\n" +
+	"\x1aResumeFromAppraisalRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"N\n" +
+	"\x1bResumeFromAppraisalResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"\xa2\x01\n" +
+	"\x11ReclassifyRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12F\n" +
+	"\bseverity\x18\x02 \x01(\x0e2\x1e.counterdesk.cases.v1.SeverityB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\bseverity\x12\"\n" +
+	"\x06reason\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\"E\n" +
+	"\x12ReclassifyResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"\xa0\x01\n" +
+	"\x11MoveBranchRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12D\n" +
+	"\tbranch_id\x18\x02 \x01(\tB'\xbaH$r\"\x10\x01\x18@2\x1c^[A-Za-z0-9][A-Za-z0-9_.-]*$R\bbranchId\x12\"\n" +
+	"\x06reason\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\"E\n" +
+	"\x12MoveBranchResponse\x12/\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case\"X\n" +
 	"\x0fWithdrawRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\"\n" +
 	"\x06reason\x18\x02 \x01(\tB\n" +
@@ -3638,7 +4057,7 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\x03how\x18\x02 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x03how\"F\n" +
 	"\x13AcknowledgeResponse\x12/\n" +
-	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case2\xd6\x18\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case2\xde\x1d\n" +
 	"\rIntakeService\x12}\n" +
 	"\n" +
 	"CreateCase\x12(.counterdesk.intake.v1.CreateCaseRequest\x1a).counterdesk.intake.v1.CreateCaseResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*b\x04case\"\t/v1/cases\x12{\n" +
@@ -3655,7 +4074,13 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\rRequestReview\x12+.counterdesk.intake.v1.RequestReviewRequest\x1a,.counterdesk.intake.v1.RequestReviewResponse\"2\x82\xd3\xe4\x93\x02,:\x01*b\x04case\"!/v1/cases/{case_id}:requestReview\x12\x9a\x01\n" +
 	"\fDecideReview\x12*.counterdesk.intake.v1.DecideReviewRequest\x1a+.counterdesk.intake.v1.DecideReviewResponse\"1\x82\xd3\xe4\x93\x02+:\x01*b\x04case\" /v1/cases/{case_id}:decideReview\x12\x9e\x01\n" +
 	"\rAwaitCustomer\x12+.counterdesk.intake.v1.AwaitCustomerRequest\x1a,.counterdesk.intake.v1.AwaitCustomerResponse\"2\x82\xd3\xe4\x93\x02,:\x01*b\x04case\"!/v1/cases/{case_id}:awaitCustomer\x12\xb2\x01\n" +
-	"\x12ResumeFromCustomer\x120.counterdesk.intake.v1.ResumeFromCustomerRequest\x1a1.counterdesk.intake.v1.ResumeFromCustomerResponse\"7\x82\xd3\xe4\x93\x021:\x01*b\x04case\"&/v1/cases/{case_id}:resumeFromCustomer\x12\x96\x01\n" +
+	"\x12ResumeFromCustomer\x120.counterdesk.intake.v1.ResumeFromCustomerRequest\x1a1.counterdesk.intake.v1.ResumeFromCustomerResponse\"7\x82\xd3\xe4\x93\x021:\x01*b\x04case\"&/v1/cases/{case_id}:resumeFromCustomer\x12\xa2\x01\n" +
+	"\x0eAwaitAppraisal\x12,.counterdesk.intake.v1.AwaitAppraisalRequest\x1a-.counterdesk.intake.v1.AwaitAppraisalResponse\"3\x82\xd3\xe4\x93\x02-:\x01*b\x04case\"\"/v1/cases/{case_id}:awaitAppraisal\x12\xb6\x01\n" +
+	"\x13ResumeFromAppraisal\x121.counterdesk.intake.v1.ResumeFromAppraisalRequest\x1a2.counterdesk.intake.v1.ResumeFromAppraisalResponse\"8\x82\xd3\xe4\x93\x022:\x01*b\x04case\"'/v1/cases/{case_id}:resumeFromAppraisal\x12\x92\x01\n" +
+	"\n" +
+	"Reclassify\x12(.counterdesk.intake.v1.ReclassifyRequest\x1a).counterdesk.intake.v1.ReclassifyResponse\"/\x82\xd3\xe4\x93\x02):\x01*b\x04case\"\x1e/v1/cases/{case_id}:reclassify\x12\x92\x01\n" +
+	"\n" +
+	"MoveBranch\x12(.counterdesk.intake.v1.MoveBranchRequest\x1a).counterdesk.intake.v1.MoveBranchResponse\"/\x82\xd3\xe4\x93\x02):\x01*b\x04case\"\x1e/v1/cases/{case_id}:moveBranch\x12\x96\x01\n" +
 	"\vAcknowledge\x12).counterdesk.intake.v1.AcknowledgeRequest\x1a*.counterdesk.intake.v1.AcknowledgeResponse\"0\x82\xd3\xe4\x93\x02*:\x01*b\x04case\"\x1f/v1/cases/{case_id}:acknowledge\x12\x85\x01\n" +
 	"\aAddNote\x12%.counterdesk.intake.v1.AddNoteRequest\x1a&.counterdesk.intake.v1.AddNoteResponse\"+\x82\xd3\xe4\x93\x02%:\x01*b\x05entry\"\x19/v1/cases/{case_id}/notes\x12\x92\x01\n" +
 	"\x0eGetCaseHistory\x12,.counterdesk.intake.v1.GetCaseHistoryRequest\x1a-.counterdesk.intake.v1.GetCaseHistoryResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/cases/{case_id}/history\x12\x98\x01\n" +
@@ -3677,91 +4102,99 @@ func file_counterdesk_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_counterdesk_intake_v1_intake_proto_rawDescData
 }
 
-var file_counterdesk_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_counterdesk_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_counterdesk_intake_v1_intake_proto_goTypes = []any{
-	(*Customer)(nil),                   // 0: counterdesk.intake.v1.Customer
-	(*Case)(nil),                       // 1: counterdesk.intake.v1.Case
-	(*Verification)(nil),               // 2: counterdesk.intake.v1.Verification
-	(*Compensation)(nil),               // 3: counterdesk.intake.v1.Compensation
-	(*CaseAnswer)(nil),                 // 4: counterdesk.intake.v1.CaseAnswer
-	(*ReturnVisit)(nil),                // 5: counterdesk.intake.v1.ReturnVisit
-	(*StartVerificationResponse)(nil),  // 6: counterdesk.intake.v1.StartVerificationResponse
-	(*RecordVerificationResponse)(nil), // 7: counterdesk.intake.v1.RecordVerificationResponse
-	(*AnswerResponse)(nil),             // 8: counterdesk.intake.v1.AnswerResponse
-	(*RecordReturnVisitResponse)(nil),  // 9: counterdesk.intake.v1.RecordReturnVisitResponse
-	(*CloseResponse)(nil),              // 10: counterdesk.intake.v1.CloseResponse
-	(*WithdrawResponse)(nil),           // 11: counterdesk.intake.v1.WithdrawResponse
-	(*ReopenResponse)(nil),             // 12: counterdesk.intake.v1.ReopenResponse
-	(*RequestReviewResponse)(nil),      // 13: counterdesk.intake.v1.RequestReviewResponse
-	(*DecideReviewResponse)(nil),       // 14: counterdesk.intake.v1.DecideReviewResponse
-	(*AwaitCustomerResponse)(nil),      // 15: counterdesk.intake.v1.AwaitCustomerResponse
-	(*ResumeFromCustomerResponse)(nil), // 16: counterdesk.intake.v1.ResumeFromCustomerResponse
-	(*StartVerificationRequest)(nil),   // 17: counterdesk.intake.v1.StartVerificationRequest
-	(*RecordVerificationRequest)(nil),  // 18: counterdesk.intake.v1.RecordVerificationRequest
-	(*AnswerRequest)(nil),              // 19: counterdesk.intake.v1.AnswerRequest
-	(*RecordReturnVisitRequest)(nil),   // 20: counterdesk.intake.v1.RecordReturnVisitRequest
-	(*CloseRequest)(nil),               // 21: counterdesk.intake.v1.CloseRequest
-	(*ResumeFromCustomerRequest)(nil),  // 22: counterdesk.intake.v1.ResumeFromCustomerRequest
-	(*WithdrawRequest)(nil),            // 23: counterdesk.intake.v1.WithdrawRequest
-	(*ReopenRequest)(nil),              // 24: counterdesk.intake.v1.ReopenRequest
-	(*RequestReviewRequest)(nil),       // 25: counterdesk.intake.v1.RequestReviewRequest
-	(*AwaitCustomerRequest)(nil),       // 26: counterdesk.intake.v1.AwaitCustomerRequest
-	(*DecideReviewRequest)(nil),        // 27: counterdesk.intake.v1.DecideReviewRequest
-	(*Evidence)(nil),                   // 28: counterdesk.intake.v1.Evidence
-	(*AddNoteRequest)(nil),             // 29: counterdesk.intake.v1.AddNoteRequest
-	(*AddNoteResponse)(nil),            // 30: counterdesk.intake.v1.AddNoteResponse
-	(*GetCaseHistoryRequest)(nil),      // 31: counterdesk.intake.v1.GetCaseHistoryRequest
-	(*HistoryEntry)(nil),               // 32: counterdesk.intake.v1.HistoryEntry
-	(*GetCaseHistoryResponse)(nil),     // 33: counterdesk.intake.v1.GetCaseHistoryResponse
-	(*CreateCaseRequest)(nil),          // 34: counterdesk.intake.v1.CreateCaseRequest
-	(*CreateCaseResponse)(nil),         // 35: counterdesk.intake.v1.CreateCaseResponse
-	(*GetCaseRequest)(nil),             // 36: counterdesk.intake.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),            // 37: counterdesk.intake.v1.GetCaseResponse
-	(*ListCasesRequest)(nil),           // 38: counterdesk.intake.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),          // 39: counterdesk.intake.v1.ListCasesResponse
-	(*VerifyCaseAuditRequest)(nil),     // 40: counterdesk.intake.v1.VerifyCaseAuditRequest
-	(*VerifyCaseAuditResponse)(nil),    // 41: counterdesk.intake.v1.VerifyCaseAuditResponse
-	(*AuditBreak)(nil),                 // 42: counterdesk.intake.v1.AuditBreak
-	(*GetCaseContactRequest)(nil),      // 43: counterdesk.intake.v1.GetCaseContactRequest
-	(*GetCaseContactResponse)(nil),     // 44: counterdesk.intake.v1.GetCaseContactResponse
-	(*ListRelatedCasesRequest)(nil),    // 45: counterdesk.intake.v1.ListRelatedCasesRequest
-	(*ListRelatedCasesResponse)(nil),   // 46: counterdesk.intake.v1.ListRelatedCasesResponse
-	(*CaseSettings)(nil),               // 47: counterdesk.intake.v1.CaseSettings
-	(*GetCaseSettingsRequest)(nil),     // 48: counterdesk.intake.v1.GetCaseSettingsRequest
-	(*GetCaseSettingsResponse)(nil),    // 49: counterdesk.intake.v1.GetCaseSettingsResponse
-	(*PutCaseSettingsRequest)(nil),     // 50: counterdesk.intake.v1.PutCaseSettingsRequest
-	(*PutCaseSettingsResponse)(nil),    // 51: counterdesk.intake.v1.PutCaseSettingsResponse
-	(*AcknowledgeRequest)(nil),         // 52: counterdesk.intake.v1.AcknowledgeRequest
-	(*AcknowledgeResponse)(nil),        // 53: counterdesk.intake.v1.AcknowledgeResponse
-	(v1.CustomerTier)(0),               // 54: counterdesk.cases.v1.CustomerTier
-	(v1.Channel)(0),                    // 55: counterdesk.cases.v1.Channel
-	(v1.Category)(0),                   // 56: counterdesk.cases.v1.Category
-	(v1.Severity)(0),                   // 57: counterdesk.cases.v1.Severity
-	(*timestamppb.Timestamp)(nil),      // 58: google.protobuf.Timestamp
-	(v1.CaseStatus)(0),                 // 59: counterdesk.cases.v1.CaseStatus
-	(v1.CompensationKind)(0),           // 60: counterdesk.cases.v1.CompensationKind
-	(v1.RootCause)(0),                  // 61: counterdesk.cases.v1.RootCause
+	(*Customer)(nil),                    // 0: counterdesk.intake.v1.Customer
+	(*Case)(nil),                        // 1: counterdesk.intake.v1.Case
+	(*Verification)(nil),                // 2: counterdesk.intake.v1.Verification
+	(*Compensation)(nil),                // 3: counterdesk.intake.v1.Compensation
+	(*CaseAnswer)(nil),                  // 4: counterdesk.intake.v1.CaseAnswer
+	(*ReturnVisit)(nil),                 // 5: counterdesk.intake.v1.ReturnVisit
+	(*StartVerificationResponse)(nil),   // 6: counterdesk.intake.v1.StartVerificationResponse
+	(*RecordVerificationResponse)(nil),  // 7: counterdesk.intake.v1.RecordVerificationResponse
+	(*AnswerResponse)(nil),              // 8: counterdesk.intake.v1.AnswerResponse
+	(*RecordReturnVisitResponse)(nil),   // 9: counterdesk.intake.v1.RecordReturnVisitResponse
+	(*CloseResponse)(nil),               // 10: counterdesk.intake.v1.CloseResponse
+	(*WithdrawResponse)(nil),            // 11: counterdesk.intake.v1.WithdrawResponse
+	(*ReopenResponse)(nil),              // 12: counterdesk.intake.v1.ReopenResponse
+	(*RequestReviewResponse)(nil),       // 13: counterdesk.intake.v1.RequestReviewResponse
+	(*DecideReviewResponse)(nil),        // 14: counterdesk.intake.v1.DecideReviewResponse
+	(*AwaitCustomerResponse)(nil),       // 15: counterdesk.intake.v1.AwaitCustomerResponse
+	(*ResumeFromCustomerResponse)(nil),  // 16: counterdesk.intake.v1.ResumeFromCustomerResponse
+	(*StartVerificationRequest)(nil),    // 17: counterdesk.intake.v1.StartVerificationRequest
+	(*RecordVerificationRequest)(nil),   // 18: counterdesk.intake.v1.RecordVerificationRequest
+	(*AnswerRequest)(nil),               // 19: counterdesk.intake.v1.AnswerRequest
+	(*RecordReturnVisitRequest)(nil),    // 20: counterdesk.intake.v1.RecordReturnVisitRequest
+	(*CloseRequest)(nil),                // 21: counterdesk.intake.v1.CloseRequest
+	(*ResumeFromCustomerRequest)(nil),   // 22: counterdesk.intake.v1.ResumeFromCustomerRequest
+	(*AwaitAppraisalRequest)(nil),       // 23: counterdesk.intake.v1.AwaitAppraisalRequest
+	(*AwaitAppraisalResponse)(nil),      // 24: counterdesk.intake.v1.AwaitAppraisalResponse
+	(*ResumeFromAppraisalRequest)(nil),  // 25: counterdesk.intake.v1.ResumeFromAppraisalRequest
+	(*ResumeFromAppraisalResponse)(nil), // 26: counterdesk.intake.v1.ResumeFromAppraisalResponse
+	(*ReclassifyRequest)(nil),           // 27: counterdesk.intake.v1.ReclassifyRequest
+	(*ReclassifyResponse)(nil),          // 28: counterdesk.intake.v1.ReclassifyResponse
+	(*MoveBranchRequest)(nil),           // 29: counterdesk.intake.v1.MoveBranchRequest
+	(*MoveBranchResponse)(nil),          // 30: counterdesk.intake.v1.MoveBranchResponse
+	(*WithdrawRequest)(nil),             // 31: counterdesk.intake.v1.WithdrawRequest
+	(*ReopenRequest)(nil),               // 32: counterdesk.intake.v1.ReopenRequest
+	(*RequestReviewRequest)(nil),        // 33: counterdesk.intake.v1.RequestReviewRequest
+	(*AwaitCustomerRequest)(nil),        // 34: counterdesk.intake.v1.AwaitCustomerRequest
+	(*DecideReviewRequest)(nil),         // 35: counterdesk.intake.v1.DecideReviewRequest
+	(*Evidence)(nil),                    // 36: counterdesk.intake.v1.Evidence
+	(*AddNoteRequest)(nil),              // 37: counterdesk.intake.v1.AddNoteRequest
+	(*AddNoteResponse)(nil),             // 38: counterdesk.intake.v1.AddNoteResponse
+	(*GetCaseHistoryRequest)(nil),       // 39: counterdesk.intake.v1.GetCaseHistoryRequest
+	(*HistoryEntry)(nil),                // 40: counterdesk.intake.v1.HistoryEntry
+	(*GetCaseHistoryResponse)(nil),      // 41: counterdesk.intake.v1.GetCaseHistoryResponse
+	(*CreateCaseRequest)(nil),           // 42: counterdesk.intake.v1.CreateCaseRequest
+	(*CreateCaseResponse)(nil),          // 43: counterdesk.intake.v1.CreateCaseResponse
+	(*GetCaseRequest)(nil),              // 44: counterdesk.intake.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),             // 45: counterdesk.intake.v1.GetCaseResponse
+	(*ListCasesRequest)(nil),            // 46: counterdesk.intake.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),           // 47: counterdesk.intake.v1.ListCasesResponse
+	(*VerifyCaseAuditRequest)(nil),      // 48: counterdesk.intake.v1.VerifyCaseAuditRequest
+	(*VerifyCaseAuditResponse)(nil),     // 49: counterdesk.intake.v1.VerifyCaseAuditResponse
+	(*AuditBreak)(nil),                  // 50: counterdesk.intake.v1.AuditBreak
+	(*GetCaseContactRequest)(nil),       // 51: counterdesk.intake.v1.GetCaseContactRequest
+	(*GetCaseContactResponse)(nil),      // 52: counterdesk.intake.v1.GetCaseContactResponse
+	(*ListRelatedCasesRequest)(nil),     // 53: counterdesk.intake.v1.ListRelatedCasesRequest
+	(*ListRelatedCasesResponse)(nil),    // 54: counterdesk.intake.v1.ListRelatedCasesResponse
+	(*CaseSettings)(nil),                // 55: counterdesk.intake.v1.CaseSettings
+	(*GetCaseSettingsRequest)(nil),      // 56: counterdesk.intake.v1.GetCaseSettingsRequest
+	(*GetCaseSettingsResponse)(nil),     // 57: counterdesk.intake.v1.GetCaseSettingsResponse
+	(*PutCaseSettingsRequest)(nil),      // 58: counterdesk.intake.v1.PutCaseSettingsRequest
+	(*PutCaseSettingsResponse)(nil),     // 59: counterdesk.intake.v1.PutCaseSettingsResponse
+	(*AcknowledgeRequest)(nil),          // 60: counterdesk.intake.v1.AcknowledgeRequest
+	(*AcknowledgeResponse)(nil),         // 61: counterdesk.intake.v1.AcknowledgeResponse
+	(v1.CustomerTier)(0),                // 62: counterdesk.cases.v1.CustomerTier
+	(v1.Channel)(0),                     // 63: counterdesk.cases.v1.Channel
+	(v1.Category)(0),                    // 64: counterdesk.cases.v1.Category
+	(v1.Severity)(0),                    // 65: counterdesk.cases.v1.Severity
+	(*timestamppb.Timestamp)(nil),       // 66: google.protobuf.Timestamp
+	(v1.CaseStatus)(0),                  // 67: counterdesk.cases.v1.CaseStatus
+	(v1.CompensationKind)(0),            // 68: counterdesk.cases.v1.CompensationKind
+	(v1.RootCause)(0),                   // 69: counterdesk.cases.v1.RootCause
 }
 var file_counterdesk_intake_v1_intake_proto_depIdxs = []int32{
-	54, // 0: counterdesk.intake.v1.Customer.tier:type_name -> counterdesk.cases.v1.CustomerTier
-	55, // 1: counterdesk.intake.v1.Case.channel:type_name -> counterdesk.cases.v1.Channel
-	56, // 2: counterdesk.intake.v1.Case.category:type_name -> counterdesk.cases.v1.Category
-	57, // 3: counterdesk.intake.v1.Case.severity:type_name -> counterdesk.cases.v1.Severity
-	58, // 4: counterdesk.intake.v1.Case.occurred_at:type_name -> google.protobuf.Timestamp
+	62, // 0: counterdesk.intake.v1.Customer.tier:type_name -> counterdesk.cases.v1.CustomerTier
+	63, // 1: counterdesk.intake.v1.Case.channel:type_name -> counterdesk.cases.v1.Channel
+	64, // 2: counterdesk.intake.v1.Case.category:type_name -> counterdesk.cases.v1.Category
+	65, // 3: counterdesk.intake.v1.Case.severity:type_name -> counterdesk.cases.v1.Severity
+	66, // 4: counterdesk.intake.v1.Case.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 5: counterdesk.intake.v1.Case.customer:type_name -> counterdesk.intake.v1.Customer
-	59, // 6: counterdesk.intake.v1.Case.status:type_name -> counterdesk.cases.v1.CaseStatus
-	58, // 7: counterdesk.intake.v1.Case.created_at:type_name -> google.protobuf.Timestamp
-	58, // 8: counterdesk.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	67, // 6: counterdesk.intake.v1.Case.status:type_name -> counterdesk.cases.v1.CaseStatus
+	66, // 7: counterdesk.intake.v1.Case.created_at:type_name -> google.protobuf.Timestamp
+	66, // 8: counterdesk.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 9: counterdesk.intake.v1.Case.verification:type_name -> counterdesk.intake.v1.Verification
 	4,  // 10: counterdesk.intake.v1.Case.answer:type_name -> counterdesk.intake.v1.CaseAnswer
 	5,  // 11: counterdesk.intake.v1.Case.return_visit:type_name -> counterdesk.intake.v1.ReturnVisit
-	58, // 12: counterdesk.intake.v1.Case.received_at:type_name -> google.protobuf.Timestamp
-	58, // 13: counterdesk.intake.v1.Verification.verified_at:type_name -> google.protobuf.Timestamp
-	60, // 14: counterdesk.intake.v1.Compensation.kind:type_name -> counterdesk.cases.v1.CompensationKind
-	61, // 15: counterdesk.intake.v1.CaseAnswer.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	66, // 12: counterdesk.intake.v1.Case.received_at:type_name -> google.protobuf.Timestamp
+	66, // 13: counterdesk.intake.v1.Verification.verified_at:type_name -> google.protobuf.Timestamp
+	68, // 14: counterdesk.intake.v1.Compensation.kind:type_name -> counterdesk.cases.v1.CompensationKind
+	69, // 15: counterdesk.intake.v1.CaseAnswer.root_cause:type_name -> counterdesk.cases.v1.RootCause
 	3,  // 16: counterdesk.intake.v1.CaseAnswer.compensation:type_name -> counterdesk.intake.v1.Compensation
-	58, // 17: counterdesk.intake.v1.CaseAnswer.answered_at:type_name -> google.protobuf.Timestamp
-	58, // 18: counterdesk.intake.v1.ReturnVisit.visited_at:type_name -> google.protobuf.Timestamp
+	66, // 17: counterdesk.intake.v1.CaseAnswer.answered_at:type_name -> google.protobuf.Timestamp
+	66, // 18: counterdesk.intake.v1.ReturnVisit.visited_at:type_name -> google.protobuf.Timestamp
 	1,  // 19: counterdesk.intake.v1.StartVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 20: counterdesk.intake.v1.RecordVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 21: counterdesk.intake.v1.AnswerResponse.case:type_name -> counterdesk.intake.v1.Case
@@ -3773,84 +4206,97 @@ var file_counterdesk_intake_v1_intake_proto_depIdxs = []int32{
 	1,  // 27: counterdesk.intake.v1.DecideReviewResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 28: counterdesk.intake.v1.AwaitCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
 	1,  // 29: counterdesk.intake.v1.ResumeFromCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
-	61, // 30: counterdesk.intake.v1.AnswerRequest.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	69, // 30: counterdesk.intake.v1.AnswerRequest.root_cause:type_name -> counterdesk.cases.v1.RootCause
 	3,  // 31: counterdesk.intake.v1.AnswerRequest.compensation:type_name -> counterdesk.intake.v1.Compensation
-	28, // 32: counterdesk.intake.v1.AddNoteRequest.evidence:type_name -> counterdesk.intake.v1.Evidence
-	32, // 33: counterdesk.intake.v1.AddNoteResponse.entry:type_name -> counterdesk.intake.v1.HistoryEntry
-	58, // 34: counterdesk.intake.v1.HistoryEntry.at:type_name -> google.protobuf.Timestamp
-	59, // 35: counterdesk.intake.v1.HistoryEntry.from_status:type_name -> counterdesk.cases.v1.CaseStatus
-	59, // 36: counterdesk.intake.v1.HistoryEntry.to_status:type_name -> counterdesk.cases.v1.CaseStatus
-	28, // 37: counterdesk.intake.v1.HistoryEntry.evidence:type_name -> counterdesk.intake.v1.Evidence
-	32, // 38: counterdesk.intake.v1.GetCaseHistoryResponse.entries:type_name -> counterdesk.intake.v1.HistoryEntry
-	55, // 39: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
-	56, // 40: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
-	57, // 41: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
-	58, // 42: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
-	0,  // 43: counterdesk.intake.v1.CreateCaseRequest.customer:type_name -> counterdesk.intake.v1.Customer
-	58, // 44: counterdesk.intake.v1.CreateCaseRequest.received_at:type_name -> google.protobuf.Timestamp
-	1,  // 45: counterdesk.intake.v1.CreateCaseResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 46: counterdesk.intake.v1.GetCaseResponse.case:type_name -> counterdesk.intake.v1.Case
-	59, // 47: counterdesk.intake.v1.ListCasesRequest.status:type_name -> counterdesk.cases.v1.CaseStatus
-	56, // 48: counterdesk.intake.v1.ListCasesRequest.category:type_name -> counterdesk.cases.v1.Category
-	57, // 49: counterdesk.intake.v1.ListCasesRequest.severity:type_name -> counterdesk.cases.v1.Severity
-	58, // 50: counterdesk.intake.v1.ListCasesRequest.from:type_name -> google.protobuf.Timestamp
-	58, // 51: counterdesk.intake.v1.ListCasesRequest.to:type_name -> google.protobuf.Timestamp
-	1,  // 52: counterdesk.intake.v1.ListCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
-	42, // 53: counterdesk.intake.v1.VerifyCaseAuditResponse.first_broken:type_name -> counterdesk.intake.v1.AuditBreak
-	1,  // 54: counterdesk.intake.v1.ListRelatedCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
-	47, // 55: counterdesk.intake.v1.GetCaseSettingsResponse.settings:type_name -> counterdesk.intake.v1.CaseSettings
-	47, // 56: counterdesk.intake.v1.PutCaseSettingsRequest.settings:type_name -> counterdesk.intake.v1.CaseSettings
-	47, // 57: counterdesk.intake.v1.PutCaseSettingsResponse.settings:type_name -> counterdesk.intake.v1.CaseSettings
-	1,  // 58: counterdesk.intake.v1.AcknowledgeResponse.case:type_name -> counterdesk.intake.v1.Case
-	34, // 59: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
-	36, // 60: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
-	38, // 61: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
-	40, // 62: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:input_type -> counterdesk.intake.v1.VerifyCaseAuditRequest
-	17, // 63: counterdesk.intake.v1.IntakeService.StartVerification:input_type -> counterdesk.intake.v1.StartVerificationRequest
-	18, // 64: counterdesk.intake.v1.IntakeService.RecordVerification:input_type -> counterdesk.intake.v1.RecordVerificationRequest
-	19, // 65: counterdesk.intake.v1.IntakeService.Answer:input_type -> counterdesk.intake.v1.AnswerRequest
-	20, // 66: counterdesk.intake.v1.IntakeService.RecordReturnVisit:input_type -> counterdesk.intake.v1.RecordReturnVisitRequest
-	21, // 67: counterdesk.intake.v1.IntakeService.Close:input_type -> counterdesk.intake.v1.CloseRequest
-	23, // 68: counterdesk.intake.v1.IntakeService.Withdraw:input_type -> counterdesk.intake.v1.WithdrawRequest
-	24, // 69: counterdesk.intake.v1.IntakeService.Reopen:input_type -> counterdesk.intake.v1.ReopenRequest
-	25, // 70: counterdesk.intake.v1.IntakeService.RequestReview:input_type -> counterdesk.intake.v1.RequestReviewRequest
-	27, // 71: counterdesk.intake.v1.IntakeService.DecideReview:input_type -> counterdesk.intake.v1.DecideReviewRequest
-	26, // 72: counterdesk.intake.v1.IntakeService.AwaitCustomer:input_type -> counterdesk.intake.v1.AwaitCustomerRequest
-	22, // 73: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:input_type -> counterdesk.intake.v1.ResumeFromCustomerRequest
-	52, // 74: counterdesk.intake.v1.IntakeService.Acknowledge:input_type -> counterdesk.intake.v1.AcknowledgeRequest
-	29, // 75: counterdesk.intake.v1.IntakeService.AddNote:input_type -> counterdesk.intake.v1.AddNoteRequest
-	31, // 76: counterdesk.intake.v1.IntakeService.GetCaseHistory:input_type -> counterdesk.intake.v1.GetCaseHistoryRequest
-	45, // 77: counterdesk.intake.v1.IntakeService.ListRelatedCases:input_type -> counterdesk.intake.v1.ListRelatedCasesRequest
-	48, // 78: counterdesk.intake.v1.IntakeService.GetCaseSettings:input_type -> counterdesk.intake.v1.GetCaseSettingsRequest
-	50, // 79: counterdesk.intake.v1.IntakeService.PutCaseSettings:input_type -> counterdesk.intake.v1.PutCaseSettingsRequest
-	43, // 80: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
-	35, // 81: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
-	37, // 82: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
-	39, // 83: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
-	41, // 84: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:output_type -> counterdesk.intake.v1.VerifyCaseAuditResponse
-	6,  // 85: counterdesk.intake.v1.IntakeService.StartVerification:output_type -> counterdesk.intake.v1.StartVerificationResponse
-	7,  // 86: counterdesk.intake.v1.IntakeService.RecordVerification:output_type -> counterdesk.intake.v1.RecordVerificationResponse
-	8,  // 87: counterdesk.intake.v1.IntakeService.Answer:output_type -> counterdesk.intake.v1.AnswerResponse
-	9,  // 88: counterdesk.intake.v1.IntakeService.RecordReturnVisit:output_type -> counterdesk.intake.v1.RecordReturnVisitResponse
-	10, // 89: counterdesk.intake.v1.IntakeService.Close:output_type -> counterdesk.intake.v1.CloseResponse
-	11, // 90: counterdesk.intake.v1.IntakeService.Withdraw:output_type -> counterdesk.intake.v1.WithdrawResponse
-	12, // 91: counterdesk.intake.v1.IntakeService.Reopen:output_type -> counterdesk.intake.v1.ReopenResponse
-	13, // 92: counterdesk.intake.v1.IntakeService.RequestReview:output_type -> counterdesk.intake.v1.RequestReviewResponse
-	14, // 93: counterdesk.intake.v1.IntakeService.DecideReview:output_type -> counterdesk.intake.v1.DecideReviewResponse
-	15, // 94: counterdesk.intake.v1.IntakeService.AwaitCustomer:output_type -> counterdesk.intake.v1.AwaitCustomerResponse
-	16, // 95: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:output_type -> counterdesk.intake.v1.ResumeFromCustomerResponse
-	53, // 96: counterdesk.intake.v1.IntakeService.Acknowledge:output_type -> counterdesk.intake.v1.AcknowledgeResponse
-	30, // 97: counterdesk.intake.v1.IntakeService.AddNote:output_type -> counterdesk.intake.v1.AddNoteResponse
-	33, // 98: counterdesk.intake.v1.IntakeService.GetCaseHistory:output_type -> counterdesk.intake.v1.GetCaseHistoryResponse
-	46, // 99: counterdesk.intake.v1.IntakeService.ListRelatedCases:output_type -> counterdesk.intake.v1.ListRelatedCasesResponse
-	49, // 100: counterdesk.intake.v1.IntakeService.GetCaseSettings:output_type -> counterdesk.intake.v1.GetCaseSettingsResponse
-	51, // 101: counterdesk.intake.v1.IntakeService.PutCaseSettings:output_type -> counterdesk.intake.v1.PutCaseSettingsResponse
-	44, // 102: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
-	81, // [81:103] is the sub-list for method output_type
-	59, // [59:81] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	1,  // 32: counterdesk.intake.v1.AwaitAppraisalResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 33: counterdesk.intake.v1.ResumeFromAppraisalResponse.case:type_name -> counterdesk.intake.v1.Case
+	65, // 34: counterdesk.intake.v1.ReclassifyRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	1,  // 35: counterdesk.intake.v1.ReclassifyResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 36: counterdesk.intake.v1.MoveBranchResponse.case:type_name -> counterdesk.intake.v1.Case
+	36, // 37: counterdesk.intake.v1.AddNoteRequest.evidence:type_name -> counterdesk.intake.v1.Evidence
+	40, // 38: counterdesk.intake.v1.AddNoteResponse.entry:type_name -> counterdesk.intake.v1.HistoryEntry
+	66, // 39: counterdesk.intake.v1.HistoryEntry.at:type_name -> google.protobuf.Timestamp
+	67, // 40: counterdesk.intake.v1.HistoryEntry.from_status:type_name -> counterdesk.cases.v1.CaseStatus
+	67, // 41: counterdesk.intake.v1.HistoryEntry.to_status:type_name -> counterdesk.cases.v1.CaseStatus
+	36, // 42: counterdesk.intake.v1.HistoryEntry.evidence:type_name -> counterdesk.intake.v1.Evidence
+	40, // 43: counterdesk.intake.v1.GetCaseHistoryResponse.entries:type_name -> counterdesk.intake.v1.HistoryEntry
+	63, // 44: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
+	64, // 45: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
+	65, // 46: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	66, // 47: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	0,  // 48: counterdesk.intake.v1.CreateCaseRequest.customer:type_name -> counterdesk.intake.v1.Customer
+	66, // 49: counterdesk.intake.v1.CreateCaseRequest.received_at:type_name -> google.protobuf.Timestamp
+	1,  // 50: counterdesk.intake.v1.CreateCaseResponse.case:type_name -> counterdesk.intake.v1.Case
+	1,  // 51: counterdesk.intake.v1.GetCaseResponse.case:type_name -> counterdesk.intake.v1.Case
+	67, // 52: counterdesk.intake.v1.ListCasesRequest.status:type_name -> counterdesk.cases.v1.CaseStatus
+	64, // 53: counterdesk.intake.v1.ListCasesRequest.category:type_name -> counterdesk.cases.v1.Category
+	65, // 54: counterdesk.intake.v1.ListCasesRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	66, // 55: counterdesk.intake.v1.ListCasesRequest.from:type_name -> google.protobuf.Timestamp
+	66, // 56: counterdesk.intake.v1.ListCasesRequest.to:type_name -> google.protobuf.Timestamp
+	1,  // 57: counterdesk.intake.v1.ListCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
+	50, // 58: counterdesk.intake.v1.VerifyCaseAuditResponse.first_broken:type_name -> counterdesk.intake.v1.AuditBreak
+	1,  // 59: counterdesk.intake.v1.ListRelatedCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
+	55, // 60: counterdesk.intake.v1.GetCaseSettingsResponse.settings:type_name -> counterdesk.intake.v1.CaseSettings
+	55, // 61: counterdesk.intake.v1.PutCaseSettingsRequest.settings:type_name -> counterdesk.intake.v1.CaseSettings
+	55, // 62: counterdesk.intake.v1.PutCaseSettingsResponse.settings:type_name -> counterdesk.intake.v1.CaseSettings
+	1,  // 63: counterdesk.intake.v1.AcknowledgeResponse.case:type_name -> counterdesk.intake.v1.Case
+	42, // 64: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
+	44, // 65: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
+	46, // 66: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
+	48, // 67: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:input_type -> counterdesk.intake.v1.VerifyCaseAuditRequest
+	17, // 68: counterdesk.intake.v1.IntakeService.StartVerification:input_type -> counterdesk.intake.v1.StartVerificationRequest
+	18, // 69: counterdesk.intake.v1.IntakeService.RecordVerification:input_type -> counterdesk.intake.v1.RecordVerificationRequest
+	19, // 70: counterdesk.intake.v1.IntakeService.Answer:input_type -> counterdesk.intake.v1.AnswerRequest
+	20, // 71: counterdesk.intake.v1.IntakeService.RecordReturnVisit:input_type -> counterdesk.intake.v1.RecordReturnVisitRequest
+	21, // 72: counterdesk.intake.v1.IntakeService.Close:input_type -> counterdesk.intake.v1.CloseRequest
+	31, // 73: counterdesk.intake.v1.IntakeService.Withdraw:input_type -> counterdesk.intake.v1.WithdrawRequest
+	32, // 74: counterdesk.intake.v1.IntakeService.Reopen:input_type -> counterdesk.intake.v1.ReopenRequest
+	33, // 75: counterdesk.intake.v1.IntakeService.RequestReview:input_type -> counterdesk.intake.v1.RequestReviewRequest
+	35, // 76: counterdesk.intake.v1.IntakeService.DecideReview:input_type -> counterdesk.intake.v1.DecideReviewRequest
+	34, // 77: counterdesk.intake.v1.IntakeService.AwaitCustomer:input_type -> counterdesk.intake.v1.AwaitCustomerRequest
+	22, // 78: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:input_type -> counterdesk.intake.v1.ResumeFromCustomerRequest
+	23, // 79: counterdesk.intake.v1.IntakeService.AwaitAppraisal:input_type -> counterdesk.intake.v1.AwaitAppraisalRequest
+	25, // 80: counterdesk.intake.v1.IntakeService.ResumeFromAppraisal:input_type -> counterdesk.intake.v1.ResumeFromAppraisalRequest
+	27, // 81: counterdesk.intake.v1.IntakeService.Reclassify:input_type -> counterdesk.intake.v1.ReclassifyRequest
+	29, // 82: counterdesk.intake.v1.IntakeService.MoveBranch:input_type -> counterdesk.intake.v1.MoveBranchRequest
+	60, // 83: counterdesk.intake.v1.IntakeService.Acknowledge:input_type -> counterdesk.intake.v1.AcknowledgeRequest
+	37, // 84: counterdesk.intake.v1.IntakeService.AddNote:input_type -> counterdesk.intake.v1.AddNoteRequest
+	39, // 85: counterdesk.intake.v1.IntakeService.GetCaseHistory:input_type -> counterdesk.intake.v1.GetCaseHistoryRequest
+	53, // 86: counterdesk.intake.v1.IntakeService.ListRelatedCases:input_type -> counterdesk.intake.v1.ListRelatedCasesRequest
+	56, // 87: counterdesk.intake.v1.IntakeService.GetCaseSettings:input_type -> counterdesk.intake.v1.GetCaseSettingsRequest
+	58, // 88: counterdesk.intake.v1.IntakeService.PutCaseSettings:input_type -> counterdesk.intake.v1.PutCaseSettingsRequest
+	51, // 89: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
+	43, // 90: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
+	45, // 91: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
+	47, // 92: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
+	49, // 93: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:output_type -> counterdesk.intake.v1.VerifyCaseAuditResponse
+	6,  // 94: counterdesk.intake.v1.IntakeService.StartVerification:output_type -> counterdesk.intake.v1.StartVerificationResponse
+	7,  // 95: counterdesk.intake.v1.IntakeService.RecordVerification:output_type -> counterdesk.intake.v1.RecordVerificationResponse
+	8,  // 96: counterdesk.intake.v1.IntakeService.Answer:output_type -> counterdesk.intake.v1.AnswerResponse
+	9,  // 97: counterdesk.intake.v1.IntakeService.RecordReturnVisit:output_type -> counterdesk.intake.v1.RecordReturnVisitResponse
+	10, // 98: counterdesk.intake.v1.IntakeService.Close:output_type -> counterdesk.intake.v1.CloseResponse
+	11, // 99: counterdesk.intake.v1.IntakeService.Withdraw:output_type -> counterdesk.intake.v1.WithdrawResponse
+	12, // 100: counterdesk.intake.v1.IntakeService.Reopen:output_type -> counterdesk.intake.v1.ReopenResponse
+	13, // 101: counterdesk.intake.v1.IntakeService.RequestReview:output_type -> counterdesk.intake.v1.RequestReviewResponse
+	14, // 102: counterdesk.intake.v1.IntakeService.DecideReview:output_type -> counterdesk.intake.v1.DecideReviewResponse
+	15, // 103: counterdesk.intake.v1.IntakeService.AwaitCustomer:output_type -> counterdesk.intake.v1.AwaitCustomerResponse
+	16, // 104: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:output_type -> counterdesk.intake.v1.ResumeFromCustomerResponse
+	24, // 105: counterdesk.intake.v1.IntakeService.AwaitAppraisal:output_type -> counterdesk.intake.v1.AwaitAppraisalResponse
+	26, // 106: counterdesk.intake.v1.IntakeService.ResumeFromAppraisal:output_type -> counterdesk.intake.v1.ResumeFromAppraisalResponse
+	28, // 107: counterdesk.intake.v1.IntakeService.Reclassify:output_type -> counterdesk.intake.v1.ReclassifyResponse
+	30, // 108: counterdesk.intake.v1.IntakeService.MoveBranch:output_type -> counterdesk.intake.v1.MoveBranchResponse
+	61, // 109: counterdesk.intake.v1.IntakeService.Acknowledge:output_type -> counterdesk.intake.v1.AcknowledgeResponse
+	38, // 110: counterdesk.intake.v1.IntakeService.AddNote:output_type -> counterdesk.intake.v1.AddNoteResponse
+	41, // 111: counterdesk.intake.v1.IntakeService.GetCaseHistory:output_type -> counterdesk.intake.v1.GetCaseHistoryResponse
+	54, // 112: counterdesk.intake.v1.IntakeService.ListRelatedCases:output_type -> counterdesk.intake.v1.ListRelatedCasesResponse
+	57, // 113: counterdesk.intake.v1.IntakeService.GetCaseSettings:output_type -> counterdesk.intake.v1.GetCaseSettingsResponse
+	59, // 114: counterdesk.intake.v1.IntakeService.PutCaseSettings:output_type -> counterdesk.intake.v1.PutCaseSettingsResponse
+	52, // 115: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
+	90, // [90:116] is the sub-list for method output_type
+	64, // [64:90] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_intake_v1_intake_proto_init() }
@@ -3858,17 +4304,17 @@ func file_counterdesk_intake_v1_intake_proto_init() {
 	if File_counterdesk_intake_v1_intake_proto != nil {
 		return
 	}
-	file_counterdesk_intake_v1_intake_proto_msgTypes[38].OneofWrappers = []any{}
-	file_counterdesk_intake_v1_intake_proto_msgTypes[39].OneofWrappers = []any{}
-	file_counterdesk_intake_v1_intake_proto_msgTypes[41].OneofWrappers = []any{}
+	file_counterdesk_intake_v1_intake_proto_msgTypes[46].OneofWrappers = []any{}
+	file_counterdesk_intake_v1_intake_proto_msgTypes[47].OneofWrappers = []any{}
 	file_counterdesk_intake_v1_intake_proto_msgTypes[49].OneofWrappers = []any{}
+	file_counterdesk_intake_v1_intake_proto_msgTypes[57].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_intake_v1_intake_proto_rawDesc), len(file_counterdesk_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   54,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -670,6 +670,186 @@ func local_request_IntakeService_ResumeFromCustomer_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
+func request_IntakeService_AwaitAppraisal_0(ctx context.Context, marshaler runtime.Marshaler, client IntakeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq AwaitAppraisalRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["case_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "case_id")
+	}
+	protoReq.CaseId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "case_id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.AwaitAppraisal(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_IntakeService_AwaitAppraisal_0(ctx context.Context, marshaler runtime.Marshaler, server IntakeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq AwaitAppraisalRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["case_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "case_id")
+	}
+	protoReq.CaseId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "case_id", err)
+	}
+	msg, err := server.AwaitAppraisal(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_IntakeService_ResumeFromAppraisal_0(ctx context.Context, marshaler runtime.Marshaler, client IntakeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ResumeFromAppraisalRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["case_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "case_id")
+	}
+	protoReq.CaseId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "case_id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ResumeFromAppraisal(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_IntakeService_ResumeFromAppraisal_0(ctx context.Context, marshaler runtime.Marshaler, server IntakeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ResumeFromAppraisalRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["case_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "case_id")
+	}
+	protoReq.CaseId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "case_id", err)
+	}
+	msg, err := server.ResumeFromAppraisal(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_IntakeService_Reclassify_0(ctx context.Context, marshaler runtime.Marshaler, client IntakeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ReclassifyRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["case_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "case_id")
+	}
+	protoReq.CaseId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "case_id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.Reclassify(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_IntakeService_Reclassify_0(ctx context.Context, marshaler runtime.Marshaler, server IntakeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ReclassifyRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["case_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "case_id")
+	}
+	protoReq.CaseId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "case_id", err)
+	}
+	msg, err := server.Reclassify(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_IntakeService_MoveBranch_0(ctx context.Context, marshaler runtime.Marshaler, client IntakeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq MoveBranchRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["case_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "case_id")
+	}
+	protoReq.CaseId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "case_id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.MoveBranch(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_IntakeService_MoveBranch_0(ctx context.Context, marshaler runtime.Marshaler, server IntakeServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq MoveBranchRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["case_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "case_id")
+	}
+	protoReq.CaseId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "case_id", err)
+	}
+	msg, err := server.MoveBranch(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_IntakeService_Acknowledge_0(ctx context.Context, marshaler runtime.Marshaler, client IntakeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq AcknowledgeRequest
@@ -1192,6 +1372,86 @@ func RegisterIntakeServiceHandlerServer(ctx context.Context, mux *runtime.ServeM
 		}
 		forward_IntakeService_ResumeFromCustomer_0(annotatedContext, mux, outboundMarshaler, w, req, response_IntakeService_ResumeFromCustomer_0{resp.(*ResumeFromCustomerResponse)}, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_IntakeService_AwaitAppraisal_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/counterdesk.intake.v1.IntakeService/AwaitAppraisal", runtime.WithHTTPPathPattern("/v1/cases/{case_id}:awaitAppraisal"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_IntakeService_AwaitAppraisal_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_IntakeService_AwaitAppraisal_0(annotatedContext, mux, outboundMarshaler, w, req, response_IntakeService_AwaitAppraisal_0{resp.(*AwaitAppraisalResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_IntakeService_ResumeFromAppraisal_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/counterdesk.intake.v1.IntakeService/ResumeFromAppraisal", runtime.WithHTTPPathPattern("/v1/cases/{case_id}:resumeFromAppraisal"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_IntakeService_ResumeFromAppraisal_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_IntakeService_ResumeFromAppraisal_0(annotatedContext, mux, outboundMarshaler, w, req, response_IntakeService_ResumeFromAppraisal_0{resp.(*ResumeFromAppraisalResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_IntakeService_Reclassify_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/counterdesk.intake.v1.IntakeService/Reclassify", runtime.WithHTTPPathPattern("/v1/cases/{case_id}:reclassify"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_IntakeService_Reclassify_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_IntakeService_Reclassify_0(annotatedContext, mux, outboundMarshaler, w, req, response_IntakeService_Reclassify_0{resp.(*ReclassifyResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_IntakeService_MoveBranch_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/counterdesk.intake.v1.IntakeService/MoveBranch", runtime.WithHTTPPathPattern("/v1/cases/{case_id}:moveBranch"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_IntakeService_MoveBranch_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_IntakeService_MoveBranch_0(annotatedContext, mux, outboundMarshaler, w, req, response_IntakeService_MoveBranch_0{resp.(*MoveBranchResponse)}, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_IntakeService_Acknowledge_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1607,6 +1867,74 @@ func RegisterIntakeServiceHandlerClient(ctx context.Context, mux *runtime.ServeM
 		}
 		forward_IntakeService_ResumeFromCustomer_0(annotatedContext, mux, outboundMarshaler, w, req, response_IntakeService_ResumeFromCustomer_0{resp.(*ResumeFromCustomerResponse)}, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_IntakeService_AwaitAppraisal_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/counterdesk.intake.v1.IntakeService/AwaitAppraisal", runtime.WithHTTPPathPattern("/v1/cases/{case_id}:awaitAppraisal"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_IntakeService_AwaitAppraisal_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_IntakeService_AwaitAppraisal_0(annotatedContext, mux, outboundMarshaler, w, req, response_IntakeService_AwaitAppraisal_0{resp.(*AwaitAppraisalResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_IntakeService_ResumeFromAppraisal_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/counterdesk.intake.v1.IntakeService/ResumeFromAppraisal", runtime.WithHTTPPathPattern("/v1/cases/{case_id}:resumeFromAppraisal"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_IntakeService_ResumeFromAppraisal_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_IntakeService_ResumeFromAppraisal_0(annotatedContext, mux, outboundMarshaler, w, req, response_IntakeService_ResumeFromAppraisal_0{resp.(*ResumeFromAppraisalResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_IntakeService_Reclassify_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/counterdesk.intake.v1.IntakeService/Reclassify", runtime.WithHTTPPathPattern("/v1/cases/{case_id}:reclassify"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_IntakeService_Reclassify_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_IntakeService_Reclassify_0(annotatedContext, mux, outboundMarshaler, w, req, response_IntakeService_Reclassify_0{resp.(*ReclassifyResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_IntakeService_MoveBranch_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/counterdesk.intake.v1.IntakeService/MoveBranch", runtime.WithHTTPPathPattern("/v1/cases/{case_id}:moveBranch"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_IntakeService_MoveBranch_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_IntakeService_MoveBranch_0(annotatedContext, mux, outboundMarshaler, w, req, response_IntakeService_MoveBranch_0{resp.(*MoveBranchResponse)}, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_IntakeService_Acknowledge_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1829,6 +2157,42 @@ func (m response_IntakeService_ResumeFromCustomer_0) XXX_ResponseBody() interfac
 	return response.Case
 }
 
+type response_IntakeService_AwaitAppraisal_0 struct {
+	*AwaitAppraisalResponse
+}
+
+func (m response_IntakeService_AwaitAppraisal_0) XXX_ResponseBody() interface{} {
+	response := m.AwaitAppraisalResponse
+	return response.Case
+}
+
+type response_IntakeService_ResumeFromAppraisal_0 struct {
+	*ResumeFromAppraisalResponse
+}
+
+func (m response_IntakeService_ResumeFromAppraisal_0) XXX_ResponseBody() interface{} {
+	response := m.ResumeFromAppraisalResponse
+	return response.Case
+}
+
+type response_IntakeService_Reclassify_0 struct {
+	*ReclassifyResponse
+}
+
+func (m response_IntakeService_Reclassify_0) XXX_ResponseBody() interface{} {
+	response := m.ReclassifyResponse
+	return response.Case
+}
+
+type response_IntakeService_MoveBranch_0 struct {
+	*MoveBranchResponse
+}
+
+func (m response_IntakeService_MoveBranch_0) XXX_ResponseBody() interface{} {
+	response := m.MoveBranchResponse
+	return response.Case
+}
+
 type response_IntakeService_Acknowledge_0 struct {
 	*AcknowledgeResponse
 }
@@ -1848,49 +2212,57 @@ func (m response_IntakeService_AddNote_0) XXX_ResponseBody() interface{} {
 }
 
 var (
-	pattern_IntakeService_CreateCase_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "cases"}, ""))
-	pattern_IntakeService_GetCase_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, ""))
-	pattern_IntakeService_ListCases_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "cases"}, ""))
-	pattern_IntakeService_VerifyCaseAudit_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "cases", "case_id", "audit"}, "verify"))
-	pattern_IntakeService_StartVerification_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "startVerification"))
-	pattern_IntakeService_RecordVerification_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "recordVerification"))
-	pattern_IntakeService_Answer_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "answer"))
-	pattern_IntakeService_RecordReturnVisit_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "recordReturnVisit"))
-	pattern_IntakeService_Close_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "close"))
-	pattern_IntakeService_Withdraw_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "withdraw"))
-	pattern_IntakeService_Reopen_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "reopen"))
-	pattern_IntakeService_RequestReview_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "requestReview"))
-	pattern_IntakeService_DecideReview_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "decideReview"))
-	pattern_IntakeService_AwaitCustomer_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "awaitCustomer"))
-	pattern_IntakeService_ResumeFromCustomer_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "resumeFromCustomer"))
-	pattern_IntakeService_Acknowledge_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "acknowledge"))
-	pattern_IntakeService_AddNote_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "cases", "case_id", "notes"}, ""))
-	pattern_IntakeService_GetCaseHistory_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "cases", "case_id", "history"}, ""))
-	pattern_IntakeService_ListRelatedCases_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "cases", "case_id", "related"}, ""))
-	pattern_IntakeService_GetCaseSettings_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "settings", "cases"}, ""))
-	pattern_IntakeService_PutCaseSettings_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "settings", "cases"}, ""))
+	pattern_IntakeService_CreateCase_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "cases"}, ""))
+	pattern_IntakeService_GetCase_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, ""))
+	pattern_IntakeService_ListCases_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "cases"}, ""))
+	pattern_IntakeService_VerifyCaseAudit_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "cases", "case_id", "audit"}, "verify"))
+	pattern_IntakeService_StartVerification_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "startVerification"))
+	pattern_IntakeService_RecordVerification_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "recordVerification"))
+	pattern_IntakeService_Answer_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "answer"))
+	pattern_IntakeService_RecordReturnVisit_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "recordReturnVisit"))
+	pattern_IntakeService_Close_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "close"))
+	pattern_IntakeService_Withdraw_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "withdraw"))
+	pattern_IntakeService_Reopen_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "reopen"))
+	pattern_IntakeService_RequestReview_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "requestReview"))
+	pattern_IntakeService_DecideReview_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "decideReview"))
+	pattern_IntakeService_AwaitCustomer_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "awaitCustomer"))
+	pattern_IntakeService_ResumeFromCustomer_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "resumeFromCustomer"))
+	pattern_IntakeService_AwaitAppraisal_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "awaitAppraisal"))
+	pattern_IntakeService_ResumeFromAppraisal_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "resumeFromAppraisal"))
+	pattern_IntakeService_Reclassify_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "reclassify"))
+	pattern_IntakeService_MoveBranch_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "moveBranch"))
+	pattern_IntakeService_Acknowledge_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "acknowledge"))
+	pattern_IntakeService_AddNote_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "cases", "case_id", "notes"}, ""))
+	pattern_IntakeService_GetCaseHistory_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "cases", "case_id", "history"}, ""))
+	pattern_IntakeService_ListRelatedCases_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "cases", "case_id", "related"}, ""))
+	pattern_IntakeService_GetCaseSettings_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "settings", "cases"}, ""))
+	pattern_IntakeService_PutCaseSettings_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "settings", "cases"}, ""))
 )
 
 var (
-	forward_IntakeService_CreateCase_0         = runtime.ForwardResponseMessage
-	forward_IntakeService_GetCase_0            = runtime.ForwardResponseMessage
-	forward_IntakeService_ListCases_0          = runtime.ForwardResponseMessage
-	forward_IntakeService_VerifyCaseAudit_0    = runtime.ForwardResponseMessage
-	forward_IntakeService_StartVerification_0  = runtime.ForwardResponseMessage
-	forward_IntakeService_RecordVerification_0 = runtime.ForwardResponseMessage
-	forward_IntakeService_Answer_0             = runtime.ForwardResponseMessage
-	forward_IntakeService_RecordReturnVisit_0  = runtime.ForwardResponseMessage
-	forward_IntakeService_Close_0              = runtime.ForwardResponseMessage
-	forward_IntakeService_Withdraw_0           = runtime.ForwardResponseMessage
-	forward_IntakeService_Reopen_0             = runtime.ForwardResponseMessage
-	forward_IntakeService_RequestReview_0      = runtime.ForwardResponseMessage
-	forward_IntakeService_DecideReview_0       = runtime.ForwardResponseMessage
-	forward_IntakeService_AwaitCustomer_0      = runtime.ForwardResponseMessage
-	forward_IntakeService_ResumeFromCustomer_0 = runtime.ForwardResponseMessage
-	forward_IntakeService_Acknowledge_0        = runtime.ForwardResponseMessage
-	forward_IntakeService_AddNote_0            = runtime.ForwardResponseMessage
-	forward_IntakeService_GetCaseHistory_0     = runtime.ForwardResponseMessage
-	forward_IntakeService_ListRelatedCases_0   = runtime.ForwardResponseMessage
-	forward_IntakeService_GetCaseSettings_0    = runtime.ForwardResponseMessage
-	forward_IntakeService_PutCaseSettings_0    = runtime.ForwardResponseMessage
+	forward_IntakeService_CreateCase_0          = runtime.ForwardResponseMessage
+	forward_IntakeService_GetCase_0             = runtime.ForwardResponseMessage
+	forward_IntakeService_ListCases_0           = runtime.ForwardResponseMessage
+	forward_IntakeService_VerifyCaseAudit_0     = runtime.ForwardResponseMessage
+	forward_IntakeService_StartVerification_0   = runtime.ForwardResponseMessage
+	forward_IntakeService_RecordVerification_0  = runtime.ForwardResponseMessage
+	forward_IntakeService_Answer_0              = runtime.ForwardResponseMessage
+	forward_IntakeService_RecordReturnVisit_0   = runtime.ForwardResponseMessage
+	forward_IntakeService_Close_0               = runtime.ForwardResponseMessage
+	forward_IntakeService_Withdraw_0            = runtime.ForwardResponseMessage
+	forward_IntakeService_Reopen_0              = runtime.ForwardResponseMessage
+	forward_IntakeService_RequestReview_0       = runtime.ForwardResponseMessage
+	forward_IntakeService_DecideReview_0        = runtime.ForwardResponseMessage
+	forward_IntakeService_AwaitCustomer_0       = runtime.ForwardResponseMessage
+	forward_IntakeService_ResumeFromCustomer_0  = runtime.ForwardResponseMessage
+	forward_IntakeService_AwaitAppraisal_0      = runtime.ForwardResponseMessage
+	forward_IntakeService_ResumeFromAppraisal_0 = runtime.ForwardResponseMessage
+	forward_IntakeService_Reclassify_0          = runtime.ForwardResponseMessage
+	forward_IntakeService_MoveBranch_0          = runtime.ForwardResponseMessage
+	forward_IntakeService_Acknowledge_0         = runtime.ForwardResponseMessage
+	forward_IntakeService_AddNote_0             = runtime.ForwardResponseMessage
+	forward_IntakeService_GetCaseHistory_0      = runtime.ForwardResponseMessage
+	forward_IntakeService_ListRelatedCases_0    = runtime.ForwardResponseMessage
+	forward_IntakeService_GetCaseSettings_0     = runtime.ForwardResponseMessage
+	forward_IntakeService_PutCaseSettings_0     = runtime.ForwardResponseMessage
 )

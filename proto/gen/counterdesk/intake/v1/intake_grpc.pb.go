@@ -21,27 +21,31 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IntakeService_CreateCase_FullMethodName         = "/counterdesk.intake.v1.IntakeService/CreateCase"
-	IntakeService_GetCase_FullMethodName            = "/counterdesk.intake.v1.IntakeService/GetCase"
-	IntakeService_ListCases_FullMethodName          = "/counterdesk.intake.v1.IntakeService/ListCases"
-	IntakeService_VerifyCaseAudit_FullMethodName    = "/counterdesk.intake.v1.IntakeService/VerifyCaseAudit"
-	IntakeService_StartVerification_FullMethodName  = "/counterdesk.intake.v1.IntakeService/StartVerification"
-	IntakeService_RecordVerification_FullMethodName = "/counterdesk.intake.v1.IntakeService/RecordVerification"
-	IntakeService_Answer_FullMethodName             = "/counterdesk.intake.v1.IntakeService/Answer"
-	IntakeService_RecordReturnVisit_FullMethodName  = "/counterdesk.intake.v1.IntakeService/RecordReturnVisit"
-	IntakeService_Close_FullMethodName              = "/counterdesk.intake.v1.IntakeService/Close"
-	IntakeService_Withdraw_FullMethodName           = "/counterdesk.intake.v1.IntakeService/Withdraw"
-	IntakeService_Reopen_FullMethodName             = "/counterdesk.intake.v1.IntakeService/Reopen"
-	IntakeService_RequestReview_FullMethodName      = "/counterdesk.intake.v1.IntakeService/RequestReview"
-	IntakeService_DecideReview_FullMethodName       = "/counterdesk.intake.v1.IntakeService/DecideReview"
-	IntakeService_AwaitCustomer_FullMethodName      = "/counterdesk.intake.v1.IntakeService/AwaitCustomer"
-	IntakeService_ResumeFromCustomer_FullMethodName = "/counterdesk.intake.v1.IntakeService/ResumeFromCustomer"
-	IntakeService_Acknowledge_FullMethodName        = "/counterdesk.intake.v1.IntakeService/Acknowledge"
-	IntakeService_AddNote_FullMethodName            = "/counterdesk.intake.v1.IntakeService/AddNote"
-	IntakeService_GetCaseHistory_FullMethodName     = "/counterdesk.intake.v1.IntakeService/GetCaseHistory"
-	IntakeService_ListRelatedCases_FullMethodName   = "/counterdesk.intake.v1.IntakeService/ListRelatedCases"
-	IntakeService_GetCaseSettings_FullMethodName    = "/counterdesk.intake.v1.IntakeService/GetCaseSettings"
-	IntakeService_PutCaseSettings_FullMethodName    = "/counterdesk.intake.v1.IntakeService/PutCaseSettings"
+	IntakeService_CreateCase_FullMethodName          = "/counterdesk.intake.v1.IntakeService/CreateCase"
+	IntakeService_GetCase_FullMethodName             = "/counterdesk.intake.v1.IntakeService/GetCase"
+	IntakeService_ListCases_FullMethodName           = "/counterdesk.intake.v1.IntakeService/ListCases"
+	IntakeService_VerifyCaseAudit_FullMethodName     = "/counterdesk.intake.v1.IntakeService/VerifyCaseAudit"
+	IntakeService_StartVerification_FullMethodName   = "/counterdesk.intake.v1.IntakeService/StartVerification"
+	IntakeService_RecordVerification_FullMethodName  = "/counterdesk.intake.v1.IntakeService/RecordVerification"
+	IntakeService_Answer_FullMethodName              = "/counterdesk.intake.v1.IntakeService/Answer"
+	IntakeService_RecordReturnVisit_FullMethodName   = "/counterdesk.intake.v1.IntakeService/RecordReturnVisit"
+	IntakeService_Close_FullMethodName               = "/counterdesk.intake.v1.IntakeService/Close"
+	IntakeService_Withdraw_FullMethodName            = "/counterdesk.intake.v1.IntakeService/Withdraw"
+	IntakeService_Reopen_FullMethodName              = "/counterdesk.intake.v1.IntakeService/Reopen"
+	IntakeService_RequestReview_FullMethodName       = "/counterdesk.intake.v1.IntakeService/RequestReview"
+	IntakeService_DecideReview_FullMethodName        = "/counterdesk.intake.v1.IntakeService/DecideReview"
+	IntakeService_AwaitCustomer_FullMethodName       = "/counterdesk.intake.v1.IntakeService/AwaitCustomer"
+	IntakeService_ResumeFromCustomer_FullMethodName  = "/counterdesk.intake.v1.IntakeService/ResumeFromCustomer"
+	IntakeService_AwaitAppraisal_FullMethodName      = "/counterdesk.intake.v1.IntakeService/AwaitAppraisal"
+	IntakeService_ResumeFromAppraisal_FullMethodName = "/counterdesk.intake.v1.IntakeService/ResumeFromAppraisal"
+	IntakeService_Reclassify_FullMethodName          = "/counterdesk.intake.v1.IntakeService/Reclassify"
+	IntakeService_MoveBranch_FullMethodName          = "/counterdesk.intake.v1.IntakeService/MoveBranch"
+	IntakeService_Acknowledge_FullMethodName         = "/counterdesk.intake.v1.IntakeService/Acknowledge"
+	IntakeService_AddNote_FullMethodName             = "/counterdesk.intake.v1.IntakeService/AddNote"
+	IntakeService_GetCaseHistory_FullMethodName      = "/counterdesk.intake.v1.IntakeService/GetCaseHistory"
+	IntakeService_ListRelatedCases_FullMethodName    = "/counterdesk.intake.v1.IntakeService/ListRelatedCases"
+	IntakeService_GetCaseSettings_FullMethodName     = "/counterdesk.intake.v1.IntakeService/GetCaseSettings"
+	IntakeService_PutCaseSettings_FullMethodName     = "/counterdesk.intake.v1.IntakeService/PutCaseSettings"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -82,6 +86,19 @@ type IntakeServiceClient interface {
 	DecideReview(ctx context.Context, in *DecideReviewRequest, opts ...grpc.CallOption) (*DecideReviewResponse, error)
 	AwaitCustomer(ctx context.Context, in *AwaitCustomerRequest, opts ...grpc.CallOption) (*AwaitCustomerResponse, error)
 	ResumeFromCustomer(ctx context.Context, in *ResumeFromCustomerRequest, opts ...grpc.CallOption) (*ResumeFromCustomerResponse, error)
+	// AwaitAppraisal pauses the answer and resolution clocks while the bank
+	// waits for an external appraisal (third-party or judicial, 第三方鉴定).
+	AwaitAppraisal(ctx context.Context, in *AwaitAppraisalRequest, opts ...grpc.CallOption) (*AwaitAppraisalResponse, error)
+	ResumeFromAppraisal(ctx context.Context, in *ResumeFromAppraisalRequest, opts ...grpc.CallOption) (*ResumeFromAppraisalResponse, error)
+	// Reclassify changes an open, unanswered case's complexity (complaint
+	// manager, branch head or above): its answer and resolution deadlines are
+	// counted again with the rule for the new complexity.
+	Reclassify(ctx context.Context, in *ReclassifyRequest, opts ...grpc.CallOption) (*ReclassifyResponse, error)
+	// MoveBranch moves an open case to another branch of the bank (head
+	// office, or a regional supervisor of both branches' region): routing
+	// routes it again there and its deadlines are counted on that branch's
+	// calendar.
+	MoveBranch(ctx context.Context, in *MoveBranchRequest, opts ...grpc.CallOption) (*MoveBranchResponse, error)
 	// Acknowledge records that a person told the customer the case was taken
 	// on (in person at the counter, by phone): the acknowledgment deadline is
 	// met by whichever acknowledgment came first, this or a sent message. It
@@ -263,6 +280,46 @@ func (c *intakeServiceClient) ResumeFromCustomer(ctx context.Context, in *Resume
 	return out, nil
 }
 
+func (c *intakeServiceClient) AwaitAppraisal(ctx context.Context, in *AwaitAppraisalRequest, opts ...grpc.CallOption) (*AwaitAppraisalResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AwaitAppraisalResponse)
+	err := c.cc.Invoke(ctx, IntakeService_AwaitAppraisal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) ResumeFromAppraisal(ctx context.Context, in *ResumeFromAppraisalRequest, opts ...grpc.CallOption) (*ResumeFromAppraisalResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResumeFromAppraisalResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ResumeFromAppraisal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) Reclassify(ctx context.Context, in *ReclassifyRequest, opts ...grpc.CallOption) (*ReclassifyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReclassifyResponse)
+	err := c.cc.Invoke(ctx, IntakeService_Reclassify_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) MoveBranch(ctx context.Context, in *MoveBranchRequest, opts ...grpc.CallOption) (*MoveBranchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MoveBranchResponse)
+	err := c.cc.Invoke(ctx, IntakeService_MoveBranch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *intakeServiceClient) Acknowledge(ctx context.Context, in *AcknowledgeRequest, opts ...grpc.CallOption) (*AcknowledgeResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AcknowledgeResponse)
@@ -361,6 +418,19 @@ type IntakeServiceServer interface {
 	DecideReview(context.Context, *DecideReviewRequest) (*DecideReviewResponse, error)
 	AwaitCustomer(context.Context, *AwaitCustomerRequest) (*AwaitCustomerResponse, error)
 	ResumeFromCustomer(context.Context, *ResumeFromCustomerRequest) (*ResumeFromCustomerResponse, error)
+	// AwaitAppraisal pauses the answer and resolution clocks while the bank
+	// waits for an external appraisal (third-party or judicial, 第三方鉴定).
+	AwaitAppraisal(context.Context, *AwaitAppraisalRequest) (*AwaitAppraisalResponse, error)
+	ResumeFromAppraisal(context.Context, *ResumeFromAppraisalRequest) (*ResumeFromAppraisalResponse, error)
+	// Reclassify changes an open, unanswered case's complexity (complaint
+	// manager, branch head or above): its answer and resolution deadlines are
+	// counted again with the rule for the new complexity.
+	Reclassify(context.Context, *ReclassifyRequest) (*ReclassifyResponse, error)
+	// MoveBranch moves an open case to another branch of the bank (head
+	// office, or a regional supervisor of both branches' region): routing
+	// routes it again there and its deadlines are counted on that branch's
+	// calendar.
+	MoveBranch(context.Context, *MoveBranchRequest) (*MoveBranchResponse, error)
 	// Acknowledge records that a person told the customer the case was taken
 	// on (in person at the counter, by phone): the acknowledgment deadline is
 	// met by whichever acknowledgment came first, this or a sent message. It
@@ -436,6 +506,18 @@ func (UnimplementedIntakeServiceServer) AwaitCustomer(context.Context, *AwaitCus
 }
 func (UnimplementedIntakeServiceServer) ResumeFromCustomer(context.Context, *ResumeFromCustomerRequest) (*ResumeFromCustomerResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResumeFromCustomer not implemented")
+}
+func (UnimplementedIntakeServiceServer) AwaitAppraisal(context.Context, *AwaitAppraisalRequest) (*AwaitAppraisalResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AwaitAppraisal not implemented")
+}
+func (UnimplementedIntakeServiceServer) ResumeFromAppraisal(context.Context, *ResumeFromAppraisalRequest) (*ResumeFromAppraisalResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResumeFromAppraisal not implemented")
+}
+func (UnimplementedIntakeServiceServer) Reclassify(context.Context, *ReclassifyRequest) (*ReclassifyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Reclassify not implemented")
+}
+func (UnimplementedIntakeServiceServer) MoveBranch(context.Context, *MoveBranchRequest) (*MoveBranchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MoveBranch not implemented")
 }
 func (UnimplementedIntakeServiceServer) Acknowledge(context.Context, *AcknowledgeRequest) (*AcknowledgeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Acknowledge not implemented")
@@ -746,6 +828,78 @@ func _IntakeService_ResumeFromCustomer_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_AwaitAppraisal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AwaitAppraisalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).AwaitAppraisal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_AwaitAppraisal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).AwaitAppraisal(ctx, req.(*AwaitAppraisalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_ResumeFromAppraisal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResumeFromAppraisalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ResumeFromAppraisal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ResumeFromAppraisal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ResumeFromAppraisal(ctx, req.(*ResumeFromAppraisalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_Reclassify_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReclassifyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).Reclassify(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_Reclassify_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).Reclassify(ctx, req.(*ReclassifyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_MoveBranch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MoveBranchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).MoveBranch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_MoveBranch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).MoveBranch(ctx, req.(*MoveBranchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IntakeService_Acknowledge_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AcknowledgeRequest)
 	if err := dec(in); err != nil {
@@ -920,6 +1074,22 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResumeFromCustomer",
 			Handler:    _IntakeService_ResumeFromCustomer_Handler,
+		},
+		{
+			MethodName: "AwaitAppraisal",
+			Handler:    _IntakeService_AwaitAppraisal_Handler,
+		},
+		{
+			MethodName: "ResumeFromAppraisal",
+			Handler:    _IntakeService_ResumeFromAppraisal_Handler,
+		},
+		{
+			MethodName: "Reclassify",
+			Handler:    _IntakeService_Reclassify_Handler,
+		},
+		{
+			MethodName: "MoveBranch",
+			Handler:    _IntakeService_MoveBranch_Handler,
 		},
 		{
 			MethodName: "Acknowledge",
