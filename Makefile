@@ -52,7 +52,7 @@ chart-check: ## helm lint + helm template + strict schema validation, offline
 test-go: ## unit, integration and end-to-end tests of every module
 	@export HELM=$(CURDIR)/.bin/helm KUBECONFORM=$(CURDIR)/.bin/kubeconform; for m in $(MODULES); do echo "== $$m"; (cd $$m && go test -count=1 ./...); done
 
-test: deps check-generated lint chart-check test-go ## everything CI runs
+test: deps check-generated lint chart-check test-go loadgen-check ## everything CI runs
 
 clean:
 	rm -rf bin
