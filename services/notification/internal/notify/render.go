@@ -63,7 +63,8 @@ type Content struct {
 	// requires; shown in TimeZone.
 	PreviousAnswerAt time.Time
 	// ChangeReason is why the date moved: ChangeCalendarYearLoaded,
-	// ChangeBranchClosure, ChangeResumed, ChangeReopened,
+	// ChangeBranchClosure, ChangeResumed, ChangeReopened, ChangeResumedAppraisal,
+	// ChangeComplexity, ChangeBranch,
 	// ChangeRegulatoryExtension, or anything else for a general calendar
 	// change.
 	ChangeReason string
@@ -137,8 +138,11 @@ func Render(t Template, lang Language, c Content) (Message, error) {
 		CaseNumber, CustomerName, ExpectedAnswer, PreviousAnswer, Answer string
 		Provisional, HolidaysPublished, BranchClosed, Later              bool
 		Resumed, Reopened, Extended                                      bool
+		AppraisalDone, Reclassified, BranchMoved                         bool
 	}{
-		Resumed: c.ChangeReason == ChangeResumed, Reopened: c.ChangeReason == ChangeReopened,
+		AppraisalDone: c.ChangeReason == ChangeResumedAppraisal, Reclassified: c.ChangeReason == ChangeComplexity,
+		BranchMoved: c.ChangeReason == ChangeBranch,
+		Resumed:     c.ChangeReason == ChangeResumed, Reopened: c.ChangeReason == ChangeReopened,
 		Extended:   c.ChangeReason == ChangeRegulatoryExtension,
 		Answer:     answerBody(c.Answer),
 		CaseNumber: SingleLine(c.CaseNumber), CustomerName: SingleLine(c.CustomerName),

@@ -327,3 +327,27 @@ func TestADateMovedByAPauseOrAReopeningSaysSo(t *testing.T) {
 		}
 	}
 }
+
+// A date moved by an appraisal's end, a reclassification or a move to
+// another branch says why, in both languages, and does not blame the
+// calendar.
+func TestADateMovedByAppraisalComplexityOrBranchSaysSo(t *testing.T) {
+	due := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	want := map[string]map[Language]string{
+		ChangeResumedAppraisal: {LanguageZhCN: "第三方鉴定", LanguageEn: "appraisal"},
+		ChangeComplexity:       {LanguageZhCN: "复杂程度", LanguageEn: "how complex"},
+		ChangeBranch:           {LanguageZhCN: "其他网点", LanguageEn: "another of our branches"},
+	}
+	for reason, byLang := range want {
+		for lang, phrase := range byLang {
+			msg, err := Render(TemplateCaseDateMoved, lang, Content{CaseNumber: "CD-1", TimeZone: "Asia/Shanghai",
+				PreviousAnswerAt: due, ExpectedAnswerAt: due.Add(96 * time.Hour), ChangeReason: reason})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(msg.Body, phrase) || strings.Contains(msg.Body, "工作日安排有变化") || strings.Contains(msg.Body, "working calendar has changed") {
+				t.Errorf("%s in %s: body %q, want it to say %q and not blame the calendar", reason, lang, msg.Body, phrase)
+			}
+		}
+	}
+}

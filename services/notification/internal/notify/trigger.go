@@ -84,6 +84,15 @@ const (
 	// telling the customer of every extension, so it is told whatever kind
 	// of deadline the acknowledgment promised.
 	ChangeRegulatoryExtension = "regulatory_extension"
+	// ChangeResumedAppraisal: the case waited for an external (third-party
+	// or judicial) appraisal, and the clock resumed when it came back.
+	ChangeResumedAppraisal = "resumed_after_appraisal"
+	// ChangeComplexity: the case was reclassified (normal, complex, major)
+	// and its answer date counted by the time allowed for the new class.
+	ChangeComplexity = "complexity_changed"
+	// ChangeBranch: the case moved to another branch of the bank and its
+	// date was counted on that branch's working days.
+	ChangeBranch = "branch_changed"
 )
 
 // Recount is a deadline of a case that slatimer counted again because the

@@ -69,8 +69,11 @@ var customerClocks = []sla.Kind{sla.KindFirstAnswer, sla.KindResolution}
 
 // Reasons of the DeadlineRecomputed a step causes.
 const (
-	ReasonResumed  = "resumed_after_waiting_for_customer"
-	ReasonReopened = "case_reopened"
+	ReasonResumed          = "resumed_after_waiting_for_customer"
+	ReasonResumedAppraisal = "resumed_after_appraisal"
+	ReasonReopened         = "case_reopened"
+	ReasonComplexity       = "complexity_changed"
+	ReasonBranch           = "branch_changed"
 )
 
 func (h *Handler) transitioned(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {
@@ -82,11 +85,17 @@ func (h *Handler) transitioned(ctx context.Context, tx pgx.Tx, env *eventsv1.Env
 		}
 	}
 	switch ev.GetAction() {
-	case "awaitCustomer":
+	// An external appraisal (third-party or judicial) pauses and resumes
+	// the same clocks as the wait for the customer.
+	case "awaitCustomer", "awaitAppraisal":
 		_, err := h.Store.Pause(ctx, tx, env.GetCaseId(), customerClocks, at)
 		return err
-	case "resumeFromCustomer":
-		return h.recount(ctx, tx, env.GetCaseId(), at, ReasonResumed, func(d timerpg.CaseDeadline, cal *calendar.Calendar) (time.Time, bool) {
+	case "resumeFromCustomer", "resumeFromAppraisal":
+		reason := ReasonResumed
+		if ev.GetAction() == "resumeFromAppraisal" {
+			reason = ReasonResumedAppraisal
+		}
+		return h.recount(ctx, tx, env.GetCaseId(), at, reason, func(d timerpg.CaseDeadline, cal *calendar.Calendar) (time.Time, bool) {
 			if d.PausedAt == nil || d.MetAt != nil {
 				return time.Time{}, false
 			}
@@ -96,8 +105,18 @@ func (h *Handler) transitioned(ctx context.Context, tx pgx.Tx, env *eventsv1.Env
 			if d.Basis.Clock == sla.ClockCalendar {
 				return d.StartedAt.Add(at.Sub(*d.PausedAt)), true
 			}
-			return cal.AddBusinessTime(d.StartedAt, cal.BusinessTimeBetween(*d.PausedAt, at)), true
+			// Work time is read in the branch's zone: the stored times come
+			// back from Postgres in UTC, whose 09:00-17:00 is not the branch's.
+			loc := cal.Location()
+			if l, err := time.LoadLocation(d.Basis.TimeZone); err == nil && d.Basis.TimeZone != "" {
+				loc = l
+			}
+			return cal.AddBusinessTime(d.StartedAt.In(loc), cal.BusinessTimeBetween(d.PausedAt.In(loc), at.In(loc))), true
 		})
+	case "reclassify":
+		return h.reclassified(ctx, tx, env)
+	case "moveBranch":
+		return h.movedBranch(ctx, tx, env)
 	case "reopen":
 		// The answer and resolution clocks start again, from the reopening.
 		return h.recount(ctx, tx, env.GetCaseId(), at, ReasonReopened, func(timerpg.CaseDeadline, *calendar.Calendar) (time.Time, bool) {

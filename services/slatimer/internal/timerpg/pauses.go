@@ -75,3 +75,39 @@ func kindNames(kinds []sla.Kind) []string {
 	}
 	return out
 }
+
+// Recount stores nd, counted from old's start on a new basis (nd.Basis: a
+// new complexity's rule, a new branch's calendar), as old's case and kind's
+// deadline at branch and region, with its warnings and breach at their new
+// times; a paused clock stays paused (it neither warns nor breaches until it
+// resumes, when its start moves on by the pause), a met one stays met.
+func (s *Store) Recount(ctx context.Context, tx pgx.Tx, old calendars.OpenDeadline, nd sla.Deadline, branch, region string, version int64, changedAt time.Time) error {
+	basis, err := json.Marshal(nd.Basis)
+	if err != nil {
+		return fmt.Errorf("encode basis of %s: %w", old.Kind, err)
+	}
+	q := s.on(tx)
+	if err := q.RecountDeadline(ctx, timerdb.RecountDeadlineParams{CaseID: old.CaseID, Kind: old.Kind, DueAt: nd.DueAt,
+		Provisional: nd.Provisional, Basis: basis, CalendarVersion: version, PolicyVersion: nd.Basis.PolicyVersion,
+		BranchID: branch, RegionID: region}); err != nil {
+		return fmt.Errorf("recount %s of case %s: %w", old.Kind, old.CaseID, err)
+	}
+	for _, w := range fires(nd) {
+		if err := q.RescheduleFire(ctx, timerdb.RescheduleFireParams{CaseID: old.CaseID, Kind: old.Kind, Level: w.Level, FireAt: w.At, ChangedAt: changedAt}); err != nil {
+			return fmt.Errorf("reschedule %s fire of %s of case %s: %w", w.Level, old.Kind, old.CaseID, err)
+		}
+	}
+	if err := q.ResetLevel(ctx, timerdb.ResetLevelParams{CaseID: old.CaseID, Kind: old.Kind}); err != nil {
+		return fmt.Errorf("reset level of %s of case %s: %w", old.Kind, old.CaseID, err)
+	}
+	return nil
+}
+
+// MoveCase records that every deadline of the case belongs to branch and
+// region now (due lists by branch and region, and the branch's closures).
+func (s *Store) MoveCase(ctx context.Context, tx pgx.Tx, caseID, branch, region string) error {
+	if err := s.on(tx).MoveCaseDeadlines(ctx, timerdb.MoveCaseDeadlinesParams{CaseID: caseID, BranchID: branch, RegionID: region}); err != nil {
+		return fmt.Errorf("move deadlines of case %s: %w", caseID, err)
+	}
+	return nil
+}

@@ -93,3 +93,22 @@ func (s *Store) PutPolicy(ctx context.Context, tenant, by string, p sla.Policy, 
 		}
 	}
 }
+
+// PolicyAt returns version v of the bank's policy, the one a case was armed
+// with, and whether it is still stored; version 0 is the default policy,
+// always there. When it is not (false), the caller counts on the policy in
+// force.
+func (s *Store) PolicyAt(ctx context.Context, tx pgx.Tx, tenant string, v int64) (sla.Policy, bool, error) {
+	if v == 0 {
+		return sla.DefaultPolicy(), true, nil
+	}
+	r, err := s.on(tx).PolicyVersionOf(ctx, timerdb.PolicyVersionOfParams{TenantID: tenant, Version: v})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sla.Policy{}, false, nil
+	}
+	if err != nil {
+		return sla.Policy{}, false, fmt.Errorf("read policy version %d of %s: %w", v, tenant, err)
+	}
+	pv, err := policyVersion(tenant, r.Version, r.Policy, r.UpdatedBy, r.UpdatedAt)
+	return pv.Policy, err == nil, err
+}

@@ -63,3 +63,15 @@ WHERE case_id = $1 AND kind = $2;
 -- The fires of a clock started again: the new run's fires replace them all
 -- (what the old run fired was published as events already).
 DELETE FROM timer_fires WHERE case_id = $1 AND kind = $2;
+
+-- name: RecountDeadline :exec
+-- A deadline counted again from the same start on a new basis (the rule of
+-- a new complexity, or the calendar of a new branch): its due time, basis
+-- and branch change; paused, met and level are left as they are.
+UPDATE deadlines SET due_at = $3, provisional = $4, basis = $5, calendar_version = $6, policy_version = $7,
+    branch_id = $8, region_id = $9
+WHERE case_id = $1 AND kind = $2;
+
+-- name: MoveCaseDeadlines :exec
+-- Every deadline of a case moved to another branch belongs to it now.
+UPDATE deadlines SET branch_id = $2, region_id = $3 WHERE case_id = $1;

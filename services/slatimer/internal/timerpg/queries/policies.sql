@@ -18,3 +18,8 @@ RETURNING version;
 SELECT version, policy, updated_by, updated_at
 FROM policy_versions WHERE tenant_id = $1
 ORDER BY version DESC;
+
+-- name: PolicyVersionOf :one
+-- One version of the bank's policy (a case keeps the one it was armed with).
+SELECT version, policy, updated_by, updated_at
+FROM policy_versions WHERE tenant_id = $1 AND version = $2;

@@ -278,6 +278,22 @@ func (q *Queries) MeetDeadline(ctx context.Context, arg MeetDeadlineParams) erro
 	return err
 }
 
+const moveCaseDeadlines = `-- name: MoveCaseDeadlines :exec
+UPDATE deadlines SET branch_id = $2, region_id = $3 WHERE case_id = $1
+`
+
+type MoveCaseDeadlinesParams struct {
+	CaseID   string
+	BranchID string
+	RegionID string
+}
+
+// Every deadline of a case moved to another branch belongs to it now.
+func (q *Queries) MoveCaseDeadlines(ctx context.Context, arg MoveCaseDeadlinesParams) error {
+	_, err := q.db.Exec(ctx, moveCaseDeadlines, arg.CaseID, arg.BranchID, arg.RegionID)
+	return err
+}
+
 const pauseDeadlines = `-- name: PauseDeadlines :many
 UPDATE deadlines SET paused_at = $1::timestamptz
 WHERE case_id = $2 AND met_at IS NULL AND paused_at IS NULL AND kind = ANY($3::text[])
@@ -348,6 +364,42 @@ func (q *Queries) RearmDeadline(ctx context.Context, arg RearmDeadlineParams) er
 		arg.Basis,
 		arg.CalendarVersion,
 		arg.PolicyVersion,
+	)
+	return err
+}
+
+const recountDeadline = `-- name: RecountDeadline :exec
+UPDATE deadlines SET due_at = $3, provisional = $4, basis = $5, calendar_version = $6, policy_version = $7,
+    branch_id = $8, region_id = $9
+WHERE case_id = $1 AND kind = $2
+`
+
+type RecountDeadlineParams struct {
+	CaseID          string
+	Kind            string
+	DueAt           time.Time
+	Provisional     bool
+	Basis           []byte
+	CalendarVersion int64
+	PolicyVersion   int64
+	BranchID        string
+	RegionID        string
+}
+
+// A deadline counted again from the same start on a new basis (the rule of
+// a new complexity, or the calendar of a new branch): its due time, basis
+// and branch change; paused, met and level are left as they are.
+func (q *Queries) RecountDeadline(ctx context.Context, arg RecountDeadlineParams) error {
+	_, err := q.db.Exec(ctx, recountDeadline,
+		arg.CaseID,
+		arg.Kind,
+		arg.DueAt,
+		arg.Provisional,
+		arg.Basis,
+		arg.CalendarVersion,
+		arg.PolicyVersion,
+		arg.BranchID,
+		arg.RegionID,
 	)
 	return err
 }

@@ -103,3 +103,33 @@ func (q *Queries) ListPolicyVersions(ctx context.Context, tenantID string) ([]Li
 	}
 	return items, nil
 }
+
+const policyVersionOf = `-- name: PolicyVersionOf :one
+SELECT version, policy, updated_by, updated_at
+FROM policy_versions WHERE tenant_id = $1 AND version = $2
+`
+
+type PolicyVersionOfParams struct {
+	TenantID string
+	Version  int64
+}
+
+type PolicyVersionOfRow struct {
+	Version   int64
+	Policy    []byte
+	UpdatedBy string
+	UpdatedAt time.Time
+}
+
+// One version of the bank's policy (a case keeps the one it was armed with).
+func (q *Queries) PolicyVersionOf(ctx context.Context, arg PolicyVersionOfParams) (PolicyVersionOfRow, error) {
+	row := q.db.QueryRow(ctx, policyVersionOf, arg.TenantID, arg.Version)
+	var i PolicyVersionOfRow
+	err := row.Scan(
+		&i.Version,
+		&i.Policy,
+		&i.UpdatedBy,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
