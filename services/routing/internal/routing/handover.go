@@ -240,3 +240,24 @@ func Reroute(p Pool, c Current, reason string, at time.Time) (a Assignment, aler
 	fb.Reason = ReasonOwnerMissing
 	return fb, true, nil
 }
+
+// MoveToBranch routes a case that moved to another branch afresh there, by
+// the bank's rules as a new case at that branch (p is the new branch's
+// pool, c the case's facts with its new branch): a rule's owner role, else
+// the branch's complaint manager, else the branch head and up. Nobody at
+// the old branch keeps it, and the first receiver is not asked again (they
+// are not of the new branch). The new owner has to pick it up; the reason
+// is branch_changed whoever it went to.
+func MoveToBranch(rules []Rule, p Pool, cur Current, c Case, at time.Time) (Assignment, error) {
+	if !cur.Open {
+		return Assignment{}, ErrClosed
+	}
+	c.ReportedBy = ""
+	a, err := AssignNew(rules, p, c, at)
+	if err != nil {
+		return Assignment{}, err
+	}
+	a.Kind, a.Reason, a.PickupPending = KindReroute, ReasonBranchChanged, true
+	a.FirstResponder = cur.FirstResponder
+	return a, nil
+}

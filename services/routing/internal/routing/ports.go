@@ -155,3 +155,40 @@ func (Service) Reroute(ctx context.Context, tx Tx, tenant string, caseIDs []stri
 	}
 	return n, nil
 }
+
+// MovedBranch routes a case that moved to another branch of the bank
+// (c with its new branch and region) afresh there, once per event (cause):
+// moved is false when routing has no assignment for it, it is at that
+// branch already or the event was seen before.
+func (Service) MovedBranch(ctx context.Context, tx Tx, c Case, cause string, at time.Time) (moved bool, err error) {
+	cur, err := tx.LockCurrent(ctx, c.Tenant, c.ID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if cur.Branch == c.Branch {
+		return false, nil
+	}
+	if seen, err := tx.CauseSeen(ctx, c.ID, cause); err != nil || seen {
+		return false, err
+	}
+	p, err := tx.Pool(ctx, c.Tenant, c.Branch)
+	if err != nil {
+		return false, err
+	}
+	rules, err := tx.Rules(ctx, c.Tenant)
+	if err != nil {
+		return false, err
+	}
+	a, err := MoveToBranch(rules, p, cur, c, at)
+	if err != nil {
+		return false, err
+	}
+	a.Cause = cause
+	if err := record(ctx, tx, cur, a, "", ""); err != nil {
+		return false, err
+	}
+	return true, nil
+}

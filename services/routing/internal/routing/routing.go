@@ -267,6 +267,9 @@ const (
 	ReasonOffDuty          = "rerouted_off_duty"
 	ReasonDeactivated      = "rerouted_deactivated"
 	ReasonOwnerMissing     = "owner_missing"
+	// ReasonBranchChanged: the case moved to another branch (intake's
+	// moveBranch) and was routed there afresh.
+	ReasonBranchChanged = "branch_changed"
 )
 
 // Case is what routing knows of a case.

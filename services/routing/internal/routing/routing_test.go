@@ -317,3 +317,27 @@ func TestValidateRules(t *testing.T) {
 		}
 	}
 }
+
+// A case moved to another branch is routed there as a new case would be,
+// to its complaint manager by default, whoever first received it; the
+// first receiver is kept on record, and the new owner has to pick it up.
+func TestAMovedCaseGoesToTheNewBranchsComplaintManager(t *testing.T) {
+	p := demoPool()
+	cur := Current{CaseID: "c", Tenant: "bank-a", Branch: "b0", Region: "r0", Owner: Owner{Staff: "t9"}, Level: LevelFirstReceiver,
+		FirstResponder: "t9", Open: true}
+	c := Case{ID: "c", Tenant: "bank-a", Branch: "b1", Region: "r1", Category: "CATEGORY_FEE_DISPUTE", Severity: "SEVERITY_NORMAL",
+		ReportedBy: "t1"}
+	a, err := MoveToBranch(DefaultRules(), p, cur, c, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := p.Find(a.Owner.Staff)
+	if s.Role != RoleComplaintManager || a.Branch != "b1" || a.Region != "r1" || a.Kind != KindReroute ||
+		a.Reason != ReasonBranchChanged || !a.PickupPending || a.FirstResponder != "t9" {
+		t.Errorf("moved: %+v, want the b1 complaint manager, kind reroute, reason branch_changed, to be picked up", a)
+	}
+	cur.Open = false
+	if _, err := MoveToBranch(DefaultRules(), p, cur, c, at); !errors.Is(err, ErrClosed) {
+		t.Errorf("moving a closed case: %v, want ErrClosed", err)
+	}
+}

@@ -42,6 +42,11 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 		return err
 	case env.GetCaseTransitioned() != nil:
 		t := env.GetCaseTransitioned()
+		if t.GetAction() == "moveBranch" {
+			if err := h.movedBranch(ctx, tx, env); err != nil {
+				return err
+			}
+		}
 		if _, err := h.Store.SetOpen(ctx, tx, tenant, caseID, openAfter(t), t.GetAt().AsTime()); err != nil {
 			return err
 		}
@@ -80,6 +85,25 @@ func (h *Handler) created(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope
 	return err
 }
 
+// movedBranch routes a case intake moved to another branch afresh there
+// (kind reroute, reason branch_changed), once per event.
+func (h *Handler) movedBranch(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {
+	t := env.GetCaseTransitioned()
+	c := routing.Case{ID: env.GetCaseId(), Tenant: env.GetTenantId(), Branch: t.GetBranchId(), Region: t.GetRegionId(),
+		Category: t.GetCategory().String(), Severity: t.GetSeverity().String(), Channel: t.GetChannel().String(),
+		Tier: t.GetCustomerTier().String()}
+	_, err := h.svc.MovedBranch(ctx, h.Store.On(tx), c, env.GetEventId(), t.GetAt().AsTime())
+	switch {
+	case errors.Is(err, routing.ErrNotFound):
+		return eventbus.Permanent(fmt.Errorf("case %s: branch %s unknown to routing", c.ID, c.Branch))
+	case errors.Is(err, routing.ErrNoOwner):
+		return eventbus.Permanent(err)
+	case errors.Is(err, routing.ErrClosed):
+		return nil // answered, closed or withdrawn here: intake moves only open cases, so a late event
+	}
+	return err
+}
+
 // AfterCommit makes the case's queue entries what its committed assignment
 // says. If this fails or the process dies first, the start-up rebuild (and
 // the periodic one) restores it.
@@ -89,6 +113,19 @@ func (h *Handler) AfterCommit(ctx context.Context, env *eventsv1.Envelope) error
 		env.GetDeadlinesArmed() != nil, env.GetDeadlineRecomputed() != nil:
 	default:
 		return nil
+	}
+	if t := env.GetCaseTransitioned(); t.GetAction() == "moveBranch" {
+		// The branch the case left loses it from its queues.
+		from, moved, err := h.Store.MovedFromBranch(ctx, env.GetCaseId(), env.GetEventId())
+		if err != nil {
+			return err
+		}
+		if moved && from != t.GetBranchId() {
+			if err := h.Queues.Remove(ctx, env.GetTenantId(), from, env.GetCaseId()); err != nil {
+				h.Queues.Invalidate(ctx)
+				return err
+			}
+		}
 	}
 	q, open, err := h.Store.Queued(ctx, env.GetTenantId(), env.GetCaseId())
 	if errors.Is(err, routing.ErrNotFound) && env.GetCaseCreated() == nil {

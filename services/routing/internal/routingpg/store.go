@@ -246,6 +246,18 @@ func (t *txStore) Apply(ctx context.Context, prev routing.Current, a routing.Ass
 		Note: pii.MaskFreeText(note), Cause: a.Cause, At: a.At}); err != nil {
 		return 0, fmt.Errorf("record hand-over of case %s: %w", a.CaseID, err)
 	}
+	// A hand-over to another branch (the case moved) moves the assignment
+	// and remembers the branch it came from, whose queues lose the case.
+	if a.Branch != "" && a.Branch != prev.Branch {
+		if err := t.q.MoveAssignment(ctx, routingdb.MoveAssignmentParams{TenantID: a.Tenant, CaseID: a.CaseID,
+			BranchID: a.Branch, RegionID: a.Region}); err != nil {
+			return 0, fmt.Errorf("move case %s to branch %s: %w", a.CaseID, a.Branch, err)
+		}
+		if err := t.q.MarkHandoverFromBranch(ctx, routingdb.MarkHandoverFromBranchParams{CaseID: a.CaseID, Seq: seq,
+			FromBranchID: prev.Branch}); err != nil {
+			return 0, fmt.Errorf("record the branch case %s left: %w", a.CaseID, err)
+		}
+	}
 	return int(seq), t.touch(ctx, a)
 }
 
@@ -499,6 +511,20 @@ func (s *Store) Current(ctx context.Context, tenant, caseID string) (routing.Cur
 		Owner: routing.Owner{Staff: r.OwnerID, Role: r.OwnerRole}, Level: r.Level, Severity: r.Severity,
 		FirstResponder: r.FirstResponderID, PickupPending: r.PickupPending, Open: r.Open,
 		HandedBy: routing.Owner{Staff: r.HandedByID, Role: r.HandedByRole}}, nil
+}
+
+// MovedFromBranch returns the branch the hand-over caused by event cause
+// (a move to another branch) took the case from; false when that event
+// moved nothing.
+func (s *Store) MovedFromBranch(ctx context.Context, caseID, cause string) (string, bool, error) {
+	b, err := s.q.MovedFromBranch(ctx, routingdb.MovedFromBranchParams{CaseID: caseID, Cause: cause})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read the branch case %s left: %w", caseID, err)
+	}
+	return b, true, nil
 }
 
 // HandoverCausedBy returns whom the hand-over of a case caused by event

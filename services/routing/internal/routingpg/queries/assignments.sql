@@ -94,3 +94,14 @@ FROM assignments WHERE case_id = @case_id AND (@tenant_id::text = '*' OR tenant_
 SELECT h.from_staff_id, h.to_staff_id, h.to_role, coalesce(p.to_role, '')::text AS from_role
 FROM handovers h LEFT JOIN handovers p ON p.case_id = h.case_id AND p.seq = h.seq - 1
 WHERE h.case_id = @case_id AND h.cause = @cause::text AND @cause::text <> '';
+
+-- name: MoveAssignment :exec
+-- The case moved to another branch of the bank (and with it, maybe, region).
+UPDATE assignments SET branch_id = $3, region_id = $4 WHERE tenant_id = $1 AND case_id = $2;
+
+-- name: MarkHandoverFromBranch :exec
+UPDATE handovers SET from_branch_id = $3 WHERE case_id = $1 AND seq = $2;
+
+-- name: MovedFromBranch :one
+-- The branch the hand-over caused by an event (a moveBranch) took the case from.
+SELECT from_branch_id FROM handovers WHERE case_id = @case_id AND cause = @cause::text AND @cause::text <> '' AND from_branch_id <> '';

@@ -400,6 +400,60 @@ func (q *Queries) LockAssignment(ctx context.Context, arg LockAssignmentParams) 
 	return i, err
 }
 
+const markHandoverFromBranch = `-- name: MarkHandoverFromBranch :exec
+UPDATE handovers SET from_branch_id = $3 WHERE case_id = $1 AND seq = $2
+`
+
+type MarkHandoverFromBranchParams struct {
+	CaseID       string
+	Seq          int32
+	FromBranchID string
+}
+
+func (q *Queries) MarkHandoverFromBranch(ctx context.Context, arg MarkHandoverFromBranchParams) error {
+	_, err := q.db.Exec(ctx, markHandoverFromBranch, arg.CaseID, arg.Seq, arg.FromBranchID)
+	return err
+}
+
+const moveAssignment = `-- name: MoveAssignment :exec
+UPDATE assignments SET branch_id = $3, region_id = $4 WHERE tenant_id = $1 AND case_id = $2
+`
+
+type MoveAssignmentParams struct {
+	TenantID string
+	CaseID   string
+	BranchID string
+	RegionID string
+}
+
+// The case moved to another branch of the bank (and with it, maybe, region).
+func (q *Queries) MoveAssignment(ctx context.Context, arg MoveAssignmentParams) error {
+	_, err := q.db.Exec(ctx, moveAssignment,
+		arg.TenantID,
+		arg.CaseID,
+		arg.BranchID,
+		arg.RegionID,
+	)
+	return err
+}
+
+const movedFromBranch = `-- name: MovedFromBranch :one
+SELECT from_branch_id FROM handovers WHERE case_id = $1 AND cause = $2::text AND $2::text <> '' AND from_branch_id <> ''
+`
+
+type MovedFromBranchParams struct {
+	CaseID string
+	Cause  string
+}
+
+// The branch the hand-over caused by an event (a moveBranch) took the case from.
+func (q *Queries) MovedFromBranch(ctx context.Context, arg MovedFromBranchParams) (string, error) {
+	row := q.db.QueryRow(ctx, movedFromBranch, arg.CaseID, arg.Cause)
+	var from_branch_id string
+	err := row.Scan(&from_branch_id)
+	return from_branch_id, err
+}
+
 const nextHandoverSeq = `-- name: NextHandoverSeq :one
 SELECT (coalesce(max(seq), 0) + 1)::int FROM handovers WHERE case_id = $1
 `

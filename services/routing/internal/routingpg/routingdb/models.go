@@ -40,17 +40,18 @@ type Branch struct {
 }
 
 type Handover struct {
-	CaseID      string
-	Seq         int32
-	FromStaffID string
-	ToStaffID   string
-	Reason      string
-	At          time.Time
-	Kind        string
-	ActorID     string
-	ToRole      string
-	Note        string
-	Cause       string
+	CaseID       string
+	Seq          int32
+	FromStaffID  string
+	ToStaffID    string
+	Reason       string
+	At           time.Time
+	Kind         string
+	ActorID      string
+	ToRole       string
+	Note         string
+	Cause        string
+	FromBranchID string
 }
 
 type Region struct {
