@@ -14,6 +14,7 @@ import (
 	"time"
 
 	casesv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/cases/v1"
+	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
 	intakev1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1"
 	"github.com/counterdesk/counterdesk/services/intake/internal/cases"
 	"github.com/counterdesk/counterdesk/services/platform/auth"
@@ -510,5 +511,36 @@ func TestAppraisalReclassifyAndMoveBranch(t *testing.T) {
 	}
 	if n := f.countWhere(t, "case_history", "action = 'moveBranch'"); n != 2 {
 		t.Errorf("%d moveBranch history entries, want 2", n)
+	}
+	// The events carry the new severity and the new branch.
+	rows, err := f.pool.Query(context.Background(), `SELECT payload FROM outbox ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string][]*eventsv1.CaseTransitioned{}
+	for rows.Next() {
+		var payload []byte
+		if err := rows.Scan(&payload); err != nil {
+			t.Fatal(err)
+		}
+		env := &eventsv1.Envelope{}
+		if err := proto.Unmarshal(payload, env); err != nil {
+			t.Fatal(err)
+		}
+		if ct := env.GetCaseTransitioned(); ct != nil && env.GetCaseId() == id {
+			got[ct.GetAction()] = append(got[ct.GetAction()], ct)
+		}
+	}
+	if r := got["reclassify"]; len(r) != 1 || r[0].GetSeverity() != casesv1.Severity_SEVERITY_COMPLEX {
+		t.Errorf("reclassify events %v, want one with SEVERITY_COMPLEX", r)
+	}
+	if m := got["moveBranch"]; len(m) != 2 || m[1].GetBranchId() != "br-7" || m[1].GetRegionId() != "rg-7" || m[1].GetSeverity() != casesv1.Severity_SEVERITY_COMPLEX {
+		t.Errorf("moveBranch events %v, want the last at br-7/rg-7", m)
+	}
+	for _, a := range []string{"awaitAppraisal", "resumeFromAppraisal"} {
+		if len(got[a]) != 1 {
+			t.Errorf("%d %s events, want 1", len(got[a]), a)
+		}
 	}
 }
