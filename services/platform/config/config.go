@@ -34,6 +34,17 @@ type Common struct {
 	// KafkaPartitions is used when the service creates its topics itself
 	// (local and test brokers); in Kubernetes topics are declared by the operator.
 	KafkaPartitions int `env:"KAFKA_PARTITIONS" envDefault:"6"`
+	// KafkaConsumerWorkers bounds the partitions a consumer handles at once
+	// (one goroutine, and at most one Postgres connection, each); 0 means
+	// eventbus.DefaultWorkers. Size DATABASE_URL's pool_max_conns above it.
+	KafkaConsumerWorkers int `env:"KAFKA_CONSUMER_WORKERS" envDefault:"0"`
+	// KafkaConsumerBatch is how many queued messages of a partition a
+	// consumer applies in one transaction (1: one each); 0 means
+	// eventbus.DefaultMaxBatch.
+	KafkaConsumerBatch int `env:"KAFKA_CONSUMER_BATCH" envDefault:"0"`
+	// KafkaCommitInterval is how often consumers commit their offsets: a
+	// crash redelivers (and processed_events skips) at most this much work.
+	KafkaCommitInterval time.Duration `env:"KAFKA_COMMIT_INTERVAL" envDefault:"200ms"`
 }
 
 // Load fills cfg (a pointer to a struct) from the environment.

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel"
@@ -41,6 +43,13 @@ func Permanent(err error) error { return permanentError{err} }
 func IsPermanent(err error) bool { var p permanentError; return errors.As(err, &p) }
 
 // Consumer reads topics as consumer group Group and applies each event once.
+//
+// Messages of one partition are handled strictly in order, by one goroutine;
+// different partitions in parallel (see Workers). Offsets are committed in
+// the background every CommitInterval, for every partition at once, and at
+// shutdown: only ever the offset after a message whose effect, and that of
+// every message before it on its partition, is committed in Postgres (or
+// dead-lettered). See DESIGN.md.
 type Consumer struct {
 	Group       string
 	Topics      []string
@@ -51,12 +60,65 @@ type Consumer struct {
 	Log         *slog.Logger
 	// DeadLetters receives poison messages; NewWriter(brokers) when nil.
 	DeadLetters *kafka.Writer
+
+	// Workers is how many partitions are handled at once: each partition
+	// this consumer is given gets a goroutine of its own until there are
+	// Workers of them; further partitions share them (still in order each).
+	// 0 means DefaultWorkers. Each busy worker holds one Pool connection.
+	Workers int
+	// CommitInterval is how often handled offsets are committed; 0 means
+	// DefaultCommitInterval. A crash redelivers at most what was handled
+	// since the last commit (processed_events makes the repeat a no-op).
+	CommitInterval time.Duration
+	// MaxBatch is how many consecutive messages already fetched for a
+	// worker go into one Postgres transaction; 0 means DefaultMaxBatch, 1
+	// one transaction per message. A batch that fails in any way is rolled
+	// back and its messages handled one by one, with the usual retries and
+	// dead-lettering, so a poison message never holds its neighbours back.
+	MaxBatch int
 }
 
-// Run consumes until ctx is cancelled. An offset is committed only after the
-// event's effect is committed in Postgres (or it went to the dead-letter
-// topic), so a crash at any point leads to redelivery, never to loss.
-func (c *Consumer) Run(ctx context.Context) error {
+// Defaults of Consumer's tuning fields.
+const (
+	DefaultWorkers        = 16
+	DefaultCommitInterval = 200 * time.Millisecond
+	DefaultMaxBatch       = 20
+)
+
+// laneDepth is how many fetched messages may wait for one worker. When a
+// worker's queue is full the fetch loop waits for it (Kafka's group reader
+// delivers every partition in one stream), so a slow partition holds up the
+// others only once it has that many waiting, and memory stays bounded.
+const laneDepth = 128
+
+// batchLockTimeout bounds each lock wait in a batch transaction (SET LOCAL
+// lock_timeout): a batch that waits longer is rolled back and its messages
+// handled one by one, rather than hold its own locks while it waits.
+const batchLockTimeout = "20ms"
+
+// soloAfterContention is how long a worker handles one message per
+// transaction after a batch of its met lock contention.
+const soloAfterContention = 5 * time.Second
+
+// lockContention says whether err is a lock wait cut short by
+// batchLockTimeout (55P03) or a deadlock (40P01).
+func lockContention(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "55P03" || pg.Code == "40P01")
+}
+
+// finalCommitTimeout bounds the offset commit at shutdown.
+const finalCommitTimeout = 5 * time.Second
+
+// Run consumes until ctx is cancelled, then commits the offsets of what was
+// handled and returns. An offset is committed only after the event's effect
+// is committed in Postgres (or it went to the dead-letter topic), so a crash
+// at any point leads to redelivery, never to loss.
+func (c *Consumer) Run(ctx context.Context) error { return c.run(ctx, nil) }
+
+// run is Run; closing crash stops it as a crash would: at once, with no
+// final offset commit (tests).
+func (c *Consumer) run(ctx context.Context, crash <-chan struct{}) error {
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:           c.Brokers,
 		GroupID:           c.Group,
@@ -69,7 +131,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 		RebalanceTimeout:  10 * time.Second,
 		JoinGroupBackoff:  500 * time.Millisecond,
 		StartOffset:       kafka.FirstOffset,
-		CommitInterval:    0,
+		// Synchronous: CommitMessages returns the broker's answer. The
+		// batching is ours (session.commit on a ticker), so that a failed
+		// commit is seen, logged and retried with the next one.
+		CommitInterval: 0,
 	})
 	defer r.Close()
 	dlq := c.DeadLetters
@@ -77,6 +142,199 @@ func (c *Consumer) Run(ctx context.Context) error {
 		dlq = NewWriter(c.Brokers)
 		defer dlq.Close()
 	}
+	s := &session{c: c, r: r, dlq: dlq, done: newOffsets(), maxBatch: c.MaxBatch, met: newConsumerMetrics()}
+	if s.maxBatch <= 0 {
+		s.maxBatch = DefaultMaxBatch
+	}
+	workers := c.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
+	interval := c.CommitInterval
+	if interval <= 0 {
+		interval = DefaultCommitInterval
+	}
+
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	crashed := make(chan struct{})
+	if crash != nil {
+		go func() {
+			select {
+			case <-crash:
+				close(crashed)
+				stop()
+			case <-wctx.Done():
+			}
+		}()
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+				s.commit(wctx)
+			}
+		}
+	}()
+	d := dispatcher{lanes: map[topicPartition]*lane{}, max: workers, start: func(l *lane) {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.work(wctx, l) }()
+	}}
+	for {
+		m, err := r.FetchMessage(wctx)
+		if err != nil {
+			if wctx.Err() != nil {
+				break
+			}
+			c.Log.WarnContext(ctx, "kafka fetch failed", "group", c.Group, "err", err)
+			if !sleep(wctx, time.Second) {
+				break
+			}
+			continue
+		}
+		if !d.send(wctx, m) {
+			break
+		}
+	}
+	wg.Wait()
+	select {
+	case <-crashed:
+		return nil
+	default:
+	}
+	// The reader's generation is still ours: commit what the workers
+	// finished before leaving the group (r.Close), so that whoever takes
+	// the partitions over starts right after it.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalCommitTimeout)
+	defer cancel()
+	s.commit(cctx)
+	return nil
+}
+
+// topicPartition names a partition of a topic: the unit of order and of
+// offsets (a group may read several topics).
+type topicPartition struct {
+	topic     string
+	partition int
+}
+
+func partitionOf(m kafka.Message) topicPartition { return topicPartition{m.Topic, m.Partition} }
+
+// lane is one worker's queue; partitions counts those mapped to it (both
+// the dispatcher's). soloUntil is its worker's: until then it handles one
+// message per transaction, batches having met lock contention.
+type lane struct {
+	ch         chan kafka.Message
+	partitions int
+	soloUntil  time.Time
+}
+
+// dispatcher maps each partition, at its first message, to a lane: a new
+// one while there are fewer than max, else the one with the fewest
+// partitions. The mapping never changes, so a partition's messages stay in
+// one queue, in order. Only the fetch loop uses it.
+type dispatcher struct {
+	lanes map[topicPartition]*lane
+	all   []*lane
+	max   int
+	start func(*lane)
+}
+
+// send queues m for its partition's worker, waiting while that queue is
+// full; false means ctx ended first.
+func (d *dispatcher) send(ctx context.Context, m kafka.Message) bool {
+	tp := partitionOf(m)
+	l, ok := d.lanes[tp]
+	if !ok {
+		if len(d.all) < d.max {
+			l = &lane{ch: make(chan kafka.Message, laneDepth)}
+			d.all = append(d.all, l)
+			d.start(l)
+		} else {
+			l = d.all[0]
+			for _, o := range d.all[1:] {
+				if o.partitions < l.partitions {
+					l = o
+				}
+			}
+		}
+		l.partitions++
+		d.lanes[tp] = l
+	}
+	select {
+	case l.ch <- m:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// offsets holds, per partition, the last message handled (with every one
+// before it) and not yet committed.
+type offsets struct {
+	mu      sync.Mutex
+	pending map[topicPartition]kafka.Message
+	// high is the highest offset ever marked per partition: a message
+	// delivered again after a rebalance (at or below it) must not move the
+	// commit back.
+	high map[topicPartition]int64
+}
+
+func newOffsets() *offsets {
+	return &offsets{pending: map[topicPartition]kafka.Message{}, high: map[topicPartition]int64{}}
+}
+
+// handled records that m and everything before it on its partition is done.
+func (o *offsets) handled(m kafka.Message) {
+	tp := partitionOf(m)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if h, ok := o.high[tp]; ok && m.Offset <= h {
+		return
+	}
+	o.high[tp] = m.Offset
+	o.pending[tp] = m
+}
+
+// take returns the pending messages, one per partition, and forgets them.
+func (o *offsets) take() []kafka.Message {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]kafka.Message, 0, len(o.pending))
+	for tp, m := range o.pending {
+		out = append(out, m)
+		delete(o.pending, tp)
+	}
+	return out
+}
+
+// giveBack returns msgs whose commit failed, unless a later message of the
+// same partition was handled meanwhile.
+func (o *offsets) giveBack(msgs []kafka.Message) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, m := range msgs {
+		tp := partitionOf(m)
+		if cur, ok := o.pending[tp]; !ok || cur.Offset < m.Offset {
+			o.pending[tp] = m
+		}
+	}
+}
+
+type consumerMetrics struct {
+	handled metric.Int64Counter
+	lag     metric.Float64Histogram
+	commits metric.Int64Counter
+}
+
+func newConsumerMetrics() consumerMetrics {
 	meter := otel.Meter("counterdesk/eventbus")
 	handled, _ := meter.Int64Counter("counterdesk_events_consumed_total",
 		metric.WithDescription("Events taken from Kafka, by consumer group, topic and outcome."))
@@ -84,57 +342,106 @@ func (c *Consumer) Run(ctx context.Context) error {
 		metric.WithDescription("Time from the event's creation to its effect being committed."),
 		// Normal hand-offs take milliseconds; the SLA-relevant tail is minutes.
 		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900))
+	commits, _ := meter.Int64Counter("counterdesk_event_offset_commits_total",
+		metric.WithDescription("Offset commits (each covering every partition with progress), by consumer group and outcome."))
+	return consumerMetrics{handled: handled, lag: lag, commits: commits}
+}
+
+// session is one Run's state shared by its workers.
+type session struct {
+	c        *Consumer
+	r        *kafka.Reader
+	dlq      *kafka.Writer
+	done     *offsets
+	maxBatch int
+	met      consumerMetrics
+}
+
+// commit commits the offsets after the messages handled since the last
+// commit, one message per partition. A failure (a rebalance under way, a
+// partition given to another member meanwhile, the broker away) is logged
+// and the offsets are tried again with the next commit: they only ever
+// point after effects already committed, so committing them late, or not at
+// all, means redelivery, which processed_events turns into a no-op.
+func (s *session) commit(ctx context.Context) {
+	msgs := s.done.take()
+	if len(msgs) == 0 {
+		return
+	}
+	outcome := "ok"
+	if err := s.r.CommitMessages(ctx, msgs...); err != nil {
+		outcome = "failed"
+		s.done.giveBack(msgs)
+		s.c.Log.WarnContext(ctx, "kafka offset commit failed; retrying with the next one", "group", s.c.Group,
+			"partitions", len(msgs), "err", err)
+	}
+	s.met.commits.Add(ctx, 1, metric.WithAttributes(attribute.String("group", s.c.Group), attribute.String("outcome", outcome)))
+}
+
+// work handles l's messages in order until ctx ends: each time, the first
+// waiting message and up to maxBatch-1 more of its partition already queued
+// behind it (a lane may serve several partitions; batches never mix them,
+// so that two batches lock processed_events rows in one order).
+func (s *session) work(ctx context.Context, l *lane) {
+	batch := make([]kafka.Message, 0, s.maxBatch)
+	var next *kafka.Message // taken from the queue, of another partition than the batch
 	for {
-		m, err := r.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+		batch = batch[:0]
+		if next != nil {
+			batch = append(batch, *next)
+			next = nil
+		} else {
+			select {
+			case <-ctx.Done():
+				return
+			case m := <-l.ch:
+				batch = append(batch, m)
 			}
-			c.Log.WarnContext(ctx, "kafka fetch failed", "group", c.Group, "err", err)
-			if !sleep(ctx, time.Second) {
-				return nil
-			}
-			continue
 		}
-		outcome, occurred := c.process(ctx, m, dlq)
-		if outcome == "" { // shutting down mid-retry: leave the offset uncommitted
-			return nil
+		limit := s.maxBatch
+		if time.Now().Before(l.soloUntil) {
+			limit = 1
 		}
-		attrs := metric.WithAttributes(attribute.String("group", c.Group), attribute.String("topic", m.Topic), attribute.String("outcome", outcome))
-		handled.Add(ctx, 1, attrs)
-		if !occurred.IsZero() {
-			lag.Record(ctx, time.Since(occurred).Seconds(), metric.WithAttributes(attribute.String("group", c.Group), attribute.String("topic", m.Topic)))
-		}
-		for {
-			if err := r.CommitMessages(ctx, m); err == nil {
-				break
-			} else if ctx.Err() != nil {
-				return nil
-			} else {
-				c.Log.WarnContext(ctx, "kafka commit failed; retrying", "group", c.Group, "err", err)
-				if !sleep(ctx, time.Second) {
-					return nil
+	more:
+		for len(batch) < limit {
+			select {
+			case m := <-l.ch:
+				if partitionOf(m) != partitionOf(batch[0]) {
+					next = &m
+					break more
 				}
+				batch = append(batch, m)
+			default:
+				break more
 			}
+		}
+		if ctx.Err() != nil || !s.handle(ctx, l, batch) {
+			return
 		}
 	}
 }
 
-// process handles one message until it is applied, skipped as a duplicate or
-// dead-lettered, and says which; "" means ctx ended first.
-func (c *Consumer) process(ctx context.Context, m kafka.Message, dlq *kafka.Writer) (string, time.Time) {
+// delivery is one message being handled, with its consumer span.
+type delivery struct {
+	m    kafka.Message
+	ctx  context.Context // carries span, under the worker's context
+	span trace.Span
+	env  *eventsv1.Envelope // nil when the message does not decode
+	bad  error              // why it does not
+	dup  bool               // set by a batch: the event was processed before
+}
+
+func (s *session) open(ctx context.Context, m kafka.Message) *delivery {
 	mctx := Extract(ctx, m.Headers)
-	tracer := otel.Tracer("counterdesk/eventbus")
-	mctx, span := tracer.Start(mctx, "consume "+m.Topic, trace.WithSpanKind(trace.SpanKindConsumer),
+	mctx, span := otel.Tracer("counterdesk/eventbus").Start(mctx, "consume "+m.Topic, trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
 			attribute.String("messaging.system", "kafka"),
 			attribute.String("messaging.destination.name", m.Topic),
-			attribute.String("messaging.consumer.group.name", c.Group),
+			attribute.String("messaging.consumer.group.name", s.c.Group),
 			attribute.Int("messaging.kafka.partition", m.Partition),
 			attribute.Int64("messaging.kafka.offset", m.Offset),
 		))
-	defer span.End()
-
+	d := &delivery{m: m, ctx: mctx, span: span}
 	env := &eventsv1.Envelope{}
 	if err := proto.Unmarshal(m.Value, env); err != nil || !isUUID(env.GetEventId()) || !isUUID(env.GetCaseId()) {
 		if err == nil {
@@ -142,39 +449,156 @@ func (c *Consumer) process(ctx context.Context, m kafka.Message, dlq *kafka.Writ
 			// handler's SQL forever and block the partition.
 			err = errors.New("envelope event_id and case_id must be UUIDs")
 		}
-		return c.deadLetter(mctx, span, m, dlq, fmt.Errorf("decode envelope: %w", err)), time.Time{}
+		d.bad = fmt.Errorf("decode envelope: %w", err)
+		return d
 	}
 	span.SetAttributes(attribute.String("case.id", env.GetCaseId()), attribute.String("event.type", env.GetType()),
 		attribute.String("event.id", env.GetEventId()), attribute.String("tenant.id", env.GetTenantId()))
-	occurred := env.GetOccurredAt().AsTime()
+	d.env = env
+	return d
+}
 
-	backoff := 100 * time.Millisecond
-	for {
-		dup, err := c.apply(mctx, env)
-		switch {
-		case err == nil && dup:
-			span.SetAttributes(attribute.Bool("event.duplicate", true))
-			return "duplicate", time.Time{}
-		case err == nil:
-			if c.AfterCommit != nil {
-				if aerr := c.AfterCommit(mctx, env); aerr != nil {
-					// The committed state is the truth; the side effect is rebuilt from it.
-					c.Log.WarnContext(mctx, "after-commit effect failed", "group", c.Group, "event_type", env.GetType(), "err", aerr)
+// handle handles msgs (consecutive in their lane) in order: runs of
+// decodable messages in one transaction when there are several, the rest
+// one at a time. false means ctx ended first; the message it ended in and
+// those after it are left unhandled (and their offsets uncommitted).
+func (s *session) handle(ctx context.Context, l *lane, msgs []kafka.Message) bool {
+	ds := make([]*delivery, len(msgs))
+	for i, m := range msgs {
+		ds[i] = s.open(ctx, m)
+	}
+	defer func() {
+		for _, d := range ds {
+			d.span.End()
+		}
+	}()
+	for i := 0; i < len(ds); {
+		if ds[i].env == nil {
+			outcome := s.c.deadLetter(ds[i].ctx, ds[i].span, ds[i].m, s.dlq, ds[i].bad)
+			if outcome == "" {
+				return false
+			}
+			s.finish(ds[i], outcome)
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(ds) && ds[j].env != nil {
+			j++
+		}
+		if !s.handleRun(ctx, l, ds[i:j]) {
+			return false
+		}
+		i = j
+	}
+	return true
+}
+
+// handleRun handles decoded deliveries: together in one transaction when
+// there are several and that works, else one by one.
+func (s *session) handleRun(ctx context.Context, l *lane, run []*delivery) bool {
+	if len(run) > 1 {
+		for _, d := range run {
+			d.span.SetAttributes(attribute.Int("messaging.batch.message_count", len(run)))
+		}
+		err := s.c.applyBatch(ctx, run)
+		if err == nil {
+			for _, d := range run {
+				if d.dup {
+					d.span.SetAttributes(attribute.Bool("event.duplicate", true))
+					s.finish(d, "duplicate")
+				} else {
+					s.afterCommit(d)
+					s.finish(d, "applied")
 				}
 			}
-			return "applied", occurred
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		if lockContention(err) {
+			// Batches lock the rows of many events in no particular
+			// order: against other workers' they deadlock or wait on hot
+			// rows. One event per transaction holds locks briefly.
+			l.soloUntil = time.Now().Add(soloAfterContention)
+		}
+		// Whatever failed, and for whichever message, each gets its own
+		// transaction now: a poison message is dead-lettered alone and
+		// the others are applied.
+		for _, d := range run {
+			d.dup = false
+			d.span.AddEvent("batch rolled back", trace.WithAttributes(attribute.String("error", err.Error()), attribute.Int("batch.size", len(run))))
+		}
+	}
+	for _, d := range run {
+		outcome := s.process(ctx, d)
+		if outcome == "" {
+			return false
+		}
+		s.finish(d, outcome)
+	}
+	return true
+}
+
+// finish records d's outcome and marks its offset for the next commit.
+func (s *session) finish(d *delivery, outcome string) {
+	attrs := metric.WithAttributes(attribute.String("group", s.c.Group), attribute.String("topic", d.m.Topic), attribute.String("outcome", outcome))
+	s.met.handled.Add(d.ctx, 1, attrs)
+	if outcome == "applied" {
+		s.met.lag.Record(d.ctx, time.Since(d.env.GetOccurredAt().AsTime()).Seconds(),
+			metric.WithAttributes(attribute.String("group", s.c.Group), attribute.String("topic", d.m.Topic)))
+	}
+	s.done.handled(d.m)
+}
+
+func (s *session) afterCommit(d *delivery) {
+	if s.c.AfterCommit == nil {
+		return
+	}
+	if err := s.c.AfterCommit(d.ctx, d.env); err != nil {
+		// The committed state is the truth; the side effect is rebuilt from it.
+		s.c.Log.WarnContext(d.ctx, "after-commit effect failed", "group", s.c.Group, "event_type", d.env.GetType(), "err", err)
+	}
+}
+
+// process handles one decoded message in its own transaction until it is
+// applied, skipped as a duplicate or dead-lettered, and says which; ""
+// means ctx ended first.
+func (s *session) process(ctx context.Context, d *delivery) string {
+	backoff := 100 * time.Millisecond
+	for {
+		dup, err := s.c.apply(d.ctx, d.env)
+		switch {
+		case err == nil && dup:
+			d.span.SetAttributes(attribute.Bool("event.duplicate", true))
+			return "duplicate"
+		case err == nil:
+			s.afterCommit(d)
+			return "applied"
 		case IsPermanent(err):
-			return c.deadLetter(mctx, span, m, dlq, err), time.Time{}
+			return s.c.deadLetter(d.ctx, d.span, d.m, s.dlq, err)
 		default:
-			span.AddEvent("retry", trace.WithAttributes(attribute.String("error", err.Error())))
-			c.Log.WarnContext(mctx, "event handling failed; retrying", "group", c.Group, "event_type", env.GetType(),
-				"event_id", env.GetEventId(), "err", err, "backoff", backoff.String())
+			d.span.AddEvent("retry", trace.WithAttributes(attribute.String("error", err.Error())))
+			s.c.Log.WarnContext(d.ctx, "event handling failed; retrying", "group", s.c.Group, "event_type", d.env.GetType(),
+				"event_id", d.env.GetEventId(), "err", err, "backoff", backoff.String())
 			if !sleep(ctx, backoff) {
-				return "", time.Time{}
+				return ""
 			}
 			backoff = min(backoff*2, 30*time.Second)
 		}
 	}
+}
+
+// recordProcessed inserts (group, event) into processed_events in tx, and
+// says whether it was there already.
+func (c *Consumer) recordProcessed(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) (dup bool, err error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+		c.Group, env.GetEventId())
+	if err != nil {
+		return false, fmt.Errorf("record processed event: %w", err)
+	}
+	return tag.RowsAffected() == 0, nil
 }
 
 func (c *Consumer) apply(ctx context.Context, env *eventsv1.Envelope) (dup bool, err error) {
@@ -183,13 +607,8 @@ func (c *Consumer) apply(ctx context.Context, env *eventsv1.Envelope) (dup bool,
 		return false, fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	tag, err := tx.Exec(ctx, `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-		c.Group, env.GetEventId())
-	if err != nil {
-		return false, fmt.Errorf("record processed event: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return true, nil
+	if dup, err := c.recordProcessed(ctx, tx, env); err != nil || dup {
+		return dup, err
 	}
 	if err := c.Handle(ctx, tx, env); err != nil {
 		return false, err
@@ -198,6 +617,34 @@ func (c *Consumer) apply(ctx context.Context, env *eventsv1.Envelope) (dup bool,
 		return false, fmt.Errorf("commit: %w", err)
 	}
 	return false, nil
+}
+
+// applyBatch applies run in one transaction, each message's statements
+// under its own span, and sets each one's dup. Any error rolls back all.
+func (c *Consumer) applyBatch(ctx context.Context, run []*delivery) error {
+	tx, err := c.Pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '`+batchLockTimeout+`'`); err != nil {
+		return fmt.Errorf("set lock_timeout: %w", err)
+	}
+	for _, d := range run {
+		if d.dup, err = c.recordProcessed(d.ctx, tx, d.env); err != nil {
+			return err
+		}
+		if d.dup {
+			continue
+		}
+		if err := c.Handle(d.ctx, tx, d.env); err != nil {
+			return fmt.Errorf("event %s: %w", d.env.GetEventId(), err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }
 
 func (c *Consumer) deadLetter(ctx context.Context, span trace.Span, m kafka.Message, dlq *kafka.Writer, reason error) string {

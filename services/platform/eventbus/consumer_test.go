@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -52,17 +53,45 @@ type bus struct {
 	dlq    string
 	group  string
 	writer *kafka.Writer
+	// partitions of topic (and of the dead-letter topic)
+	partitions int
 
 	mu    sync.Mutex
 	calls []string // event ids in the order the handler saw them (failed attempts too)
 }
 
-func newBus(t *testing.T) *bus {
+func newBus(t testing.TB) *bus {
+	t.Helper()
+	return newBusWith(t, busOptions{partitions: testinfra.KafkaPartitions})
+}
+
+// busOptions change newBus's defaults (zero: testinfra's).
+type busOptions struct {
+	partitions int
+	poolConns  int    // the pool's MaxConns (0: pgxpool's default)
+	database   string // URL of an empty database (testinfra.NewDatabase)
+	broker     string // bootstrap address (testinfra.Brokers)
+}
+
+// newBusWith is newBus with other partitions, pool size, database or broker.
+func newBusWith(t testing.TB, o busOptions) *bus {
 	t.Helper()
 	spans()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	pool, err := pgdb.Open(ctx, testinfra.NewDatabase(t), nil, nil)
+	if o.partitions == 0 {
+		o.partitions = testinfra.KafkaPartitions
+	}
+	if o.database == "" {
+		o.database = testinfra.NewDatabase(t)
+	}
+	if o.broker == "" {
+		o.broker = testinfra.Brokers(t)
+	}
+	if o.poolConns > 0 {
+		o.database += "&pool_max_conns=" + strconv.Itoa(o.poolConns)
+	}
+	pool, err := pgdb.Open(ctx, o.database, nil, nil)
 	if err != nil {
 		t.Fatalf("pgdb.Open: %v", err)
 	}
@@ -70,10 +99,10 @@ func newBus(t *testing.T) *bus {
 	if _, err := pool.Exec(ctx, `CREATE TABLE effects (consumer text NOT NULL, event_id uuid NOT NULL, case_id uuid NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	b := &bus{ctx: ctx, pool: pool, broker: testinfra.Brokers(t), topic: testinfra.NewTopicName(t, eventbus.TopicCaseEvents)}
+	b := &bus{ctx: ctx, pool: pool, broker: o.broker, topic: testinfra.NewTopicName(t, eventbus.TopicCaseEvents), partitions: o.partitions}
 	b.dlq = eventbus.DeadLetterTopic(b.topic)
 	b.group = testinfra.NewTopicName(t, "routing")
-	if err := eventbus.EnsureTopics(ctx, []string{b.broker}, testinfra.KafkaPartitions, b.topic, b.dlq); err != nil {
+	if err := eventbus.EnsureTopics(ctx, []string{b.broker}, o.partitions, b.topic, b.dlq); err != nil {
 		t.Fatal(err)
 	}
 	// Its own transport: the shared default one caches metadata that may
@@ -121,15 +150,29 @@ func (b *bus) callLog() []string {
 // return (also done at cleanup).
 func (b *bus) run(t *testing.T, group string, h eventbus.Handler) (stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(b.ctx)
-	c := &eventbus.Consumer{Group: group, Topics: []string{b.topic}, Brokers: []string{b.broker}, Pool: b.pool, Handle: h,
+	stop, _ = b.start(t, b.consumer(group, h))
+	return stop
+}
+
+// consumer is a consumer of b's topic for group, with default tuning.
+func (b *bus) consumer(group string, h eventbus.Handler) *eventbus.Consumer {
+	return &eventbus.Consumer{Group: group, Topics: []string{b.topic}, Brokers: []string{b.broker}, Pool: b.pool, Handle: h,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+// start runs c. stop cancels it and waits for Run to return (also done at
+// cleanup); crash stops it as a crash would, at once and without its final
+// offset commit, and waits likewise.
+func (b *bus) start(t *testing.T, c *eventbus.Consumer) (stop, crash func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(b.ctx)
+	crashed := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
+	go func() { done <- c.RunUntilCrash(ctx, crashed) }()
 	var once sync.Once
-	stop = func() {
+	wait := func(end func()) {
 		once.Do(func() {
-			cancel()
+			end()
 			select {
 			case err := <-done:
 				if err != nil {
@@ -138,10 +181,13 @@ func (b *bus) run(t *testing.T, group string, h eventbus.Handler) (stop func()) 
 			case <-time.After(30 * time.Second):
 				t.Error("Consumer.Run did not return after its context was cancelled")
 			}
+			cancel()
 		})
 	}
+	stop = func() { wait(cancel) }
+	crash = func() { wait(func() { close(crashed) }) }
 	t.Cleanup(stop)
-	return stop
+	return stop, crash
 }
 
 func envelope(caseID string) *eventsv1.Envelope {
@@ -150,7 +196,7 @@ func envelope(caseID string) *eventsv1.Envelope {
 		Payload: &eventsv1.Envelope_CaseCreated{CaseCreated: &eventsv1.CaseCreated{BranchId: "b1"}}}
 }
 
-func encode(t *testing.T, env *eventsv1.Envelope) []byte {
+func encode(t testing.TB, env *eventsv1.Envelope) []byte {
 	t.Helper()
 	v, err := proto.Marshal(env)
 	if err != nil {
@@ -210,7 +256,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 // topic (-1: none).
 func (b *bus) committed(t *testing.T, group string) map[int]int64 {
 	t.Helper()
-	parts := make([]int, testinfra.KafkaPartitions)
+	parts := make([]int, b.partitions)
 	for i := range parts {
 		parts[i] = i
 	}
@@ -230,7 +276,7 @@ func (b *bus) committed(t *testing.T, group string) map[int]int64 {
 func (b *bus) drain(t *testing.T, topic string) []kafka.Message {
 	t.Helper()
 	var out []kafka.Message
-	for p := range testinfra.KafkaPartitions {
+	for p := range b.partitions {
 		conn, err := kafka.DialLeader(b.ctx, "tcp", b.broker, topic, p)
 		if err != nil {
 			t.Fatalf("dial %s/%d: %v", topic, p, err)

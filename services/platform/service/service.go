@@ -115,10 +115,14 @@ func (b *Base) Go(name string, run func(context.Context) error) {
 	b.workers = append(b.workers, worker{name, run})
 }
 
-// Consume registers an idempotent Kafka consumer as a worker.
+// Consume registers an idempotent Kafka consumer as a worker: partitions in
+// parallel (KAFKA_CONSUMER_WORKERS), queued messages of a partition in one
+// transaction (KAFKA_CONSUMER_BATCH), offsets committed every
+// KAFKA_COMMIT_INTERVAL.
 func (b *Base) Consume(group string, topics []string, h eventbus.Handler, after eventbus.AfterCommit) {
 	c := &eventbus.Consumer{Group: group, Topics: topics, Brokers: b.Cfg.KafkaBrokers, Pool: b.Pool,
-		Handle: h, AfterCommit: after, Log: b.Log, DeadLetters: b.Writer}
+		Handle: h, AfterCommit: after, Log: b.Log, DeadLetters: b.Writer,
+		Workers: b.Cfg.KafkaConsumerWorkers, MaxBatch: b.Cfg.KafkaConsumerBatch, CommitInterval: b.Cfg.KafkaCommitInterval}
 	b.Go("consumer "+group, c.Run)
 }
 
