@@ -23,6 +23,7 @@ import (
 	"github.com/counterdesk/counterdesk/services/platform/testinfra"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/sla"
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/timerpg"
+	"github.com/counterdesk/counterdesk/services/slatimer/migrations"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -148,6 +149,9 @@ func startReplica(t *testing.T, dsn string, clock *fakeClock, tracer pgx.QueryTr
 	}
 	cfg.ConnConfig.Tracer = tracer
 	cfg.MaxConns = 6
+	// As the service's pool does for its background work (pgdb): every
+	// bank's rows, under row-level security.
+	cfg.ConnConfig.RuntimeParams["counterdesk.tenant"] = pgdb.AllTenants
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +197,12 @@ type plannedTimer struct {
 }
 
 func TestThreeReplicasFireEveryTimerOnceOnTimeThroughACrashAndAnOutage(t *testing.T) {
-	f := newFixture(t)
+	// The replicas connect as the service's app role, under row-level
+	// security (its plans are not the owner's); the test seeds and checks
+	// as the owner.
+	db := testinfra.NewAppRoleDatabase(t, migrations.FS)
+	f := &fixture{dsn: db.OwnerURL, china: chinaCalendar(t)}
+	f.open(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	if err := eventbus.EnsureTopics(ctx, []string{testinfra.Brokers(t)}, testinfra.KafkaPartitions, eventbus.TopicSLAEvents); err != nil {
@@ -253,7 +262,7 @@ func TestThreeReplicasFireEveryTimerOnceOnTimeThroughACrashAndAnOutage(t *testin
 	clock := &fakeClock{now: t0}
 	cr := &crasher{admin: f.pool, crashed: make(chan crash, 1), written: map[*pgx.Conn][]string{}}
 	const batch = 16 // several passes per step, so replicas and workers claim side by side
-	start := func(i int) *replica { return startReplica(t, f.dsn, clock, cr.tracer(i), batch) }
+	start := func(i int) *replica { return startReplica(t, db.AppURL, clock, cr.tracer(i), batch) }
 	replicas := []*replica{start(0), start(1), start(2)}
 
 	firedBy := func(now time.Time) (fired, due int) {

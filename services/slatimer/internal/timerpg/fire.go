@@ -21,6 +21,10 @@ type Fire struct {
 	Trace                  map[string]string
 }
 
+// claimWindow is how many batches wide the window of due fires a claim
+// looks at is (see the ClaimDueDeadlines query).
+const claimWindow = 8
+
 // FireDue fires, in one transaction, the due fires (fire_at <= now) of up to
 // about limit deadlines: it claims the deadlines with the earliest due fires
 // (FOR UPDATE SKIP LOCKED), marks every due fire of each claimed deadline
@@ -49,7 +53,8 @@ func (s *Store) FireDue(ctx context.Context, now time.Time, limit int, fn func(c
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	q := s.q.WithTx(tx)
-	claimed, err := q.ClaimDueDeadlines(ctx, timerdb.ClaimDueDeadlinesParams{Now: now, MaxFires: int32(min(limit, 1<<20))})
+	limit = min(limit, 1<<16)
+	claimed, err := q.ClaimDueDeadlines(ctx, timerdb.ClaimDueDeadlinesParams{Now: now, MaxFires: int32(limit), Candidates: int32(claimWindow * limit)})
 	if err != nil {
 		return 0, fmt.Errorf("claim deadlines with due fires: %w", err)
 	}

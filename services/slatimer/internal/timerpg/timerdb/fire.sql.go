@@ -12,19 +12,25 @@ import (
 
 const claimDueDeadlines = `-- name: ClaimDueDeadlines :many
 
+WITH due AS (
+    SELECT f.case_id, f.kind, f.fire_at
+    FROM timer_fires f
+    WHERE f.fired_at IS NULL AND NOT f.cancelled AND NOT f.paused AND f.fire_at <= $2::timestamptz
+    ORDER BY f.fire_at
+    LIMIT $3
+)
 SELECT d.case_id, d.kind
-FROM timer_fires f
-JOIN deadlines d ON d.case_id = f.case_id AND d.kind = f.kind
-WHERE f.fired_at IS NULL AND NOT f.cancelled AND NOT f.paused AND f.fire_at <= $1::timestamptz
-  AND d.paused_at IS NULL -- a paused clock neither warns nor breaches (f.paused only keeps most out of the walk)
-ORDER BY f.fire_at
-LIMIT $2
+FROM due JOIN deadlines d ON d.case_id = due.case_id AND d.kind = due.kind
+WHERE d.paused_at IS NULL -- a paused clock neither warns nor breaches (f.paused only keeps most out of the walk)
+ORDER BY due.fire_at
+LIMIT $1
 FOR UPDATE OF d SKIP LOCKED
 `
 
 type ClaimDueDeadlinesParams struct {
-	Now      time.Time
-	MaxFires int32
+	MaxFires   int32
+	Now        time.Time
+	Candidates int32
 }
 
 type ClaimDueDeadlinesRow struct {
@@ -36,19 +42,26 @@ type ClaimDueDeadlinesRow struct {
 // transaction claims deadlines with due fires, reads all their due fires,
 // marks them fired, raises the deadlines' levels and writes the events: five
 // statements for a whole batch plus the outbox rows.
-// Claims the deadlines that have due fires, earliest fire first, walking the
-// partial index timer_fires_due (running clocks' pending fires, migration
-// 00006) in fire_at order and stopping after
-// max_fires rows locked. Only the deadline rows are locked, and skipped when
-// another replica (or worker) holds them: whoever holds a deadline fires all
-// its due levels in order, so a level never goes backwards and one deadline's
-// warnings are published in order. (Locking fire rows and deadline rows in
-// one SKIP LOCKED join would let a replica keep a fire row it then skipped,
-// so another replica fired the next level first.) A deadline with several
-// due levels comes once per level; the caller deduplicates. The LIMIT sits
-// above the row locking, so rows skipped as locked do not count.
+// Claims the deadlines that have due fires, earliest fire first. The first
+// candidates due fires are read from the partial index timer_fires_due
+// (running clocks' pending fires, migration 00006) in fire_at order; their
+// deadlines are then locked one by one through the primary key, stopping
+// after max_fires rows locked (the LIMIT sits above the row locking, so rows
+// skipped as locked do not count). The candidates window keeps the plan an
+// index walk: joined to every due fire, deadlines' row-level security qual
+// (whose selectivity the planner cannot know) made it hash all deadlines on
+// every claim. It is several batches wide so that replicas and workers
+// claiming at once each find rows the others have not locked; a claimer that
+// finds the window all taken returns short, and those holding it fire it.
+// Only the deadline rows are locked, and skipped when another replica (or
+// worker) holds them: whoever holds a deadline fires all its due levels in
+// order, so a level never goes backwards and one deadline's warnings are
+// published in order. (Locking fire rows and deadline rows in one SKIP
+// LOCKED join would let a replica keep a fire row it then skipped, so
+// another replica fired the next level first.) A deadline with several due
+// levels comes once per level; the caller deduplicates.
 func (q *Queries) ClaimDueDeadlines(ctx context.Context, arg ClaimDueDeadlinesParams) ([]ClaimDueDeadlinesRow, error) {
-	rows, err := q.db.Query(ctx, claimDueDeadlines, arg.Now, arg.MaxFires)
+	rows, err := q.db.Query(ctx, claimDueDeadlines, arg.MaxFires, arg.Now, arg.Candidates)
 	if err != nil {
 		return nil, err
 	}
