@@ -31,6 +31,17 @@ func TestACaseIsWorkedToClosure(t *testing.T) {
 	c := createCase(t, "life-"+time.Now().Format("150405.000"), newCaseBody("汇款账号录入错误"))
 	id := str(c["id"])
 	path := "/v1/cases/" + id
+	// Routing assigns the case asynchronously: the owning teller (the first
+	// receiver) is its owner before the steps below, as at a real counter.
+	eventually(t, 20*time.Second, "first owner recorded in intake", func() string {
+		_, h := call(t, http.MethodGet, path+"/history", cm, nil)
+		for _, e := range list(h, "entries") {
+			if e["kind"] == "handover" {
+				return ""
+			}
+		}
+		return "no hand-over yet"
+	})
 
 	code, r := call(t, http.MethodPost, path+":answer", cm, obj{"answer": "x", "rootCause": "ROOT_CAUSE_OTHER"})
 	if code != http.StatusConflict || !strings.Contains(str(r["message"]), "CASE_STATUS_REPORTED") {
