@@ -82,15 +82,18 @@ func (c *fakeClock) Set(t time.Time) {
 }
 
 // crasher kills, once armed, the database connection of the first firing
-// transaction that writes its second event: that replica dies mid-batch,
-// its transaction rolled back by Postgres, as when the process crashes.
+// transaction whose second event has been written, before it commits: that
+// replica dies mid-batch, its transaction (marks and events written, locks
+// held) rolled back by Postgres, as when the process crashes. (FireDue sends
+// a batch's writes in one pipeline: the crash comes as their results are
+// read, so the server has executed the writes and the commit never comes.)
 type crasher struct {
 	admin   *pgxpool.Pool
 	armed   atomic.Bool
 	crashed chan crash
 
 	mu      sync.Mutex
-	written map[*pgx.Conn][]string // case ids of the events written in the connection's open transaction
+	written map[*pgx.Conn][]string // case ids of the events of the connection's batch being read
 }
 
 type crash struct {
@@ -101,36 +104,45 @@ type crash struct {
 
 func (c *crasher) tracer(replica int) pgx.QueryTracer { return crashTracer{c, replica} }
 
+// crashTracer is a pgx.QueryTracer (doing nothing) and a pgx.BatchTracer.
 type crashTracer struct {
 	c       *crasher
 	replica int
 }
 
-func (t crashTracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	c := t.c
-	switch {
-	case strings.EqualFold(data.SQL, "begin"):
-		c.mu.Lock()
-		delete(c.written, conn)
-		c.mu.Unlock()
-	case strings.HasPrefix(data.SQL, "INSERT INTO outbox"):
-		c.mu.Lock()
-		written := c.written[conn]
-		c.written[conn] = append(written, fmt.Sprint(data.Args[2]))
-		c.mu.Unlock()
-		if len(written) == 1 && c.armed.CompareAndSwap(true, false) {
-			pid := conn.PgConn().PID()
-			// Waits until the backend is gone; the INSERT then fails.
-			if _, err := c.admin.Exec(context.WithoutCancel(ctx), `SELECT pg_terminate_backend($1, 10000)`, int32(pid)); err != nil {
-				panic(err)
-			}
-			c.crashed <- crash{t.replica, pid, written}
-		}
-	}
+func (crashTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	return ctx
 }
 
 func (crashTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (t crashTracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	t.c.mu.Lock()
+	delete(t.c.written, conn)
+	t.c.mu.Unlock()
+	return ctx
+}
+
+func (t crashTracer) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchQueryData) {
+	c := t.c
+	if !strings.HasPrefix(data.SQL, "INSERT INTO outbox") || data.Err != nil {
+		return
+	}
+	c.mu.Lock()
+	written := append(c.written[conn], fmt.Sprint(data.Args[2]))
+	c.written[conn] = written
+	c.mu.Unlock()
+	if len(written) == 2 && c.armed.CompareAndSwap(true, false) {
+		pid := conn.PgConn().PID()
+		// Waits until the backend is gone; what follows on it fails.
+		if _, err := c.admin.Exec(context.WithoutCancel(ctx), `SELECT pg_terminate_backend($1, 10000)`, int32(pid)); err != nil {
+			panic(err)
+		}
+		c.crashed <- crash{t.replica, pid, written}
+	}
+}
+
+func (crashTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // replica is one slatimer process: its own pool, store, firing loop and
 // outbox relay on the shared database.

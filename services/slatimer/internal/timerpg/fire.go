@@ -9,6 +9,7 @@ import (
 
 	"github.com/counterdesk/counterdesk/services/slatimer/internal/timerpg/timerdb"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Fire is a due warning or breach.
@@ -32,6 +33,14 @@ const claimWindow = 8
 // due order and per deadline in level order, inside the transaction (to add
 // the outbox event). It returns the number of fires; when that reaches limit
 // more may be due.
+//
+// The batch's writes travel together: the marks, the levels and whatever fn
+// writes with tx.Exec (the outbox rows) are queued and sent in one pipelined
+// round trip before the commit, so a pass costs five round trips however
+// many it fires (one INSERT round trip per event was most of a pass's time
+// on a busy machine). An error of a queued statement surfaces then: FireDue
+// returns it and the transaction rolls back. fn's queries (tx.Query,
+// tx.QueryRow) run at once; fn must not read what it wrote with Exec.
 //
 // Exactly once: a fire is marked fired in the transaction that writes its
 // event, so either both commit or neither does (a replica that dies or
@@ -91,25 +100,59 @@ func (s *Store) FireDue(ctx context.Context, now time.Time, limit int, fn func(c
 		mark.CaseIds[i], mark.Kinds[i], mark.Levels[i] = f.CaseID, f.Kind, f.Level
 		last[key{f.CaseID, f.Kind}] = i
 	}
-	if err := q.MarkFiresFired(ctx, mark); err != nil {
+	ptx := &pipelineTx{Tx: tx}
+	pq := s.q.WithTx(ptx)
+	if err := pq.MarkFiresFired(ctx, mark); err != nil {
 		return 0, fmt.Errorf("mark %d fires fired: %w", len(rows), err)
 	}
 	raise := timerdb.RaiseLevelsParams{}
 	for k, i := range last {
 		raise.CaseIds, raise.Kinds, raise.Levels = append(raise.CaseIds, k.caseID), append(raise.Kinds, k.kind), append(raise.Levels, fires[i].Level)
 	}
-	if err := q.RaiseLevels(ctx, raise); err != nil {
+	if err := pq.RaiseLevels(ctx, raise); err != nil {
 		return 0, fmt.Errorf("raise levels of %d deadlines: %w", len(raise.CaseIds), err)
 	}
 	for _, f := range fires {
-		if err := fn(ctx, tx, f); err != nil {
+		if err := fn(ctx, ptx, f); err != nil {
 			return 0, err
 		}
+	}
+	if err := ptx.flush(ctx); err != nil {
+		return 0, fmt.Errorf("write %d fires (marks, levels, events): %w", len(fires), err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("commit %d fires: %w", len(fires), err)
 	}
 	return len(fires), nil
+}
+
+// pipelineTx is a transaction whose Exec statements are queued, and sent in
+// one round trip by flush. Exec reports success at once (with an empty
+// command tag); the statement's error, if any, comes from flush. Every
+// other method is the transaction's own and runs at once.
+type pipelineTx struct {
+	pgx.Tx
+	batch pgx.Batch
+}
+
+func (t *pipelineTx) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	t.batch.Queue(sql, args...)
+	return pgconn.CommandTag{}, nil
+}
+
+func (t *pipelineTx) flush(ctx context.Context) error {
+	n := t.batch.Len()
+	if n == 0 {
+		return nil
+	}
+	res := t.SendBatch(ctx, &t.batch)
+	for range n {
+		if _, err := res.Exec(); err != nil {
+			_ = res.Close()
+			return err
+		}
+	}
+	return res.Close()
 }
 
 // NextFireAfter returns when the earliest pending fire of a running clock
