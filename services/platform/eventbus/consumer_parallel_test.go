@@ -285,6 +285,17 @@ func TestConsumerAppliesEachCaseInOrderWhilePartitionsRunInParallel(t *testing.T
 			}
 			total := len(s.events())
 			waitFor(t, 90*time.Second, "every event applied", func() bool { return b.ledgerCount(t, b.group) >= total })
+			// AfterCommit follows each commit; a stop may cut the last ones
+			// short (they are rebuildable by design), so wait for them too.
+			waitFor(t, 30*time.Second, "every AfterCommit run", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				n := 0
+				for _, ids := range after {
+					n += len(ids)
+				}
+				return n >= total
+			})
 			stop()
 
 			b.checkLedger(t, b.group, s)
