@@ -13,13 +13,13 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/counterdesk/counterdesk/tools/internal/devenv"
 	"io"
 	"net/http"
 	"net/url"
@@ -100,7 +100,7 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *path, err)
 	}
-	env := readEnv(*endpoints)
+	env, _ := devenv.Read(*endpoints) // optional: flags and the environment may give everything
 	if *gateway == "" {
 		*gateway = env["GATEWAY_URL"]
 	}
@@ -219,26 +219,4 @@ func put(ctx context.Context, gateway, token, calendarID string, year int, body 
 		return 0, fmt.Errorf("PUT %s: unreadable answer: %w", u, err)
 	}
 	return r.RecomputedDeadlines, nil
-}
-
-// readEnv reads KEY=value lines; a missing file gives an empty map.
-func readEnv(path string) map[string]string {
-	out := map[string]string{}
-	f, err := os.Open(path)
-	if err != nil {
-		return out
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if k, v, ok := strings.Cut(line, "="); ok {
-			out[k] = v
-		}
-	}
-	return out
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -15,28 +13,6 @@ import (
 	"github.com/counterdesk/counterdesk/tools/devstack/stack"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
-
-// readEnv reads a KEY=value file (endpoints.env); a missing file is empty.
-func readEnv(path string) (map[string]string, error) {
-	out := map[string]string{}
-	f, err := os.Open(path)
-	if err != nil {
-		return out, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if k, v, ok := strings.Cut(line, "="); ok {
-			out[k] = v
-		}
-	}
-	return out, sc.Err()
-}
 
 // endpoints is what loadgen needs of the running stack.
 type endpoints struct {

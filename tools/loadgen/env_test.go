@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/counterdesk/counterdesk/tools/internal/devenv"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,7 +21,7 @@ func TestEndpointsFromFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env, err := readEnv(path)
+	env, err := devenv.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}

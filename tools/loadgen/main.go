@@ -35,6 +35,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/counterdesk/counterdesk/tools/internal/devenv"
 	"io"
 	"os"
 	"os/signal"
@@ -138,7 +139,7 @@ type session struct {
 }
 
 func (c *common) open(ctx context.Context) (*session, error) {
-	env, err := readEnv(c.endpoints)
+	env, err := devenv.Read(c.endpoints)
 	if err != nil {
 		return nil, fmt.Errorf("read %s (run `make up` first): %w", c.endpoints, err)
 	}

@@ -16,12 +16,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/counterdesk/counterdesk/tools/internal/devenv"
 	"io"
 	"net/http"
 	"os"
@@ -69,7 +69,7 @@ func run(args []string, out io.Writer, getenv func(string) string) error {
 			len(req.GetRegions()), len(req.GetBranches()), len(req.GetStaff()))
 		return nil
 	}
-	env := readEnv(*endpoints)
+	env, _ := devenv.Read(*endpoints) // optional: flags and the environment may give everything
 	for _, x := range []struct {
 		dst *string
 		key string
@@ -120,27 +120,4 @@ func post(ctx context.Context, gateway, token string, req *routingv1.ImportOrgRe
 		return nil, fmt.Errorf("POST %s: unreadable answer: %w", u, err)
 	}
 	return &n, nil
-}
-
-// readEnv reads KEY=value lines, as tools/calendarload does; a missing file
-// gives an empty map.
-func readEnv(path string) map[string]string {
-	out := map[string]string{}
-	f, err := os.Open(path)
-	if err != nil {
-		return out
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if k, v, ok := strings.Cut(line, "="); ok {
-			out[k] = v
-		}
-	}
-	return out
 }

@@ -33,6 +33,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/counterdesk/counterdesk/tools/internal/devenv"
 	"io"
 	"math"
 	"net/url"
@@ -88,7 +89,7 @@ func run(ctx context.Context, args []string, out, progress io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	env := readEnv(o.endpoints)
+	env, _ := devenv.Read(o.endpoints) // optional: --database-url or the environment may give it
 	dsn, err := databaseURL(o.databaseURL, env)
 	if err != nil {
 		return err
