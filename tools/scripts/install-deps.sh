@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what counterdesk needs and is missing, and nothing else:
-#   - Debian packages: postgresql (server binaries), redis-server
+#   - Debian packages: postgresql (server binaries), redis-server; for the browser
+#     tests and PDF forms also chromium and fonts-noto-cjk (Chinese text)
 #   - pinned Go tools into ./.bin (code generators, helm, kubeconform, golangci-lint)
 # Safe to run again: each step is skipped when already done.
 # `install-deps.sh runtime` installs only what `make up` needs (no Go tools).
@@ -10,6 +11,8 @@ cd "$(dirname "$0")/../.."
 need_apt=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+[ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
 if ((${#need_apt[@]})); then
   echo "installing Debian packages: ${need_apt[*]}"
   SUDO=""
