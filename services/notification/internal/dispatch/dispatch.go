@@ -93,6 +93,9 @@ type Options struct {
 	Lease time.Duration
 	// StaffLanguage is the language of staff alerts; Chinese by default.
 	StaffLanguage notify.Language
+	// Renderer writes the messages; the shipped templates (notify.Shipped)
+	// by default.
+	Renderer notify.Renderer
 }
 
 // Dispatcher sends due deliveries.
@@ -123,6 +126,9 @@ func New(store Store, contacts Contacts, mailer Mailer, log *slog.Logger, opts O
 	}
 	if opts.Lease <= 0 {
 		opts.Lease = 2 * time.Minute
+	}
+	if opts.Renderer == nil {
+		opts.Renderer = notify.Shipped{}
 	}
 	if opts.StaffLanguage != notify.LanguageEn {
 		opts.StaffLanguage = notify.LanguageZhCN
@@ -283,7 +289,7 @@ func (d *Dispatcher) attempt(ctx context.Context, del *notify.Delivery) error {
 	if strings.TrimSpace(contact.Email) == "" {
 		return del.MarkSkipped(d.opts.Now(), lang, notify.ReasonNoEmail)
 	}
-	msg, err := notify.Render(del.Template, lang, notify.Content{
+	msg, err := d.opts.Renderer.Render(ctx, del.TenantID, del.Channel, del.Template, lang, notify.Content{
 		CaseNumber: contact.CaseNumber, CustomerName: contact.CustomerName,
 		ExpectedAnswerAt: del.ExpectedAnswerAt, TimeZone: del.TimeZone, Provisional: del.Provisional,
 		PreviousAnswerAt: del.PreviousAnswerAt, ChangeReason: del.ChangeReason, Answer: contact.Answer,

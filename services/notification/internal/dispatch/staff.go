@@ -22,7 +22,7 @@ func (d *Dispatcher) attemptStaff(ctx context.Context, del *notify.Delivery) err
 		return del.MarkSkipped(now, lang, notify.ReasonNoStaffEmail)
 	}
 	scrub := scrubber(Contact{Email: to, CustomerName: del.Staff.Name})
-	msg, err := notify.RenderStaffAlert(*del, lang)
+	msg, err := d.opts.Renderer.RenderStaff(ctx, del.TenantID, del.Channel, *del, lang)
 	if err != nil {
 		return del.MarkFailed(now, lang, scrub("render: "+err.Error()), true)
 	}

@@ -73,11 +73,15 @@ type Content struct {
 	Answer string
 }
 
-// Message is a rendered message: a one-line subject and a plain-text body.
+// Message is a rendered message: a one-line subject and a plain-text body,
+// and for the channels that need them an HTML body (e-mail; every value in it
+// escaped) and a short text (SMS, at most SMSMaxRunes).
 type Message struct {
 	Language Language
 	Subject  string
 	Body     string
+	HTML     string
+	SMS      string
 }
 
 //go:embed templates/*.tmpl
