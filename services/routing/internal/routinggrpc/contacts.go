@@ -162,3 +162,34 @@ func causeOf(ctx context.Context) string {
 	}
 	return ""
 }
+
+// GetStaffContacts returns the work contacts of the named staff of one bank:
+// whom notification tells of an assignment (the new owner, the staff a rule
+// names). Caller: the notification service only. Unknown and deactivated
+// staff are left out; each person once.
+func (s *Server) GetStaffContacts(ctx context.Context, req *routingv1.GetStaffContactsRequest) (*routingv1.GetStaffContactsResponse, error) {
+	if _, err := auth.RequireService(ctx, contactReaders...); err != nil {
+		return nil, status.Error(codes.PermissionDenied, "this internal method is not open to the caller")
+	}
+	resp := &routingv1.GetStaffContactsResponse{}
+	seen := map[string]bool{}
+	for _, id := range req.GetStaffIds() {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		m, err := s.Store.Staff(ctx, req.GetTenantId(), id)
+		if errors.Is(err, routingpg.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !m.Active {
+			continue
+		}
+		resp.Contacts = append(resp.Contacts, &routingv1.StaffContact{StaffId: m.ID, DisplayName: m.Name,
+			Role: routingredis.RoleProto(m.Role), Email: m.Email})
+	}
+	return resp, nil
+}

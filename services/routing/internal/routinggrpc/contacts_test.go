@@ -290,3 +290,35 @@ func TestEscalationContactsAreForTheNotificationServiceOnly(t *testing.T) {
 		t.Errorf("a case routing never assigned: %v, want NotFound", err)
 	}
 }
+
+func TestStaffContactsNameActiveStaffOfTheBankForNotificationOnly(t *testing.T) {
+	l := newLadder(t)
+	l.withEmails()
+	if _, err := l.srv.DeactivateStaff(as(headOffice), &routingv1.DeactivateStaffRequest{StaffId: "sup-1"}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := l.srv.GetStaffContacts(notificationCalls(), &routingv1.GetStaffContactsRequest{TenantId: "bank-a",
+		StaffIds: []string{"bh-1", "nobody", "sup-1", "teller-1", "bh-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range resp.GetContacts() {
+		got = append(got, c.GetStaffId()+" <"+c.GetEmail()+"> "+c.GetRole().String())
+	}
+	wantContacts(t, "contacts", got, []string{"bh-1 <bh-1@bank-a.example> ROLE_BRANCH_HEAD", "teller-1 <teller-1@bank-a.example> ROLE_TELLER"})
+	// Another bank's ids name nobody of this one.
+	resp, err = l.srv.GetStaffContacts(notificationCalls(), &routingv1.GetStaffContactsRequest{TenantId: "bank-b", StaffIds: []string{"bh-1"}})
+	if err != nil || len(resp.GetContacts()) != 0 {
+		t.Errorf("bank-b's bh-1: %v %v, want nobody", resp.GetContacts(), err)
+	}
+	for name, ctx := range map[string]context.Context{
+		"the bank's head office": as(headOffice),
+		"intake":                 auth.WithCallingService(auth.WithPrincipal(context.Background(), auth.Principal{Tenant: auth.AllTenants, Subject: "intake", Role: auth.RoleService}), "intake"),
+	} {
+		_, err := l.srv.GetStaffContacts(ctx, &routingv1.GetStaffContactsRequest{TenantId: "bank-a", StaffIds: []string{"bh-1"}})
+		if status.Code(err) != codes.PermissionDenied {
+			t.Errorf("%s: %v, want PermissionDenied", name, err)
+		}
+	}
+}

@@ -630,6 +630,102 @@ func (x *StaffContact) GetEmail() string {
 	return ""
 }
 
+type GetStaffContactsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	StaffIds      []string               `protobuf:"bytes,2,rep,name=staff_ids,json=staffIds,proto3" json:"staff_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStaffContactsRequest) Reset() {
+	*x = GetStaffContactsRequest{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStaffContactsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStaffContactsRequest) ProtoMessage() {}
+
+func (x *GetStaffContactsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStaffContactsRequest.ProtoReflect.Descriptor instead.
+func (*GetStaffContactsRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *GetStaffContactsRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *GetStaffContactsRequest) GetStaffIds() []string {
+	if x != nil {
+		return x.StaffIds
+	}
+	return nil
+}
+
+type GetStaffContactsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Contacts      []*StaffContact        `protobuf:"bytes,1,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStaffContactsResponse) Reset() {
+	*x = GetStaffContactsResponse{}
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStaffContactsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStaffContactsResponse) ProtoMessage() {}
+
+func (x *GetStaffContactsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStaffContactsResponse.ProtoReflect.Descriptor instead.
+func (*GetStaffContactsResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetStaffContactsResponse) GetContacts() []*StaffContact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
 type GetEscalationContactsResponse struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	CaseId   string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -644,7 +740,7 @@ type GetEscalationContactsResponse struct {
 
 func (x *GetEscalationContactsResponse) Reset() {
 	*x = GetEscalationContactsResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -656,7 +752,7 @@ func (x *GetEscalationContactsResponse) String() string {
 func (*GetEscalationContactsResponse) ProtoMessage() {}
 
 func (x *GetEscalationContactsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[8]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -669,7 +765,7 @@ func (x *GetEscalationContactsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEscalationContactsResponse.ProtoReflect.Descriptor instead.
 func (*GetEscalationContactsResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{8}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetEscalationContactsResponse) GetCaseId() string {
@@ -709,7 +805,7 @@ type GetBranchRequest struct {
 
 func (x *GetBranchRequest) Reset() {
 	*x = GetBranchRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +817,7 @@ func (x *GetBranchRequest) String() string {
 func (*GetBranchRequest) ProtoMessage() {}
 
 func (x *GetBranchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[9]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,7 +830,7 @@ func (x *GetBranchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBranchRequest.ProtoReflect.Descriptor instead.
 func (*GetBranchRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{9}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetBranchRequest) GetBranchId() string {
@@ -757,7 +853,7 @@ type GetBranchResponse struct {
 
 func (x *GetBranchResponse) Reset() {
 	*x = GetBranchResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -769,7 +865,7 @@ func (x *GetBranchResponse) String() string {
 func (*GetBranchResponse) ProtoMessage() {}
 
 func (x *GetBranchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[10]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -782,7 +878,7 @@ func (x *GetBranchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBranchResponse.ProtoReflect.Descriptor instead.
 func (*GetBranchResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{10}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetBranchResponse) GetBranch() *Branch {
@@ -823,7 +919,7 @@ type GetQueueRequest struct {
 
 func (x *GetQueueRequest) Reset() {
 	*x = GetQueueRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -835,7 +931,7 @@ func (x *GetQueueRequest) String() string {
 func (*GetQueueRequest) ProtoMessage() {}
 
 func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[11]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -848,7 +944,7 @@ func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueRequest.ProtoReflect.Descriptor instead.
 func (*GetQueueRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{11}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetQueueRequest) GetBranchId() string {
@@ -908,7 +1004,7 @@ type QueueEntry struct {
 
 func (x *QueueEntry) Reset() {
 	*x = QueueEntry{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -920,7 +1016,7 @@ func (x *QueueEntry) String() string {
 func (*QueueEntry) ProtoMessage() {}
 
 func (x *QueueEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[12]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -933,7 +1029,7 @@ func (x *QueueEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueEntry.ProtoReflect.Descriptor instead.
 func (*QueueEntry) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{12}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *QueueEntry) GetCaseId() string {
@@ -1002,7 +1098,7 @@ type GetQueueResponse struct {
 
 func (x *GetQueueResponse) Reset() {
 	*x = GetQueueResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +1110,7 @@ func (x *GetQueueResponse) String() string {
 func (*GetQueueResponse) ProtoMessage() {}
 
 func (x *GetQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[13]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1123,7 @@ func (x *GetQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueResponse.ProtoReflect.Descriptor instead.
 func (*GetQueueResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{13}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetQueueResponse) GetBranchId() string {
@@ -1074,7 +1170,7 @@ type WatchQueueRequest struct {
 
 func (x *WatchQueueRequest) Reset() {
 	*x = WatchQueueRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1086,7 +1182,7 @@ func (x *WatchQueueRequest) String() string {
 func (*WatchQueueRequest) ProtoMessage() {}
 
 func (x *WatchQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[14]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1099,7 +1195,7 @@ func (x *WatchQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchQueueRequest.ProtoReflect.Descriptor instead.
 func (*WatchQueueRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{14}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchQueueRequest) GetBranchId() string {
@@ -1124,7 +1220,7 @@ type WatchQueueResponse struct {
 
 func (x *WatchQueueResponse) Reset() {
 	*x = WatchQueueResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[15]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1136,7 +1232,7 @@ func (x *WatchQueueResponse) String() string {
 func (*WatchQueueResponse) ProtoMessage() {}
 
 func (x *WatchQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[15]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1149,7 +1245,7 @@ func (x *WatchQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchQueueResponse.ProtoReflect.Descriptor instead.
 func (*WatchQueueResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{15}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WatchQueueResponse) GetChange() string {
@@ -1182,7 +1278,7 @@ type GetAssignmentRequest struct {
 
 func (x *GetAssignmentRequest) Reset() {
 	*x = GetAssignmentRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[16]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1290,7 @@ func (x *GetAssignmentRequest) String() string {
 func (*GetAssignmentRequest) ProtoMessage() {}
 
 func (x *GetAssignmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[16]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1303,7 @@ func (x *GetAssignmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssignmentRequest.ProtoReflect.Descriptor instead.
 func (*GetAssignmentRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{16}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetAssignmentRequest) GetCaseId() string {
@@ -1239,7 +1335,7 @@ type Handover struct {
 
 func (x *Handover) Reset() {
 	*x = Handover{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[17]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1251,7 +1347,7 @@ func (x *Handover) String() string {
 func (*Handover) ProtoMessage() {}
 
 func (x *Handover) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[17]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1264,7 +1360,7 @@ func (x *Handover) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Handover.ProtoReflect.Descriptor instead.
 func (*Handover) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{17}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Handover) GetFromStaffId() string {
@@ -1345,7 +1441,7 @@ type GetAssignmentResponse struct {
 
 func (x *GetAssignmentResponse) Reset() {
 	*x = GetAssignmentResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[18]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1357,7 +1453,7 @@ func (x *GetAssignmentResponse) String() string {
 func (*GetAssignmentResponse) ProtoMessage() {}
 
 func (x *GetAssignmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[18]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1370,7 +1466,7 @@ func (x *GetAssignmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssignmentResponse.ProtoReflect.Descriptor instead.
 func (*GetAssignmentResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{18}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetAssignmentResponse) GetCaseId() string {
@@ -1445,7 +1541,7 @@ type ClaimCaseRequest struct {
 
 func (x *ClaimCaseRequest) Reset() {
 	*x = ClaimCaseRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[19]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1457,7 +1553,7 @@ func (x *ClaimCaseRequest) String() string {
 func (*ClaimCaseRequest) ProtoMessage() {}
 
 func (x *ClaimCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[19]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1470,7 +1566,7 @@ func (x *ClaimCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimCaseRequest.ProtoReflect.Descriptor instead.
 func (*ClaimCaseRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{19}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ClaimCaseRequest) GetCaseId() string {
@@ -1494,7 +1590,7 @@ type TransferCaseRequest struct {
 
 func (x *TransferCaseRequest) Reset() {
 	*x = TransferCaseRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[20]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1602,7 @@ func (x *TransferCaseRequest) String() string {
 func (*TransferCaseRequest) ProtoMessage() {}
 
 func (x *TransferCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[20]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1615,7 @@ func (x *TransferCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferCaseRequest.ProtoReflect.Descriptor instead.
 func (*TransferCaseRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{20}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TransferCaseRequest) GetCaseId() string {
@@ -1563,7 +1659,7 @@ type EscalateCaseRequest struct {
 
 func (x *EscalateCaseRequest) Reset() {
 	*x = EscalateCaseRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[21]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1575,7 +1671,7 @@ func (x *EscalateCaseRequest) String() string {
 func (*EscalateCaseRequest) ProtoMessage() {}
 
 func (x *EscalateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[21]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1588,7 +1684,7 @@ func (x *EscalateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EscalateCaseRequest.ProtoReflect.Descriptor instead.
 func (*EscalateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{21}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *EscalateCaseRequest) GetCaseId() string {
@@ -1622,7 +1718,7 @@ type ReturnCaseRequest struct {
 
 func (x *ReturnCaseRequest) Reset() {
 	*x = ReturnCaseRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[22]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1634,7 +1730,7 @@ func (x *ReturnCaseRequest) String() string {
 func (*ReturnCaseRequest) ProtoMessage() {}
 
 func (x *ReturnCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[22]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1647,7 +1743,7 @@ func (x *ReturnCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnCaseRequest.ProtoReflect.Descriptor instead.
 func (*ReturnCaseRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{22}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReturnCaseRequest) GetCaseId() string {
@@ -1673,7 +1769,7 @@ type ClaimCaseResponse struct {
 
 func (x *ClaimCaseResponse) Reset() {
 	*x = ClaimCaseResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[23]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1685,7 +1781,7 @@ func (x *ClaimCaseResponse) String() string {
 func (*ClaimCaseResponse) ProtoMessage() {}
 
 func (x *ClaimCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[23]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1698,7 +1794,7 @@ func (x *ClaimCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimCaseResponse.ProtoReflect.Descriptor instead.
 func (*ClaimCaseResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{23}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ClaimCaseResponse) GetAssignment() *GetAssignmentResponse {
@@ -1717,7 +1813,7 @@ type TransferCaseResponse struct {
 
 func (x *TransferCaseResponse) Reset() {
 	*x = TransferCaseResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[24]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1729,7 +1825,7 @@ func (x *TransferCaseResponse) String() string {
 func (*TransferCaseResponse) ProtoMessage() {}
 
 func (x *TransferCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[24]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1742,7 +1838,7 @@ func (x *TransferCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferCaseResponse.ProtoReflect.Descriptor instead.
 func (*TransferCaseResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{24}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TransferCaseResponse) GetAssignment() *GetAssignmentResponse {
@@ -1761,7 +1857,7 @@ type EscalateCaseResponse struct {
 
 func (x *EscalateCaseResponse) Reset() {
 	*x = EscalateCaseResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[25]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1773,7 +1869,7 @@ func (x *EscalateCaseResponse) String() string {
 func (*EscalateCaseResponse) ProtoMessage() {}
 
 func (x *EscalateCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[25]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1786,7 +1882,7 @@ func (x *EscalateCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EscalateCaseResponse.ProtoReflect.Descriptor instead.
 func (*EscalateCaseResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{25}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EscalateCaseResponse) GetAssignment() *GetAssignmentResponse {
@@ -1805,7 +1901,7 @@ type ReturnCaseResponse struct {
 
 func (x *ReturnCaseResponse) Reset() {
 	*x = ReturnCaseResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[26]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1817,7 +1913,7 @@ func (x *ReturnCaseResponse) String() string {
 func (*ReturnCaseResponse) ProtoMessage() {}
 
 func (x *ReturnCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[26]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1830,7 +1926,7 @@ func (x *ReturnCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnCaseResponse.ProtoReflect.Descriptor instead.
 func (*ReturnCaseResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{26}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ReturnCaseResponse) GetAssignment() *GetAssignmentResponse {
@@ -1850,7 +1946,7 @@ type SetDutyRequest struct {
 
 func (x *SetDutyRequest) Reset() {
 	*x = SetDutyRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[27]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1862,7 +1958,7 @@ func (x *SetDutyRequest) String() string {
 func (*SetDutyRequest) ProtoMessage() {}
 
 func (x *SetDutyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[27]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1875,7 +1971,7 @@ func (x *SetDutyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDutyRequest.ProtoReflect.Descriptor instead.
 func (*SetDutyRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{27}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SetDutyRequest) GetStaffId() string {
@@ -1903,7 +1999,7 @@ type SetDutyResponse struct {
 
 func (x *SetDutyResponse) Reset() {
 	*x = SetDutyResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[28]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1915,7 +2011,7 @@ func (x *SetDutyResponse) String() string {
 func (*SetDutyResponse) ProtoMessage() {}
 
 func (x *SetDutyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[28]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1928,7 +2024,7 @@ func (x *SetDutyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDutyResponse.ProtoReflect.Descriptor instead.
 func (*SetDutyResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{28}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SetDutyResponse) GetStaff() *Staff {
@@ -1954,7 +2050,7 @@ type DeactivateStaffRequest struct {
 
 func (x *DeactivateStaffRequest) Reset() {
 	*x = DeactivateStaffRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[29]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1966,7 +2062,7 @@ func (x *DeactivateStaffRequest) String() string {
 func (*DeactivateStaffRequest) ProtoMessage() {}
 
 func (x *DeactivateStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[29]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1979,7 +2075,7 @@ func (x *DeactivateStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateStaffRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateStaffRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{29}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DeactivateStaffRequest) GetStaffId() string {
@@ -2000,7 +2096,7 @@ type DeactivateStaffResponse struct {
 
 func (x *DeactivateStaffResponse) Reset() {
 	*x = DeactivateStaffResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[30]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2012,7 +2108,7 @@ func (x *DeactivateStaffResponse) String() string {
 func (*DeactivateStaffResponse) ProtoMessage() {}
 
 func (x *DeactivateStaffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[30]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2025,7 +2121,7 @@ func (x *DeactivateStaffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateStaffResponse.ProtoReflect.Descriptor instead.
 func (*DeactivateStaffResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{30}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DeactivateStaffResponse) GetStaff() *Staff {
@@ -2051,7 +2147,7 @@ type ListStaffRequest struct {
 
 func (x *ListStaffRequest) Reset() {
 	*x = ListStaffRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[31]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2063,7 +2159,7 @@ func (x *ListStaffRequest) String() string {
 func (*ListStaffRequest) ProtoMessage() {}
 
 func (x *ListStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[31]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2076,7 +2172,7 @@ func (x *ListStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStaffRequest.ProtoReflect.Descriptor instead.
 func (*ListStaffRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{31}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListStaffRequest) GetBranchId() string {
@@ -2095,7 +2191,7 @@ type ListStaffResponse struct {
 
 func (x *ListStaffResponse) Reset() {
 	*x = ListStaffResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[32]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2107,7 +2203,7 @@ func (x *ListStaffResponse) String() string {
 func (*ListStaffResponse) ProtoMessage() {}
 
 func (x *ListStaffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[32]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2120,7 +2216,7 @@ func (x *ListStaffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStaffResponse.ProtoReflect.Descriptor instead.
 func (*ListStaffResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{32}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListStaffResponse) GetStaff() []*Staff {
@@ -2138,7 +2234,7 @@ type GetRoutingRulesRequest struct {
 
 func (x *GetRoutingRulesRequest) Reset() {
 	*x = GetRoutingRulesRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[33]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2150,7 +2246,7 @@ func (x *GetRoutingRulesRequest) String() string {
 func (*GetRoutingRulesRequest) ProtoMessage() {}
 
 func (x *GetRoutingRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[33]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2163,7 +2259,7 @@ func (x *GetRoutingRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoutingRulesRequest.ProtoReflect.Descriptor instead.
 func (*GetRoutingRulesRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{33}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{35}
 }
 
 // The bank's routing rules: the first rule that matches a new case chooses
@@ -2181,7 +2277,7 @@ type GetRoutingRulesResponse struct {
 
 func (x *GetRoutingRulesResponse) Reset() {
 	*x = GetRoutingRulesResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[34]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2193,7 +2289,7 @@ func (x *GetRoutingRulesResponse) String() string {
 func (*GetRoutingRulesResponse) ProtoMessage() {}
 
 func (x *GetRoutingRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[34]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2206,7 +2302,7 @@ func (x *GetRoutingRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoutingRulesResponse.ProtoReflect.Descriptor instead.
 func (*GetRoutingRulesResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{34}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetRoutingRulesResponse) GetRules() []*RoutingRule {
@@ -2232,7 +2328,7 @@ type PutRoutingRulesRequest struct {
 
 func (x *PutRoutingRulesRequest) Reset() {
 	*x = PutRoutingRulesRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[35]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2244,7 +2340,7 @@ func (x *PutRoutingRulesRequest) String() string {
 func (*PutRoutingRulesRequest) ProtoMessage() {}
 
 func (x *PutRoutingRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[35]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2257,7 +2353,7 @@ func (x *PutRoutingRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRoutingRulesRequest.ProtoReflect.Descriptor instead.
 func (*PutRoutingRulesRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{35}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PutRoutingRulesRequest) GetRules() []*RoutingRule {
@@ -2276,7 +2372,7 @@ type PutRoutingRulesResponse struct {
 
 func (x *PutRoutingRulesResponse) Reset() {
 	*x = PutRoutingRulesResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[36]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2288,7 +2384,7 @@ func (x *PutRoutingRulesResponse) String() string {
 func (*PutRoutingRulesResponse) ProtoMessage() {}
 
 func (x *PutRoutingRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[36]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2301,7 +2397,7 @@ func (x *PutRoutingRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRoutingRulesResponse.ProtoReflect.Descriptor instead.
 func (*PutRoutingRulesResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{36}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PutRoutingRulesResponse) GetRules() []*RoutingRule {
@@ -2337,7 +2433,7 @@ type RoutingRule struct {
 
 func (x *RoutingRule) Reset() {
 	*x = RoutingRule{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[37]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2349,7 +2445,7 @@ func (x *RoutingRule) String() string {
 func (*RoutingRule) ProtoMessage() {}
 
 func (x *RoutingRule) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[37]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2362,7 +2458,7 @@ func (x *RoutingRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoutingRule.ProtoReflect.Descriptor instead.
 func (*RoutingRule) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{37}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RoutingRule) GetName() string {
@@ -2439,7 +2535,7 @@ type ImportOrgRequest struct {
 
 func (x *ImportOrgRequest) Reset() {
 	*x = ImportOrgRequest{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[38]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2451,7 +2547,7 @@ func (x *ImportOrgRequest) String() string {
 func (*ImportOrgRequest) ProtoMessage() {}
 
 func (x *ImportOrgRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[38]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2464,7 +2560,7 @@ func (x *ImportOrgRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportOrgRequest.ProtoReflect.Descriptor instead.
 func (*ImportOrgRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{38}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ImportOrgRequest) GetRegions() []*Region {
@@ -2499,7 +2595,7 @@ type ImportOrgResponse struct {
 
 func (x *ImportOrgResponse) Reset() {
 	*x = ImportOrgResponse{}
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[39]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2511,7 +2607,7 @@ func (x *ImportOrgResponse) String() string {
 func (*ImportOrgResponse) ProtoMessage() {}
 
 func (x *ImportOrgResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[39]
+	mi := &file_counterdesk_routing_v1_routing_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2524,7 +2620,7 @@ func (x *ImportOrgResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportOrgResponse.ProtoReflect.Descriptor instead.
 func (*ImportOrgResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{39}
+	return file_counterdesk_routing_v1_routing_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ImportOrgResponse) GetRegions() int32 {
@@ -2595,7 +2691,12 @@ const file_counterdesk_routing_v1_routing_proto_rawDesc = "" +
 	"\bstaff_id\x18\x01 \x01(\tR\astaffId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x120\n" +
 	"\x04role\x18\x03 \x01(\x0e2\x1c.counterdesk.routing.v1.RoleR\x04role\x12\x14\n" +
-	"\x05email\x18\x04 \x01(\tR\x05email\"\xcf\x01\n" +
+	"\x05email\x18\x04 \x01(\tR\x05email\"r\n" +
+	"\x17GetStaffContactsRequest\x12&\n" +
+	"\ttenant_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\btenantId\x12/\n" +
+	"\tstaff_ids\x18\x02 \x03(\tB\x12\xbaH\x0f\x92\x01\f\b\x01\x10d\"\x06r\x04\x10\x01\x18@R\bstaffIds\"\\\n" +
+	"\x18GetStaffContactsResponse\x12@\n" +
+	"\bcontacts\x18\x01 \x03(\v2$.counterdesk.routing.v1.StaffContactR\bcontacts\"\xcf\x01\n" +
 	"\x1dGetEscalationContactsResponse\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1b\n" +
 	"\tbranch_id\x18\x02 \x01(\tR\bbranchId\x12<\n" +
@@ -2755,7 +2856,7 @@ const file_counterdesk_routing_v1_routing_proto_rawDesc = "" +
 	"\x11ROLE_TECH_SUPPORT\x10\a\x12\x13\n" +
 	"\x0fROLE_COMPLIANCE\x10\b\x12\x0e\n" +
 	"\n" +
-	"ROLE_LEGAL\x10\t2\xf3\x11\n" +
+	"ROLE_LEGAL\x10\t2\xec\x12\n" +
 	"\x0eRoutingService\x12\x82\x01\n" +
 	"\tGetBranch\x12(.counterdesk.routing.v1.GetBranchRequest\x1a).counterdesk.routing.v1.GetBranchResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/branches/{branch_id}\x12\x85\x01\n" +
 	"\bGetQueue\x12'.counterdesk.routing.v1.GetQueueRequest\x1a(.counterdesk.routing.v1.GetQueueResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/branches/{branch_id}/queue\x12\x94\x01\n" +
@@ -2772,7 +2873,8 @@ const file_counterdesk_routing_v1_routing_proto_rawDesc = "" +
 	"\tListStaff\x12(.counterdesk.routing.v1.ListStaffRequest\x1a).counterdesk.routing.v1.ListStaffResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/branches/{branch_id}/staff\x12\x8d\x01\n" +
 	"\x0fGetRoutingRules\x12..counterdesk.routing.v1.GetRoutingRulesRequest\x1a/.counterdesk.routing.v1.GetRoutingRulesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/routing/rules\x12\x90\x01\n" +
 	"\x0fPutRoutingRules\x12..counterdesk.routing.v1.PutRoutingRulesRequest\x1a/.counterdesk.routing.v1.PutRoutingRulesResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\x1a\x11/v1/routing/rules\x12\x86\x01\n" +
-	"\x15GetEscalationContacts\x124.counterdesk.routing.v1.GetEscalationContactsRequest\x1a5.counterdesk.routing.v1.GetEscalationContactsResponse\"\x00\x12\x93\x01\n" +
+	"\x15GetEscalationContacts\x124.counterdesk.routing.v1.GetEscalationContactsRequest\x1a5.counterdesk.routing.v1.GetEscalationContactsResponse\"\x00\x12w\n" +
+	"\x10GetStaffContacts\x12/.counterdesk.routing.v1.GetStaffContactsRequest\x1a0.counterdesk.routing.v1.GetStaffContactsResponse\"\x00\x12\x93\x01\n" +
 	"\n" +
 	"WatchQueue\x12).counterdesk.routing.v1.WatchQueueRequest\x1a*.counterdesk.routing.v1.WatchQueueResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/branches/{branch_id}/queue:watch0\x01BOZMgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1;routingv1b\x06proto3"
 
@@ -2789,7 +2891,7 @@ func file_counterdesk_routing_v1_routing_proto_rawDescGZIP() []byte {
 }
 
 var file_counterdesk_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_counterdesk_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_counterdesk_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_counterdesk_routing_v1_routing_proto_goTypes = []any{
 	(Role)(0),                             // 0: counterdesk.routing.v1.Role
 	(*RebuildQueuesRequest)(nil),          // 1: counterdesk.routing.v1.RebuildQueuesRequest
@@ -2800,113 +2902,118 @@ var file_counterdesk_routing_v1_routing_proto_goTypes = []any{
 	(*Staff)(nil),                         // 6: counterdesk.routing.v1.Staff
 	(*GetEscalationContactsRequest)(nil),  // 7: counterdesk.routing.v1.GetEscalationContactsRequest
 	(*StaffContact)(nil),                  // 8: counterdesk.routing.v1.StaffContact
-	(*GetEscalationContactsResponse)(nil), // 9: counterdesk.routing.v1.GetEscalationContactsResponse
-	(*GetBranchRequest)(nil),              // 10: counterdesk.routing.v1.GetBranchRequest
-	(*GetBranchResponse)(nil),             // 11: counterdesk.routing.v1.GetBranchResponse
-	(*GetQueueRequest)(nil),               // 12: counterdesk.routing.v1.GetQueueRequest
-	(*QueueEntry)(nil),                    // 13: counterdesk.routing.v1.QueueEntry
-	(*GetQueueResponse)(nil),              // 14: counterdesk.routing.v1.GetQueueResponse
-	(*WatchQueueRequest)(nil),             // 15: counterdesk.routing.v1.WatchQueueRequest
-	(*WatchQueueResponse)(nil),            // 16: counterdesk.routing.v1.WatchQueueResponse
-	(*GetAssignmentRequest)(nil),          // 17: counterdesk.routing.v1.GetAssignmentRequest
-	(*Handover)(nil),                      // 18: counterdesk.routing.v1.Handover
-	(*GetAssignmentResponse)(nil),         // 19: counterdesk.routing.v1.GetAssignmentResponse
-	(*ClaimCaseRequest)(nil),              // 20: counterdesk.routing.v1.ClaimCaseRequest
-	(*TransferCaseRequest)(nil),           // 21: counterdesk.routing.v1.TransferCaseRequest
-	(*EscalateCaseRequest)(nil),           // 22: counterdesk.routing.v1.EscalateCaseRequest
-	(*ReturnCaseRequest)(nil),             // 23: counterdesk.routing.v1.ReturnCaseRequest
-	(*ClaimCaseResponse)(nil),             // 24: counterdesk.routing.v1.ClaimCaseResponse
-	(*TransferCaseResponse)(nil),          // 25: counterdesk.routing.v1.TransferCaseResponse
-	(*EscalateCaseResponse)(nil),          // 26: counterdesk.routing.v1.EscalateCaseResponse
-	(*ReturnCaseResponse)(nil),            // 27: counterdesk.routing.v1.ReturnCaseResponse
-	(*SetDutyRequest)(nil),                // 28: counterdesk.routing.v1.SetDutyRequest
-	(*SetDutyResponse)(nil),               // 29: counterdesk.routing.v1.SetDutyResponse
-	(*DeactivateStaffRequest)(nil),        // 30: counterdesk.routing.v1.DeactivateStaffRequest
-	(*DeactivateStaffResponse)(nil),       // 31: counterdesk.routing.v1.DeactivateStaffResponse
-	(*ListStaffRequest)(nil),              // 32: counterdesk.routing.v1.ListStaffRequest
-	(*ListStaffResponse)(nil),             // 33: counterdesk.routing.v1.ListStaffResponse
-	(*GetRoutingRulesRequest)(nil),        // 34: counterdesk.routing.v1.GetRoutingRulesRequest
-	(*GetRoutingRulesResponse)(nil),       // 35: counterdesk.routing.v1.GetRoutingRulesResponse
-	(*PutRoutingRulesRequest)(nil),        // 36: counterdesk.routing.v1.PutRoutingRulesRequest
-	(*PutRoutingRulesResponse)(nil),       // 37: counterdesk.routing.v1.PutRoutingRulesResponse
-	(*RoutingRule)(nil),                   // 38: counterdesk.routing.v1.RoutingRule
-	(*ImportOrgRequest)(nil),              // 39: counterdesk.routing.v1.ImportOrgRequest
-	(*ImportOrgResponse)(nil),             // 40: counterdesk.routing.v1.ImportOrgResponse
-	nil,                                   // 41: counterdesk.routing.v1.GetQueueResponse.OpenByOwnerEntry
-	(*timestamppb.Timestamp)(nil),         // 42: google.protobuf.Timestamp
+	(*GetStaffContactsRequest)(nil),       // 9: counterdesk.routing.v1.GetStaffContactsRequest
+	(*GetStaffContactsResponse)(nil),      // 10: counterdesk.routing.v1.GetStaffContactsResponse
+	(*GetEscalationContactsResponse)(nil), // 11: counterdesk.routing.v1.GetEscalationContactsResponse
+	(*GetBranchRequest)(nil),              // 12: counterdesk.routing.v1.GetBranchRequest
+	(*GetBranchResponse)(nil),             // 13: counterdesk.routing.v1.GetBranchResponse
+	(*GetQueueRequest)(nil),               // 14: counterdesk.routing.v1.GetQueueRequest
+	(*QueueEntry)(nil),                    // 15: counterdesk.routing.v1.QueueEntry
+	(*GetQueueResponse)(nil),              // 16: counterdesk.routing.v1.GetQueueResponse
+	(*WatchQueueRequest)(nil),             // 17: counterdesk.routing.v1.WatchQueueRequest
+	(*WatchQueueResponse)(nil),            // 18: counterdesk.routing.v1.WatchQueueResponse
+	(*GetAssignmentRequest)(nil),          // 19: counterdesk.routing.v1.GetAssignmentRequest
+	(*Handover)(nil),                      // 20: counterdesk.routing.v1.Handover
+	(*GetAssignmentResponse)(nil),         // 21: counterdesk.routing.v1.GetAssignmentResponse
+	(*ClaimCaseRequest)(nil),              // 22: counterdesk.routing.v1.ClaimCaseRequest
+	(*TransferCaseRequest)(nil),           // 23: counterdesk.routing.v1.TransferCaseRequest
+	(*EscalateCaseRequest)(nil),           // 24: counterdesk.routing.v1.EscalateCaseRequest
+	(*ReturnCaseRequest)(nil),             // 25: counterdesk.routing.v1.ReturnCaseRequest
+	(*ClaimCaseResponse)(nil),             // 26: counterdesk.routing.v1.ClaimCaseResponse
+	(*TransferCaseResponse)(nil),          // 27: counterdesk.routing.v1.TransferCaseResponse
+	(*EscalateCaseResponse)(nil),          // 28: counterdesk.routing.v1.EscalateCaseResponse
+	(*ReturnCaseResponse)(nil),            // 29: counterdesk.routing.v1.ReturnCaseResponse
+	(*SetDutyRequest)(nil),                // 30: counterdesk.routing.v1.SetDutyRequest
+	(*SetDutyResponse)(nil),               // 31: counterdesk.routing.v1.SetDutyResponse
+	(*DeactivateStaffRequest)(nil),        // 32: counterdesk.routing.v1.DeactivateStaffRequest
+	(*DeactivateStaffResponse)(nil),       // 33: counterdesk.routing.v1.DeactivateStaffResponse
+	(*ListStaffRequest)(nil),              // 34: counterdesk.routing.v1.ListStaffRequest
+	(*ListStaffResponse)(nil),             // 35: counterdesk.routing.v1.ListStaffResponse
+	(*GetRoutingRulesRequest)(nil),        // 36: counterdesk.routing.v1.GetRoutingRulesRequest
+	(*GetRoutingRulesResponse)(nil),       // 37: counterdesk.routing.v1.GetRoutingRulesResponse
+	(*PutRoutingRulesRequest)(nil),        // 38: counterdesk.routing.v1.PutRoutingRulesRequest
+	(*PutRoutingRulesResponse)(nil),       // 39: counterdesk.routing.v1.PutRoutingRulesResponse
+	(*RoutingRule)(nil),                   // 40: counterdesk.routing.v1.RoutingRule
+	(*ImportOrgRequest)(nil),              // 41: counterdesk.routing.v1.ImportOrgRequest
+	(*ImportOrgResponse)(nil),             // 42: counterdesk.routing.v1.ImportOrgResponse
+	nil,                                   // 43: counterdesk.routing.v1.GetQueueResponse.OpenByOwnerEntry
+	(*timestamppb.Timestamp)(nil),         // 44: google.protobuf.Timestamp
 }
 var file_counterdesk_routing_v1_routing_proto_depIdxs = []int32{
 	5,  // 0: counterdesk.routing.v1.Branch.opening_hours:type_name -> counterdesk.routing.v1.OpeningPeriod
 	0,  // 1: counterdesk.routing.v1.Staff.role:type_name -> counterdesk.routing.v1.Role
 	0,  // 2: counterdesk.routing.v1.StaffContact.role:type_name -> counterdesk.routing.v1.Role
-	8,  // 3: counterdesk.routing.v1.GetEscalationContactsResponse.owners:type_name -> counterdesk.routing.v1.StaffContact
-	8,  // 4: counterdesk.routing.v1.GetEscalationContactsResponse.above:type_name -> counterdesk.routing.v1.StaffContact
-	4,  // 5: counterdesk.routing.v1.GetBranchResponse.branch:type_name -> counterdesk.routing.v1.Branch
-	0,  // 6: counterdesk.routing.v1.GetQueueRequest.role:type_name -> counterdesk.routing.v1.Role
-	42, // 7: counterdesk.routing.v1.QueueEntry.enqueued_at:type_name -> google.protobuf.Timestamp
-	0,  // 8: counterdesk.routing.v1.QueueEntry.owner_role:type_name -> counterdesk.routing.v1.Role
-	42, // 9: counterdesk.routing.v1.QueueEntry.due_at:type_name -> google.protobuf.Timestamp
-	13, // 10: counterdesk.routing.v1.GetQueueResponse.entries:type_name -> counterdesk.routing.v1.QueueEntry
-	41, // 11: counterdesk.routing.v1.GetQueueResponse.open_by_owner:type_name -> counterdesk.routing.v1.GetQueueResponse.OpenByOwnerEntry
-	13, // 12: counterdesk.routing.v1.WatchQueueResponse.entry:type_name -> counterdesk.routing.v1.QueueEntry
-	42, // 13: counterdesk.routing.v1.Handover.at:type_name -> google.protobuf.Timestamp
-	0,  // 14: counterdesk.routing.v1.Handover.to_role:type_name -> counterdesk.routing.v1.Role
-	18, // 15: counterdesk.routing.v1.GetAssignmentResponse.handovers:type_name -> counterdesk.routing.v1.Handover
-	0,  // 16: counterdesk.routing.v1.GetAssignmentResponse.owner_role:type_name -> counterdesk.routing.v1.Role
-	0,  // 17: counterdesk.routing.v1.TransferCaseRequest.to_role:type_name -> counterdesk.routing.v1.Role
-	0,  // 18: counterdesk.routing.v1.EscalateCaseRequest.to_department:type_name -> counterdesk.routing.v1.Role
-	19, // 19: counterdesk.routing.v1.ClaimCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
-	19, // 20: counterdesk.routing.v1.TransferCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
-	19, // 21: counterdesk.routing.v1.EscalateCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
-	19, // 22: counterdesk.routing.v1.ReturnCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
-	6,  // 23: counterdesk.routing.v1.SetDutyResponse.staff:type_name -> counterdesk.routing.v1.Staff
-	6,  // 24: counterdesk.routing.v1.DeactivateStaffResponse.staff:type_name -> counterdesk.routing.v1.Staff
-	6,  // 25: counterdesk.routing.v1.ListStaffResponse.staff:type_name -> counterdesk.routing.v1.Staff
-	38, // 26: counterdesk.routing.v1.GetRoutingRulesResponse.rules:type_name -> counterdesk.routing.v1.RoutingRule
-	38, // 27: counterdesk.routing.v1.PutRoutingRulesRequest.rules:type_name -> counterdesk.routing.v1.RoutingRule
-	38, // 28: counterdesk.routing.v1.PutRoutingRulesResponse.rules:type_name -> counterdesk.routing.v1.RoutingRule
-	0,  // 29: counterdesk.routing.v1.RoutingRule.owner_role:type_name -> counterdesk.routing.v1.Role
-	0,  // 30: counterdesk.routing.v1.RoutingRule.notify_roles:type_name -> counterdesk.routing.v1.Role
-	3,  // 31: counterdesk.routing.v1.ImportOrgRequest.regions:type_name -> counterdesk.routing.v1.Region
-	4,  // 32: counterdesk.routing.v1.ImportOrgRequest.branches:type_name -> counterdesk.routing.v1.Branch
-	6,  // 33: counterdesk.routing.v1.ImportOrgRequest.staff:type_name -> counterdesk.routing.v1.Staff
-	10, // 34: counterdesk.routing.v1.RoutingService.GetBranch:input_type -> counterdesk.routing.v1.GetBranchRequest
-	12, // 35: counterdesk.routing.v1.RoutingService.GetQueue:input_type -> counterdesk.routing.v1.GetQueueRequest
-	17, // 36: counterdesk.routing.v1.RoutingService.GetAssignment:input_type -> counterdesk.routing.v1.GetAssignmentRequest
-	39, // 37: counterdesk.routing.v1.RoutingService.ImportOrg:input_type -> counterdesk.routing.v1.ImportOrgRequest
-	1,  // 38: counterdesk.routing.v1.RoutingService.RebuildQueues:input_type -> counterdesk.routing.v1.RebuildQueuesRequest
-	20, // 39: counterdesk.routing.v1.RoutingService.ClaimCase:input_type -> counterdesk.routing.v1.ClaimCaseRequest
-	21, // 40: counterdesk.routing.v1.RoutingService.TransferCase:input_type -> counterdesk.routing.v1.TransferCaseRequest
-	22, // 41: counterdesk.routing.v1.RoutingService.EscalateCase:input_type -> counterdesk.routing.v1.EscalateCaseRequest
-	23, // 42: counterdesk.routing.v1.RoutingService.ReturnCase:input_type -> counterdesk.routing.v1.ReturnCaseRequest
-	28, // 43: counterdesk.routing.v1.RoutingService.SetDuty:input_type -> counterdesk.routing.v1.SetDutyRequest
-	30, // 44: counterdesk.routing.v1.RoutingService.DeactivateStaff:input_type -> counterdesk.routing.v1.DeactivateStaffRequest
-	32, // 45: counterdesk.routing.v1.RoutingService.ListStaff:input_type -> counterdesk.routing.v1.ListStaffRequest
-	34, // 46: counterdesk.routing.v1.RoutingService.GetRoutingRules:input_type -> counterdesk.routing.v1.GetRoutingRulesRequest
-	36, // 47: counterdesk.routing.v1.RoutingService.PutRoutingRules:input_type -> counterdesk.routing.v1.PutRoutingRulesRequest
-	7,  // 48: counterdesk.routing.v1.RoutingService.GetEscalationContacts:input_type -> counterdesk.routing.v1.GetEscalationContactsRequest
-	15, // 49: counterdesk.routing.v1.RoutingService.WatchQueue:input_type -> counterdesk.routing.v1.WatchQueueRequest
-	11, // 50: counterdesk.routing.v1.RoutingService.GetBranch:output_type -> counterdesk.routing.v1.GetBranchResponse
-	14, // 51: counterdesk.routing.v1.RoutingService.GetQueue:output_type -> counterdesk.routing.v1.GetQueueResponse
-	19, // 52: counterdesk.routing.v1.RoutingService.GetAssignment:output_type -> counterdesk.routing.v1.GetAssignmentResponse
-	40, // 53: counterdesk.routing.v1.RoutingService.ImportOrg:output_type -> counterdesk.routing.v1.ImportOrgResponse
-	2,  // 54: counterdesk.routing.v1.RoutingService.RebuildQueues:output_type -> counterdesk.routing.v1.RebuildQueuesResponse
-	24, // 55: counterdesk.routing.v1.RoutingService.ClaimCase:output_type -> counterdesk.routing.v1.ClaimCaseResponse
-	25, // 56: counterdesk.routing.v1.RoutingService.TransferCase:output_type -> counterdesk.routing.v1.TransferCaseResponse
-	26, // 57: counterdesk.routing.v1.RoutingService.EscalateCase:output_type -> counterdesk.routing.v1.EscalateCaseResponse
-	27, // 58: counterdesk.routing.v1.RoutingService.ReturnCase:output_type -> counterdesk.routing.v1.ReturnCaseResponse
-	29, // 59: counterdesk.routing.v1.RoutingService.SetDuty:output_type -> counterdesk.routing.v1.SetDutyResponse
-	31, // 60: counterdesk.routing.v1.RoutingService.DeactivateStaff:output_type -> counterdesk.routing.v1.DeactivateStaffResponse
-	33, // 61: counterdesk.routing.v1.RoutingService.ListStaff:output_type -> counterdesk.routing.v1.ListStaffResponse
-	35, // 62: counterdesk.routing.v1.RoutingService.GetRoutingRules:output_type -> counterdesk.routing.v1.GetRoutingRulesResponse
-	37, // 63: counterdesk.routing.v1.RoutingService.PutRoutingRules:output_type -> counterdesk.routing.v1.PutRoutingRulesResponse
-	9,  // 64: counterdesk.routing.v1.RoutingService.GetEscalationContacts:output_type -> counterdesk.routing.v1.GetEscalationContactsResponse
-	16, // 65: counterdesk.routing.v1.RoutingService.WatchQueue:output_type -> counterdesk.routing.v1.WatchQueueResponse
-	50, // [50:66] is the sub-list for method output_type
-	34, // [34:50] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	8,  // 3: counterdesk.routing.v1.GetStaffContactsResponse.contacts:type_name -> counterdesk.routing.v1.StaffContact
+	8,  // 4: counterdesk.routing.v1.GetEscalationContactsResponse.owners:type_name -> counterdesk.routing.v1.StaffContact
+	8,  // 5: counterdesk.routing.v1.GetEscalationContactsResponse.above:type_name -> counterdesk.routing.v1.StaffContact
+	4,  // 6: counterdesk.routing.v1.GetBranchResponse.branch:type_name -> counterdesk.routing.v1.Branch
+	0,  // 7: counterdesk.routing.v1.GetQueueRequest.role:type_name -> counterdesk.routing.v1.Role
+	44, // 8: counterdesk.routing.v1.QueueEntry.enqueued_at:type_name -> google.protobuf.Timestamp
+	0,  // 9: counterdesk.routing.v1.QueueEntry.owner_role:type_name -> counterdesk.routing.v1.Role
+	44, // 10: counterdesk.routing.v1.QueueEntry.due_at:type_name -> google.protobuf.Timestamp
+	15, // 11: counterdesk.routing.v1.GetQueueResponse.entries:type_name -> counterdesk.routing.v1.QueueEntry
+	43, // 12: counterdesk.routing.v1.GetQueueResponse.open_by_owner:type_name -> counterdesk.routing.v1.GetQueueResponse.OpenByOwnerEntry
+	15, // 13: counterdesk.routing.v1.WatchQueueResponse.entry:type_name -> counterdesk.routing.v1.QueueEntry
+	44, // 14: counterdesk.routing.v1.Handover.at:type_name -> google.protobuf.Timestamp
+	0,  // 15: counterdesk.routing.v1.Handover.to_role:type_name -> counterdesk.routing.v1.Role
+	20, // 16: counterdesk.routing.v1.GetAssignmentResponse.handovers:type_name -> counterdesk.routing.v1.Handover
+	0,  // 17: counterdesk.routing.v1.GetAssignmentResponse.owner_role:type_name -> counterdesk.routing.v1.Role
+	0,  // 18: counterdesk.routing.v1.TransferCaseRequest.to_role:type_name -> counterdesk.routing.v1.Role
+	0,  // 19: counterdesk.routing.v1.EscalateCaseRequest.to_department:type_name -> counterdesk.routing.v1.Role
+	21, // 20: counterdesk.routing.v1.ClaimCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	21, // 21: counterdesk.routing.v1.TransferCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	21, // 22: counterdesk.routing.v1.EscalateCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	21, // 23: counterdesk.routing.v1.ReturnCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	6,  // 24: counterdesk.routing.v1.SetDutyResponse.staff:type_name -> counterdesk.routing.v1.Staff
+	6,  // 25: counterdesk.routing.v1.DeactivateStaffResponse.staff:type_name -> counterdesk.routing.v1.Staff
+	6,  // 26: counterdesk.routing.v1.ListStaffResponse.staff:type_name -> counterdesk.routing.v1.Staff
+	40, // 27: counterdesk.routing.v1.GetRoutingRulesResponse.rules:type_name -> counterdesk.routing.v1.RoutingRule
+	40, // 28: counterdesk.routing.v1.PutRoutingRulesRequest.rules:type_name -> counterdesk.routing.v1.RoutingRule
+	40, // 29: counterdesk.routing.v1.PutRoutingRulesResponse.rules:type_name -> counterdesk.routing.v1.RoutingRule
+	0,  // 30: counterdesk.routing.v1.RoutingRule.owner_role:type_name -> counterdesk.routing.v1.Role
+	0,  // 31: counterdesk.routing.v1.RoutingRule.notify_roles:type_name -> counterdesk.routing.v1.Role
+	3,  // 32: counterdesk.routing.v1.ImportOrgRequest.regions:type_name -> counterdesk.routing.v1.Region
+	4,  // 33: counterdesk.routing.v1.ImportOrgRequest.branches:type_name -> counterdesk.routing.v1.Branch
+	6,  // 34: counterdesk.routing.v1.ImportOrgRequest.staff:type_name -> counterdesk.routing.v1.Staff
+	12, // 35: counterdesk.routing.v1.RoutingService.GetBranch:input_type -> counterdesk.routing.v1.GetBranchRequest
+	14, // 36: counterdesk.routing.v1.RoutingService.GetQueue:input_type -> counterdesk.routing.v1.GetQueueRequest
+	19, // 37: counterdesk.routing.v1.RoutingService.GetAssignment:input_type -> counterdesk.routing.v1.GetAssignmentRequest
+	41, // 38: counterdesk.routing.v1.RoutingService.ImportOrg:input_type -> counterdesk.routing.v1.ImportOrgRequest
+	1,  // 39: counterdesk.routing.v1.RoutingService.RebuildQueues:input_type -> counterdesk.routing.v1.RebuildQueuesRequest
+	22, // 40: counterdesk.routing.v1.RoutingService.ClaimCase:input_type -> counterdesk.routing.v1.ClaimCaseRequest
+	23, // 41: counterdesk.routing.v1.RoutingService.TransferCase:input_type -> counterdesk.routing.v1.TransferCaseRequest
+	24, // 42: counterdesk.routing.v1.RoutingService.EscalateCase:input_type -> counterdesk.routing.v1.EscalateCaseRequest
+	25, // 43: counterdesk.routing.v1.RoutingService.ReturnCase:input_type -> counterdesk.routing.v1.ReturnCaseRequest
+	30, // 44: counterdesk.routing.v1.RoutingService.SetDuty:input_type -> counterdesk.routing.v1.SetDutyRequest
+	32, // 45: counterdesk.routing.v1.RoutingService.DeactivateStaff:input_type -> counterdesk.routing.v1.DeactivateStaffRequest
+	34, // 46: counterdesk.routing.v1.RoutingService.ListStaff:input_type -> counterdesk.routing.v1.ListStaffRequest
+	36, // 47: counterdesk.routing.v1.RoutingService.GetRoutingRules:input_type -> counterdesk.routing.v1.GetRoutingRulesRequest
+	38, // 48: counterdesk.routing.v1.RoutingService.PutRoutingRules:input_type -> counterdesk.routing.v1.PutRoutingRulesRequest
+	7,  // 49: counterdesk.routing.v1.RoutingService.GetEscalationContacts:input_type -> counterdesk.routing.v1.GetEscalationContactsRequest
+	9,  // 50: counterdesk.routing.v1.RoutingService.GetStaffContacts:input_type -> counterdesk.routing.v1.GetStaffContactsRequest
+	17, // 51: counterdesk.routing.v1.RoutingService.WatchQueue:input_type -> counterdesk.routing.v1.WatchQueueRequest
+	13, // 52: counterdesk.routing.v1.RoutingService.GetBranch:output_type -> counterdesk.routing.v1.GetBranchResponse
+	16, // 53: counterdesk.routing.v1.RoutingService.GetQueue:output_type -> counterdesk.routing.v1.GetQueueResponse
+	21, // 54: counterdesk.routing.v1.RoutingService.GetAssignment:output_type -> counterdesk.routing.v1.GetAssignmentResponse
+	42, // 55: counterdesk.routing.v1.RoutingService.ImportOrg:output_type -> counterdesk.routing.v1.ImportOrgResponse
+	2,  // 56: counterdesk.routing.v1.RoutingService.RebuildQueues:output_type -> counterdesk.routing.v1.RebuildQueuesResponse
+	26, // 57: counterdesk.routing.v1.RoutingService.ClaimCase:output_type -> counterdesk.routing.v1.ClaimCaseResponse
+	27, // 58: counterdesk.routing.v1.RoutingService.TransferCase:output_type -> counterdesk.routing.v1.TransferCaseResponse
+	28, // 59: counterdesk.routing.v1.RoutingService.EscalateCase:output_type -> counterdesk.routing.v1.EscalateCaseResponse
+	29, // 60: counterdesk.routing.v1.RoutingService.ReturnCase:output_type -> counterdesk.routing.v1.ReturnCaseResponse
+	31, // 61: counterdesk.routing.v1.RoutingService.SetDuty:output_type -> counterdesk.routing.v1.SetDutyResponse
+	33, // 62: counterdesk.routing.v1.RoutingService.DeactivateStaff:output_type -> counterdesk.routing.v1.DeactivateStaffResponse
+	35, // 63: counterdesk.routing.v1.RoutingService.ListStaff:output_type -> counterdesk.routing.v1.ListStaffResponse
+	37, // 64: counterdesk.routing.v1.RoutingService.GetRoutingRules:output_type -> counterdesk.routing.v1.GetRoutingRulesResponse
+	39, // 65: counterdesk.routing.v1.RoutingService.PutRoutingRules:output_type -> counterdesk.routing.v1.PutRoutingRulesResponse
+	11, // 66: counterdesk.routing.v1.RoutingService.GetEscalationContacts:output_type -> counterdesk.routing.v1.GetEscalationContactsResponse
+	10, // 67: counterdesk.routing.v1.RoutingService.GetStaffContacts:output_type -> counterdesk.routing.v1.GetStaffContactsResponse
+	18, // 68: counterdesk.routing.v1.RoutingService.WatchQueue:output_type -> counterdesk.routing.v1.WatchQueueResponse
+	52, // [52:69] is the sub-list for method output_type
+	35, // [35:52] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_routing_v1_routing_proto_init() }
@@ -2916,14 +3023,14 @@ func file_counterdesk_routing_v1_routing_proto_init() {
 	}
 	file_counterdesk_routing_v1_routing_proto_msgTypes[1].OneofWrappers = []any{}
 	file_counterdesk_routing_v1_routing_proto_msgTypes[5].OneofWrappers = []any{}
-	file_counterdesk_routing_v1_routing_proto_msgTypes[13].OneofWrappers = []any{}
+	file_counterdesk_routing_v1_routing_proto_msgTypes[15].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_routing_v1_routing_proto_rawDesc), len(file_counterdesk_routing_v1_routing_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   41,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -37,6 +37,7 @@ const (
 	RoutingService_GetRoutingRules_FullMethodName       = "/counterdesk.routing.v1.RoutingService/GetRoutingRules"
 	RoutingService_PutRoutingRules_FullMethodName       = "/counterdesk.routing.v1.RoutingService/PutRoutingRules"
 	RoutingService_GetEscalationContacts_FullMethodName = "/counterdesk.routing.v1.RoutingService/GetEscalationContacts"
+	RoutingService_GetStaffContacts_FullMethodName      = "/counterdesk.routing.v1.RoutingService/GetStaffContacts"
 	RoutingService_WatchQueue_FullMethodName            = "/counterdesk.routing.v1.RoutingService/WatchQueue"
 )
 
@@ -97,6 +98,11 @@ type RoutingServiceClient interface {
 	// owner (the role queue's on-duty staff while it waits in one) and the
 	// level above on the ladder. Caller: the notification service only.
 	GetEscalationContacts(ctx context.Context, in *GetEscalationContactsRequest, opts ...grpc.CallOption) (*GetEscalationContactsResponse, error)
+	// GetStaffContacts returns the work contacts of named staff members of one
+	// bank (an assignment's new owner, the staff a rule says to tell), for
+	// notification's staff messages. Internal: notification only. Unknown and
+	// deactivated staff are left out.
+	GetStaffContacts(ctx context.Context, in *GetStaffContactsRequest, opts ...grpc.CallOption) (*GetStaffContactsResponse, error)
 	// WatchQueue streams a branch queue's changes (over HTTP as server-sent
 	// events at /v1/branches/{branch_id}/queue:watch), for wall boards.
 	WatchQueue(ctx context.Context, in *WatchQueueRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchQueueResponse], error)
@@ -260,6 +266,16 @@ func (c *routingServiceClient) GetEscalationContacts(ctx context.Context, in *Ge
 	return out, nil
 }
 
+func (c *routingServiceClient) GetStaffContacts(ctx context.Context, in *GetStaffContactsRequest, opts ...grpc.CallOption) (*GetStaffContactsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetStaffContactsResponse)
+	err := c.cc.Invoke(ctx, RoutingService_GetStaffContacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *routingServiceClient) WatchQueue(ctx context.Context, in *WatchQueueRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchQueueResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &RoutingService_ServiceDesc.Streams[0], RoutingService_WatchQueue_FullMethodName, cOpts...)
@@ -336,6 +352,11 @@ type RoutingServiceServer interface {
 	// owner (the role queue's on-duty staff while it waits in one) and the
 	// level above on the ladder. Caller: the notification service only.
 	GetEscalationContacts(context.Context, *GetEscalationContactsRequest) (*GetEscalationContactsResponse, error)
+	// GetStaffContacts returns the work contacts of named staff members of one
+	// bank (an assignment's new owner, the staff a rule says to tell), for
+	// notification's staff messages. Internal: notification only. Unknown and
+	// deactivated staff are left out.
+	GetStaffContacts(context.Context, *GetStaffContactsRequest) (*GetStaffContactsResponse, error)
 	// WatchQueue streams a branch queue's changes (over HTTP as server-sent
 	// events at /v1/branches/{branch_id}/queue:watch), for wall boards.
 	WatchQueue(*WatchQueueRequest, grpc.ServerStreamingServer[WatchQueueResponse]) error
@@ -393,6 +414,9 @@ func (UnimplementedRoutingServiceServer) PutRoutingRules(context.Context, *PutRo
 }
 func (UnimplementedRoutingServiceServer) GetEscalationContacts(context.Context, *GetEscalationContactsRequest) (*GetEscalationContactsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetEscalationContacts not implemented")
+}
+func (UnimplementedRoutingServiceServer) GetStaffContacts(context.Context, *GetStaffContactsRequest) (*GetStaffContactsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetStaffContacts not implemented")
 }
 func (UnimplementedRoutingServiceServer) WatchQueue(*WatchQueueRequest, grpc.ServerStreamingServer[WatchQueueResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchQueue not implemented")
@@ -688,6 +712,24 @@ func _RoutingService_GetEscalationContacts_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RoutingService_GetStaffContacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetStaffContactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).GetStaffContacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_GetStaffContacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).GetStaffContacts(ctx, req.(*GetStaffContactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _RoutingService_WatchQueue_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(WatchQueueRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -765,6 +807,10 @@ var RoutingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetEscalationContacts",
 			Handler:    _RoutingService_GetEscalationContacts_Handler,
+		},
+		{
+			MethodName: "GetStaffContacts",
+			Handler:    _RoutingService_GetStaffContacts_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
