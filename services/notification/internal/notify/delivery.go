@@ -85,6 +85,9 @@ type Delivery struct {
 	// Staff is whom a staff alert is for (see NewStaffAlertDelivery); the
 	// zero StaffRecipient for a message to the customer.
 	Staff StaffRecipient
+	// Urgent: quiet hours do not apply (breaches, escalations, red
+	// warnings, what a rule marks "at once").
+	Urgent bool
 	// AlertLevel is a staff warning's level (yellow, orange, red); empty
 	// otherwise.
 	AlertLevel string
