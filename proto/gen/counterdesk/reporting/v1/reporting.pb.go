@@ -5,12 +5,13 @@
 // source: counterdesk/reporting/v1/reporting.proto
 
 // The reporting service: read models built from every service's events, for
-// regional supervisors and head office.
+// regional supervisors, branch heads, head office and the banks' own systems.
 
 package reportingv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	v1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/cases/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -26,6 +27,124 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// Dimension a breakdown groups by.
+type Dimension int32
+
+const (
+	Dimension_DIMENSION_UNSPECIFIED   Dimension = 0
+	Dimension_DIMENSION_REGION        Dimension = 1
+	Dimension_DIMENSION_BRANCH        Dimension = 2
+	Dimension_DIMENSION_CATEGORY      Dimension = 3
+	Dimension_DIMENSION_CHANNEL       Dimension = 4
+	Dimension_DIMENSION_SEVERITY      Dimension = 5
+	Dimension_DIMENSION_CUSTOMER_TIER Dimension = 6
+)
+
+// Enum value maps for Dimension.
+var (
+	Dimension_name = map[int32]string{
+		0: "DIMENSION_UNSPECIFIED",
+		1: "DIMENSION_REGION",
+		2: "DIMENSION_BRANCH",
+		3: "DIMENSION_CATEGORY",
+		4: "DIMENSION_CHANNEL",
+		5: "DIMENSION_SEVERITY",
+		6: "DIMENSION_CUSTOMER_TIER",
+	}
+	Dimension_value = map[string]int32{
+		"DIMENSION_UNSPECIFIED":   0,
+		"DIMENSION_REGION":        1,
+		"DIMENSION_BRANCH":        2,
+		"DIMENSION_CATEGORY":      3,
+		"DIMENSION_CHANNEL":       4,
+		"DIMENSION_SEVERITY":      5,
+		"DIMENSION_CUSTOMER_TIER": 6,
+	}
+)
+
+func (x Dimension) Enum() *Dimension {
+	p := new(Dimension)
+	*p = x
+	return p
+}
+
+func (x Dimension) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Dimension) Descriptor() protoreflect.EnumDescriptor {
+	return file_counterdesk_reporting_v1_reporting_proto_enumTypes[0].Descriptor()
+}
+
+func (Dimension) Type() protoreflect.EnumType {
+	return &file_counterdesk_reporting_v1_reporting_proto_enumTypes[0]
+}
+
+func (x Dimension) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Dimension.Descriptor instead.
+func (Dimension) EnumDescriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{0}
+}
+
+// Period a trend is counted in.
+type Period int32
+
+const (
+	Period_PERIOD_UNSPECIFIED Period = 0 // month
+	Period_PERIOD_DAY         Period = 1
+	Period_PERIOD_WEEK        Period = 2
+	Period_PERIOD_MONTH       Period = 3
+	Period_PERIOD_QUARTER     Period = 4
+)
+
+// Enum value maps for Period.
+var (
+	Period_name = map[int32]string{
+		0: "PERIOD_UNSPECIFIED",
+		1: "PERIOD_DAY",
+		2: "PERIOD_WEEK",
+		3: "PERIOD_MONTH",
+		4: "PERIOD_QUARTER",
+	}
+	Period_value = map[string]int32{
+		"PERIOD_UNSPECIFIED": 0,
+		"PERIOD_DAY":         1,
+		"PERIOD_WEEK":        2,
+		"PERIOD_MONTH":       3,
+		"PERIOD_QUARTER":     4,
+	}
+)
+
+func (x Period) Enum() *Period {
+	p := new(Period)
+	*p = x
+	return p
+}
+
+func (x Period) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Period) Descriptor() protoreflect.EnumDescriptor {
+	return file_counterdesk_reporting_v1_reporting_proto_enumTypes[1].Descriptor()
+}
+
+func (Period) Type() protoreflect.EnumType {
+	return &file_counterdesk_reporting_v1_reporting_proto_enumTypes[1]
+}
+
+func (x Period) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Period.Descriptor instead.
+func (Period) EnumDescriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{1}
+}
 
 type GetSummaryRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -93,7 +212,8 @@ func (x *GetSummaryRequest) GetBranchId() string {
 type GetSummaryResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Total int64                  `protobuf:"varint,1,opt,name=total,proto3" json:"total,omitempty"`
-	// Keyed by enum name, e.g. "CASE_STATUS_REPORTED".
+	// Keyed by enum name, e.g. "CASE_STATUS_REPORTED": the case's current
+	// lifecycle status.
 	ByStatus   map[string]int64 `protobuf:"bytes,2,rep,name=by_status,json=byStatus,proto3" json:"by_status,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	ByCategory map[string]int64 `protobuf:"bytes,3,rep,name=by_category,json=byCategory,proto3" json:"by_category,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	BySeverity map[string]int64 `protobuf:"bytes,4,rep,name=by_severity,json=bySeverity,proto3" json:"by_severity,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
@@ -210,11 +330,2386 @@ func (x *GetSummaryResponse) GetAsOf() *timestamppb.Timestamp {
 	return nil
 }
 
+// ReportFilter narrows every figure. Unset fields mean no restriction; the
+// caller's scope (region, branch) always applies on top. Over HTTP the
+// fields are query parameters, e.g. ?filter.from=2026-01-01T00:00:00Z&filter.branchId=b1.
+type ReportFilter struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Cases received at or after this time.
+	From *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// Cases received before this time.
+	To       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	RegionId string                 `protobuf:"bytes,3,opt,name=region_id,json=regionId,proto3" json:"region_id,omitempty"`
+	BranchId string                 `protobuf:"bytes,4,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	Category v1.Category            `protobuf:"varint,5,opt,name=category,proto3,enum=counterdesk.cases.v1.Category" json:"category,omitempty"`
+	Channel  v1.Channel             `protobuf:"varint,6,opt,name=channel,proto3,enum=counterdesk.cases.v1.Channel" json:"channel,omitempty"`
+	// Complexity.
+	Severity      v1.Severity     `protobuf:"varint,7,opt,name=severity,proto3,enum=counterdesk.cases.v1.Severity" json:"severity,omitempty"`
+	CustomerTier  v1.CustomerTier `protobuf:"varint,8,opt,name=customer_tier,json=customerTier,proto3,enum=counterdesk.cases.v1.CustomerTier" json:"customer_tier,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportFilter) Reset() {
+	*x = ReportFilter{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportFilter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportFilter) ProtoMessage() {}
+
+func (x *ReportFilter) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportFilter.ProtoReflect.Descriptor instead.
+func (*ReportFilter) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ReportFilter) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *ReportFilter) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *ReportFilter) GetRegionId() string {
+	if x != nil {
+		return x.RegionId
+	}
+	return ""
+}
+
+func (x *ReportFilter) GetBranchId() string {
+	if x != nil {
+		return x.BranchId
+	}
+	return ""
+}
+
+func (x *ReportFilter) GetCategory() v1.Category {
+	if x != nil {
+		return x.Category
+	}
+	return v1.Category(0)
+}
+
+func (x *ReportFilter) GetChannel() v1.Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return v1.Channel(0)
+}
+
+func (x *ReportFilter) GetSeverity() v1.Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return v1.Severity(0)
+}
+
+func (x *ReportFilter) GetCustomerTier() v1.CustomerTier {
+	if x != nil {
+		return x.CustomerTier
+	}
+	return v1.CustomerTier(0)
+}
+
+// Figures of a set of cases. Rates are fractions 0..1 of the cases the
+// deadline was settled for (met or breached); a rate with nothing settled is 0
+// and its denominator (e.g. acknowledge_settled) says so.
+type Figures struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Cases received in the window.
+	Received int64 `protobuf:"varint,1,opt,name=received,proto3" json:"received,omitempty"`
+	// Of those, answered at least once.
+	Answered int64 `protobuf:"varint,2,opt,name=answered,proto3" json:"answered,omitempty"`
+	// Of those, closed (archived).
+	Closed int64 `protobuf:"varint,3,opt,name=closed,proto3" json:"closed,omitempty"`
+	// Of those, neither closed nor withdrawn.
+	Open                   int64   `protobuf:"varint,4,opt,name=open,proto3" json:"open,omitempty"`
+	Withdrawn              int64   `protobuf:"varint,5,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
+	AcknowledgedInTimeRate float64 `protobuf:"fixed64,6,opt,name=acknowledged_in_time_rate,json=acknowledgedInTimeRate,proto3" json:"acknowledged_in_time_rate,omitempty"`
+	AcknowledgeSettled     int64   `protobuf:"varint,7,opt,name=acknowledge_settled,json=acknowledgeSettled,proto3" json:"acknowledge_settled,omitempty"`
+	AnsweredInTimeRate     float64 `protobuf:"fixed64,8,opt,name=answered_in_time_rate,json=answeredInTimeRate,proto3" json:"answered_in_time_rate,omitempty"`
+	AnswerSettled          int64   `protobuf:"varint,9,opt,name=answer_settled,json=answerSettled,proto3" json:"answer_settled,omitempty"`
+	ResolvedInTimeRate     float64 `protobuf:"fixed64,10,opt,name=resolved_in_time_rate,json=resolvedInTimeRate,proto3" json:"resolved_in_time_rate,omitempty"`
+	ResolveSettled         int64   `protobuf:"varint,11,opt,name=resolve_settled,json=resolveSettled,proto3" json:"resolve_settled,omitempty"`
+	// Deadline warnings (every level), breaches and escalations.
+	Warnings    int64 `protobuf:"varint,12,opt,name=warnings,proto3" json:"warnings,omitempty"`
+	Breaches    int64 `protobuf:"varint,13,opt,name=breaches,proto3" json:"breaches,omitempty"`
+	Escalations int64 `protobuf:"varint,14,opt,name=escalations,proto3" json:"escalations,omitempty"`
+	// Handling time, from receipt to the (latest) answer, of answered cases, in
+	// seconds. p50 and p90 come from a histogram of log-spaced buckets: exact
+	// to within 5%.
+	HandlingSecondsMean float64 `protobuf:"fixed64,15,opt,name=handling_seconds_mean,json=handlingSecondsMean,proto3" json:"handling_seconds_mean,omitempty"`
+	HandlingSecondsP50  float64 `protobuf:"fixed64,16,opt,name=handling_seconds_p50,json=handlingSecondsP50,proto3" json:"handling_seconds_p50,omitempty"`
+	HandlingSecondsP90  float64 `protobuf:"fixed64,17,opt,name=handling_seconds_p90,json=handlingSecondsP90,proto3" json:"handling_seconds_p90,omitempty"`
+	// Hand-overs (transfers, escalations, reroutes) per case received.
+	HandoversPerCase float64 `protobuf:"fixed64,18,opt,name=handovers_per_case,json=handoversPerCase,proto3" json:"handovers_per_case,omitempty"`
+	// Share of answered or closed cases settled without leaving the branch.
+	SettledAtBranchRate float64 `protobuf:"fixed64,19,opt,name=settled_at_branch_rate,json=settledAtBranchRate,proto3" json:"settled_at_branch_rate,omitempty"`
+	SettledAtBranch     int64   `protobuf:"varint,20,opt,name=settled_at_branch,json=settledAtBranch,proto3" json:"settled_at_branch,omitempty"`
+	// Repeat complaints: the same customer complained at this bank within 30 days.
+	Repeats int64 `protobuf:"varint,21,opt,name=repeats,proto3" json:"repeats,omitempty"`
+	// Satisfaction of return visits (1-5): mean and count per score ("1".."5").
+	SatisfactionMean         float64          `protobuf:"fixed64,22,opt,name=satisfaction_mean,json=satisfactionMean,proto3" json:"satisfaction_mean,omitempty"`
+	SatisfactionCount        int64            `protobuf:"varint,23,opt,name=satisfaction_count,json=satisfactionCount,proto3" json:"satisfaction_count,omitempty"`
+	SatisfactionDistribution map[string]int64 `protobuf:"bytes,24,rep,name=satisfaction_distribution,json=satisfactionDistribution,proto3" json:"satisfaction_distribution,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Compensation offered with answers: cases and amount in fen.
+	Compensated     int64 `protobuf:"varint,25,opt,name=compensated,proto3" json:"compensated,omitempty"`
+	CompensationFen int64 `protobuf:"varint,26,opt,name=compensation_fen,json=compensationFen,proto3" json:"compensation_fen,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Figures) Reset() {
+	*x = Figures{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Figures) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Figures) ProtoMessage() {}
+
+func (x *Figures) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Figures.ProtoReflect.Descriptor instead.
+func (*Figures) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Figures) GetReceived() int64 {
+	if x != nil {
+		return x.Received
+	}
+	return 0
+}
+
+func (x *Figures) GetAnswered() int64 {
+	if x != nil {
+		return x.Answered
+	}
+	return 0
+}
+
+func (x *Figures) GetClosed() int64 {
+	if x != nil {
+		return x.Closed
+	}
+	return 0
+}
+
+func (x *Figures) GetOpen() int64 {
+	if x != nil {
+		return x.Open
+	}
+	return 0
+}
+
+func (x *Figures) GetWithdrawn() int64 {
+	if x != nil {
+		return x.Withdrawn
+	}
+	return 0
+}
+
+func (x *Figures) GetAcknowledgedInTimeRate() float64 {
+	if x != nil {
+		return x.AcknowledgedInTimeRate
+	}
+	return 0
+}
+
+func (x *Figures) GetAcknowledgeSettled() int64 {
+	if x != nil {
+		return x.AcknowledgeSettled
+	}
+	return 0
+}
+
+func (x *Figures) GetAnsweredInTimeRate() float64 {
+	if x != nil {
+		return x.AnsweredInTimeRate
+	}
+	return 0
+}
+
+func (x *Figures) GetAnswerSettled() int64 {
+	if x != nil {
+		return x.AnswerSettled
+	}
+	return 0
+}
+
+func (x *Figures) GetResolvedInTimeRate() float64 {
+	if x != nil {
+		return x.ResolvedInTimeRate
+	}
+	return 0
+}
+
+func (x *Figures) GetResolveSettled() int64 {
+	if x != nil {
+		return x.ResolveSettled
+	}
+	return 0
+}
+
+func (x *Figures) GetWarnings() int64 {
+	if x != nil {
+		return x.Warnings
+	}
+	return 0
+}
+
+func (x *Figures) GetBreaches() int64 {
+	if x != nil {
+		return x.Breaches
+	}
+	return 0
+}
+
+func (x *Figures) GetEscalations() int64 {
+	if x != nil {
+		return x.Escalations
+	}
+	return 0
+}
+
+func (x *Figures) GetHandlingSecondsMean() float64 {
+	if x != nil {
+		return x.HandlingSecondsMean
+	}
+	return 0
+}
+
+func (x *Figures) GetHandlingSecondsP50() float64 {
+	if x != nil {
+		return x.HandlingSecondsP50
+	}
+	return 0
+}
+
+func (x *Figures) GetHandlingSecondsP90() float64 {
+	if x != nil {
+		return x.HandlingSecondsP90
+	}
+	return 0
+}
+
+func (x *Figures) GetHandoversPerCase() float64 {
+	if x != nil {
+		return x.HandoversPerCase
+	}
+	return 0
+}
+
+func (x *Figures) GetSettledAtBranchRate() float64 {
+	if x != nil {
+		return x.SettledAtBranchRate
+	}
+	return 0
+}
+
+func (x *Figures) GetSettledAtBranch() int64 {
+	if x != nil {
+		return x.SettledAtBranch
+	}
+	return 0
+}
+
+func (x *Figures) GetRepeats() int64 {
+	if x != nil {
+		return x.Repeats
+	}
+	return 0
+}
+
+func (x *Figures) GetSatisfactionMean() float64 {
+	if x != nil {
+		return x.SatisfactionMean
+	}
+	return 0
+}
+
+func (x *Figures) GetSatisfactionCount() int64 {
+	if x != nil {
+		return x.SatisfactionCount
+	}
+	return 0
+}
+
+func (x *Figures) GetSatisfactionDistribution() map[string]int64 {
+	if x != nil {
+		return x.SatisfactionDistribution
+	}
+	return nil
+}
+
+func (x *Figures) GetCompensated() int64 {
+	if x != nil {
+		return x.Compensated
+	}
+	return 0
+}
+
+func (x *Figures) GetCompensationFen() int64 {
+	if x != nil {
+		return x.CompensationFen
+	}
+	return 0
+}
+
+type GetOverviewRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Filter        *ReportFilter          `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOverviewRequest) Reset() {
+	*x = GetOverviewRequest{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOverviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOverviewRequest) ProtoMessage() {}
+
+func (x *GetOverviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOverviewRequest.ProtoReflect.Descriptor instead.
+func (*GetOverviewRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetOverviewRequest) GetFilter() *ReportFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+type GetOverviewResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Figures *Figures               `protobuf:"bytes,1,opt,name=figures,proto3" json:"figures,omitempty"`
+	// Open cases past a deadline now, and within 4 hours of one.
+	OverdueOpen      int64                  `protobuf:"varint,2,opt,name=overdue_open,json=overdueOpen,proto3" json:"overdue_open,omitempty"`
+	NearDeadlineOpen int64                  `protobuf:"varint,3,opt,name=near_deadline_open,json=nearDeadlineOpen,proto3" json:"near_deadline_open,omitempty"`
+	AsOf             *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *GetOverviewResponse) Reset() {
+	*x = GetOverviewResponse{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOverviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOverviewResponse) ProtoMessage() {}
+
+func (x *GetOverviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOverviewResponse.ProtoReflect.Descriptor instead.
+func (*GetOverviewResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetOverviewResponse) GetFigures() *Figures {
+	if x != nil {
+		return x.Figures
+	}
+	return nil
+}
+
+func (x *GetOverviewResponse) GetOverdueOpen() int64 {
+	if x != nil {
+		return x.OverdueOpen
+	}
+	return 0
+}
+
+func (x *GetOverviewResponse) GetNearDeadlineOpen() int64 {
+	if x != nil {
+		return x.NearDeadlineOpen
+	}
+	return 0
+}
+
+func (x *GetOverviewResponse) GetAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
+type GetBreakdownRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Over HTTP the enum name: /v1/reports/breakdown/DIMENSION_BRANCH.
+	Dimension     Dimension     `protobuf:"varint,1,opt,name=dimension,proto3,enum=counterdesk.reporting.v1.Dimension" json:"dimension,omitempty"`
+	Filter        *ReportFilter `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBreakdownRequest) Reset() {
+	*x = GetBreakdownRequest{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBreakdownRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBreakdownRequest) ProtoMessage() {}
+
+func (x *GetBreakdownRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBreakdownRequest.ProtoReflect.Descriptor instead.
+func (*GetBreakdownRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetBreakdownRequest) GetDimension() Dimension {
+	if x != nil {
+		return x.Dimension
+	}
+	return Dimension_DIMENSION_UNSPECIFIED
+}
+
+func (x *GetBreakdownRequest) GetFilter() *ReportFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+type BreakdownRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dimension's value: a region or branch id, or an enum name
+	// ("CATEGORY_FEE_DISPUTE").
+	Key           string   `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Figures       *Figures `protobuf:"bytes,2,opt,name=figures,proto3" json:"figures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BreakdownRow) Reset() {
+	*x = BreakdownRow{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BreakdownRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BreakdownRow) ProtoMessage() {}
+
+func (x *BreakdownRow) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BreakdownRow.ProtoReflect.Descriptor instead.
+func (*BreakdownRow) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *BreakdownRow) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *BreakdownRow) GetFigures() *Figures {
+	if x != nil {
+		return x.Figures
+	}
+	return nil
+}
+
+type GetBreakdownResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Dimension Dimension              `protobuf:"varint,1,opt,name=dimension,proto3,enum=counterdesk.reporting.v1.Dimension" json:"dimension,omitempty"`
+	// Largest first by cases received.
+	Rows          []*BreakdownRow        `protobuf:"bytes,2,rep,name=rows,proto3" json:"rows,omitempty"`
+	AsOf          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBreakdownResponse) Reset() {
+	*x = GetBreakdownResponse{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBreakdownResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBreakdownResponse) ProtoMessage() {}
+
+func (x *GetBreakdownResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBreakdownResponse.ProtoReflect.Descriptor instead.
+func (*GetBreakdownResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *GetBreakdownResponse) GetDimension() Dimension {
+	if x != nil {
+		return x.Dimension
+	}
+	return Dimension_DIMENSION_UNSPECIFIED
+}
+
+func (x *GetBreakdownResponse) GetRows() []*BreakdownRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *GetBreakdownResponse) GetAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
+type GetComplianceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Filter        *ReportFilter          `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetComplianceRequest) Reset() {
+	*x = GetComplianceRequest{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetComplianceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetComplianceRequest) ProtoMessage() {}
+
+func (x *GetComplianceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetComplianceRequest.ProtoReflect.Descriptor instead.
+func (*GetComplianceRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetComplianceRequest) GetFilter() *ReportFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+type DeadlineCompliance struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deadline kind name, e.g. "DEADLINE_KIND_FIRST_ANSWER".
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Cases the deadline was armed for.
+	Armed int64 `protobuf:"varint,2,opt,name=armed,proto3" json:"armed,omitempty"`
+	// Met: the step was taken by the due time without a breach.
+	Met      int64 `protobuf:"varint,3,opt,name=met,proto3" json:"met,omitempty"`
+	Breached int64 `protobuf:"varint,4,opt,name=breached,proto3" json:"breached,omitempty"`
+	// Neither met nor breached yet.
+	Open int64 `protobuf:"varint,5,opt,name=open,proto3" json:"open,omitempty"`
+	// met / (met + breached); 0 when nothing is settled.
+	MetRate float64 `protobuf:"fixed64,6,opt,name=met_rate,json=metRate,proto3" json:"met_rate,omitempty"`
+	// Warnings by level ("yellow", "orange", "red").
+	Warnings      map[string]int64 `protobuf:"bytes,7,rep,name=warnings,proto3" json:"warnings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeadlineCompliance) Reset() {
+	*x = DeadlineCompliance{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadlineCompliance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadlineCompliance) ProtoMessage() {}
+
+func (x *DeadlineCompliance) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadlineCompliance.ProtoReflect.Descriptor instead.
+func (*DeadlineCompliance) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DeadlineCompliance) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *DeadlineCompliance) GetArmed() int64 {
+	if x != nil {
+		return x.Armed
+	}
+	return 0
+}
+
+func (x *DeadlineCompliance) GetMet() int64 {
+	if x != nil {
+		return x.Met
+	}
+	return 0
+}
+
+func (x *DeadlineCompliance) GetBreached() int64 {
+	if x != nil {
+		return x.Breached
+	}
+	return 0
+}
+
+func (x *DeadlineCompliance) GetOpen() int64 {
+	if x != nil {
+		return x.Open
+	}
+	return 0
+}
+
+func (x *DeadlineCompliance) GetMetRate() float64 {
+	if x != nil {
+		return x.MetRate
+	}
+	return 0
+}
+
+func (x *DeadlineCompliance) GetWarnings() map[string]int64 {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+type GetComplianceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deadlines     []*DeadlineCompliance  `protobuf:"bytes,1,rep,name=deadlines,proto3" json:"deadlines,omitempty"`
+	Warnings      int64                  `protobuf:"varint,2,opt,name=warnings,proto3" json:"warnings,omitempty"`
+	Breaches      int64                  `protobuf:"varint,3,opt,name=breaches,proto3" json:"breaches,omitempty"`
+	Escalations   int64                  `protobuf:"varint,4,opt,name=escalations,proto3" json:"escalations,omitempty"`
+	AsOf          *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetComplianceResponse) Reset() {
+	*x = GetComplianceResponse{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetComplianceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetComplianceResponse) ProtoMessage() {}
+
+func (x *GetComplianceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetComplianceResponse.ProtoReflect.Descriptor instead.
+func (*GetComplianceResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetComplianceResponse) GetDeadlines() []*DeadlineCompliance {
+	if x != nil {
+		return x.Deadlines
+	}
+	return nil
+}
+
+func (x *GetComplianceResponse) GetWarnings() int64 {
+	if x != nil {
+		return x.Warnings
+	}
+	return 0
+}
+
+func (x *GetComplianceResponse) GetBreaches() int64 {
+	if x != nil {
+		return x.Breaches
+	}
+	return 0
+}
+
+func (x *GetComplianceResponse) GetEscalations() int64 {
+	if x != nil {
+		return x.Escalations
+	}
+	return 0
+}
+
+func (x *GetComplianceResponse) GetAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
+type GetRootCausesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Filter        *ReportFilter          `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRootCausesRequest) Reset() {
+	*x = GetRootCausesRequest{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRootCausesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRootCausesRequest) ProtoMessage() {}
+
+func (x *GetRootCausesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRootCausesRequest.ProtoReflect.Descriptor instead.
+func (*GetRootCausesRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetRootCausesRequest) GetFilter() *ReportFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+type RootCauseShare struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RootCause v1.RootCause           `protobuf:"varint,1,opt,name=root_cause,json=rootCause,proto3,enum=counterdesk.cases.v1.RootCause" json:"root_cause,omitempty"`
+	Cases     int64                  `protobuf:"varint,2,opt,name=cases,proto3" json:"cases,omitempty"`
+	// Fraction of all answered cases with a root cause.
+	Share float64 `protobuf:"fixed64,3,opt,name=share,proto3" json:"share,omitempty"`
+	// Share of this cause and every larger one.
+	CumulativeShare float64 `protobuf:"fixed64,4,opt,name=cumulative_share,json=cumulativeShare,proto3" json:"cumulative_share,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RootCauseShare) Reset() {
+	*x = RootCauseShare{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RootCauseShare) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RootCauseShare) ProtoMessage() {}
+
+func (x *RootCauseShare) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RootCauseShare.ProtoReflect.Descriptor instead.
+func (*RootCauseShare) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RootCauseShare) GetRootCause() v1.RootCause {
+	if x != nil {
+		return x.RootCause
+	}
+	return v1.RootCause(0)
+}
+
+func (x *RootCauseShare) GetCases() int64 {
+	if x != nil {
+		return x.Cases
+	}
+	return 0
+}
+
+func (x *RootCauseShare) GetShare() float64 {
+	if x != nil {
+		return x.Share
+	}
+	return 0
+}
+
+func (x *RootCauseShare) GetCumulativeShare() float64 {
+	if x != nil {
+		return x.CumulativeShare
+	}
+	return 0
+}
+
+type GetRootCausesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Largest first.
+	Causes        []*RootCauseShare      `protobuf:"bytes,1,rep,name=causes,proto3" json:"causes,omitempty"`
+	Total         int64                  `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	AsOf          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRootCausesResponse) Reset() {
+	*x = GetRootCausesResponse{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRootCausesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRootCausesResponse) ProtoMessage() {}
+
+func (x *GetRootCausesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRootCausesResponse.ProtoReflect.Descriptor instead.
+func (*GetRootCausesResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetRootCausesResponse) GetCauses() []*RootCauseShare {
+	if x != nil {
+		return x.Causes
+	}
+	return nil
+}
+
+func (x *GetRootCausesResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *GetRootCausesResponse) GetAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
+type GetHeatmapRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Filter        *ReportFilter          `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetHeatmapRequest) Reset() {
+	*x = GetHeatmapRequest{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetHeatmapRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetHeatmapRequest) ProtoMessage() {}
+
+func (x *GetHeatmapRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetHeatmapRequest.ProtoReflect.Descriptor instead.
+func (*GetHeatmapRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetHeatmapRequest) GetFilter() *ReportFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+type HeatmapCell struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ISO weekday, 1 Monday .. 7 Sunday.
+	Weekday int32 `protobuf:"varint,1,opt,name=weekday,proto3" json:"weekday,omitempty"`
+	// 0..23.
+	Hour          int32 `protobuf:"varint,2,opt,name=hour,proto3" json:"hour,omitempty"`
+	Cases         int64 `protobuf:"varint,3,opt,name=cases,proto3" json:"cases,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HeatmapCell) Reset() {
+	*x = HeatmapCell{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeatmapCell) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeatmapCell) ProtoMessage() {}
+
+func (x *HeatmapCell) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeatmapCell.ProtoReflect.Descriptor instead.
+func (*HeatmapCell) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *HeatmapCell) GetWeekday() int32 {
+	if x != nil {
+		return x.Weekday
+	}
+	return 0
+}
+
+func (x *HeatmapCell) GetHour() int32 {
+	if x != nil {
+		return x.Hour
+	}
+	return 0
+}
+
+func (x *HeatmapCell) GetCases() int64 {
+	if x != nil {
+		return x.Cases
+	}
+	return 0
+}
+
+type GetHeatmapResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only cells with cases, by weekday then hour.
+	Cells []*HeatmapCell `protobuf:"bytes,1,rep,name=cells,proto3" json:"cells,omitempty"`
+	// The zone the hours are in.
+	TimeZone      string                 `protobuf:"bytes,2,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	AsOf          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetHeatmapResponse) Reset() {
+	*x = GetHeatmapResponse{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetHeatmapResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetHeatmapResponse) ProtoMessage() {}
+
+func (x *GetHeatmapResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetHeatmapResponse.ProtoReflect.Descriptor instead.
+func (*GetHeatmapResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetHeatmapResponse) GetCells() []*HeatmapCell {
+	if x != nil {
+		return x.Cells
+	}
+	return nil
+}
+
+func (x *GetHeatmapResponse) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *GetHeatmapResponse) GetAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
+type GetTrendsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Filter        *ReportFilter          `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	Period        Period                 `protobuf:"varint,2,opt,name=period,proto3,enum=counterdesk.reporting.v1.Period" json:"period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTrendsRequest) Reset() {
+	*x = GetTrendsRequest{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTrendsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTrendsRequest) ProtoMessage() {}
+
+func (x *GetTrendsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTrendsRequest.ProtoReflect.Descriptor instead.
+func (*GetTrendsRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetTrendsRequest) GetFilter() *ReportFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+func (x *GetTrendsRequest) GetPeriod() Period {
+	if x != nil {
+		return x.Period
+	}
+	return Period_PERIOD_UNSPECIFIED
+}
+
+type TrendPoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start of the period (in the bank's zone).
+	PeriodStart *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
+	Figures     *Figures               `protobuf:"bytes,2,opt,name=figures,proto3" json:"figures,omitempty"`
+	// Change of received cases against the period before: (this - before) /
+	// before; 0 for the first period or when the one before had none.
+	ReceivedChange float64 `protobuf:"fixed64,3,opt,name=received_change,json=receivedChange,proto3" json:"received_change,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *TrendPoint) Reset() {
+	*x = TrendPoint{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TrendPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TrendPoint) ProtoMessage() {}
+
+func (x *TrendPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TrendPoint.ProtoReflect.Descriptor instead.
+func (*TrendPoint) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *TrendPoint) GetPeriodStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PeriodStart
+	}
+	return nil
+}
+
+func (x *TrendPoint) GetFigures() *Figures {
+	if x != nil {
+		return x.Figures
+	}
+	return nil
+}
+
+func (x *TrendPoint) GetReceivedChange() float64 {
+	if x != nil {
+		return x.ReceivedChange
+	}
+	return 0
+}
+
+type GetTrendsResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Period Period                 `protobuf:"varint,1,opt,name=period,proto3,enum=counterdesk.reporting.v1.Period" json:"period,omitempty"`
+	// Oldest first; periods without cases are left out.
+	Points        []*TrendPoint          `protobuf:"bytes,2,rep,name=points,proto3" json:"points,omitempty"`
+	AsOf          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTrendsResponse) Reset() {
+	*x = GetTrendsResponse{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTrendsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTrendsResponse) ProtoMessage() {}
+
+func (x *GetTrendsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTrendsResponse.ProtoReflect.Descriptor instead.
+func (*GetTrendsResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *GetTrendsResponse) GetPeriod() Period {
+	if x != nil {
+		return x.Period
+	}
+	return Period_PERIOD_UNSPECIFIED
+}
+
+func (x *GetTrendsResponse) GetPoints() []*TrendPoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+func (x *GetTrendsResponse) GetAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
+type GetCompensationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Filter        *ReportFilter          `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCompensationRequest) Reset() {
+	*x = GetCompensationRequest{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCompensationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCompensationRequest) ProtoMessage() {}
+
+func (x *GetCompensationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCompensationRequest.ProtoReflect.Descriptor instead.
+func (*GetCompensationRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GetCompensationRequest) GetFilter() *ReportFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+type CompensationRow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CustomerTier  v1.CustomerTier        `protobuf:"varint,1,opt,name=customer_tier,json=customerTier,proto3,enum=counterdesk.cases.v1.CustomerTier" json:"customer_tier,omitempty"`
+	Kind          v1.CompensationKind    `protobuf:"varint,2,opt,name=kind,proto3,enum=counterdesk.cases.v1.CompensationKind" json:"kind,omitempty"`
+	Cases         int64                  `protobuf:"varint,3,opt,name=cases,proto3" json:"cases,omitempty"`
+	AmountFen     int64                  `protobuf:"varint,4,opt,name=amount_fen,json=amountFen,proto3" json:"amount_fen,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompensationRow) Reset() {
+	*x = CompensationRow{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompensationRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompensationRow) ProtoMessage() {}
+
+func (x *CompensationRow) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompensationRow.ProtoReflect.Descriptor instead.
+func (*CompensationRow) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CompensationRow) GetCustomerTier() v1.CustomerTier {
+	if x != nil {
+		return x.CustomerTier
+	}
+	return v1.CustomerTier(0)
+}
+
+func (x *CompensationRow) GetKind() v1.CompensationKind {
+	if x != nil {
+		return x.Kind
+	}
+	return v1.CompensationKind(0)
+}
+
+func (x *CompensationRow) GetCases() int64 {
+	if x != nil {
+		return x.Cases
+	}
+	return 0
+}
+
+func (x *CompensationRow) GetAmountFen() int64 {
+	if x != nil {
+		return x.AmountFen
+	}
+	return 0
+}
+
+type GetCompensationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// By tier, then kind.
+	Rows          []*CompensationRow     `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	Cases         int64                  `protobuf:"varint,2,opt,name=cases,proto3" json:"cases,omitempty"`
+	AmountFen     int64                  `protobuf:"varint,3,opt,name=amount_fen,json=amountFen,proto3" json:"amount_fen,omitempty"`
+	AsOf          *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCompensationResponse) Reset() {
+	*x = GetCompensationResponse{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCompensationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCompensationResponse) ProtoMessage() {}
+
+func (x *GetCompensationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCompensationResponse.ProtoReflect.Descriptor instead.
+func (*GetCompensationResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetCompensationResponse) GetRows() []*CompensationRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *GetCompensationResponse) GetCases() int64 {
+	if x != nil {
+		return x.Cases
+	}
+	return 0
+}
+
+func (x *GetCompensationResponse) GetAmountFen() int64 {
+	if x != nil {
+		return x.AmountFen
+	}
+	return 0
+}
+
+func (x *GetCompensationResponse) GetAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
+type ListCasesRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Filter *ReportFilter          `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Only cases in this status.
+	Status v1.CaseStatus `protobuf:"varint,2,opt,name=status,proto3,enum=counterdesk.cases.v1.CaseStatus" json:"status,omitempty"`
+	// Only open cases (neither closed nor withdrawn).
+	OpenOnly bool `protobuf:"varint,3,opt,name=open_only,json=openOnly,proto3" json:"open_only,omitempty"`
+	// Only repeat complaints.
+	RepeatOnly bool `protobuf:"varint,4,opt,name=repeat_only,json=repeatOnly,proto3" json:"repeat_only,omitempty"`
+	// Only cases with a breached deadline.
+	BreachedOnly bool `protobuf:"varint,5,opt,name=breached_only,json=breachedOnly,proto3" json:"breached_only,omitempty"`
+	// 50 unless set.
+	PageSize      int32  `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCasesRequest) Reset() {
+	*x = ListCasesRequest{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCasesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCasesRequest) ProtoMessage() {}
+
+func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
+func (*ListCasesRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListCasesRequest) GetFilter() *ReportFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+func (x *ListCasesRequest) GetStatus() v1.CaseStatus {
+	if x != nil {
+		return x.Status
+	}
+	return v1.CaseStatus(0)
+}
+
+func (x *ListCasesRequest) GetOpenOnly() bool {
+	if x != nil {
+		return x.OpenOnly
+	}
+	return false
+}
+
+func (x *ListCasesRequest) GetRepeatOnly() bool {
+	if x != nil {
+		return x.RepeatOnly
+	}
+	return false
+}
+
+func (x *ListCasesRequest) GetBreachedOnly() bool {
+	if x != nil {
+		return x.BreachedOnly
+	}
+	return false
+}
+
+func (x *ListCasesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListCasesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// A case as reports show it. Customer data is masked for every caller.
+type CaseRow struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	CaseId       string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	CaseNumber   string                 `protobuf:"bytes,2,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	RegionId     string                 `protobuf:"bytes,3,opt,name=region_id,json=regionId,proto3" json:"region_id,omitempty"`
+	BranchId     string                 `protobuf:"bytes,4,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	Channel      v1.Channel             `protobuf:"varint,5,opt,name=channel,proto3,enum=counterdesk.cases.v1.Channel" json:"channel,omitempty"`
+	Category     v1.Category            `protobuf:"varint,6,opt,name=category,proto3,enum=counterdesk.cases.v1.Category" json:"category,omitempty"`
+	Severity     v1.Severity            `protobuf:"varint,7,opt,name=severity,proto3,enum=counterdesk.cases.v1.Severity" json:"severity,omitempty"`
+	CustomerTier v1.CustomerTier        `protobuf:"varint,8,opt,name=customer_tier,json=customerTier,proto3,enum=counterdesk.cases.v1.CustomerTier" json:"customer_tier,omitempty"`
+	Status       v1.CaseStatus          `protobuf:"varint,9,opt,name=status,proto3,enum=counterdesk.cases.v1.CaseStatus" json:"status,omitempty"`
+	// Masked, e.g. "张*", "138****5678".
+	CustomerNameMasked  string                 `protobuf:"bytes,10,opt,name=customer_name_masked,json=customerNameMasked,proto3" json:"customer_name_masked,omitempty"`
+	CustomerPhoneMasked string                 `protobuf:"bytes,11,opt,name=customer_phone_masked,json=customerPhoneMasked,proto3" json:"customer_phone_masked,omitempty"`
+	OwnerId             string                 `protobuf:"bytes,12,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	ReceivedAt          *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	AcknowledgedAt      *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=acknowledged_at,json=acknowledgedAt,proto3" json:"acknowledged_at,omitempty"`
+	AnsweredAt          *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=answered_at,json=answeredAt,proto3" json:"answered_at,omitempty"`
+	ClosedAt            *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
+	Warnings            int32                  `protobuf:"varint,17,opt,name=warnings,proto3" json:"warnings,omitempty"`
+	Breaches            int32                  `protobuf:"varint,18,opt,name=breaches,proto3" json:"breaches,omitempty"`
+	Escalations         int32                  `protobuf:"varint,19,opt,name=escalations,proto3" json:"escalations,omitempty"`
+	Handovers           int32                  `protobuf:"varint,20,opt,name=handovers,proto3" json:"handovers,omitempty"`
+	Repeat              bool                   `protobuf:"varint,21,opt,name=repeat,proto3" json:"repeat,omitempty"`
+	SettledAtBranch     bool                   `protobuf:"varint,22,opt,name=settled_at_branch,json=settledAtBranch,proto3" json:"settled_at_branch,omitempty"`
+	RootCause           v1.RootCause           `protobuf:"varint,23,opt,name=root_cause,json=rootCause,proto3,enum=counterdesk.cases.v1.RootCause" json:"root_cause,omitempty"`
+	// 0 when no return visit reached the customer.
+	Satisfaction int32 `protobuf:"varint,24,opt,name=satisfaction,proto3" json:"satisfaction,omitempty"`
+	// The earliest deadline still open, if any.
+	NextDeadlineKind string                 `protobuf:"bytes,25,opt,name=next_deadline_kind,json=nextDeadlineKind,proto3" json:"next_deadline_kind,omitempty"`
+	NextDeadlineAt   *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=next_deadline_at,json=nextDeadlineAt,proto3" json:"next_deadline_at,omitempty"`
+	// The regulatory limit was extended once.
+	Extended      bool `protobuf:"varint,27,opt,name=extended,proto3" json:"extended,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseRow) Reset() {
+	*x = CaseRow{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseRow) ProtoMessage() {}
+
+func (x *CaseRow) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseRow.ProtoReflect.Descriptor instead.
+func (*CaseRow) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CaseRow) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseRow) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *CaseRow) GetRegionId() string {
+	if x != nil {
+		return x.RegionId
+	}
+	return ""
+}
+
+func (x *CaseRow) GetBranchId() string {
+	if x != nil {
+		return x.BranchId
+	}
+	return ""
+}
+
+func (x *CaseRow) GetChannel() v1.Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return v1.Channel(0)
+}
+
+func (x *CaseRow) GetCategory() v1.Category {
+	if x != nil {
+		return x.Category
+	}
+	return v1.Category(0)
+}
+
+func (x *CaseRow) GetSeverity() v1.Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return v1.Severity(0)
+}
+
+func (x *CaseRow) GetCustomerTier() v1.CustomerTier {
+	if x != nil {
+		return x.CustomerTier
+	}
+	return v1.CustomerTier(0)
+}
+
+func (x *CaseRow) GetStatus() v1.CaseStatus {
+	if x != nil {
+		return x.Status
+	}
+	return v1.CaseStatus(0)
+}
+
+func (x *CaseRow) GetCustomerNameMasked() string {
+	if x != nil {
+		return x.CustomerNameMasked
+	}
+	return ""
+}
+
+func (x *CaseRow) GetCustomerPhoneMasked() string {
+	if x != nil {
+		return x.CustomerPhoneMasked
+	}
+	return ""
+}
+
+func (x *CaseRow) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *CaseRow) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
+	}
+	return nil
+}
+
+func (x *CaseRow) GetAcknowledgedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcknowledgedAt
+	}
+	return nil
+}
+
+func (x *CaseRow) GetAnsweredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnsweredAt
+	}
+	return nil
+}
+
+func (x *CaseRow) GetClosedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ClosedAt
+	}
+	return nil
+}
+
+func (x *CaseRow) GetWarnings() int32 {
+	if x != nil {
+		return x.Warnings
+	}
+	return 0
+}
+
+func (x *CaseRow) GetBreaches() int32 {
+	if x != nil {
+		return x.Breaches
+	}
+	return 0
+}
+
+func (x *CaseRow) GetEscalations() int32 {
+	if x != nil {
+		return x.Escalations
+	}
+	return 0
+}
+
+func (x *CaseRow) GetHandovers() int32 {
+	if x != nil {
+		return x.Handovers
+	}
+	return 0
+}
+
+func (x *CaseRow) GetRepeat() bool {
+	if x != nil {
+		return x.Repeat
+	}
+	return false
+}
+
+func (x *CaseRow) GetSettledAtBranch() bool {
+	if x != nil {
+		return x.SettledAtBranch
+	}
+	return false
+}
+
+func (x *CaseRow) GetRootCause() v1.RootCause {
+	if x != nil {
+		return x.RootCause
+	}
+	return v1.RootCause(0)
+}
+
+func (x *CaseRow) GetSatisfaction() int32 {
+	if x != nil {
+		return x.Satisfaction
+	}
+	return 0
+}
+
+func (x *CaseRow) GetNextDeadlineKind() string {
+	if x != nil {
+		return x.NextDeadlineKind
+	}
+	return ""
+}
+
+func (x *CaseRow) GetNextDeadlineAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextDeadlineAt
+	}
+	return nil
+}
+
+func (x *CaseRow) GetExtended() bool {
+	if x != nil {
+		return x.Extended
+	}
+	return false
+}
+
+type ListCasesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cases         []*CaseRow             `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Cases matching the filter (all pages).
+	Total         int64 `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCasesResponse) Reset() {
+	*x = ListCasesResponse{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCasesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCasesResponse) ProtoMessage() {}
+
+func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
+func (*ListCasesResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListCasesResponse) GetCases() []*CaseRow {
+	if x != nil {
+		return x.Cases
+	}
+	return nil
+}
+
+func (x *ListCasesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListCasesResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+type GetCaseHistoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseHistoryRequest) Reset() {
+	*x = GetCaseHistoryRequest{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseHistoryRequest) ProtoMessage() {}
+
+func (x *GetCaseHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseHistoryRequest.ProtoReflect.Descriptor instead.
+func (*GetCaseHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *GetCaseHistoryRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+type HistoryEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	At    *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
+	// The event's type, e.g. "CaseTransitioned", "AssignmentMade".
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// Producer service.
+	Producer string `protobuf:"bytes,3,opt,name=producer,proto3" json:"producer,omitempty"`
+	// One line without personal data, e.g. "answer: CASE_STATUS_HANDLING → CASE_STATUS_ANSWERED",
+	// "transfer to s-42 (complaint_manager)", "DEADLINE_KIND_FIRST_ANSWER breached".
+	Summary string `protobuf:"bytes,4,opt,name=summary,proto3" json:"summary,omitempty"`
+	// Staff id of whoever acted; empty for the system.
+	ActorId       string `protobuf:"bytes,5,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryEvent) Reset() {
+	*x = HistoryEvent{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryEvent) ProtoMessage() {}
+
+func (x *HistoryEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryEvent.ProtoReflect.Descriptor instead.
+func (*HistoryEvent) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *HistoryEvent) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *HistoryEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *HistoryEvent) GetProducer() string {
+	if x != nil {
+		return x.Producer
+	}
+	return ""
+}
+
+func (x *HistoryEvent) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *HistoryEvent) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+type GetCaseHistoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *CaseRow               `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	Events        []*HistoryEvent        `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseHistoryResponse) Reset() {
+	*x = GetCaseHistoryResponse{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseHistoryResponse) ProtoMessage() {}
+
+func (x *GetCaseHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseHistoryResponse.ProtoReflect.Descriptor instead.
+func (*GetCaseHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetCaseHistoryResponse) GetCase() *CaseRow {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *GetCaseHistoryResponse) GetEvents() []*HistoryEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+type ListAtRiskRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Filter *ReportFilter          `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	// How far ahead a deadline counts as near: 240 unless set; at most 14 days.
+	WithinMinutes int32 `protobuf:"varint,2,opt,name=within_minutes,json=withinMinutes,proto3" json:"within_minutes,omitempty"`
+	// 50 unless set.
+	PageSize      int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAtRiskRequest) Reset() {
+	*x = ListAtRiskRequest{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAtRiskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAtRiskRequest) ProtoMessage() {}
+
+func (x *ListAtRiskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAtRiskRequest.ProtoReflect.Descriptor instead.
+func (*ListAtRiskRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ListAtRiskRequest) GetFilter() *ReportFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+func (x *ListAtRiskRequest) GetWithinMinutes() int32 {
+	if x != nil {
+		return x.WithinMinutes
+	}
+	return 0
+}
+
+func (x *ListAtRiskRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAtRiskRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type AtRiskCase struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Case  *CaseRow               `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The deadline at risk.
+	DeadlineKind string                 `protobuf:"bytes,2,opt,name=deadline_kind,json=deadlineKind,proto3" json:"deadline_kind,omitempty"`
+	DueAt        *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	// Past due.
+	Overdue bool `protobuf:"varint,4,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	// Highest warning reached for it: "", "yellow", "orange", "red".
+	WarningLevel  string `protobuf:"bytes,5,opt,name=warning_level,json=warningLevel,proto3" json:"warning_level,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AtRiskCase) Reset() {
+	*x = AtRiskCase{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AtRiskCase) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AtRiskCase) ProtoMessage() {}
+
+func (x *AtRiskCase) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AtRiskCase.ProtoReflect.Descriptor instead.
+func (*AtRiskCase) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *AtRiskCase) GetCase() *CaseRow {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *AtRiskCase) GetDeadlineKind() string {
+	if x != nil {
+		return x.DeadlineKind
+	}
+	return ""
+}
+
+func (x *AtRiskCase) GetDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAt
+	}
+	return nil
+}
+
+func (x *AtRiskCase) GetOverdue() bool {
+	if x != nil {
+		return x.Overdue
+	}
+	return false
+}
+
+func (x *AtRiskCase) GetWarningLevel() string {
+	if x != nil {
+		return x.WarningLevel
+	}
+	return ""
+}
+
+type ListAtRiskResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Earliest due first.
+	Cases         []*AtRiskCase          `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	Total         int64                  `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
+	AsOf          *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAtRiskResponse) Reset() {
+	*x = ListAtRiskResponse{}
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAtRiskResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAtRiskResponse) ProtoMessage() {}
+
+func (x *ListAtRiskResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_reporting_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAtRiskResponse.ProtoReflect.Descriptor instead.
+func (*ListAtRiskResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListAtRiskResponse) GetCases() []*AtRiskCase {
+	if x != nil {
+		return x.Cases
+	}
+	return nil
+}
+
+func (x *ListAtRiskResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListAtRiskResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *ListAtRiskResponse) GetAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
 var File_counterdesk_reporting_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_counterdesk_reporting_v1_reporting_proto_rawDesc = "" +
 	"\n" +
-	"(counterdesk/reporting/v1/reporting.proto\x12\x18counterdesk.reporting.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x01\n" +
+	"(counterdesk/reporting/v1/reporting.proto\x12\x18counterdesk.reporting.v1\x1a\x1bbuf/validate/validate.proto\x1a%counterdesk/cases/v1/case_types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x01\n" +
 	"\x11GetSummaryRequest\x12.\n" +
 	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
 	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12$\n" +
@@ -250,10 +2745,240 @@ const file_counterdesk_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a;\n" +
 	"\rByBranchEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x012\x99\x01\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xd8\x03\n" +
+	"\fReportFilter\x12.\n" +
+	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12$\n" +
+	"\tregion_id\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\bregionId\x12$\n" +
+	"\tbranch_id\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\bbranchId\x12D\n" +
+	"\bcategory\x18\x05 \x01(\x0e2\x1e.counterdesk.cases.v1.CategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\bcategory\x12A\n" +
+	"\achannel\x18\x06 \x01(\x0e2\x1d.counterdesk.cases.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12D\n" +
+	"\bseverity\x18\a \x01(\x0e2\x1e.counterdesk.cases.v1.SeverityB\b\xbaH\x05\x82\x01\x02\x10\x01R\bseverity\x12Q\n" +
+	"\rcustomer_tier\x18\b \x01(\x0e2\".counterdesk.cases.v1.CustomerTierB\b\xbaH\x05\x82\x01\x02\x10\x01R\fcustomerTier\"\xbc\t\n" +
+	"\aFigures\x12\x1a\n" +
+	"\breceived\x18\x01 \x01(\x03R\breceived\x12\x1a\n" +
+	"\banswered\x18\x02 \x01(\x03R\banswered\x12\x16\n" +
+	"\x06closed\x18\x03 \x01(\x03R\x06closed\x12\x12\n" +
+	"\x04open\x18\x04 \x01(\x03R\x04open\x12\x1c\n" +
+	"\twithdrawn\x18\x05 \x01(\x03R\twithdrawn\x129\n" +
+	"\x19acknowledged_in_time_rate\x18\x06 \x01(\x01R\x16acknowledgedInTimeRate\x12/\n" +
+	"\x13acknowledge_settled\x18\a \x01(\x03R\x12acknowledgeSettled\x121\n" +
+	"\x15answered_in_time_rate\x18\b \x01(\x01R\x12answeredInTimeRate\x12%\n" +
+	"\x0eanswer_settled\x18\t \x01(\x03R\ranswerSettled\x121\n" +
+	"\x15resolved_in_time_rate\x18\n" +
+	" \x01(\x01R\x12resolvedInTimeRate\x12'\n" +
+	"\x0fresolve_settled\x18\v \x01(\x03R\x0eresolveSettled\x12\x1a\n" +
+	"\bwarnings\x18\f \x01(\x03R\bwarnings\x12\x1a\n" +
+	"\bbreaches\x18\r \x01(\x03R\bbreaches\x12 \n" +
+	"\vescalations\x18\x0e \x01(\x03R\vescalations\x122\n" +
+	"\x15handling_seconds_mean\x18\x0f \x01(\x01R\x13handlingSecondsMean\x120\n" +
+	"\x14handling_seconds_p50\x18\x10 \x01(\x01R\x12handlingSecondsP50\x120\n" +
+	"\x14handling_seconds_p90\x18\x11 \x01(\x01R\x12handlingSecondsP90\x12,\n" +
+	"\x12handovers_per_case\x18\x12 \x01(\x01R\x10handoversPerCase\x123\n" +
+	"\x16settled_at_branch_rate\x18\x13 \x01(\x01R\x13settledAtBranchRate\x12*\n" +
+	"\x11settled_at_branch\x18\x14 \x01(\x03R\x0fsettledAtBranch\x12\x18\n" +
+	"\arepeats\x18\x15 \x01(\x03R\arepeats\x12+\n" +
+	"\x11satisfaction_mean\x18\x16 \x01(\x01R\x10satisfactionMean\x12-\n" +
+	"\x12satisfaction_count\x18\x17 \x01(\x03R\x11satisfactionCount\x12|\n" +
+	"\x19satisfaction_distribution\x18\x18 \x03(\v2?.counterdesk.reporting.v1.Figures.SatisfactionDistributionEntryR\x18satisfactionDistribution\x12 \n" +
+	"\vcompensated\x18\x19 \x01(\x03R\vcompensated\x12)\n" +
+	"\x10compensation_fen\x18\x1a \x01(\x03R\x0fcompensationFen\x1aK\n" +
+	"\x1dSatisfactionDistributionEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"T\n" +
+	"\x12GetOverviewRequest\x12>\n" +
+	"\x06filter\x18\x01 \x01(\v2&.counterdesk.reporting.v1.ReportFilterR\x06filter\"\xd4\x01\n" +
+	"\x13GetOverviewResponse\x12;\n" +
+	"\afigures\x18\x01 \x01(\v2!.counterdesk.reporting.v1.FiguresR\afigures\x12!\n" +
+	"\foverdue_open\x18\x02 \x01(\x03R\voverdueOpen\x12,\n" +
+	"\x12near_deadline_open\x18\x03 \x01(\x03R\x10nearDeadlineOpen\x12/\n" +
+	"\x05as_of\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\"\xa4\x01\n" +
+	"\x13GetBreakdownRequest\x12M\n" +
+	"\tdimension\x18\x01 \x01(\x0e2#.counterdesk.reporting.v1.DimensionB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\tdimension\x12>\n" +
+	"\x06filter\x18\x02 \x01(\v2&.counterdesk.reporting.v1.ReportFilterR\x06filter\"]\n" +
+	"\fBreakdownRow\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12;\n" +
+	"\afigures\x18\x02 \x01(\v2!.counterdesk.reporting.v1.FiguresR\afigures\"\xc6\x01\n" +
+	"\x14GetBreakdownResponse\x12A\n" +
+	"\tdimension\x18\x01 \x01(\x0e2#.counterdesk.reporting.v1.DimensionR\tdimension\x12:\n" +
+	"\x04rows\x18\x02 \x03(\v2&.counterdesk.reporting.v1.BreakdownRowR\x04rows\x12/\n" +
+	"\x05as_of\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\"V\n" +
+	"\x14GetComplianceRequest\x12>\n" +
+	"\x06filter\x18\x01 \x01(\v2&.counterdesk.reporting.v1.ReportFilterR\x06filter\"\xb0\x02\n" +
+	"\x12DeadlineCompliance\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x14\n" +
+	"\x05armed\x18\x02 \x01(\x03R\x05armed\x12\x10\n" +
+	"\x03met\x18\x03 \x01(\x03R\x03met\x12\x1a\n" +
+	"\bbreached\x18\x04 \x01(\x03R\bbreached\x12\x12\n" +
+	"\x04open\x18\x05 \x01(\x03R\x04open\x12\x19\n" +
+	"\bmet_rate\x18\x06 \x01(\x01R\ametRate\x12V\n" +
+	"\bwarnings\x18\a \x03(\v2:.counterdesk.reporting.v1.DeadlineCompliance.WarningsEntryR\bwarnings\x1a;\n" +
+	"\rWarningsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xee\x01\n" +
+	"\x15GetComplianceResponse\x12J\n" +
+	"\tdeadlines\x18\x01 \x03(\v2,.counterdesk.reporting.v1.DeadlineComplianceR\tdeadlines\x12\x1a\n" +
+	"\bwarnings\x18\x02 \x01(\x03R\bwarnings\x12\x1a\n" +
+	"\bbreaches\x18\x03 \x01(\x03R\bbreaches\x12 \n" +
+	"\vescalations\x18\x04 \x01(\x03R\vescalations\x12/\n" +
+	"\x05as_of\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\"V\n" +
+	"\x14GetRootCausesRequest\x12>\n" +
+	"\x06filter\x18\x01 \x01(\v2&.counterdesk.reporting.v1.ReportFilterR\x06filter\"\xa7\x01\n" +
+	"\x0eRootCauseShare\x12>\n" +
+	"\n" +
+	"root_cause\x18\x01 \x01(\x0e2\x1f.counterdesk.cases.v1.RootCauseR\trootCause\x12\x14\n" +
+	"\x05cases\x18\x02 \x01(\x03R\x05cases\x12\x14\n" +
+	"\x05share\x18\x03 \x01(\x01R\x05share\x12)\n" +
+	"\x10cumulative_share\x18\x04 \x01(\x01R\x0fcumulativeShare\"\xa0\x01\n" +
+	"\x15GetRootCausesResponse\x12@\n" +
+	"\x06causes\x18\x01 \x03(\v2(.counterdesk.reporting.v1.RootCauseShareR\x06causes\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total\x12/\n" +
+	"\x05as_of\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\"S\n" +
+	"\x11GetHeatmapRequest\x12>\n" +
+	"\x06filter\x18\x01 \x01(\v2&.counterdesk.reporting.v1.ReportFilterR\x06filter\"Q\n" +
+	"\vHeatmapCell\x12\x18\n" +
+	"\aweekday\x18\x01 \x01(\x05R\aweekday\x12\x12\n" +
+	"\x04hour\x18\x02 \x01(\x05R\x04hour\x12\x14\n" +
+	"\x05cases\x18\x03 \x01(\x03R\x05cases\"\x9f\x01\n" +
+	"\x12GetHeatmapResponse\x12;\n" +
+	"\x05cells\x18\x01 \x03(\v2%.counterdesk.reporting.v1.HeatmapCellR\x05cells\x12\x1b\n" +
+	"\ttime_zone\x18\x02 \x01(\tR\btimeZone\x12/\n" +
+	"\x05as_of\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\"\x96\x01\n" +
+	"\x10GetTrendsRequest\x12>\n" +
+	"\x06filter\x18\x01 \x01(\v2&.counterdesk.reporting.v1.ReportFilterR\x06filter\x12B\n" +
+	"\x06period\x18\x02 \x01(\x0e2 .counterdesk.reporting.v1.PeriodB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06period\"\xb1\x01\n" +
+	"\n" +
+	"TrendPoint\x12=\n" +
+	"\fperiod_start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vperiodStart\x12;\n" +
+	"\afigures\x18\x02 \x01(\v2!.counterdesk.reporting.v1.FiguresR\afigures\x12'\n" +
+	"\x0freceived_change\x18\x03 \x01(\x01R\x0ereceivedChange\"\xbc\x01\n" +
+	"\x11GetTrendsResponse\x128\n" +
+	"\x06period\x18\x01 \x01(\x0e2 .counterdesk.reporting.v1.PeriodR\x06period\x12<\n" +
+	"\x06points\x18\x02 \x03(\v2$.counterdesk.reporting.v1.TrendPointR\x06points\x12/\n" +
+	"\x05as_of\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\"X\n" +
+	"\x16GetCompensationRequest\x12>\n" +
+	"\x06filter\x18\x01 \x01(\v2&.counterdesk.reporting.v1.ReportFilterR\x06filter\"\xcb\x01\n" +
+	"\x0fCompensationRow\x12G\n" +
+	"\rcustomer_tier\x18\x01 \x01(\x0e2\".counterdesk.cases.v1.CustomerTierR\fcustomerTier\x12:\n" +
+	"\x04kind\x18\x02 \x01(\x0e2&.counterdesk.cases.v1.CompensationKindR\x04kind\x12\x14\n" +
+	"\x05cases\x18\x03 \x01(\x03R\x05cases\x12\x1d\n" +
+	"\n" +
+	"amount_fen\x18\x04 \x01(\x03R\tamountFen\"\xbe\x01\n" +
+	"\x17GetCompensationResponse\x12=\n" +
+	"\x04rows\x18\x01 \x03(\v2).counterdesk.reporting.v1.CompensationRowR\x04rows\x12\x14\n" +
+	"\x05cases\x18\x02 \x01(\x03R\x05cases\x12\x1d\n" +
+	"\n" +
+	"amount_fen\x18\x03 \x01(\x03R\tamountFen\x12/\n" +
+	"\x05as_of\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\"\xcb\x02\n" +
+	"\x10ListCasesRequest\x12>\n" +
+	"\x06filter\x18\x01 \x01(\v2&.counterdesk.reporting.v1.ReportFilterR\x06filter\x12B\n" +
+	"\x06status\x18\x02 \x01(\x0e2 .counterdesk.cases.v1.CaseStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12\x1b\n" +
+	"\topen_only\x18\x03 \x01(\bR\bopenOnly\x12\x1f\n" +
+	"\vrepeat_only\x18\x04 \x01(\bR\n" +
+	"repeatOnly\x12#\n" +
+	"\rbreached_only\x18\x05 \x01(\bR\fbreachedOnly\x12'\n" +
+	"\tpage_size\x18\x06 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xac\x02R\tpageToken\"\xda\t\n" +
+	"\aCaseRow\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
+	"\vcase_number\x18\x02 \x01(\tR\n" +
+	"caseNumber\x12\x1b\n" +
+	"\tregion_id\x18\x03 \x01(\tR\bregionId\x12\x1b\n" +
+	"\tbranch_id\x18\x04 \x01(\tR\bbranchId\x127\n" +
+	"\achannel\x18\x05 \x01(\x0e2\x1d.counterdesk.cases.v1.ChannelR\achannel\x12:\n" +
+	"\bcategory\x18\x06 \x01(\x0e2\x1e.counterdesk.cases.v1.CategoryR\bcategory\x12:\n" +
+	"\bseverity\x18\a \x01(\x0e2\x1e.counterdesk.cases.v1.SeverityR\bseverity\x12G\n" +
+	"\rcustomer_tier\x18\b \x01(\x0e2\".counterdesk.cases.v1.CustomerTierR\fcustomerTier\x128\n" +
+	"\x06status\x18\t \x01(\x0e2 .counterdesk.cases.v1.CaseStatusR\x06status\x120\n" +
+	"\x14customer_name_masked\x18\n" +
+	" \x01(\tR\x12customerNameMasked\x122\n" +
+	"\x15customer_phone_masked\x18\v \x01(\tR\x13customerPhoneMasked\x12\x19\n" +
+	"\bowner_id\x18\f \x01(\tR\aownerId\x12;\n" +
+	"\vreceived_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"receivedAt\x12C\n" +
+	"\x0facknowledged_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\x0eacknowledgedAt\x12;\n" +
+	"\vanswered_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"answeredAt\x127\n" +
+	"\tclosed_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\x12\x1a\n" +
+	"\bwarnings\x18\x11 \x01(\x05R\bwarnings\x12\x1a\n" +
+	"\bbreaches\x18\x12 \x01(\x05R\bbreaches\x12 \n" +
+	"\vescalations\x18\x13 \x01(\x05R\vescalations\x12\x1c\n" +
+	"\thandovers\x18\x14 \x01(\x05R\thandovers\x12\x16\n" +
+	"\x06repeat\x18\x15 \x01(\bR\x06repeat\x12*\n" +
+	"\x11settled_at_branch\x18\x16 \x01(\bR\x0fsettledAtBranch\x12>\n" +
+	"\n" +
+	"root_cause\x18\x17 \x01(\x0e2\x1f.counterdesk.cases.v1.RootCauseR\trootCause\x12\"\n" +
+	"\fsatisfaction\x18\x18 \x01(\x05R\fsatisfaction\x12,\n" +
+	"\x12next_deadline_kind\x18\x19 \x01(\tR\x10nextDeadlineKind\x12D\n" +
+	"\x10next_deadline_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\x0enextDeadlineAt\x12\x1a\n" +
+	"\bextended\x18\x1b \x01(\bR\bextended\"\x8a\x01\n" +
+	"\x11ListCasesResponse\x127\n" +
+	"\x05cases\x18\x01 \x03(\v2!.counterdesk.reporting.v1.CaseRowR\x05cases\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\x03R\x05total\";\n" +
+	"\x15GetCaseHistoryRequest\x12\"\n" +
+	"\acase_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x06caseId\"\x9f\x01\n" +
+	"\fHistoryEvent\x12*\n" +
+	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +
+	"\bproducer\x18\x03 \x01(\tR\bproducer\x12\x18\n" +
+	"\asummary\x18\x04 \x01(\tR\asummary\x12\x19\n" +
+	"\bactor_id\x18\x05 \x01(\tR\aactorId\"\x8f\x01\n" +
+	"\x16GetCaseHistoryResponse\x125\n" +
+	"\x04case\x18\x01 \x01(\v2!.counterdesk.reporting.v1.CaseRowR\x04case\x12>\n" +
+	"\x06events\x18\x02 \x03(\v2&.counterdesk.reporting.v1.HistoryEventR\x06events\"\xd9\x01\n" +
+	"\x11ListAtRiskRequest\x12>\n" +
+	"\x06filter\x18\x01 \x01(\v2&.counterdesk.reporting.v1.ReportFilterR\x06filter\x122\n" +
+	"\x0ewithin_minutes\x18\x02 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x9d\x01(\x00R\rwithinMinutes\x12'\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xac\x02R\tpageToken\"\xda\x01\n" +
+	"\n" +
+	"AtRiskCase\x125\n" +
+	"\x04case\x18\x01 \x01(\v2!.counterdesk.reporting.v1.CaseRowR\x04case\x12#\n" +
+	"\rdeadline_kind\x18\x02 \x01(\tR\fdeadlineKind\x121\n" +
+	"\x06due_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12\x18\n" +
+	"\aoverdue\x18\x04 \x01(\bR\aoverdue\x12#\n" +
+	"\rwarning_level\x18\x05 \x01(\tR\fwarningLevel\"\xbf\x01\n" +
+	"\x12ListAtRiskResponse\x12:\n" +
+	"\x05cases\x18\x01 \x03(\v2$.counterdesk.reporting.v1.AtRiskCaseR\x05cases\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\x03R\x05total\x12/\n" +
+	"\x05as_of\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf*\xb6\x01\n" +
+	"\tDimension\x12\x19\n" +
+	"\x15DIMENSION_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10DIMENSION_REGION\x10\x01\x12\x14\n" +
+	"\x10DIMENSION_BRANCH\x10\x02\x12\x16\n" +
+	"\x12DIMENSION_CATEGORY\x10\x03\x12\x15\n" +
+	"\x11DIMENSION_CHANNEL\x10\x04\x12\x16\n" +
+	"\x12DIMENSION_SEVERITY\x10\x05\x12\x1b\n" +
+	"\x17DIMENSION_CUSTOMER_TIER\x10\x06*g\n" +
+	"\x06Period\x12\x16\n" +
+	"\x12PERIOD_UNSPECIFIED\x10\x00\x12\x0e\n" +
+	"\n" +
+	"PERIOD_DAY\x10\x01\x12\x0f\n" +
+	"\vPERIOD_WEEK\x10\x02\x12\x10\n" +
+	"\fPERIOD_MONTH\x10\x03\x12\x12\n" +
+	"\x0ePERIOD_QUARTER\x10\x042\xb6\f\n" +
 	"\x10ReportingService\x12\x84\x01\n" +
 	"\n" +
-	"GetSummary\x12+.counterdesk.reporting.v1.GetSummaryRequest\x1a,.counterdesk.reporting.v1.GetSummaryResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/reports/summaryBSZQgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/reporting/v1;reportingv1b\x06proto3"
+	"GetSummary\x12+.counterdesk.reporting.v1.GetSummaryRequest\x1a,.counterdesk.reporting.v1.GetSummaryResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/reports/summary\x12\x88\x01\n" +
+	"\vGetOverview\x12,.counterdesk.reporting.v1.GetOverviewRequest\x1a-.counterdesk.reporting.v1.GetOverviewResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/reports/overview\x12\x98\x01\n" +
+	"\fGetBreakdown\x12-.counterdesk.reporting.v1.GetBreakdownRequest\x1a..counterdesk.reporting.v1.GetBreakdownResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/reports/breakdown/{dimension}\x12\x90\x01\n" +
+	"\rGetCompliance\x12..counterdesk.reporting.v1.GetComplianceRequest\x1a/.counterdesk.reporting.v1.GetComplianceResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/reports/compliance\x12\x91\x01\n" +
+	"\rGetRootCauses\x12..counterdesk.reporting.v1.GetRootCausesRequest\x1a/.counterdesk.reporting.v1.GetRootCausesResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/reports/root-causes\x12\x84\x01\n" +
+	"\n" +
+	"GetHeatmap\x12+.counterdesk.reporting.v1.GetHeatmapRequest\x1a,.counterdesk.reporting.v1.GetHeatmapResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/reports/heatmap\x12\x80\x01\n" +
+	"\tGetTrends\x12*.counterdesk.reporting.v1.GetTrendsRequest\x1a+.counterdesk.reporting.v1.GetTrendsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/reports/trends\x12\x98\x01\n" +
+	"\x0fGetCompensation\x120.counterdesk.reporting.v1.GetCompensationRequest\x1a1.counterdesk.reporting.v1.GetCompensationResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/reports/compensation\x12\x7f\n" +
+	"\tListCases\x12*.counterdesk.reporting.v1.ListCasesRequest\x1a+.counterdesk.reporting.v1.ListCasesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/reports/cases\x12\xa0\x01\n" +
+	"\x0eGetCaseHistory\x12/.counterdesk.reporting.v1.GetCaseHistoryRequest\x1a0.counterdesk.reporting.v1.GetCaseHistoryResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/reports/cases/{case_id}/history\x12\x84\x01\n" +
+	"\n" +
+	"ListAtRisk\x12+.counterdesk.reporting.v1.ListAtRiskRequest\x1a,.counterdesk.reporting.v1.ListAtRiskResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/reports/at-riskBSZQgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/reporting/v1;reportingv1b\x06proto3"
 
 var (
 	file_counterdesk_reporting_v1_reporting_proto_rawDescOnce sync.Once
@@ -267,33 +2992,157 @@ func file_counterdesk_reporting_v1_reporting_proto_rawDescGZIP() []byte {
 	return file_counterdesk_reporting_v1_reporting_proto_rawDescData
 }
 
-var file_counterdesk_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_counterdesk_reporting_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_counterdesk_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_counterdesk_reporting_v1_reporting_proto_goTypes = []any{
-	(*GetSummaryRequest)(nil),     // 0: counterdesk.reporting.v1.GetSummaryRequest
-	(*GetSummaryResponse)(nil),    // 1: counterdesk.reporting.v1.GetSummaryResponse
-	nil,                           // 2: counterdesk.reporting.v1.GetSummaryResponse.ByStatusEntry
-	nil,                           // 3: counterdesk.reporting.v1.GetSummaryResponse.ByCategoryEntry
-	nil,                           // 4: counterdesk.reporting.v1.GetSummaryResponse.BySeverityEntry
-	nil,                           // 5: counterdesk.reporting.v1.GetSummaryResponse.ByChannelEntry
-	nil,                           // 6: counterdesk.reporting.v1.GetSummaryResponse.ByBranchEntry
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(Dimension)(0),                  // 0: counterdesk.reporting.v1.Dimension
+	(Period)(0),                     // 1: counterdesk.reporting.v1.Period
+	(*GetSummaryRequest)(nil),       // 2: counterdesk.reporting.v1.GetSummaryRequest
+	(*GetSummaryResponse)(nil),      // 3: counterdesk.reporting.v1.GetSummaryResponse
+	(*ReportFilter)(nil),            // 4: counterdesk.reporting.v1.ReportFilter
+	(*Figures)(nil),                 // 5: counterdesk.reporting.v1.Figures
+	(*GetOverviewRequest)(nil),      // 6: counterdesk.reporting.v1.GetOverviewRequest
+	(*GetOverviewResponse)(nil),     // 7: counterdesk.reporting.v1.GetOverviewResponse
+	(*GetBreakdownRequest)(nil),     // 8: counterdesk.reporting.v1.GetBreakdownRequest
+	(*BreakdownRow)(nil),            // 9: counterdesk.reporting.v1.BreakdownRow
+	(*GetBreakdownResponse)(nil),    // 10: counterdesk.reporting.v1.GetBreakdownResponse
+	(*GetComplianceRequest)(nil),    // 11: counterdesk.reporting.v1.GetComplianceRequest
+	(*DeadlineCompliance)(nil),      // 12: counterdesk.reporting.v1.DeadlineCompliance
+	(*GetComplianceResponse)(nil),   // 13: counterdesk.reporting.v1.GetComplianceResponse
+	(*GetRootCausesRequest)(nil),    // 14: counterdesk.reporting.v1.GetRootCausesRequest
+	(*RootCauseShare)(nil),          // 15: counterdesk.reporting.v1.RootCauseShare
+	(*GetRootCausesResponse)(nil),   // 16: counterdesk.reporting.v1.GetRootCausesResponse
+	(*GetHeatmapRequest)(nil),       // 17: counterdesk.reporting.v1.GetHeatmapRequest
+	(*HeatmapCell)(nil),             // 18: counterdesk.reporting.v1.HeatmapCell
+	(*GetHeatmapResponse)(nil),      // 19: counterdesk.reporting.v1.GetHeatmapResponse
+	(*GetTrendsRequest)(nil),        // 20: counterdesk.reporting.v1.GetTrendsRequest
+	(*TrendPoint)(nil),              // 21: counterdesk.reporting.v1.TrendPoint
+	(*GetTrendsResponse)(nil),       // 22: counterdesk.reporting.v1.GetTrendsResponse
+	(*GetCompensationRequest)(nil),  // 23: counterdesk.reporting.v1.GetCompensationRequest
+	(*CompensationRow)(nil),         // 24: counterdesk.reporting.v1.CompensationRow
+	(*GetCompensationResponse)(nil), // 25: counterdesk.reporting.v1.GetCompensationResponse
+	(*ListCasesRequest)(nil),        // 26: counterdesk.reporting.v1.ListCasesRequest
+	(*CaseRow)(nil),                 // 27: counterdesk.reporting.v1.CaseRow
+	(*ListCasesResponse)(nil),       // 28: counterdesk.reporting.v1.ListCasesResponse
+	(*GetCaseHistoryRequest)(nil),   // 29: counterdesk.reporting.v1.GetCaseHistoryRequest
+	(*HistoryEvent)(nil),            // 30: counterdesk.reporting.v1.HistoryEvent
+	(*GetCaseHistoryResponse)(nil),  // 31: counterdesk.reporting.v1.GetCaseHistoryResponse
+	(*ListAtRiskRequest)(nil),       // 32: counterdesk.reporting.v1.ListAtRiskRequest
+	(*AtRiskCase)(nil),              // 33: counterdesk.reporting.v1.AtRiskCase
+	(*ListAtRiskResponse)(nil),      // 34: counterdesk.reporting.v1.ListAtRiskResponse
+	nil,                             // 35: counterdesk.reporting.v1.GetSummaryResponse.ByStatusEntry
+	nil,                             // 36: counterdesk.reporting.v1.GetSummaryResponse.ByCategoryEntry
+	nil,                             // 37: counterdesk.reporting.v1.GetSummaryResponse.BySeverityEntry
+	nil,                             // 38: counterdesk.reporting.v1.GetSummaryResponse.ByChannelEntry
+	nil,                             // 39: counterdesk.reporting.v1.GetSummaryResponse.ByBranchEntry
+	nil,                             // 40: counterdesk.reporting.v1.Figures.SatisfactionDistributionEntry
+	nil,                             // 41: counterdesk.reporting.v1.DeadlineCompliance.WarningsEntry
+	(*timestamppb.Timestamp)(nil),   // 42: google.protobuf.Timestamp
+	(v1.Category)(0),                // 43: counterdesk.cases.v1.Category
+	(v1.Channel)(0),                 // 44: counterdesk.cases.v1.Channel
+	(v1.Severity)(0),                // 45: counterdesk.cases.v1.Severity
+	(v1.CustomerTier)(0),            // 46: counterdesk.cases.v1.CustomerTier
+	(v1.RootCause)(0),               // 47: counterdesk.cases.v1.RootCause
+	(v1.CompensationKind)(0),        // 48: counterdesk.cases.v1.CompensationKind
+	(v1.CaseStatus)(0),              // 49: counterdesk.cases.v1.CaseStatus
 }
 var file_counterdesk_reporting_v1_reporting_proto_depIdxs = []int32{
-	7, // 0: counterdesk.reporting.v1.GetSummaryRequest.from:type_name -> google.protobuf.Timestamp
-	7, // 1: counterdesk.reporting.v1.GetSummaryRequest.to:type_name -> google.protobuf.Timestamp
-	2, // 2: counterdesk.reporting.v1.GetSummaryResponse.by_status:type_name -> counterdesk.reporting.v1.GetSummaryResponse.ByStatusEntry
-	3, // 3: counterdesk.reporting.v1.GetSummaryResponse.by_category:type_name -> counterdesk.reporting.v1.GetSummaryResponse.ByCategoryEntry
-	4, // 4: counterdesk.reporting.v1.GetSummaryResponse.by_severity:type_name -> counterdesk.reporting.v1.GetSummaryResponse.BySeverityEntry
-	5, // 5: counterdesk.reporting.v1.GetSummaryResponse.by_channel:type_name -> counterdesk.reporting.v1.GetSummaryResponse.ByChannelEntry
-	6, // 6: counterdesk.reporting.v1.GetSummaryResponse.by_branch:type_name -> counterdesk.reporting.v1.GetSummaryResponse.ByBranchEntry
-	7, // 7: counterdesk.reporting.v1.GetSummaryResponse.as_of:type_name -> google.protobuf.Timestamp
-	0, // 8: counterdesk.reporting.v1.ReportingService.GetSummary:input_type -> counterdesk.reporting.v1.GetSummaryRequest
-	1, // 9: counterdesk.reporting.v1.ReportingService.GetSummary:output_type -> counterdesk.reporting.v1.GetSummaryResponse
-	9, // [9:10] is the sub-list for method output_type
-	8, // [8:9] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	42, // 0: counterdesk.reporting.v1.GetSummaryRequest.from:type_name -> google.protobuf.Timestamp
+	42, // 1: counterdesk.reporting.v1.GetSummaryRequest.to:type_name -> google.protobuf.Timestamp
+	35, // 2: counterdesk.reporting.v1.GetSummaryResponse.by_status:type_name -> counterdesk.reporting.v1.GetSummaryResponse.ByStatusEntry
+	36, // 3: counterdesk.reporting.v1.GetSummaryResponse.by_category:type_name -> counterdesk.reporting.v1.GetSummaryResponse.ByCategoryEntry
+	37, // 4: counterdesk.reporting.v1.GetSummaryResponse.by_severity:type_name -> counterdesk.reporting.v1.GetSummaryResponse.BySeverityEntry
+	38, // 5: counterdesk.reporting.v1.GetSummaryResponse.by_channel:type_name -> counterdesk.reporting.v1.GetSummaryResponse.ByChannelEntry
+	39, // 6: counterdesk.reporting.v1.GetSummaryResponse.by_branch:type_name -> counterdesk.reporting.v1.GetSummaryResponse.ByBranchEntry
+	42, // 7: counterdesk.reporting.v1.GetSummaryResponse.as_of:type_name -> google.protobuf.Timestamp
+	42, // 8: counterdesk.reporting.v1.ReportFilter.from:type_name -> google.protobuf.Timestamp
+	42, // 9: counterdesk.reporting.v1.ReportFilter.to:type_name -> google.protobuf.Timestamp
+	43, // 10: counterdesk.reporting.v1.ReportFilter.category:type_name -> counterdesk.cases.v1.Category
+	44, // 11: counterdesk.reporting.v1.ReportFilter.channel:type_name -> counterdesk.cases.v1.Channel
+	45, // 12: counterdesk.reporting.v1.ReportFilter.severity:type_name -> counterdesk.cases.v1.Severity
+	46, // 13: counterdesk.reporting.v1.ReportFilter.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
+	40, // 14: counterdesk.reporting.v1.Figures.satisfaction_distribution:type_name -> counterdesk.reporting.v1.Figures.SatisfactionDistributionEntry
+	4,  // 15: counterdesk.reporting.v1.GetOverviewRequest.filter:type_name -> counterdesk.reporting.v1.ReportFilter
+	5,  // 16: counterdesk.reporting.v1.GetOverviewResponse.figures:type_name -> counterdesk.reporting.v1.Figures
+	42, // 17: counterdesk.reporting.v1.GetOverviewResponse.as_of:type_name -> google.protobuf.Timestamp
+	0,  // 18: counterdesk.reporting.v1.GetBreakdownRequest.dimension:type_name -> counterdesk.reporting.v1.Dimension
+	4,  // 19: counterdesk.reporting.v1.GetBreakdownRequest.filter:type_name -> counterdesk.reporting.v1.ReportFilter
+	5,  // 20: counterdesk.reporting.v1.BreakdownRow.figures:type_name -> counterdesk.reporting.v1.Figures
+	0,  // 21: counterdesk.reporting.v1.GetBreakdownResponse.dimension:type_name -> counterdesk.reporting.v1.Dimension
+	9,  // 22: counterdesk.reporting.v1.GetBreakdownResponse.rows:type_name -> counterdesk.reporting.v1.BreakdownRow
+	42, // 23: counterdesk.reporting.v1.GetBreakdownResponse.as_of:type_name -> google.protobuf.Timestamp
+	4,  // 24: counterdesk.reporting.v1.GetComplianceRequest.filter:type_name -> counterdesk.reporting.v1.ReportFilter
+	41, // 25: counterdesk.reporting.v1.DeadlineCompliance.warnings:type_name -> counterdesk.reporting.v1.DeadlineCompliance.WarningsEntry
+	12, // 26: counterdesk.reporting.v1.GetComplianceResponse.deadlines:type_name -> counterdesk.reporting.v1.DeadlineCompliance
+	42, // 27: counterdesk.reporting.v1.GetComplianceResponse.as_of:type_name -> google.protobuf.Timestamp
+	4,  // 28: counterdesk.reporting.v1.GetRootCausesRequest.filter:type_name -> counterdesk.reporting.v1.ReportFilter
+	47, // 29: counterdesk.reporting.v1.RootCauseShare.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	15, // 30: counterdesk.reporting.v1.GetRootCausesResponse.causes:type_name -> counterdesk.reporting.v1.RootCauseShare
+	42, // 31: counterdesk.reporting.v1.GetRootCausesResponse.as_of:type_name -> google.protobuf.Timestamp
+	4,  // 32: counterdesk.reporting.v1.GetHeatmapRequest.filter:type_name -> counterdesk.reporting.v1.ReportFilter
+	18, // 33: counterdesk.reporting.v1.GetHeatmapResponse.cells:type_name -> counterdesk.reporting.v1.HeatmapCell
+	42, // 34: counterdesk.reporting.v1.GetHeatmapResponse.as_of:type_name -> google.protobuf.Timestamp
+	4,  // 35: counterdesk.reporting.v1.GetTrendsRequest.filter:type_name -> counterdesk.reporting.v1.ReportFilter
+	1,  // 36: counterdesk.reporting.v1.GetTrendsRequest.period:type_name -> counterdesk.reporting.v1.Period
+	42, // 37: counterdesk.reporting.v1.TrendPoint.period_start:type_name -> google.protobuf.Timestamp
+	5,  // 38: counterdesk.reporting.v1.TrendPoint.figures:type_name -> counterdesk.reporting.v1.Figures
+	1,  // 39: counterdesk.reporting.v1.GetTrendsResponse.period:type_name -> counterdesk.reporting.v1.Period
+	21, // 40: counterdesk.reporting.v1.GetTrendsResponse.points:type_name -> counterdesk.reporting.v1.TrendPoint
+	42, // 41: counterdesk.reporting.v1.GetTrendsResponse.as_of:type_name -> google.protobuf.Timestamp
+	4,  // 42: counterdesk.reporting.v1.GetCompensationRequest.filter:type_name -> counterdesk.reporting.v1.ReportFilter
+	46, // 43: counterdesk.reporting.v1.CompensationRow.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
+	48, // 44: counterdesk.reporting.v1.CompensationRow.kind:type_name -> counterdesk.cases.v1.CompensationKind
+	24, // 45: counterdesk.reporting.v1.GetCompensationResponse.rows:type_name -> counterdesk.reporting.v1.CompensationRow
+	42, // 46: counterdesk.reporting.v1.GetCompensationResponse.as_of:type_name -> google.protobuf.Timestamp
+	4,  // 47: counterdesk.reporting.v1.ListCasesRequest.filter:type_name -> counterdesk.reporting.v1.ReportFilter
+	49, // 48: counterdesk.reporting.v1.ListCasesRequest.status:type_name -> counterdesk.cases.v1.CaseStatus
+	44, // 49: counterdesk.reporting.v1.CaseRow.channel:type_name -> counterdesk.cases.v1.Channel
+	43, // 50: counterdesk.reporting.v1.CaseRow.category:type_name -> counterdesk.cases.v1.Category
+	45, // 51: counterdesk.reporting.v1.CaseRow.severity:type_name -> counterdesk.cases.v1.Severity
+	46, // 52: counterdesk.reporting.v1.CaseRow.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
+	49, // 53: counterdesk.reporting.v1.CaseRow.status:type_name -> counterdesk.cases.v1.CaseStatus
+	42, // 54: counterdesk.reporting.v1.CaseRow.received_at:type_name -> google.protobuf.Timestamp
+	42, // 55: counterdesk.reporting.v1.CaseRow.acknowledged_at:type_name -> google.protobuf.Timestamp
+	42, // 56: counterdesk.reporting.v1.CaseRow.answered_at:type_name -> google.protobuf.Timestamp
+	42, // 57: counterdesk.reporting.v1.CaseRow.closed_at:type_name -> google.protobuf.Timestamp
+	47, // 58: counterdesk.reporting.v1.CaseRow.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	42, // 59: counterdesk.reporting.v1.CaseRow.next_deadline_at:type_name -> google.protobuf.Timestamp
+	27, // 60: counterdesk.reporting.v1.ListCasesResponse.cases:type_name -> counterdesk.reporting.v1.CaseRow
+	42, // 61: counterdesk.reporting.v1.HistoryEvent.at:type_name -> google.protobuf.Timestamp
+	27, // 62: counterdesk.reporting.v1.GetCaseHistoryResponse.case:type_name -> counterdesk.reporting.v1.CaseRow
+	30, // 63: counterdesk.reporting.v1.GetCaseHistoryResponse.events:type_name -> counterdesk.reporting.v1.HistoryEvent
+	4,  // 64: counterdesk.reporting.v1.ListAtRiskRequest.filter:type_name -> counterdesk.reporting.v1.ReportFilter
+	27, // 65: counterdesk.reporting.v1.AtRiskCase.case:type_name -> counterdesk.reporting.v1.CaseRow
+	42, // 66: counterdesk.reporting.v1.AtRiskCase.due_at:type_name -> google.protobuf.Timestamp
+	33, // 67: counterdesk.reporting.v1.ListAtRiskResponse.cases:type_name -> counterdesk.reporting.v1.AtRiskCase
+	42, // 68: counterdesk.reporting.v1.ListAtRiskResponse.as_of:type_name -> google.protobuf.Timestamp
+	2,  // 69: counterdesk.reporting.v1.ReportingService.GetSummary:input_type -> counterdesk.reporting.v1.GetSummaryRequest
+	6,  // 70: counterdesk.reporting.v1.ReportingService.GetOverview:input_type -> counterdesk.reporting.v1.GetOverviewRequest
+	8,  // 71: counterdesk.reporting.v1.ReportingService.GetBreakdown:input_type -> counterdesk.reporting.v1.GetBreakdownRequest
+	11, // 72: counterdesk.reporting.v1.ReportingService.GetCompliance:input_type -> counterdesk.reporting.v1.GetComplianceRequest
+	14, // 73: counterdesk.reporting.v1.ReportingService.GetRootCauses:input_type -> counterdesk.reporting.v1.GetRootCausesRequest
+	17, // 74: counterdesk.reporting.v1.ReportingService.GetHeatmap:input_type -> counterdesk.reporting.v1.GetHeatmapRequest
+	20, // 75: counterdesk.reporting.v1.ReportingService.GetTrends:input_type -> counterdesk.reporting.v1.GetTrendsRequest
+	23, // 76: counterdesk.reporting.v1.ReportingService.GetCompensation:input_type -> counterdesk.reporting.v1.GetCompensationRequest
+	26, // 77: counterdesk.reporting.v1.ReportingService.ListCases:input_type -> counterdesk.reporting.v1.ListCasesRequest
+	29, // 78: counterdesk.reporting.v1.ReportingService.GetCaseHistory:input_type -> counterdesk.reporting.v1.GetCaseHistoryRequest
+	32, // 79: counterdesk.reporting.v1.ReportingService.ListAtRisk:input_type -> counterdesk.reporting.v1.ListAtRiskRequest
+	3,  // 80: counterdesk.reporting.v1.ReportingService.GetSummary:output_type -> counterdesk.reporting.v1.GetSummaryResponse
+	7,  // 81: counterdesk.reporting.v1.ReportingService.GetOverview:output_type -> counterdesk.reporting.v1.GetOverviewResponse
+	10, // 82: counterdesk.reporting.v1.ReportingService.GetBreakdown:output_type -> counterdesk.reporting.v1.GetBreakdownResponse
+	13, // 83: counterdesk.reporting.v1.ReportingService.GetCompliance:output_type -> counterdesk.reporting.v1.GetComplianceResponse
+	16, // 84: counterdesk.reporting.v1.ReportingService.GetRootCauses:output_type -> counterdesk.reporting.v1.GetRootCausesResponse
+	19, // 85: counterdesk.reporting.v1.ReportingService.GetHeatmap:output_type -> counterdesk.reporting.v1.GetHeatmapResponse
+	22, // 86: counterdesk.reporting.v1.ReportingService.GetTrends:output_type -> counterdesk.reporting.v1.GetTrendsResponse
+	25, // 87: counterdesk.reporting.v1.ReportingService.GetCompensation:output_type -> counterdesk.reporting.v1.GetCompensationResponse
+	28, // 88: counterdesk.reporting.v1.ReportingService.ListCases:output_type -> counterdesk.reporting.v1.ListCasesResponse
+	31, // 89: counterdesk.reporting.v1.ReportingService.GetCaseHistory:output_type -> counterdesk.reporting.v1.GetCaseHistoryResponse
+	34, // 90: counterdesk.reporting.v1.ReportingService.ListAtRisk:output_type -> counterdesk.reporting.v1.ListAtRiskResponse
+	80, // [80:91] is the sub-list for method output_type
+	69, // [69:80] is the sub-list for method input_type
+	69, // [69:69] is the sub-list for extension type_name
+	69, // [69:69] is the sub-list for extension extendee
+	0,  // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_reporting_v1_reporting_proto_init() }
@@ -306,13 +3155,14 @@ func file_counterdesk_reporting_v1_reporting_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_reporting_v1_reporting_proto_rawDesc), len(file_counterdesk_reporting_v1_reporting_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   7,
+			NumEnums:      2,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_counterdesk_reporting_v1_reporting_proto_goTypes,
 		DependencyIndexes: file_counterdesk_reporting_v1_reporting_proto_depIdxs,
+		EnumInfos:         file_counterdesk_reporting_v1_reporting_proto_enumTypes,
 		MessageInfos:      file_counterdesk_reporting_v1_reporting_proto_msgTypes,
 	}.Build()
 	File_counterdesk_reporting_v1_reporting_proto = out.File

@@ -5,7 +5,7 @@
 // source: counterdesk/reporting/v1/reporting.proto
 
 // The reporting service: read models built from every service's events, for
-// regional supervisors and head office.
+// regional supervisors, branch heads, head office and the banks' own systems.
 
 package reportingv1
 
@@ -22,18 +22,64 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ReportingService_GetSummary_FullMethodName = "/counterdesk.reporting.v1.ReportingService/GetSummary"
+	ReportingService_GetSummary_FullMethodName      = "/counterdesk.reporting.v1.ReportingService/GetSummary"
+	ReportingService_GetOverview_FullMethodName     = "/counterdesk.reporting.v1.ReportingService/GetOverview"
+	ReportingService_GetBreakdown_FullMethodName    = "/counterdesk.reporting.v1.ReportingService/GetBreakdown"
+	ReportingService_GetCompliance_FullMethodName   = "/counterdesk.reporting.v1.ReportingService/GetCompliance"
+	ReportingService_GetRootCauses_FullMethodName   = "/counterdesk.reporting.v1.ReportingService/GetRootCauses"
+	ReportingService_GetHeatmap_FullMethodName      = "/counterdesk.reporting.v1.ReportingService/GetHeatmap"
+	ReportingService_GetTrends_FullMethodName       = "/counterdesk.reporting.v1.ReportingService/GetTrends"
+	ReportingService_GetCompensation_FullMethodName = "/counterdesk.reporting.v1.ReportingService/GetCompensation"
+	ReportingService_ListCases_FullMethodName       = "/counterdesk.reporting.v1.ReportingService/ListCases"
+	ReportingService_GetCaseHistory_FullMethodName  = "/counterdesk.reporting.v1.ReportingService/GetCaseHistory"
+	ReportingService_ListAtRisk_FullMethodName      = "/counterdesk.reporting.v1.ReportingService/ListAtRisk"
 )
 
 // ReportingServiceClient is the client API for ReportingService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// ReportingService: callers are regional supervisors, head office and banks' systems.
+// ReportingService: callers are regional supervisors (their region), branch
+// staff (their branch), head office, compliance, legal and banks' systems
+// (the whole bank); the web dashboard calls exactly these. SREs are refused:
+// every figure is case data. Every figure is computed from rollups kept up to
+// date as events arrive; case lists show masked customer data only.
 type ReportingServiceClient interface {
 	// GetSummary counts the cases the caller may see: a regional supervisor
 	// sees their region, head office and bank systems the whole bank.
 	GetSummary(ctx context.Context, in *GetSummaryRequest, opts ...grpc.CallOption) (*GetSummaryResponse, error)
+	// GetOverview returns the headline figures of the cases matching the
+	// filter (the dashboard's first page): volumes, deadline compliance,
+	// handling time, hand-overs, satisfaction, compensation.
+	GetOverview(ctx context.Context, in *GetOverviewRequest, opts ...grpc.CallOption) (*GetOverviewResponse, error)
+	// GetBreakdown returns the same figures for every value of one dimension
+	// (region, branch, category, channel, severity, customer tier), e.g. the
+	// branch league table of a region.
+	GetBreakdown(ctx context.Context, in *GetBreakdownRequest, opts ...grpc.CallOption) (*GetBreakdownResponse, error)
+	// GetCompliance returns, per deadline kind, how many deadlines were met,
+	// breached or are still open, and the warnings by level.
+	GetCompliance(ctx context.Context, in *GetComplianceRequest, opts ...grpc.CallOption) (*GetComplianceResponse, error)
+	// GetRootCauses returns the root-cause Pareto of answered cases: causes by
+	// count, largest first, with each one's share and the cumulative share.
+	GetRootCauses(ctx context.Context, in *GetRootCausesRequest, opts ...grpc.CallOption) (*GetRootCausesResponse, error)
+	// GetHeatmap counts received cases by weekday and hour of day, in the
+	// bank's time zone (Asia/Shanghai unless time_zone says otherwise).
+	GetHeatmap(ctx context.Context, in *GetHeatmapRequest, opts ...grpc.CallOption) (*GetHeatmapResponse, error)
+	// GetTrends returns the figures period by period (month by default) with
+	// each period's change against the one before (month-on-month).
+	GetTrends(ctx context.Context, in *GetTrendsRequest, opts ...grpc.CallOption) (*GetTrendsResponse, error)
+	// GetCompensation returns compensation offered, by customer tier and kind.
+	GetCompensation(ctx context.Context, in *GetCompensationRequest, opts ...grpc.CallOption) (*GetCompensationResponse, error)
+	// ListCases lists the cases matching the filter, newest received first,
+	// paged, with masked customer data: the end of a branch drill-down.
+	ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error)
+	// GetCaseHistory returns one case as reporting knows it and every event
+	// recorded about it, oldest first.
+	GetCaseHistory(ctx context.Context, in *GetCaseHistoryRequest, opts ...grpc.CallOption) (*GetCaseHistoryResponse, error)
+	// ListAtRisk lists open cases whose deadline is past or falls within the
+	// window (4 hours unless within_minutes says otherwise), the earliest
+	// first: the list a supervisor acts on.
+	ListAtRisk(ctx context.Context, in *ListAtRiskRequest, opts ...grpc.CallOption) (*ListAtRiskResponse, error)
 }
 
 type reportingServiceClient struct {
@@ -54,15 +100,151 @@ func (c *reportingServiceClient) GetSummary(ctx context.Context, in *GetSummaryR
 	return out, nil
 }
 
+func (c *reportingServiceClient) GetOverview(ctx context.Context, in *GetOverviewRequest, opts ...grpc.CallOption) (*GetOverviewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetOverviewResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetOverview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) GetBreakdown(ctx context.Context, in *GetBreakdownRequest, opts ...grpc.CallOption) (*GetBreakdownResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetBreakdownResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetBreakdown_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) GetCompliance(ctx context.Context, in *GetComplianceRequest, opts ...grpc.CallOption) (*GetComplianceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetComplianceResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetCompliance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) GetRootCauses(ctx context.Context, in *GetRootCausesRequest, opts ...grpc.CallOption) (*GetRootCausesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRootCausesResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetRootCauses_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) GetHeatmap(ctx context.Context, in *GetHeatmapRequest, opts ...grpc.CallOption) (*GetHeatmapResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetHeatmapResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetHeatmap_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) GetTrends(ctx context.Context, in *GetTrendsRequest, opts ...grpc.CallOption) (*GetTrendsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTrendsResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetTrends_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) GetCompensation(ctx context.Context, in *GetCompensationRequest, opts ...grpc.CallOption) (*GetCompensationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCompensationResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetCompensation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCasesResponse)
+	err := c.cc.Invoke(ctx, ReportingService_ListCases_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) GetCaseHistory(ctx context.Context, in *GetCaseHistoryRequest, opts ...grpc.CallOption) (*GetCaseHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCaseHistoryResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetCaseHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) ListAtRisk(ctx context.Context, in *ListAtRiskRequest, opts ...grpc.CallOption) (*ListAtRiskResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAtRiskResponse)
+	err := c.cc.Invoke(ctx, ReportingService_ListAtRisk_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportingServiceServer is the server API for ReportingService service.
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
 //
-// ReportingService: callers are regional supervisors, head office and banks' systems.
+// ReportingService: callers are regional supervisors (their region), branch
+// staff (their branch), head office, compliance, legal and banks' systems
+// (the whole bank); the web dashboard calls exactly these. SREs are refused:
+// every figure is case data. Every figure is computed from rollups kept up to
+// date as events arrive; case lists show masked customer data only.
 type ReportingServiceServer interface {
 	// GetSummary counts the cases the caller may see: a regional supervisor
 	// sees their region, head office and bank systems the whole bank.
 	GetSummary(context.Context, *GetSummaryRequest) (*GetSummaryResponse, error)
+	// GetOverview returns the headline figures of the cases matching the
+	// filter (the dashboard's first page): volumes, deadline compliance,
+	// handling time, hand-overs, satisfaction, compensation.
+	GetOverview(context.Context, *GetOverviewRequest) (*GetOverviewResponse, error)
+	// GetBreakdown returns the same figures for every value of one dimension
+	// (region, branch, category, channel, severity, customer tier), e.g. the
+	// branch league table of a region.
+	GetBreakdown(context.Context, *GetBreakdownRequest) (*GetBreakdownResponse, error)
+	// GetCompliance returns, per deadline kind, how many deadlines were met,
+	// breached or are still open, and the warnings by level.
+	GetCompliance(context.Context, *GetComplianceRequest) (*GetComplianceResponse, error)
+	// GetRootCauses returns the root-cause Pareto of answered cases: causes by
+	// count, largest first, with each one's share and the cumulative share.
+	GetRootCauses(context.Context, *GetRootCausesRequest) (*GetRootCausesResponse, error)
+	// GetHeatmap counts received cases by weekday and hour of day, in the
+	// bank's time zone (Asia/Shanghai unless time_zone says otherwise).
+	GetHeatmap(context.Context, *GetHeatmapRequest) (*GetHeatmapResponse, error)
+	// GetTrends returns the figures period by period (month by default) with
+	// each period's change against the one before (month-on-month).
+	GetTrends(context.Context, *GetTrendsRequest) (*GetTrendsResponse, error)
+	// GetCompensation returns compensation offered, by customer tier and kind.
+	GetCompensation(context.Context, *GetCompensationRequest) (*GetCompensationResponse, error)
+	// ListCases lists the cases matching the filter, newest received first,
+	// paged, with masked customer data: the end of a branch drill-down.
+	ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error)
+	// GetCaseHistory returns one case as reporting knows it and every event
+	// recorded about it, oldest first.
+	GetCaseHistory(context.Context, *GetCaseHistoryRequest) (*GetCaseHistoryResponse, error)
+	// ListAtRisk lists open cases whose deadline is past or falls within the
+	// window (4 hours unless within_minutes says otherwise), the earliest
+	// first: the list a supervisor acts on.
+	ListAtRisk(context.Context, *ListAtRiskRequest) (*ListAtRiskResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
 
@@ -75,6 +257,36 @@ type UnimplementedReportingServiceServer struct{}
 
 func (UnimplementedReportingServiceServer) GetSummary(context.Context, *GetSummaryRequest) (*GetSummaryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSummary not implemented")
+}
+func (UnimplementedReportingServiceServer) GetOverview(context.Context, *GetOverviewRequest) (*GetOverviewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetOverview not implemented")
+}
+func (UnimplementedReportingServiceServer) GetBreakdown(context.Context, *GetBreakdownRequest) (*GetBreakdownResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetBreakdown not implemented")
+}
+func (UnimplementedReportingServiceServer) GetCompliance(context.Context, *GetComplianceRequest) (*GetComplianceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCompliance not implemented")
+}
+func (UnimplementedReportingServiceServer) GetRootCauses(context.Context, *GetRootCausesRequest) (*GetRootCausesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRootCauses not implemented")
+}
+func (UnimplementedReportingServiceServer) GetHeatmap(context.Context, *GetHeatmapRequest) (*GetHeatmapResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetHeatmap not implemented")
+}
+func (UnimplementedReportingServiceServer) GetTrends(context.Context, *GetTrendsRequest) (*GetTrendsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTrends not implemented")
+}
+func (UnimplementedReportingServiceServer) GetCompensation(context.Context, *GetCompensationRequest) (*GetCompensationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCompensation not implemented")
+}
+func (UnimplementedReportingServiceServer) ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCases not implemented")
+}
+func (UnimplementedReportingServiceServer) GetCaseHistory(context.Context, *GetCaseHistoryRequest) (*GetCaseHistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCaseHistory not implemented")
+}
+func (UnimplementedReportingServiceServer) ListAtRisk(context.Context, *ListAtRiskRequest) (*ListAtRiskResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAtRisk not implemented")
 }
 func (UnimplementedReportingServiceServer) mustEmbedUnimplementedReportingServiceServer() {}
 func (UnimplementedReportingServiceServer) testEmbeddedByValue()                          {}
@@ -115,6 +327,186 @@ func _ReportingService_GetSummary_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_GetOverview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetOverviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetOverview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetOverview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetOverview(ctx, req.(*GetOverviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_GetBreakdown_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetBreakdownRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetBreakdown(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetBreakdown_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetBreakdown(ctx, req.(*GetBreakdownRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_GetCompliance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetComplianceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetCompliance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetCompliance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetCompliance(ctx, req.(*GetComplianceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_GetRootCauses_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRootCausesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetRootCauses(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetRootCauses_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetRootCauses(ctx, req.(*GetRootCausesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_GetHeatmap_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetHeatmapRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetHeatmap(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetHeatmap_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetHeatmap(ctx, req.(*GetHeatmapRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_GetTrends_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTrendsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetTrends(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetTrends_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetTrends(ctx, req.(*GetTrendsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_GetCompensation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCompensationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetCompensation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetCompensation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetCompensation(ctx, req.(*GetCompensationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_ListCases_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCasesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).ListCases(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_ListCases_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).ListCases(ctx, req.(*ListCasesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_GetCaseHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCaseHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetCaseHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetCaseHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetCaseHistory(ctx, req.(*GetCaseHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_ListAtRisk_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAtRiskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).ListAtRisk(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_ListAtRisk_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).ListAtRisk(ctx, req.(*ListAtRiskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportingService_ServiceDesc is the grpc.ServiceDesc for ReportingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -125,6 +517,46 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSummary",
 			Handler:    _ReportingService_GetSummary_Handler,
+		},
+		{
+			MethodName: "GetOverview",
+			Handler:    _ReportingService_GetOverview_Handler,
+		},
+		{
+			MethodName: "GetBreakdown",
+			Handler:    _ReportingService_GetBreakdown_Handler,
+		},
+		{
+			MethodName: "GetCompliance",
+			Handler:    _ReportingService_GetCompliance_Handler,
+		},
+		{
+			MethodName: "GetRootCauses",
+			Handler:    _ReportingService_GetRootCauses_Handler,
+		},
+		{
+			MethodName: "GetHeatmap",
+			Handler:    _ReportingService_GetHeatmap_Handler,
+		},
+		{
+			MethodName: "GetTrends",
+			Handler:    _ReportingService_GetTrends_Handler,
+		},
+		{
+			MethodName: "GetCompensation",
+			Handler:    _ReportingService_GetCompensation_Handler,
+		},
+		{
+			MethodName: "ListCases",
+			Handler:    _ReportingService_ListCases_Handler,
+		},
+		{
+			MethodName: "GetCaseHistory",
+			Handler:    _ReportingService_GetCaseHistory_Handler,
+		},
+		{
+			MethodName: "ListAtRisk",
+			Handler:    _ReportingService_ListAtRisk_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
