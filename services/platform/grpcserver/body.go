@@ -32,6 +32,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -123,6 +124,24 @@ type gatewayMarshaler struct {
 
 func newGatewayMarshaler(j *runtime.JSONPb, v protovalidate.Validator) *gatewayMarshaler {
 	return &gatewayMarshaler{JSONPb: j, validator: v}
+}
+
+// ContentType is JSON's, except for a google.api.HttpBody response (a
+// download: PDF, CSV, XLSX), which names its own.
+func (m *gatewayMarshaler) ContentType(v any) string {
+	if b, ok := v.(*httpbody.HttpBody); ok {
+		return b.GetContentType()
+	}
+	return m.JSONPb.ContentType(v)
+}
+
+// Marshal writes a google.api.HttpBody response as its bytes, anything else
+// as JSON.
+func (m *gatewayMarshaler) Marshal(v any) ([]byte, error) {
+	if b, ok := v.(*httpbody.HttpBody); ok {
+		return b.GetData(), nil
+	}
+	return m.JSONPb.Marshal(v)
 }
 
 // Unmarshal decodes data, exactly one JSON value, into v.

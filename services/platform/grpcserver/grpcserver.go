@@ -80,6 +80,7 @@ type Server struct {
 	Health    *health.Server
 	opts      Options
 	gw        []GatewayRegistrar
+	pages     []page
 	nonce     string
 	validator protovalidate.Validator
 }
@@ -136,6 +137,21 @@ func New(o Options) (*Server, error) {
 // AddGateway adds a service's HTTP/JSON handlers to the gateway.
 func (s *Server) AddGateway(r GatewayRegistrar) { s.gw = append(s.gw, r) }
 
+type page struct {
+	pattern string
+	h       http.Handler
+}
+
+// HandlePages serves h at pattern (net/http ServeMux syntax, e.g.
+// "/dashboard/") on the HTTP port beside the API, without the API's
+// credential check: for static web pages a browser loads before it holds a
+// token. Pages carry no data; the scripts in them call the API with the
+// user's token. Responses get a Content-Security-Policy allowing this origin
+// only, and may be cached.
+func (s *Server) HandlePages(pattern string, h http.Handler) {
+	s.pages = append(s.pages, page{pattern, h})
+}
+
 // Serve runs until ctx is cancelled, then shuts down in order.
 func (s *Server) Serve(ctx context.Context) error {
 	lis, err := net.Listen("tcp", s.opts.GRPCAddr)
@@ -162,6 +178,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		runtime.WithMarshalerOption(mimeEventStream, &eventMarshaler{jsonMarshaler}),
 		runtime.WithMiddlewares(events.middleware),
 		runtime.WithErrorHandler(gatewayErrorHandler),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
 	)
 	dialOpts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -186,6 +203,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	})
 	if s.opts.Metrics != nil {
 		root.Handle("/metrics", s.opts.Metrics)
+	}
+	for _, p := range s.pages {
+		root.Handle(p.pattern, otelhttp.NewHandler(pageHeaders(p.h), s.opts.Service+" page",
+			otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }),
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + p.pattern })))
 	}
 	// The HTTP API is the public edge: a client's traceparent is recorded as
 	// a link, never continued, so nobody outside can graft spans onto our
@@ -248,6 +270,19 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	})
 }
 
+// pageHeaders keeps a web page to its own origin: scripts, styles, images
+// and API calls from this origin only, no framing by another site.
+func pageHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "+
+			"script-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
 // writeHTTPError answers in grpc-gateway's error shape.
 func writeHTTPError(w http.ResponseWriter, httpCode int, code codes.Code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
@@ -282,6 +317,16 @@ func headerMatcher(key string) (string, bool) {
 		return "idempotency-key", true
 	}
 	return runtime.DefaultHeaderMatcher(key)
+}
+
+// outgoingHeaderMatcher lets a download name its file (Content-Disposition,
+// set by the RPC with grpc.SetHeader); other response metadata keeps the
+// gateway's Grpc-Metadata- prefix.
+func outgoingHeaderMatcher(key string) (string, bool) {
+	if strings.EqualFold(key, "content-disposition") {
+		return "Content-Disposition", true
+	}
+	return runtime.MetadataHeaderPrefix + key, true
 }
 
 func recoverInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {

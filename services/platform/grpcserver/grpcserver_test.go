@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	routingv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
@@ -159,6 +160,9 @@ func start(t *testing.T, shutdownTimeout time.Duration, opts ...func(*grpcserver
 	}
 	routingv1.RegisterRoutingServiceServer(s.srv.GRPC, s.impl)
 	s.srv.AddGateway(routingv1.RegisterRoutingServiceHandlerFromEndpoint)
+	s.srv.HandlePages("/pages/", http.StripPrefix("/pages/", http.FileServerFS(fstest.MapFS{
+		"index.html": {Data: []byte("<!doctype html><title>sign in</title>")},
+	})))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -434,6 +438,30 @@ func TestReadyzFollowsTheReadinessCheck(t *testing.T) {
 				t.Errorf("healthz = %d: liveness must not follow readiness", code)
 			}
 		})
+	}
+}
+
+func TestPagesNeedNoTokenAndStayOnTheirOrigin(t *testing.T) {
+	t.Parallel()
+	s := start(t, 5*time.Second)
+	code, h, body := s.get(t, "/pages/", nil)
+	if code != http.StatusOK || !strings.Contains(string(body), "sign in") {
+		t.Fatalf("GET /pages/ without a token = %d %q, want 200 and the page", code, body)
+	}
+	csp := h.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-eval") || strings.Contains(csp, "script-src 'self' 'unsafe-inline'") {
+		t.Errorf("Content-Security-Policy %q allows inline or evaluated scripts", csp)
+	}
+	if code, _, _ := s.get(t, "/pages/missing.js", nil); code != http.StatusNotFound {
+		t.Errorf("GET a missing page = %d, want 404", code)
+	}
+	if code, _, _ := s.get(t, "/v1/branches/b1", nil); code != http.StatusUnauthorized {
+		t.Errorf("the API beside the pages answered %d without a token, want 401", code)
 	}
 }
 
