@@ -50,6 +50,9 @@ type Envelope struct {
 	//	*Envelope_AuditAnchored
 	//	*Envelope_CaseTransitioned
 	//	*Envelope_OwnershipAlert
+	//	*Envelope_RectificationNoticeIssued
+	//	*Envelope_RectificationNoticeDue
+	//	*Envelope_RectificationNoticeClosed
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -224,6 +227,33 @@ func (x *Envelope) GetOwnershipAlert() *OwnershipAlert {
 	return nil
 }
 
+func (x *Envelope) GetRectificationNoticeIssued() *RectificationNoticeIssued {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_RectificationNoticeIssued); ok {
+			return x.RectificationNoticeIssued
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetRectificationNoticeDue() *RectificationNoticeDue {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_RectificationNoticeDue); ok {
+			return x.RectificationNoticeDue
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetRectificationNoticeClosed() *RectificationNoticeClosed {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_RectificationNoticeClosed); ok {
+			return x.RectificationNoticeClosed
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -268,6 +298,18 @@ type Envelope_OwnershipAlert struct {
 	OwnershipAlert *OwnershipAlert `protobuf:"bytes,19,opt,name=ownership_alert,json=ownershipAlert,proto3,oneof"`
 }
 
+type Envelope_RectificationNoticeIssued struct {
+	RectificationNoticeIssued *RectificationNoticeIssued `protobuf:"bytes,40,opt,name=rectification_notice_issued,json=rectificationNoticeIssued,proto3,oneof"`
+}
+
+type Envelope_RectificationNoticeDue struct {
+	RectificationNoticeDue *RectificationNoticeDue `protobuf:"bytes,41,opt,name=rectification_notice_due,json=rectificationNoticeDue,proto3,oneof"`
+}
+
+type Envelope_RectificationNoticeClosed struct {
+	RectificationNoticeClosed *RectificationNoticeClosed `protobuf:"bytes,42,opt,name=rectification_notice_closed,json=rectificationNoticeClosed,proto3,oneof"`
+}
+
 func (*Envelope_CaseCreated) isEnvelope_Payload() {}
 
 func (*Envelope_AssignmentMade) isEnvelope_Payload() {}
@@ -287,6 +329,12 @@ func (*Envelope_AuditAnchored) isEnvelope_Payload() {}
 func (*Envelope_CaseTransitioned) isEnvelope_Payload() {}
 
 func (*Envelope_OwnershipAlert) isEnvelope_Payload() {}
+
+func (*Envelope_RectificationNoticeIssued) isEnvelope_Payload() {}
+
+func (*Envelope_RectificationNoticeDue) isEnvelope_Payload() {}
+
+func (*Envelope_RectificationNoticeClosed) isEnvelope_Payload() {}
 
 // Topic case-events, producer intake.
 type CaseCreated struct {
@@ -1545,11 +1593,360 @@ func (x *AuditAnchored) GetLastAnchorId() int64 {
 	return 0
 }
 
+// Topic rectification-events, producer reporting; no case id (the envelope's
+// tenant_id is the bank; the notice may link several cases). A supervisor
+// issued a rectification notice (整改通知单) to a branch or a head-office
+// department. The fault text is not carried (free text may hold personal
+// data); consumers that need it ask reporting.
+type RectificationNoticeIssued struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	NoticeId string                 `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	// The branch it is sent to and its region; empty for a department's notice.
+	BranchId string `protobuf:"bytes,2,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	RegionId string `protobuf:"bytes,3,opt,name=region_id,json=regionId,proto3" json:"region_id,omitempty"`
+	// The department it is sent to; empty for a branch's notice.
+	Department string `protobuf:"bytes,4,opt,name=department,proto3" json:"department,omitempty"`
+	// YYYY-MM-DD (Asia/Shanghai), and the instant it ends (24:00 local).
+	DueDate       string                 `protobuf:"bytes,5,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	DueAt         *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	IssuedBy      string                 `protobuf:"bytes,7,opt,name=issued_by,json=issuedBy,proto3" json:"issued_by,omitempty"`
+	IssuedAt      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=issued_at,json=issuedAt,proto3" json:"issued_at,omitempty"`
+	CaseIds       []string               `protobuf:"bytes,9,rep,name=case_ids,json=caseIds,proto3" json:"case_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RectificationNoticeIssued) Reset() {
+	*x = RectificationNoticeIssued{}
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RectificationNoticeIssued) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RectificationNoticeIssued) ProtoMessage() {}
+
+func (x *RectificationNoticeIssued) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RectificationNoticeIssued.ProtoReflect.Descriptor instead.
+func (*RectificationNoticeIssued) Descriptor() ([]byte, []int) {
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RectificationNoticeIssued) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+func (x *RectificationNoticeIssued) GetBranchId() string {
+	if x != nil {
+		return x.BranchId
+	}
+	return ""
+}
+
+func (x *RectificationNoticeIssued) GetRegionId() string {
+	if x != nil {
+		return x.RegionId
+	}
+	return ""
+}
+
+func (x *RectificationNoticeIssued) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *RectificationNoticeIssued) GetDueDate() string {
+	if x != nil {
+		return x.DueDate
+	}
+	return ""
+}
+
+func (x *RectificationNoticeIssued) GetDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAt
+	}
+	return nil
+}
+
+func (x *RectificationNoticeIssued) GetIssuedBy() string {
+	if x != nil {
+		return x.IssuedBy
+	}
+	return ""
+}
+
+func (x *RectificationNoticeIssued) GetIssuedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.IssuedAt
+	}
+	return nil
+}
+
+func (x *RectificationNoticeIssued) GetCaseIds() []string {
+	if x != nil {
+		return x.CaseIds
+	}
+	return nil
+}
+
+// Topic rectification-events, producer reporting: a reminder that a notice
+// not yet closed is due soon or overdue, for notification to tell the
+// branch (its branch head). Published once per notice and kind.
+type RectificationNoticeDue struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	NoticeId   string                 `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	BranchId   string                 `protobuf:"bytes,2,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	RegionId   string                 `protobuf:"bytes,3,opt,name=region_id,json=regionId,proto3" json:"region_id,omitempty"`
+	Department string                 `protobuf:"bytes,4,opt,name=department,proto3" json:"department,omitempty"`
+	DueDate    string                 `protobuf:"bytes,5,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	DueAt      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	// "due_soon" (within the reminder lead of its due time) or "overdue".
+	Reminder string `protobuf:"bytes,7,opt,name=reminder,proto3" json:"reminder,omitempty"`
+	// The notice's status name, e.g. "RECTIFICATION_STATUS_ISSUED".
+	Status   string `protobuf:"bytes,8,opt,name=status,proto3" json:"status,omitempty"`
+	IssuedBy string `protobuf:"bytes,9,opt,name=issued_by,json=issuedBy,proto3" json:"issued_by,omitempty"`
+	// When the reminder loop found it due.
+	RemindedAt    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=reminded_at,json=remindedAt,proto3" json:"reminded_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RectificationNoticeDue) Reset() {
+	*x = RectificationNoticeDue{}
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RectificationNoticeDue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RectificationNoticeDue) ProtoMessage() {}
+
+func (x *RectificationNoticeDue) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RectificationNoticeDue.ProtoReflect.Descriptor instead.
+func (*RectificationNoticeDue) Descriptor() ([]byte, []int) {
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RectificationNoticeDue) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+func (x *RectificationNoticeDue) GetBranchId() string {
+	if x != nil {
+		return x.BranchId
+	}
+	return ""
+}
+
+func (x *RectificationNoticeDue) GetRegionId() string {
+	if x != nil {
+		return x.RegionId
+	}
+	return ""
+}
+
+func (x *RectificationNoticeDue) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *RectificationNoticeDue) GetDueDate() string {
+	if x != nil {
+		return x.DueDate
+	}
+	return ""
+}
+
+func (x *RectificationNoticeDue) GetDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAt
+	}
+	return nil
+}
+
+func (x *RectificationNoticeDue) GetReminder() string {
+	if x != nil {
+		return x.Reminder
+	}
+	return ""
+}
+
+func (x *RectificationNoticeDue) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *RectificationNoticeDue) GetIssuedBy() string {
+	if x != nil {
+		return x.IssuedBy
+	}
+	return ""
+}
+
+func (x *RectificationNoticeDue) GetRemindedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RemindedAt
+	}
+	return nil
+}
+
+// Topic rectification-events, producer reporting: a notice was closed.
+type RectificationNoticeClosed struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	NoticeId   string                 `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	BranchId   string                 `protobuf:"bytes,2,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	RegionId   string                 `protobuf:"bytes,3,opt,name=region_id,json=regionId,proto3" json:"region_id,omitempty"`
+	Department string                 `protobuf:"bytes,4,opt,name=department,proto3" json:"department,omitempty"`
+	DueDate    string                 `protobuf:"bytes,5,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	DueAt      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	ClosedBy   string                 `protobuf:"bytes,7,opt,name=closed_by,json=closedBy,proto3" json:"closed_by,omitempty"`
+	ClosedAt   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
+	// Closed after its due time.
+	Late          bool `protobuf:"varint,9,opt,name=late,proto3" json:"late,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RectificationNoticeClosed) Reset() {
+	*x = RectificationNoticeClosed{}
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RectificationNoticeClosed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RectificationNoticeClosed) ProtoMessage() {}
+
+func (x *RectificationNoticeClosed) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_events_v1_events_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RectificationNoticeClosed.ProtoReflect.Descriptor instead.
+func (*RectificationNoticeClosed) Descriptor() ([]byte, []int) {
+	return file_counterdesk_events_v1_events_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RectificationNoticeClosed) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+func (x *RectificationNoticeClosed) GetBranchId() string {
+	if x != nil {
+		return x.BranchId
+	}
+	return ""
+}
+
+func (x *RectificationNoticeClosed) GetRegionId() string {
+	if x != nil {
+		return x.RegionId
+	}
+	return ""
+}
+
+func (x *RectificationNoticeClosed) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *RectificationNoticeClosed) GetDueDate() string {
+	if x != nil {
+		return x.DueDate
+	}
+	return ""
+}
+
+func (x *RectificationNoticeClosed) GetDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAt
+	}
+	return nil
+}
+
+func (x *RectificationNoticeClosed) GetClosedBy() string {
+	if x != nil {
+		return x.ClosedBy
+	}
+	return ""
+}
+
+func (x *RectificationNoticeClosed) GetClosedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ClosedAt
+	}
+	return nil
+}
+
+func (x *RectificationNoticeClosed) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
+}
+
 var File_counterdesk_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\"counterdesk/events/v1/events.proto\x12\x15counterdesk.events.v1\x1a%counterdesk/cases/v1/case_types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\b\n" +
+	"\"counterdesk/events/v1/events.proto\x12\x15counterdesk.events.v1\x1a%counterdesk/cases/v1/case_types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\n" +
+	"\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x17\n" +
@@ -1568,7 +1965,10 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\x13deadline_recomputed\x18\x10 \x01(\v2).counterdesk.events.v1.DeadlineRecomputedH\x00R\x12deadlineRecomputed\x12M\n" +
 	"\x0eaudit_anchored\x18\x11 \x01(\v2$.counterdesk.events.v1.AuditAnchoredH\x00R\rauditAnchored\x12V\n" +
 	"\x11case_transitioned\x18\x12 \x01(\v2'.counterdesk.events.v1.CaseTransitionedH\x00R\x10caseTransitioned\x12P\n" +
-	"\x0fownership_alert\x18\x13 \x01(\v2%.counterdesk.events.v1.OwnershipAlertH\x00R\x0eownershipAlertB\t\n" +
+	"\x0fownership_alert\x18\x13 \x01(\v2%.counterdesk.events.v1.OwnershipAlertH\x00R\x0eownershipAlert\x12r\n" +
+	"\x1brectification_notice_issued\x18( \x01(\v20.counterdesk.events.v1.RectificationNoticeIssuedH\x00R\x19rectificationNoticeIssued\x12i\n" +
+	"\x18rectification_notice_due\x18) \x01(\v2-.counterdesk.events.v1.RectificationNoticeDueH\x00R\x16rectificationNoticeDue\x12r\n" +
+	"\x1brectification_notice_closed\x18* \x01(\v20.counterdesk.events.v1.RectificationNoticeClosedH\x00R\x19rectificationNoticeClosedB\t\n" +
 	"\apayload\"\xdc\x06\n" +
 	"\vCaseCreated\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
@@ -1691,7 +2091,46 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"mac_key_id\x18\x04 \x01(\tR\bmacKeyId\x12&\n" +
 	"\x0ffirst_anchor_id\x18\x05 \x01(\x03R\rfirstAnchorId\x12$\n" +
-	"\x0elast_anchor_id\x18\x06 \x01(\x03R\flastAnchorIdBMZKgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1;eventsv1b\x06proto3"
+	"\x0elast_anchor_id\x18\x06 \x01(\x03R\flastAnchorId\"\xd1\x02\n" +
+	"\x19RectificationNoticeIssued\x12\x1b\n" +
+	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12\x1b\n" +
+	"\tbranch_id\x18\x02 \x01(\tR\bbranchId\x12\x1b\n" +
+	"\tregion_id\x18\x03 \x01(\tR\bregionId\x12\x1e\n" +
+	"\n" +
+	"department\x18\x04 \x01(\tR\n" +
+	"department\x12\x19\n" +
+	"\bdue_date\x18\x05 \x01(\tR\adueDate\x121\n" +
+	"\x06due_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12\x1b\n" +
+	"\tissued_by\x18\a \x01(\tR\bissuedBy\x127\n" +
+	"\tissued_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\x12\x19\n" +
+	"\bcase_ids\x18\t \x03(\tR\acaseIds\"\xeb\x02\n" +
+	"\x16RectificationNoticeDue\x12\x1b\n" +
+	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12\x1b\n" +
+	"\tbranch_id\x18\x02 \x01(\tR\bbranchId\x12\x1b\n" +
+	"\tregion_id\x18\x03 \x01(\tR\bregionId\x12\x1e\n" +
+	"\n" +
+	"department\x18\x04 \x01(\tR\n" +
+	"department\x12\x19\n" +
+	"\bdue_date\x18\x05 \x01(\tR\adueDate\x121\n" +
+	"\x06due_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12\x1a\n" +
+	"\breminder\x18\a \x01(\tR\breminder\x12\x16\n" +
+	"\x06status\x18\b \x01(\tR\x06status\x12\x1b\n" +
+	"\tissued_by\x18\t \x01(\tR\bissuedBy\x12;\n" +
+	"\vreminded_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"remindedAt\"\xca\x02\n" +
+	"\x19RectificationNoticeClosed\x12\x1b\n" +
+	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12\x1b\n" +
+	"\tbranch_id\x18\x02 \x01(\tR\bbranchId\x12\x1b\n" +
+	"\tregion_id\x18\x03 \x01(\tR\bregionId\x12\x1e\n" +
+	"\n" +
+	"department\x18\x04 \x01(\tR\n" +
+	"department\x12\x19\n" +
+	"\bdue_date\x18\x05 \x01(\tR\adueDate\x121\n" +
+	"\x06due_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12\x1b\n" +
+	"\tclosed_by\x18\a \x01(\tR\bclosedBy\x127\n" +
+	"\tclosed_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\x12\x12\n" +
+	"\x04late\x18\t \x01(\bR\x04lateBMZKgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1;eventsv1b\x06proto3"
 
 var (
 	file_counterdesk_events_v1_events_proto_rawDescOnce sync.Once
@@ -1705,32 +2144,35 @@ func file_counterdesk_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_counterdesk_events_v1_events_proto_rawDescData
 }
 
-var file_counterdesk_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_counterdesk_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_counterdesk_events_v1_events_proto_goTypes = []any{
-	(*Envelope)(nil),              // 0: counterdesk.events.v1.Envelope
-	(*CaseCreated)(nil),           // 1: counterdesk.events.v1.CaseCreated
-	(*OpeningPeriod)(nil),         // 2: counterdesk.events.v1.OpeningPeriod
-	(*CaseTransitioned)(nil),      // 3: counterdesk.events.v1.CaseTransitioned
-	(*AssignmentMade)(nil),        // 4: counterdesk.events.v1.AssignmentMade
-	(*Notify)(nil),                // 5: counterdesk.events.v1.Notify
-	(*OwnershipAlert)(nil),        // 6: counterdesk.events.v1.OwnershipAlert
-	(*ArmedDeadline)(nil),         // 7: counterdesk.events.v1.ArmedDeadline
-	(*DeadlinesArmed)(nil),        // 8: counterdesk.events.v1.DeadlinesArmed
-	(*DeadlineWarned)(nil),        // 9: counterdesk.events.v1.DeadlineWarned
-	(*DeadlineBreached)(nil),      // 10: counterdesk.events.v1.DeadlineBreached
-	(*DeadlineRecomputed)(nil),    // 11: counterdesk.events.v1.DeadlineRecomputed
-	(*NotificationSent)(nil),      // 12: counterdesk.events.v1.NotificationSent
-	(*AuditAnchored)(nil),         // 13: counterdesk.events.v1.AuditAnchored
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
-	(v1.Channel)(0),               // 15: counterdesk.cases.v1.Channel
-	(v1.Category)(0),              // 16: counterdesk.cases.v1.Category
-	(v1.Severity)(0),              // 17: counterdesk.cases.v1.Severity
-	(v1.CustomerTier)(0),          // 18: counterdesk.cases.v1.CustomerTier
-	(v1.CaseStatus)(0),            // 19: counterdesk.cases.v1.CaseStatus
-	(v1.RootCause)(0),             // 20: counterdesk.cases.v1.RootCause
+	(*Envelope)(nil),                  // 0: counterdesk.events.v1.Envelope
+	(*CaseCreated)(nil),               // 1: counterdesk.events.v1.CaseCreated
+	(*OpeningPeriod)(nil),             // 2: counterdesk.events.v1.OpeningPeriod
+	(*CaseTransitioned)(nil),          // 3: counterdesk.events.v1.CaseTransitioned
+	(*AssignmentMade)(nil),            // 4: counterdesk.events.v1.AssignmentMade
+	(*Notify)(nil),                    // 5: counterdesk.events.v1.Notify
+	(*OwnershipAlert)(nil),            // 6: counterdesk.events.v1.OwnershipAlert
+	(*ArmedDeadline)(nil),             // 7: counterdesk.events.v1.ArmedDeadline
+	(*DeadlinesArmed)(nil),            // 8: counterdesk.events.v1.DeadlinesArmed
+	(*DeadlineWarned)(nil),            // 9: counterdesk.events.v1.DeadlineWarned
+	(*DeadlineBreached)(nil),          // 10: counterdesk.events.v1.DeadlineBreached
+	(*DeadlineRecomputed)(nil),        // 11: counterdesk.events.v1.DeadlineRecomputed
+	(*NotificationSent)(nil),          // 12: counterdesk.events.v1.NotificationSent
+	(*AuditAnchored)(nil),             // 13: counterdesk.events.v1.AuditAnchored
+	(*RectificationNoticeIssued)(nil), // 14: counterdesk.events.v1.RectificationNoticeIssued
+	(*RectificationNoticeDue)(nil),    // 15: counterdesk.events.v1.RectificationNoticeDue
+	(*RectificationNoticeClosed)(nil), // 16: counterdesk.events.v1.RectificationNoticeClosed
+	(*timestamppb.Timestamp)(nil),     // 17: google.protobuf.Timestamp
+	(v1.Channel)(0),                   // 18: counterdesk.cases.v1.Channel
+	(v1.Category)(0),                  // 19: counterdesk.cases.v1.Category
+	(v1.Severity)(0),                  // 20: counterdesk.cases.v1.Severity
+	(v1.CustomerTier)(0),              // 21: counterdesk.cases.v1.CustomerTier
+	(v1.CaseStatus)(0),                // 22: counterdesk.cases.v1.CaseStatus
+	(v1.RootCause)(0),                 // 23: counterdesk.cases.v1.RootCause
 }
 var file_counterdesk_events_v1_events_proto_depIdxs = []int32{
-	14, // 0: counterdesk.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
+	17, // 0: counterdesk.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
 	1,  // 1: counterdesk.events.v1.Envelope.case_created:type_name -> counterdesk.events.v1.CaseCreated
 	4,  // 2: counterdesk.events.v1.Envelope.assignment_made:type_name -> counterdesk.events.v1.AssignmentMade
 	8,  // 3: counterdesk.events.v1.Envelope.deadlines_armed:type_name -> counterdesk.events.v1.DeadlinesArmed
@@ -1741,39 +2183,48 @@ var file_counterdesk_events_v1_events_proto_depIdxs = []int32{
 	13, // 8: counterdesk.events.v1.Envelope.audit_anchored:type_name -> counterdesk.events.v1.AuditAnchored
 	3,  // 9: counterdesk.events.v1.Envelope.case_transitioned:type_name -> counterdesk.events.v1.CaseTransitioned
 	6,  // 10: counterdesk.events.v1.Envelope.ownership_alert:type_name -> counterdesk.events.v1.OwnershipAlert
-	15, // 11: counterdesk.events.v1.CaseCreated.channel:type_name -> counterdesk.cases.v1.Channel
-	16, // 12: counterdesk.events.v1.CaseCreated.category:type_name -> counterdesk.cases.v1.Category
-	17, // 13: counterdesk.events.v1.CaseCreated.severity:type_name -> counterdesk.cases.v1.Severity
-	18, // 14: counterdesk.events.v1.CaseCreated.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
-	19, // 15: counterdesk.events.v1.CaseCreated.status:type_name -> counterdesk.cases.v1.CaseStatus
-	14, // 16: counterdesk.events.v1.CaseCreated.occurred_at:type_name -> google.protobuf.Timestamp
-	14, // 17: counterdesk.events.v1.CaseCreated.created_at:type_name -> google.protobuf.Timestamp
-	14, // 18: counterdesk.events.v1.CaseCreated.received_at:type_name -> google.protobuf.Timestamp
-	2,  // 19: counterdesk.events.v1.CaseCreated.opening_hours:type_name -> counterdesk.events.v1.OpeningPeriod
-	19, // 20: counterdesk.events.v1.CaseTransitioned.from_status:type_name -> counterdesk.cases.v1.CaseStatus
-	19, // 21: counterdesk.events.v1.CaseTransitioned.to_status:type_name -> counterdesk.cases.v1.CaseStatus
-	14, // 22: counterdesk.events.v1.CaseTransitioned.at:type_name -> google.protobuf.Timestamp
-	16, // 23: counterdesk.events.v1.CaseTransitioned.category:type_name -> counterdesk.cases.v1.Category
-	17, // 24: counterdesk.events.v1.CaseTransitioned.severity:type_name -> counterdesk.cases.v1.Severity
-	20, // 25: counterdesk.events.v1.CaseTransitioned.root_cause:type_name -> counterdesk.cases.v1.RootCause
-	15, // 26: counterdesk.events.v1.CaseTransitioned.channel:type_name -> counterdesk.cases.v1.Channel
-	18, // 27: counterdesk.events.v1.CaseTransitioned.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
-	14, // 28: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
-	5,  // 29: counterdesk.events.v1.AssignmentMade.notify:type_name -> counterdesk.events.v1.Notify
-	14, // 30: counterdesk.events.v1.OwnershipAlert.at:type_name -> google.protobuf.Timestamp
-	14, // 31: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
-	7,  // 32: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
-	14, // 33: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
-	14, // 34: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
-	14, // 35: counterdesk.events.v1.DeadlineRecomputed.old_due_at:type_name -> google.protobuf.Timestamp
-	14, // 36: counterdesk.events.v1.DeadlineRecomputed.new_due_at:type_name -> google.protobuf.Timestamp
-	14, // 37: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
-	14, // 38: counterdesk.events.v1.AuditAnchored.anchored_at:type_name -> google.protobuf.Timestamp
-	39, // [39:39] is the sub-list for method output_type
-	39, // [39:39] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	14, // 11: counterdesk.events.v1.Envelope.rectification_notice_issued:type_name -> counterdesk.events.v1.RectificationNoticeIssued
+	15, // 12: counterdesk.events.v1.Envelope.rectification_notice_due:type_name -> counterdesk.events.v1.RectificationNoticeDue
+	16, // 13: counterdesk.events.v1.Envelope.rectification_notice_closed:type_name -> counterdesk.events.v1.RectificationNoticeClosed
+	18, // 14: counterdesk.events.v1.CaseCreated.channel:type_name -> counterdesk.cases.v1.Channel
+	19, // 15: counterdesk.events.v1.CaseCreated.category:type_name -> counterdesk.cases.v1.Category
+	20, // 16: counterdesk.events.v1.CaseCreated.severity:type_name -> counterdesk.cases.v1.Severity
+	21, // 17: counterdesk.events.v1.CaseCreated.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
+	22, // 18: counterdesk.events.v1.CaseCreated.status:type_name -> counterdesk.cases.v1.CaseStatus
+	17, // 19: counterdesk.events.v1.CaseCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	17, // 20: counterdesk.events.v1.CaseCreated.created_at:type_name -> google.protobuf.Timestamp
+	17, // 21: counterdesk.events.v1.CaseCreated.received_at:type_name -> google.protobuf.Timestamp
+	2,  // 22: counterdesk.events.v1.CaseCreated.opening_hours:type_name -> counterdesk.events.v1.OpeningPeriod
+	22, // 23: counterdesk.events.v1.CaseTransitioned.from_status:type_name -> counterdesk.cases.v1.CaseStatus
+	22, // 24: counterdesk.events.v1.CaseTransitioned.to_status:type_name -> counterdesk.cases.v1.CaseStatus
+	17, // 25: counterdesk.events.v1.CaseTransitioned.at:type_name -> google.protobuf.Timestamp
+	19, // 26: counterdesk.events.v1.CaseTransitioned.category:type_name -> counterdesk.cases.v1.Category
+	20, // 27: counterdesk.events.v1.CaseTransitioned.severity:type_name -> counterdesk.cases.v1.Severity
+	23, // 28: counterdesk.events.v1.CaseTransitioned.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	18, // 29: counterdesk.events.v1.CaseTransitioned.channel:type_name -> counterdesk.cases.v1.Channel
+	21, // 30: counterdesk.events.v1.CaseTransitioned.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
+	17, // 31: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
+	5,  // 32: counterdesk.events.v1.AssignmentMade.notify:type_name -> counterdesk.events.v1.Notify
+	17, // 33: counterdesk.events.v1.OwnershipAlert.at:type_name -> google.protobuf.Timestamp
+	17, // 34: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
+	7,  // 35: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
+	17, // 36: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
+	17, // 37: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
+	17, // 38: counterdesk.events.v1.DeadlineRecomputed.old_due_at:type_name -> google.protobuf.Timestamp
+	17, // 39: counterdesk.events.v1.DeadlineRecomputed.new_due_at:type_name -> google.protobuf.Timestamp
+	17, // 40: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
+	17, // 41: counterdesk.events.v1.AuditAnchored.anchored_at:type_name -> google.protobuf.Timestamp
+	17, // 42: counterdesk.events.v1.RectificationNoticeIssued.due_at:type_name -> google.protobuf.Timestamp
+	17, // 43: counterdesk.events.v1.RectificationNoticeIssued.issued_at:type_name -> google.protobuf.Timestamp
+	17, // 44: counterdesk.events.v1.RectificationNoticeDue.due_at:type_name -> google.protobuf.Timestamp
+	17, // 45: counterdesk.events.v1.RectificationNoticeDue.reminded_at:type_name -> google.protobuf.Timestamp
+	17, // 46: counterdesk.events.v1.RectificationNoticeClosed.due_at:type_name -> google.protobuf.Timestamp
+	17, // 47: counterdesk.events.v1.RectificationNoticeClosed.closed_at:type_name -> google.protobuf.Timestamp
+	48, // [48:48] is the sub-list for method output_type
+	48, // [48:48] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_events_v1_events_proto_init() }
@@ -1792,6 +2243,9 @@ func file_counterdesk_events_v1_events_proto_init() {
 		(*Envelope_AuditAnchored)(nil),
 		(*Envelope_CaseTransitioned)(nil),
 		(*Envelope_OwnershipAlert)(nil),
+		(*Envelope_RectificationNoticeIssued)(nil),
+		(*Envelope_RectificationNoticeDue)(nil),
+		(*Envelope_RectificationNoticeClosed)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1799,7 +2253,7 @@ func file_counterdesk_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_events_v1_events_proto_rawDesc), len(file_counterdesk_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
