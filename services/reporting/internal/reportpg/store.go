@@ -1,5 +1,5 @@
 // Package reportpg keeps the reporting read model in Postgres: it records
-// facts into cases_rm inside the consumer's transaction, and counts cases
+// facts into case_facts inside the consumer's transaction, and counts cases
 // for summaries. The rules for folding a fact into a case live in package
 // report; this package only loads a row, lets report apply the fact, and
 // writes the row back. Every time it stores is passed in by the caller.
@@ -28,7 +28,7 @@ func (s *Store) Record(ctx context.Context, tx pgx.Tx, tenant, caseID string, fa
 	// different topics' events of a new case at once both end up locking the
 	// same row, instead of one failing on the primary key.
 	if _, err := tx.Exec(ctx, `
-		INSERT INTO cases_rm (tenant_id, case_id, updated_at)
+		INSERT INTO case_facts (tenant_id, case_id, updated_at)
 		VALUES ($1, $2, $3)
 		ON CONFLICT (tenant_id, case_id) DO NOTHING`, tenant, caseID, now); err != nil {
 		return fmt.Errorf("ensure read-model row of case %s: %w", caseID, err)
@@ -67,7 +67,7 @@ const selectCase = `
 	SELECT tenant_id, case_id,
 	       case_number, branch_id, region_id, channel, category, severity, customer_tier, status, created_at,
 	       owner_id, first_assigned_at, last_assigned_at, acknowledged_at, breaches, status_at
-	FROM cases_rm
+	FROM case_facts
 	WHERE tenant_id = $1 AND case_id = $2`
 
 func load(ctx context.Context, tx pgx.Tx, tenant, caseID string) (report.CaseRecord, error) {
@@ -103,9 +103,9 @@ func read(ctx context.Context, tx pgx.Tx, tenant, caseID, lock string) (report.C
 
 func save(ctx context.Context, tx pgx.Tx, r report.CaseRecord, now time.Time) error {
 	_, err := tx.Exec(ctx, `
-		UPDATE cases_rm SET
+		UPDATE case_facts SET
 		       case_number = $3, branch_id = $4, region_id = $5, channel = $6, category = $7,
-		       severity = $8, customer_tier = $9, status = $10, created_at = $11,
+		       severity = $8, customer_tier = $9, status = $10, created_at = $11, received_at = $11, received_month = date_trunc('month', $11::timestamptz AT TIME ZONE 'Asia/Shanghai')::date,
 		       owner_id = $12, first_assigned_at = $13, last_assigned_at = $14,
 		       acknowledged_at = $15, breaches = $16, updated_at = $17, status_at = $18
 		WHERE tenant_id = $1 AND case_id = $2`,

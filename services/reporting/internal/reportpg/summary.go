@@ -13,7 +13,7 @@ import (
 // apply are passed as NULL. Tenant is always bound: no query crosses banks.
 const visible = `
 	SELECT branch_id, channel, category, severity, status, owner_id, acknowledged_at, breaches
-	FROM cases_rm
+	FROM case_facts
 	WHERE tenant_id = @tenant
 	  AND created_at IS NOT NULL
 	  AND (@region::text IS NULL OR region_id = @region)
@@ -84,7 +84,7 @@ func (s *Store) Summarize(ctx context.Context, q report.Query) (report.Summary, 
 func (s *Store) BranchRegion(ctx context.Context, tenant, branch string) (string, bool, error) {
 	var region *string
 	err := s.Pool.QueryRow(ctx, `
-		SELECT region_id FROM cases_rm
+		SELECT region_id FROM case_facts
 		WHERE tenant_id = $1 AND branch_id = $2 AND created_at IS NOT NULL
 		ORDER BY created_at DESC
 		LIMIT 1`, tenant, branch).Scan(&region)
