@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what counterdesk needs and is missing, and nothing else:
 #   - Debian packages: postgresql (server binaries), redis-server; for the browser
-#     tests and PDF forms also chromium and fonts-noto-cjk (Chinese text)
+#     tests and PDF forms also chromium, fonts-noto-cjk (Chinese text on screen),
+#     fonts-wqy-microhei (the TrueType CJK font embedded in PDF forms) and
+#     poppler-utils (pdftotext, which the forms' tests read PDFs back with)
 #   - pinned Go tools into ./.bin (code generators, helm, kubeconform, golangci-lint)
 # Safe to run again: each step is skipped when already done.
 # `install-deps.sh runtime` installs only what `make up` needs (no Go tools).
@@ -13,6 +15,8 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need_apt+=(fonts-wqy-microhei)
+command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
 if ((${#need_apt[@]})); then
   echo "installing Debian packages: ${need_apt[*]}"
   SUDO=""
