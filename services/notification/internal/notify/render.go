@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	htmltemplate "html/template"
 	"io/fs"
 	"path"
 	"strings"
@@ -71,6 +72,14 @@ type Content struct {
 	// Answer is the bank's answer, which TemplateCaseAnswer requires: text
 	// staff wrote for this customer, kept as written (line breaks too).
 	Answer string
+	// Level is the ladder level a case was handed to (TemplateCaseHandedOver),
+	// told to the customer in words that name nobody.
+	Level string
+	// Late: the message goes out after ExpectedAnswerAt has passed (an
+	// acknowledgment or a moved date held up by an outage); the wording
+	// should say the bank is late rather than promise a time already gone.
+	// Set by dispatch (Delivery.PromisePassed).
+	Late bool
 }
 
 // Message is a rendered message: a one-line subject and a plain-text body,
@@ -87,63 +96,113 @@ type Message struct {
 //go:embed templates/*.tmpl
 var templateFS embed.FS
 
-// parseTemplates parses each file on its own, because every file defines
-// the same "subject" and "body" names.
-var parseTemplates = sync.OnceValues(func() (map[string]*template.Template, error) {
+// Parsed is one template file, parsed for plain text and for HTML (the
+// same source; in the HTML one every value is escaped where it lands).
+type Parsed struct {
+	text *template.Template
+	html *htmltemplate.Template
+}
+
+// Parse parses a template source (a shipped file or a bank's own wording).
+// Functions are Go's template builtins; a missing field is an error.
+func Parse(name, source string) (Parsed, error) {
+	t, err := template.New(name).Option("missingkey=error").Parse(source)
+	if err != nil {
+		return Parsed{}, err
+	}
+	h, err := htmltemplate.New(name).Option("missingkey=error").Parse(source)
+	if err != nil {
+		return Parsed{}, err
+	}
+	return Parsed{text: t, html: h}, nil
+}
+
+// Defines reports whether p defines block name ("subject", "body", "sms").
+func (p Parsed) Defines(name string) bool { return p.text.Lookup(name) != nil }
+
+// shippedSources are the shipped template files by file name
+// ("case_acknowledgment.zh-CN.tmpl").
+var shippedSources = sync.OnceValues(func() (map[string]string, error) {
 	files, err := fs.Glob(templateFS, "templates/*.tmpl")
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]*template.Template, len(files))
+	out := make(map[string]string, len(files))
 	for _, f := range files {
-		t, err := template.New(path.Base(f)).Option("missingkey=error").ParseFS(templateFS, f)
+		b, err := templateFS.ReadFile(f)
 		if err != nil {
 			return nil, err
 		}
-		out[path.Base(f)] = t
+		out[path.Base(f)] = string(b)
 	}
 	return out, nil
 })
 
-// Render writes template t in lang for c. Each template file defines a
-// "subject" and a "body"; the file for a language is "<template>.<lang>.tmpl".
-func Render(t Template, lang Language, c Content) (Message, error) {
-	all, err := parseTemplates()
+// parseTemplates parses each file on its own, because every file defines
+// the same "subject" and "body" names.
+var parseTemplates = sync.OnceValues(func() (map[string]Parsed, error) {
+	src, err := shippedSources()
 	if err != nil {
-		return Message{}, fmt.Errorf("parse templates: %w", err)
+		return nil, err
 	}
-	if lang != LanguageEn {
-		lang = LanguageZhCN
+	out := make(map[string]Parsed, len(src))
+	for name, s := range src {
+		p, err := Parse(name, s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out[name] = p
 	}
-	tmpl, ok := all[fmt.Sprintf("%s.%s.tmpl", t, lang)]
-	if !ok {
-		return Message{}, fmt.Errorf("no template %s in %s", t, lang)
+	return out, nil
+})
+
+func shippedFile(t Template, lang Language) string { return fmt.Sprintf("%s.%s.tmpl", t, lang) }
+
+// ShippedSource returns the shipped source of template t in lang.
+func ShippedSource(t Template, lang Language) (string, bool) {
+	src, err := shippedSources()
+	if err != nil {
+		return "", false
 	}
+	s, ok := src[shippedFile(t, lang)]
+	return s, ok
+}
+
+// CustomerData is what a message to a customer may show. Case number and
+// name come from intake as data: each stays on its one line, whatever line
+// breaks it held, so it can neither add lines that read as ours nor break a
+// header.
+type CustomerData struct {
+	CaseNumber, CustomerName, ExpectedAnswer, PreviousAnswer, Answer string
+	Provisional, HolidaysPublished, BranchClosed, Later              bool
+	Resumed, Reopened, Extended                                      bool
+	AppraisalDone, Reclassified, BranchMoved                         bool
+	// HandedTo names the level a case went to, in words naming nobody.
+	HandedTo string
+	// Late: the promised time passed before the message could go out.
+	Late bool
+}
+
+// customerData checks c has what template t needs and returns what it shows.
+func customerData(t Template, lang Language, c Content) (CustomerData, error) {
 	when, err := FormatTime(c.ExpectedAnswerAt, c.TimeZone, lang)
 	if err != nil {
-		return Message{}, err
+		return CustomerData{}, err
 	}
 	var before string
 	if t == TemplateCaseDateMoved {
 		if c.PreviousAnswerAt.IsZero() {
-			return Message{}, fmt.Errorf("%s needs the previous answer time", t)
+			return CustomerData{}, fmt.Errorf("%s needs the previous answer time", t)
 		}
 		if before, err = FormatTime(c.PreviousAnswerAt, c.TimeZone, lang); err != nil {
-			return Message{}, err
+			return CustomerData{}, err
 		}
 	}
 	if t == TemplateCaseAnswer && strings.TrimSpace(c.Answer) == "" {
-		return Message{}, fmt.Errorf("%s needs the answer", t)
+		return CustomerData{}, fmt.Errorf("%s needs the answer", t)
 	}
-	// Case number and name come from intake as data: each stays on its one
-	// line, whatever line breaks it held, so it can neither add lines that
-	// read as ours nor break a header.
-	data := struct {
-		CaseNumber, CustomerName, ExpectedAnswer, PreviousAnswer, Answer string
-		Provisional, HolidaysPublished, BranchClosed, Later              bool
-		Resumed, Reopened, Extended                                      bool
-		AppraisalDone, Reclassified, BranchMoved                         bool
-	}{
+	return CustomerData{
+		HandedTo:      handedTo(c.Level, lang),
 		AppraisalDone: c.ChangeReason == ChangeResumedAppraisal, Reclassified: c.ChangeReason == ChangeComplexity,
 		BranchMoved: c.ChangeReason == ChangeBranch,
 		Resumed:     c.ChangeReason == ChangeResumed, Reopened: c.ChangeReason == ChangeReopened,
@@ -154,20 +213,83 @@ func Render(t Template, lang Language, c Content) (Message, error) {
 		HolidaysPublished: c.ChangeReason == ChangeCalendarYearLoaded,
 		BranchClosed:      c.ChangeReason == ChangeBranchClosure,
 		Later:             !c.PreviousAnswerAt.IsZero() && c.ExpectedAnswerAt.After(c.PreviousAnswerAt),
+		Late:              c.Late,
+	}, nil
+}
+
+func normLang(lang Language) Language {
+	if lang != LanguageEn {
+		return LanguageZhCN
 	}
-	var subject, body bytes.Buffer
-	if err := tmpl.ExecuteTemplate(&subject, "subject", data); err != nil {
+	return lang
+}
+
+// Render writes shipped template t in lang for c. Each template file
+// defines a "subject" and a "body" (and an "sms"); the file for a language
+// is "<template>.<lang>.tmpl".
+func Render(t Template, lang Language, c Content) (Message, error) {
+	lang = normLang(lang)
+	data, err := customerData(t, lang, c)
+	if err != nil {
+		return Message{}, err
+	}
+	return execute(t, lang, data)
+}
+
+// execute runs shipped template t in lang on data.
+func execute(t Template, lang Language, data any) (Message, error) {
+	all, err := parseTemplates()
+	if err != nil {
+		return Message{}, fmt.Errorf("parse templates: %w", err)
+	}
+	tmpl, ok := all[shippedFile(t, lang)]
+	if !ok {
+		return Message{}, errTemplate(t, lang)
+	}
+	return executeTemplate(tmpl, t, lang, data)
+}
+
+// executeTemplate runs a parsed template file on data: its "subject" and
+// "body" (as text and as escaped HTML), and its "sms" when it defines one.
+func executeTemplate(tmpl Parsed, t Template, lang Language, data any) (Message, error) {
+	var subject, body, html bytes.Buffer
+	if err := tmpl.text.ExecuteTemplate(&subject, "subject", data); err != nil {
 		return Message{}, fmt.Errorf("render %s subject in %s: %w", t, lang, err)
 	}
-	if err := tmpl.ExecuteTemplate(&body, "body", data); err != nil {
+	if err := tmpl.text.ExecuteTemplate(&body, "body", data); err != nil {
 		return Message{}, fmt.Errorf("render %s body in %s: %w", t, lang, err)
 	}
-	return Message{
+	if err := tmpl.html.ExecuteTemplate(&html, "body", data); err != nil {
+		return Message{}, fmt.Errorf("render %s HTML body in %s: %w", t, lang, err)
+	}
+	m := Message{
 		Language: lang,
 		// A header line cannot carry line breaks, whatever the data held.
 		Subject: strings.Join(strings.Fields(subject.String()), " "),
 		Body:    strings.TrimLeft(body.String(), "\n"),
-	}, nil
+		HTML:    htmlPage(lang, strings.TrimLeft(html.String(), "\n")),
+	}
+	if tmpl.Defines("sms") {
+		var sms bytes.Buffer
+		if err := tmpl.text.ExecuteTemplate(&sms, "sms", data); err != nil {
+			return Message{}, fmt.Errorf("render %s sms in %s: %w", t, lang, err)
+		}
+		m.SMS = SingleLine(sms.String())
+	}
+	return m, nil
+}
+
+// htmlPage wraps an escaped body: the text's own line breaks are kept
+// (pre-wrap), nothing is loaded from anywhere.
+func htmlPage(lang Language, escapedBody string) string {
+	return `<!DOCTYPE html><html lang="` + string(lang) + `"><head><meta charset="utf-8"></head>` +
+		`<body><div style="white-space:pre-wrap;font-family:sans-serif;font-size:15px;line-height:1.6">` +
+		escapedBody + `</div></body></html>`
+}
+
+func handedTo(level string, lang Language) string {
+	_, customer := LadderWords(level, lang)
+	return customer
 }
 
 // SingleLine returns s on one line: every run of white space, line

@@ -34,7 +34,11 @@ func (Shipped) Render(_ context.Context, _ string, ch Channel, t Template, lang 
 
 // RenderStaff implements Renderer.
 func (Shipped) RenderStaff(_ context.Context, _ string, ch Channel, d Delivery, lang Language) (Message, error) {
-	m, err := RenderStaffAlert(d, lang)
+	render := RenderStaffAlert
+	if isStaffNotice(d.Template) {
+		render = RenderStaffNotice
+	}
+	m, err := render(d, lang)
 	if err != nil {
 		return Message{}, err
 	}
@@ -42,12 +46,18 @@ func (Shipped) RenderStaff(_ context.Context, _ string, ch Channel, d Delivery, 
 }
 
 // forChannel fills the short text an SMS carries when a template has no
-// SMS text of its own: the subject and the body on one line, cut to
-// SMSMaxRunes.
+// SMS text of its own (the subject and the body on one line), and cuts it
+// to SMSMaxRunes.
 func forChannel(m Message, ch Channel) Message {
-	if ch == ChannelSMS && m.SMS == "" {
-		m.SMS = truncateRunes(SingleLine(m.Subject+" "+m.Body), SMSMaxRunes)
+	if ch != ChannelSMS {
+		return m
 	}
+	if m.SMS == "" {
+		m.SMS = SingleLine(m.Subject + " " + m.Body)
+	}
+	// Only a customer's own text (an answer) can make a shipped SMS this
+	// long: the full text is in the e-mail and at the counter.
+	m.SMS = truncateRunes(m.SMS, SMSMaxRunes)
 	return m
 }
 

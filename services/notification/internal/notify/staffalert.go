@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -201,29 +200,23 @@ func DeadlineWords(kind string, lang Language) (name, action string) {
 	return kind, "请尽快处理该案件。"
 }
 
-// RenderStaffAlert writes staff alert d (a delivery of one of the staff
-// templates) in lang. Names come from routing and the case number from
-// intake's event: each stays on its one line.
-func RenderStaffAlert(d Delivery, lang Language) (Message, error) {
-	if lang != LanguageEn {
-		lang = LanguageZhCN
-	}
+// StaffAlertData is what a deadline alert to staff may show. Names come
+// from routing and the case number from intake's event: each stays on its
+// one line.
+type StaffAlertData struct {
+	CaseNumber, StaffName, Kind, Action, Level, Due string
+	Provisional, Above                              bool
+}
+
+func staffAlertData(d Delivery, lang Language) (StaffAlertData, error) {
 	a := DeadlineAlert{Template: d.Template, Kind: d.DeadlineKind, Level: d.AlertLevel, DueAt: d.ExpectedAnswerAt,
 		Provisional: d.Provisional, TimeZone: d.TimeZone, CaseNumber: d.CaseNumber}
 	if err := a.Validate(); err != nil {
-		return Message{}, fmt.Errorf("staff alert %s: %w", d.ID, err)
-	}
-	all, err := parseTemplates()
-	if err != nil {
-		return Message{}, fmt.Errorf("parse templates: %w", err)
-	}
-	tmpl, ok := all[fmt.Sprintf("%s.%s.tmpl", d.Template, lang)]
-	if !ok {
-		return Message{}, fmt.Errorf("no template %s in %s", d.Template, lang)
+		return StaffAlertData{}, fmt.Errorf("staff alert %s: %w", d.ID, err)
 	}
 	due, err := FormatTime(a.DueAt, a.TimeZone, lang)
 	if err != nil {
-		return Message{}, err
+		return StaffAlertData{}, err
 	}
 	kind, action := DeadlineWords(a.Kind, lang)
 	above := d.Staff.Audience == AudienceAbove
@@ -234,23 +227,27 @@ func RenderStaffAlert(d Delivery, lang Language) (Message, error) {
 	if number == "" {
 		number = d.CaseID
 	}
-	data := struct {
-		CaseNumber, StaffName, Kind, Action, Level, Due string
-		Provisional, Above                              bool
-	}{
+	return StaffAlertData{
 		CaseNumber: number, StaffName: SingleLine(d.Staff.Name), Kind: kind, Action: action,
 		Level: levelWords[a.Level][lang], Due: due, Provisional: a.Provisional, Above: above,
-	}
-	var subject, body bytes.Buffer
-	if err := tmpl.ExecuteTemplate(&subject, "subject", data); err != nil {
-		return Message{}, fmt.Errorf("render %s subject in %s: %w", d.Template, lang, err)
-	}
-	if err := tmpl.ExecuteTemplate(&body, "body", data); err != nil {
-		return Message{}, fmt.Errorf("render %s body in %s: %w", d.Template, lang, err)
-	}
-	return Message{
-		Language: lang,
-		Subject:  strings.Join(strings.Fields(subject.String()), " "),
-		Body:     strings.TrimLeft(body.String(), "\n"),
 	}, nil
+}
+
+// staffData is what staff message d shows, whichever kind it is.
+func staffData(d Delivery, lang Language) (any, error) {
+	if isStaffNotice(d.Template) {
+		return staffNoticeContent(d, lang)
+	}
+	return staffAlertData(d, lang)
+}
+
+// RenderStaffAlert writes staff alert d (a delivery of one of the staff
+// templates) in lang with the shipped template.
+func RenderStaffAlert(d Delivery, lang Language) (Message, error) {
+	lang = normLang(lang)
+	data, err := staffAlertData(d, lang)
+	if err != nil {
+		return Message{}, err
+	}
+	return execute(d.Template, lang, data)
 }
