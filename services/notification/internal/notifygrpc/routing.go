@@ -70,6 +70,20 @@ func (r *Routing) EscalationContacts(ctx context.Context, caseID, cause string) 
 	return recipients(resp.GetOwners()), recipients(resp.GetAbove()), nil
 }
 
+// StaffByID implements notifykafka.StaffContacts.
+func (r *Routing) StaffByID(ctx context.Context, tenantID string, ids []string) ([]notify.StaffRecipient, error) {
+	var opts []grpc.CallOption
+	if r.service != nil {
+		opts = append(opts, grpc.PerRPCCredentials(r.service))
+	}
+	ctx = metadata.NewOutgoingContext(ctx, metadata.MD{})
+	resp, err := r.client.GetStaffContacts(ctx, &routingv1.GetStaffContactsRequest{TenantId: tenantID, StaffIds: ids}, opts...)
+	if err != nil {
+		return nil, &RoutingError{Code: status.Code(err)}
+	}
+	return recipients(resp.GetContacts()), nil
+}
+
 func recipients(cs []*routingv1.StaffContact) []notify.StaffRecipient {
 	out := make([]notify.StaffRecipient, 0, len(cs))
 	for _, c := range cs {

@@ -25,7 +25,7 @@ import (
 const Group = "notification"
 
 // Topics the handler reads.
-var Topics = []string{eventbus.TopicSLAEvents, eventbus.TopicCaseEvents}
+var Topics = []string{eventbus.TopicSLAEvents, eventbus.TopicCaseEvents, eventbus.TopicAssignmentEvents}
 
 // Store keeps deliveries inside the consumer's transaction.
 type Store interface {
@@ -66,6 +66,8 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 		}
 	case *eventsv1.Envelope_CaseCreated:
 		return h.caseCreated(ctx, tx, env, p.CaseCreated)
+	case *eventsv1.Envelope_AssignmentMade:
+		return h.assignmentMade(ctx, tx, env, p.AssignmentMade)
 	case *eventsv1.Envelope_DeadlineWarned:
 		w := p.DeadlineWarned
 		return h.deadlineAlert(ctx, tx, env, notify.DeadlineAlert{Template: notify.TemplateStaffDeadlineWarned,

@@ -31,6 +31,9 @@ type StaffContacts interface {
 	// move, whether routing made it already or not. ErrNotAssigned for a
 	// case routing does not hold.
 	EscalationContacts(ctx context.Context, caseID, cause string) (owners, above []notify.StaffRecipient, err error)
+	// StaffByID returns the active staff of tenantID among ids (unknown and
+	// deactivated ones are left out).
+	StaffByID(ctx context.Context, tenantID string, ids []string) ([]notify.StaffRecipient, error)
 }
 
 // contactsTimeout bounds the look-up at routing, made inside the

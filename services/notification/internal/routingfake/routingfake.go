@@ -28,12 +28,41 @@ type Server struct {
 	routingv1.UnimplementedRoutingServiceServer
 	mu    sync.Mutex
 	cases map[string]*routingv1.GetEscalationContactsResponse
+	staff map[string]*routingv1.StaffContact // by tenant + "/" + staff id
 	calls []Call
 	fail  codes.Code
 }
 
 // New returns a stand-in that knows no case.
-func New() *Server { return &Server{cases: map[string]*routingv1.GetEscalationContactsResponse{}} }
+func New() *Server {
+	return &Server{cases: map[string]*routingv1.GetEscalationContactsResponse{}, staff: map[string]*routingv1.StaffContact{}}
+}
+
+// SetStaff makes a bank's staff member known to GetStaffContacts.
+func (s *Server) SetStaff(tenantID string, c *routingv1.StaffContact) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.staff[tenantID+"/"+c.GetStaffId()] = c
+}
+
+// GetStaffContacts answers only the notification service.
+func (s *Server) GetStaffContacts(ctx context.Context, req *routingv1.GetStaffContactsRequest) (*routingv1.GetStaffContactsResponse, error) {
+	if _, err := auth.RequireService(ctx, "notification"); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != codes.OK {
+		return nil, status.Error(s.fail, "routing stand-in told to fail")
+	}
+	resp := &routingv1.GetStaffContactsResponse{}
+	for _, id := range req.GetStaffIds() {
+		if c, ok := s.staff[req.GetTenantId()+"/"+id]; ok {
+			resp.Contacts = append(resp.Contacts, proto.CloneOf(c))
+		}
+	}
+	return resp, nil
+}
 
 // Register adds the service to g.
 func (s *Server) Register(g *grpc.Server) { routingv1.RegisterRoutingServiceServer(g, s) }
