@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/counterdesk/counterdesk/proto/gen v0.0.0
 	github.com/counterdesk/counterdesk/services/platform v0.0.0
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/segmentio/kafka-go v0.4.51
