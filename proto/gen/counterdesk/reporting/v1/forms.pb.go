@@ -116,6 +116,50 @@ func (x *GetComplaintSheetPdfRequest) GetCaseId() string {
 	return ""
 }
 
+type GetRectificationNoticePdfRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NoticeId      string                 `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRectificationNoticePdfRequest) Reset() {
+	*x = GetRectificationNoticePdfRequest{}
+	mi := &file_counterdesk_reporting_v1_forms_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRectificationNoticePdfRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRectificationNoticePdfRequest) ProtoMessage() {}
+
+func (x *GetRectificationNoticePdfRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_reporting_v1_forms_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRectificationNoticePdfRequest.ProtoReflect.Descriptor instead.
+func (*GetRectificationNoticePdfRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_reporting_v1_forms_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetRectificationNoticePdfRequest) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
 var File_counterdesk_reporting_v1_forms_proto protoreflect.FileDescriptor
 
 const file_counterdesk_reporting_v1_forms_proto_rawDesc = "" +
@@ -124,10 +168,13 @@ const file_counterdesk_reporting_v1_forms_proto_rawDesc = "" +
 	"\x1aGetRegisterEntryPdfRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"@\n" +
 	"\x1bGetComplaintSheetPdfRequest\x12!\n" +
-	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId2\xd5\x02\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"I\n" +
+	" GetRectificationNoticePdfRequest\x12%\n" +
+	"\tnotice_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bnoticeId2\x8d\x04\n" +
 	"\fFormsService\x12\x9f\x01\n" +
 	"\x13GetRegisterEntryPdf\x124.counterdesk.reporting.v1.GetRegisterEntryPdfRequest\x1a\x14.google.api.HttpBody\"<\x82\xd3\xe4\x93\x026\x124/v1/reports/forms/cases/{case_id}/register-entry.pdf\x12\xa2\x01\n" +
-	"\x14GetComplaintSheetPdf\x125.counterdesk.reporting.v1.GetComplaintSheetPdfRequest\x1a\x14.google.api.HttpBody\"=\x82\xd3\xe4\x93\x027\x125/v1/reports/forms/cases/{case_id}/complaint-sheet.pdfBSZQgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/reporting/v1;reportingv1b\x06proto3"
+	"\x14GetComplaintSheetPdf\x125.counterdesk.reporting.v1.GetComplaintSheetPdfRequest\x1a\x14.google.api.HttpBody\"=\x82\xd3\xe4\x93\x027\x125/v1/reports/forms/cases/{case_id}/complaint-sheet.pdf\x12\xb5\x01\n" +
+	"\x19GetRectificationNoticePdf\x12:.counterdesk.reporting.v1.GetRectificationNoticePdfRequest\x1a\x14.google.api.HttpBody\"F\x82\xd3\xe4\x93\x02@\x12>/v1/reports/forms/rectification-notices/{notice_id}/notice.pdfBSZQgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/reporting/v1;reportingv1b\x06proto3"
 
 var (
 	file_counterdesk_reporting_v1_forms_proto_rawDescOnce sync.Once
@@ -141,19 +188,22 @@ func file_counterdesk_reporting_v1_forms_proto_rawDescGZIP() []byte {
 	return file_counterdesk_reporting_v1_forms_proto_rawDescData
 }
 
-var file_counterdesk_reporting_v1_forms_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_counterdesk_reporting_v1_forms_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_counterdesk_reporting_v1_forms_proto_goTypes = []any{
-	(*GetRegisterEntryPdfRequest)(nil),  // 0: counterdesk.reporting.v1.GetRegisterEntryPdfRequest
-	(*GetComplaintSheetPdfRequest)(nil), // 1: counterdesk.reporting.v1.GetComplaintSheetPdfRequest
-	(*httpbody.HttpBody)(nil),           // 2: google.api.HttpBody
+	(*GetRegisterEntryPdfRequest)(nil),       // 0: counterdesk.reporting.v1.GetRegisterEntryPdfRequest
+	(*GetComplaintSheetPdfRequest)(nil),      // 1: counterdesk.reporting.v1.GetComplaintSheetPdfRequest
+	(*GetRectificationNoticePdfRequest)(nil), // 2: counterdesk.reporting.v1.GetRectificationNoticePdfRequest
+	(*httpbody.HttpBody)(nil),                // 3: google.api.HttpBody
 }
 var file_counterdesk_reporting_v1_forms_proto_depIdxs = []int32{
 	0, // 0: counterdesk.reporting.v1.FormsService.GetRegisterEntryPdf:input_type -> counterdesk.reporting.v1.GetRegisterEntryPdfRequest
 	1, // 1: counterdesk.reporting.v1.FormsService.GetComplaintSheetPdf:input_type -> counterdesk.reporting.v1.GetComplaintSheetPdfRequest
-	2, // 2: counterdesk.reporting.v1.FormsService.GetRegisterEntryPdf:output_type -> google.api.HttpBody
-	2, // 3: counterdesk.reporting.v1.FormsService.GetComplaintSheetPdf:output_type -> google.api.HttpBody
-	2, // [2:4] is the sub-list for method output_type
-	0, // [0:2] is the sub-list for method input_type
+	2, // 2: counterdesk.reporting.v1.FormsService.GetRectificationNoticePdf:input_type -> counterdesk.reporting.v1.GetRectificationNoticePdfRequest
+	3, // 3: counterdesk.reporting.v1.FormsService.GetRegisterEntryPdf:output_type -> google.api.HttpBody
+	3, // 4: counterdesk.reporting.v1.FormsService.GetComplaintSheetPdf:output_type -> google.api.HttpBody
+	3, // 5: counterdesk.reporting.v1.FormsService.GetRectificationNoticePdf:output_type -> google.api.HttpBody
+	3, // [3:6] is the sub-list for method output_type
+	0, // [0:3] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
@@ -170,7 +220,7 @@ func file_counterdesk_reporting_v1_forms_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_reporting_v1_forms_proto_rawDesc), len(file_counterdesk_reporting_v1_forms_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

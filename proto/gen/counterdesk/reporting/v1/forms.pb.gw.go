@@ -113,6 +113,45 @@ func local_request_FormsService_GetComplaintSheetPdf_0(ctx context.Context, mars
 	return msg, metadata, err
 }
 
+func request_FormsService_GetRectificationNoticePdf_0(ctx context.Context, marshaler runtime.Marshaler, client FormsServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetRectificationNoticePdfRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["notice_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "notice_id")
+	}
+	protoReq.NoticeId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "notice_id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetRectificationNoticePdf(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_FormsService_GetRectificationNoticePdf_0(ctx context.Context, marshaler runtime.Marshaler, server FormsServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetRectificationNoticePdfRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["notice_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "notice_id")
+	}
+	protoReq.NoticeId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "notice_id", err)
+	}
+	msg, err := server.GetRectificationNoticePdf(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterFormsServiceHandlerServer registers the http handlers for service FormsService to "mux".
 // UnaryRPC     :call FormsServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -158,6 +197,26 @@ func RegisterFormsServiceHandlerServer(ctx context.Context, mux *runtime.ServeMu
 			return
 		}
 		forward_FormsService_GetComplaintSheetPdf_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_FormsService_GetRectificationNoticePdf_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/counterdesk.reporting.v1.FormsService/GetRectificationNoticePdf", runtime.WithHTTPPathPattern("/v1/reports/forms/rectification-notices/{notice_id}/notice.pdf"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_FormsService_GetRectificationNoticePdf_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_FormsService_GetRectificationNoticePdf_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -233,15 +292,34 @@ func RegisterFormsServiceHandlerClient(ctx context.Context, mux *runtime.ServeMu
 		}
 		forward_FormsService_GetComplaintSheetPdf_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_FormsService_GetRectificationNoticePdf_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/counterdesk.reporting.v1.FormsService/GetRectificationNoticePdf", runtime.WithHTTPPathPattern("/v1/reports/forms/rectification-notices/{notice_id}/notice.pdf"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_FormsService_GetRectificationNoticePdf_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_FormsService_GetRectificationNoticePdf_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
 var (
-	pattern_FormsService_GetRegisterEntryPdf_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "reports", "forms", "cases", "case_id", "register-entry.pdf"}, ""))
-	pattern_FormsService_GetComplaintSheetPdf_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "reports", "forms", "cases", "case_id", "complaint-sheet.pdf"}, ""))
+	pattern_FormsService_GetRegisterEntryPdf_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "reports", "forms", "cases", "case_id", "register-entry.pdf"}, ""))
+	pattern_FormsService_GetComplaintSheetPdf_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "reports", "forms", "cases", "case_id", "complaint-sheet.pdf"}, ""))
+	pattern_FormsService_GetRectificationNoticePdf_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "reports", "forms", "rectification-notices", "notice_id", "notice.pdf"}, ""))
 )
 
 var (
-	forward_FormsService_GetRegisterEntryPdf_0  = runtime.ForwardResponseMessage
-	forward_FormsService_GetComplaintSheetPdf_0 = runtime.ForwardResponseMessage
+	forward_FormsService_GetRegisterEntryPdf_0       = runtime.ForwardResponseMessage
+	forward_FormsService_GetComplaintSheetPdf_0      = runtime.ForwardResponseMessage
+	forward_FormsService_GetRectificationNoticePdf_0 = runtime.ForwardResponseMessage
 )

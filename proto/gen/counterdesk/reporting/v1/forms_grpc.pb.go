@@ -24,8 +24,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	FormsService_GetRegisterEntryPdf_FullMethodName  = "/counterdesk.reporting.v1.FormsService/GetRegisterEntryPdf"
-	FormsService_GetComplaintSheetPdf_FullMethodName = "/counterdesk.reporting.v1.FormsService/GetComplaintSheetPdf"
+	FormsService_GetRegisterEntryPdf_FullMethodName       = "/counterdesk.reporting.v1.FormsService/GetRegisterEntryPdf"
+	FormsService_GetComplaintSheetPdf_FullMethodName      = "/counterdesk.reporting.v1.FormsService/GetComplaintSheetPdf"
+	FormsService_GetRectificationNoticePdf_FullMethodName = "/counterdesk.reporting.v1.FormsService/GetRectificationNoticePdf"
 )
 
 // FormsServiceClient is the client API for FormsService service.
@@ -50,6 +51,13 @@ type FormsServiceClient interface {
 	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
 	GetComplaintSheetPdf(ctx context.Context, in *GetComplaintSheetPdfRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// GetRectificationNoticePdf renders a rectification notice (整改通知单):
+	// the fault found, the cases behind it, the due date, the measures taken
+	// and the closure. Whoever may read the notice (RectificationService's
+	// GetRectificationNotice rule) gets its form.
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	GetRectificationNoticePdf(ctx context.Context, in *GetRectificationNoticePdfRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 }
 
 type formsServiceClient struct {
@@ -80,6 +88,16 @@ func (c *formsServiceClient) GetComplaintSheetPdf(ctx context.Context, in *GetCo
 	return out, nil
 }
 
+func (c *formsServiceClient) GetRectificationNoticePdf(ctx context.Context, in *GetRectificationNoticePdfRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, FormsService_GetRectificationNoticePdf_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FormsServiceServer is the server API for FormsService service.
 // All implementations must embed UnimplementedFormsServiceServer
 // for forward compatibility.
@@ -102,6 +120,13 @@ type FormsServiceServer interface {
 	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
 	GetComplaintSheetPdf(context.Context, *GetComplaintSheetPdfRequest) (*httpbody.HttpBody, error)
+	// GetRectificationNoticePdf renders a rectification notice (整改通知单):
+	// the fault found, the cases behind it, the due date, the measures taken
+	// and the closure. Whoever may read the notice (RectificationService's
+	// GetRectificationNotice rule) gets its form.
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	GetRectificationNoticePdf(context.Context, *GetRectificationNoticePdfRequest) (*httpbody.HttpBody, error)
 	mustEmbedUnimplementedFormsServiceServer()
 }
 
@@ -117,6 +142,9 @@ func (UnimplementedFormsServiceServer) GetRegisterEntryPdf(context.Context, *Get
 }
 func (UnimplementedFormsServiceServer) GetComplaintSheetPdf(context.Context, *GetComplaintSheetPdfRequest) (*httpbody.HttpBody, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetComplaintSheetPdf not implemented")
+}
+func (UnimplementedFormsServiceServer) GetRectificationNoticePdf(context.Context, *GetRectificationNoticePdfRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRectificationNoticePdf not implemented")
 }
 func (UnimplementedFormsServiceServer) mustEmbedUnimplementedFormsServiceServer() {}
 func (UnimplementedFormsServiceServer) testEmbeddedByValue()                      {}
@@ -175,6 +203,24 @@ func _FormsService_GetComplaintSheetPdf_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FormsService_GetRectificationNoticePdf_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRectificationNoticePdfRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FormsServiceServer).GetRectificationNoticePdf(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FormsService_GetRectificationNoticePdf_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FormsServiceServer).GetRectificationNoticePdf(ctx, req.(*GetRectificationNoticePdfRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FormsService_ServiceDesc is the grpc.ServiceDesc for FormsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -189,6 +235,10 @@ var FormsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetComplaintSheetPdf",
 			Handler:    _FormsService_GetComplaintSheetPdf_Handler,
+		},
+		{
+			MethodName: "GetRectificationNoticePdf",
+			Handler:    _FormsService_GetRectificationNoticePdf_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
