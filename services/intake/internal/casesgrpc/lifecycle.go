@@ -97,6 +97,10 @@ func caseTransitioned(c cases.Case, h cases.HistoryEntry) *eventsv1.Envelope {
 	case string(cases.ActAnswer):
 		if a := c.Work.Answer; a != nil {
 			ev.RootCause = casesv1.RootCause(casesv1.RootCause_value[a.RootCause])
+			if k := a.Compensation; k != nil {
+				ev.CompensationKind = casesv1.CompensationKind(casesv1.CompensationKind_value[k.Kind])
+				ev.CompensationAmountFen, ev.CompensationTier = k.AmountFen, k.Tier
+			}
 		}
 	case string(cases.ActRecordReturnVisit):
 		if v := c.Work.ReturnVisit; v != nil {

@@ -265,6 +265,50 @@ func TestAWalkedCaseTellsItsWholeStory(t *testing.T) {
 	if n := f.countWhere(t, "outbox", "topic = 'case-events'"); n < 6 {
 		t.Errorf("%d case events in the outbox, want the creation and 5 steps", n)
 	}
+	// What reports count travels in the events: the masked customer (never
+	// in clear) with the creation, the compensation with the answer.
+	var sawCreated, sawAnswer bool
+	for _, env := range f.outboxEvents(t, id) {
+		if cc := env.GetCaseCreated(); cc != nil {
+			sawCreated = true
+			if cc.GetCustomerNameMasked() != masked.GetName() || cc.GetCustomerPhoneMasked() != masked.GetPhone() || cc.GetRepeat() {
+				t.Errorf("CaseCreated customer %q %q repeat %v, want %q %q and no repeat",
+					cc.GetCustomerNameMasked(), cc.GetCustomerPhoneMasked(), cc.GetRepeat(), masked.GetName(), masked.GetPhone())
+			}
+		}
+		if ct := env.GetCaseTransitioned(); ct.GetAction() == "answer" {
+			sawAnswer = true
+			if ct.GetCompensationKind() != casesv1.CompensationKind_COMPENSATION_KIND_FEE_REFUND || ct.GetCompensationAmountFen() != 2500 {
+				t.Errorf("answer event compensation %v %d, want a fee refund of 2500 fen", ct.GetCompensationKind(), ct.GetCompensationAmountFen())
+			}
+		}
+	}
+	if !sawCreated || !sawAnswer {
+		t.Errorf("outbox holds creation %v, answer %v; want both", sawCreated, sawAnswer)
+	}
+}
+
+// outboxEvents returns the events of case id waiting in the outbox, in order.
+func (f *fixture) outboxEvents(t *testing.T, id string) []*eventsv1.Envelope {
+	t.Helper()
+	rows, err := f.pool.Query(context.Background(), `SELECT payload FROM outbox WHERE msg_key = $1 ORDER BY id`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []*eventsv1.Envelope
+	for rows.Next() {
+		var payload []byte
+		if err := rows.Scan(&payload); err != nil {
+			t.Fatal(err)
+		}
+		env := &eventsv1.Envelope{}
+		if err := proto.Unmarshal(payload, env); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, env)
+	}
+	return out
 }
 
 func (f *fixture) countWhere(t *testing.T, table, where string) int {
@@ -395,6 +439,11 @@ func TestRepeatComplaintsAreLinkedAndFlagged(t *testing.T) {
 	}
 	if len(resp.GetCases()) != 1 || resp.GetCases()[0].GetId() != second.GetId() {
 		t.Errorf("repeat filter listed %v, want only the second", resp.GetCases())
+	}
+	for _, env := range f.outboxEvents(t, second.GetId()) {
+		if cc := env.GetCaseCreated(); cc != nil && !cc.GetRepeat() {
+			t.Errorf("the second's CaseCreated does not say it repeats")
+		}
 	}
 	var clear int
 	if err := f.pool.QueryRow(context.Background(), `SELECT count(*) FROM cases WHERE position('110101199003071233'::bytea in coalesce(customer_key, ''::bytea)) > 0`).Scan(&clear); err != nil || clear != 0 {

@@ -342,6 +342,7 @@ func caseCreated(c cases.Case, hours []cases.OpeningPeriod) *eventsv1.Envelope {
 	for _, h := range hours {
 		oh = append(oh, &eventsv1.OpeningPeriod{Weekdays: h.Weekdays, Opens: h.Opens, Closes: h.Closes})
 	}
+	masked := c.Customer.Masked()
 	return &eventsv1.Envelope{
 		TenantId: c.Tenant, CaseId: c.ID,
 		Payload: &eventsv1.Envelope_CaseCreated{CaseCreated: &eventsv1.CaseCreated{
@@ -355,6 +356,9 @@ func caseCreated(c cases.Case, hours []cases.OpeningPeriod) *eventsv1.Envelope {
 			TimeZone: c.TimeZone, CalendarId: c.CalendarID, HasEmail: c.Customer.Email != "", HasPhone: c.Customer.Phone != "",
 			OpeningHours: oh,
 			ReceivedAt:   timestamppb.New(c.ReceivedAt),
+			Repeat:       c.Repeat,
+			// Masked as for a caller without need-to-know: reports list cases with these only.
+			CustomerNameMasked: masked.Name, CustomerPhoneMasked: masked.Phone,
 		}},
 	}
 }

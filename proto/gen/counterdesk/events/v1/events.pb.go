@@ -364,9 +364,16 @@ type CaseCreated struct {
 	// The branch's opening hours (from routing's organisation data), in which
 	// business-hours and working-day clocks are counted; empty: the bank's
 	// default hours.
-	OpeningHours  []*OpeningPeriod `protobuf:"bytes,18,rep,name=opening_hours,json=openingHours,proto3" json:"opening_hours,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	OpeningHours []*OpeningPeriod `protobuf:"bytes,18,rep,name=opening_hours,json=openingHours,proto3" json:"opening_hours,omitempty"`
+	// The same customer complained at this bank within 30 days before
+	// (matched by intake on a keyed hash of the ID number).
+	Repeat bool `protobuf:"varint,19,opt,name=repeat,proto3" json:"repeat,omitempty"`
+	// The customer as callers without need-to-know see them (intake's masks,
+	// e.g. "张*", "138****5678"), for reports' case lists; never in clear.
+	CustomerNameMasked  string `protobuf:"bytes,20,opt,name=customer_name_masked,json=customerNameMasked,proto3" json:"customer_name_masked,omitempty"`
+	CustomerPhoneMasked string `protobuf:"bytes,21,opt,name=customer_phone_masked,json=customerPhoneMasked,proto3" json:"customer_phone_masked,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *CaseCreated) Reset() {
@@ -525,6 +532,27 @@ func (x *CaseCreated) GetOpeningHours() []*OpeningPeriod {
 	return nil
 }
 
+func (x *CaseCreated) GetRepeat() bool {
+	if x != nil {
+		return x.Repeat
+	}
+	return false
+}
+
+func (x *CaseCreated) GetCustomerNameMasked() string {
+	if x != nil {
+		return x.CustomerNameMasked
+	}
+	return ""
+}
+
+func (x *CaseCreated) GetCustomerPhoneMasked() string {
+	if x != nil {
+		return x.CustomerPhoneMasked
+	}
+	return ""
+}
+
 // OpeningPeriod: open from opens to closes ("HH:MM") on ISO weekdays (1 Monday).
 type OpeningPeriod struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -614,10 +642,15 @@ type CaseTransitioned struct {
 	Channel      v1.Channel      `protobuf:"varint,13,opt,name=channel,proto3,enum=counterdesk.cases.v1.Channel" json:"channel,omitempty"`
 	CustomerTier v1.CustomerTier `protobuf:"varint,14,opt,name=customer_tier,json=customerTier,proto3,enum=counterdesk.cases.v1.CustomerTier" json:"customer_tier,omitempty"`
 	// The case's business calendar and zone (the new branch's on "moveBranch").
-	CalendarId    string `protobuf:"bytes,15,opt,name=calendar_id,json=calendarId,proto3" json:"calendar_id,omitempty"`
-	TimeZone      string `protobuf:"bytes,16,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CalendarId string `protobuf:"bytes,15,opt,name=calendar_id,json=calendarId,proto3" json:"calendar_id,omitempty"`
+	TimeZone   string `protobuf:"bytes,16,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Set on "answer" when compensation was offered: its kind, amount in fen
+	// and the tier it was granted under (e.g. "gold").
+	CompensationKind      v1.CompensationKind `protobuf:"varint,17,opt,name=compensation_kind,json=compensationKind,proto3,enum=counterdesk.cases.v1.CompensationKind" json:"compensation_kind,omitempty"`
+	CompensationAmountFen int64               `protobuf:"varint,18,opt,name=compensation_amount_fen,json=compensationAmountFen,proto3" json:"compensation_amount_fen,omitempty"`
+	CompensationTier      string              `protobuf:"bytes,19,opt,name=compensation_tier,json=compensationTier,proto3" json:"compensation_tier,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *CaseTransitioned) Reset() {
@@ -758,6 +791,27 @@ func (x *CaseTransitioned) GetCalendarId() string {
 func (x *CaseTransitioned) GetTimeZone() string {
 	if x != nil {
 		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *CaseTransitioned) GetCompensationKind() v1.CompensationKind {
+	if x != nil {
+		return x.CompensationKind
+	}
+	return v1.CompensationKind(0)
+}
+
+func (x *CaseTransitioned) GetCompensationAmountFen() int64 {
+	if x != nil {
+		return x.CompensationAmountFen
+	}
+	return 0
+}
+
+func (x *CaseTransitioned) GetCompensationTier() string {
+	if x != nil {
+		return x.CompensationTier
 	}
 	return ""
 }
@@ -1969,7 +2023,7 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\x1brectification_notice_issued\x18( \x01(\v20.counterdesk.events.v1.RectificationNoticeIssuedH\x00R\x19rectificationNoticeIssued\x12i\n" +
 	"\x18rectification_notice_due\x18) \x01(\v2-.counterdesk.events.v1.RectificationNoticeDueH\x00R\x16rectificationNoticeDue\x12r\n" +
 	"\x1brectification_notice_closed\x18* \x01(\v20.counterdesk.events.v1.RectificationNoticeClosedH\x00R\x19rectificationNoticeClosedB\t\n" +
-	"\apayload\"\xdc\x06\n" +
+	"\apayload\"\xda\a\n" +
 	"\vCaseCreated\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x12\x1b\n" +
@@ -1995,11 +2049,14 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\x0erequired_skill\x18\x10 \x01(\tR\rrequiredSkill\x12;\n" +
 	"\vreceived_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"receivedAt\x12I\n" +
-	"\ropening_hours\x18\x12 \x03(\v2$.counterdesk.events.v1.OpeningPeriodR\fopeningHours\"Y\n" +
+	"\ropening_hours\x18\x12 \x03(\v2$.counterdesk.events.v1.OpeningPeriodR\fopeningHours\x12\x16\n" +
+	"\x06repeat\x18\x13 \x01(\bR\x06repeat\x120\n" +
+	"\x14customer_name_masked\x18\x14 \x01(\tR\x12customerNameMasked\x122\n" +
+	"\x15customer_phone_masked\x18\x15 \x01(\tR\x13customerPhoneMasked\"Y\n" +
 	"\rOpeningPeriod\x12\x1a\n" +
 	"\bweekdays\x18\x01 \x03(\x05R\bweekdays\x12\x14\n" +
 	"\x05opens\x18\x02 \x01(\tR\x05opens\x12\x16\n" +
-	"\x06closes\x18\x03 \x01(\tR\x06closes\"\xec\x05\n" +
+	"\x06closes\x18\x03 \x01(\tR\x06closes\"\xa6\a\n" +
 	"\x10CaseTransitioned\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12A\n" +
 	"\vfrom_status\x18\x02 \x01(\x0e2 .counterdesk.cases.v1.CaseStatusR\n" +
@@ -2020,7 +2077,10 @@ const file_counterdesk_events_v1_events_proto_rawDesc = "" +
 	"\rcustomer_tier\x18\x0e \x01(\x0e2\".counterdesk.cases.v1.CustomerTierR\fcustomerTier\x12\x1f\n" +
 	"\vcalendar_id\x18\x0f \x01(\tR\n" +
 	"calendarId\x12\x1b\n" +
-	"\ttime_zone\x18\x10 \x01(\tR\btimeZone\"\xe8\x03\n" +
+	"\ttime_zone\x18\x10 \x01(\tR\btimeZone\x12S\n" +
+	"\x11compensation_kind\x18\x11 \x01(\x0e2&.counterdesk.cases.v1.CompensationKindR\x10compensationKind\x126\n" +
+	"\x17compensation_amount_fen\x18\x12 \x01(\x03R\x15compensationAmountFen\x12+\n" +
+	"\x11compensation_tier\x18\x13 \x01(\tR\x10compensationTier\"\xe8\x03\n" +
 	"\x0eAssignmentMade\x12\x1b\n" +
 	"\tbranch_id\x18\x01 \x01(\tR\bbranchId\x12\x19\n" +
 	"\bowner_id\x18\x02 \x01(\tR\aownerId\x12*\n" +
@@ -2170,6 +2230,7 @@ var file_counterdesk_events_v1_events_proto_goTypes = []any{
 	(v1.CustomerTier)(0),              // 21: counterdesk.cases.v1.CustomerTier
 	(v1.CaseStatus)(0),                // 22: counterdesk.cases.v1.CaseStatus
 	(v1.RootCause)(0),                 // 23: counterdesk.cases.v1.RootCause
+	(v1.CompensationKind)(0),          // 24: counterdesk.cases.v1.CompensationKind
 }
 var file_counterdesk_events_v1_events_proto_depIdxs = []int32{
 	17, // 0: counterdesk.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
@@ -2203,28 +2264,29 @@ var file_counterdesk_events_v1_events_proto_depIdxs = []int32{
 	23, // 28: counterdesk.events.v1.CaseTransitioned.root_cause:type_name -> counterdesk.cases.v1.RootCause
 	18, // 29: counterdesk.events.v1.CaseTransitioned.channel:type_name -> counterdesk.cases.v1.Channel
 	21, // 30: counterdesk.events.v1.CaseTransitioned.customer_tier:type_name -> counterdesk.cases.v1.CustomerTier
-	17, // 31: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
-	5,  // 32: counterdesk.events.v1.AssignmentMade.notify:type_name -> counterdesk.events.v1.Notify
-	17, // 33: counterdesk.events.v1.OwnershipAlert.at:type_name -> google.protobuf.Timestamp
-	17, // 34: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
-	7,  // 35: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
-	17, // 36: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
-	17, // 37: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
-	17, // 38: counterdesk.events.v1.DeadlineRecomputed.old_due_at:type_name -> google.protobuf.Timestamp
-	17, // 39: counterdesk.events.v1.DeadlineRecomputed.new_due_at:type_name -> google.protobuf.Timestamp
-	17, // 40: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
-	17, // 41: counterdesk.events.v1.AuditAnchored.anchored_at:type_name -> google.protobuf.Timestamp
-	17, // 42: counterdesk.events.v1.RectificationNoticeIssued.due_at:type_name -> google.protobuf.Timestamp
-	17, // 43: counterdesk.events.v1.RectificationNoticeIssued.issued_at:type_name -> google.protobuf.Timestamp
-	17, // 44: counterdesk.events.v1.RectificationNoticeDue.due_at:type_name -> google.protobuf.Timestamp
-	17, // 45: counterdesk.events.v1.RectificationNoticeDue.reminded_at:type_name -> google.protobuf.Timestamp
-	17, // 46: counterdesk.events.v1.RectificationNoticeClosed.due_at:type_name -> google.protobuf.Timestamp
-	17, // 47: counterdesk.events.v1.RectificationNoticeClosed.closed_at:type_name -> google.protobuf.Timestamp
-	48, // [48:48] is the sub-list for method output_type
-	48, // [48:48] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	24, // 31: counterdesk.events.v1.CaseTransitioned.compensation_kind:type_name -> counterdesk.cases.v1.CompensationKind
+	17, // 32: counterdesk.events.v1.AssignmentMade.assigned_at:type_name -> google.protobuf.Timestamp
+	5,  // 33: counterdesk.events.v1.AssignmentMade.notify:type_name -> counterdesk.events.v1.Notify
+	17, // 34: counterdesk.events.v1.OwnershipAlert.at:type_name -> google.protobuf.Timestamp
+	17, // 35: counterdesk.events.v1.ArmedDeadline.due_at:type_name -> google.protobuf.Timestamp
+	7,  // 36: counterdesk.events.v1.DeadlinesArmed.deadlines:type_name -> counterdesk.events.v1.ArmedDeadline
+	17, // 37: counterdesk.events.v1.DeadlineWarned.due_at:type_name -> google.protobuf.Timestamp
+	17, // 38: counterdesk.events.v1.DeadlineBreached.due_at:type_name -> google.protobuf.Timestamp
+	17, // 39: counterdesk.events.v1.DeadlineRecomputed.old_due_at:type_name -> google.protobuf.Timestamp
+	17, // 40: counterdesk.events.v1.DeadlineRecomputed.new_due_at:type_name -> google.protobuf.Timestamp
+	17, // 41: counterdesk.events.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
+	17, // 42: counterdesk.events.v1.AuditAnchored.anchored_at:type_name -> google.protobuf.Timestamp
+	17, // 43: counterdesk.events.v1.RectificationNoticeIssued.due_at:type_name -> google.protobuf.Timestamp
+	17, // 44: counterdesk.events.v1.RectificationNoticeIssued.issued_at:type_name -> google.protobuf.Timestamp
+	17, // 45: counterdesk.events.v1.RectificationNoticeDue.due_at:type_name -> google.protobuf.Timestamp
+	17, // 46: counterdesk.events.v1.RectificationNoticeDue.reminded_at:type_name -> google.protobuf.Timestamp
+	17, // 47: counterdesk.events.v1.RectificationNoticeClosed.due_at:type_name -> google.protobuf.Timestamp
+	17, // 48: counterdesk.events.v1.RectificationNoticeClosed.closed_at:type_name -> google.protobuf.Timestamp
+	49, // [49:49] is the sub-list for method output_type
+	49, // [49:49] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_events_v1_events_proto_init() }
