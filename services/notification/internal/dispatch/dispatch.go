@@ -1,9 +1,14 @@
 // Package dispatch sends the deliveries that are due: it claims them from the
-// store, looks up the customer's contact at intake, renders the message in
-// the customer's language, hands it to the mail relay and records the
-// outcome together with the NotificationSent event. It declares the ports it
-// needs (Store, Contacts, Mailer); adapters implement them. Any number of
-// replicas may run: claims skip rows another replica holds.
+// store, holds what quiet hours hold, looks up the customer's contact at
+// intake, chooses the channel (the customer's preferred one, else the first
+// that reaches them: e-mail, SMS, the bank's webhook), renders the message
+// in the customer's language, hands it to the mail relay, the SMS gateway or
+// the bank's webhook, and records the outcome and the attempt together with
+// the NotificationSent event. What cannot be sent is dead-lettered with the
+// reason, counted and can be replayed; nothing is dropped without a record.
+// It declares the ports it needs (Store, Contacts, Mailer, SMSSender,
+// Webhooks); adapters implement them. Any number of replicas may run:
+// claims skip rows another replica holds.
 package dispatch
 
 import (
@@ -11,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"sync"
@@ -49,6 +55,9 @@ type Contact struct {
 	Email        string
 	Phone        string
 	Language     string
+	// PreferredChannel is the channel the customer chose (e-mail, SMS, the
+	// bank's app: ChannelWebhook); empty when they chose none.
+	PreferredChannel notify.Channel
 	// Answer is the latest answer given to the customer, if any.
 	Answer string
 }
@@ -66,8 +75,48 @@ type Mail struct {
 	ToName    string
 	Subject   string
 	Body      string
-	Language  notify.Language
-	Date      time.Time
+	// HTML is the HTML alternative of Body; none when empty.
+	HTML     string
+	Language notify.Language
+	Date     time.Time
+}
+
+// SMS is one text message to send.
+type SMS struct {
+	// ID is the delivery id, the same on every attempt: the gateway's
+	// client message id, by which it can drop a resend.
+	ID       string
+	To       string
+	Text     string
+	Language notify.Language
+}
+
+// SMSSender hands text messages to the bank's SMS gateway. Its errors must
+// carry neither the number nor the text; Permanent() as for Mailer.
+type SMSSender interface {
+	SendSMS(ctx context.Context, m SMS) error
+}
+
+// Hook is one message to a bank's own systems (its app shows it to the
+// customer). It names the case, never the customer's addresses.
+type Hook struct {
+	// ID is the delivery id, the same on every attempt.
+	ID, TenantID, CaseID, CaseNumber string
+	Template                         notify.Template
+	Language                         notify.Language
+	Subject, Body, Short             string
+	Late                             bool
+	At                               time.Time
+}
+
+// Webhooks posts hooks to the banks that configured one. Its errors carry
+// no body; Permanent() as for Mailer.
+type Webhooks interface {
+	// Configured reports whether the bank has a webhook.
+	Configured(tenantID string) bool
+	// Target is what the record shows as the recipient (the endpoint's host).
+	Target(tenantID string) string
+	Send(ctx context.Context, h Hook) error
 }
 
 // Mailer hands mail to the relay. Its errors must not include the address
@@ -96,6 +145,16 @@ type Options struct {
 	// Renderer writes the messages; the shipped templates (notify.Shipped)
 	// by default.
 	Renderer notify.Renderer
+	// SMS is the SMS gateway; nil: no SMS (a phone number reaches nobody).
+	SMS SMSSender
+	// Webhooks are the banks' own systems; nil: none.
+	Webhooks Webhooks
+	// Jitter draws the spread of each retry, in [0, 1); math/rand by
+	// default. Tests pass a fixed source.
+	Jitter func() float64
+	// QuietHours are a bank's quiet hours (notify.DefaultQuietHours by
+	// default), in the branch's zone.
+	QuietHours func(tenantID string) notify.QuietHours
 }
 
 // Dispatcher sends due deliveries.
@@ -108,6 +167,8 @@ type Dispatcher struct {
 	wake     chan struct{}
 	tracer   trace.Tracer
 	counter  metric.Int64Counter
+	// undeliverable counts dead letters (what an alert watches).
+	undeliverable metric.Int64Counter
 }
 
 // New returns a dispatcher; call Run, or RunOnce from tests.
@@ -130,20 +191,33 @@ func New(store Store, contacts Contacts, mailer Mailer, log *slog.Logger, opts O
 	if opts.Renderer == nil {
 		opts.Renderer = notify.Shipped{}
 	}
+	if opts.Jitter == nil {
+		opts.Jitter = rand.Float64
+	}
+	if opts.QuietHours == nil {
+		opts.QuietHours = func(string) notify.QuietHours { return notify.DefaultQuietHours }
+	}
 	if opts.StaffLanguage != notify.LanguageEn {
 		opts.StaffLanguage = notify.LanguageZhCN
 	}
 	if opts.Lease < 2*opts.AttemptTimeout {
 		return nil, fmt.Errorf("lease %v must be at least twice the attempt timeout %v", opts.Lease, opts.AttemptTimeout)
 	}
-	counter, err := otel.Meter("counterdesk/notification").Int64Counter("counterdesk_notifications_total",
-		metric.WithDescription("Delivery attempts by channel, template and outcome (sent, skipped, retry, failed)."))
+	meter := otel.Meter("counterdesk/notification")
+	counter, err := meter.Int64Counter("counterdesk_notifications_total",
+		metric.WithDescription("Delivery attempts by channel, template and outcome (sent, skipped, retry, dead_letter)."))
 	if err != nil {
 		return nil, fmt.Errorf("create notifications counter: %w", err)
+	}
+	undeliverable, err := meter.Int64Counter("counterdesk_notifications_undeliverable_total",
+		metric.WithDescription("Deliveries dead-lettered, by channel, template and cause (no_channel, permanent, retries_exhausted): each waits for a replay."))
+	if err != nil {
+		return nil, fmt.Errorf("create undeliverable counter: %w", err)
 	}
 	return &Dispatcher{
 		store: store, contacts: contacts, mailer: mailer, log: log, opts: opts,
 		wake: make(chan struct{}, 1), tracer: otel.Tracer("counterdesk/notification"), counter: counter,
+		undeliverable: undeliverable,
 	}, nil
 }
 
@@ -225,8 +299,11 @@ func (d *Dispatcher) deliver(parent context.Context, del notify.Delivery) {
 		d.log.ErrorContext(ctx, "cannot record delivery outcome", "notification_id", del.ID, "case_id", del.CaseID, "err", err)
 		return
 	}
-	outcome := outcomeOf(del)
-	span.SetAttributes(attribute.String("notification.outcome", outcome))
+	outcome := string(notify.OutcomeOf(del))
+	if del.Attempts == prev {
+		outcome = "deferred"
+	}
+	span.SetAttributes(attribute.String("notification.outcome", outcome), attribute.String("notification.via", string(del.Via)))
 	if del.LastError != "" && del.Status != notify.StatusSkipped {
 		span.SetStatus(codes.Error, del.LastError)
 	}
@@ -246,79 +323,138 @@ func (d *Dispatcher) deliver(parent context.Context, del notify.Delivery) {
 			"notification_id", del.ID, "case_id", del.CaseID, "outcome", outcome, "err", err)
 		return
 	}
-	d.counter.Add(ctx, 1, metric.WithAttributes(attribute.String("channel", string(del.Channel)),
-		attribute.String("template", string(del.Template)), attribute.String("outcome", outcome)))
+	channel := string(del.Via)
+	if channel == "" {
+		channel = "none"
+	}
+	if outcome != "deferred" {
+		d.counter.Add(ctx, 1, metric.WithAttributes(attribute.String("channel", channel),
+			attribute.String("template", string(del.Template)), attribute.String("outcome", outcome)))
+	}
 	level := slog.LevelInfo
 	attrs := []any{"notification_id", del.ID, "case_id", del.CaseID, "template", del.Template,
-		"channel", del.Channel, "outcome", outcome, "attempts", del.Attempts}
+		"channel", del.Channel, "via", del.Via, "outcome", outcome, "attempts", del.Attempts}
 	switch outcome {
 	case "retry":
 		level = slog.LevelWarn
 		attrs = append(attrs, "reason", del.LastError, "next_attempt_at", del.NextAttemptAt)
-	case "failed":
-		level = slog.LevelWarn
-		attrs = append(attrs, "reason", del.LastError)
+	case "dead_letter":
+		level = slog.LevelError
+		cause := undeliverableCause(del)
+		d.undeliverable.Add(ctx, 1, metric.WithAttributes(attribute.String("channel", channel),
+			attribute.String("template", string(del.Template)), attribute.String("cause", cause)))
+		attrs = append(attrs, "reason", del.LastError, "cause", cause)
 	case "skipped":
 		attrs = append(attrs, "reason", del.LastError)
+	case "deferred":
+		attrs = append(attrs, "decision", del.Decision, "next_attempt_at", del.NextAttemptAt)
 	}
 	d.log.Log(ctx, level, "notification attempt", attrs...)
 }
 
-// attempt looks up the contact, renders and sends, and applies the outcome
-// to del. Every reason it records is scrubbed of the contact's data.
+// attempt holds what quiet hours hold, looks up the contact, chooses the
+// channel, renders and sends, and applies the outcome to del. Every reason
+// it records is scrubbed of the contact's data.
 func (d *Dispatcher) attempt(ctx context.Context, del *notify.Delivery) error {
-	if del.Outdated(d.opts.Now()) {
-		return del.MarkSkipped(d.opts.Now(), "", del.OutdatedReason())
+	now := d.opts.Now()
+	if del.Outdated(now) {
+		return del.MarkSkipped(now, "", del.OutdatedReason())
+	}
+	if del.HeldByQuietHours() {
+		q := d.opts.QuietHours(del.TenantID)
+		loc := zone(del.TimeZone)
+		if next := q.NextAllowed(now, loc); next.After(now) {
+			return del.Defer(now, next, fmt.Sprintf("quiet hours %s (%s): held until %s", q, loc, next.In(loc).Format("2006-01-02 15:04")))
+		}
 	}
 	if del.IsStaffAlert() {
 		return d.attemptStaff(ctx, del)
 	}
 	contact, err := d.contacts.CaseContact(ctx, del.CaseID)
 	if err != nil {
-		return del.MarkFailed(d.opts.Now(), "", "look up contact: "+err.Error(), isPermanent(err))
+		return del.MarkFailed(now, "", "look up contact: "+err.Error(), isPermanent(err), d.opts.Jitter())
 	}
 	scrub := scrubber(contact)
 	if contact.TenantID != "" && contact.TenantID != del.TenantID {
 		// Never write to another bank's customer, whatever intake answered.
-		return del.MarkFailed(d.opts.Now(), "", "contact belongs to another tenant", true)
+		return del.MarkFailed(now, "", "contact belongs to another tenant", true, 0)
 	}
 	lang := notify.LanguageFor(contact.Language)
-	if del.Channel != notify.ChannelEmail {
-		return del.MarkFailed(d.opts.Now(), lang, fmt.Sprintf("channel %q is not supported yet", del.Channel), true)
+	reach := notify.Reach{
+		Preferred:  contact.PreferredChannel,
+		HasEmail:   strings.TrimSpace(contact.Email) != "",
+		HasPhone:   strings.TrimSpace(contact.Phone) != "" && d.opts.SMS != nil,
+		HasWebhook: d.opts.Webhooks != nil && d.opts.Webhooks.Configured(del.TenantID),
 	}
-	if strings.TrimSpace(contact.Email) == "" {
-		return del.MarkSkipped(d.opts.Now(), lang, notify.ReasonNoEmail)
+	if del.Channel != notify.ChannelCustomer {
+		// Asked for on one channel (or queued for e-mail before channels
+		// were chosen): that one, else what reaches the customer.
+		reach.Preferred = del.Channel
 	}
-	msg, err := d.opts.Renderer.Render(ctx, del.TenantID, del.Channel, del.Template, lang, notify.Content{
+	via, why, ok := notify.ChooseChannel(reach)
+	del.Via, del.Decision, del.Recipient = via, why, ""
+	if !ok {
+		return del.MarkUndeliverable(now, lang, why)
+	}
+	late := del.PromisePassed(now)
+	del.Late = late
+	msg, err := d.opts.Renderer.Render(ctx, del.TenantID, via, del.Template, lang, notify.Content{
 		CaseNumber: contact.CaseNumber, CustomerName: contact.CustomerName,
 		ExpectedAnswerAt: del.ExpectedAnswerAt, TimeZone: del.TimeZone, Provisional: del.Provisional,
 		PreviousAnswerAt: del.PreviousAnswerAt, ChangeReason: del.ChangeReason, Answer: contact.Answer,
+		Level: del.AlertLevel, Late: late,
 	})
 	if err != nil {
-		return del.MarkFailed(d.opts.Now(), lang, scrub("render: "+err.Error()), true)
+		return del.MarkFailed(now, lang, scrub("render: "+err.Error()), true, 0)
 	}
-	err = d.mailer.Send(ctx, Mail{
-		// The display name is data: one line, like the name in the body.
-		MessageID: notify.MessageID(del.ID), To: contact.Email, ToName: notify.SingleLine(contact.CustomerName),
-		Subject: msg.Subject, Body: msg.Body, Language: msg.Language, Date: d.opts.Now(),
-	})
+	switch via {
+	case notify.ChannelSMS:
+		del.Recipient = pii.MaskPhone(contact.Phone)
+		err = d.opts.SMS.SendSMS(ctx, SMS{ID: del.ID, To: strings.TrimSpace(contact.Phone), Text: msg.SMS, Language: msg.Language})
+	case notify.ChannelWebhook:
+		del.Recipient = d.opts.Webhooks.Target(del.TenantID)
+		err = d.opts.Webhooks.Send(ctx, Hook{
+			ID: del.ID, TenantID: del.TenantID, CaseID: del.CaseID, CaseNumber: contact.CaseNumber, Template: del.Template,
+			Language: msg.Language, Subject: msg.Subject, Body: msg.Body, Short: msg.SMS, Late: late, At: now,
+		})
+	default:
+		del.Recipient = pii.MaskEmail(contact.Email)
+		err = d.mailer.Send(ctx, Mail{
+			// The display name is data: one line, like the name in the body.
+			MessageID: notify.MessageID(del.ID), To: strings.TrimSpace(contact.Email), ToName: notify.SingleLine(contact.CustomerName),
+			Subject: msg.Subject, Body: msg.Body, HTML: msg.HTML, Language: msg.Language, Date: now,
+		})
+	}
 	if err != nil {
-		return del.MarkFailed(d.opts.Now(), lang, scrub(err.Error()), isPermanent(err))
+		return del.MarkFailed(now, lang, scrub(err.Error()), isPermanent(err), d.opts.Jitter())
 	}
-	return del.MarkSent(d.opts.Now(), lang, pii.MaskEmail(contact.Email))
+	return del.MarkSent(now, lang, del.Recipient)
 }
 
-func outcomeOf(d notify.Delivery) string {
-	switch d.Status {
-	case notify.StatusSent:
-		return "sent"
-	case notify.StatusSkipped:
-		return "skipped"
-	case notify.StatusFailed:
-		return "failed"
-	default:
-		return "retry"
+// undeliverableCause says, as a metric label, why del was dead-lettered.
+func undeliverableCause(del notify.Delivery) string {
+	switch {
+	case del.Via == "" && del.LastError == notify.ReasonNoChannel:
+		return "no_channel"
+	case del.Attempts-del.AttemptBase >= notify.MaxAttempts:
+		return "retries_exhausted"
 	}
+	return "permanent"
+}
+
+// zone is the branch's time zone, Asia/Shanghai when unknown.
+func zone(name string) *time.Location {
+	if name == "" {
+		name = notify.DefaultTimeZone
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc, _ = time.LoadLocation(notify.DefaultTimeZone)
+	}
+	if loc == nil {
+		return time.UTC
+	}
+	return loc
 }
 
 func isPermanent(err error) bool {

@@ -88,7 +88,8 @@ func setup(t *testing.T, c Contacts, m Mailer) (*Dispatcher, *memStore, notify.D
 		notify.Acknowledgment{ExpectedAnswerAt: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), TimeZone: "Asia/Shanghai"},
 		nil, now)
 	store := &memStore{rows: map[string]notify.Delivery{d.ID: d}}
-	disp, err := New(store, c, m, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Now: func() time.Time { return now }})
+	disp, err := New(store, c, m, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Now: func() time.Time { return now },
+		Jitter: func() float64 { return 1 }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,16 +116,104 @@ func TestASentMessageRecordsOnlyTheMaskedAddress(t *testing.T) {
 	}
 }
 
-func TestACustomerWithoutAnAddressIsSkipped(t *testing.T) {
+type fakeSMS struct {
+	mu   sync.Mutex
+	sent []SMS
+}
+
+func (f *fakeSMS) SendSMS(_ context.Context, m SMS) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, m)
+	return nil
+}
+
+func TestACustomerWithOnlyAPhoneGetsAnSMSAndTheDecisionIsRecorded(t *testing.T) {
 	c := zhang
 	c.Email = ""
+	mailer, sms := &fakeMailer{}, &fakeSMS{}
+	disp, store, d := setup(t, fakeContacts{contact: c}, mailer)
+	disp.opts.SMS = sms
+	if _, err := disp.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := store.rows[d.ID]
+	if got.Status != notify.StatusSent || got.Via != notify.ChannelSMS || got.Recipient != "138****5678" || got.Decision == "" || len(mailer.sent) != 0 {
+		t.Fatalf("row = %+v, %d mails", got, len(mailer.sent))
+	}
+	if len(sms.sent) != 1 || sms.sent[0].ID != d.ID || sms.sent[0].To != c.Phone || !strings.Contains(sms.sent[0].Text, c.CaseNumber) {
+		t.Fatalf("sms = %+v", sms.sent)
+	}
+}
+
+func TestTheCustomersPreferredChannelComesFirst(t *testing.T) {
+	c := zhang
+	c.PreferredChannel = notify.ChannelSMS
+	mailer, sms := &fakeMailer{}, &fakeSMS{}
+	disp, store, d := setup(t, fakeContacts{contact: c}, mailer)
+	disp.opts.SMS = sms
+	d.Channel = notify.ChannelCustomer
+	store.rows[d.ID] = d
+	if _, err := disp.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.rows[d.ID]; got.Via != notify.ChannelSMS || len(sms.sent) != 1 || len(mailer.sent) != 0 {
+		t.Fatalf("row = %+v, %d sms, %d mails", got, len(sms.sent), len(mailer.sent))
+	}
+}
+
+func TestACustomerNothingReachesIsDeadLetteredWithTheReason(t *testing.T) {
+	c := zhang
+	c.Email, c.Phone = "", ""
 	mailer := &fakeMailer{}
 	disp, store, d := setup(t, fakeContacts{contact: c}, mailer)
 	if _, err := disp.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := store.rows[d.ID]; got.Status != notify.StatusSkipped || got.LastError != notify.ReasonNoEmail || len(mailer.sent) != 0 {
+	if got := store.rows[d.ID]; got.Status != notify.StatusDeadLetter || got.LastError != notify.ReasonNoChannel || len(mailer.sent) != 0 {
 		t.Fatalf("row = %+v, %d mails", got, len(mailer.sent))
+	}
+}
+
+func TestQuietHoursHoldAnAnswerUntilMorningWithoutAnAttempt(t *testing.T) {
+	mailer := &fakeMailer{}
+	c := zhang
+	c.Answer = "已向您说明收费标准。"
+	disp, store, _ := setup(t, fakeContacts{contact: c}, mailer)
+	night := time.Date(2026, 11, 22, 15, 0, 0, 0, time.UTC) // 23:00 in Shanghai
+	disp.opts.Now = func() time.Time { return night }
+	a := notify.NewAnswerDelivery("0194f0c1-0000-5000-8000-000000000009", "bank-a", "0194f0c1-0000-7000-8000-0000000000c1",
+		notify.ChannelCustomer, night, "e9", nil, night)
+	store.rows = map[string]notify.Delivery{a.ID: a}
+	if _, err := disp.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := store.rows[a.ID]
+	if want := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC); got.Status != notify.StatusPending || got.Attempts != 0 ||
+		!got.NextAttemptAt.Equal(want) || !strings.Contains(got.Decision, "quiet hours") || len(mailer.sent) != 0 {
+		t.Fatalf("row = %+v, %d mails; want held until %v", got, len(mailer.sent), want)
+	}
+	disp.opts.QuietHours = func(string) notify.QuietHours { return notify.QuietHours{} }
+	got.NextAttemptAt = night
+	store.rows[a.ID] = got
+	if _, err := disp.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.rows[a.ID]; got.Status != notify.StatusSent {
+		t.Fatalf("a bank without quiet hours: row = %+v", got)
+	}
+}
+
+func TestARetryWaitsItsJitteredBackoff(t *testing.T) {
+	mailer := &fakeMailer{err: errors.New("smtp connect: connection refused")}
+	disp, store, d := setup(t, fakeContacts{contact: zhang}, mailer)
+	disp.opts.Jitter = func() float64 { return 0.5 }
+	if _, err := disp.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.rows[d.ID]; got.Status != notify.StatusPending || !got.NextAttemptAt.Equal(now.Add(750*time.Millisecond)) ||
+		got.Recipient != "z***@example.com" || got.Via != notify.ChannelEmail {
+		t.Fatalf("row = %+v", got)
 	}
 }
 
@@ -136,7 +225,7 @@ func TestFailureReasonsNeverHoldTheCustomersData(t *testing.T) {
 	}{
 		{"a relay that quotes the address is scrubbed",
 			errors.New("smtp data: 451 temporary failure for ZHANG.SAN@example.com (张三, 13812345678)"), notify.StatusPending},
-		{"a permanent rejection is final at once and scrubbed", rejected{}, notify.StatusFailed},
+		{"a permanent rejection is final at once and scrubbed", rejected{}, notify.StatusDeadLetter},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,8 +242,8 @@ func TestFailureReasonsNeverHoldTheCustomersData(t *testing.T) {
 					t.Errorf("last_error %q holds %q", got.LastError, secret)
 				}
 			}
-			if got.Recipient != "" {
-				t.Errorf("recipient %q recorded for an unsent message", got.Recipient)
+			if got.Recipient != "z***@example.com" {
+				t.Errorf("recipient %q recorded for the attempt, want only the masked address", got.Recipient)
 			}
 			if tt.wantStatus == notify.StatusPending && !got.NextAttemptAt.Equal(now.Add(time.Second)) {
 				t.Errorf("next attempt at %v, want one second later", got.NextAttemptAt)
@@ -171,7 +260,7 @@ func TestAContactFromAnotherTenantIsNeverWrittenTo(t *testing.T) {
 	if _, err := disp.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := store.rows[d.ID]; got.Status != notify.StatusFailed || len(mailer.sent) != 0 {
+	if got := store.rows[d.ID]; got.Status != notify.StatusDeadLetter || len(mailer.sent) != 0 {
 		t.Fatalf("row = %+v, %d mails", got, len(mailer.sent))
 	}
 }
@@ -225,16 +314,32 @@ func TestALeaseShorterThanTwoAttemptsIsRefused(t *testing.T) {
 	}
 }
 
-func TestAnAcknowledgmentIsNotSentAfterItsPromisedTime(t *testing.T) {
+// lateRenderer records what it was asked to render.
+type lateRenderer struct {
+	notify.Shipped
+	mu   sync.Mutex
+	late []bool
+}
+
+func (r *lateRenderer) Render(ctx context.Context, tenant string, ch notify.Channel, t notify.Template, lang notify.Language, c notify.Content) (notify.Message, error) {
+	r.mu.Lock()
+	r.late = append(r.late, c.Late)
+	r.mu.Unlock()
+	return r.Shipped.Render(ctx, tenant, ch, t, lang, c)
+}
+
+func TestAnAcknowledgmentHeldUpPastItsPromisedTimeIsSentMarkedLate(t *testing.T) {
 	mailer := &fakeMailer{}
 	disp, store, d := setup(t, fakeContacts{contact: zhang}, mailer)
-	late := now.Add(48 * time.Hour)
+	r := &lateRenderer{}
+	disp.opts.Renderer = r
+	late := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC) // 10:00 in Shanghai, a day after the promise
 	disp.opts.Now = func() time.Time { return late }
 	if _, err := disp.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := store.rows[d.ID]; got.Status != notify.StatusSkipped || got.LastError != notify.ReasonPromisePassed || len(mailer.sent) != 0 {
-		t.Fatalf("row = %+v, %d mails", got, len(mailer.sent))
+	if got := store.rows[d.ID]; got.Status != notify.StatusSent || !got.Late || len(mailer.sent) != 1 || len(r.late) != 1 || !r.late[0] {
+		t.Fatalf("row = %+v, %d mails, rendered late %v", got, len(mailer.sent), r.late)
 	}
 }
 
@@ -265,7 +370,7 @@ func TestADateMoveIsSentWithBothDatesAndItsProvisionalWording(t *testing.T) {
 	}
 }
 
-func TestAMovedDateIsNotSentAfterItsNewTime(t *testing.T) {
+func TestAMovedDateIsSentMarkedLateAfterItsNewTime(t *testing.T) {
 	mailer := &fakeMailer{}
 	disp, store, _ := setup(t, fakeContacts{contact: zhang}, mailer)
 	move := notify.NewDateMovedDelivery("0194f0c1-0000-5000-8000-000000000003", "bank-a", "0194f0c1-0000-7000-8000-0000000000c1",
@@ -275,7 +380,7 @@ func TestAMovedDateIsNotSentAfterItsNewTime(t *testing.T) {
 	if _, err := disp.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := store.rows[move.ID]; got.Status != notify.StatusSkipped || got.LastError != notify.ReasonPromisePassed || len(mailer.sent) != 0 {
+	if got := store.rows[move.ID]; got.Status != notify.StatusSent || !got.Late || len(mailer.sent) != 1 {
 		t.Fatalf("row = %+v, %d mails", got, len(mailer.sent))
 	}
 }

@@ -77,7 +77,7 @@ func TestAStaffAlertsFailureReasonHoldsNoAddressOrName(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := store.rows[d.ID]
-	if got.Status != notify.StatusFailed || strings.Contains(got.LastError, "chen.jing") || strings.Contains(got.LastError, "陈静") {
+	if got.Status != notify.StatusDeadLetter || strings.Contains(got.LastError, "chen.jing") || strings.Contains(got.LastError, "陈静") {
 		t.Fatalf("row = %+v", got)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/counterdesk/counterdesk/services/platform/outbox"
 	"github.com/counterdesk/counterdesk/services/platform/pgdb"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -67,7 +68,7 @@ func (s *Store) Enqueue(ctx context.Context, tx pgx.Tx, d notify.Delivery) (bool
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, DeadlineKind: d.DeadlineKind, Provisional: d.Provisional,
 		PreviousAnswerAt: previous, ChangeReason: d.ChangeReason, DedupKey: d.DedupKey,
 		StaffID: d.Staff.ID, StaffEmail: d.Staff.Email, StaffName: d.Staff.Name, Audience: d.Staff.Audience,
-		AlertLevel: d.AlertLevel, CaseNumber: d.CaseNumber,
+		AlertLevel: d.AlertLevel, CaseNumber: d.CaseNumber, Urgent: d.Urgent,
 	})
 	if err != nil {
 		return false, fmt.Errorf("insert %s delivery for case %s: %w", d.Template, d.CaseID, err)
@@ -75,13 +76,15 @@ func (s *Store) Enqueue(ctx context.Context, tx pgx.Tx, d notify.Delivery) (bool
 	return n == 1, nil
 }
 
-// Acknowledgment returns the case's e-mail acknowledgment as tx sees it, and
-// false when none was ever queued for the case in this tenant: what the
-// customer was promised, for deciding whether a recount moved it.
+// Acknowledgment returns the case's acknowledgment to the customer as tx
+// sees it (on the customer's channel, or e-mail as queued before channels
+// were chosen), and false when none was ever queued for the case in this
+// tenant: what the customer was promised, for deciding whether a recount
+// moved it.
 func (s *Store) Acknowledgment(ctx context.Context, tx pgx.Tx, tenantID, caseID string) (notify.Delivery, bool, error) {
 	r, err := s.on(tx).GetOncePerCaseDelivery(ctx, notifydb.GetOncePerCaseDeliveryParams{
-		TenantID: tenantID, CaseID: caseID,
-		Template: string(notify.TemplateCaseAcknowledgment), Channel: string(notify.ChannelEmail),
+		TenantID: tenantID, CaseID: caseID, Template: string(notify.TemplateCaseAcknowledgment),
+		Channels: []string{string(notify.ChannelCustomer), string(notify.ChannelEmail)},
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return notify.Delivery{}, false, nil
@@ -115,23 +118,36 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, lease ti
 	return out, nil
 }
 
-// Record implements dispatch.Store.
+// Record implements dispatch.Store. An attempt (d.Attempts above
+// prevAttempts) also gets its row in delivery_attempts, in the same
+// transaction; a deferral (quiet hours) changes only when it is due.
 func (s *Store) Record(ctx context.Context, d notify.Delivery, prevAttempts int) error {
 	return pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		var sentAt *time.Time
 		if d.Status == notify.StatusSent {
 			sentAt = &d.SentAt
 		}
-		n, err := s.q.WithTx(tx).RecordOutcome(ctx, notifydb.RecordOutcomeParams{
+		q := s.q.WithTx(tx)
+		n, err := q.RecordOutcome(ctx, notifydb.RecordOutcomeParams{
 			ID: d.ID, PrevAttempts: int32(prevAttempts), Status: string(d.Status), Language: string(d.Language),
 			Recipient: d.Recipient, Attempts: int32(d.Attempts), NextAttemptAt: d.NextAttemptAt,
 			LastError: d.LastError, SentAt: sentAt, UpdatedAt: d.UpdatedAt,
+			Via: string(d.Via), Decision: d.Decision, Late: d.Late,
 		})
 		if err != nil {
 			return fmt.Errorf("record delivery %s: %w", d.ID, err)
 		}
 		if n == 0 {
 			return fmt.Errorf("record delivery %s: %w", d.ID, notify.ErrNotPending)
+		}
+		if d.Attempts > prevAttempts {
+			if err := q.InsertAttempt(ctx, notifydb.InsertAttemptParams{
+				DeliveryID: d.ID, Attempt: int32(d.Attempts), TenantID: d.TenantID, CaseID: d.CaseID,
+				Channel: string(d.Via), Recipient: d.Recipient, Outcome: string(notify.OutcomeOf(d)),
+				Error: d.LastError, At: d.UpdatedAt,
+			}); err != nil {
+				return fmt.Errorf("record attempt %d of delivery %s: %w", d.Attempts, d.ID, err)
+			}
 		}
 		if d.Status != notify.StatusSent {
 			return nil
@@ -140,7 +156,7 @@ func (s *Store) Record(ctx context.Context, d notify.Delivery, prevAttempts int)
 			TenantId: d.TenantID,
 			CaseId:   d.CaseID,
 			Payload: &eventsv1.Envelope_NotificationSent{NotificationSent: &eventsv1.NotificationSent{
-				NotificationId: d.ID, Channel: string(d.Channel), Template: string(d.Template),
+				NotificationId: d.ID, Channel: string(d.Via), Template: string(d.Template),
 				SentAt: timestamppb.New(d.SentAt),
 			}},
 		})
@@ -178,6 +194,58 @@ func (s *Store) Get(ctx context.Context, id string) (notify.Delivery, error) {
 	return d, nil
 }
 
+// Replay makes dead letter id of tenantID pending again, due at now, and
+// returns it; notify.ErrNotDeadLetter when it is not one (never was, was
+// replayed already, or belongs to another bank: the row-level policy hides
+// those too), pgx.ErrNoRows wrapped when no such delivery exists.
+func (s *Store) Replay(ctx context.Context, tenantID, id, decision string, now time.Time) (notify.Delivery, error) {
+	r, err := s.q.ReplayDeadLetter(ctx, notifydb.ReplayDeadLetterParams{Now: now, Decision: decision, ID: id, TenantID: tenantID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		cur, gerr := s.q.GetDelivery(ctx, id)
+		if errors.Is(gerr, pgx.ErrNoRows) || (gerr == nil && cur.TenantID != tenantID) {
+			return notify.Delivery{}, fmt.Errorf("replay delivery %s: %w", id, pgx.ErrNoRows)
+		}
+		if gerr != nil {
+			return notify.Delivery{}, fmt.Errorf("replay delivery %s: %w", id, gerr)
+		}
+		return notify.Delivery{}, fmt.Errorf("replay delivery %s (%s): %w", id, cur.Status, notify.ErrNotDeadLetter)
+	}
+	if err != nil {
+		return notify.Delivery{}, fmt.Errorf("replay delivery %s: %w", id, err)
+	}
+	return deliveryOf(r)
+}
+
+// ListByStatus returns up to limit of tenantID's deliveries in status, most
+// recently changed first, after the row (afterUpdated, afterID) of a
+// previous page (zero: from the start).
+func (s *Store) ListByStatus(ctx context.Context, tenantID string, status notify.Status, afterUpdated time.Time, afterID string, limit int) ([]notify.Delivery, error) {
+	p := notifydb.ListDeliveriesByStatusParams{TenantID: tenantID, Status: string(status), MaxRows: int32(limit)}
+	if !afterUpdated.IsZero() {
+		p.AfterUpdated = &afterUpdated
+		p.AfterID = pgtype.Text{String: afterID, Valid: true}
+	}
+	rows, err := s.q.ListDeliveriesByStatus(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("list %s deliveries: %w", status, err)
+	}
+	return deliveriesOf(rows)
+}
+
+// Attempts returns every recorded attempt of delivery id of tenantID, in order.
+func (s *Store) Attempts(ctx context.Context, tenantID, id string) ([]notify.Attempt, error) {
+	rows, err := s.q.ListDeliveryAttempts(ctx, notifydb.ListDeliveryAttemptsParams{TenantID: tenantID, DeliveryID: id})
+	if err != nil {
+		return nil, fmt.Errorf("list attempts of delivery %s: %w", id, err)
+	}
+	out := make([]notify.Attempt, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, notify.Attempt{N: int(r.Attempt), Channel: notify.Channel(r.Channel), Recipient: r.Recipient,
+			Outcome: notify.Outcome(r.Outcome), Error: r.Error, At: r.At})
+	}
+	return out, nil
+}
+
 // deliveriesOf converts stored rows, in their order.
 func deliveriesOf(rows []notifydb.Delivery) ([]notify.Delivery, error) {
 	out := make([]notify.Delivery, 0, len(rows))
@@ -203,6 +271,7 @@ func deliveryOf(r notifydb.Delivery) (notify.Delivery, error) {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		Staff:      notify.StaffRecipient{ID: r.StaffID, Name: r.StaffName, Email: r.StaffEmail, Audience: r.Audience},
 		AlertLevel: r.AlertLevel, CaseNumber: r.CaseNumber,
+		Via: notify.Channel(r.Via), Decision: r.Decision, Urgent: r.Urgent, Late: r.Late, AttemptBase: int(r.AttemptBase),
 	}
 	if r.SentAt != nil {
 		d.SentAt = *r.SentAt

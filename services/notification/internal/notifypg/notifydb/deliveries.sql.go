@@ -8,6 +8,8 @@ package notifydb
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const claimDueDeliveries = `-- name: ClaimDueDeliveries :many
@@ -24,11 +26,11 @@ WITH due AS (
 )
 UPDATE deliveries d SET next_attempt_at = $1, updated_at = $2
 FROM due WHERE d.id = due.due_id
-RETURNING id, tenant_id, case_id, channel, template, status, language, recipient,
+RETURNING d.id, d.tenant_id, case_id, channel, template, status, language, recipient,
     expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
     created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
     change_reason, dedup_key, staff_id, staff_email, staff_name, audience, alert_level,
-    case_number
+    case_number, via, decision, urgent, late, attempt_base
 `
 
 type ClaimDueDeliveriesParams struct {
@@ -79,6 +81,11 @@ func (q *Queries) ClaimDueDeliveries(ctx context.Context, arg ClaimDueDeliveries
 			&i.Audience,
 			&i.AlertLevel,
 			&i.CaseNumber,
+			&i.Via,
+			&i.Decision,
+			&i.Urgent,
+			&i.Late,
+			&i.AttemptBase,
 		); err != nil {
 			return nil, err
 		}
@@ -95,7 +102,7 @@ SELECT id, tenant_id, case_id, channel, template, status, language, recipient,
     expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
     created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
     change_reason, dedup_key, staff_id, staff_email, staff_name, audience, alert_level,
-    case_number
+    case_number, via, decision, urgent, late, attempt_base
 FROM deliveries WHERE id = $1
 `
 
@@ -131,6 +138,11 @@ func (q *Queries) GetDelivery(ctx context.Context, id string) (Delivery, error) 
 		&i.Audience,
 		&i.AlertLevel,
 		&i.CaseNumber,
+		&i.Via,
+		&i.Decision,
+		&i.Urgent,
+		&i.Late,
+		&i.AttemptBase,
 	)
 	return i, err
 }
@@ -140,26 +152,29 @@ SELECT id, tenant_id, case_id, channel, template, status, language, recipient,
     expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
     created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
     change_reason, dedup_key, staff_id, staff_email, staff_name, audience, alert_level,
-    case_number
+    case_number, via, decision, urgent, late, attempt_base
 FROM deliveries
-WHERE tenant_id = $1 AND case_id = $2 AND template = $3 AND channel = $4 AND dedup_key = ''
+WHERE tenant_id = $1 AND case_id = $2 AND template = $3 AND channel = ANY($4::text[])
+    AND dedup_key = ''
+ORDER BY created_at LIMIT 1
 `
 
 type GetOncePerCaseDeliveryParams struct {
 	TenantID string
 	CaseID   string
 	Template string
-	Channel  string
+	Channels []string
 }
 
-// A case's delivery of a template on a channel kept once per case (an empty
-// dedup_key); the unique constraint allows no second.
+// A case's delivery of a template kept once per case (an empty dedup_key)
+// on one of channels, the first queued; the unique constraint allows no
+// second per channel.
 func (q *Queries) GetOncePerCaseDelivery(ctx context.Context, arg GetOncePerCaseDeliveryParams) (Delivery, error) {
 	row := q.db.QueryRow(ctx, getOncePerCaseDelivery,
 		arg.TenantID,
 		arg.CaseID,
 		arg.Template,
-		arg.Channel,
+		arg.Channels,
 	)
 	var i Delivery
 	err := row.Scan(
@@ -191,17 +206,54 @@ func (q *Queries) GetOncePerCaseDelivery(ctx context.Context, arg GetOncePerCase
 		&i.Audience,
 		&i.AlertLevel,
 		&i.CaseNumber,
+		&i.Via,
+		&i.Decision,
+		&i.Urgent,
+		&i.Late,
+		&i.AttemptBase,
 	)
 	return i, err
+}
+
+const insertAttempt = `-- name: InsertAttempt :exec
+INSERT INTO delivery_attempts (delivery_id, attempt, tenant_id, case_id, channel, recipient, outcome, error, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+`
+
+type InsertAttemptParams struct {
+	DeliveryID string
+	Attempt    int32
+	TenantID   string
+	CaseID     string
+	Channel    string
+	Recipient  string
+	Outcome    string
+	Error      string
+	At         time.Time
+}
+
+func (q *Queries) InsertAttempt(ctx context.Context, arg InsertAttemptParams) error {
+	_, err := q.db.Exec(ctx, insertAttempt,
+		arg.DeliveryID,
+		arg.Attempt,
+		arg.TenantID,
+		arg.CaseID,
+		arg.Channel,
+		arg.Recipient,
+		arg.Outcome,
+		arg.Error,
+		arg.At,
+	)
+	return err
 }
 
 const insertDelivery = `-- name: InsertDelivery :execrows
 INSERT INTO deliveries (id, tenant_id, case_id, channel, template, status, expected_answer_at,
     time_zone, attempts, next_attempt_at, trace_context, created_at, updated_at,
     deadline_kind, provisional, previous_answer_at, change_reason, dedup_key,
-    staff_id, staff_email, staff_name, audience, alert_level, case_number)
+    staff_id, staff_email, staff_name, audience, alert_level, case_number, urgent)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-    $19, $20, $21, $22, $23, $24)
+    $19, $20, $21, $22, $23, $24, $25)
 ON CONFLICT (case_id, template, channel, dedup_key) DO NOTHING
 `
 
@@ -230,6 +282,7 @@ type InsertDeliveryParams struct {
 	Audience         string
 	AlertLevel       string
 	CaseNumber       string
+	Urgent           bool
 }
 
 func (q *Queries) InsertDelivery(ctx context.Context, arg InsertDeliveryParams) (int64, error) {
@@ -258,6 +311,7 @@ func (q *Queries) InsertDelivery(ctx context.Context, arg InsertDeliveryParams) 
 		arg.Audience,
 		arg.AlertLevel,
 		arg.CaseNumber,
+		arg.Urgent,
 	)
 	if err != nil {
 		return 0, err
@@ -270,7 +324,7 @@ SELECT id, tenant_id, case_id, channel, template, status, language, recipient,
     expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
     created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
     change_reason, dedup_key, staff_id, staff_email, staff_name, audience, alert_level,
-    case_number
+    case_number, via, decision, urgent, late, attempt_base
 FROM deliveries
 WHERE tenant_id = $1 AND case_id = $2 ORDER BY created_at, id
 `
@@ -318,6 +372,136 @@ func (q *Queries) ListCaseDeliveries(ctx context.Context, arg ListCaseDeliveries
 			&i.Audience,
 			&i.AlertLevel,
 			&i.CaseNumber,
+			&i.Via,
+			&i.Decision,
+			&i.Urgent,
+			&i.Late,
+			&i.AttemptBase,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listDeliveriesByStatus = `-- name: ListDeliveriesByStatus :many
+SELECT id, tenant_id, case_id, channel, template, status, language, recipient,
+    expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
+    created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
+    change_reason, dedup_key, staff_id, staff_email, staff_name, audience, alert_level,
+    case_number, via, decision, urgent, late, attempt_base
+FROM deliveries
+WHERE tenant_id = $1 AND status = $2
+    AND ($3::timestamptz IS NULL
+         OR (updated_at, id) < ($3::timestamptz, CAST($4::text AS uuid)))
+ORDER BY updated_at DESC, id DESC
+LIMIT $5
+`
+
+type ListDeliveriesByStatusParams struct {
+	TenantID     string
+	Status       string
+	AfterUpdated *time.Time
+	AfterID      pgtype.Text
+	MaxRows      int32
+}
+
+// A bank's deliveries in one status, most recently changed first, a page
+// at a time: after_updated/after_id is the last row of the previous page
+// (NULL for the first).
+func (q *Queries) ListDeliveriesByStatus(ctx context.Context, arg ListDeliveriesByStatusParams) ([]Delivery, error) {
+	rows, err := q.db.Query(ctx, listDeliveriesByStatus,
+		arg.TenantID,
+		arg.Status,
+		arg.AfterUpdated,
+		arg.AfterID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Delivery{}
+	for rows.Next() {
+		var i Delivery
+		if err := rows.Scan(
+			&i.ID,
+			&i.TenantID,
+			&i.CaseID,
+			&i.Channel,
+			&i.Template,
+			&i.Status,
+			&i.Language,
+			&i.Recipient,
+			&i.ExpectedAnswerAt,
+			&i.TimeZone,
+			&i.Attempts,
+			&i.NextAttemptAt,
+			&i.LastError,
+			&i.TraceContext,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.SentAt,
+			&i.DeadlineKind,
+			&i.Provisional,
+			&i.PreviousAnswerAt,
+			&i.ChangeReason,
+			&i.DedupKey,
+			&i.StaffID,
+			&i.StaffEmail,
+			&i.StaffName,
+			&i.Audience,
+			&i.AlertLevel,
+			&i.CaseNumber,
+			&i.Via,
+			&i.Decision,
+			&i.Urgent,
+			&i.Late,
+			&i.AttemptBase,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listDeliveryAttempts = `-- name: ListDeliveryAttempts :many
+SELECT delivery_id, attempt, tenant_id, case_id, channel, recipient, outcome, error, at
+FROM delivery_attempts WHERE tenant_id = $1 AND delivery_id = $2 ORDER BY attempt
+`
+
+type ListDeliveryAttemptsParams struct {
+	TenantID   string
+	DeliveryID string
+}
+
+func (q *Queries) ListDeliveryAttempts(ctx context.Context, arg ListDeliveryAttemptsParams) ([]DeliveryAttempt, error) {
+	rows, err := q.db.Query(ctx, listDeliveryAttempts, arg.TenantID, arg.DeliveryID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []DeliveryAttempt{}
+	for rows.Next() {
+		var i DeliveryAttempt
+		if err := rows.Scan(
+			&i.DeliveryID,
+			&i.Attempt,
+			&i.TenantID,
+			&i.CaseID,
+			&i.Channel,
+			&i.Recipient,
+			&i.Outcome,
+			&i.Error,
+			&i.At,
 		); err != nil {
 			return nil, err
 		}
@@ -333,8 +517,9 @@ const recordOutcome = `-- name: RecordOutcome :execrows
 UPDATE deliveries SET status = $1, language = $2,
     recipient = $3, attempts = $4,
     next_attempt_at = $5, last_error = $6,
-    sent_at = $7, updated_at = $8
-WHERE id = $9 AND status = 'PENDING' AND attempts = $10
+    sent_at = $7, updated_at = $8,
+    via = $9, decision = $10, late = $11
+WHERE id = $12 AND status = 'PENDING' AND attempts = $13
 `
 
 type RecordOutcomeParams struct {
@@ -346,6 +531,9 @@ type RecordOutcomeParams struct {
 	LastError     string
 	SentAt        *time.Time
 	UpdatedAt     time.Time
+	Via           string
+	Decision      string
+	Late          bool
 	ID            string
 	PrevAttempts  int32
 }
@@ -362,6 +550,9 @@ func (q *Queries) RecordOutcome(ctx context.Context, arg RecordOutcomeParams) (i
 		arg.LastError,
 		arg.SentAt,
 		arg.UpdatedAt,
+		arg.Via,
+		arg.Decision,
+		arg.Late,
 		arg.ID,
 		arg.PrevAttempts,
 	)
@@ -369,4 +560,70 @@ func (q *Queries) RecordOutcome(ctx context.Context, arg RecordOutcomeParams) (i
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const replayDeadLetter = `-- name: ReplayDeadLetter :one
+UPDATE deliveries SET status = 'PENDING', next_attempt_at = $1, updated_at = $1,
+    attempt_base = attempts, decision = $2
+WHERE id = $3 AND tenant_id = $4 AND status = 'DEAD_LETTER'
+RETURNING id, tenant_id, case_id, channel, template, status, language, recipient,
+    expected_answer_at, time_zone, attempts, next_attempt_at, last_error, trace_context,
+    created_at, updated_at, sent_at, deadline_kind, provisional, previous_answer_at,
+    change_reason, dedup_key, staff_id, staff_email, staff_name, audience, alert_level,
+    case_number, via, decision, urgent, late, attempt_base
+`
+
+type ReplayDeadLetterParams struct {
+	Now      time.Time
+	Decision string
+	ID       string
+	TenantID string
+}
+
+// Makes a dead letter of tenant_id pending again, due at now, with a fresh
+// retry budget. Only one of two concurrent replays finds it dead.
+func (q *Queries) ReplayDeadLetter(ctx context.Context, arg ReplayDeadLetterParams) (Delivery, error) {
+	row := q.db.QueryRow(ctx, replayDeadLetter,
+		arg.Now,
+		arg.Decision,
+		arg.ID,
+		arg.TenantID,
+	)
+	var i Delivery
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.CaseID,
+		&i.Channel,
+		&i.Template,
+		&i.Status,
+		&i.Language,
+		&i.Recipient,
+		&i.ExpectedAnswerAt,
+		&i.TimeZone,
+		&i.Attempts,
+		&i.NextAttemptAt,
+		&i.LastError,
+		&i.TraceContext,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.SentAt,
+		&i.DeadlineKind,
+		&i.Provisional,
+		&i.PreviousAnswerAt,
+		&i.ChangeReason,
+		&i.DedupKey,
+		&i.StaffID,
+		&i.StaffEmail,
+		&i.StaffName,
+		&i.Audience,
+		&i.AlertLevel,
+		&i.CaseNumber,
+		&i.Via,
+		&i.Decision,
+		&i.Urgent,
+		&i.Late,
+		&i.AttemptBase,
+	)
+	return i, err
 }

@@ -45,4 +45,44 @@ type Delivery struct {
 	Audience         string
 	AlertLevel       string
 	CaseNumber       string
+	Via              string
+	Decision         string
+	Urgent           bool
+	Late             bool
+	AttemptBase      int32
+}
+
+// append-only: the history of every delivery attempt
+type DeliveryAttempt struct {
+	DeliveryID string
+	Attempt    int32
+	TenantID   string
+	CaseID     string
+	Channel    string
+	Recipient  string
+	Outcome    string
+	Error      string
+	At         time.Time
+}
+
+type MessageTemplate struct {
+	TenantID  string
+	Template  string
+	Channel   string
+	Language  string
+	Source    string
+	UpdatedBy string
+	UpdatedAt time.Time
+}
+
+type StandardAnswer struct {
+	TenantID  string
+	ID        string
+	Category  string
+	Language  string
+	Title     string
+	Body      string
+	Disabled  bool
+	UpdatedBy string
+	UpdatedAt time.Time
 }
