@@ -425,3 +425,56 @@ func (d *doc) steps(steps []Step) {
 		d.SetXY(x, y+h)
 	}
 }
+
+// Notice is what a rectification notice shows.
+type Notice struct {
+	ID         string
+	Bank       string
+	Branch     string // the branch (or department) told to rectify
+	Region     string
+	Department string
+	Fault      string
+	Cases      []string // case numbers or ids behind the fault
+	DueDate    string   // YYYY-MM-DD, the bank's calendar day
+	Status     string
+	Overdue    bool
+	IssuedBy   string
+	IssuedAt   time.Time
+	Measures   string
+	MeasuresBy string
+	MeasuresAt time.Time
+	ClosedBy   string
+	ClosedAt   time.Time
+	Comment    string
+}
+
+// RectificationNotice renders the 客户投诉整改通知单 of n, printed at now.
+func (r *Renderer) RectificationNotice(n Notice, now time.Time) ([]byte, error) {
+	d, err := r.newDoc("客户投诉整改通知单", n.ID, now)
+	if err != nil {
+		return nil, err
+	}
+	to := n.Branch
+	if n.Department != "" {
+		to = strings.TrimSpace(n.Branch + " " + n.Department)
+	}
+	d.meta("下发机构："+n.Bank, "通知单编号："+n.ID)
+	d.section("一、通知")
+	status := n.Status
+	if n.Overdue {
+		status += "（已逾期）"
+	}
+	d.pairs("整改单位", to, "所属分行", n.Region,
+		"下发人", n.IssuedBy, "下发时间", d.when(n.IssuedAt),
+		"整改期限", n.DueDate, "当前状态", status)
+	d.block("存在问题", n.Fault, 4)
+	d.block("关联案件", strings.Join(n.Cases, "、"), 1)
+	d.section("二、整改措施")
+	d.pairs("填报人", n.MeasuresBy, "填报时间", d.when(n.MeasuresAt))
+	d.block("整改措施", n.Measures, 5)
+	d.section("三、验收")
+	d.pairs("验收人", n.ClosedBy, "验收时间", d.when(n.ClosedAt))
+	d.block("验收意见", n.Comment, 3)
+	d.signatures("整改单位负责人", "下发部门", "验收人")
+	return d.bytes()
+}

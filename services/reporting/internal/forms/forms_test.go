@@ -79,6 +79,19 @@ func TestFormsArePDFsWhoseChineseTextReadsBack(t *testing.T) {
 		{name: "the complaint sheet names its form, the case, its steps and the answer", render: r.ComplaintSheet,
 			want: []string{"客户投诉处理单", "CD-20261123-000042", "投诉内容", "调取排队记录核对", "已致歉并增开窗口", "金卡", "138****5678"}},
 	}
+	notice := func(c forms.Case, now time.Time) ([]byte, error) {
+		return r.RectificationNotice(forms.Notice{
+			ID: "0193f5c2-7a10-7c3e-9d7e-4d1f2a3b4c5d", Bank: "demo-bank", Branch: "br-sh-pudong", Region: "rg-east",
+			Fault: "窗口开放不足导致客户长时间等候", Cases: []string{c.Number}, DueDate: "2026-12-15",
+			Status: "已下发", Overdue: true, IssuedBy: "st-sup-1", IssuedAt: now,
+		}, now)
+	}
+	tests = append(tests, struct {
+		name   string
+		render func(forms.Case, time.Time) ([]byte, error)
+		want   []string
+	}{name: "the rectification notice names its form, the fault, the cases and the due date", render: notice,
+		want: []string{"客户投诉整改通知单", "窗口开放不足导致客户长时间等候", "CD-20261123-000042", "2026-12-15", "已逾期", "整改措施"}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pdf, err := tt.render(sample(), now)
