@@ -93,6 +93,16 @@ var from = map[Action][]string{
 	ActMoveBranch: open,
 }
 
+// surveyFrom: the return-visit survey (回访) is sent to the customer when
+// the case is closed, so their answer is recorded on the closed case (the
+// latest return visit), which stays closed. A case reopened since takes no
+// survey answer: it is being handled again.
+var surveyFrom = []string{StatusClosed}
+
+// SurveyActor is who the history and the event name for a survey answer:
+// the customer, through the survey link the notification service checked.
+const SurveyActor = "customer:survey"
+
 // Rank orders roles by authority, for the rules that need someone above:
 // a review is decided by someone above the one who answered, compensation
 // over the bank's threshold needs a branch head or above.
@@ -147,6 +157,9 @@ type Step struct {
 	Satisfaction  int
 	Reached       bool
 	Upheld        bool
+	// Survey: a recordReturnVisit that is the customer's own answer to the
+	// return-visit survey sent when the case was closed (see SurveyActor).
+	Survey bool
 	// Severity is the new complexity of reclassify (SEVERITY_*).
 	Severity string
 	// Branch is the branch moveBranch moves the case to, as routing knows
@@ -208,7 +221,11 @@ var DefaultPolicy = Policy{CompensationApprovalFen: 50_000, OccurredHorizon: Occ
 // state, the rules of the step and its input; who may take which step at
 // all (the role table) and the caller's scope are checked before.
 func Apply(l Lifecycle, s Step, caller auth.Principal, pol Policy, now time.Time) (Lifecycle, Transition, error) {
-	if !slices.Contains(from[s.Action], l.Status) {
+	allowed := from[s.Action]
+	if s.Action == ActRecordReturnVisit && s.Survey {
+		allowed = surveyFrom
+	}
+	if !slices.Contains(allowed, l.Status) {
 		return l, Transition{}, &NotAllowedError{Action: s.Action, Current: l.Status, Allowed: AllowedFrom(l.Status)}
 	}
 	if err := checkStep(s, caller, pol); err != nil {
@@ -225,7 +242,9 @@ func Apply(l Lifecycle, s Step, caller auth.Principal, pol Policy, now time.Time
 		at := now
 		next.AnsweredAt, next.AnsweredBy, next.AnsweredRank = &at, caller.Subject, Rank(caller.Role)
 	case ActRecordReturnVisit:
-		next.Status = StatusFollowingUp
+		if !s.Survey {
+			next.Status = StatusFollowingUp
+		} // a survey answer is recorded on the closed case, which stays closed
 	case ActClose:
 		next.Status = StatusClosed
 	case ActWithdraw:

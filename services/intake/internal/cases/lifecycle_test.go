@@ -281,3 +281,39 @@ func TestStepInputIsCheckedNamingTheField(t *testing.T) {
 		t.Errorf("a branch head offering compensation over the threshold: %v", err)
 	}
 }
+
+// The customer's answer to the survey sent at closure is recorded on the
+// closed case, which stays closed; from any other status it is refused, and
+// staff still record return visits only before closing.
+func TestASurveyAnswerIsRecordedOnTheClosedCaseOnly(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	survey := Step{Action: ActRecordReturnVisit, Satisfaction: 4, Text: "满意", Reached: true, Survey: true}
+	svc := auth.Principal{Tenant: "bank-a", Subject: SurveyActor, Role: auth.RoleService}
+	for _, st := range allStatuses {
+		next, tr, err := Apply(Lifecycle{Status: st}, survey, svc, DefaultPolicy, now)
+		if st == StatusClosed {
+			if err != nil || next.Status != StatusClosed || tr.From != StatusClosed || tr.To != StatusClosed || tr.Actor != SurveyActor {
+				t.Errorf("closed: %+v %+v %v, want recorded and still closed, by %s", next, tr, err, SurveyActor)
+			}
+			continue
+		}
+		var na *NotAllowedError
+		if !errors.As(err, &na) || na.Current != st {
+			t.Errorf("%s: got %v, want a survey answer refused", st, err)
+		}
+	}
+	staff := survey
+	staff.Survey = false
+	if _, _, err := Apply(Lifecycle{Status: StatusClosed}, staff, cmCaller, DefaultPolicy, now); err == nil {
+		t.Error("a staff return visit on a closed case was accepted")
+	}
+	bad := survey
+	bad.Satisfaction = 0
+	if _, _, err := Apply(Lifecycle{Status: StatusClosed}, bad, svc, DefaultPolicy, now); err == nil {
+		t.Error("a survey answer of 0 was accepted")
+	}
+	w := Work{}.Record(survey, Transition{Actor: SurveyActor, At: now})
+	if w.ReturnVisit == nil || w.ReturnVisit.Satisfaction != 4 || w.ReturnVisit.Comment != "满意" || w.ReturnVisit.By != SurveyActor {
+		t.Errorf("recorded %+v", w.ReturnVisit)
+	}
+}

@@ -87,6 +87,26 @@ var roleTable = map[action][]auth.Role{
 // details: only notification writes to customers.
 var contactReaders = []string{"notification"}
 
+// surveyRecorders are the services that may record a customer's own answer
+// to the return-visit survey (RecordReturnVisit on a closed case, as the
+// customer): only notification, which sends the signed survey links and
+// checks them. It is the one bank API step a service may take, and the
+// only thing of a bank's API it may do.
+var surveyRecorders = []string{"notification"}
+
+// authorizeSurveyAnswer returns the calling service when it may record a
+// survey answer; PermissionDenied for any other caller.
+func authorizeSurveyAnswer(ctx context.Context) (auth.Principal, error) {
+	return auth.RequireService(ctx, surveyRecorders...)
+}
+
+// isServiceCall reports whether a counterdesk service calls for itself (not
+// on behalf of a caller, whose own token would make them the principal).
+func isServiceCall(ctx context.Context) bool {
+	p, ok := auth.FromContext(ctx)
+	return ok && p.Role == auth.RoleService
+}
+
 // authorize returns the caller of a bank API when its role may do a:
 // Unauthenticated without a caller, PermissionDenied for the operator and
 // for a role the table does not list.

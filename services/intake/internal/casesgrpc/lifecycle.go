@@ -11,6 +11,7 @@ import (
 	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
 	intakev1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1"
 	"github.com/counterdesk/counterdesk/services/intake/internal/cases"
+	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"github.com/counterdesk/counterdesk/services/platform/eventbus"
 	"github.com/counterdesk/counterdesk/services/platform/outbox"
 	"github.com/jackc/pgx/v5"
@@ -28,11 +29,23 @@ func (s *Server) step(ctx context.Context, caseID string, st cases.Step) (*intak
 	if err != nil {
 		return nil, err
 	}
-	pol, _, err := s.Store.Settings(ctx, caller.Tenant)
+	stored, err := s.stepAs(ctx, caller, caseID, st)
 	if err != nil {
 		return nil, err
 	}
-	var view cases.Case
+	view, err := cases.View(stored, caller)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return toProto(view), nil
+}
+
+// stepAs takes the step for an authorised caller and returns the stored case.
+func (s *Server) stepAs(ctx context.Context, caller auth.Principal, caseID string, st cases.Step) (cases.Case, error) {
+	pol, _, err := s.Store.Settings(ctx, caller.Tenant)
+	if err != nil {
+		return cases.Case{}, err
+	}
 	stored, err := s.Store.Step(ctx, caller.Tenant, caseID, func(c cases.Case) (cases.Case, cases.HistoryEntry, error) {
 		if _, err := cases.View(c, caller); err != nil {
 			return c, cases.HistoryEntry{}, err // outside the caller's scope: not found
@@ -48,12 +61,9 @@ func (s *Server) step(ctx context.Context, caseID string, st cases.Step) (*intak
 		return outbox.Add(ctx, tx, "intake", eventbus.TopicCaseEvents, caseTransitioned(c, h))
 	})
 	if err != nil {
-		return nil, stepStatus(err)
+		return cases.Case{}, stepStatus(err)
 	}
-	if view, err = cases.View(stored, caller); err != nil {
-		return nil, toStatus(err)
-	}
-	return toProto(view), nil
+	return stored, nil
 }
 
 // stepStatus turns a refused step into its status: 409 naming the current
@@ -131,6 +141,9 @@ func (s *Server) Answer(ctx context.Context, r *intakev1.AnswerRequest) (*intake
 }
 
 func (s *Server) RecordReturnVisit(ctx context.Context, r *intakev1.RecordReturnVisitRequest) (*intakev1.RecordReturnVisitResponse, error) {
+	if isServiceCall(ctx) {
+		return s.recordSurveyAnswer(ctx, r)
+	}
 	c, err := s.step(ctx, r.GetCaseId(), cases.Step{Action: cases.ActRecordReturnVisit, Satisfaction: int(r.GetSatisfaction()),
 		Text: r.GetComment(), Reached: r.GetReached()})
 	return &intakev1.RecordReturnVisitResponse{Case: c}, err

@@ -151,7 +151,7 @@ func TestParseKeysNamesTheBadEntryWithoutItsKey(t *testing.T) {
 	good := base64.StdEncoding.EncodeToString(secretA1)
 	short := base64.StdEncoding.EncodeToString([]byte("short"))
 	for spec, want := range map[string]string{
-		"bank-a:k1":                                "entry 1: want tenant:keyid:base64key",
+		"bank-a:k1": "entry 1: want tenant:keyid:base64key",
 		"bank-a:k1:" + good + ",bank-a:k1:" + good: "entry 2: key id k1 is listed twice for bank-a",
 		"bank-a:k1:" + short:                       "entry 1 (bank-a:k1): key has 5 bytes, want at least 32",
 		"bank-a:k1:%%%":                            "entry 1 (bank-a:k1): key is not base64",
