@@ -27,6 +27,60 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// A channel a customer can be told on.
+type ContactChannel int32
+
+const (
+	ContactChannel_CONTACT_CHANNEL_UNSPECIFIED ContactChannel = 0
+	ContactChannel_CONTACT_CHANNEL_SMS         ContactChannel = 1
+	ContactChannel_CONTACT_CHANNEL_EMAIL       ContactChannel = 2
+	// The bank's own app or online banking, which the bank's webhook feeds.
+	ContactChannel_CONTACT_CHANNEL_BANK_APP ContactChannel = 3
+)
+
+// Enum value maps for ContactChannel.
+var (
+	ContactChannel_name = map[int32]string{
+		0: "CONTACT_CHANNEL_UNSPECIFIED",
+		1: "CONTACT_CHANNEL_SMS",
+		2: "CONTACT_CHANNEL_EMAIL",
+		3: "CONTACT_CHANNEL_BANK_APP",
+	}
+	ContactChannel_value = map[string]int32{
+		"CONTACT_CHANNEL_UNSPECIFIED": 0,
+		"CONTACT_CHANNEL_SMS":         1,
+		"CONTACT_CHANNEL_EMAIL":       2,
+		"CONTACT_CHANNEL_BANK_APP":    3,
+	}
+)
+
+func (x ContactChannel) Enum() *ContactChannel {
+	p := new(ContactChannel)
+	*p = x
+	return p
+}
+
+func (x ContactChannel) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ContactChannel) Descriptor() protoreflect.EnumDescriptor {
+	return file_counterdesk_intake_v1_intake_proto_enumTypes[0].Descriptor()
+}
+
+func (ContactChannel) Type() protoreflect.EnumType {
+	return &file_counterdesk_intake_v1_intake_proto_enumTypes[0]
+}
+
+func (x ContactChannel) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ContactChannel.Descriptor instead.
+func (ContactChannel) EnumDescriptor() ([]byte, []int) {
+	return file_counterdesk_intake_v1_intake_proto_rawDescGZIP(), []int{0}
+}
+
 type Customer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The customer's name. Masked (e.g. 张*) for roles that do not need it.
@@ -40,9 +94,13 @@ type Customer struct {
 	// Defaults to CUSTOMER_TIER_REGULAR when not given.
 	Tier v1.CustomerTier `protobuf:"varint,6,opt,name=tier,proto3,enum=counterdesk.cases.v1.CustomerTier" json:"tier,omitempty"`
 	// BCP 47 language tag, e.g. "zh-CN" or "en". Chinese when empty.
-	Language      string `protobuf:"bytes,7,opt,name=language,proto3" json:"language,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Language string `protobuf:"bytes,7,opt,name=language,proto3" json:"language,omitempty"`
+	// How the customer wants to be told about the case. Unspecified: whatever
+	// reaches them (e-mail, else SMS, else the bank's app). SMS needs a phone,
+	// e-mail an address.
+	PreferredChannel ContactChannel `protobuf:"varint,8,opt,name=preferred_channel,json=preferredChannel,proto3,enum=counterdesk.intake.v1.ContactChannel" json:"preferred_channel,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Customer) Reset() {
@@ -122,6 +180,13 @@ func (x *Customer) GetLanguage() string {
 		return x.Language
 	}
 	return ""
+}
+
+func (x *Customer) GetPreferredChannel() ContactChannel {
+	if x != nil {
+		return x.PreferredChannel
+	}
+	return ContactChannel_CONTACT_CHANNEL_UNSPECIFIED
 }
 
 type Case struct {
@@ -3235,9 +3300,11 @@ type GetCaseContactResponse struct {
 	Language     string                 `protobuf:"bytes,7,opt,name=language,proto3" json:"language,omitempty"`
 	// The latest answer given to the customer (empty until answered): the
 	// notification service writes it to them.
-	Answer        string `protobuf:"bytes,8,opt,name=answer,proto3" json:"answer,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Answer string `protobuf:"bytes,8,opt,name=answer,proto3" json:"answer,omitempty"`
+	// The channel the customer chose; unspecified when none.
+	PreferredChannel ContactChannel `protobuf:"varint,9,opt,name=preferred_channel,json=preferredChannel,proto3,enum=counterdesk.intake.v1.ContactChannel" json:"preferred_channel,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *GetCaseContactResponse) Reset() {
@@ -3324,6 +3391,13 @@ func (x *GetCaseContactResponse) GetAnswer() string {
 		return x.Answer
 	}
 	return ""
+}
+
+func (x *GetCaseContactResponse) GetPreferredChannel() ContactChannel {
+	if x != nil {
+		return x.PreferredChannel
+	}
+	return ContactChannel_CONTACT_CHANNEL_UNSPECIFIED
 }
 
 type ListRelatedCasesRequest struct {
@@ -3755,7 +3829,7 @@ var File_counterdesk_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
-	"\"counterdesk/intake/v1/intake.proto\x12\x15counterdesk.intake.v1\x1a\x1bbuf/validate/validate.proto\x1a%counterdesk/cases/v1/case_types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x03\n" +
+	"\"counterdesk/intake/v1/intake.proto\x12\x15counterdesk.intake.v1\x1a\x1bbuf/validate/validate.proto\x1a%counterdesk/cases/v1/case_types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf9\x03\n" +
 	"\bCustomer\x12\x1d\n" +
 	"\x04name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\x04name\x12<\n" +
 	"\tid_number\x18\x02 \x01(\tB\x1f\xbaH\x1cr\x1a\x18 2\x16^$|^[0-9A-Za-z]{6,32}$R\bidNumber\x129\n" +
@@ -3764,7 +3838,8 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\xd8\x01\x01r\x05\x18\xfe\x01`\x01R\x05email\x12F\n" +
 	"\x0eaccount_number\x18\x05 \x01(\tB\x1f\xbaH\x1cr\x1a\x18\"2\x16^$|^[0-9A-Za-z]{6,34}$R\raccountNumber\x12@\n" +
 	"\x04tier\x18\x06 \x01(\x0e2\".counterdesk.cases.v1.CustomerTierB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04tier\x12H\n" +
-	"\blanguage\x18\a \x01(\tB,\xbaH)r'\x18\x102#^$|^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$R\blanguage\"\xbd\t\n" +
+	"\blanguage\x18\a \x01(\tB,\xbaH)r'\x18\x102#^$|^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$R\blanguage\x12\\\n" +
+	"\x11preferred_channel\x18\b \x01(\x0e2%.counterdesk.intake.v1.ContactChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10preferredChannel\"\xbd\t\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
@@ -4022,7 +4097,7 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\x03seq\x18\x01 \x01(\x05R\x03seq\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\":\n" +
 	"\x15GetCaseContactRequest\x12!\n" +
-	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"\xf4\x01\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"\xc8\x02\n" +
 	"\x16GetCaseContactResponse\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
@@ -4032,7 +4107,8 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\x05email\x18\x05 \x01(\tR\x05email\x12\x14\n" +
 	"\x05phone\x18\x06 \x01(\tR\x05phone\x12\x1a\n" +
 	"\blanguage\x18\a \x01(\tR\blanguage\x12\x16\n" +
-	"\x06answer\x18\b \x01(\tR\x06answer\"<\n" +
+	"\x06answer\x18\b \x01(\tR\x06answer\x12R\n" +
+	"\x11preferred_channel\x18\t \x01(\x0e2%.counterdesk.intake.v1.ContactChannelR\x10preferredChannel\"<\n" +
 	"\x17ListRelatedCasesRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"f\n" +
 	"\x18ListRelatedCasesResponse\x12\x17\n" +
@@ -4057,7 +4133,12 @@ const file_counterdesk_intake_v1_intake_proto_rawDesc = "" +
 	"\x03how\x18\x02 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x03how\"F\n" +
 	"\x13AcknowledgeResponse\x12/\n" +
-	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case2\xde\x1d\n" +
+	"\x04case\x18\x01 \x01(\v2\x1b.counterdesk.intake.v1.CaseR\x04case*\x83\x01\n" +
+	"\x0eContactChannel\x12\x1f\n" +
+	"\x1bCONTACT_CHANNEL_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13CONTACT_CHANNEL_SMS\x10\x01\x12\x19\n" +
+	"\x15CONTACT_CHANNEL_EMAIL\x10\x02\x12\x1c\n" +
+	"\x18CONTACT_CHANNEL_BANK_APP\x10\x032\xde\x1d\n" +
 	"\rIntakeService\x12}\n" +
 	"\n" +
 	"CreateCase\x12(.counterdesk.intake.v1.CreateCaseRequest\x1a).counterdesk.intake.v1.CreateCaseResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*b\x04case\"\t/v1/cases\x12{\n" +
@@ -4102,201 +4183,205 @@ func file_counterdesk_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_counterdesk_intake_v1_intake_proto_rawDescData
 }
 
+var file_counterdesk_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_counterdesk_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_counterdesk_intake_v1_intake_proto_goTypes = []any{
-	(*Customer)(nil),                    // 0: counterdesk.intake.v1.Customer
-	(*Case)(nil),                        // 1: counterdesk.intake.v1.Case
-	(*Verification)(nil),                // 2: counterdesk.intake.v1.Verification
-	(*Compensation)(nil),                // 3: counterdesk.intake.v1.Compensation
-	(*CaseAnswer)(nil),                  // 4: counterdesk.intake.v1.CaseAnswer
-	(*ReturnVisit)(nil),                 // 5: counterdesk.intake.v1.ReturnVisit
-	(*StartVerificationResponse)(nil),   // 6: counterdesk.intake.v1.StartVerificationResponse
-	(*RecordVerificationResponse)(nil),  // 7: counterdesk.intake.v1.RecordVerificationResponse
-	(*AnswerResponse)(nil),              // 8: counterdesk.intake.v1.AnswerResponse
-	(*RecordReturnVisitResponse)(nil),   // 9: counterdesk.intake.v1.RecordReturnVisitResponse
-	(*CloseResponse)(nil),               // 10: counterdesk.intake.v1.CloseResponse
-	(*WithdrawResponse)(nil),            // 11: counterdesk.intake.v1.WithdrawResponse
-	(*ReopenResponse)(nil),              // 12: counterdesk.intake.v1.ReopenResponse
-	(*RequestReviewResponse)(nil),       // 13: counterdesk.intake.v1.RequestReviewResponse
-	(*DecideReviewResponse)(nil),        // 14: counterdesk.intake.v1.DecideReviewResponse
-	(*AwaitCustomerResponse)(nil),       // 15: counterdesk.intake.v1.AwaitCustomerResponse
-	(*ResumeFromCustomerResponse)(nil),  // 16: counterdesk.intake.v1.ResumeFromCustomerResponse
-	(*StartVerificationRequest)(nil),    // 17: counterdesk.intake.v1.StartVerificationRequest
-	(*RecordVerificationRequest)(nil),   // 18: counterdesk.intake.v1.RecordVerificationRequest
-	(*AnswerRequest)(nil),               // 19: counterdesk.intake.v1.AnswerRequest
-	(*RecordReturnVisitRequest)(nil),    // 20: counterdesk.intake.v1.RecordReturnVisitRequest
-	(*CloseRequest)(nil),                // 21: counterdesk.intake.v1.CloseRequest
-	(*ResumeFromCustomerRequest)(nil),   // 22: counterdesk.intake.v1.ResumeFromCustomerRequest
-	(*AwaitAppraisalRequest)(nil),       // 23: counterdesk.intake.v1.AwaitAppraisalRequest
-	(*AwaitAppraisalResponse)(nil),      // 24: counterdesk.intake.v1.AwaitAppraisalResponse
-	(*ResumeFromAppraisalRequest)(nil),  // 25: counterdesk.intake.v1.ResumeFromAppraisalRequest
-	(*ResumeFromAppraisalResponse)(nil), // 26: counterdesk.intake.v1.ResumeFromAppraisalResponse
-	(*ReclassifyRequest)(nil),           // 27: counterdesk.intake.v1.ReclassifyRequest
-	(*ReclassifyResponse)(nil),          // 28: counterdesk.intake.v1.ReclassifyResponse
-	(*MoveBranchRequest)(nil),           // 29: counterdesk.intake.v1.MoveBranchRequest
-	(*MoveBranchResponse)(nil),          // 30: counterdesk.intake.v1.MoveBranchResponse
-	(*WithdrawRequest)(nil),             // 31: counterdesk.intake.v1.WithdrawRequest
-	(*ReopenRequest)(nil),               // 32: counterdesk.intake.v1.ReopenRequest
-	(*RequestReviewRequest)(nil),        // 33: counterdesk.intake.v1.RequestReviewRequest
-	(*AwaitCustomerRequest)(nil),        // 34: counterdesk.intake.v1.AwaitCustomerRequest
-	(*DecideReviewRequest)(nil),         // 35: counterdesk.intake.v1.DecideReviewRequest
-	(*Evidence)(nil),                    // 36: counterdesk.intake.v1.Evidence
-	(*AddNoteRequest)(nil),              // 37: counterdesk.intake.v1.AddNoteRequest
-	(*AddNoteResponse)(nil),             // 38: counterdesk.intake.v1.AddNoteResponse
-	(*GetCaseHistoryRequest)(nil),       // 39: counterdesk.intake.v1.GetCaseHistoryRequest
-	(*HistoryEntry)(nil),                // 40: counterdesk.intake.v1.HistoryEntry
-	(*GetCaseHistoryResponse)(nil),      // 41: counterdesk.intake.v1.GetCaseHistoryResponse
-	(*CreateCaseRequest)(nil),           // 42: counterdesk.intake.v1.CreateCaseRequest
-	(*CreateCaseResponse)(nil),          // 43: counterdesk.intake.v1.CreateCaseResponse
-	(*GetCaseRequest)(nil),              // 44: counterdesk.intake.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),             // 45: counterdesk.intake.v1.GetCaseResponse
-	(*ListCasesRequest)(nil),            // 46: counterdesk.intake.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),           // 47: counterdesk.intake.v1.ListCasesResponse
-	(*VerifyCaseAuditRequest)(nil),      // 48: counterdesk.intake.v1.VerifyCaseAuditRequest
-	(*VerifyCaseAuditResponse)(nil),     // 49: counterdesk.intake.v1.VerifyCaseAuditResponse
-	(*AuditBreak)(nil),                  // 50: counterdesk.intake.v1.AuditBreak
-	(*GetCaseContactRequest)(nil),       // 51: counterdesk.intake.v1.GetCaseContactRequest
-	(*GetCaseContactResponse)(nil),      // 52: counterdesk.intake.v1.GetCaseContactResponse
-	(*ListRelatedCasesRequest)(nil),     // 53: counterdesk.intake.v1.ListRelatedCasesRequest
-	(*ListRelatedCasesResponse)(nil),    // 54: counterdesk.intake.v1.ListRelatedCasesResponse
-	(*CaseSettings)(nil),                // 55: counterdesk.intake.v1.CaseSettings
-	(*GetCaseSettingsRequest)(nil),      // 56: counterdesk.intake.v1.GetCaseSettingsRequest
-	(*GetCaseSettingsResponse)(nil),     // 57: counterdesk.intake.v1.GetCaseSettingsResponse
-	(*PutCaseSettingsRequest)(nil),      // 58: counterdesk.intake.v1.PutCaseSettingsRequest
-	(*PutCaseSettingsResponse)(nil),     // 59: counterdesk.intake.v1.PutCaseSettingsResponse
-	(*AcknowledgeRequest)(nil),          // 60: counterdesk.intake.v1.AcknowledgeRequest
-	(*AcknowledgeResponse)(nil),         // 61: counterdesk.intake.v1.AcknowledgeResponse
-	(v1.CustomerTier)(0),                // 62: counterdesk.cases.v1.CustomerTier
-	(v1.Channel)(0),                     // 63: counterdesk.cases.v1.Channel
-	(v1.Category)(0),                    // 64: counterdesk.cases.v1.Category
-	(v1.Severity)(0),                    // 65: counterdesk.cases.v1.Severity
-	(*timestamppb.Timestamp)(nil),       // 66: google.protobuf.Timestamp
-	(v1.CaseStatus)(0),                  // 67: counterdesk.cases.v1.CaseStatus
-	(v1.CompensationKind)(0),            // 68: counterdesk.cases.v1.CompensationKind
-	(v1.RootCause)(0),                   // 69: counterdesk.cases.v1.RootCause
+	(ContactChannel)(0),                 // 0: counterdesk.intake.v1.ContactChannel
+	(*Customer)(nil),                    // 1: counterdesk.intake.v1.Customer
+	(*Case)(nil),                        // 2: counterdesk.intake.v1.Case
+	(*Verification)(nil),                // 3: counterdesk.intake.v1.Verification
+	(*Compensation)(nil),                // 4: counterdesk.intake.v1.Compensation
+	(*CaseAnswer)(nil),                  // 5: counterdesk.intake.v1.CaseAnswer
+	(*ReturnVisit)(nil),                 // 6: counterdesk.intake.v1.ReturnVisit
+	(*StartVerificationResponse)(nil),   // 7: counterdesk.intake.v1.StartVerificationResponse
+	(*RecordVerificationResponse)(nil),  // 8: counterdesk.intake.v1.RecordVerificationResponse
+	(*AnswerResponse)(nil),              // 9: counterdesk.intake.v1.AnswerResponse
+	(*RecordReturnVisitResponse)(nil),   // 10: counterdesk.intake.v1.RecordReturnVisitResponse
+	(*CloseResponse)(nil),               // 11: counterdesk.intake.v1.CloseResponse
+	(*WithdrawResponse)(nil),            // 12: counterdesk.intake.v1.WithdrawResponse
+	(*ReopenResponse)(nil),              // 13: counterdesk.intake.v1.ReopenResponse
+	(*RequestReviewResponse)(nil),       // 14: counterdesk.intake.v1.RequestReviewResponse
+	(*DecideReviewResponse)(nil),        // 15: counterdesk.intake.v1.DecideReviewResponse
+	(*AwaitCustomerResponse)(nil),       // 16: counterdesk.intake.v1.AwaitCustomerResponse
+	(*ResumeFromCustomerResponse)(nil),  // 17: counterdesk.intake.v1.ResumeFromCustomerResponse
+	(*StartVerificationRequest)(nil),    // 18: counterdesk.intake.v1.StartVerificationRequest
+	(*RecordVerificationRequest)(nil),   // 19: counterdesk.intake.v1.RecordVerificationRequest
+	(*AnswerRequest)(nil),               // 20: counterdesk.intake.v1.AnswerRequest
+	(*RecordReturnVisitRequest)(nil),    // 21: counterdesk.intake.v1.RecordReturnVisitRequest
+	(*CloseRequest)(nil),                // 22: counterdesk.intake.v1.CloseRequest
+	(*ResumeFromCustomerRequest)(nil),   // 23: counterdesk.intake.v1.ResumeFromCustomerRequest
+	(*AwaitAppraisalRequest)(nil),       // 24: counterdesk.intake.v1.AwaitAppraisalRequest
+	(*AwaitAppraisalResponse)(nil),      // 25: counterdesk.intake.v1.AwaitAppraisalResponse
+	(*ResumeFromAppraisalRequest)(nil),  // 26: counterdesk.intake.v1.ResumeFromAppraisalRequest
+	(*ResumeFromAppraisalResponse)(nil), // 27: counterdesk.intake.v1.ResumeFromAppraisalResponse
+	(*ReclassifyRequest)(nil),           // 28: counterdesk.intake.v1.ReclassifyRequest
+	(*ReclassifyResponse)(nil),          // 29: counterdesk.intake.v1.ReclassifyResponse
+	(*MoveBranchRequest)(nil),           // 30: counterdesk.intake.v1.MoveBranchRequest
+	(*MoveBranchResponse)(nil),          // 31: counterdesk.intake.v1.MoveBranchResponse
+	(*WithdrawRequest)(nil),             // 32: counterdesk.intake.v1.WithdrawRequest
+	(*ReopenRequest)(nil),               // 33: counterdesk.intake.v1.ReopenRequest
+	(*RequestReviewRequest)(nil),        // 34: counterdesk.intake.v1.RequestReviewRequest
+	(*AwaitCustomerRequest)(nil),        // 35: counterdesk.intake.v1.AwaitCustomerRequest
+	(*DecideReviewRequest)(nil),         // 36: counterdesk.intake.v1.DecideReviewRequest
+	(*Evidence)(nil),                    // 37: counterdesk.intake.v1.Evidence
+	(*AddNoteRequest)(nil),              // 38: counterdesk.intake.v1.AddNoteRequest
+	(*AddNoteResponse)(nil),             // 39: counterdesk.intake.v1.AddNoteResponse
+	(*GetCaseHistoryRequest)(nil),       // 40: counterdesk.intake.v1.GetCaseHistoryRequest
+	(*HistoryEntry)(nil),                // 41: counterdesk.intake.v1.HistoryEntry
+	(*GetCaseHistoryResponse)(nil),      // 42: counterdesk.intake.v1.GetCaseHistoryResponse
+	(*CreateCaseRequest)(nil),           // 43: counterdesk.intake.v1.CreateCaseRequest
+	(*CreateCaseResponse)(nil),          // 44: counterdesk.intake.v1.CreateCaseResponse
+	(*GetCaseRequest)(nil),              // 45: counterdesk.intake.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),             // 46: counterdesk.intake.v1.GetCaseResponse
+	(*ListCasesRequest)(nil),            // 47: counterdesk.intake.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),           // 48: counterdesk.intake.v1.ListCasesResponse
+	(*VerifyCaseAuditRequest)(nil),      // 49: counterdesk.intake.v1.VerifyCaseAuditRequest
+	(*VerifyCaseAuditResponse)(nil),     // 50: counterdesk.intake.v1.VerifyCaseAuditResponse
+	(*AuditBreak)(nil),                  // 51: counterdesk.intake.v1.AuditBreak
+	(*GetCaseContactRequest)(nil),       // 52: counterdesk.intake.v1.GetCaseContactRequest
+	(*GetCaseContactResponse)(nil),      // 53: counterdesk.intake.v1.GetCaseContactResponse
+	(*ListRelatedCasesRequest)(nil),     // 54: counterdesk.intake.v1.ListRelatedCasesRequest
+	(*ListRelatedCasesResponse)(nil),    // 55: counterdesk.intake.v1.ListRelatedCasesResponse
+	(*CaseSettings)(nil),                // 56: counterdesk.intake.v1.CaseSettings
+	(*GetCaseSettingsRequest)(nil),      // 57: counterdesk.intake.v1.GetCaseSettingsRequest
+	(*GetCaseSettingsResponse)(nil),     // 58: counterdesk.intake.v1.GetCaseSettingsResponse
+	(*PutCaseSettingsRequest)(nil),      // 59: counterdesk.intake.v1.PutCaseSettingsRequest
+	(*PutCaseSettingsResponse)(nil),     // 60: counterdesk.intake.v1.PutCaseSettingsResponse
+	(*AcknowledgeRequest)(nil),          // 61: counterdesk.intake.v1.AcknowledgeRequest
+	(*AcknowledgeResponse)(nil),         // 62: counterdesk.intake.v1.AcknowledgeResponse
+	(v1.CustomerTier)(0),                // 63: counterdesk.cases.v1.CustomerTier
+	(v1.Channel)(0),                     // 64: counterdesk.cases.v1.Channel
+	(v1.Category)(0),                    // 65: counterdesk.cases.v1.Category
+	(v1.Severity)(0),                    // 66: counterdesk.cases.v1.Severity
+	(*timestamppb.Timestamp)(nil),       // 67: google.protobuf.Timestamp
+	(v1.CaseStatus)(0),                  // 68: counterdesk.cases.v1.CaseStatus
+	(v1.CompensationKind)(0),            // 69: counterdesk.cases.v1.CompensationKind
+	(v1.RootCause)(0),                   // 70: counterdesk.cases.v1.RootCause
 }
 var file_counterdesk_intake_v1_intake_proto_depIdxs = []int32{
-	62, // 0: counterdesk.intake.v1.Customer.tier:type_name -> counterdesk.cases.v1.CustomerTier
-	63, // 1: counterdesk.intake.v1.Case.channel:type_name -> counterdesk.cases.v1.Channel
-	64, // 2: counterdesk.intake.v1.Case.category:type_name -> counterdesk.cases.v1.Category
-	65, // 3: counterdesk.intake.v1.Case.severity:type_name -> counterdesk.cases.v1.Severity
-	66, // 4: counterdesk.intake.v1.Case.occurred_at:type_name -> google.protobuf.Timestamp
-	0,  // 5: counterdesk.intake.v1.Case.customer:type_name -> counterdesk.intake.v1.Customer
-	67, // 6: counterdesk.intake.v1.Case.status:type_name -> counterdesk.cases.v1.CaseStatus
-	66, // 7: counterdesk.intake.v1.Case.created_at:type_name -> google.protobuf.Timestamp
-	66, // 8: counterdesk.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	2,  // 9: counterdesk.intake.v1.Case.verification:type_name -> counterdesk.intake.v1.Verification
-	4,  // 10: counterdesk.intake.v1.Case.answer:type_name -> counterdesk.intake.v1.CaseAnswer
-	5,  // 11: counterdesk.intake.v1.Case.return_visit:type_name -> counterdesk.intake.v1.ReturnVisit
-	66, // 12: counterdesk.intake.v1.Case.received_at:type_name -> google.protobuf.Timestamp
-	66, // 13: counterdesk.intake.v1.Verification.verified_at:type_name -> google.protobuf.Timestamp
-	68, // 14: counterdesk.intake.v1.Compensation.kind:type_name -> counterdesk.cases.v1.CompensationKind
-	69, // 15: counterdesk.intake.v1.CaseAnswer.root_cause:type_name -> counterdesk.cases.v1.RootCause
-	3,  // 16: counterdesk.intake.v1.CaseAnswer.compensation:type_name -> counterdesk.intake.v1.Compensation
-	66, // 17: counterdesk.intake.v1.CaseAnswer.answered_at:type_name -> google.protobuf.Timestamp
-	66, // 18: counterdesk.intake.v1.ReturnVisit.visited_at:type_name -> google.protobuf.Timestamp
-	1,  // 19: counterdesk.intake.v1.StartVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 20: counterdesk.intake.v1.RecordVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 21: counterdesk.intake.v1.AnswerResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 22: counterdesk.intake.v1.RecordReturnVisitResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 23: counterdesk.intake.v1.CloseResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 24: counterdesk.intake.v1.WithdrawResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 25: counterdesk.intake.v1.ReopenResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 26: counterdesk.intake.v1.RequestReviewResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 27: counterdesk.intake.v1.DecideReviewResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 28: counterdesk.intake.v1.AwaitCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 29: counterdesk.intake.v1.ResumeFromCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
-	69, // 30: counterdesk.intake.v1.AnswerRequest.root_cause:type_name -> counterdesk.cases.v1.RootCause
-	3,  // 31: counterdesk.intake.v1.AnswerRequest.compensation:type_name -> counterdesk.intake.v1.Compensation
-	1,  // 32: counterdesk.intake.v1.AwaitAppraisalResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 33: counterdesk.intake.v1.ResumeFromAppraisalResponse.case:type_name -> counterdesk.intake.v1.Case
-	65, // 34: counterdesk.intake.v1.ReclassifyRequest.severity:type_name -> counterdesk.cases.v1.Severity
-	1,  // 35: counterdesk.intake.v1.ReclassifyResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 36: counterdesk.intake.v1.MoveBranchResponse.case:type_name -> counterdesk.intake.v1.Case
-	36, // 37: counterdesk.intake.v1.AddNoteRequest.evidence:type_name -> counterdesk.intake.v1.Evidence
-	40, // 38: counterdesk.intake.v1.AddNoteResponse.entry:type_name -> counterdesk.intake.v1.HistoryEntry
-	66, // 39: counterdesk.intake.v1.HistoryEntry.at:type_name -> google.protobuf.Timestamp
-	67, // 40: counterdesk.intake.v1.HistoryEntry.from_status:type_name -> counterdesk.cases.v1.CaseStatus
-	67, // 41: counterdesk.intake.v1.HistoryEntry.to_status:type_name -> counterdesk.cases.v1.CaseStatus
-	36, // 42: counterdesk.intake.v1.HistoryEntry.evidence:type_name -> counterdesk.intake.v1.Evidence
-	40, // 43: counterdesk.intake.v1.GetCaseHistoryResponse.entries:type_name -> counterdesk.intake.v1.HistoryEntry
-	63, // 44: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
-	64, // 45: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
-	65, // 46: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
-	66, // 47: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
-	0,  // 48: counterdesk.intake.v1.CreateCaseRequest.customer:type_name -> counterdesk.intake.v1.Customer
-	66, // 49: counterdesk.intake.v1.CreateCaseRequest.received_at:type_name -> google.protobuf.Timestamp
-	1,  // 50: counterdesk.intake.v1.CreateCaseResponse.case:type_name -> counterdesk.intake.v1.Case
-	1,  // 51: counterdesk.intake.v1.GetCaseResponse.case:type_name -> counterdesk.intake.v1.Case
-	67, // 52: counterdesk.intake.v1.ListCasesRequest.status:type_name -> counterdesk.cases.v1.CaseStatus
-	64, // 53: counterdesk.intake.v1.ListCasesRequest.category:type_name -> counterdesk.cases.v1.Category
-	65, // 54: counterdesk.intake.v1.ListCasesRequest.severity:type_name -> counterdesk.cases.v1.Severity
-	66, // 55: counterdesk.intake.v1.ListCasesRequest.from:type_name -> google.protobuf.Timestamp
-	66, // 56: counterdesk.intake.v1.ListCasesRequest.to:type_name -> google.protobuf.Timestamp
-	1,  // 57: counterdesk.intake.v1.ListCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
-	50, // 58: counterdesk.intake.v1.VerifyCaseAuditResponse.first_broken:type_name -> counterdesk.intake.v1.AuditBreak
-	1,  // 59: counterdesk.intake.v1.ListRelatedCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
-	55, // 60: counterdesk.intake.v1.GetCaseSettingsResponse.settings:type_name -> counterdesk.intake.v1.CaseSettings
-	55, // 61: counterdesk.intake.v1.PutCaseSettingsRequest.settings:type_name -> counterdesk.intake.v1.CaseSettings
-	55, // 62: counterdesk.intake.v1.PutCaseSettingsResponse.settings:type_name -> counterdesk.intake.v1.CaseSettings
-	1,  // 63: counterdesk.intake.v1.AcknowledgeResponse.case:type_name -> counterdesk.intake.v1.Case
-	42, // 64: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
-	44, // 65: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
-	46, // 66: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
-	48, // 67: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:input_type -> counterdesk.intake.v1.VerifyCaseAuditRequest
-	17, // 68: counterdesk.intake.v1.IntakeService.StartVerification:input_type -> counterdesk.intake.v1.StartVerificationRequest
-	18, // 69: counterdesk.intake.v1.IntakeService.RecordVerification:input_type -> counterdesk.intake.v1.RecordVerificationRequest
-	19, // 70: counterdesk.intake.v1.IntakeService.Answer:input_type -> counterdesk.intake.v1.AnswerRequest
-	20, // 71: counterdesk.intake.v1.IntakeService.RecordReturnVisit:input_type -> counterdesk.intake.v1.RecordReturnVisitRequest
-	21, // 72: counterdesk.intake.v1.IntakeService.Close:input_type -> counterdesk.intake.v1.CloseRequest
-	31, // 73: counterdesk.intake.v1.IntakeService.Withdraw:input_type -> counterdesk.intake.v1.WithdrawRequest
-	32, // 74: counterdesk.intake.v1.IntakeService.Reopen:input_type -> counterdesk.intake.v1.ReopenRequest
-	33, // 75: counterdesk.intake.v1.IntakeService.RequestReview:input_type -> counterdesk.intake.v1.RequestReviewRequest
-	35, // 76: counterdesk.intake.v1.IntakeService.DecideReview:input_type -> counterdesk.intake.v1.DecideReviewRequest
-	34, // 77: counterdesk.intake.v1.IntakeService.AwaitCustomer:input_type -> counterdesk.intake.v1.AwaitCustomerRequest
-	22, // 78: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:input_type -> counterdesk.intake.v1.ResumeFromCustomerRequest
-	23, // 79: counterdesk.intake.v1.IntakeService.AwaitAppraisal:input_type -> counterdesk.intake.v1.AwaitAppraisalRequest
-	25, // 80: counterdesk.intake.v1.IntakeService.ResumeFromAppraisal:input_type -> counterdesk.intake.v1.ResumeFromAppraisalRequest
-	27, // 81: counterdesk.intake.v1.IntakeService.Reclassify:input_type -> counterdesk.intake.v1.ReclassifyRequest
-	29, // 82: counterdesk.intake.v1.IntakeService.MoveBranch:input_type -> counterdesk.intake.v1.MoveBranchRequest
-	60, // 83: counterdesk.intake.v1.IntakeService.Acknowledge:input_type -> counterdesk.intake.v1.AcknowledgeRequest
-	37, // 84: counterdesk.intake.v1.IntakeService.AddNote:input_type -> counterdesk.intake.v1.AddNoteRequest
-	39, // 85: counterdesk.intake.v1.IntakeService.GetCaseHistory:input_type -> counterdesk.intake.v1.GetCaseHistoryRequest
-	53, // 86: counterdesk.intake.v1.IntakeService.ListRelatedCases:input_type -> counterdesk.intake.v1.ListRelatedCasesRequest
-	56, // 87: counterdesk.intake.v1.IntakeService.GetCaseSettings:input_type -> counterdesk.intake.v1.GetCaseSettingsRequest
-	58, // 88: counterdesk.intake.v1.IntakeService.PutCaseSettings:input_type -> counterdesk.intake.v1.PutCaseSettingsRequest
-	51, // 89: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
-	43, // 90: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
-	45, // 91: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
-	47, // 92: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
-	49, // 93: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:output_type -> counterdesk.intake.v1.VerifyCaseAuditResponse
-	6,  // 94: counterdesk.intake.v1.IntakeService.StartVerification:output_type -> counterdesk.intake.v1.StartVerificationResponse
-	7,  // 95: counterdesk.intake.v1.IntakeService.RecordVerification:output_type -> counterdesk.intake.v1.RecordVerificationResponse
-	8,  // 96: counterdesk.intake.v1.IntakeService.Answer:output_type -> counterdesk.intake.v1.AnswerResponse
-	9,  // 97: counterdesk.intake.v1.IntakeService.RecordReturnVisit:output_type -> counterdesk.intake.v1.RecordReturnVisitResponse
-	10, // 98: counterdesk.intake.v1.IntakeService.Close:output_type -> counterdesk.intake.v1.CloseResponse
-	11, // 99: counterdesk.intake.v1.IntakeService.Withdraw:output_type -> counterdesk.intake.v1.WithdrawResponse
-	12, // 100: counterdesk.intake.v1.IntakeService.Reopen:output_type -> counterdesk.intake.v1.ReopenResponse
-	13, // 101: counterdesk.intake.v1.IntakeService.RequestReview:output_type -> counterdesk.intake.v1.RequestReviewResponse
-	14, // 102: counterdesk.intake.v1.IntakeService.DecideReview:output_type -> counterdesk.intake.v1.DecideReviewResponse
-	15, // 103: counterdesk.intake.v1.IntakeService.AwaitCustomer:output_type -> counterdesk.intake.v1.AwaitCustomerResponse
-	16, // 104: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:output_type -> counterdesk.intake.v1.ResumeFromCustomerResponse
-	24, // 105: counterdesk.intake.v1.IntakeService.AwaitAppraisal:output_type -> counterdesk.intake.v1.AwaitAppraisalResponse
-	26, // 106: counterdesk.intake.v1.IntakeService.ResumeFromAppraisal:output_type -> counterdesk.intake.v1.ResumeFromAppraisalResponse
-	28, // 107: counterdesk.intake.v1.IntakeService.Reclassify:output_type -> counterdesk.intake.v1.ReclassifyResponse
-	30, // 108: counterdesk.intake.v1.IntakeService.MoveBranch:output_type -> counterdesk.intake.v1.MoveBranchResponse
-	61, // 109: counterdesk.intake.v1.IntakeService.Acknowledge:output_type -> counterdesk.intake.v1.AcknowledgeResponse
-	38, // 110: counterdesk.intake.v1.IntakeService.AddNote:output_type -> counterdesk.intake.v1.AddNoteResponse
-	41, // 111: counterdesk.intake.v1.IntakeService.GetCaseHistory:output_type -> counterdesk.intake.v1.GetCaseHistoryResponse
-	54, // 112: counterdesk.intake.v1.IntakeService.ListRelatedCases:output_type -> counterdesk.intake.v1.ListRelatedCasesResponse
-	57, // 113: counterdesk.intake.v1.IntakeService.GetCaseSettings:output_type -> counterdesk.intake.v1.GetCaseSettingsResponse
-	59, // 114: counterdesk.intake.v1.IntakeService.PutCaseSettings:output_type -> counterdesk.intake.v1.PutCaseSettingsResponse
-	52, // 115: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
-	90, // [90:116] is the sub-list for method output_type
-	64, // [64:90] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	63, // 0: counterdesk.intake.v1.Customer.tier:type_name -> counterdesk.cases.v1.CustomerTier
+	0,  // 1: counterdesk.intake.v1.Customer.preferred_channel:type_name -> counterdesk.intake.v1.ContactChannel
+	64, // 2: counterdesk.intake.v1.Case.channel:type_name -> counterdesk.cases.v1.Channel
+	65, // 3: counterdesk.intake.v1.Case.category:type_name -> counterdesk.cases.v1.Category
+	66, // 4: counterdesk.intake.v1.Case.severity:type_name -> counterdesk.cases.v1.Severity
+	67, // 5: counterdesk.intake.v1.Case.occurred_at:type_name -> google.protobuf.Timestamp
+	1,  // 6: counterdesk.intake.v1.Case.customer:type_name -> counterdesk.intake.v1.Customer
+	68, // 7: counterdesk.intake.v1.Case.status:type_name -> counterdesk.cases.v1.CaseStatus
+	67, // 8: counterdesk.intake.v1.Case.created_at:type_name -> google.protobuf.Timestamp
+	67, // 9: counterdesk.intake.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	3,  // 10: counterdesk.intake.v1.Case.verification:type_name -> counterdesk.intake.v1.Verification
+	5,  // 11: counterdesk.intake.v1.Case.answer:type_name -> counterdesk.intake.v1.CaseAnswer
+	6,  // 12: counterdesk.intake.v1.Case.return_visit:type_name -> counterdesk.intake.v1.ReturnVisit
+	67, // 13: counterdesk.intake.v1.Case.received_at:type_name -> google.protobuf.Timestamp
+	67, // 14: counterdesk.intake.v1.Verification.verified_at:type_name -> google.protobuf.Timestamp
+	69, // 15: counterdesk.intake.v1.Compensation.kind:type_name -> counterdesk.cases.v1.CompensationKind
+	70, // 16: counterdesk.intake.v1.CaseAnswer.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	4,  // 17: counterdesk.intake.v1.CaseAnswer.compensation:type_name -> counterdesk.intake.v1.Compensation
+	67, // 18: counterdesk.intake.v1.CaseAnswer.answered_at:type_name -> google.protobuf.Timestamp
+	67, // 19: counterdesk.intake.v1.ReturnVisit.visited_at:type_name -> google.protobuf.Timestamp
+	2,  // 20: counterdesk.intake.v1.StartVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
+	2,  // 21: counterdesk.intake.v1.RecordVerificationResponse.case:type_name -> counterdesk.intake.v1.Case
+	2,  // 22: counterdesk.intake.v1.AnswerResponse.case:type_name -> counterdesk.intake.v1.Case
+	2,  // 23: counterdesk.intake.v1.RecordReturnVisitResponse.case:type_name -> counterdesk.intake.v1.Case
+	2,  // 24: counterdesk.intake.v1.CloseResponse.case:type_name -> counterdesk.intake.v1.Case
+	2,  // 25: counterdesk.intake.v1.WithdrawResponse.case:type_name -> counterdesk.intake.v1.Case
+	2,  // 26: counterdesk.intake.v1.ReopenResponse.case:type_name -> counterdesk.intake.v1.Case
+	2,  // 27: counterdesk.intake.v1.RequestReviewResponse.case:type_name -> counterdesk.intake.v1.Case
+	2,  // 28: counterdesk.intake.v1.DecideReviewResponse.case:type_name -> counterdesk.intake.v1.Case
+	2,  // 29: counterdesk.intake.v1.AwaitCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
+	2,  // 30: counterdesk.intake.v1.ResumeFromCustomerResponse.case:type_name -> counterdesk.intake.v1.Case
+	70, // 31: counterdesk.intake.v1.AnswerRequest.root_cause:type_name -> counterdesk.cases.v1.RootCause
+	4,  // 32: counterdesk.intake.v1.AnswerRequest.compensation:type_name -> counterdesk.intake.v1.Compensation
+	2,  // 33: counterdesk.intake.v1.AwaitAppraisalResponse.case:type_name -> counterdesk.intake.v1.Case
+	2,  // 34: counterdesk.intake.v1.ResumeFromAppraisalResponse.case:type_name -> counterdesk.intake.v1.Case
+	66, // 35: counterdesk.intake.v1.ReclassifyRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	2,  // 36: counterdesk.intake.v1.ReclassifyResponse.case:type_name -> counterdesk.intake.v1.Case
+	2,  // 37: counterdesk.intake.v1.MoveBranchResponse.case:type_name -> counterdesk.intake.v1.Case
+	37, // 38: counterdesk.intake.v1.AddNoteRequest.evidence:type_name -> counterdesk.intake.v1.Evidence
+	41, // 39: counterdesk.intake.v1.AddNoteResponse.entry:type_name -> counterdesk.intake.v1.HistoryEntry
+	67, // 40: counterdesk.intake.v1.HistoryEntry.at:type_name -> google.protobuf.Timestamp
+	68, // 41: counterdesk.intake.v1.HistoryEntry.from_status:type_name -> counterdesk.cases.v1.CaseStatus
+	68, // 42: counterdesk.intake.v1.HistoryEntry.to_status:type_name -> counterdesk.cases.v1.CaseStatus
+	37, // 43: counterdesk.intake.v1.HistoryEntry.evidence:type_name -> counterdesk.intake.v1.Evidence
+	41, // 44: counterdesk.intake.v1.GetCaseHistoryResponse.entries:type_name -> counterdesk.intake.v1.HistoryEntry
+	64, // 45: counterdesk.intake.v1.CreateCaseRequest.channel:type_name -> counterdesk.cases.v1.Channel
+	65, // 46: counterdesk.intake.v1.CreateCaseRequest.category:type_name -> counterdesk.cases.v1.Category
+	66, // 47: counterdesk.intake.v1.CreateCaseRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	67, // 48: counterdesk.intake.v1.CreateCaseRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	1,  // 49: counterdesk.intake.v1.CreateCaseRequest.customer:type_name -> counterdesk.intake.v1.Customer
+	67, // 50: counterdesk.intake.v1.CreateCaseRequest.received_at:type_name -> google.protobuf.Timestamp
+	2,  // 51: counterdesk.intake.v1.CreateCaseResponse.case:type_name -> counterdesk.intake.v1.Case
+	2,  // 52: counterdesk.intake.v1.GetCaseResponse.case:type_name -> counterdesk.intake.v1.Case
+	68, // 53: counterdesk.intake.v1.ListCasesRequest.status:type_name -> counterdesk.cases.v1.CaseStatus
+	65, // 54: counterdesk.intake.v1.ListCasesRequest.category:type_name -> counterdesk.cases.v1.Category
+	66, // 55: counterdesk.intake.v1.ListCasesRequest.severity:type_name -> counterdesk.cases.v1.Severity
+	67, // 56: counterdesk.intake.v1.ListCasesRequest.from:type_name -> google.protobuf.Timestamp
+	67, // 57: counterdesk.intake.v1.ListCasesRequest.to:type_name -> google.protobuf.Timestamp
+	2,  // 58: counterdesk.intake.v1.ListCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
+	51, // 59: counterdesk.intake.v1.VerifyCaseAuditResponse.first_broken:type_name -> counterdesk.intake.v1.AuditBreak
+	0,  // 60: counterdesk.intake.v1.GetCaseContactResponse.preferred_channel:type_name -> counterdesk.intake.v1.ContactChannel
+	2,  // 61: counterdesk.intake.v1.ListRelatedCasesResponse.cases:type_name -> counterdesk.intake.v1.Case
+	56, // 62: counterdesk.intake.v1.GetCaseSettingsResponse.settings:type_name -> counterdesk.intake.v1.CaseSettings
+	56, // 63: counterdesk.intake.v1.PutCaseSettingsRequest.settings:type_name -> counterdesk.intake.v1.CaseSettings
+	56, // 64: counterdesk.intake.v1.PutCaseSettingsResponse.settings:type_name -> counterdesk.intake.v1.CaseSettings
+	2,  // 65: counterdesk.intake.v1.AcknowledgeResponse.case:type_name -> counterdesk.intake.v1.Case
+	43, // 66: counterdesk.intake.v1.IntakeService.CreateCase:input_type -> counterdesk.intake.v1.CreateCaseRequest
+	45, // 67: counterdesk.intake.v1.IntakeService.GetCase:input_type -> counterdesk.intake.v1.GetCaseRequest
+	47, // 68: counterdesk.intake.v1.IntakeService.ListCases:input_type -> counterdesk.intake.v1.ListCasesRequest
+	49, // 69: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:input_type -> counterdesk.intake.v1.VerifyCaseAuditRequest
+	18, // 70: counterdesk.intake.v1.IntakeService.StartVerification:input_type -> counterdesk.intake.v1.StartVerificationRequest
+	19, // 71: counterdesk.intake.v1.IntakeService.RecordVerification:input_type -> counterdesk.intake.v1.RecordVerificationRequest
+	20, // 72: counterdesk.intake.v1.IntakeService.Answer:input_type -> counterdesk.intake.v1.AnswerRequest
+	21, // 73: counterdesk.intake.v1.IntakeService.RecordReturnVisit:input_type -> counterdesk.intake.v1.RecordReturnVisitRequest
+	22, // 74: counterdesk.intake.v1.IntakeService.Close:input_type -> counterdesk.intake.v1.CloseRequest
+	32, // 75: counterdesk.intake.v1.IntakeService.Withdraw:input_type -> counterdesk.intake.v1.WithdrawRequest
+	33, // 76: counterdesk.intake.v1.IntakeService.Reopen:input_type -> counterdesk.intake.v1.ReopenRequest
+	34, // 77: counterdesk.intake.v1.IntakeService.RequestReview:input_type -> counterdesk.intake.v1.RequestReviewRequest
+	36, // 78: counterdesk.intake.v1.IntakeService.DecideReview:input_type -> counterdesk.intake.v1.DecideReviewRequest
+	35, // 79: counterdesk.intake.v1.IntakeService.AwaitCustomer:input_type -> counterdesk.intake.v1.AwaitCustomerRequest
+	23, // 80: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:input_type -> counterdesk.intake.v1.ResumeFromCustomerRequest
+	24, // 81: counterdesk.intake.v1.IntakeService.AwaitAppraisal:input_type -> counterdesk.intake.v1.AwaitAppraisalRequest
+	26, // 82: counterdesk.intake.v1.IntakeService.ResumeFromAppraisal:input_type -> counterdesk.intake.v1.ResumeFromAppraisalRequest
+	28, // 83: counterdesk.intake.v1.IntakeService.Reclassify:input_type -> counterdesk.intake.v1.ReclassifyRequest
+	30, // 84: counterdesk.intake.v1.IntakeService.MoveBranch:input_type -> counterdesk.intake.v1.MoveBranchRequest
+	61, // 85: counterdesk.intake.v1.IntakeService.Acknowledge:input_type -> counterdesk.intake.v1.AcknowledgeRequest
+	38, // 86: counterdesk.intake.v1.IntakeService.AddNote:input_type -> counterdesk.intake.v1.AddNoteRequest
+	40, // 87: counterdesk.intake.v1.IntakeService.GetCaseHistory:input_type -> counterdesk.intake.v1.GetCaseHistoryRequest
+	54, // 88: counterdesk.intake.v1.IntakeService.ListRelatedCases:input_type -> counterdesk.intake.v1.ListRelatedCasesRequest
+	57, // 89: counterdesk.intake.v1.IntakeService.GetCaseSettings:input_type -> counterdesk.intake.v1.GetCaseSettingsRequest
+	59, // 90: counterdesk.intake.v1.IntakeService.PutCaseSettings:input_type -> counterdesk.intake.v1.PutCaseSettingsRequest
+	52, // 91: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:input_type -> counterdesk.intake.v1.GetCaseContactRequest
+	44, // 92: counterdesk.intake.v1.IntakeService.CreateCase:output_type -> counterdesk.intake.v1.CreateCaseResponse
+	46, // 93: counterdesk.intake.v1.IntakeService.GetCase:output_type -> counterdesk.intake.v1.GetCaseResponse
+	48, // 94: counterdesk.intake.v1.IntakeService.ListCases:output_type -> counterdesk.intake.v1.ListCasesResponse
+	50, // 95: counterdesk.intake.v1.IntakeService.VerifyCaseAudit:output_type -> counterdesk.intake.v1.VerifyCaseAuditResponse
+	7,  // 96: counterdesk.intake.v1.IntakeService.StartVerification:output_type -> counterdesk.intake.v1.StartVerificationResponse
+	8,  // 97: counterdesk.intake.v1.IntakeService.RecordVerification:output_type -> counterdesk.intake.v1.RecordVerificationResponse
+	9,  // 98: counterdesk.intake.v1.IntakeService.Answer:output_type -> counterdesk.intake.v1.AnswerResponse
+	10, // 99: counterdesk.intake.v1.IntakeService.RecordReturnVisit:output_type -> counterdesk.intake.v1.RecordReturnVisitResponse
+	11, // 100: counterdesk.intake.v1.IntakeService.Close:output_type -> counterdesk.intake.v1.CloseResponse
+	12, // 101: counterdesk.intake.v1.IntakeService.Withdraw:output_type -> counterdesk.intake.v1.WithdrawResponse
+	13, // 102: counterdesk.intake.v1.IntakeService.Reopen:output_type -> counterdesk.intake.v1.ReopenResponse
+	14, // 103: counterdesk.intake.v1.IntakeService.RequestReview:output_type -> counterdesk.intake.v1.RequestReviewResponse
+	15, // 104: counterdesk.intake.v1.IntakeService.DecideReview:output_type -> counterdesk.intake.v1.DecideReviewResponse
+	16, // 105: counterdesk.intake.v1.IntakeService.AwaitCustomer:output_type -> counterdesk.intake.v1.AwaitCustomerResponse
+	17, // 106: counterdesk.intake.v1.IntakeService.ResumeFromCustomer:output_type -> counterdesk.intake.v1.ResumeFromCustomerResponse
+	25, // 107: counterdesk.intake.v1.IntakeService.AwaitAppraisal:output_type -> counterdesk.intake.v1.AwaitAppraisalResponse
+	27, // 108: counterdesk.intake.v1.IntakeService.ResumeFromAppraisal:output_type -> counterdesk.intake.v1.ResumeFromAppraisalResponse
+	29, // 109: counterdesk.intake.v1.IntakeService.Reclassify:output_type -> counterdesk.intake.v1.ReclassifyResponse
+	31, // 110: counterdesk.intake.v1.IntakeService.MoveBranch:output_type -> counterdesk.intake.v1.MoveBranchResponse
+	62, // 111: counterdesk.intake.v1.IntakeService.Acknowledge:output_type -> counterdesk.intake.v1.AcknowledgeResponse
+	39, // 112: counterdesk.intake.v1.IntakeService.AddNote:output_type -> counterdesk.intake.v1.AddNoteResponse
+	42, // 113: counterdesk.intake.v1.IntakeService.GetCaseHistory:output_type -> counterdesk.intake.v1.GetCaseHistoryResponse
+	55, // 114: counterdesk.intake.v1.IntakeService.ListRelatedCases:output_type -> counterdesk.intake.v1.ListRelatedCasesResponse
+	58, // 115: counterdesk.intake.v1.IntakeService.GetCaseSettings:output_type -> counterdesk.intake.v1.GetCaseSettingsResponse
+	60, // 116: counterdesk.intake.v1.IntakeService.PutCaseSettings:output_type -> counterdesk.intake.v1.PutCaseSettingsResponse
+	53, // 117: counterdesk.intake.v1.IntakeInternalService.GetCaseContact:output_type -> counterdesk.intake.v1.GetCaseContactResponse
+	92, // [92:118] is the sub-list for method output_type
+	66, // [66:92] is the sub-list for method input_type
+	66, // [66:66] is the sub-list for extension type_name
+	66, // [66:66] is the sub-list for extension extendee
+	0,  // [0:66] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_intake_v1_intake_proto_init() }
@@ -4313,13 +4398,14 @@ func file_counterdesk_intake_v1_intake_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_intake_v1_intake_proto_rawDesc), len(file_counterdesk_intake_v1_intake_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
 		GoTypes:           file_counterdesk_intake_v1_intake_proto_goTypes,
 		DependencyIndexes: file_counterdesk_intake_v1_intake_proto_depIdxs,
+		EnumInfos:         file_counterdesk_intake_v1_intake_proto_enumTypes,
 		MessageInfos:      file_counterdesk_intake_v1_intake_proto_msgTypes,
 	}.Build()
 	File_counterdesk_intake_v1_intake_proto = out.File

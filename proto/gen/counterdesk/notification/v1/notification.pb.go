@@ -33,6 +33,8 @@ const (
 	NotificationChannel_NOTIFICATION_CHANNEL_EMAIL       NotificationChannel = 1
 	NotificationChannel_NOTIFICATION_CHANNEL_SMS         NotificationChannel = 2
 	NotificationChannel_NOTIFICATION_CHANNEL_WEBHOOK     NotificationChannel = 3
+	// The customer's preferred channel, chosen at each attempt.
+	NotificationChannel_NOTIFICATION_CHANNEL_CUSTOMER NotificationChannel = 4
 )
 
 // Enum value maps for NotificationChannel.
@@ -42,12 +44,14 @@ var (
 		1: "NOTIFICATION_CHANNEL_EMAIL",
 		2: "NOTIFICATION_CHANNEL_SMS",
 		3: "NOTIFICATION_CHANNEL_WEBHOOK",
+		4: "NOTIFICATION_CHANNEL_CUSTOMER",
 	}
 	NotificationChannel_value = map[string]int32{
 		"NOTIFICATION_CHANNEL_UNSPECIFIED": 0,
 		"NOTIFICATION_CHANNEL_EMAIL":       1,
 		"NOTIFICATION_CHANNEL_SMS":         2,
 		"NOTIFICATION_CHANNEL_WEBHOOK":     3,
+		"NOTIFICATION_CHANNEL_CUSTOMER":    4,
 	}
 )
 
@@ -84,8 +88,9 @@ const (
 	DeliveryStatus_DELIVERY_STATUS_UNSPECIFIED DeliveryStatus = 0
 	DeliveryStatus_DELIVERY_STATUS_PENDING     DeliveryStatus = 1 // queued, not yet accepted by the gateway
 	DeliveryStatus_DELIVERY_STATUS_SENT        DeliveryStatus = 2 // accepted by the SMTP relay / SMS gateway / webhook
-	DeliveryStatus_DELIVERY_STATUS_FAILED      DeliveryStatus = 3 // gave up after retries
-	DeliveryStatus_DELIVERY_STATUS_SKIPPED     DeliveryStatus = 4 // no usable address for the channel
+	DeliveryStatus_DELIVERY_STATUS_FAILED      DeliveryStatus = 3 // no longer used: see DELIVERY_STATUS_DEAD_LETTER
+	DeliveryStatus_DELIVERY_STATUS_SKIPPED     DeliveryStatus = 4 // nothing to send (a staff member without a work address, a warning already due)
+	DeliveryStatus_DELIVERY_STATUS_DEAD_LETTER DeliveryStatus = 5 // given up (retries used up, refused, no channel reaches the customer): waits for a replay
 )
 
 // Enum value maps for DeliveryStatus.
@@ -96,6 +101,7 @@ var (
 		2: "DELIVERY_STATUS_SENT",
 		3: "DELIVERY_STATUS_FAILED",
 		4: "DELIVERY_STATUS_SKIPPED",
+		5: "DELIVERY_STATUS_DEAD_LETTER",
 	}
 	DeliveryStatus_value = map[string]int32{
 		"DELIVERY_STATUS_UNSPECIFIED": 0,
@@ -103,6 +109,7 @@ var (
 		"DELIVERY_STATUS_SENT":        2,
 		"DELIVERY_STATUS_FAILED":      3,
 		"DELIVERY_STATUS_SKIPPED":     4,
+		"DELIVERY_STATUS_DEAD_LETTER": 5,
 	}
 )
 
@@ -142,12 +149,22 @@ type Notification struct {
 	Template string `protobuf:"bytes,4,opt,name=template,proto3" json:"template,omitempty"`
 	Language string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
 	// Masked recipient address, e.g. z***@example.com.
-	Recipient     string                 `protobuf:"bytes,6,opt,name=recipient,proto3" json:"recipient,omitempty"`
-	Status        DeliveryStatus         `protobuf:"varint,7,opt,name=status,proto3,enum=counterdesk.notification.v1.DeliveryStatus" json:"status,omitempty"`
-	Attempts      int32                  `protobuf:"varint,8,opt,name=attempts,proto3" json:"attempts,omitempty"`
-	LastError     string                 `protobuf:"bytes,9,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	SentAt        *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	Recipient string                 `protobuf:"bytes,6,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	Status    DeliveryStatus         `protobuf:"varint,7,opt,name=status,proto3,enum=counterdesk.notification.v1.DeliveryStatus" json:"status,omitempty"`
+	Attempts  int32                  `protobuf:"varint,8,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	LastError string                 `protobuf:"bytes,9,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	SentAt    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	// The channel asked for: NOTIFICATION_CHANNEL_CUSTOMER when the customer's
+	// preference decides at each attempt. channel is the one the last attempt
+	// used (unspecified before any, or when none reaches the customer).
+	RequestedChannel NotificationChannel `protobuf:"varint,12,opt,name=requested_channel,json=requestedChannel,proto3,enum=counterdesk.notification.v1.NotificationChannel" json:"requested_channel,omitempty"`
+	// Why the last attempt used its channel, or why it waits or could not go.
+	Decision string `protobuf:"bytes,13,opt,name=decision,proto3" json:"decision,omitempty"`
+	// Sent after the answer time it tells of had passed, saying so.
+	Late bool `protobuf:"varint,14,opt,name=late,proto3" json:"late,omitempty"`
+	// When the next attempt is due (pending only).
+	NextAttemptAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=next_attempt_at,json=nextAttemptAt,proto3" json:"next_attempt_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -259,6 +276,422 @@ func (x *Notification) GetSentAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Notification) GetRequestedChannel() NotificationChannel {
+	if x != nil {
+		return x.RequestedChannel
+	}
+	return NotificationChannel_NOTIFICATION_CHANNEL_UNSPECIFIED
+}
+
+func (x *Notification) GetDecision() string {
+	if x != nil {
+		return x.Decision
+	}
+	return ""
+}
+
+func (x *Notification) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
+}
+
+func (x *Notification) GetNextAttemptAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextAttemptAt
+	}
+	return nil
+}
+
+// One attempt of a notification.
+type NotificationAttempt struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Attempt int32                  `protobuf:"varint,1,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Channel NotificationChannel    `protobuf:"varint,2,opt,name=channel,proto3,enum=counterdesk.notification.v1.NotificationChannel" json:"channel,omitempty"`
+	// Masked, e.g. 138****5678; empty for an SRE.
+	Recipient string `protobuf:"bytes,3,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	// sent, retry, dead_letter or skipped.
+	Outcome       string                 `protobuf:"bytes,4,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	Error         string                 `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotificationAttempt) Reset() {
+	*x = NotificationAttempt{}
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotificationAttempt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotificationAttempt) ProtoMessage() {}
+
+func (x *NotificationAttempt) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotificationAttempt.ProtoReflect.Descriptor instead.
+func (*NotificationAttempt) Descriptor() ([]byte, []int) {
+	return file_counterdesk_notification_v1_notification_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *NotificationAttempt) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *NotificationAttempt) GetChannel() NotificationChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return NotificationChannel_NOTIFICATION_CHANNEL_UNSPECIFIED
+}
+
+func (x *NotificationAttempt) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+func (x *NotificationAttempt) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *NotificationAttempt) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *NotificationAttempt) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+type ListNotificationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required: which notifications, e.g. DELIVERY_STATUS_DEAD_LETTER.
+	Status DeliveryStatus `protobuf:"varint,1,opt,name=status,proto3,enum=counterdesk.notification.v1.DeliveryStatus" json:"status,omitempty"`
+	// 1-200; 50 when 0.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNotificationsRequest) Reset() {
+	*x = ListNotificationsRequest{}
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNotificationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNotificationsRequest) ProtoMessage() {}
+
+func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNotificationsRequest.ProtoReflect.Descriptor instead.
+func (*ListNotificationsRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_notification_v1_notification_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListNotificationsRequest) GetStatus() DeliveryStatus {
+	if x != nil {
+		return x.Status
+	}
+	return DeliveryStatus_DELIVERY_STATUS_UNSPECIFIED
+}
+
+func (x *ListNotificationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListNotificationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListNotificationsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Notifications []*Notification        `protobuf:"bytes,1,rep,name=notifications,proto3" json:"notifications,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNotificationsResponse) Reset() {
+	*x = ListNotificationsResponse{}
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNotificationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNotificationsResponse) ProtoMessage() {}
+
+func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNotificationsResponse.ProtoReflect.Descriptor instead.
+func (*ListNotificationsResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_notification_v1_notification_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListNotificationsResponse) GetNotifications() []*Notification {
+	if x != nil {
+		return x.Notifications
+	}
+	return nil
+}
+
+func (x *ListNotificationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type ListNotificationAttemptsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNotificationAttemptsRequest) Reset() {
+	*x = ListNotificationAttemptsRequest{}
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNotificationAttemptsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNotificationAttemptsRequest) ProtoMessage() {}
+
+func (x *ListNotificationAttemptsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNotificationAttemptsRequest.ProtoReflect.Descriptor instead.
+func (*ListNotificationAttemptsRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_notification_v1_notification_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListNotificationAttemptsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type ListNotificationAttemptsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Attempts      []*NotificationAttempt `protobuf:"bytes,2,rep,name=attempts,proto3" json:"attempts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNotificationAttemptsResponse) Reset() {
+	*x = ListNotificationAttemptsResponse{}
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNotificationAttemptsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNotificationAttemptsResponse) ProtoMessage() {}
+
+func (x *ListNotificationAttemptsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNotificationAttemptsResponse.ProtoReflect.Descriptor instead.
+func (*ListNotificationAttemptsResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_notification_v1_notification_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListNotificationAttemptsResponse) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ListNotificationAttemptsResponse) GetAttempts() []*NotificationAttempt {
+	if x != nil {
+		return x.Attempts
+	}
+	return nil
+}
+
+type RetryNotificationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryNotificationRequest) Reset() {
+	*x = RetryNotificationRequest{}
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryNotificationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryNotificationRequest) ProtoMessage() {}
+
+func (x *RetryNotificationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryNotificationRequest.ProtoReflect.Descriptor instead.
+func (*RetryNotificationRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_notification_v1_notification_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RetryNotificationRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type RetryNotificationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The notification, pending again.
+	Notification  *Notification `protobuf:"bytes,1,opt,name=notification,proto3" json:"notification,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryNotificationResponse) Reset() {
+	*x = RetryNotificationResponse{}
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryNotificationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryNotificationResponse) ProtoMessage() {}
+
+func (x *RetryNotificationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryNotificationResponse.ProtoReflect.Descriptor instead.
+func (*RetryNotificationResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_notification_v1_notification_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RetryNotificationResponse) GetNotification() *Notification {
+	if x != nil {
+		return x.Notification
+	}
+	return nil
+}
+
 type ListCaseNotificationsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -268,7 +701,7 @@ type ListCaseNotificationsRequest struct {
 
 func (x *ListCaseNotificationsRequest) Reset() {
 	*x = ListCaseNotificationsRequest{}
-	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[1]
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -280,7 +713,7 @@ func (x *ListCaseNotificationsRequest) String() string {
 func (*ListCaseNotificationsRequest) ProtoMessage() {}
 
 func (x *ListCaseNotificationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[1]
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -293,7 +726,7 @@ func (x *ListCaseNotificationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseNotificationsRequest.ProtoReflect.Descriptor instead.
 func (*ListCaseNotificationsRequest) Descriptor() ([]byte, []int) {
-	return file_counterdesk_notification_v1_notification_proto_rawDescGZIP(), []int{1}
+	return file_counterdesk_notification_v1_notification_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListCaseNotificationsRequest) GetCaseId() string {
@@ -313,7 +746,7 @@ type ListCaseNotificationsResponse struct {
 
 func (x *ListCaseNotificationsResponse) Reset() {
 	*x = ListCaseNotificationsResponse{}
-	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[2]
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -325,7 +758,7 @@ func (x *ListCaseNotificationsResponse) String() string {
 func (*ListCaseNotificationsResponse) ProtoMessage() {}
 
 func (x *ListCaseNotificationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[2]
+	mi := &file_counterdesk_notification_v1_notification_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -338,7 +771,7 @@ func (x *ListCaseNotificationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseNotificationsResponse.ProtoReflect.Descriptor instead.
 func (*ListCaseNotificationsResponse) Descriptor() ([]byte, []int) {
-	return file_counterdesk_notification_v1_notification_proto_rawDescGZIP(), []int{2}
+	return file_counterdesk_notification_v1_notification_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListCaseNotificationsResponse) GetCaseId() string {
@@ -359,7 +792,7 @@ var File_counterdesk_notification_v1_notification_proto protoreflect.FileDescrip
 
 const file_counterdesk_notification_v1_notification_proto_rawDesc = "" +
 	"\n" +
-	".counterdesk/notification/v1/notification.proto\x12\x1bcounterdesk.notification.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x03\n" +
+	".counterdesk/notification/v1/notification.proto\x12\x1bcounterdesk.notification.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x05\n" +
 	"\fNotification\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12J\n" +
@@ -374,25 +807,60 @@ const file_counterdesk_notification_v1_notification_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x123\n" +
-	"\asent_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\"A\n" +
+	"\asent_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12]\n" +
+	"\x11requested_channel\x18\f \x01(\x0e20.counterdesk.notification.v1.NotificationChannelR\x10requestedChannel\x12\x1a\n" +
+	"\bdecision\x18\r \x01(\tR\bdecision\x12\x12\n" +
+	"\x04late\x18\x0e \x01(\bR\x04late\x12B\n" +
+	"\x0fnext_attempt_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\rnextAttemptAt\"\xf5\x01\n" +
+	"\x13NotificationAttempt\x12\x18\n" +
+	"\aattempt\x18\x01 \x01(\x05R\aattempt\x12J\n" +
+	"\achannel\x18\x02 \x01(\x0e20.counterdesk.notification.v1.NotificationChannelR\achannel\x12\x1c\n" +
+	"\trecipient\x18\x03 \x01(\tR\trecipient\x12\x18\n" +
+	"\aoutcome\x18\x04 \x01(\tR\aoutcome\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\x12*\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xc0\x01\n" +
+	"\x18ListNotificationsRequest\x12R\n" +
+	"\x06status\x18\x01 \x01(\x0e2+.counterdesk.notification.v1.DeliveryStatusB\r\xbaH\n" +
+	"\xc8\x01\x01\x82\x01\x04\x10\x01 \x00R\x06status\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xc8\x01(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"\x94\x01\n" +
+	"\x19ListNotificationsResponse\x12O\n" +
+	"\rnotifications\x18\x01 \x03(\v2).counterdesk.notification.v1.NotificationR\rnotifications\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\";\n" +
+	"\x1fListNotificationAttemptsRequest\x12\x18\n" +
+	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\"\x80\x01\n" +
+	" ListNotificationAttemptsResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12L\n" +
+	"\battempts\x18\x02 \x03(\v20.counterdesk.notification.v1.NotificationAttemptR\battempts\"4\n" +
+	"\x18RetryNotificationRequest\x12\x18\n" +
+	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\"j\n" +
+	"\x19RetryNotificationResponse\x12M\n" +
+	"\fnotification\x18\x01 \x01(\v2).counterdesk.notification.v1.NotificationR\fnotification\"A\n" +
 	"\x1cListCaseNotificationsRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"\x89\x01\n" +
 	"\x1dListCaseNotificationsResponse\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12O\n" +
-	"\rnotifications\x18\x02 \x03(\v2).counterdesk.notification.v1.NotificationR\rnotifications*\x9b\x01\n" +
+	"\rnotifications\x18\x02 \x03(\v2).counterdesk.notification.v1.NotificationR\rnotifications*\xbe\x01\n" +
 	"\x13NotificationChannel\x12$\n" +
 	" NOTIFICATION_CHANNEL_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aNOTIFICATION_CHANNEL_EMAIL\x10\x01\x12\x1c\n" +
 	"\x18NOTIFICATION_CHANNEL_SMS\x10\x02\x12 \n" +
-	"\x1cNOTIFICATION_CHANNEL_WEBHOOK\x10\x03*\xa1\x01\n" +
+	"\x1cNOTIFICATION_CHANNEL_WEBHOOK\x10\x03\x12!\n" +
+	"\x1dNOTIFICATION_CHANNEL_CUSTOMER\x10\x04*\xc2\x01\n" +
 	"\x0eDeliveryStatus\x12\x1f\n" +
 	"\x1bDELIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17DELIVERY_STATUS_PENDING\x10\x01\x12\x18\n" +
 	"\x14DELIVERY_STATUS_SENT\x10\x02\x12\x1a\n" +
 	"\x16DELIVERY_STATUS_FAILED\x10\x03\x12\x1b\n" +
-	"\x17DELIVERY_STATUS_SKIPPED\x10\x042\xd1\x01\n" +
+	"\x17DELIVERY_STATUS_SKIPPED\x10\x04\x12\x1f\n" +
+	"\x1bDELIVERY_STATUS_DEAD_LETTER\x10\x052\xe2\x05\n" +
 	"\x13NotificationService\x12\xb9\x01\n" +
-	"\x15ListCaseNotifications\x129.counterdesk.notification.v1.ListCaseNotificationsRequest\x1a:.counterdesk.notification.v1.ListCaseNotificationsResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/cases/{case_id}/notificationsBYZWgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/notification/v1;notificationv1b\x06proto3"
+	"\x15ListCaseNotifications\x129.counterdesk.notification.v1.ListCaseNotificationsRequest\x1a:.counterdesk.notification.v1.ListCaseNotificationsResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/cases/{case_id}/notifications\x12\x9d\x01\n" +
+	"\x11ListNotifications\x125.counterdesk.notification.v1.ListNotificationsRequest\x1a6.counterdesk.notification.v1.ListNotificationsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/notifications\x12\xc0\x01\n" +
+	"\x18ListNotificationAttempts\x12<.counterdesk.notification.v1.ListNotificationAttemptsRequest\x1a=.counterdesk.notification.v1.ListNotificationAttemptsResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/notifications/{id}/attempts\x12\xab\x01\n" +
+	"\x11RetryNotification\x125.counterdesk.notification.v1.RetryNotificationRequest\x1a6.counterdesk.notification.v1.RetryNotificationResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/notifications/{id}:retryBYZWgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/notification/v1;notificationv1b\x06proto3"
 
 var (
 	file_counterdesk_notification_v1_notification_proto_rawDescOnce sync.Once
@@ -407,28 +875,49 @@ func file_counterdesk_notification_v1_notification_proto_rawDescGZIP() []byte {
 }
 
 var file_counterdesk_notification_v1_notification_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_counterdesk_notification_v1_notification_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_counterdesk_notification_v1_notification_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_counterdesk_notification_v1_notification_proto_goTypes = []any{
-	(NotificationChannel)(0),              // 0: counterdesk.notification.v1.NotificationChannel
-	(DeliveryStatus)(0),                   // 1: counterdesk.notification.v1.DeliveryStatus
-	(*Notification)(nil),                  // 2: counterdesk.notification.v1.Notification
-	(*ListCaseNotificationsRequest)(nil),  // 3: counterdesk.notification.v1.ListCaseNotificationsRequest
-	(*ListCaseNotificationsResponse)(nil), // 4: counterdesk.notification.v1.ListCaseNotificationsResponse
-	(*timestamppb.Timestamp)(nil),         // 5: google.protobuf.Timestamp
+	(NotificationChannel)(0),                 // 0: counterdesk.notification.v1.NotificationChannel
+	(DeliveryStatus)(0),                      // 1: counterdesk.notification.v1.DeliveryStatus
+	(*Notification)(nil),                     // 2: counterdesk.notification.v1.Notification
+	(*NotificationAttempt)(nil),              // 3: counterdesk.notification.v1.NotificationAttempt
+	(*ListNotificationsRequest)(nil),         // 4: counterdesk.notification.v1.ListNotificationsRequest
+	(*ListNotificationsResponse)(nil),        // 5: counterdesk.notification.v1.ListNotificationsResponse
+	(*ListNotificationAttemptsRequest)(nil),  // 6: counterdesk.notification.v1.ListNotificationAttemptsRequest
+	(*ListNotificationAttemptsResponse)(nil), // 7: counterdesk.notification.v1.ListNotificationAttemptsResponse
+	(*RetryNotificationRequest)(nil),         // 8: counterdesk.notification.v1.RetryNotificationRequest
+	(*RetryNotificationResponse)(nil),        // 9: counterdesk.notification.v1.RetryNotificationResponse
+	(*ListCaseNotificationsRequest)(nil),     // 10: counterdesk.notification.v1.ListCaseNotificationsRequest
+	(*ListCaseNotificationsResponse)(nil),    // 11: counterdesk.notification.v1.ListCaseNotificationsResponse
+	(*timestamppb.Timestamp)(nil),            // 12: google.protobuf.Timestamp
 }
 var file_counterdesk_notification_v1_notification_proto_depIdxs = []int32{
-	0, // 0: counterdesk.notification.v1.Notification.channel:type_name -> counterdesk.notification.v1.NotificationChannel
-	1, // 1: counterdesk.notification.v1.Notification.status:type_name -> counterdesk.notification.v1.DeliveryStatus
-	5, // 2: counterdesk.notification.v1.Notification.created_at:type_name -> google.protobuf.Timestamp
-	5, // 3: counterdesk.notification.v1.Notification.sent_at:type_name -> google.protobuf.Timestamp
-	2, // 4: counterdesk.notification.v1.ListCaseNotificationsResponse.notifications:type_name -> counterdesk.notification.v1.Notification
-	3, // 5: counterdesk.notification.v1.NotificationService.ListCaseNotifications:input_type -> counterdesk.notification.v1.ListCaseNotificationsRequest
-	4, // 6: counterdesk.notification.v1.NotificationService.ListCaseNotifications:output_type -> counterdesk.notification.v1.ListCaseNotificationsResponse
-	6, // [6:7] is the sub-list for method output_type
-	5, // [5:6] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	0,  // 0: counterdesk.notification.v1.Notification.channel:type_name -> counterdesk.notification.v1.NotificationChannel
+	1,  // 1: counterdesk.notification.v1.Notification.status:type_name -> counterdesk.notification.v1.DeliveryStatus
+	12, // 2: counterdesk.notification.v1.Notification.created_at:type_name -> google.protobuf.Timestamp
+	12, // 3: counterdesk.notification.v1.Notification.sent_at:type_name -> google.protobuf.Timestamp
+	0,  // 4: counterdesk.notification.v1.Notification.requested_channel:type_name -> counterdesk.notification.v1.NotificationChannel
+	12, // 5: counterdesk.notification.v1.Notification.next_attempt_at:type_name -> google.protobuf.Timestamp
+	0,  // 6: counterdesk.notification.v1.NotificationAttempt.channel:type_name -> counterdesk.notification.v1.NotificationChannel
+	12, // 7: counterdesk.notification.v1.NotificationAttempt.at:type_name -> google.protobuf.Timestamp
+	1,  // 8: counterdesk.notification.v1.ListNotificationsRequest.status:type_name -> counterdesk.notification.v1.DeliveryStatus
+	2,  // 9: counterdesk.notification.v1.ListNotificationsResponse.notifications:type_name -> counterdesk.notification.v1.Notification
+	3,  // 10: counterdesk.notification.v1.ListNotificationAttemptsResponse.attempts:type_name -> counterdesk.notification.v1.NotificationAttempt
+	2,  // 11: counterdesk.notification.v1.RetryNotificationResponse.notification:type_name -> counterdesk.notification.v1.Notification
+	2,  // 12: counterdesk.notification.v1.ListCaseNotificationsResponse.notifications:type_name -> counterdesk.notification.v1.Notification
+	10, // 13: counterdesk.notification.v1.NotificationService.ListCaseNotifications:input_type -> counterdesk.notification.v1.ListCaseNotificationsRequest
+	4,  // 14: counterdesk.notification.v1.NotificationService.ListNotifications:input_type -> counterdesk.notification.v1.ListNotificationsRequest
+	6,  // 15: counterdesk.notification.v1.NotificationService.ListNotificationAttempts:input_type -> counterdesk.notification.v1.ListNotificationAttemptsRequest
+	8,  // 16: counterdesk.notification.v1.NotificationService.RetryNotification:input_type -> counterdesk.notification.v1.RetryNotificationRequest
+	11, // 17: counterdesk.notification.v1.NotificationService.ListCaseNotifications:output_type -> counterdesk.notification.v1.ListCaseNotificationsResponse
+	5,  // 18: counterdesk.notification.v1.NotificationService.ListNotifications:output_type -> counterdesk.notification.v1.ListNotificationsResponse
+	7,  // 19: counterdesk.notification.v1.NotificationService.ListNotificationAttempts:output_type -> counterdesk.notification.v1.ListNotificationAttemptsResponse
+	9,  // 20: counterdesk.notification.v1.NotificationService.RetryNotification:output_type -> counterdesk.notification.v1.RetryNotificationResponse
+	17, // [17:21] is the sub-list for method output_type
+	13, // [13:17] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_notification_v1_notification_proto_init() }
@@ -442,7 +931,7 @@ func file_counterdesk_notification_v1_notification_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_notification_v1_notification_proto_rawDesc), len(file_counterdesk_notification_v1_notification_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   3,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,7 +21,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	NotificationService_ListCaseNotifications_FullMethodName = "/counterdesk.notification.v1.NotificationService/ListCaseNotifications"
+	NotificationService_ListCaseNotifications_FullMethodName    = "/counterdesk.notification.v1.NotificationService/ListCaseNotifications"
+	NotificationService_ListNotifications_FullMethodName        = "/counterdesk.notification.v1.NotificationService/ListNotifications"
+	NotificationService_ListNotificationAttempts_FullMethodName = "/counterdesk.notification.v1.NotificationService/ListNotificationAttempts"
+	NotificationService_RetryNotification_FullMethodName        = "/counterdesk.notification.v1.NotificationService/RetryNotification"
 )
 
 // NotificationServiceClient is the client API for NotificationService service.
@@ -32,6 +35,18 @@ const (
 type NotificationServiceClient interface {
 	// ListCaseNotifications returns every message sent, or being sent, about a case.
 	ListCaseNotifications(ctx context.Context, in *ListCaseNotificationsRequest, opts ...grpc.CallOption) (*ListCaseNotificationsResponse, error)
+	// ListNotifications returns the bank's notifications in one status, most
+	// recently changed first, e.g. the dead letters waiting for a replay.
+	// Callers: the bank's head office and its SREs (who see no addresses).
+	ListNotifications(ctx context.Context, in *ListNotificationsRequest, opts ...grpc.CallOption) (*ListNotificationsResponse, error)
+	// ListNotificationAttempts returns every attempt of one notification.
+	// Callers: as ListNotifications.
+	ListNotificationAttempts(ctx context.Context, in *ListNotificationAttemptsRequest, opts ...grpc.CallOption) (*ListNotificationAttemptsResponse, error)
+	// RetryNotification replays a dead letter: it is sent again, once, with a
+	// fresh set of retries and the same message id. Callers: as
+	// ListNotifications. A notification that is not a dead letter is refused
+	// (FailedPrecondition), so replaying twice sends once.
+	RetryNotification(ctx context.Context, in *RetryNotificationRequest, opts ...grpc.CallOption) (*RetryNotificationResponse, error)
 }
 
 type notificationServiceClient struct {
@@ -52,6 +67,36 @@ func (c *notificationServiceClient) ListCaseNotifications(ctx context.Context, i
 	return out, nil
 }
 
+func (c *notificationServiceClient) ListNotifications(ctx context.Context, in *ListNotificationsRequest, opts ...grpc.CallOption) (*ListNotificationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListNotificationsResponse)
+	err := c.cc.Invoke(ctx, NotificationService_ListNotifications_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) ListNotificationAttempts(ctx context.Context, in *ListNotificationAttemptsRequest, opts ...grpc.CallOption) (*ListNotificationAttemptsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListNotificationAttemptsResponse)
+	err := c.cc.Invoke(ctx, NotificationService_ListNotificationAttempts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notificationServiceClient) RetryNotification(ctx context.Context, in *RetryNotificationRequest, opts ...grpc.CallOption) (*RetryNotificationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RetryNotificationResponse)
+	err := c.cc.Invoke(ctx, NotificationService_RetryNotification_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NotificationServiceServer is the server API for NotificationService service.
 // All implementations must embed UnimplementedNotificationServiceServer
 // for forward compatibility.
@@ -60,6 +105,18 @@ func (c *notificationServiceClient) ListCaseNotifications(ctx context.Context, i
 type NotificationServiceServer interface {
 	// ListCaseNotifications returns every message sent, or being sent, about a case.
 	ListCaseNotifications(context.Context, *ListCaseNotificationsRequest) (*ListCaseNotificationsResponse, error)
+	// ListNotifications returns the bank's notifications in one status, most
+	// recently changed first, e.g. the dead letters waiting for a replay.
+	// Callers: the bank's head office and its SREs (who see no addresses).
+	ListNotifications(context.Context, *ListNotificationsRequest) (*ListNotificationsResponse, error)
+	// ListNotificationAttempts returns every attempt of one notification.
+	// Callers: as ListNotifications.
+	ListNotificationAttempts(context.Context, *ListNotificationAttemptsRequest) (*ListNotificationAttemptsResponse, error)
+	// RetryNotification replays a dead letter: it is sent again, once, with a
+	// fresh set of retries and the same message id. Callers: as
+	// ListNotifications. A notification that is not a dead letter is refused
+	// (FailedPrecondition), so replaying twice sends once.
+	RetryNotification(context.Context, *RetryNotificationRequest) (*RetryNotificationResponse, error)
 	mustEmbedUnimplementedNotificationServiceServer()
 }
 
@@ -72,6 +129,15 @@ type UnimplementedNotificationServiceServer struct{}
 
 func (UnimplementedNotificationServiceServer) ListCaseNotifications(context.Context, *ListCaseNotificationsRequest) (*ListCaseNotificationsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCaseNotifications not implemented")
+}
+func (UnimplementedNotificationServiceServer) ListNotifications(context.Context, *ListNotificationsRequest) (*ListNotificationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListNotifications not implemented")
+}
+func (UnimplementedNotificationServiceServer) ListNotificationAttempts(context.Context, *ListNotificationAttemptsRequest) (*ListNotificationAttemptsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListNotificationAttempts not implemented")
+}
+func (UnimplementedNotificationServiceServer) RetryNotification(context.Context, *RetryNotificationRequest) (*RetryNotificationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RetryNotification not implemented")
 }
 func (UnimplementedNotificationServiceServer) mustEmbedUnimplementedNotificationServiceServer() {}
 func (UnimplementedNotificationServiceServer) testEmbeddedByValue()                             {}
@@ -112,6 +178,60 @@ func _NotificationService_ListCaseNotifications_Handler(srv interface{}, ctx con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NotificationService_ListNotifications_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListNotificationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).ListNotifications(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_ListNotifications_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).ListNotifications(ctx, req.(*ListNotificationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_ListNotificationAttempts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListNotificationAttemptsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).ListNotificationAttempts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_ListNotificationAttempts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).ListNotificationAttempts(ctx, req.(*ListNotificationAttemptsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotificationService_RetryNotification_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RetryNotificationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotificationServiceServer).RetryNotification(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotificationService_RetryNotification_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotificationServiceServer).RetryNotification(ctx, req.(*RetryNotificationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NotificationService_ServiceDesc is the grpc.ServiceDesc for NotificationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -122,6 +242,18 @@ var NotificationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCaseNotifications",
 			Handler:    _NotificationService_ListCaseNotifications_Handler,
+		},
+		{
+			MethodName: "ListNotifications",
+			Handler:    _NotificationService_ListNotifications_Handler,
+		},
+		{
+			MethodName: "ListNotificationAttempts",
+			Handler:    _NotificationService_ListNotificationAttempts_Handler,
+		},
+		{
+			MethodName: "RetryNotification",
+			Handler:    _NotificationService_RetryNotification_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
