@@ -25,12 +25,17 @@ type Customer struct {
 	Account  string `json:"account,omitempty"`
 	Tier     string `json:"-"`
 	Language string `json:"-"`
+	// PreferredChannel is how the customer wants to be told (the
+	// ContactChannel name, e.g. "CONTACT_CHANNEL_SMS"); empty for none.
+	// Sealed with the addresses it chooses between.
+	PreferredChannel string `json:"preferredChannel,omitempty"`
 }
 
 // Masked returns the customer as a caller without need-to-know sees them.
 func (c Customer) Masked() Customer {
 	return Customer{Name: pii.MaskName(c.Name), IDNumber: pii.MaskID(c.IDNumber), Phone: pii.MaskPhone(c.Phone),
-		Email: pii.MaskEmail(c.Email), Account: pii.MaskAccount(c.Account), Tier: c.Tier, Language: c.Language}
+		Email: pii.MaskEmail(c.Email), Account: pii.MaskAccount(c.Account), Tier: c.Tier, Language: c.Language,
+		PreferredChannel: c.PreferredChannel}
 }
 
 // Case is a registered counter exception or complaint.
@@ -168,6 +173,15 @@ func PrepareWith(in New, b Branch, caller auth.Principal, pol Policy, now time.T
 		return Case{}, &FieldError{"reportedBy", "is required: the branch has no complaint manager, lobby manager or branch head to own the case"}
 	}
 	cust := in.Customer
+	if cust.PreferredChannel == "CONTACT_CHANNEL_UNSPECIFIED" {
+		cust.PreferredChannel = ""
+	}
+	switch {
+	case cust.PreferredChannel == "CONTACT_CHANNEL_SMS" && cust.Phone == "":
+		return Case{}, &FieldError{"customer.preferredChannel", "is CONTACT_CHANNEL_SMS, which needs customer.phone"}
+	case cust.PreferredChannel == "CONTACT_CHANNEL_EMAIL" && cust.Email == "":
+		return Case{}, &FieldError{"customer.preferredChannel", "is CONTACT_CHANNEL_EMAIL, which needs customer.email"}
+	}
 	if cust.Tier == "" || cust.Tier == "CUSTOMER_TIER_UNSPECIFIED" {
 		cust.Tier = "CUSTOMER_TIER_REGULAR"
 	}

@@ -55,6 +55,25 @@ func TestPrepare(t *testing.T) {
 			wantField: "branchId"},
 		{name: "an SRE may not register cases", caller: auth.Principal{Tenant: "bank-a", Subject: "ops", Role: auth.RoleSRE},
 			wantErr: ErrForbidden},
+		{name: "SMS chosen without a phone is refused", caller: system,
+			edit: func(n *New) { n.Customer.PreferredChannel = "CONTACT_CHANNEL_SMS" }, wantField: "customer.preferredChannel"},
+		{name: "e-mail chosen without an address is refused", caller: system,
+			edit: func(n *New) { n.Customer.PreferredChannel = "CONTACT_CHANNEL_EMAIL"; n.Customer.Phone = "13812345678" },
+			wantField: "customer.preferredChannel"},
+		{name: "the chosen channel is kept with the customer", caller: system,
+			edit: func(n *New) { n.Customer.PreferredChannel = "CONTACT_CHANNEL_SMS"; n.Customer.Phone = "13812345678" },
+			check: func(t *testing.T, c Case) {
+				if c.Customer.PreferredChannel != "CONTACT_CHANNEL_SMS" || c.Customer.Masked().PreferredChannel != "CONTACT_CHANNEL_SMS" {
+					t.Errorf("preferred channel %q", c.Customer.PreferredChannel)
+				}
+			}},
+		{name: "no channel chosen is kept as none", caller: system,
+			edit: func(n *New) { n.Customer.PreferredChannel = "CONTACT_CHANNEL_UNSPECIFIED" },
+			check: func(t *testing.T, c Case) {
+				if c.Customer.PreferredChannel != "" {
+					t.Errorf("preferred channel %q", c.Customer.PreferredChannel)
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

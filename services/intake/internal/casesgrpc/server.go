@@ -248,7 +248,8 @@ func (s *Internal) GetCaseContact(ctx context.Context, req *intakev1.GetCaseCont
 	return &intakev1.GetCaseContactResponse{
 		CaseId: c.ID, CaseNumber: c.Number, TenantId: c.Tenant, CustomerName: c.Customer.Name,
 		Email: c.Customer.Email, Phone: c.Customer.Phone, Language: c.Customer.Language,
-		Answer: answerText(c),
+		Answer:           answerText(c),
+		PreferredChannel: intakev1.ContactChannel(intakev1.ContactChannel_value[c.Customer.PreferredChannel]),
 	}, nil
 }
 
@@ -290,7 +291,8 @@ func fromProto(r *intakev1.CreateCaseRequest) cases.New {
 		Severity: r.GetSeverity().String(), Summary: r.GetSummary(), Description: r.GetDescription(),
 		OccurredAt: r.GetOccurredAt().AsTime(), ReportedBy: r.GetReportedBy(), ReceivedAt: receivedAt(r),
 		Customer: cases.Customer{Name: c.GetName(), IDNumber: c.GetIdNumber(), Phone: c.GetPhone(), Email: c.GetEmail(),
-			Account: c.GetAccountNumber(), Tier: c.GetTier().String(), Language: c.GetLanguage()},
+			Account: c.GetAccountNumber(), Tier: c.GetTier().String(), Language: c.GetLanguage(),
+			PreferredChannel: c.GetPreferredChannel().String()},
 	}
 }
 
@@ -303,7 +305,8 @@ func toProto(c cases.Case) *intakev1.Case {
 		Summary:  c.Summary, Description: c.Description, OccurredAt: timestamppb.New(c.OccurredAt), ReportedBy: c.ReportedBy,
 		Customer: &intakev1.Customer{Name: c.Customer.Name, IdNumber: c.Customer.IDNumber, Phone: c.Customer.Phone,
 			Email: c.Customer.Email, AccountNumber: c.Customer.Account,
-			Tier: casesv1.CustomerTier(casesv1.CustomerTier_value[c.Customer.Tier]), Language: c.Customer.Language},
+			Tier: casesv1.CustomerTier(casesv1.CustomerTier_value[c.Customer.Tier]), Language: c.Customer.Language,
+			PreferredChannel: intakev1.ContactChannel(intakev1.ContactChannel_value[c.Customer.PreferredChannel])},
 		Status:    casesv1.CaseStatus(casesv1.CaseStatus_value[c.Status]),
 		OwnerId:   c.OwnerID,
 		CreatedAt: timestamppb.New(c.CreatedAt), UpdatedAt: timestamppb.New(c.UpdatedAt),

@@ -387,3 +387,28 @@ func TestIdempotencyKeysBelongToTheirCaller(t *testing.T) {
 		t.Fatalf("another caller's request with the same key got case %q, want a case of its own", theirs.GetId())
 	}
 }
+
+func TestTheCustomersPreferredChannelIsKeptAndGivenToNotification(t *testing.T) {
+	f := newFixture(t)
+	req := request()
+	req.Customer.PreferredChannel = intakev1.ContactChannel_CONTACT_CHANNEL_SMS
+	c, err := f.server.CreateCase(as(system, "req-sms"), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := f.internal.GetCaseContact(as(notifier, ""), &intakev1.GetCaseContactRequest{CaseId: c.GetCase().GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetPreferredChannel() != intakev1.ContactChannel_CONTACT_CHANNEL_SMS {
+		t.Errorf("preferred channel %v, want SMS", resp.GetPreferredChannel())
+	}
+	req = request()
+	req.Customer.Phone = ""
+	req.Customer.PreferredChannel = intakev1.ContactChannel_CONTACT_CHANNEL_SMS
+	_, err = f.server.CreateCase(as(system, "req-sms-2"), req)
+	wantCode(t, err, codes.InvalidArgument)
+	if err == nil || !strings.Contains(err.Error(), "customer.preferredChannel") {
+		t.Errorf("error %v does not name customer.preferredChannel", err)
+	}
+}
