@@ -29,7 +29,7 @@ build:
 	@for s in $(SERVICES); do go build -o bin/$$s ./services/$$s/cmd/$$s; done
 	@go build -o bin/devstack ./tools/devstack
 
-SQLC_MODULES := services/slatimer services/notification services/routing
+SQLC_MODULES := services/slatimer services/notification services/routing services/reporting
 GENERATED = proto/gen $(foreach m,$(SQLC_MODULES),$(m)/internal/*/*db)
 
 generate: ## regenerate protobuf code from proto/ and sqlc queries

@@ -121,12 +121,12 @@ type Cursor struct {
 // Query is exactly the notices one list page reads: the caller's scope
 // narrowed by their filter. Empty Region or Branch: no restriction.
 type Query struct {
-	Tenant   string
-	Region   string
-	Branch   string
-	Status   Filter
-	Limit    int
-	After    *Cursor
+	Tenant string
+	Region string
+	Branch string
+	Status Filter
+	Limit  int
+	After  *Cursor
 }
 
 // DefaultPageSize and MaxPageSize bound a list page.
