@@ -86,3 +86,10 @@ type StandardAnswer struct {
 	UpdatedBy string
 	UpdatedAt time.Time
 }
+
+type SurveyAnswer struct {
+	SurveyID   string
+	TenantID   string
+	CaseID     string
+	AnsweredAt time.Time
+}
