@@ -9,12 +9,14 @@ import (
 	"os"
 
 	notificationv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/notification/v1"
+	"github.com/counterdesk/counterdesk/services/notification/internal/answers"
 	"github.com/counterdesk/counterdesk/services/notification/internal/dispatch"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notify"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifygrpc"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifykafka"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifypg"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifysmtp"
+	"github.com/counterdesk/counterdesk/services/notification/internal/templatepg"
 	"github.com/counterdesk/counterdesk/services/notification/migrations"
 	"github.com/counterdesk/counterdesk/services/platform/config"
 	"github.com/counterdesk/counterdesk/services/platform/service"
@@ -58,8 +60,10 @@ func run(ctx context.Context, now service.Clock) error {
 	}
 
 	store := notifypg.New(b.Pool)
+	templates := templatepg.New(b.Pool)
+	renderer := &notify.BankRenderer{Store: templates}
 	sender, err := dispatch.New(store, intake, &notifysmtp.Mailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom}, b.Log,
-		dispatch.Options{Now: now, StaffLanguage: staffLang})
+		dispatch.Options{Now: now, StaffLanguage: staffLang, Renderer: renderer})
 	if err != nil {
 		return err
 	}
@@ -69,5 +73,8 @@ func run(ctx context.Context, now service.Clock) error {
 
 	notificationv1.RegisterNotificationServiceServer(b.Server.GRPC, notifygrpc.NewServer(store, intake))
 	b.Server.AddGateway(notificationv1.RegisterNotificationServiceHandlerFromEndpoint)
+	notificationv1.RegisterMessageTemplateServiceServer(b.Server.GRPC, &notifygrpc.TemplateServer{Store: templates,
+		Answers: answers.Service{Store: templates, Categories: notifygrpc.Categories()}, Renderer: renderer, Now: now})
+	b.Server.AddGateway(notificationv1.RegisterMessageTemplateServiceHandlerFromEndpoint)
 	return b.Run(ctx)
 }

@@ -14,6 +14,14 @@ type action string
 
 const actReadNotifications action = "read a case's notifications"
 
+// The bank's message wordings and standard answers.
+const (
+	actReadTemplates  action = "read the bank's message templates"
+	actWriteTemplates action = "change the bank's message templates"
+	actReadAnswers    action = "read the bank's standard answers"
+	actWriteAnswers   action = "change the bank's standard answers"
+)
+
 // roleTable is notification's one role table; which case the caller may see
 // is intake's decision on top of it (CheckCaseAccess). SREs see no case
 // data; the operator belongs to no bank.
@@ -23,6 +31,16 @@ var roleTable = map[action][]auth.Role{
 		auth.RoleRegionalSupervisor, auth.RoleHeadOffice, auth.RoleTechSupport, auth.RoleCompliance,
 		auth.RoleLegal, auth.RoleBankSystem,
 	},
+	// Head office words what the bank sends; compliance reviews it.
+	actReadTemplates:  {auth.RoleHeadOffice, auth.RoleCompliance},
+	actWriteTemplates: {auth.RoleHeadOffice},
+	// Every member of staff answers customers, through the bank's systems
+	// too; head office and compliance keep the texts.
+	actReadAnswers: {
+		auth.RoleTeller, auth.RoleLobbyManager, auth.RoleComplaintManager, auth.RoleBranchHead,
+		auth.RoleRegionalSupervisor, auth.RoleHeadOffice, auth.RoleCompliance, auth.RoleLegal, auth.RoleBankSystem,
+	},
+	actWriteAnswers: {auth.RoleHeadOffice, auth.RoleCompliance},
 }
 
 func authorize(ctx context.Context, a action) (auth.Principal, error) {
