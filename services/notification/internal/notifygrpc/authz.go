@@ -14,6 +14,10 @@ type action string
 
 const actReadNotifications action = "read a case's notifications"
 
+// actOperateNotifications: list the bank's dead letters, read attempts and
+// replay a dead letter.
+const actOperateNotifications action = "list, inspect and retry the bank's notifications"
+
 // The bank's message wordings and standard answers.
 const (
 	actReadTemplates  action = "read the bank's message templates"
@@ -31,6 +35,8 @@ var roleTable = map[action][]auth.Role{
 		auth.RoleRegionalSupervisor, auth.RoleHeadOffice, auth.RoleTechSupport, auth.RoleCompliance,
 		auth.RoleLegal, auth.RoleBankSystem,
 	},
+	// The bank's head office and its SREs; SREs see no addresses.
+	actOperateNotifications: {auth.RoleHeadOffice, auth.RoleSRE},
 	// Head office words what the bank sends; compliance reviews it.
 	actReadTemplates:  {auth.RoleHeadOffice, auth.RoleCompliance},
 	actWriteTemplates: {auth.RoleHeadOffice},

@@ -7,6 +7,7 @@ import (
 
 	intakev1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1"
 	"github.com/counterdesk/counterdesk/services/notification/internal/dispatch"
+	"github.com/counterdesk/counterdesk/services/notification/internal/notify"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -57,7 +58,16 @@ func (i *Intake) CaseContact(ctx context.Context, caseID string) (dispatch.Conta
 	return dispatch.Contact{
 		TenantID: resp.GetTenantId(), CaseNumber: resp.GetCaseNumber(), CustomerName: resp.GetCustomerName(),
 		Email: resp.GetEmail(), Phone: resp.GetPhone(), Language: resp.GetLanguage(), Answer: resp.GetAnswer(),
+		PreferredChannel: preferred[resp.GetPreferredChannel()],
 	}, nil
+}
+
+// preferred maps intake's ContactChannel to a notification channel: the
+// bank's app is reached through the bank's webhook.
+var preferred = map[intakev1.ContactChannel]notify.Channel{
+	intakev1.ContactChannel_CONTACT_CHANNEL_SMS:      notify.ChannelSMS,
+	intakev1.ContactChannel_CONTACT_CHANNEL_EMAIL:    notify.ChannelEmail,
+	intakev1.ContactChannel_CONTACT_CHANNEL_BANK_APP: notify.ChannelWebhook,
 }
 
 // CheckCaseAccess asks intake, as the caller, whether the caller may see the

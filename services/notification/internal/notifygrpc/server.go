@@ -27,6 +27,9 @@ type CaseAccess interface {
 // Server implements NotificationService.
 type Server struct {
 	notificationv1.UnimplementedNotificationServiceServer
+	// Ops serves the bank-wide RPCs (dead letters, attempts, replays);
+	// nil: they answer Unimplemented.
+	Ops        *Operations
 	deliveries Deliveries
 	access     CaseAccess
 }
@@ -65,27 +68,60 @@ func (s *Server) ListCaseNotifications(ctx context.Context, req *notificationv1.
 	return resp, nil
 }
 
+// toProto shows d as it is: channel is the one the last attempt used,
+// requested_channel the one asked for (the customer's choice, or one
+// channel), decision why.
 func toProto(d notify.Delivery) *notificationv1.Notification {
 	n := &notificationv1.Notification{
-		Id: d.ID, CaseId: d.CaseID, Channel: channels[d.Channel], Template: string(d.Template),
+		Id: d.ID, CaseId: d.CaseID, Channel: channels[d.Via], RequestedChannel: channels[d.Channel], Template: string(d.Template),
 		Language: string(d.Language), Recipient: d.Recipient, Status: statuses[d.Status],
 		Attempts: int32(d.Attempts), LastError: d.LastError, CreatedAt: timestamppb.New(d.CreatedAt),
+		Decision: d.Decision, Late: d.Late,
 	}
 	if !d.SentAt.IsZero() {
 		n.SentAt = timestamppb.New(d.SentAt)
+	}
+	if d.Status == notify.StatusPending {
+		n.NextAttemptAt = timestamppb.New(d.NextAttemptAt)
 	}
 	return n
 }
 
 var channels = map[notify.Channel]notificationv1.NotificationChannel{
-	notify.ChannelEmail:   notificationv1.NotificationChannel_NOTIFICATION_CHANNEL_EMAIL,
-	notify.ChannelSMS:     notificationv1.NotificationChannel_NOTIFICATION_CHANNEL_SMS,
-	notify.ChannelWebhook: notificationv1.NotificationChannel_NOTIFICATION_CHANNEL_WEBHOOK,
+	notify.ChannelEmail:    notificationv1.NotificationChannel_NOTIFICATION_CHANNEL_EMAIL,
+	notify.ChannelSMS:      notificationv1.NotificationChannel_NOTIFICATION_CHANNEL_SMS,
+	notify.ChannelWebhook:  notificationv1.NotificationChannel_NOTIFICATION_CHANNEL_WEBHOOK,
+	notify.ChannelCustomer: notificationv1.NotificationChannel_NOTIFICATION_CHANNEL_CUSTOMER,
 }
 
 var statuses = map[notify.Status]notificationv1.DeliveryStatus{
-	notify.StatusPending: notificationv1.DeliveryStatus_DELIVERY_STATUS_PENDING,
-	notify.StatusSent:    notificationv1.DeliveryStatus_DELIVERY_STATUS_SENT,
-	notify.StatusFailed:  notificationv1.DeliveryStatus_DELIVERY_STATUS_FAILED,
-	notify.StatusSkipped: notificationv1.DeliveryStatus_DELIVERY_STATUS_SKIPPED,
+	notify.StatusPending:    notificationv1.DeliveryStatus_DELIVERY_STATUS_PENDING,
+	notify.StatusSent:       notificationv1.DeliveryStatus_DELIVERY_STATUS_SENT,
+	notify.StatusFailed:     notificationv1.DeliveryStatus_DELIVERY_STATUS_DEAD_LETTER,
+	notify.StatusSkipped:    notificationv1.DeliveryStatus_DELIVERY_STATUS_SKIPPED,
+	notify.StatusDeadLetter: notificationv1.DeliveryStatus_DELIVERY_STATUS_DEAD_LETTER,
+}
+
+// ListNotifications implements NotificationService (see Operations).
+func (s *Server) ListNotifications(ctx context.Context, req *notificationv1.ListNotificationsRequest) (*notificationv1.ListNotificationsResponse, error) {
+	if s.Ops == nil {
+		return s.UnimplementedNotificationServiceServer.ListNotifications(ctx, req)
+	}
+	return s.Ops.ListNotifications(ctx, req)
+}
+
+// ListNotificationAttempts implements NotificationService (see Operations).
+func (s *Server) ListNotificationAttempts(ctx context.Context, req *notificationv1.ListNotificationAttemptsRequest) (*notificationv1.ListNotificationAttemptsResponse, error) {
+	if s.Ops == nil {
+		return s.UnimplementedNotificationServiceServer.ListNotificationAttempts(ctx, req)
+	}
+	return s.Ops.ListNotificationAttempts(ctx, req)
+}
+
+// RetryNotification implements NotificationService (see Operations).
+func (s *Server) RetryNotification(ctx context.Context, req *notificationv1.RetryNotificationRequest) (*notificationv1.RetryNotificationResponse, error) {
+	if s.Ops == nil {
+		return s.UnimplementedNotificationServiceServer.RetryNotification(ctx, req)
+	}
+	return s.Ops.RetryNotification(ctx, req)
 }

@@ -199,3 +199,60 @@ func TestANameWithLineBreaksCannotAddHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthenticationAndAnHTMLAlternativeReachARealRelay(t *testing.T) {
+	sink, err := localinfra.StartMailSink(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sink.Close() })
+	m := testMail()
+	m.HTML = "<p>尊敬的张三：</p>"
+	mailer := &Mailer{Addr: sink.Addr(), From: "counterdesk@localhost", Username: "counterdesk", Password: "s3cret"}
+	if err := mailer.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := mailer.Send(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := sink.Messages()
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("messages %v, %v", msgs, err)
+	}
+	if msgs[0].HTML != m.HTML || !strings.Contains(msgs[0].Body, "尊敬的张三") || msgs[0].MessageID != m.MessageID {
+		t.Errorf("html %q, body %q, id %q", msgs[0].HTML, msgs[0].Body, msgs[0].MessageID)
+	}
+}
+
+// A relay that does not offer STARTTLS when SMTP_TLS=starttls is an error,
+// never a fall-back to plain text (the local sink offers no TLS).
+func TestRequiredSTARTTLSNeverFallsBackToPlainText(t *testing.T) {
+	sink, err := localinfra.StartMailSink(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sink.Close() })
+	err = (&Mailer{Addr: sink.Addr(), From: "counterdesk@localhost", TLS: TLSStartTLS, Username: "u", Password: "p"}).Send(context.Background(), testMail())
+	var se *Error
+	if !errors.As(err, &se) || strings.Contains(err.Error(), "zhang") {
+		t.Fatalf("err = %v, want an smtp Error without the address", err)
+	}
+	if msgs, _ := sink.Messages(); len(msgs) != 0 {
+		t.Fatalf("%d messages went in plain text", len(msgs))
+	}
+}
+
+func TestAConfigurationThatCanNeverSendIsRefused(t *testing.T) {
+	for _, m := range []Mailer{
+		{Addr: "relay", From: "a@b.example"},
+		{Addr: "relay:25", From: "a@b.example", TLS: "ssl"},
+		{Addr: "relay:25", From: "not an address"},
+		{Addr: "relay:25", From: "a@b.example", Password: "p"},
+	} {
+		if err := m.Validate(); err == nil {
+			t.Errorf("%+v accepted", m)
+		}
+	}
+}
