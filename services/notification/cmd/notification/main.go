@@ -67,14 +67,16 @@ func run(ctx context.Context, now service.Clock) error {
 	if err != nil {
 		return err
 	}
-	handler := &notifykafka.Handler{Store: store, Contacts: routing, Log: b.Log, Now: now}
+	rules := &templatepg.RuleCache{Store: templates}
+	handler := &notifykafka.Handler{Store: store, Contacts: routing, Log: b.Log, Now: now, Rules: rules}
 	b.Consume(notifykafka.Group, notifykafka.Topics, handler.Handle, notifykafka.WakeAfterCommit(sender.Wake))
 	b.Go("sender", sender.Run)
 
 	notificationv1.RegisterNotificationServiceServer(b.Server.GRPC, notifygrpc.NewServer(store, intake))
 	b.Server.AddGateway(notificationv1.RegisterNotificationServiceHandlerFromEndpoint)
 	notificationv1.RegisterMessageTemplateServiceServer(b.Server.GRPC, &notifygrpc.TemplateServer{Store: templates,
-		Answers: answers.Service{Store: templates, Categories: notifygrpc.Categories()}, Renderer: renderer, Now: now})
+		Answers: answers.Service{Store: templates, Categories: notifygrpc.Categories()}, Renderer: renderer,
+		Rules: templates, Forget: rules.Forget, Now: now})
 	b.Server.AddGateway(notificationv1.RegisterMessageTemplateServiceHandlerFromEndpoint)
 	return b.Run(ctx)
 }

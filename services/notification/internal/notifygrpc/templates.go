@@ -31,7 +31,17 @@ type TemplateServer struct {
 	// Renderer, when set, forgets a changed wording at once (this
 	// replica; others within its cache time).
 	Renderer *notify.BankRenderer
-	Now      func() time.Time
+	// Rules keeps the banks' notification rules; Forget drops this
+	// replica's cached copy of a bank's rules when they change.
+	Rules  RuleStore
+	Forget func(tenantID string)
+	Now    func() time.Time
+}
+
+// RuleStore keeps banks' notification rules.
+type RuleStore interface {
+	Rules(ctx context.Context, tenantID string) (notify.Rules, error)
+	PutRules(ctx context.Context, tenantID string, rules []notify.Rule, by string, at time.Time) error
 }
 
 func (s *TemplateServer) now() time.Time {
@@ -241,4 +251,63 @@ func (s *TemplateServer) DeleteStandardAnswer(ctx context.Context, req *notifica
 		return nil, status.Error(codes.Unavailable, "drop standard answer: database unavailable")
 	}
 	return &notificationv1.DeleteStandardAnswerResponse{}, nil
+}
+
+func rulesProto(rs []notify.Rule) []*notificationv1.NotificationRule {
+	out := make([]*notificationv1.NotificationRule, 0, len(rs))
+	for _, r := range rs {
+		p := &notificationv1.NotificationRule{Template: string(r.Template), Enabled: r.Enabled}
+		for _, ch := range r.Channels {
+			p.Channels = append(p.Channels, string(ch))
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// GetNotificationRules implements MessageTemplateService.
+func (s *TemplateServer) GetNotificationRules(ctx context.Context, _ *notificationv1.GetNotificationRulesRequest) (*notificationv1.GetNotificationRulesResponse, error) {
+	p, err := authorize(ctx, actReadTemplates)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.Rules.Rules(ctx, p.Tenant)
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, "read notification rules: database unavailable")
+	}
+	resp := &notificationv1.GetNotificationRulesResponse{Rules: rulesProto(rs.All()), UpdatedBy: rs.UpdatedBy}
+	if !rs.UpdatedAt.IsZero() {
+		resp.UpdatedAt = timestamppb.New(rs.UpdatedAt)
+	}
+	return resp, nil
+}
+
+// PutNotificationRules implements MessageTemplateService.
+func (s *TemplateServer) PutNotificationRules(ctx context.Context, req *notificationv1.PutNotificationRulesRequest) (*notificationv1.PutNotificationRulesResponse, error) {
+	p, err := authorize(ctx, actWriteTemplates)
+	if err != nil {
+		return nil, err
+	}
+	rules := make([]notify.Rule, 0, len(req.GetRules()))
+	for _, r := range req.GetRules() {
+		rule := notify.Rule{Template: notify.Template(r.GetTemplate()), Enabled: r.GetEnabled()}
+		for _, ch := range r.GetChannels() {
+			rule.Channels = append(rule.Channels, notify.Channel(ch))
+		}
+		rules = append(rules, rule)
+	}
+	if err := notify.ValidateRules(rules); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	if err := s.Rules.PutRules(ctx, p.Tenant, rules, p.Subject, s.now()); err != nil {
+		return nil, status.Error(codes.Unavailable, "keep notification rules: database unavailable")
+	}
+	if s.Forget != nil {
+		s.Forget(p.Tenant)
+	}
+	kept := notify.Rules{ByTemplate: map[notify.Template]notify.Rule{}}
+	for _, r := range rules {
+		kept.ByTemplate[r.Template] = r
+	}
+	return &notificationv1.PutNotificationRulesResponse{Rules: rulesProto(kept.All())}, nil
 }

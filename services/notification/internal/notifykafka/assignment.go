@@ -54,7 +54,7 @@ func (h *Handler) assignmentMade(ctx context.Context, tx pgx.Tx, env *eventsv1.E
 	if customer {
 		d := notify.NewHandedOverDelivery(HandedOverID(env.GetTenantId(), env.GetEventId()), env.GetTenantId(), env.GetCaseId(),
 			notify.ChannelEmail, a, env.GetEventId(), trace, h.now())
-		if _, err := h.Store.Enqueue(ctx, tx, d); err != nil {
+		if _, err := h.enqueue(ctx, tx, d); err != nil {
 			return fmt.Errorf("queue hand-over notice of case %s: %w", env.GetCaseId(), err)
 		}
 	}
@@ -68,7 +68,7 @@ func (h *Handler) assignmentMade(ctx context.Context, tx pgx.Tx, env *eventsv1.E
 	for _, r := range recipients {
 		d := notify.NewStaffNoticeDelivery(StaffAlertID(env.GetTenantId(), env.GetEventId(), r.notice.Template, r.who.ID),
 			env.GetTenantId(), env.GetCaseId(), a, r.notice, r.who, env.GetEventId(), trace, h.now())
-		added, err := h.Store.Enqueue(ctx, tx, d)
+		added, err := h.enqueue(ctx, tx, d)
 		if err != nil {
 			return fmt.Errorf("queue %s of case %s: %w", r.notice.Template, env.GetCaseId(), err)
 		}

@@ -50,6 +50,29 @@ type Handler struct {
 	Log      *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Rules are the banks' notification rules; nil: every message is sent.
+	Rules RuleSource
+}
+
+// RuleSource reads a bank's notification rules.
+type RuleSource interface {
+	Rules(ctx context.Context, tenantID string) (notify.Rules, error)
+}
+
+// enqueue stores d, or, when the bank's rules do not send its template,
+// records it as skipped for that reason: a message not sent is a decision
+// on the record, never a silence.
+func (h *Handler) enqueue(ctx context.Context, tx pgx.Tx, d notify.Delivery) (bool, error) {
+	if h.Rules != nil {
+		rs, err := h.Rules.Rules(ctx, d.TenantID)
+		if err != nil {
+			return false, fmt.Errorf("read the bank's notification rules: %w", err)
+		}
+		if !rs.For(d.Template).Enabled {
+			d.Status, d.LastError = notify.StatusSkipped, notify.ReasonRuleDisabled
+		}
+	}
+	return h.Store.Enqueue(ctx, tx, d)
 }
 
 // Handle is an eventbus.Handler. Events it has no message for are accepted
@@ -126,7 +149,7 @@ func (h *Handler) deadlinesArmed(ctx context.Context, tx pgx.Tx, env *eventsv1.E
 	otel.GetTextMapPropagator().Inject(ctx, trace)
 	d := notify.NewDelivery(id.String(), env.GetTenantId(), env.GetCaseId(), notify.ChannelEmail,
 		notify.TemplateCaseAcknowledgment, ack, trace, h.now())
-	added, err := h.Store.Enqueue(ctx, tx, d)
+	added, err := h.enqueue(ctx, tx, d)
 	if err != nil {
 		return fmt.Errorf("queue acknowledgment of case %s: %w", env.GetCaseId(), err)
 	}
@@ -202,7 +225,7 @@ func (h *Handler) deadlineRecomputed(ctx context.Context, tx pgx.Tx, env *events
 	otel.GetTextMapPropagator().Inject(ctx, trace)
 	d := notify.NewDateMovedDelivery(DateMovedID(env.GetTenantId(), env.GetEventId()), env.GetTenantId(), env.GetCaseId(),
 		notify.ChannelEmail, move, env.GetEventId(), trace, h.now())
-	added, err := h.Store.Enqueue(ctx, tx, d)
+	added, err := h.enqueue(ctx, tx, d)
 	if err != nil {
 		return fmt.Errorf("queue date move of case %s: %w", env.GetCaseId(), err)
 	}
@@ -234,7 +257,7 @@ func (h *Handler) answered(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelop
 	otel.GetTextMapPropagator().Inject(ctx, trace)
 	d := notify.NewAnswerDelivery(AnswerID(env.GetTenantId(), env.GetEventId()), env.GetTenantId(), env.GetCaseId(),
 		notify.ChannelEmail, ev.GetAt().AsTime(), env.GetEventId(), trace, h.now())
-	added, err := h.Store.Enqueue(ctx, tx, d)
+	added, err := h.enqueue(ctx, tx, d)
 	if err != nil {
 		return fmt.Errorf("queue answer of case %s: %w", env.GetCaseId(), err)
 	}

@@ -135,7 +135,7 @@ func (h *Handler) deadlineAlert(ctx context.Context, tx pgx.Tx, env *eventsv1.En
 	for _, r := range recipients {
 		d := notify.NewStaffAlertDelivery(StaffAlertID(env.GetTenantId(), env.GetEventId(), a.Template, r.ID),
 			env.GetTenantId(), env.GetCaseId(), a, r, env.GetEventId(), trace, h.now())
-		added, err := h.Store.Enqueue(ctx, tx, d)
+		added, err := h.enqueue(ctx, tx, d)
 		if err != nil {
 			return fmt.Errorf("queue %s of case %s: %w", a.Template, env.GetCaseId(), err)
 		}

@@ -43,8 +43,9 @@ func newServer(t *testing.T) (*notifygrpc.TemplateServer, *notify.BankRenderer) 
 	store := templatepg.New(pool)
 	r := &notify.BankRenderer{Store: store, CacheFor: time.Hour}
 	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	rules := &templatepg.RuleCache{Store: store, TTL: time.Hour}
 	return &notifygrpc.TemplateServer{Store: store, Answers: answers.Service{Store: store, Categories: notifygrpc.Categories()},
-		Renderer: r, Now: func() time.Time { return now }}, r
+		Renderer: r, Rules: store, Forget: rules.Forget, Now: func() time.Time { return now }}, r
 }
 
 func wantCode(t *testing.T, err error, code codes.Code, says string) {
@@ -215,5 +216,41 @@ func TestStandardAnswersStartFromTheShippedSetAndFollowTheBank(t *testing.T) {
 	}
 	if n := len(list(teller, casesv1.Category_CATEGORY_FEE_DISPUTE, "zh-CN")); n != 1 {
 		t.Errorf("after deleting the bank's own: %d fee answers, want 1", n)
+	}
+}
+
+func TestNotificationRulesAreCheckedAndKeptPerBank(t *testing.T) {
+	srv, _ := newServer(t)
+	ho := as("bank-a", "ho-1", auth.RoleHeadOffice)
+	get := func(ctx context.Context) map[string]*notificationv1.NotificationRule {
+		t.Helper()
+		resp, err := srv.GetNotificationRules(ctx, &notificationv1.GetNotificationRulesRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]*notificationv1.NotificationRule{}
+		for _, r := range resp.GetRules() {
+			out[r.GetTemplate()] = r
+		}
+		return out
+	}
+	if rs := get(ho); len(rs) != len(notify.ShippedTemplates()) || !rs["case_handed_over"].GetEnabled() || len(rs["case_handed_over"].GetChannels()) != 0 {
+		t.Fatalf("default rules %v", rs)
+	}
+	_, err := srv.PutNotificationRules(as("bank-a", "c-1", auth.RoleCompliance), &notificationv1.PutNotificationRulesRequest{})
+	wantCode(t, err, codes.PermissionDenied, "may not change the bank's message templates")
+	_, err = srv.PutNotificationRules(ho, &notificationv1.PutNotificationRulesRequest{Rules: []*notificationv1.NotificationRule{
+		{Template: "case_handed_over", Enabled: true}, {Template: "case_handed_over"}}})
+	wantCode(t, err, codes.InvalidArgument, `rules[1].template: "case_handed_over" has a rule already`)
+	if _, err := srv.PutNotificationRules(ho, &notificationv1.PutNotificationRulesRequest{Rules: []*notificationv1.NotificationRule{
+		{Template: "case_handed_over", Enabled: false}, {Template: "case_answer", Enabled: true, Channels: []string{"sms", "email"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	rs := get(ho)
+	if rs["case_handed_over"].GetEnabled() || strings.Join(rs["case_answer"].GetChannels(), ",") != "sms,email" || !rs["case_acknowledgment"].GetEnabled() {
+		t.Errorf("kept rules %v", rs)
+	}
+	if !get(as("bank-b", "ho-b", auth.RoleHeadOffice))["case_handed_over"].GetEnabled() {
+		t.Error("bank-a's rules changed bank-b's")
 	}
 }

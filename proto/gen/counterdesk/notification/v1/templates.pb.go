@@ -1116,6 +1116,259 @@ func (*DeleteStandardAnswerResponse) Descriptor() ([]byte, []int) {
 	return file_counterdesk_notification_v1_templates_proto_rawDescGZIP(), []int{15}
 }
 
+// NotificationRule: whether the bank sends one kind of message, and on
+// which channels.
+type NotificationRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// e.g. "case_handed_over".
+	Template string `protobuf:"bytes,1,opt,name=template,proto3" json:"template,omitempty"`
+	// False: the bank does not send this message (each one not sent is
+	// recorded as skipped with the rule as its reason).
+	Enabled bool `protobuf:"varint,2,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	// Customer messages: the channels the customer may get it on, in the
+	// order to try them after their preferred one ("email", "sms",
+	// "webhook"); empty: all, e-mail first. Staff messages go by work e-mail.
+	Channels      []string `protobuf:"bytes,3,rep,name=channels,proto3" json:"channels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotificationRule) Reset() {
+	*x = NotificationRule{}
+	mi := &file_counterdesk_notification_v1_templates_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotificationRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotificationRule) ProtoMessage() {}
+
+func (x *NotificationRule) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_notification_v1_templates_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotificationRule.ProtoReflect.Descriptor instead.
+func (*NotificationRule) Descriptor() ([]byte, []int) {
+	return file_counterdesk_notification_v1_templates_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *NotificationRule) GetTemplate() string {
+	if x != nil {
+		return x.Template
+	}
+	return ""
+}
+
+func (x *NotificationRule) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *NotificationRule) GetChannels() []string {
+	if x != nil {
+		return x.Channels
+	}
+	return nil
+}
+
+type GetNotificationRulesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNotificationRulesRequest) Reset() {
+	*x = GetNotificationRulesRequest{}
+	mi := &file_counterdesk_notification_v1_templates_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNotificationRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNotificationRulesRequest) ProtoMessage() {}
+
+func (x *GetNotificationRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_notification_v1_templates_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNotificationRulesRequest.ProtoReflect.Descriptor instead.
+func (*GetNotificationRulesRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_notification_v1_templates_proto_rawDescGZIP(), []int{17}
+}
+
+type GetNotificationRulesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per template counterdesk sends, the bank's or the default.
+	Rules         []*NotificationRule    `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
+	UpdatedBy     string                 `protobuf:"bytes,2,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNotificationRulesResponse) Reset() {
+	*x = GetNotificationRulesResponse{}
+	mi := &file_counterdesk_notification_v1_templates_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNotificationRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNotificationRulesResponse) ProtoMessage() {}
+
+func (x *GetNotificationRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_notification_v1_templates_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNotificationRulesResponse.ProtoReflect.Descriptor instead.
+func (*GetNotificationRulesResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_notification_v1_templates_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetNotificationRulesResponse) GetRules() []*NotificationRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+func (x *GetNotificationRulesResponse) GetUpdatedBy() string {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return ""
+}
+
+func (x *GetNotificationRulesResponse) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+type PutNotificationRulesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rules         []*NotificationRule    `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutNotificationRulesRequest) Reset() {
+	*x = PutNotificationRulesRequest{}
+	mi := &file_counterdesk_notification_v1_templates_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutNotificationRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutNotificationRulesRequest) ProtoMessage() {}
+
+func (x *PutNotificationRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_notification_v1_templates_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutNotificationRulesRequest.ProtoReflect.Descriptor instead.
+func (*PutNotificationRulesRequest) Descriptor() ([]byte, []int) {
+	return file_counterdesk_notification_v1_templates_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *PutNotificationRulesRequest) GetRules() []*NotificationRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+type PutNotificationRulesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rules         []*NotificationRule    `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutNotificationRulesResponse) Reset() {
+	*x = PutNotificationRulesResponse{}
+	mi := &file_counterdesk_notification_v1_templates_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutNotificationRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutNotificationRulesResponse) ProtoMessage() {}
+
+func (x *PutNotificationRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_counterdesk_notification_v1_templates_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutNotificationRulesResponse.ProtoReflect.Descriptor instead.
+func (*PutNotificationRulesResponse) Descriptor() ([]byte, []int) {
+	return file_counterdesk_notification_v1_templates_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *PutNotificationRulesResponse) GetRules() []*NotificationRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
 var File_counterdesk_notification_v1_templates_proto protoreflect.FileDescriptor
 
 const file_counterdesk_notification_v1_templates_proto_rawDesc = "" +
@@ -1192,7 +1445,22 @@ const file_counterdesk_notification_v1_templates_proto_rawDesc = "" +
 	"\x06answer\x18\x01 \x01(\v2+.counterdesk.notification.v1.StandardAnswerR\x06answer\"O\n" +
 	"\x1bDeleteStandardAnswerRequest\x120\n" +
 	"\x02id\x18\x01 \x01(\tB \xbaH\x1dr\x1b2\x19^[a-z0-9][a-z0-9-]{2,63}$R\x02id\"\x1e\n" +
-	"\x1cDeleteStandardAnswerResponse*E\n" +
+	"\x1cDeleteStandardAnswerResponse\"\xa5\x01\n" +
+	"\x10NotificationRule\x126\n" +
+	"\btemplate\x18\x01 \x01(\tB\x1a\xbaH\x17r\x152\x13^[a-z][a-z_]{2,63}$R\btemplate\x12\x18\n" +
+	"\aenabled\x18\x02 \x01(\bR\aenabled\x12?\n" +
+	"\bchannels\x18\x03 \x03(\tB#\xbaH \x92\x01\x1d\x10\x03\x18\x01\"\x17r\x15R\x05emailR\x03smsR\awebhookR\bchannels\"\x1d\n" +
+	"\x1bGetNotificationRulesRequest\"\xbd\x01\n" +
+	"\x1cGetNotificationRulesResponse\x12C\n" +
+	"\x05rules\x18\x01 \x03(\v2-.counterdesk.notification.v1.NotificationRuleR\x05rules\x12\x1d\n" +
+	"\n" +
+	"updated_by\x18\x02 \x01(\tR\tupdatedBy\x129\n" +
+	"\n" +
+	"updated_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"l\n" +
+	"\x1bPutNotificationRulesRequest\x12M\n" +
+	"\x05rules\x18\x01 \x03(\v2-.counterdesk.notification.v1.NotificationRuleB\b\xbaH\x05\x92\x01\x02\x10dR\x05rules\"c\n" +
+	"\x1cPutNotificationRulesResponse\x12C\n" +
+	"\x05rules\x18\x01 \x03(\v2-.counterdesk.notification.v1.NotificationRuleR\x05rules*E\n" +
 	"\x06Origin\x12\x16\n" +
 	"\x12ORIGIN_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eORIGIN_SHIPPED\x10\x01\x12\x0f\n" +
@@ -1200,13 +1468,14 @@ const file_counterdesk_notification_v1_templates_proto_rawDesc = "" +
 	"\bAudience\x12\x18\n" +
 	"\x14AUDIENCE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11AUDIENCE_CUSTOMER\x10\x01\x12\x12\n" +
-	"\x0eAUDIENCE_STAFF\x10\x022\xba\n" +
-	"\n" +
+	"\x0eAUDIENCE_STAFF\x10\x022\x9b\r\n" +
 	"\x16MessageTemplateService\x12\xb0\x01\n" +
 	"\x14ListMessageTemplates\x128.counterdesk.notification.v1.ListMessageTemplatesRequest\x1a9.counterdesk.notification.v1.ListMessageTemplatesResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/notifications/templates\x12\xcd\x01\n" +
 	"\x12PutMessageTemplate\x126.counterdesk.notification.v1.PutMessageTemplateRequest\x1a7.counterdesk.notification.v1.PutMessageTemplateResponse\"F\x82\xd3\xe4\x93\x02@:\x01*\x1a;/v1/notifications/templates/{template}/{channel}/{language}\x12\xd3\x01\n" +
 	"\x15DeleteMessageTemplate\x129.counterdesk.notification.v1.DeleteMessageTemplateRequest\x1a:.counterdesk.notification.v1.DeleteMessageTemplateResponse\"C\x82\xd3\xe4\x93\x02=*;/v1/notifications/templates/{template}/{channel}/{language}\x12\xc1\x01\n" +
-	"\x16PreviewMessageTemplate\x12:.counterdesk.notification.v1.PreviewMessageTemplateRequest\x1a;.counterdesk.notification.v1.PreviewMessageTemplateResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/notifications/templates:preview\x12\xa6\x01\n" +
+	"\x16PreviewMessageTemplate\x12:.counterdesk.notification.v1.PreviewMessageTemplateRequest\x1a;.counterdesk.notification.v1.PreviewMessageTemplateResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/notifications/templates:preview\x12\xac\x01\n" +
+	"\x14GetNotificationRules\x128.counterdesk.notification.v1.GetNotificationRulesRequest\x1a9.counterdesk.notification.v1.GetNotificationRulesResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/notifications/rules\x12\xaf\x01\n" +
+	"\x14PutNotificationRules\x128.counterdesk.notification.v1.PutNotificationRulesRequest\x1a9.counterdesk.notification.v1.PutNotificationRulesResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\x1a\x17/v1/notifications/rules\x12\xa6\x01\n" +
 	"\x13ListStandardAnswers\x127.counterdesk.notification.v1.ListStandardAnswersRequest\x1a8.counterdesk.notification.v1.ListStandardAnswersResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/standard-answers\x12\xa8\x01\n" +
 	"\x11PutStandardAnswer\x125.counterdesk.notification.v1.PutStandardAnswerRequest\x1a6.counterdesk.notification.v1.PutStandardAnswerResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\x1a\x19/v1/standard-answers/{id}\x12\xae\x01\n" +
 	"\x14DeleteStandardAnswer\x128.counterdesk.notification.v1.DeleteStandardAnswerRequest\x1a9.counterdesk.notification.v1.DeleteStandardAnswerResponse\"!\x82\xd3\xe4\x93\x02\x1b*\x19/v1/standard-answers/{id}BYZWgithub.com/counterdesk/counterdesk/proto/gen/counterdesk/notification/v1;notificationv1b\x06proto3"
@@ -1224,7 +1493,7 @@ func file_counterdesk_notification_v1_templates_proto_rawDescGZIP() []byte {
 }
 
 var file_counterdesk_notification_v1_templates_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_counterdesk_notification_v1_templates_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_counterdesk_notification_v1_templates_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_counterdesk_notification_v1_templates_proto_goTypes = []any{
 	(Origin)(0),                            // 0: counterdesk.notification.v1.Origin
 	(Audience)(0),                          // 1: counterdesk.notification.v1.Audience
@@ -1244,43 +1513,56 @@ var file_counterdesk_notification_v1_templates_proto_goTypes = []any{
 	(*PutStandardAnswerResponse)(nil),      // 15: counterdesk.notification.v1.PutStandardAnswerResponse
 	(*DeleteStandardAnswerRequest)(nil),    // 16: counterdesk.notification.v1.DeleteStandardAnswerRequest
 	(*DeleteStandardAnswerResponse)(nil),   // 17: counterdesk.notification.v1.DeleteStandardAnswerResponse
-	(*timestamppb.Timestamp)(nil),          // 18: google.protobuf.Timestamp
-	(v1.Category)(0),                       // 19: counterdesk.cases.v1.Category
+	(*NotificationRule)(nil),               // 18: counterdesk.notification.v1.NotificationRule
+	(*GetNotificationRulesRequest)(nil),    // 19: counterdesk.notification.v1.GetNotificationRulesRequest
+	(*GetNotificationRulesResponse)(nil),   // 20: counterdesk.notification.v1.GetNotificationRulesResponse
+	(*PutNotificationRulesRequest)(nil),    // 21: counterdesk.notification.v1.PutNotificationRulesRequest
+	(*PutNotificationRulesResponse)(nil),   // 22: counterdesk.notification.v1.PutNotificationRulesResponse
+	(*timestamppb.Timestamp)(nil),          // 23: google.protobuf.Timestamp
+	(v1.Category)(0),                       // 24: counterdesk.cases.v1.Category
 }
 var file_counterdesk_notification_v1_templates_proto_depIdxs = []int32{
 	0,  // 0: counterdesk.notification.v1.MessageTemplate.origin:type_name -> counterdesk.notification.v1.Origin
 	1,  // 1: counterdesk.notification.v1.MessageTemplate.audience:type_name -> counterdesk.notification.v1.Audience
-	18, // 2: counterdesk.notification.v1.MessageTemplate.updated_at:type_name -> google.protobuf.Timestamp
+	23, // 2: counterdesk.notification.v1.MessageTemplate.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 3: counterdesk.notification.v1.ListMessageTemplatesResponse.templates:type_name -> counterdesk.notification.v1.MessageTemplate
 	2,  // 4: counterdesk.notification.v1.PutMessageTemplateResponse.template:type_name -> counterdesk.notification.v1.MessageTemplate
 	2,  // 5: counterdesk.notification.v1.DeleteMessageTemplateResponse.template:type_name -> counterdesk.notification.v1.MessageTemplate
 	0,  // 6: counterdesk.notification.v1.PreviewMessageTemplateResponse.origin:type_name -> counterdesk.notification.v1.Origin
-	19, // 7: counterdesk.notification.v1.StandardAnswer.category:type_name -> counterdesk.cases.v1.Category
+	24, // 7: counterdesk.notification.v1.StandardAnswer.category:type_name -> counterdesk.cases.v1.Category
 	0,  // 8: counterdesk.notification.v1.StandardAnswer.origin:type_name -> counterdesk.notification.v1.Origin
-	18, // 9: counterdesk.notification.v1.StandardAnswer.updated_at:type_name -> google.protobuf.Timestamp
-	19, // 10: counterdesk.notification.v1.ListStandardAnswersRequest.category:type_name -> counterdesk.cases.v1.Category
+	23, // 9: counterdesk.notification.v1.StandardAnswer.updated_at:type_name -> google.protobuf.Timestamp
+	24, // 10: counterdesk.notification.v1.ListStandardAnswersRequest.category:type_name -> counterdesk.cases.v1.Category
 	11, // 11: counterdesk.notification.v1.ListStandardAnswersResponse.answers:type_name -> counterdesk.notification.v1.StandardAnswer
-	19, // 12: counterdesk.notification.v1.PutStandardAnswerRequest.category:type_name -> counterdesk.cases.v1.Category
+	24, // 12: counterdesk.notification.v1.PutStandardAnswerRequest.category:type_name -> counterdesk.cases.v1.Category
 	11, // 13: counterdesk.notification.v1.PutStandardAnswerResponse.answer:type_name -> counterdesk.notification.v1.StandardAnswer
-	3,  // 14: counterdesk.notification.v1.MessageTemplateService.ListMessageTemplates:input_type -> counterdesk.notification.v1.ListMessageTemplatesRequest
-	5,  // 15: counterdesk.notification.v1.MessageTemplateService.PutMessageTemplate:input_type -> counterdesk.notification.v1.PutMessageTemplateRequest
-	7,  // 16: counterdesk.notification.v1.MessageTemplateService.DeleteMessageTemplate:input_type -> counterdesk.notification.v1.DeleteMessageTemplateRequest
-	9,  // 17: counterdesk.notification.v1.MessageTemplateService.PreviewMessageTemplate:input_type -> counterdesk.notification.v1.PreviewMessageTemplateRequest
-	12, // 18: counterdesk.notification.v1.MessageTemplateService.ListStandardAnswers:input_type -> counterdesk.notification.v1.ListStandardAnswersRequest
-	14, // 19: counterdesk.notification.v1.MessageTemplateService.PutStandardAnswer:input_type -> counterdesk.notification.v1.PutStandardAnswerRequest
-	16, // 20: counterdesk.notification.v1.MessageTemplateService.DeleteStandardAnswer:input_type -> counterdesk.notification.v1.DeleteStandardAnswerRequest
-	4,  // 21: counterdesk.notification.v1.MessageTemplateService.ListMessageTemplates:output_type -> counterdesk.notification.v1.ListMessageTemplatesResponse
-	6,  // 22: counterdesk.notification.v1.MessageTemplateService.PutMessageTemplate:output_type -> counterdesk.notification.v1.PutMessageTemplateResponse
-	8,  // 23: counterdesk.notification.v1.MessageTemplateService.DeleteMessageTemplate:output_type -> counterdesk.notification.v1.DeleteMessageTemplateResponse
-	10, // 24: counterdesk.notification.v1.MessageTemplateService.PreviewMessageTemplate:output_type -> counterdesk.notification.v1.PreviewMessageTemplateResponse
-	13, // 25: counterdesk.notification.v1.MessageTemplateService.ListStandardAnswers:output_type -> counterdesk.notification.v1.ListStandardAnswersResponse
-	15, // 26: counterdesk.notification.v1.MessageTemplateService.PutStandardAnswer:output_type -> counterdesk.notification.v1.PutStandardAnswerResponse
-	17, // 27: counterdesk.notification.v1.MessageTemplateService.DeleteStandardAnswer:output_type -> counterdesk.notification.v1.DeleteStandardAnswerResponse
-	21, // [21:28] is the sub-list for method output_type
-	14, // [14:21] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	18, // 14: counterdesk.notification.v1.GetNotificationRulesResponse.rules:type_name -> counterdesk.notification.v1.NotificationRule
+	23, // 15: counterdesk.notification.v1.GetNotificationRulesResponse.updated_at:type_name -> google.protobuf.Timestamp
+	18, // 16: counterdesk.notification.v1.PutNotificationRulesRequest.rules:type_name -> counterdesk.notification.v1.NotificationRule
+	18, // 17: counterdesk.notification.v1.PutNotificationRulesResponse.rules:type_name -> counterdesk.notification.v1.NotificationRule
+	3,  // 18: counterdesk.notification.v1.MessageTemplateService.ListMessageTemplates:input_type -> counterdesk.notification.v1.ListMessageTemplatesRequest
+	5,  // 19: counterdesk.notification.v1.MessageTemplateService.PutMessageTemplate:input_type -> counterdesk.notification.v1.PutMessageTemplateRequest
+	7,  // 20: counterdesk.notification.v1.MessageTemplateService.DeleteMessageTemplate:input_type -> counterdesk.notification.v1.DeleteMessageTemplateRequest
+	9,  // 21: counterdesk.notification.v1.MessageTemplateService.PreviewMessageTemplate:input_type -> counterdesk.notification.v1.PreviewMessageTemplateRequest
+	19, // 22: counterdesk.notification.v1.MessageTemplateService.GetNotificationRules:input_type -> counterdesk.notification.v1.GetNotificationRulesRequest
+	21, // 23: counterdesk.notification.v1.MessageTemplateService.PutNotificationRules:input_type -> counterdesk.notification.v1.PutNotificationRulesRequest
+	12, // 24: counterdesk.notification.v1.MessageTemplateService.ListStandardAnswers:input_type -> counterdesk.notification.v1.ListStandardAnswersRequest
+	14, // 25: counterdesk.notification.v1.MessageTemplateService.PutStandardAnswer:input_type -> counterdesk.notification.v1.PutStandardAnswerRequest
+	16, // 26: counterdesk.notification.v1.MessageTemplateService.DeleteStandardAnswer:input_type -> counterdesk.notification.v1.DeleteStandardAnswerRequest
+	4,  // 27: counterdesk.notification.v1.MessageTemplateService.ListMessageTemplates:output_type -> counterdesk.notification.v1.ListMessageTemplatesResponse
+	6,  // 28: counterdesk.notification.v1.MessageTemplateService.PutMessageTemplate:output_type -> counterdesk.notification.v1.PutMessageTemplateResponse
+	8,  // 29: counterdesk.notification.v1.MessageTemplateService.DeleteMessageTemplate:output_type -> counterdesk.notification.v1.DeleteMessageTemplateResponse
+	10, // 30: counterdesk.notification.v1.MessageTemplateService.PreviewMessageTemplate:output_type -> counterdesk.notification.v1.PreviewMessageTemplateResponse
+	20, // 31: counterdesk.notification.v1.MessageTemplateService.GetNotificationRules:output_type -> counterdesk.notification.v1.GetNotificationRulesResponse
+	22, // 32: counterdesk.notification.v1.MessageTemplateService.PutNotificationRules:output_type -> counterdesk.notification.v1.PutNotificationRulesResponse
+	13, // 33: counterdesk.notification.v1.MessageTemplateService.ListStandardAnswers:output_type -> counterdesk.notification.v1.ListStandardAnswersResponse
+	15, // 34: counterdesk.notification.v1.MessageTemplateService.PutStandardAnswer:output_type -> counterdesk.notification.v1.PutStandardAnswerResponse
+	17, // 35: counterdesk.notification.v1.MessageTemplateService.DeleteStandardAnswer:output_type -> counterdesk.notification.v1.DeleteStandardAnswerResponse
+	27, // [27:36] is the sub-list for method output_type
+	18, // [18:27] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_notification_v1_templates_proto_init() }
@@ -1294,7 +1576,7 @@ func file_counterdesk_notification_v1_templates_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_counterdesk_notification_v1_templates_proto_rawDesc), len(file_counterdesk_notification_v1_templates_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   16,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

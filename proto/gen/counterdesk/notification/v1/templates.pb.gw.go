@@ -245,6 +245,54 @@ func local_request_MessageTemplateService_PreviewMessageTemplate_0(ctx context.C
 	return msg, metadata, err
 }
 
+func request_MessageTemplateService_GetNotificationRules_0(ctx context.Context, marshaler runtime.Marshaler, client MessageTemplateServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetNotificationRulesRequest
+		metadata runtime.ServerMetadata
+	)
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetNotificationRules(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_MessageTemplateService_GetNotificationRules_0(ctx context.Context, marshaler runtime.Marshaler, server MessageTemplateServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetNotificationRulesRequest
+		metadata runtime.ServerMetadata
+	)
+	msg, err := server.GetNotificationRules(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_MessageTemplateService_PutNotificationRules_0(ctx context.Context, marshaler runtime.Marshaler, client MessageTemplateServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq PutNotificationRulesRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.PutNotificationRules(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_MessageTemplateService_PutNotificationRules_0(ctx context.Context, marshaler runtime.Marshaler, server MessageTemplateServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq PutNotificationRulesRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.PutNotificationRules(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_MessageTemplateService_ListStandardAnswers_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
 func request_MessageTemplateService_ListStandardAnswers_0(ctx context.Context, marshaler runtime.Marshaler, client MessageTemplateServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -450,6 +498,46 @@ func RegisterMessageTemplateServiceHandlerServer(ctx context.Context, mux *runti
 		}
 		forward_MessageTemplateService_PreviewMessageTemplate_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_MessageTemplateService_GetNotificationRules_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/counterdesk.notification.v1.MessageTemplateService/GetNotificationRules", runtime.WithHTTPPathPattern("/v1/notifications/rules"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_MessageTemplateService_GetNotificationRules_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MessageTemplateService_GetNotificationRules_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPut, pattern_MessageTemplateService_PutNotificationRules_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/counterdesk.notification.v1.MessageTemplateService/PutNotificationRules", runtime.WithHTTPPathPattern("/v1/notifications/rules"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_MessageTemplateService_PutNotificationRules_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MessageTemplateService_PutNotificationRules_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_MessageTemplateService_ListStandardAnswers_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -618,6 +706,40 @@ func RegisterMessageTemplateServiceHandlerClient(ctx context.Context, mux *runti
 		}
 		forward_MessageTemplateService_PreviewMessageTemplate_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_MessageTemplateService_GetNotificationRules_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/counterdesk.notification.v1.MessageTemplateService/GetNotificationRules", runtime.WithHTTPPathPattern("/v1/notifications/rules"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_MessageTemplateService_GetNotificationRules_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MessageTemplateService_GetNotificationRules_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPut, pattern_MessageTemplateService_PutNotificationRules_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/counterdesk.notification.v1.MessageTemplateService/PutNotificationRules", runtime.WithHTTPPathPattern("/v1/notifications/rules"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_MessageTemplateService_PutNotificationRules_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MessageTemplateService_PutNotificationRules_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_MessageTemplateService_ListStandardAnswers_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -677,6 +799,8 @@ var (
 	pattern_MessageTemplateService_PutMessageTemplate_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 1, 0, 4, 1, 5, 4, 1, 0, 4, 1, 5, 5}, []string{"v1", "notifications", "templates", "template", "channel", "language"}, ""))
 	pattern_MessageTemplateService_DeleteMessageTemplate_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 1, 0, 4, 1, 5, 4, 1, 0, 4, 1, 5, 5}, []string{"v1", "notifications", "templates", "template", "channel", "language"}, ""))
 	pattern_MessageTemplateService_PreviewMessageTemplate_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "notifications", "templates"}, "preview"))
+	pattern_MessageTemplateService_GetNotificationRules_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "notifications", "rules"}, ""))
+	pattern_MessageTemplateService_PutNotificationRules_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "notifications", "rules"}, ""))
 	pattern_MessageTemplateService_ListStandardAnswers_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "standard-answers"}, ""))
 	pattern_MessageTemplateService_PutStandardAnswer_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "standard-answers", "id"}, ""))
 	pattern_MessageTemplateService_DeleteStandardAnswer_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "standard-answers", "id"}, ""))
@@ -687,6 +811,8 @@ var (
 	forward_MessageTemplateService_PutMessageTemplate_0     = runtime.ForwardResponseMessage
 	forward_MessageTemplateService_DeleteMessageTemplate_0  = runtime.ForwardResponseMessage
 	forward_MessageTemplateService_PreviewMessageTemplate_0 = runtime.ForwardResponseMessage
+	forward_MessageTemplateService_GetNotificationRules_0   = runtime.ForwardResponseMessage
+	forward_MessageTemplateService_PutNotificationRules_0   = runtime.ForwardResponseMessage
 	forward_MessageTemplateService_ListStandardAnswers_0    = runtime.ForwardResponseMessage
 	forward_MessageTemplateService_PutStandardAnswer_0      = runtime.ForwardResponseMessage
 	forward_MessageTemplateService_DeleteStandardAnswer_0   = runtime.ForwardResponseMessage

@@ -25,6 +25,8 @@ const (
 	MessageTemplateService_PutMessageTemplate_FullMethodName     = "/counterdesk.notification.v1.MessageTemplateService/PutMessageTemplate"
 	MessageTemplateService_DeleteMessageTemplate_FullMethodName  = "/counterdesk.notification.v1.MessageTemplateService/DeleteMessageTemplate"
 	MessageTemplateService_PreviewMessageTemplate_FullMethodName = "/counterdesk.notification.v1.MessageTemplateService/PreviewMessageTemplate"
+	MessageTemplateService_GetNotificationRules_FullMethodName   = "/counterdesk.notification.v1.MessageTemplateService/GetNotificationRules"
+	MessageTemplateService_PutNotificationRules_FullMethodName   = "/counterdesk.notification.v1.MessageTemplateService/PutNotificationRules"
 	MessageTemplateService_ListStandardAnswers_FullMethodName    = "/counterdesk.notification.v1.MessageTemplateService/ListStandardAnswers"
 	MessageTemplateService_PutStandardAnswer_FullMethodName      = "/counterdesk.notification.v1.MessageTemplateService/PutStandardAnswer"
 	MessageTemplateService_DeleteStandardAnswer_FullMethodName   = "/counterdesk.notification.v1.MessageTemplateService/DeleteStandardAnswer"
@@ -56,6 +58,14 @@ type MessageTemplateServiceClient interface {
 	// source given) with sample data, as it would be sent. Head office and
 	// compliance.
 	PreviewMessageTemplate(ctx context.Context, in *PreviewMessageTemplateRequest, opts ...grpc.CallOption) (*PreviewMessageTemplateResponse, error)
+	// GetNotificationRules returns the bank's rules: which messages it sends
+	// and on which channels a customer may get them. Head office and
+	// compliance.
+	GetNotificationRules(ctx context.Context, in *GetNotificationRulesRequest, opts ...grpc.CallOption) (*GetNotificationRulesResponse, error)
+	// PutNotificationRules replaces the bank's rules (every template named
+	// once; a template left out keeps the default: sent, any channel). Head
+	// office.
+	PutNotificationRules(ctx context.Context, in *PutNotificationRulesRequest, opts ...grpc.CallOption) (*PutNotificationRulesResponse, error)
 	// ListStandardAnswers returns the bank's standard answers: the shipped
 	// starter set (unless the bank disabled or replaced an entry) and its
 	// own. Every staff role and the bank's systems.
@@ -110,6 +120,26 @@ func (c *messageTemplateServiceClient) PreviewMessageTemplate(ctx context.Contex
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(PreviewMessageTemplateResponse)
 	err := c.cc.Invoke(ctx, MessageTemplateService_PreviewMessageTemplate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *messageTemplateServiceClient) GetNotificationRules(ctx context.Context, in *GetNotificationRulesRequest, opts ...grpc.CallOption) (*GetNotificationRulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetNotificationRulesResponse)
+	err := c.cc.Invoke(ctx, MessageTemplateService_GetNotificationRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *messageTemplateServiceClient) PutNotificationRules(ctx context.Context, in *PutNotificationRulesRequest, opts ...grpc.CallOption) (*PutNotificationRulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PutNotificationRulesResponse)
+	err := c.cc.Invoke(ctx, MessageTemplateService_PutNotificationRules_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +202,14 @@ type MessageTemplateServiceServer interface {
 	// source given) with sample data, as it would be sent. Head office and
 	// compliance.
 	PreviewMessageTemplate(context.Context, *PreviewMessageTemplateRequest) (*PreviewMessageTemplateResponse, error)
+	// GetNotificationRules returns the bank's rules: which messages it sends
+	// and on which channels a customer may get them. Head office and
+	// compliance.
+	GetNotificationRules(context.Context, *GetNotificationRulesRequest) (*GetNotificationRulesResponse, error)
+	// PutNotificationRules replaces the bank's rules (every template named
+	// once; a template left out keeps the default: sent, any channel). Head
+	// office.
+	PutNotificationRules(context.Context, *PutNotificationRulesRequest) (*PutNotificationRulesResponse, error)
 	// ListStandardAnswers returns the bank's standard answers: the shipped
 	// starter set (unless the bank disabled or replaced an entry) and its
 	// own. Every staff role and the bank's systems.
@@ -203,6 +241,12 @@ func (UnimplementedMessageTemplateServiceServer) DeleteMessageTemplate(context.C
 }
 func (UnimplementedMessageTemplateServiceServer) PreviewMessageTemplate(context.Context, *PreviewMessageTemplateRequest) (*PreviewMessageTemplateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PreviewMessageTemplate not implemented")
+}
+func (UnimplementedMessageTemplateServiceServer) GetNotificationRules(context.Context, *GetNotificationRulesRequest) (*GetNotificationRulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetNotificationRules not implemented")
+}
+func (UnimplementedMessageTemplateServiceServer) PutNotificationRules(context.Context, *PutNotificationRulesRequest) (*PutNotificationRulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutNotificationRules not implemented")
 }
 func (UnimplementedMessageTemplateServiceServer) ListStandardAnswers(context.Context, *ListStandardAnswersRequest) (*ListStandardAnswersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListStandardAnswers not implemented")
@@ -307,6 +351,42 @@ func _MessageTemplateService_PreviewMessageTemplate_Handler(srv interface{}, ctx
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MessageTemplateService_GetNotificationRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetNotificationRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MessageTemplateServiceServer).GetNotificationRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MessageTemplateService_GetNotificationRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MessageTemplateServiceServer).GetNotificationRules(ctx, req.(*GetNotificationRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MessageTemplateService_PutNotificationRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutNotificationRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MessageTemplateServiceServer).PutNotificationRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MessageTemplateService_PutNotificationRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MessageTemplateServiceServer).PutNotificationRules(ctx, req.(*PutNotificationRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MessageTemplateService_ListStandardAnswers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListStandardAnswersRequest)
 	if err := dec(in); err != nil {
@@ -383,6 +463,14 @@ var MessageTemplateService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PreviewMessageTemplate",
 			Handler:    _MessageTemplateService_PreviewMessageTemplate_Handler,
+		},
+		{
+			MethodName: "GetNotificationRules",
+			Handler:    _MessageTemplateService_GetNotificationRules_Handler,
+		},
+		{
+			MethodName: "PutNotificationRules",
+			Handler:    _MessageTemplateService_PutNotificationRules_Handler,
 		},
 		{
 			MethodName: "ListStandardAnswers",

@@ -34,3 +34,11 @@ DO UPDATE SET category = EXCLUDED.category, language = EXCLUDED.language, title 
 
 -- name: DeleteStandardAnswer :execrows
 DELETE FROM standard_answers WHERE tenant_id = $1 AND id = $2;
+
+-- name: GetNotificationRules :one
+SELECT rules, updated_by, updated_at FROM notification_rules WHERE tenant_id = $1;
+
+-- name: PutNotificationRules :exec
+INSERT INTO notification_rules (tenant_id, rules, updated_by, updated_at)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (tenant_id) DO UPDATE SET rules = EXCLUDED.rules, updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at;

@@ -85,6 +85,23 @@ func (q *Queries) GetMessageTemplate(ctx context.Context, arg GetMessageTemplate
 	return i, err
 }
 
+const getNotificationRules = `-- name: GetNotificationRules :one
+SELECT rules, updated_by, updated_at FROM notification_rules WHERE tenant_id = $1
+`
+
+type GetNotificationRulesRow struct {
+	Rules     []byte
+	UpdatedBy string
+	UpdatedAt time.Time
+}
+
+func (q *Queries) GetNotificationRules(ctx context.Context, tenantID string) (GetNotificationRulesRow, error) {
+	row := q.db.QueryRow(ctx, getNotificationRules, tenantID)
+	var i GetNotificationRulesRow
+	err := row.Scan(&i.Rules, &i.UpdatedBy, &i.UpdatedAt)
+	return i, err
+}
+
 const listMessageTemplates = `-- name: ListMessageTemplates :many
 SELECT tenant_id, template, channel, language, source, updated_by, updated_at
 FROM message_templates
@@ -181,6 +198,29 @@ func (q *Queries) PutMessageTemplate(ctx context.Context, arg PutMessageTemplate
 		arg.Channel,
 		arg.Language,
 		arg.Source,
+		arg.UpdatedBy,
+		arg.UpdatedAt,
+	)
+	return err
+}
+
+const putNotificationRules = `-- name: PutNotificationRules :exec
+INSERT INTO notification_rules (tenant_id, rules, updated_by, updated_at)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (tenant_id) DO UPDATE SET rules = EXCLUDED.rules, updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at
+`
+
+type PutNotificationRulesParams struct {
+	TenantID  string
+	Rules     []byte
+	UpdatedBy string
+	UpdatedAt time.Time
+}
+
+func (q *Queries) PutNotificationRules(ctx context.Context, arg PutNotificationRulesParams) error {
+	_, err := q.db.Exec(ctx, putNotificationRules,
+		arg.TenantID,
+		arg.Rules,
 		arg.UpdatedBy,
 		arg.UpdatedAt,
 	)

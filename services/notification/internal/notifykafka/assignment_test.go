@@ -1,0 +1,118 @@
+package notifykafka
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
+	"github.com/counterdesk/counterdesk/services/notification/internal/notify"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// staffBook answers StaffContacts from a fixed organisation.
+type staffBook struct {
+	staff  map[string]notify.StaffRecipient // by tenant/id
+	owners []notify.StaffRecipient          // the role queue's on-duty staff
+}
+
+func (b staffBook) EscalationContacts(context.Context, string, string) ([]notify.StaffRecipient, []notify.StaffRecipient, error) {
+	return b.owners, nil, nil
+}
+
+func (b staffBook) StaffByID(_ context.Context, tenant string, ids []string) ([]notify.StaffRecipient, error) {
+	var out []notify.StaffRecipient
+	for _, id := range ids {
+		if r, ok := b.staff[tenant+"/"+id]; ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+type fixedRules notify.Rules
+
+func (f fixedRules) Rules(context.Context, string) (notify.Rules, error) { return notify.Rules(f), nil }
+
+func assignment(id string, a *eventsv1.AssignmentMade) *eventsv1.Envelope {
+	a.AssignedAt = timestamppb.New(due)
+	return &eventsv1.Envelope{EventId: id, TenantId: "bank-a", CaseId: caseID, Payload: &eventsv1.Envelope_AssignmentMade{AssignmentMade: a}}
+}
+
+func sent(r *recorder) []string {
+	var out []string
+	for _, d := range r.queued {
+		who := "customer"
+		if d.IsStaffAlert() {
+			who = d.Staff.ID + "/" + d.Staff.Audience
+		}
+		s := string(d.Template) + " to " + who
+		if d.Urgent {
+			s += " (urgent)"
+		}
+		if d.Status == notify.StatusSkipped {
+			s += " skipped: " + d.LastError
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestAssignmentsAreToldToWhomTheyConcernOncePerEvent(t *testing.T) {
+	book := staffBook{staff: map[string]notify.StaffRecipient{
+		"bank-a/teller-1": {ID: "teller-1", Name: "Li", Email: "teller-1@a.example"},
+		"bank-a/bh-1":     {ID: "bh-1", Name: "Wang", Email: "bh-1@a.example"},
+		"bank-a/ho-1":     {ID: "ho-1", Name: "HO", Email: "ho-1@a.example"},
+	}, owners: []notify.StaffRecipient{{ID: "cm-1", Email: "cm-1@a.example"}, {ID: "cm-2", Email: "cm-2@a.example"}}}
+	rec := &recorder{}
+	h := &Handler{Store: rec, Contacts: book, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return due }}
+	ctx := context.Background()
+	events := []*eventsv1.Envelope{
+		// A major case to the branch head; head office told at once.
+		assignment("a1", &eventsv1.AssignmentMade{Kind: "assign", OwnerId: "bh-1", Level: "branch_head",
+			Notify: []*eventsv1.Notify{{Role: "ROLE_HEAD_OFFICE", StaffIds: []string{"ho-1", "gone-1"}, AtOnce: true}}}),
+		// The branch head hands it to the complaint managers' queue.
+		assignment("a2", &eventsv1.AssignmentMade{Kind: "transfer", OwnerRole: "ROLE_COMPLAINT_MANAGER", ActorId: "bh-1",
+			Level: "complaint_manager", PickupPending: true}),
+		// Claimed: the claimer knows; nobody else is told.
+		assignment("a3", &eventsv1.AssignmentMade{Kind: "claim", OwnerId: "cm-1", ActorId: "cm-1", Level: "complaint_manager"}),
+		// Escalated on a breach to the branch head.
+		assignment("a4", &eventsv1.AssignmentMade{Kind: "breach", OwnerId: "bh-1", Level: "branch_head"}),
+	}
+	for _, ev := range append(events, events...) { // every event twice: told once
+		if err := h.Handle(ctx, nil, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{
+		"staff_case_assigned to bh-1/owner",
+		"staff_major_case to ho-1/notify (urgent)",
+		"case_handed_over to customer",
+		"staff_pickup_waiting to cm-1/owner",
+		"staff_pickup_waiting to cm-2/owner",
+		"case_handed_over to customer",
+		"staff_case_escalated to bh-1/owner (urgent)",
+	}
+	if got := sent(rec); !slices.Equal(got, want) {
+		t.Errorf("told\n%v\nwant\n%v", got, want)
+	}
+	if d := rec.queued[2]; d.AlertLevel != "complaint_manager" || d.ChangeReason != "transfer" || d.Channel != notify.ChannelEmail {
+		t.Errorf("hand-over notice %+v", d)
+	}
+
+	// A bank that does not tell customers of hand-overs: recorded, not sent.
+	rec2 := &recorder{}
+	h.Store = rec2
+	h.Rules = fixedRules{ByTemplate: map[notify.Template]notify.Rule{notify.TemplateCaseHandedOver: {Template: notify.TemplateCaseHandedOver}}}
+	if err := h.Handle(ctx, nil, events[1]); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"case_handed_over to customer skipped: " + notify.ReasonRuleDisabled,
+		"staff_pickup_waiting to cm-1/owner", "staff_pickup_waiting to cm-2/owner"}
+	if got := sent(rec2); !slices.Equal(got, want) {
+		t.Errorf("with the rule\n%v\nwant\n%v", got, want)
+	}
+}
