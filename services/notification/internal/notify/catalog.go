@@ -35,7 +35,9 @@ type TemplateKey struct {
 	Language Language
 }
 
-func (k TemplateKey) String() string { return fmt.Sprintf("%s/%s/%s", k.Template, k.Channel, k.Language) }
+func (k TemplateKey) String() string {
+	return fmt.Sprintf("%s/%s/%s", k.Template, k.Channel, k.Language)
+}
 
 // AudienceOf is whom template t writes to: staff templates are named
 // "staff_…", the others write to the customer.
