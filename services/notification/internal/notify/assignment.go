@@ -38,6 +38,8 @@ type Assignment struct {
 	CaseNumber string
 	// Kind: assign, claim, transfer, escalate, return, breach, reroute.
 	Kind string
+	// Reason is routing's why ("first_responder", "rule:<name>", …).
+	Reason string
 	// OwnerID is the staff member who owns the case now; empty while it
 	// waits in the role queue OwnerRole.
 	OwnerID, OwnerRole string
@@ -101,6 +103,8 @@ func AssignmentNotices(a Assignment) (staff []StaffNotice, customer bool) {
 	seen := map[string]bool{}
 	escalated := a.Kind == "escalate" || a.Kind == "breach"
 	switch {
+	case a.Reason == "first_responder":
+		// The staff member who received the case keeps it: they know.
 	case a.OwnerID != "" && a.OwnerID != a.ActorID:
 		t := TemplateStaffCaseAssigned
 		if escalated {

@@ -30,7 +30,7 @@ func (h *Handler) assignmentMade(ctx context.Context, tx pgx.Tx, env *eventsv1.E
 	if env.GetEventId() == "" {
 		return eventbus.Permanent(errors.New("AssignmentMade has no event id"))
 	}
-	a := notify.Assignment{Kind: ev.GetKind(), OwnerID: ev.GetOwnerId(), OwnerRole: ev.GetOwnerRole(), ActorID: ev.GetActorId(),
+	a := notify.Assignment{Kind: ev.GetKind(), Reason: ev.GetReason(), OwnerID: ev.GetOwnerId(), OwnerRole: ev.GetOwnerRole(), ActorID: ev.GetActorId(),
 		Level: ev.GetLevel(), PickupPending: ev.GetPickupPending()}
 	if ev.GetAssignedAt().IsValid() {
 		a.AssignedAt = ev.GetAssignedAt().AsTime()

@@ -71,6 +71,8 @@ func TestAssignmentsAreToldToWhomTheyConcernOncePerEvent(t *testing.T) {
 	h := &Handler{Store: rec, Contacts: book, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return due }}
 	ctx := context.Background()
 	events := []*eventsv1.Envelope{
+		// The teller who received the case keeps it: nobody to tell.
+		assignment("a0", &eventsv1.AssignmentMade{Kind: "assign", Reason: "first_responder", OwnerId: "teller-1", Level: "first_receiver"}),
 		// A major case to the branch head; head office told at once.
 		assignment("a1", &eventsv1.AssignmentMade{Kind: "assign", OwnerId: "bh-1", Level: "branch_head",
 			Notify: []*eventsv1.Notify{{Role: "ROLE_HEAD_OFFICE", StaffIds: []string{"ho-1", "gone-1"}, AtOnce: true}}}),
