@@ -109,7 +109,7 @@ func TestAssignmentsAreToldToWhomTheyConcernOncePerEvent(t *testing.T) {
 	rec2 := &recorder{}
 	h.Store = rec2
 	h.Rules = fixedRules{ByTemplate: map[notify.Template]notify.Rule{notify.TemplateCaseHandedOver: {Template: notify.TemplateCaseHandedOver}}}
-	if err := h.Handle(ctx, nil, events[1]); err != nil {
+	if err := h.Handle(ctx, nil, events[2]); err != nil {
 		t.Fatal(err)
 	}
 	want = []string{"case_handed_over to customer skipped: " + notify.ReasonRuleDisabled,
