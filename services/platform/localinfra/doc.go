@@ -2,8 +2,9 @@
 // private processes on 127.0.0.1, for the local dev stack and for
 // integration tests: PostgreSQL and Redis (the Debian server binaries),
 // a Kafka-compatible broker (franz-go's kfake, in process), an SMTP mail
-// sink that stores every message as an .eml file, and an OTLP/HTTP trace
-// sink with a small web UI.
+// sink that stores every message as an .eml file, an HTTP SMS gateway sink
+// and a webhook sink that store every message as a JSON file, and an
+// OTLP/HTTP trace sink with a small web UI.
 //
 // Nothing here is a mock: code under test talks to real servers over real
 // sockets, so what passes here passes against the production protocols.
