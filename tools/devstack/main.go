@@ -172,6 +172,7 @@ func up(ctx context.Context, cfg stack.Config) error {
 	for _, k := range []string{"GATEWAY_URL", "TRACES_URL", "MAIL_DIR", "REDIS_URL", "KAFKA_BROKERS", "POSTGRES_URL"} {
 		fmt.Printf("  %-14s %s\n", k, e[k])
 	}
+	fmt.Printf("\ndashboard, signed in as the demo regional supervisor (%s, region %s):\n  %s\n", stack.DemoSupervisor, stack.DemoRegion, e["DASHBOARD_URL"])
 	fmt.Printf("\nendpoints and demo tokens: %s/endpoints.env   (set -a; . %s/endpoints.env; set +a)\n", cfg.Dir, cfg.Dir)
 	fmt.Printf("logs: %s/logs/   stop: make down\n", cfg.Dir)
 	return nil

@@ -183,6 +183,10 @@ func (s *Stack) WriteEndpoints(t Tokens) (map[string]string, error) {
 		"KAFKA_BROKERS":                s.addr("kafka"),
 		"TRACES_URL":                   "http://" + s.addr("traces"),
 		"POSTGRES_URL":                 s.Postgres.URL("postgres"),
+		// The supervisors' dashboard with a one-click sign-in as the demo
+		// regional supervisor: the token is in the fragment, which a
+		// browser never sends to a server (nor into its logs).
+		"DASHBOARD_URL": "http://" + s.addr("gateway") + "/dashboard/#token=" + t.Supervisor,
 	}
 	for _, svc := range Services {
 		e[strings.ToUpper(svc)+"_GRPC_ADDR"] = s.addr(svc + ".grpc")

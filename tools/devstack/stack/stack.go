@@ -237,6 +237,8 @@ func (s *Stack) ServiceEnv(svc string) []string {
 		env = append(env, "REDIS_URL="+s.Redis.URL())
 	case "slatimer":
 		env = append(env, "ROUTING_ADDR="+s.addr("routing.grpc"))
+	case "reporting":
+		env = append(env, "INTAKE_ADDR="+s.addr("intake.grpc"))
 	case "notification":
 		env = append(env, "SMTP_ADDR="+s.addr("smtp"), "SMTP_FROM=counterdesk-demo@localhost", "INTAKE_ADDR="+s.addr("intake.grpc"),
 			"ROUTING_ADDR="+s.addr("routing.grpc"))
