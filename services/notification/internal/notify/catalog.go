@@ -102,6 +102,10 @@ func SampleContent(t Template) Content {
 		c.PreviousAnswerAt = c.ExpectedAnswerAt.Add(-72 * time.Hour)
 		c.ChangeReason = ChangeBranchClosure
 	}
+	if t == TemplateCaseSurvey { // a link of the length survey.Links mints
+		c.SurveyURL = "https://counterdesk.bank.example/survey/eyJhbGciOiJIUzI1NiIsImtpZCI6ImRlbW8tYmFuay9rMSJ9." +
+			"AQGQ1qRrWXAAgAAAAAAAAAEBkNaka1lwAIAAAAAAAAD_AAAAAGsWg6ABZGVtby1iYW5r.ID6NFFMAwiSDomQywteLOAGgaOFT8ebfNCBbCGss7VQ"
+	}
 	return c
 }
 

@@ -72,6 +72,9 @@ type Content struct {
 	// Answer is the bank's answer, which TemplateCaseAnswer requires: text
 	// staff wrote for this customer, kept as written (line breaks too).
 	Answer string
+	// SurveyURL is the signed link of the return-visit survey, which
+	// TemplateCaseSurvey requires (minted at send time: notify.SurveyLinks).
+	SurveyURL string
 	// Level is the ladder level a case was handed to (TemplateCaseHandedOver),
 	// told to the customer in words that name nobody.
 	Level string
@@ -181,6 +184,8 @@ type CustomerData struct {
 	HandedTo string
 	// Late: the promised time passed before the message could go out.
 	Late bool
+	// SurveyURL is the return-visit survey's signed link (case_survey).
+	SurveyURL string
 }
 
 // customerData checks c has what template t needs and returns what it shows.
@@ -201,6 +206,9 @@ func customerData(t Template, lang Language, c Content) (CustomerData, error) {
 	if t == TemplateCaseAnswer && strings.TrimSpace(c.Answer) == "" {
 		return CustomerData{}, fmt.Errorf("%s needs the answer", t)
 	}
+	if t == TemplateCaseSurvey && c.SurveyURL == "" {
+		return CustomerData{}, fmt.Errorf("%s needs the survey link", t)
+	}
 	return CustomerData{
 		HandedTo:      handedTo(c.Level, lang),
 		AppraisalDone: c.ChangeReason == ChangeResumedAppraisal, Reclassified: c.ChangeReason == ChangeComplexity,
@@ -214,6 +222,7 @@ func customerData(t Template, lang Language, c Content) (CustomerData, error) {
 		BranchClosed:      c.ChangeReason == ChangeBranchClosure,
 		Later:             !c.PreviousAnswerAt.IsZero() && c.ExpectedAnswerAt.After(c.PreviousAnswerAt),
 		Late:              c.Late,
+		SurveyURL:         c.SurveyURL,
 	}, nil
 }
 

@@ -87,6 +87,9 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 		if p.CaseTransitioned.GetAction() == "answer" {
 			return h.answered(ctx, tx, env, p.CaseTransitioned)
 		}
+		if p.CaseTransitioned.GetAction() == "close" {
+			return h.closed(ctx, tx, env, p.CaseTransitioned) // the return-visit survey: survey.go
+		}
 	case *eventsv1.Envelope_CaseCreated:
 		return h.caseCreated(ctx, tx, env, p.CaseCreated)
 	case *eventsv1.Envelope_AssignmentMade:

@@ -258,7 +258,7 @@ func TestAnAnswerQueuesOneMessagePerAnswer(t *testing.T) {
 			Payload: &eventsv1.Envelope_CaseTransitioned{CaseTransitioned: &eventsv1.CaseTransitioned{
 				Action: action, ActorId: "cm-1", At: timestamppb.New(due)}}}
 	}
-	for _, env := range []*eventsv1.Envelope{step("s1", "startVerification"), step("s2", "answer"), step("s2", "answer"), step("s3", "close")} {
+	for _, env := range []*eventsv1.Envelope{step("s1", "startVerification"), step("s2", "answer"), step("s2", "answer"), step("s3", "recordReturnVisit")} {
 		if err := h.Handle(context.Background(), nil, env); err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ package survey
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -17,7 +18,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/uuid"
 )
 
 // Errors of a link or an answer. None of them carries the token or anything
@@ -45,11 +46,6 @@ const DefaultLifetime = 14 * 24 * time.Hour
 
 // minKeyBytes: HS256 keys shorter than the hash are refused.
 const minKeyBytes = 32
-
-const (
-	issuer   = "counterdesk-notification"
-	audience = "counterdesk-survey"
-)
 
 // Link is what a survey link says: which survey of which case of which bank,
 // in which language the page speaks, and until when it may be answered.
@@ -154,72 +150,104 @@ func (k Keys) Tenants() []string {
 
 func (k Key) kid() string { return k.TenantID + "/" + k.ID }
 
-type claims struct {
-	Tenant   string `json:"tenant"`
-	Language string `json:"lang,omitempty"`
+// The signed payload is binary, so that a link fits in an SMS beside its
+// text (about 200 characters): version 1, the case id and the survey id
+// (16 bytes each), the expiry (Unix seconds, 8 bytes, big-endian), the
+// language (0 zh-CN, 1 en), then the bank's id.
+const (
+	payloadVersion = 1
+	payloadFixed   = 1 + 16 + 16 + 8 + 1
+)
+
+func encodePayload(l Link) ([]byte, error) {
+	c, err1 := uuid.Parse(l.CaseID)
+	s, err2 := uuid.Parse(l.SurveyID)
+	if err1 != nil || err2 != nil {
+		return nil, errors.New("a survey link names its case and survey by their UUIDs")
+	}
+	b := make([]byte, payloadFixed, payloadFixed+len(l.TenantID))
+	b[0] = payloadVersion
+	copy(b[1:17], c[:])
+	copy(b[17:33], s[:])
+	binary.BigEndian.PutUint64(b[33:41], uint64(l.ExpiresAt.Unix()))
+	if l.Language == "en" {
+		b[41] = 1
+	}
+	return append(b, l.TenantID...), nil
 }
 
-// Issue signs l with its bank's current key (HS256: the service that signs
-// the links is the only one that checks them, so a secret of its own is
-// enough; no other party ever verifies one).
+func decodePayload(b []byte) (Link, bool) {
+	if len(b) <= payloadFixed || b[0] != payloadVersion || b[41] > 1 {
+		return Link{}, false
+	}
+	var c, s uuid.UUID
+	copy(c[:], b[1:17])
+	copy(s[:], b[17:33])
+	exp := int64(binary.BigEndian.Uint64(b[33:41]))
+	lang := "zh-CN"
+	if b[41] == 1 {
+		lang = "en"
+	}
+	return Link{TenantID: string(b[payloadFixed:]), CaseID: c.String(), SurveyID: s.String(), Language: lang,
+		ExpiresAt: time.Unix(exp, 0).UTC()}, true
+}
+
+// Issue signs l with its bank's current key: a compact JWS, HS256 (the
+// service that signs the links is the only one that checks them, so a
+// secret of its own is enough; no other party ever verifies one), the key
+// named in the header as "<bank>/<key id>".
 func (k Keys) Issue(l Link, now time.Time) (string, error) {
 	keys := k.byTenant[l.TenantID]
 	if len(keys) == 0 {
 		return "", fmt.Errorf("bank %s has no survey signing key: %w", l.TenantID, ErrUnknownKey)
 	}
-	if l.CaseID == "" || l.SurveyID == "" {
-		return "", errors.New("a survey link names its case and survey")
-	}
 	if !l.ExpiresAt.After(now) {
 		return "", fmt.Errorf("survey %s: %w", l.SurveyID, ErrExpired)
 	}
+	payload, err := encodePayload(l)
+	if err != nil {
+		return "", err
+	}
 	key := keys[0]
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: key.Secret},
-		(&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), key.kid()))
+		(&jose.SignerOptions{}).WithHeader(jose.HeaderKey("kid"), key.kid()))
 	if err != nil {
 		return "", fmt.Errorf("survey signer of %s: %w", l.TenantID, err)
 	}
-	tok, err := jwt.Signed(signer).Claims(jwt.Claims{
-		Issuer: issuer, Audience: jwt.Audience{audience}, Subject: l.CaseID, ID: l.SurveyID,
-		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(l.ExpiresAt),
-	}).Claims(claims{Tenant: l.TenantID, Language: l.Language}).Serialize()
+	obj, err := signer.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("sign survey link: %w", err)
 	}
-	return tok, nil
+	return obj.CompactSerialize()
 }
 
 // Verify checks token at now and returns what it says: ErrBadSignature for
 // anything malformed, altered or signed by another bank's key, ErrUnknownKey
-// for a key not held, ErrExpired after its expiry.
+// for a key not held, ErrExpired from its expiry on.
 func (k Keys) Verify(token string, now time.Time) (Link, error) {
-	if len(token) > 2048 {
+	if len(token) > 1024 {
 		return Link{}, ErrBadSignature
 	}
-	parsed, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.HS256})
-	if err != nil || len(parsed.Headers) != 1 {
+	obj, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.HS256})
+	if err != nil || len(obj.Signatures) != 1 {
 		return Link{}, ErrBadSignature
 	}
-	key, ok := k.byKID[parsed.Headers[0].KeyID]
+	key, ok := k.byKID[obj.Signatures[0].Header.KeyID]
 	if !ok {
 		return Link{}, ErrUnknownKey
 	}
-	var std jwt.Claims
-	var own claims
-	if err := parsed.Claims(key.Secret, &std, &own); err != nil {
+	payload, err := obj.Verify(key.Secret)
+	if err != nil {
 		return Link{}, ErrBadSignature
 	}
+	l, ok := decodePayload(payload)
 	// A key signs for its own bank only: a link of bank A signed with bank
 	// B's key is no link of A's, however valid the signature.
-	if own.Tenant != key.TenantID || std.Subject == "" || std.ID == "" || std.Expiry == nil {
+	if !ok || l.TenantID != key.TenantID {
 		return Link{}, ErrBadSignature
 	}
-	exp := std.Expiry.Time()
-	if !now.Before(exp) {
-		return Link{}, ErrExpired
+	if !now.Before(l.ExpiresAt) {
+		return l, ErrExpired
 	}
-	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: issuer, AnyAudience: jwt.Audience{audience}, Time: now}, 0); err != nil {
-		return Link{}, ErrBadSignature
-	}
-	return Link{TenantID: own.Tenant, CaseID: std.Subject, SurveyID: std.ID, Language: own.Language, ExpiresAt: exp}, nil
+	return l, nil
 }
