@@ -15,7 +15,6 @@ import (
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifygrpc"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifykafka"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifypg"
-	"github.com/counterdesk/counterdesk/services/notification/internal/notifysmtp"
 	"github.com/counterdesk/counterdesk/services/notification/internal/templatepg"
 	"github.com/counterdesk/counterdesk/services/notification/migrations"
 	"github.com/counterdesk/counterdesk/services/platform/config"
@@ -25,8 +24,8 @@ import (
 // Config is the whole configuration, read once from the environment.
 type Config struct {
 	config.Common
-	SMTPAddr   string `env:"SMTP_ADDR,required,notEmpty"`
-	SMTPFrom   string `env:"SMTP_FROM" envDefault:"counterdesk@localhost"`
+	// ChannelConfig is SMTP, SMS, webhooks and quiet hours (channels.go).
+	ChannelConfig
 	IntakeAddr string `env:"INTAKE_ADDR,required,notEmpty"`
 	// RoutingAddr is routing's gRPC address: whom to alert about a deadline.
 	RoutingAddr string `env:"ROUTING_ADDR,required,notEmpty"`
@@ -62,8 +61,12 @@ func run(ctx context.Context, now service.Clock) error {
 	store := notifypg.New(b.Pool)
 	templates := templatepg.New(b.Pool)
 	renderer := &notify.BankRenderer{Store: templates}
-	sender, err := dispatch.New(store, intake, &notifysmtp.Mailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom}, b.Log,
-		dispatch.Options{Now: now, StaffLanguage: staffLang, Renderer: renderer})
+	opts := dispatch.Options{Now: now, StaffLanguage: staffLang, Renderer: renderer}
+	mailer, err := cfg.channels(now, &opts)
+	if err != nil {
+		return err
+	}
+	sender, err := dispatch.New(store, intake, mailer, b.Log, opts)
 	if err != nil {
 		return err
 	}
@@ -72,7 +75,9 @@ func run(ctx context.Context, now service.Clock) error {
 	b.Consume(notifykafka.Group, notifykafka.Topics, handler.Handle, notifykafka.WakeAfterCommit(sender.Wake))
 	b.Go("sender", sender.Run)
 
-	notificationv1.RegisterNotificationServiceServer(b.Server.GRPC, notifygrpc.NewServer(store, intake))
+	api := notifygrpc.NewServer(store, intake)
+	api.Ops = &notifygrpc.Operations{Store: store, Now: now, Replayed: sender.Wake}
+	notificationv1.RegisterNotificationServiceServer(b.Server.GRPC, api)
 	b.Server.AddGateway(notificationv1.RegisterNotificationServiceHandlerFromEndpoint)
 	notificationv1.RegisterMessageTemplateServiceServer(b.Server.GRPC, &notifygrpc.TemplateServer{Store: templates,
 		Answers: answers.Service{Store: templates, Categories: notifygrpc.Categories()}, Renderer: renderer,
