@@ -22,13 +22,20 @@ type endpoints struct {
 	RedisURL    string            // REDIS_URL
 	MailDir     string            // MAIL_DIR ("" : the mail check is skipped)
 	Tokens      map[string]string // tenant → the bank system's API key
+	Pprof       map[string]string // service → its profiles' base URL (<SERVICE>_PPROF_URL)
 }
 
 // endpointsFrom picks the stack's addresses and the two demo banks' system
 // tokens out of endpoints.env.
 func endpointsFrom(e map[string]string) (endpoints, error) {
 	ep := endpoints{Gateway: strings.TrimRight(e["GATEWAY_URL"], "/"), IntakeGRPC: e["INTAKE_GRPC_ADDR"],
-		PostgresURL: e["POSTGRES_URL"], RedisURL: e["REDIS_URL"], MailDir: e["MAIL_DIR"], Tokens: map[string]string{}}
+		PostgresURL: e["POSTGRES_URL"], RedisURL: e["REDIS_URL"], MailDir: e["MAIL_DIR"], Tokens: map[string]string{},
+		Pprof: map[string]string{}}
+	for _, svc := range stack.Services {
+		if u := e[strings.ToUpper(svc)+"_PPROF_URL"]; u != "" {
+			ep.Pprof[svc] = strings.TrimRight(u, "/")
+		}
+	}
 	demo, other := e["DEMO_TENANT_ID"], e["OTHER_BANK_TENANT_ID"]
 	if demo == "" {
 		demo = stack.DemoTenant

@@ -104,6 +104,8 @@ type common struct {
 	concurrency                int
 	asJSON                     bool
 	settle, poll               time.Duration
+	profileDir                 string
+	profileSeconds             int
 }
 
 func (c *common) flags(fs *flag.FlagSet, concurrency int, settle time.Duration) {
@@ -114,6 +116,24 @@ func (c *common) flags(fs *flag.FlagSet, concurrency int, settle time.Duration) 
 	fs.BoolVar(&c.asJSON, "json", false, "print the result as one JSON line")
 	fs.DurationVar(&c.settle, "settle", settle, "how long to wait after the load for every effect to show")
 	fs.DurationVar(&c.poll, "poll", 100*time.Millisecond, "how often to look for effects")
+	fs.StringVar(&c.profileDir, "profile", "", "save a CPU profile of every service and Postgres's top statements, taken during the load, into this directory")
+	fs.IntVar(&c.profileSeconds, "profile-seconds", 15, "how long the CPU profiles run from the start of the load (keep it within the load)")
+}
+
+// startProfile begins --profile's profiles, or returns nil without it.
+func (c *common) startProfile(ctx context.Context, s *session) (*profiler, error) {
+	if c.profileDir == "" {
+		return nil, nil
+	}
+	if c.profileSeconds < 1 {
+		return nil, fmt.Errorf("%w: --profile-seconds must be at least 1", errUsage)
+	}
+	p, err := newProfiler(c.profileDir, c.profileSeconds, s.ep.Pprof, s.ep.PostgresURL)
+	if err != nil {
+		return nil, err
+	}
+	p.start(ctx)
+	return p, nil
 }
 
 func (c *common) check() error {
@@ -303,9 +323,18 @@ func runIntake(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	tr := newTracker(s.stores)
 	// Effects are looked for only after the load, so that polling takes no
 	// CPU from the registration being measured.
+	prof, err := c.startProfile(ctx, s)
+	if err != nil {
+		return err
+	}
 	l := s.register(ctx, driveConfig{n: *count, concurrency: c.concurrency, rate: *rate}, stderr, nil, nil)
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	var profile *profileResult
+	if prof != nil {
+		pr := prof.finish(ctx)
+		profile = &pr
 	}
 	for _, tc := range l.created {
 		tr.add(tc)
@@ -326,7 +355,7 @@ func runIntake(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		ThroughputPerS: perSecond(len(l.created), l.elapsed),
 		P50Ms:          ms(lat.P50), P95Ms: ms(lat.P95), P99Ms: ms(lat.P99), MaxMs: ms(lat.Max), LatencyFrom: "sent",
 		PgCommitRatePerS: pg.PerSecond, PgSeconds: round2(pg.Elapsed.Seconds()), PgSynchronousComm: pg.SynchronousCommit,
-		PgFsync: pg.Fsync, verification: ver}
+		PgFsync: pg.Fsync, Profile: profile, verification: ver}
 	if *rate > 0 {
 		res.LatencyFrom = "scheduled"
 	}
@@ -379,9 +408,20 @@ func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		defer close(watched)
 		tr.watch(watchCtx, c.poll)
 	}()
+	prof, err := c.startProfile(ctx, s)
+	if err != nil {
+		stopWatch()
+		<-watched
+		return err
+	}
 	l := s.register(ctx, driveConfig{n: n, concurrency: c.concurrency, rate: *rate}, stderr, tr.waitingText, tr.add)
 	stopWatch()
 	<-watched
+	var profile *profileResult
+	if prof != nil {
+		pr := prof.finish(ctx)
+		profile = &pr
+	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -410,7 +450,7 @@ func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	res := pipelineResult{Mode: "pipeline", Transport: c.transport, Rate: *rate, DurationS: round2(duration.Seconds()),
 		Concurrency: c.concurrency, Branches: len(s.targets), Count: n, Created: len(l.created), Errors: l.errors,
 		RegistrationRatePerS: perSecond(len(l.created), l.elapsed), CreateP50Ms: ms(lat.P50), CreateP99Ms: ms(lat.P99),
-		Effects: effects, BacklogAtEnd: backlog, PollMs: c.poll.Milliseconds(), verification: ver}
+		Effects: effects, BacklogAtEnd: backlog, PollMs: c.poll.Milliseconds(), Profile: profile, verification: ver}
 	res.SustainedThroughputPerS = sustained(done)
 	if err := output(stdout, c.asJSON, res); err != nil {
 		return err

@@ -36,6 +36,8 @@ type intakeResult struct {
 	PgFsync           string  `json:"pg_fsync"`
 	// Ratio is ThroughputPerS / PgCommitRatePerS.
 	Ratio float64 `json:"ratio"`
+	// Profile is where the time went (--profile); absent without it.
+	Profile *profileResult `json:"profile,omitempty"`
 	verification
 }
 
@@ -72,6 +74,8 @@ type pipelineResult struct {
 	// registration stopped.
 	BacklogAtEnd int   `json:"backlog_at_end"`
 	PollMs       int64 `json:"poll_ms"`
+	// Profile is where the time went (--profile); absent without it.
+	Profile *profileResult `json:"profile,omitempty"`
 	verification
 }
 

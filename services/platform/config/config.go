@@ -45,6 +45,11 @@ type Common struct {
 	// KafkaCommitInterval is how often consumers commit their offsets: a
 	// crash redelivers (and processed_events skips) at most this much work.
 	KafkaCommitInterval time.Duration `env:"KAFKA_COMMIT_INTERVAL" envDefault:"200ms"`
+	// PprofAddr, when set, serves Go's profiles (net/http/pprof) on a
+	// listener of its own, never on the API port: the devstack binds it to
+	// 127.0.0.1 so tools/loadgen --profile can take CPU profiles under load.
+	// Empty (the chart's default): no profiles.
+	PprofAddr string `env:"PPROF_ADDR"`
 }
 
 // Load fills cfg (a pointer to a struct) from the environment.

@@ -107,6 +107,9 @@ func Start(ctx context.Context, name string, common config.Common, fullCfg any, 
 	// while this one holds the relay lock.
 	relay := &outbox.Relay{Pool: b.Pool, Writer: b.Writer, Log: log, Service: name, Poll: 100 * time.Millisecond}
 	b.Go("outbox-relay", relay.Run)
+	if common.PprofAddr != "" {
+		b.Go("pprof", func(ctx context.Context) error { return b.servePprof(ctx, common.PprofAddr) })
+	}
 	return b, nil
 }
 

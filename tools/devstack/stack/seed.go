@@ -191,6 +191,7 @@ func (s *Stack) WriteEndpoints(t Tokens) (map[string]string, error) {
 	for _, svc := range Services {
 		e[strings.ToUpper(svc)+"_GRPC_ADDR"] = s.addr(svc + ".grpc")
 		e[strings.ToUpper(svc)+"_HTTP_URL"] = "http://" + s.addr(svc+".http")
+		e[strings.ToUpper(svc)+"_PPROF_URL"] = "http://" + s.addr(svc+".pprof") + "/debug/pprof"
 	}
 	keys := make([]string, 0, len(e))
 	for k := range e {

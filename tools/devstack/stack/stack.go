@@ -8,8 +8,12 @@ package stack
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -83,7 +87,11 @@ func (c Config) path(p ...string) string { return filepath.Join(append([]string{
 // gives stable numbers.
 var portNames = []string{"gateway", "postgres", "redis", "kafka", "smtp", "traces",
 	"routing.grpc", "routing.http", "slatimer.grpc", "slatimer.http", "intake.grpc", "intake.http",
-	"notification.grpc", "notification.http", "reporting.grpc", "reporting.http"}
+	"notification.grpc", "notification.http", "reporting.grpc", "reporting.http",
+	// Go profiles of each service, on loopback (tools/loadgen --profile).
+	"routing.pprof", "slatimer.pprof", "intake.pprof", "notification.pprof", "reporting.pprof",
+	// The bank's SMS gateway and its own systems' webhook receiver, played by sinks.
+	"sms", "webhooks"}
 
 // Up starts whatever is not running yet and waits until all is healthy.
 // Running it twice is harmless.
@@ -96,7 +104,7 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, err
 	}
 	cfg.Dir = abs
-	for _, d := range []string{cfg.path("logs"), cfg.path("pids"), cfg.path("mail")} {
+	for _, d := range []string{cfg.path("logs"), cfg.path("pids"), cfg.path("mail"), cfg.path("sms"), cfg.path("webhooks")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
 		}
@@ -119,7 +127,10 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 
 	step("postgres")
 	s.Postgres, err = localinfra.StartPostgresWithOptions(ctx, cfg.path("postgres"), s.Ports["postgres"],
-		localinfra.PostgresOptions{UnsafeFastWrites: cfg.FastPostgres})
+		localinfra.PostgresOptions{UnsafeFastWrites: cfg.FastPostgres,
+			// Statement statistics for tools/loadgen --profile (where the
+			// database's time goes under load).
+			Settings: map[string]string{"shared_preload_libraries": "pg_stat_statements"}})
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +148,7 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	done(s.Redis.Addr())
 
-	for _, h := range []string{"broker", "mail", "traces"} {
+	for _, h := range []string{"broker", "mail", "sms", "webhooks", "traces"} {
 		step(h)
 		if err := s.StartHelper(ctx, h); err != nil {
 			return nil, err
@@ -167,7 +178,7 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 }
 
 // helperPort names the port each helper process listens on.
-var helperPort = map[string]string{"broker": "kafka", "mail": "smtp", "traces": "traces"}
+var helperPort = map[string]string{"broker": "kafka", "mail": "smtp", "sms": "sms", "webhooks": "webhooks", "traces": "traces"}
 
 // StartHelper starts one of the stack's own helper processes (broker, mail,
 // traces) if it is not running.
@@ -178,6 +189,10 @@ func (s *Stack) StartHelper(ctx context.Context, name string) error {
 		args = []string{"serve-broker", "--dir", s.cfg.path("kafka"), "--port", strconv.Itoa(s.Ports["kafka"]), "--partitions", "3"}
 	case "mail":
 		args = []string{"serve-mail", "--dir", s.cfg.path("mail"), "--listen", s.addr("smtp")}
+	case "sms":
+		args = []string{"serve-sms", "--dir", s.SMSDir(), "--listen", s.addr("sms"), "--token", s.devSecret("sms-gateway")}
+	case "webhooks":
+		args = []string{"serve-webhooks", "--dir", s.WebhookDir(), "--listen", s.addr("webhooks")}
 	case "traces":
 		args = []string{"serve-traces", "--listen", s.addr("traces"), "--file", s.cfg.path("traces.jsonl")}
 	default:
@@ -226,6 +241,7 @@ func (s *Stack) ServiceEnv(svc string) []string {
 		"OTEL_BSP_SCHEDULE_DELAY=200",
 		"GRPC_ADDR=" + s.addr(svc+".grpc"),
 		"HTTP_ADDR=" + s.addr(svc+".http"),
+		"PPROF_ADDR=" + s.addr(svc+".pprof"),
 		"LOG_LEVEL=info",
 		"SHUTDOWN_TIMEOUT=5s",
 	}
@@ -241,7 +257,9 @@ func (s *Stack) ServiceEnv(svc string) []string {
 		env = append(env, "INTAKE_ADDR="+s.addr("intake.grpc"))
 	case "notification":
 		env = append(env, "SMTP_ADDR="+s.addr("smtp"), "SMTP_FROM=counterdesk-demo@localhost", "INTAKE_ADDR="+s.addr("intake.grpc"),
-			"ROUTING_ADDR="+s.addr("routing.grpc"))
+			"ROUTING_ADDR="+s.addr("routing.grpc"),
+			"SMS_GATEWAY_URL="+s.SMSGatewayURL(), "SMS_GATEWAY_AUTH=Bearer "+s.devSecret("sms-gateway"), "SMS_SENDER=counterdesk",
+			"WEBHOOKS="+s.webhooksJSON())
 	}
 	return env
 }
@@ -337,7 +355,7 @@ func Down(cfg Config) error {
 	var errs []error
 	services := slices.Clone(Services)
 	slices.Reverse(services)
-	names := append(append([]string{"gateway"}, services...), "mail", "traces", "broker")
+	names := append(append([]string{"gateway"}, services...), "mail", "sms", "webhooks", "traces", "broker")
 	for _, n := range names {
 		pidFile := cfg.path("pids", n+".pid")
 		if pid, err := localinfra.ReadPIDFile(pidFile); err == nil {
@@ -504,6 +522,42 @@ func (s *Stack) Addr(name string) string { return s.addr(name) }
 
 // MailDir is where the SMTP server writes .eml files.
 func (s *Stack) MailDir() string { return s.cfg.path("mail") }
+
+// SMSDir is where the SMS gateway sink writes one JSON file per message.
+func (s *Stack) SMSDir() string { return s.cfg.path("sms") }
+
+// SMSGatewayURL is where notification posts text messages.
+func (s *Stack) SMSGatewayURL() string { return "http://" + s.addr("sms") + "/v1/sms" }
+
+// WebhookDir is where the webhook sink writes one JSON file per hook.
+func (s *Stack) WebhookDir() string { return s.cfg.path("webhooks") }
+
+// WebhookSecret is the secret bank tenant's hooks are signed with in this
+// stack: derived from the stack's own key, so it stays the same across
+// restarts and differs per bank and per stack.
+func (s *Stack) WebhookSecret(tenant string) string { return s.devSecret("webhook/" + tenant) }
+
+// devSecret derives a dev-only secret for purpose from the stack's PII key.
+func (s *Stack) devSecret(purpose string) string {
+	m := hmac.New(sha256.New, []byte(s.Secrets.PIIKey))
+	m.Write([]byte("counterdesk devstack " + purpose))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// webhooksJSON is notification's WEBHOOKS: each demo bank's hooks go to
+// the webhook sink under /hooks/<bank>, signed with the bank's own secret.
+func (s *Stack) webhooksJSON() string {
+	type target struct {
+		URL    string `json:"url"`
+		Secret string `json:"secret"`
+	}
+	all := map[string]target{}
+	for _, t := range []string{DemoTenant, OtherTenant} {
+		all[t] = target{URL: "http://" + s.addr("webhooks") + "/hooks/" + t, Secret: s.WebhookSecret(t)}
+	}
+	raw, _ := json.Marshal(all)
+	return string(raw)
+}
 
 // LogFile is a process's log.
 func (s *Stack) LogFile(name string) string { return s.cfg.path("logs", name+".log") }
