@@ -12,7 +12,7 @@
 // files has a token with their role, branch and region.
 //
 // The serve-* subcommands are the stack's own helper processes (broker, mail,
-// traces, gateway); `up` starts them in the background.
+// SMS and webhook sinks, traces, gateway); `up` starts them in the background.
 package main
 
 import (
@@ -51,7 +51,7 @@ func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: devstack up|down|token|staff|serve-broker|serve-mail|serve-traces|serve-gateway [flags]")
+		return errors.New("usage: devstack up|down|token|staff|serve-broker|serve-mail|serve-sms|serve-webhooks|serve-traces|serve-gateway [flags]")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	dir := fs.String("dir", ".devstack", "stack directory (data, logs, PIDs)")
@@ -63,6 +63,7 @@ func run(ctx context.Context, args []string) error {
 	partitions := fs.Int("partitions", 3, "partitions per topic (serve-broker)")
 	listen := fs.String("listen", "127.0.0.1:0", "listen address (serve-*)")
 	file := fs.String("file", "", "span file (serve-traces)")
+	sinkToken := fs.String("token", "", "bearer credential the SMS sink requires (serve-sms)")
 	var backends multi
 	fs.Var(&backends, "backend", "service=host:port (serve-gateway), repeatable")
 	role := fs.String("role", "teller", "token role")
@@ -127,6 +128,24 @@ func run(ctx context.Context, args []string) error {
 		}
 		defer m.Close()
 		fmt.Println("SMTP sink on", m.Addr(), "writing", *dir)
+		<-ctx.Done()
+		return nil
+	case "serve-sms":
+		m, err := localinfra.StartSMSSink(*dir, *listen, *sinkToken)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		fmt.Println("SMS gateway sink on", m.URL(), "writing", *dir)
+		<-ctx.Done()
+		return nil
+	case "serve-webhooks":
+		m, err := localinfra.StartWebhookSink(*dir, *listen)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		fmt.Println("webhook sink on", m.URL(), "writing", *dir)
 		<-ctx.Done()
 		return nil
 	case "serve-traces":

@@ -280,6 +280,40 @@ func (s *Stack) StartService(ctx context.Context, svc string) error {
 	return nil
 }
 
+// StartReplica starts replica n (2, 3, …) of svc, named "<svc>-<n>", on
+// loopback ports of its own: it consumes in the same groups as the first
+// (the partitions are shared between them), relays its own outbox and
+// serves its own gRPC and HTTP ports (the gateway sends to the first only).
+// Stopped by Down like the rest.
+func (s *Stack) StartReplica(ctx context.Context, svc string, n int) error {
+	if n < 2 {
+		return fmt.Errorf("replica %d of %s: the first is StartService's", n, svc)
+	}
+	name := fmt.Sprintf("%s-%d", svc, n)
+	ports := map[string]string{}
+	for _, p := range []string{"GRPC_ADDR", "HTTP_ADDR", "PPROF_ADDR"} {
+		port, err := localinfra.FreePort()
+		if err != nil {
+			return err
+		}
+		ports[p] = "127.0.0.1:" + strconv.Itoa(port)
+	}
+	env := s.ServiceEnv(svc)
+	for i, kv := range env {
+		if k, _, ok := strings.Cut(kv, "="); ok && ports[k] != "" {
+			env[i] = k + "=" + ports[k]
+		}
+	}
+	env = append(env, "OTEL_SERVICE_NAME="+svc, "OTEL_RESOURCE_ATTRIBUTES=service.instance.id="+name)
+	if err := s.startProcess(ctx, name, filepath.Join(s.cfg.BinDir, svc), nil, env, ports["HTTP_ADDR"]); err != nil {
+		return err
+	}
+	if err := waitHTTP(ctx, "http://"+ports["HTTP_ADDR"]+"/readyz", 60*time.Second); err != nil {
+		return fmt.Errorf("%s not ready (see %s): %w", name, s.cfg.path("logs", name+".log"), err)
+	}
+	return nil
+}
+
 // migrate runs `<svc> migrate` as the database owner, as the Helm chart's
 // migration Job does: the service itself connects as its app role.
 func (s *Stack) migrate(ctx context.Context, svc string) error {
@@ -356,6 +390,13 @@ func Down(cfg Config) error {
 	services := slices.Clone(Services)
 	slices.Reverse(services)
 	names := append(append([]string{"gateway"}, services...), "mail", "sms", "webhooks", "traces", "broker")
+	// Replicas (StartReplica) first: "<svc>-<n>".
+	for _, svc := range services {
+		replicas, _ := filepath.Glob(cfg.path("pids", svc+"-*.pid"))
+		for _, r := range replicas {
+			names = append([]string{strings.TrimSuffix(filepath.Base(r), ".pid")}, names...)
+		}
+	}
 	for _, n := range names {
 		pidFile := cfg.path("pids", n+".pid")
 		if pid, err := localinfra.ReadPIDFile(pidFile); err == nil {
@@ -414,6 +455,9 @@ func assignPorts(cfg Config) (map[string]int, error) {
 		}
 	}
 	for i, name := range portNames {
+		if _, ok := ports[name]; ok {
+			continue // a running stack keeps its ports when names are added
+		}
 		if cfg.BasePort > 0 && !inUse(cfg.BasePort+i) && !taken(ports, cfg.BasePort+i) {
 			ports[name] = cfg.BasePort + i
 			continue
