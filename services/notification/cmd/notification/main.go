@@ -31,6 +31,8 @@ type Config struct {
 	RoutingAddr string `env:"ROUTING_ADDR,required,notEmpty"`
 	// StaffAlertLanguage is the language of staff alerts: zh-CN or en.
 	StaffAlertLanguage string `env:"STAFF_ALERT_LANGUAGE" envDefault:"zh-CN"`
+	// SurveyConfig is the return-visit survey (survey.go).
+	SurveyConfig
 }
 
 func main() { os.Exit(service.Main("notification", migrations.FS, run)) }
@@ -64,6 +66,9 @@ func run(ctx context.Context, now service.Clock) error {
 	opts := dispatch.Options{Now: now, StaffLanguage: staffLang, Renderer: renderer}
 	mailer, err := cfg.channels(now, &opts)
 	if err != nil {
+		return err
+	}
+	if err := cfg.surveys(b, conn, now, &opts); err != nil {
 		return err
 	}
 	sender, err := dispatch.New(store, intake, mailer, b.Log, opts)

@@ -145,6 +145,9 @@ type Options struct {
 	// Renderer writes the messages; the shipped templates (notify.Shipped)
 	// by default.
 	Renderer notify.Renderer
+	// SurveyLinks mints the return-visit survey's link at each attempt;
+	// nil: a survey message cannot be sent (dead-lettered, replayable).
+	SurveyLinks notify.SurveyLinks
 	// SMS is the SMS gateway; nil: no SMS (a phone number reaches nobody).
 	SMS SMSSender
 	// Webhooks are the banks' own systems; nil: none.
@@ -398,11 +401,15 @@ func (d *Dispatcher) attempt(ctx context.Context, del *notify.Delivery) error {
 	}
 	late := del.PromisePassed(now)
 	del.Late = late
+	surveyURL, err := d.surveyURL(*del, lang)
+	if err != nil {
+		return del.MarkFailed(now, lang, "survey link: "+err.Error(), true, 0)
+	}
 	msg, err := d.opts.Renderer.Render(ctx, del.TenantID, via, del.Template, lang, notify.Content{
 		CaseNumber: contact.CaseNumber, CustomerName: contact.CustomerName,
 		ExpectedAnswerAt: del.ExpectedAnswerAt, TimeZone: del.TimeZone, Provisional: del.Provisional,
 		PreviousAnswerAt: del.PreviousAnswerAt, ChangeReason: del.ChangeReason, Answer: contact.Answer,
-		Level: del.AlertLevel, Late: late,
+		Level: del.AlertLevel, Late: late, SurveyURL: surveyURL,
 	})
 	if err != nil {
 		return del.MarkFailed(now, lang, scrub("render: "+err.Error()), true, 0)
