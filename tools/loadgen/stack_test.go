@@ -187,6 +187,15 @@ func privateStack(t *testing.T, root string) string {
 	if err := st.Seed(ctx, toks); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
+	// Every service runs as two replicas, as in Kubernetes: the check below
+	// then also proves that two consumers of each group share the work
+	// without a double effect (every case owned, queued, timed, mailed and
+	// counted exactly once).
+	for _, svc := range stack.Services {
+		if err := st.StartReplica(ctx, svc, 2); err != nil {
+			t.Fatalf("second replica: %v", err)
+		}
+	}
 	if _, err := st.WriteEndpoints(toks); err != nil {
 		t.Fatal(err)
 	}

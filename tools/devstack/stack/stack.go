@@ -304,7 +304,7 @@ func (s *Stack) StartReplica(ctx context.Context, svc string, n int) error {
 			env[i] = k + "=" + ports[k]
 		}
 	}
-	env = append(env, "OTEL_SERVICE_NAME="+svc, "OTEL_RESOURCE_ATTRIBUTES=service.instance.id="+name)
+	env = append(env, "OTEL_RESOURCE_ATTRIBUTES=service.instance.id="+name)
 	if err := s.startProcess(ctx, name, filepath.Join(s.cfg.BinDir, svc), nil, env, ports["HTTP_ADDR"]); err != nil {
 		return err
 	}
