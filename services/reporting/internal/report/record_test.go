@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -29,7 +30,8 @@ func TestApplyGivesTheSameRecordInAnyOrder(t *testing.T) {
 		Category: "CATEGORY_SERVICE_ATTITUDE", Severity: "SEVERITY_NORMAL",
 		CustomerTier: "CUSTOMER_TIER_GOLD", Status: "CASE_STATUS_REPORTED", CreatedAt: t0,
 		OwnerID: "manager-1", FirstAssignedAt: firstOwner.At, LastAssignedAt: secondOwner.At,
-		AcknowledgedAt: ack.At, Breaches: 1,
+		AcknowledgedAt: ack.At, Breaches: 1, Assignments: 2, ReceivedAt: t0,
+		Deadlines: map[string]*report.Deadline{breach.Kind: {Kind: breach.Kind, DueAt: breach.DueAt, Breached: true}},
 	}
 	tests := []struct {
 		name  string
@@ -50,7 +52,7 @@ func TestApplyGivesTheSameRecordInAnyOrder(t *testing.T) {
 					t.Fatalf("Apply(%T) error = %v", f, err)
 				}
 			}
-			if r != want {
+			if !reflect.DeepEqual(r, want) {
 				t.Fatalf("record =\n%+v\nwant\n%+v", r, want)
 			}
 		})
@@ -92,7 +94,6 @@ func TestMalformedFactsAreRefused(t *testing.T) {
 	}{
 		{"a creation without a branch", report.CaseOpened{CreatedAt: t0}},
 		{"a creation without a time", report.CaseOpened{BranchID: "b1"}},
-		{"an assignment to nobody", report.OwnerAssigned{At: t0}},
 		{"an assignment without a time", report.OwnerAssigned{OwnerID: "teller-1"}},
 		{"an acknowledgment without a time", report.CustomerAcknowledged{}},
 	}
@@ -103,7 +104,7 @@ func TestMalformedFactsAreRefused(t *testing.T) {
 			if err := r.Apply(tt.fact); !errors.Is(err, report.ErrInvalidFact) {
 				t.Fatalf("Apply() error = %v, want ErrInvalidFact", err)
 			}
-			if r != before {
+			if !reflect.DeepEqual(r, before) {
 				t.Fatalf("a refused fact changed the record: %+v", r)
 			}
 		})

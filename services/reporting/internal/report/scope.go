@@ -65,17 +65,21 @@ func ScopeFor(caller auth.Principal) (Scope, error) {
 	}
 }
 
-// Filter narrows a summary. Zero values mean no restriction.
+// Filter narrows a report. Zero values mean no restriction.
 type Filter struct {
-	// From and To bound the case's creation time: From <= created < To.
+	// From and To bound the case's receipt time: From <= received < To.
 	From, To time.Time
+	Region   string
 	Branch   string
+	// Dimensions, as proto enum names.
+	Category, Channel, Severity, Tier string
 }
 
-// Query is a scope narrowed by a filter: exactly the cases a summary counts.
+// Query is a scope narrowed by a filter: exactly the cases a report counts.
 type Query struct {
 	Scope
-	From, To time.Time
+	From, To                          time.Time
+	Category, Channel, Severity, Tier string
 }
 
 // Validate checks the filter on its own, before any scope applies.
@@ -88,13 +92,24 @@ func (f Filter) Validate() error {
 
 // Narrow applies f to s. branchRegion is the region of f.Branch as far as
 // the read model knows it (known is false for a branch without any case
-// yet). A branch outside the scope is refused rather than answered with
-// zeros, so that a caller learns their request was wrong.
+// yet). A branch or region outside the scope is refused rather than
+// answered with zeros, so that a caller learns their request was wrong.
 func (s Scope) Narrow(f Filter, branchRegion string, known bool) (Query, error) {
 	if err := f.Validate(); err != nil {
 		return Query{}, err
 	}
-	q := Query{Scope: s, From: f.From, To: f.To}
+	q := Query{Scope: s, From: f.From, To: f.To, Category: f.Category, Channel: f.Channel, Severity: f.Severity, Tier: f.Tier}
+	switch {
+	case f.Region == "":
+	case s.Region != "" && f.Region != s.Region:
+		return Query{}, fmt.Errorf("%w: region %s is outside your region", ErrPermissionDenied, f.Region)
+	case s.Branch != "":
+		// Branch staff naming a region: the branch condition stays, so
+		// nothing outside their branch can appear.
+		q.Region = f.Region
+	default:
+		q.Region = f.Region
+	}
 	if f.Branch == "" {
 		return q, nil
 	}
@@ -108,4 +123,9 @@ func (s Scope) Narrow(f Filter, branchRegion string, known bool) (Query, error) 
 	// keeps the region condition, so nothing outside the scope can appear.
 	q.Branch = f.Branch
 	return q, nil
+}
+
+// Allows reports whether a case at branch/region lies within s.
+func (s Scope) Allows(branch, region string) bool {
+	return (s.Branch == "" || s.Branch == branch) && (s.Region == "" || s.Region == region)
 }

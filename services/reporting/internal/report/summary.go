@@ -39,6 +39,8 @@ type Reader interface {
 // Reports answers supervisors' questions from the read model.
 type Reports struct {
 	Store Reader
+	// Figures answers every report but the summary.
+	Figures FigureStore
 	// Now is the clock; tests set it.
 	Now func() time.Time
 }

@@ -25,6 +25,8 @@ type Server struct {
 	reportingv1.UnimplementedReportingServiceServer
 	Reports *report.Reports
 	Log     *slog.Logger
+	// Zone is the reporting zone hours and months are counted in.
+	Zone *time.Location
 }
 
 // GetSummary counts the cases the caller may see.
@@ -74,6 +76,8 @@ func (s *Server) status(ctx context.Context, err error) error {
 	switch {
 	case errors.As(err, &fe):
 		return grpcserver.FieldError(fe.Field, fe.Description)
+	case errors.Is(err, report.ErrNotFound):
+		return status.Error(codes.NotFound, "case not found")
 	case errors.Is(err, report.ErrPermissionDenied):
 		return status.Error(codes.PermissionDenied, err.Error())
 	case errors.Is(err, context.Canceled):
@@ -81,7 +85,7 @@ func (s *Server) status(ctx context.Context, err error) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	default:
-		s.Log.ErrorContext(ctx, "summary failed", "err", err)
+		s.Log.ErrorContext(ctx, "report failed", "err", err)
 		return status.Error(codes.Internal, "internal error")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	casesv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/cases/v1"
@@ -19,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Group is the consumer group reporting reads as.
@@ -34,7 +36,7 @@ var Topics = []string{
 
 // Recorder stores one fact about a case inside the consumer's transaction.
 type Recorder interface {
-	Record(ctx context.Context, tx pgx.Tx, tenant, caseID string, fact report.Fact, now time.Time) error
+	Record(ctx context.Context, tx pgx.Tx, tenant, caseID string, fact report.Fact, h report.HistoryEntry, now time.Time) error
 }
 
 // Handler applies events to the read model.
@@ -65,7 +67,7 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 	if env.GetTenantId() == "" || env.GetCaseId() == "" {
 		return eventbus.Permanent(fmt.Errorf("%s event %s has no tenant or case id", env.GetType(), env.GetEventId()))
 	}
-	err := h.store.Record(ctx, tx, env.GetTenantId(), env.GetCaseId(), fact, h.now())
+	err := h.store.Record(ctx, tx, env.GetTenantId(), env.GetCaseId(), fact, HistoryOf(env), h.now())
 	if errors.Is(err, report.ErrInvalidFact) {
 		return eventbus.Permanent(fmt.Errorf("event %s: %w", env.GetEventId(), err))
 	}
@@ -89,28 +91,34 @@ func (h *Handler) AfterCommit(ctx context.Context, env *eventsv1.Envelope) error
 }
 
 // FactFrom translates an envelope into the fact it tells reports, and
-// reports false for events reports do not use (deadlines armed or warned,
-// notifications other than the acknowledgment, payloads added after this
-// code was written).
+// reports false for events reports do not use (notifications other than
+// the acknowledgment, payloads added after this code was written).
 func FactFrom(env *eventsv1.Envelope) (report.Fact, bool) {
 	switch p := env.GetPayload().(type) {
 	case *eventsv1.Envelope_CaseCreated:
 		c := p.CaseCreated
 		return report.CaseOpened{
-			CaseNumber:   c.GetCaseNumber(),
-			BranchID:     c.GetBranchId(),
-			RegionID:     c.GetRegionId(),
-			Channel:      c.GetChannel().String(),
-			Category:     c.GetCategory().String(),
-			Severity:     c.GetSeverity().String(),
-			CustomerTier: c.GetCustomerTier().String(),
-			Status:       statusOrReported(c.GetStatus()).String(),
-			CreatedAt:    timeOr(c.GetCreatedAt().AsTime(), c.GetCreatedAt() != nil, env),
+			CaseNumber:          c.GetCaseNumber(),
+			BranchID:            c.GetBranchId(),
+			RegionID:            c.GetRegionId(),
+			Channel:             c.GetChannel().String(),
+			Category:            c.GetCategory().String(),
+			Severity:            c.GetSeverity().String(),
+			CustomerTier:        c.GetCustomerTier().String(),
+			Status:              statusOrReported(c.GetStatus()).String(),
+			TimeZone:            c.GetTimeZone(),
+			CustomerNameMasked:  c.GetCustomerNameMasked(),
+			CustomerPhoneMasked: c.GetCustomerPhoneMasked(),
+			Repeat:              c.GetRepeat(),
+			CreatedAt:           timeOr(c.GetCreatedAt().AsTime(), c.GetCreatedAt() != nil, env),
+			ReceivedAt:          optional(c.GetReceivedAt()),
 		}, true
 	case *eventsv1.Envelope_AssignmentMade:
 		a := p.AssignmentMade
 		return report.OwnerAssigned{
 			OwnerID: a.GetOwnerId(),
+			Kind:    a.GetKind(),
+			Level:   a.GetLevel(),
 			At:      timeOr(a.GetAssignedAt().AsTime(), a.GetAssignedAt() != nil, env),
 		}, true
 	case *eventsv1.Envelope_NotificationSent:
@@ -121,16 +129,109 @@ func FactFrom(env *eventsv1.Envelope) (report.Fact, bool) {
 		return report.CustomerAcknowledged{At: timeOr(n.GetSentAt().AsTime(), n.GetSentAt() != nil, env)}, true
 	case *eventsv1.Envelope_CaseTransitioned:
 		t := p.CaseTransitioned
+		at := timeOr(t.GetAt().AsTime(), t.GetAt() != nil, env)
 		if t.GetAction() == "acknowledge" { // by a person: counts like a sent acknowledgment
-			return report.CustomerAcknowledged{At: timeOr(t.GetAt().AsTime(), t.GetAt() != nil, env)}, true
+			return report.CustomerAcknowledged{At: at}, true
 		}
-		return report.StatusChanged{Status: t.GetToStatus().String(), At: timeOr(t.GetAt().AsTime(), t.GetAt() != nil, env)}, true
+		sc := report.StatusChanged{Action: t.GetAction(), Status: t.GetToStatus().String(), At: at,
+			Satisfaction: int(t.GetSatisfaction())}
+		if t.GetRootCause() != casesv1.RootCause_ROOT_CAUSE_UNSPECIFIED {
+			sc.RootCause = t.GetRootCause().String()
+		}
+		if t.GetCompensationKind() != casesv1.CompensationKind_COMPENSATION_KIND_UNSPECIFIED {
+			sc.Compensation = report.Compensation{Kind: t.GetCompensationKind().String(), Tier: t.GetCompensationTier(),
+				AmountFen: t.GetCompensationAmountFen()}
+		}
+		switch t.GetAction() {
+		case "reclassify":
+			sc.Severity = t.GetSeverity().String()
+		case "moveBranch":
+			sc.BranchID, sc.RegionID = t.GetBranchId(), t.GetRegionId()
+		}
+		return sc, true
+	case *eventsv1.Envelope_DeadlinesArmed:
+		var ds []report.ArmedDeadline
+		for _, d := range p.DeadlinesArmed.GetDeadlines() {
+			ds = append(ds, report.ArmedDeadline{Kind: d.GetKind(), DueAt: optional(d.GetDueAt())})
+		}
+		return report.DeadlinesArmed{Deadlines: ds}, true
+	case *eventsv1.Envelope_DeadlineRecomputed:
+		d := p.DeadlineRecomputed
+		return report.DeadlineMoved{Kind: d.GetKind(), DueAt: optional(d.GetNewDueAt()), Reason: d.GetReason()}, true
+	case *eventsv1.Envelope_DeadlineWarned:
+		d := p.DeadlineWarned
+		return report.DeadlineWarned{Kind: d.GetKind(), Level: d.GetLevel()}, true
 	case *eventsv1.Envelope_DeadlineBreached:
 		b := p.DeadlineBreached
-		return report.DeadlineMissed{Kind: b.GetKind(), DueAt: b.GetDueAt().AsTime()}, true
+		return report.DeadlineMissed{Kind: b.GetKind(), DueAt: optional(b.GetDueAt())}, true
 	default:
 		return nil, false
 	}
+}
+
+// HistoryOf is the case-history line of an event: what happened, without
+// personal data (events carry none).
+func HistoryOf(env *eventsv1.Envelope) report.HistoryEntry {
+	h := report.HistoryEntry{EventID: env.GetEventId(), Type: env.GetType(), Producer: env.GetProducer(), At: optional(env.GetOccurredAt())}
+	switch p := env.GetPayload().(type) {
+	case *eventsv1.Envelope_CaseCreated:
+		c := p.CaseCreated
+		h.Type, h.ActorID = "CaseCreated", c.GetReportedBy()
+		h.Summary = fmt.Sprintf("registered at %s via %s (%s, %s)", c.GetBranchId(), c.GetChannel(), c.GetCategory(), c.GetSeverity())
+		if h.At.IsZero() {
+			h.At = optional(c.GetCreatedAt())
+		}
+	case *eventsv1.Envelope_AssignmentMade:
+		a := p.AssignmentMade
+		h.Type, h.ActorID, h.At = "AssignmentMade", a.GetActorId(), pick(a.GetAssignedAt(), h.At)
+		who := a.GetOwnerId()
+		if who == "" {
+			who = a.GetOwnerRole() + " queue"
+		}
+		h.Summary = fmt.Sprintf("%s to %s (%s) because %s", a.GetKind(), who, a.GetLevel(), a.GetReason())
+	case *eventsv1.Envelope_CaseTransitioned:
+		t := p.CaseTransitioned
+		h.Type, h.ActorID, h.At = "CaseTransitioned", t.GetActorId(), pick(t.GetAt(), h.At)
+		h.Summary = fmt.Sprintf("%s: %s → %s", t.GetAction(), t.GetFromStatus(), t.GetToStatus())
+	case *eventsv1.Envelope_DeadlinesArmed:
+		h.Type = "DeadlinesArmed"
+		var kinds []string
+		for _, d := range p.DeadlinesArmed.GetDeadlines() {
+			kinds = append(kinds, d.GetKind()+" due "+optional(d.GetDueAt()).Format(time.RFC3339))
+		}
+		h.Summary = "deadlines armed: " + strings.Join(kinds, ", ")
+	case *eventsv1.Envelope_DeadlineRecomputed:
+		d := p.DeadlineRecomputed
+		h.Type, h.Summary = "DeadlineRecomputed", fmt.Sprintf("%s now due %s (%s)", d.GetKind(), optional(d.GetNewDueAt()).Format(time.RFC3339), d.GetReason())
+	case *eventsv1.Envelope_DeadlineWarned:
+		d := p.DeadlineWarned
+		h.Type, h.Summary = "DeadlineWarned", fmt.Sprintf("%s warning %s", d.GetKind(), d.GetLevel())
+	case *eventsv1.Envelope_DeadlineBreached:
+		d := p.DeadlineBreached
+		h.Type, h.Summary = "DeadlineBreached", d.GetKind()+" breached"
+	case *eventsv1.Envelope_NotificationSent:
+		n := p.NotificationSent
+		h.Type, h.At = "NotificationSent", pick(n.GetSentAt(), h.At)
+		h.Summary = fmt.Sprintf("%s sent by %s", n.GetTemplate(), n.GetChannel())
+	}
+	if h.At.IsZero() || h.EventID == "" {
+		return report.HistoryEntry{} // nothing to place in time: no line
+	}
+	return h
+}
+
+func optional(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.AsTime().UTC()
+}
+
+func pick(ts *timestamppb.Timestamp, or time.Time) time.Time {
+	if ts != nil {
+		return ts.AsTime().UTC()
+	}
+	return or
 }
 
 // statusOrReported reads an unset status as the status every case starts in.

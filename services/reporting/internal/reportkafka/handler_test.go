@@ -70,9 +70,10 @@ func TestFactFrom(t *testing.T) {
 		{"a breach counts",
 			envelope(&eventsv1.DeadlineBreached{Kind: "DEADLINE_KIND_FIRST_ANSWER", DueAt: timestamppb.New(t0)}),
 			report.DeadlineMissed{Kind: "DEADLINE_KIND_FIRST_ANSWER", DueAt: t0}, false},
-		{"a warning is ignored",
+		{"a warning counts for its deadline",
 			envelope(&eventsv1.DeadlineWarned{Kind: "DEADLINE_KIND_FIRST_ANSWER", Level: "red"}),
-			nil, true},
+			report.DeadlineWarned{Kind: "DEADLINE_KIND_FIRST_ANSWER", Level: "red"}, false},
+
 		{"an envelope without a payload is ignored", envelope(nil), nil, true},
 	}
 	for _, tt := range tests {
@@ -93,7 +94,7 @@ type recorder struct {
 	err   error
 }
 
-func (r *recorder) Record(context.Context, pgx.Tx, string, string, report.Fact, time.Time) error {
+func (r *recorder) Record(context.Context, pgx.Tx, string, string, report.Fact, report.HistoryEntry, time.Time) error {
 	r.calls++
 	return r.err
 }

@@ -40,6 +40,9 @@ func TestReportingDatabaseKeepsBanksApart(t *testing.T) {
 			}
 			cases[tenant] = append(cases[tenant], id)
 		}
+		if _, err := (&reportpg.Store{Pool: pool}).RefreshRollups(ctx, 100); err != nil {
+			t.Fatalf("rollups of %s: %v", tenant, err)
+		}
 	})
 
 	store := &reportpg.Store{Pool: pool}

@@ -1,123 +1,228 @@
 // Package reportpg keeps the reporting read model in Postgres: it records
-// facts into case_facts inside the consumer's transaction, and counts cases
-// for summaries. The rules for folding a fact into a case live in package
-// report; this package only loads a row, lets report apply the fact, and
-// writes the row back. Every time it stores is passed in by the caller.
+// facts into case_facts inside the consumer's transaction, keeps the
+// monthly rollups equal to them, and answers figures and case lists from
+// rollups where a query allows and from case_facts otherwise. The rules for
+// folding a fact into a case and for the figures live in package report;
+// this package loads a row, lets report apply the fact, and writes the row
+// back with what report derives from it. SQL lives in queries/ (sqlc,
+// generated into reportdb). Every time it stores is passed in by the caller.
 package reportpg
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/counterdesk/counterdesk/services/reporting/internal/report"
+	"github.com/counterdesk/counterdesk/services/reporting/internal/reportpg/reportdb"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
+// DefaultZone is the reporting zone: months, days and hours of day are
+// counted in it.
+const DefaultZone = "Asia/Shanghai"
+
 // Store is the read model in one Postgres database.
 type Store struct {
 	Pool *pgxpool.Pool
+	// Zone is the reporting zone (DefaultZone when nil).
+	Zone *time.Location
+}
+
+func (s *Store) zone() *time.Location {
+	if s.Zone != nil {
+		return s.Zone
+	}
+	loc, err := time.LoadLocation(DefaultZone)
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
 }
 
 // Record applies fact to case caseID of tenant inside tx, creating a partial
-// row when the case is not known yet. now is stored as the row's updated_at.
-func (s *Store) Record(ctx context.Context, tx pgx.Tx, tenant, caseID string, fact report.Fact, now time.Time) error {
-	// Insert-then-lock rather than select-then-insert: two consumers handling
-	// different topics' events of a new case at once both end up locking the
-	// same row, instead of one failing on the primary key.
-	if _, err := tx.Exec(ctx, `
-		INSERT INTO case_facts (tenant_id, case_id, updated_at)
-		VALUES ($1, $2, $3)
-		ON CONFLICT (tenant_id, case_id) DO NOTHING`, tenant, caseID, now); err != nil {
-		return fmt.Errorf("ensure read-model row of case %s: %w", caseID, err)
+// row when the case is not known yet, and records h in the case's history
+// (h.EventID empty: no history line). now is stored as the row's updated_at.
+func (s *Store) Record(ctx context.Context, tx pgx.Tx, tenant, caseID string, fact report.Fact, h report.HistoryEntry, now time.Time) error {
+	q := reportdb.New(tx)
+	row, err := q.LockFact(ctx, reportdb.LockFactParams{TenantID: tenant, CaseID: caseID, Now: now})
+	if err != nil {
+		return fmt.Errorf("lock read-model row of case %s: %w", caseID, err)
 	}
-	rec, err := load(ctx, tx, tenant, caseID)
+	rec, err := fromRow(reportdb.GetFactRow{
+		TenantID: row.TenantID, CaseID: row.CaseID, CaseNumber: row.CaseNumber, RegionID: row.RegionID, BranchID: row.BranchID,
+		Channel: row.Channel, Category: row.Category, Severity: row.Severity, CustomerTier: row.CustomerTier, Status: row.Status,
+		StatusAt: row.StatusAt, TimeZone: row.TimeZone, CustomerNameMasked: row.CustomerNameMasked, CustomerPhoneMasked: row.CustomerPhoneMasked,
+		Repeat: row.Repeat, ReceivedAt: row.ReceivedAt, CreatedAt: row.CreatedAt, AcknowledgedAt: row.AcknowledgedAt,
+		FirstAnsweredAt: row.FirstAnsweredAt, AnsweredAt: row.AnsweredAt, ClosedAt: row.ClosedAt, WithdrawnAt: row.WithdrawnAt,
+		Reopened: row.Reopened, ReviewRequestedAt: row.ReviewRequestedAt, ReturnVisitAt: row.ReturnVisitAt, Satisfaction: row.Satisfaction,
+		RootCause: row.RootCause, CompensationKind: row.CompensationKind, CompensationTier: row.CompensationTier, CompensationFen: row.CompensationFen,
+		OwnerID: row.OwnerID, OwnerLevel: row.OwnerLevel, FirstAssignedAt: row.FirstAssignedAt, LastAssignedAt: row.LastAssignedAt,
+		Assignments: row.Assignments, Handovers: row.Handovers, Escalations: row.Escalations, LeftBranch: row.LeftBranch,
+		Extended: row.Extended, Warnings: row.Warnings, Breaches: row.Breaches, Deadlines: row.Deadlines,
+	})
 	if err != nil {
 		return err
 	}
 	if err := rec.Apply(fact); err != nil {
 		return err
 	}
-	if err := save(ctx, tx, rec, now); err != nil {
-		return err
+	if err := q.SaveFact(ctx, s.toSave(rec, now)); err != nil {
+		return fmt.Errorf("save read-model row of case %s: %w", caseID, err)
+	}
+	if h.EventID == "" {
+		return nil
+	}
+	if err := q.AddHistory(ctx, reportdb.AddHistoryParams{TenantID: tenant, CaseID: caseID, EventID: h.EventID, At: h.At,
+		Type: h.Type, Producer: h.Producer, ActorID: h.ActorID, Summary: h.Summary}); err != nil {
+		return fmt.Errorf("add history of case %s: %w", caseID, err)
 	}
 	return nil
 }
 
 // Case returns the read-model record of one case, for tests and admin tools.
 func (s *Store) Case(ctx context.Context, tenant, caseID string) (report.CaseRecord, bool, error) {
-	tx, err := s.Pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return report.CaseRecord{}, false, fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	rec, err := read(ctx, tx, tenant, caseID, "")
+	row, err := reportdb.New(s.Pool).GetFact(ctx, reportdb.GetFactParams{TenantID: tenant, CaseID: caseID})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return report.CaseRecord{}, false, nil
 	}
 	if err != nil {
 		return report.CaseRecord{}, false, fmt.Errorf("read case %s: %w", caseID, err)
 	}
-	return rec, true, nil
+	rec, err := fromRow(row)
+	return rec, err == nil, err
 }
 
-const selectCase = `
-	SELECT tenant_id, case_id,
-	       case_number, branch_id, region_id, channel, category, severity, customer_tier, status, created_at,
-	       owner_id, first_assigned_at, last_assigned_at, acknowledged_at, breaches, status_at
-	FROM case_facts
-	WHERE tenant_id = $1 AND case_id = $2`
-
-func load(ctx context.Context, tx pgx.Tx, tenant, caseID string) (report.CaseRecord, error) {
-	rec, err := read(ctx, tx, tenant, caseID, " FOR UPDATE")
-	if err != nil {
-		return report.CaseRecord{}, fmt.Errorf("lock read-model row of case %s: %w", caseID, err)
+// CaseWithHistory returns one case and what reporting recorded about it.
+func (s *Store) CaseWithHistory(ctx context.Context, tenant, caseID string) (report.CaseRecord, []report.HistoryEntry, bool, error) {
+	rec, ok, err := s.Case(ctx, tenant, caseID)
+	if err != nil || !ok {
+		return rec, nil, ok, err
 	}
+	rows, err := reportdb.New(s.Pool).HistoryOf(ctx, reportdb.HistoryOfParams{TenantID: tenant, CaseID: caseID})
+	if err != nil {
+		return rec, nil, false, fmt.Errorf("read history of case %s: %w", caseID, err)
+	}
+	h := make([]report.HistoryEntry, len(rows))
+	for i, r := range rows {
+		h[i] = report.HistoryEntry{EventID: r.EventID, At: r.At.UTC(), Type: r.Type, Producer: r.Producer, ActorID: r.ActorID, Summary: r.Summary}
+	}
+	return rec, h, true, nil
+}
+
+// deadlineJSON is one deadline in case_facts.deadlines.
+type deadlineJSON struct {
+	Due      *time.Time     `json:"due,omitempty"`
+	Breached bool           `json:"breached,omitempty"`
+	Met      bool           `json:"met,omitempty"`
+	Warnings int            `json:"warnings,omitempty"`
+	Level    string         `json:"level,omitempty"`
+	W        map[string]int `json:"w,omitempty"`
+}
+
+func fromRow(r reportdb.GetFactRow) (report.CaseRecord, error) {
+	rec := report.CaseRecord{
+		TenantID: r.TenantID, CaseID: r.CaseID, CaseNumber: str(r.CaseNumber), BranchID: str(r.BranchID), RegionID: str(r.RegionID),
+		Channel: str(r.Channel), Category: str(r.Category), Severity: str(r.Severity), CustomerTier: str(r.CustomerTier),
+		TimeZone: str(r.TimeZone), CustomerNameMasked: str(r.CustomerNameMasked), CustomerPhoneMasked: str(r.CustomerPhoneMasked),
+		Repeat: r.Repeat, CreatedAt: tm(r.CreatedAt), ReceivedAt: tm(r.ReceivedAt), Status: str(r.Status), StatusAt: tm(r.StatusAt),
+		AcknowledgedAt: tm(r.AcknowledgedAt), FirstAnsweredAt: tm(r.FirstAnsweredAt), AnsweredAt: tm(r.AnsweredAt),
+		ClosedAt: tm(r.ClosedAt), WithdrawnAt: tm(r.WithdrawnAt), Reopened: int(r.Reopened), ReviewAt: tm(r.ReviewRequestedAt),
+		ReturnVisitAt: tm(r.ReturnVisitAt), RootCause: str(r.RootCause),
+		Compensation: report.Compensation{Kind: str(r.CompensationKind), Tier: str(r.CompensationTier), AmountFen: r.CompensationFen},
+		OwnerID:      str(r.OwnerID), OwnerLevel: str(r.OwnerLevel), FirstAssignedAt: tm(r.FirstAssignedAt), LastAssignedAt: tm(r.LastAssignedAt),
+		Assignments: int(r.Assignments), Handovers: int(r.Handovers), Escalations: int(r.Escalations), LeftBranch: r.LeftBranch,
+		Extended: r.Extended, Warnings: int(r.Warnings), Breaches: int(r.Breaches),
+	}
+	if r.Satisfaction != nil {
+		rec.Satisfaction = int(*r.Satisfaction)
+	}
+	ds, err := decodeDeadlines(r.Deadlines)
+	if err != nil {
+		return report.CaseRecord{}, fmt.Errorf("deadlines of case %s: %w", r.CaseID, err)
+	}
+	rec.Deadlines = ds
 	return rec, nil
 }
 
-func read(ctx context.Context, tx pgx.Tx, tenant, caseID, lock string) (report.CaseRecord, error) {
-	var (
-		r                                      report.CaseRecord
-		number, branch, region, channel, categ *string
-		severity, tier, status, owner          *string
-		created, firstAssigned, lastAssigned   *time.Time
-		acknowledged, statusAt                 *time.Time
-	)
-	err := tx.QueryRow(ctx, selectCase+lock, tenant, caseID).Scan(
-		&r.TenantID, &r.CaseID,
-		&number, &branch, &region, &channel, &categ, &severity, &tier, &status, &created,
-		&owner, &firstAssigned, &lastAssigned, &acknowledged, &r.Breaches, &statusAt)
-	if err != nil {
-		return report.CaseRecord{}, err
+func decodeDeadlines(b []byte) (map[string]*report.Deadline, error) {
+	if len(b) == 0 {
+		return nil, nil
 	}
-	r.CaseNumber, r.BranchID, r.RegionID = str(number), str(branch), str(region)
-	r.Channel, r.Category, r.Severity = str(channel), str(categ), str(severity)
-	r.CustomerTier, r.Status, r.OwnerID = str(tier), str(status), str(owner)
-	r.CreatedAt, r.FirstAssignedAt, r.LastAssignedAt = tm(created), tm(firstAssigned), tm(lastAssigned)
-	r.AcknowledgedAt, r.StatusAt = tm(acknowledged), tm(statusAt)
-	return r, nil
+	var m map[string]deadlineJSON
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]*report.Deadline, len(m))
+	for k, d := range m {
+		out[k] = &report.Deadline{Kind: k, DueAt: tm(d.Due), Breached: d.Breached, Warnings: d.Warnings, WarnLevel: d.Level, ByLevel: d.W}
+	}
+	return out, nil
 }
 
-func save(ctx context.Context, tx pgx.Tx, r report.CaseRecord, now time.Time) error {
-	_, err := tx.Exec(ctx, `
-		UPDATE case_facts SET
-		       case_number = $3, branch_id = $4, region_id = $5, channel = $6, category = $7,
-		       severity = $8, customer_tier = $9, status = $10, created_at = $11, received_at = $11, received_month = date_trunc('month', $11::timestamptz AT TIME ZONE 'Asia/Shanghai')::date,
-		       owner_id = $12, first_assigned_at = $13, last_assigned_at = $14,
-		       acknowledged_at = $15, breaches = $16, updated_at = $17, status_at = $18
-		WHERE tenant_id = $1 AND case_id = $2`,
-		r.TenantID, r.CaseID,
-		null(r.CaseNumber), null(r.BranchID), null(r.RegionID), null(r.Channel), null(r.Category),
-		null(r.Severity), null(r.CustomerTier), null(r.Status), nullTime(r.CreatedAt),
-		null(r.OwnerID), nullTime(r.FirstAssignedAt), nullTime(r.LastAssignedAt),
-		nullTime(r.AcknowledgedAt), r.Breaches, now, nullTime(r.StatusAt))
-	if err != nil {
-		return fmt.Errorf("save read-model row of case %s: %w", r.CaseID, err)
+func (s *Store) toSave(r report.CaseRecord, now time.Time) reportdb.SaveFactParams {
+	p := reportdb.SaveFactParams{
+		TenantID: r.TenantID, CaseID: r.CaseID, CaseNumber: null(r.CaseNumber), RegionID: null(r.RegionID), BranchID: null(r.BranchID),
+		Channel: null(r.Channel), Category: null(r.Category), Severity: null(r.Severity), CustomerTier: null(r.CustomerTier),
+		Status: null(r.Status), StatusAt: nullTime(r.StatusAt), TimeZone: null(r.TimeZone),
+		CustomerNameMasked: null(r.CustomerNameMasked), CustomerPhoneMasked: null(r.CustomerPhoneMasked), Repeat: r.Repeat,
+		ReceivedAt: nullTime(r.ReceivedAt), CreatedAt: nullTime(r.CreatedAt), AcknowledgedAt: nullTime(r.AcknowledgedAt),
+		FirstAnsweredAt: nullTime(r.FirstAnsweredAt), AnsweredAt: nullTime(r.AnsweredAt), ClosedAt: nullTime(r.ClosedAt),
+		WithdrawnAt: nullTime(r.WithdrawnAt), Reopened: int32(r.Reopened), UnderReview: r.UnderReview(),
+		ReviewRequestedAt: nullTime(r.ReviewAt), ReturnVisitAt: nullTime(r.ReturnVisitAt), RootCause: null(r.RootCause),
+		CompensationKind: null(r.Compensation.Kind), CompensationTier: null(r.Compensation.Tier), CompensationFen: r.Compensation.AmountFen,
+		OwnerID: null(r.OwnerID), OwnerLevel: null(r.OwnerLevel), FirstAssignedAt: nullTime(r.FirstAssignedAt),
+		LastAssignedAt: nullTime(r.LastAssignedAt), Assignments: int32(r.Assignments), Handovers: int32(r.Handovers),
+		Escalations: int32(r.Escalations), LeftBranch: r.LeftBranch, Extended: r.Extended,
+		Warnings: int32(r.Warnings), Breaches: int32(r.Breaches), Settled: r.Settled(), SettledAtBranch: r.SettledAtBranch(), Now: now,
 	}
-	return nil
+	if r.Satisfaction > 0 {
+		v := int16(r.Satisfaction)
+		p.Satisfaction = &v
+	}
+	if r.Created() {
+		loc := s.zone()
+		m := report.LocalMonth(r.ReceivedAt, loc)
+		p.ReceivedMonth = &m
+		l := r.ReceivedAt.In(loc)
+		wd, hr := int16((int(l.Weekday())+6)%7+1), int16(l.Hour())
+		p.ReceivedWeekday, p.ReceivedHour = &wd, &hr
+	}
+	if d, ok := r.Deadlines[report.KindAcknowledge]; ok {
+		p.AckDueAt, p.AckBreached = nullTime(d.DueAt), d.Breached
+	}
+	if d, ok := r.Deadlines[report.KindFirstAnswer]; ok {
+		p.AnswerDueAt, p.AnswerBreached = nullTime(d.DueAt), d.Breached
+	}
+	if d, ok := r.Deadlines[report.KindResolution]; ok {
+		p.ResolveDueAt, p.ResolveBreached = nullTime(d.DueAt), d.Breached
+	}
+	if d, ok := r.Deadlines[report.KindRegulatory]; ok {
+		p.RegulatoryDueAt, p.RegulatoryBreached = nullTime(d.DueAt), d.Breached
+	}
+	if d, ok := r.NextDeadline(); ok {
+		p.NextDueAt, p.NextDueKind = nullTime(d.DueAt), null(d.Kind)
+	}
+	p.AckMet, p.AckSettled = r.Compliance(report.KindAcknowledge)
+	p.AnswerMet, p.AnswerSettled = r.Compliance(report.KindFirstAnswer)
+	p.ResolveMet, p.ResolveSettled = r.Compliance(report.KindResolution)
+	if d, ok := r.HandlingTime(); ok {
+		sec := d.Seconds()
+		b := int16(report.Bucket(d))
+		p.HandlingS, p.HandlingBucket = &sec, &b
+	}
+	m := make(map[string]deadlineJSON, len(r.Deadlines))
+	for k, d := range r.Deadlines {
+		m[k] = deadlineJSON{Due: nullTime(d.DueAt), Breached: d.Breached, Met: r.DeadlineMet(d), Warnings: d.Warnings, Level: d.WarnLevel, W: d.ByLevel}
+	}
+	p.Deadlines, _ = json.Marshal(m) // a map of plain values always encodes
+	return p
 }
 
 // The read model keeps "not known yet" as NULL and the domain as zero values.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -151,9 +152,10 @@ func TestEventsArrivingBeforeTheCreationAreKept(t *testing.T) {
 		Channel: "CHANNEL_ON_SITE", Category: "CATEGORY_SERVICE_ATTITUDE", Severity: "SEVERITY_NORMAL",
 		CustomerTier: "CUSTOMER_TIER_REGULAR", Status: "CASE_STATUS_REPORTED", CreatedAt: t0,
 		OwnerID: "teller-1", FirstAssignedAt: t0.Add(time.Minute), LastAssignedAt: t0.Add(time.Minute),
-		AcknowledgedAt: t0.Add(2 * time.Minute), Breaches: 1,
+		AcknowledgedAt: t0.Add(2 * time.Minute), Breaches: 1, Assignments: 1, ReceivedAt: t0,
+		Deadlines: map[string]*report.Deadline{"DEADLINE_KIND_HANDOVER": {Kind: "DEADLINE_KIND_HANDOVER", DueAt: t0, Breached: true}},
 	}
-	if rec != want {
+	if !reflect.DeepEqual(rec, want) {
 		t.Fatalf("record =\n%+v\nwant\n%+v", rec, want)
 	}
 

@@ -10,16 +10,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-type CaseDeadline struct {
-	TenantID  string
-	CaseID    string
-	Kind      string
-	DueAt     *time.Time
-	Breached  bool
-	Warnings  int32
-	WarnLevel *string
-}
-
 type CaseFact struct {
 	TenantID            string
 	CaseID              string
@@ -79,6 +69,19 @@ type CaseFact struct {
 	RolledRegion        *string
 	RolledMonth         pgtype.Date
 	UpdatedAt           time.Time
+	AckMet              bool
+	AckSettled          bool
+	AnswerMet           bool
+	AnswerSettled       bool
+	ResolveMet          bool
+	ResolveSettled      bool
+	HandlingS           *float64
+	HandlingBucket      *int16
+	Settled             bool
+	SettledAtBranch     bool
+	ReceivedWeekday     *int16
+	ReceivedHour        *int16
+	Deadlines           []byte
 }
 
 type CaseHistory struct {
