@@ -259,7 +259,8 @@ func (s *Stack) ServiceEnv(svc string) []string {
 		env = append(env, "SMTP_ADDR="+s.addr("smtp"), "SMTP_FROM=counterdesk-demo@localhost", "INTAKE_ADDR="+s.addr("intake.grpc"),
 			"ROUTING_ADDR="+s.addr("routing.grpc"),
 			"SMS_GATEWAY_URL="+s.SMSGatewayURL(), "SMS_GATEWAY_AUTH=Bearer "+s.devSecret("sms-gateway"), "SMS_SENDER=counterdesk",
-			"WEBHOOKS="+s.webhooksJSON())
+			"WEBHOOKS="+s.webhooksJSON(),
+			"SURVEY_SIGNING_KEYS="+s.surveyKeys(), "SURVEY_BASE_URL=http://"+s.addr("gateway"))
 	}
 	return env
 }
