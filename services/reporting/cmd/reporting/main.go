@@ -80,6 +80,22 @@ func run(ctx context.Context, now service.Clock) error {
 	})
 	b.Server.AddGateway(reportingv1.RegisterReportingServiceHandlerFromEndpoint)
 
+	// Rectification notices: reporting's own records, their events on
+	// their own topic, and the loop that reminds branches of due ones.
+	if err := eventbus.EnsureTopics(ctx, cfg.KafkaBrokers, cfg.KafkaPartitions, rectifypg.TopicRectificationEvents,
+		eventbus.DeadLetterTopic(rectifypg.TopicRectificationEvents)); err != nil {
+		return err
+	}
+	notices := &rectifypg.Store{Pool: b.Pool}
+	rectification := &rectifygrpc.Server{
+		Notices: &rectify.Notices{Store: notices, Now: utc, NewID: newNoticeID},
+		Log:     b.Log,
+	}
+	reportingv1.RegisterRectificationServiceServer(b.Server.GRPC, rectification)
+	b.Server.AddGateway(reportingv1.RegisterRectificationServiceHandlerFromEndpoint)
+	b.Go("rectification reminders", (&rectify.Reminders{Store: notices, Now: utc, Lead: cfg.RectificationReminderLead,
+		Interval: cfg.RectificationReminderInterval, Log: b.Log}).Run)
+
 	// Printable forms and the supervisors' dashboard.
 	intakeConn, err := b.Dial(cfg.IntakeAddr)
 	if err != nil {
@@ -95,25 +111,10 @@ func run(ctx context.Context, now service.Clock) error {
 		renderer = nil
 	}
 	reportingv1.RegisterFormsServiceServer(b.Server.GRPC, &reportgrpc.Forms{
-		Cases: intakev1.NewIntakeServiceClient(intakeConn), Renderer: renderer, Now: now, Log: b.Log,
+		Cases: intakev1.NewIntakeServiceClient(intakeConn), Notices: rectification, Renderer: renderer, Now: now, Log: b.Log,
 	})
 	b.Server.AddGateway(reportingv1.RegisterFormsServiceHandlerFromEndpoint)
 	b.Server.HandlePages(dashboard.Prefix, dashboard.Handler())
-
-	// Rectification notices: reporting's own records, their events on
-	// their own topic, and the loop that reminds branches of due ones.
-	if err := eventbus.EnsureTopics(ctx, cfg.KafkaBrokers, cfg.KafkaPartitions, rectifypg.TopicRectificationEvents,
-		eventbus.DeadLetterTopic(rectifypg.TopicRectificationEvents)); err != nil {
-		return err
-	}
-	notices := &rectifypg.Store{Pool: b.Pool}
-	reportingv1.RegisterRectificationServiceServer(b.Server.GRPC, &rectifygrpc.Server{
-		Notices: &rectify.Notices{Store: notices, Now: utc, NewID: newNoticeID},
-		Log:     b.Log,
-	})
-	b.Server.AddGateway(reportingv1.RegisterRectificationServiceHandlerFromEndpoint)
-	b.Go("rectification reminders", (&rectify.Reminders{Store: notices, Now: utc, Lead: cfg.RectificationReminderLead,
-		Interval: cfg.RectificationReminderInterval, Log: b.Log}).Run)
 
 	// Regulatory statistics, as JSON and as CSV and XLSX files.
 	regulatoryReports := &regulatory.Reports{Store: &regulatorypg.Store{Pool: b.Pool}, Now: utc}
