@@ -31,9 +31,15 @@ const (
 // have no use for it.
 const TopicAuditEvents = "audit-events"
 
+// TopicRectificationEvents carries reporting's rectification notices
+// (issued, due soon or overdue, closed), keyed by nothing: a notice is no
+// case. notification tells the branch.
+const TopicRectificationEvents = "rectification-events"
+
 // AllTopics lists every topic with its dead-letter companion.
 func AllTopics() []string {
-	base := []string{TopicCaseEvents, TopicAssignmentEvents, TopicSLAEvents, TopicNotificationEvents, TopicAuditEvents}
+	base := []string{TopicCaseEvents, TopicAssignmentEvents, TopicSLAEvents, TopicNotificationEvents, TopicAuditEvents,
+		TopicRectificationEvents}
 	out := append([]string{}, base...)
 	for _, t := range base {
 		out = append(out, DeadLetterTopic(t))

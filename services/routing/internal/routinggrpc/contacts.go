@@ -173,7 +173,23 @@ func (s *Server) GetStaffContacts(ctx context.Context, req *routingv1.GetStaffCo
 	}
 	resp := &routingv1.GetStaffContactsResponse{}
 	seen := map[string]bool{}
-	for _, id := range req.GetStaffIds() {
+	ids := req.GetStaffIds()
+	switch {
+	case len(ids) > 0 && (req.GetBranchId() != "" || req.GetRole() != routingv1.Role_ROLE_UNSPECIFIED):
+		return nil, status.Error(codes.InvalidArgument, "staff_ids: name staff, or a branch_id and a role, not both")
+	case len(ids) == 0 && (req.GetBranchId() == "" || req.GetRole() == routingv1.Role_ROLE_UNSPECIFIED):
+		return nil, status.Error(codes.InvalidArgument, "staff_ids: name staff, or a branch_id and a role")
+	case len(ids) == 0:
+		p, err := s.Store.Pool(ctx, req.GetTenantId(), req.GetBranchId())
+		if err != nil {
+			return nil, err
+		}
+		role := strings.ToLower(strings.TrimPrefix(req.GetRole().String(), "ROLE_"))
+		for _, m := range p.OfRole(role) {
+			ids = append(ids, m.ID)
+		}
+	}
+	for _, id := range ids {
 		if seen[id] {
 			continue
 		}

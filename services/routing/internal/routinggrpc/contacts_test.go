@@ -307,6 +307,21 @@ func TestStaffContactsNameActiveStaffOfTheBankForNotificationOnly(t *testing.T) 
 		got = append(got, c.GetStaffId()+" <"+c.GetEmail()+"> "+c.GetRole().String())
 	}
 	wantContacts(t, "contacts", got, []string{"bh-1 <bh-1@bank-a.example> ROLE_BRANCH_HEAD", "teller-1 <teller-1@bank-a.example> ROLE_TELLER"})
+	// The branch heads of a branch (a rectification notice is for them).
+	resp, err = l.srv.GetStaffContacts(notificationCalls(), &routingv1.GetStaffContactsRequest{TenantId: "bank-a",
+		BranchId: "br-1", Role: routingv1.Role_ROLE_BRANCH_HEAD})
+	if err != nil || len(resp.GetContacts()) != 1 || resp.GetContacts()[0].GetStaffId() != "bh-1" {
+		t.Errorf("branch heads of br-1: %v %v, want bh-1", resp.GetContacts(), err)
+	}
+	for _, bad := range []*routingv1.GetStaffContactsRequest{
+		{TenantId: "bank-a"},
+		{TenantId: "bank-a", BranchId: "br-1"},
+		{TenantId: "bank-a", StaffIds: []string{"bh-1"}, BranchId: "br-1", Role: routingv1.Role_ROLE_BRANCH_HEAD},
+	} {
+		if _, err := l.srv.GetStaffContacts(notificationCalls(), bad); status.Code(err) != codes.InvalidArgument {
+			t.Errorf("%v: %v, want InvalidArgument", bad, err)
+		}
+	}
 	// Another bank's ids name nobody of this one.
 	resp, err = l.srv.GetStaffContacts(notificationCalls(), &routingv1.GetStaffContactsRequest{TenantId: "bank-b", StaffIds: []string{"bh-1"}})
 	if err != nil || len(resp.GetContacts()) != 0 {

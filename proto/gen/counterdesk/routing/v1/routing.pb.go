@@ -631,9 +631,13 @@ func (x *StaffContact) GetEmail() string {
 }
 
 type GetStaffContactsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	StaffIds      []string               `protobuf:"bytes,2,rep,name=staff_ids,json=staffIds,proto3" json:"staff_ids,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// Named staff; or, with branch_id and role, the active staff of that
+	// role at that branch.
+	StaffIds      []string `protobuf:"bytes,2,rep,name=staff_ids,json=staffIds,proto3" json:"staff_ids,omitempty"`
+	BranchId      string   `protobuf:"bytes,3,opt,name=branch_id,json=branchId,proto3" json:"branch_id,omitempty"`
+	Role          Role     `protobuf:"varint,4,opt,name=role,proto3,enum=counterdesk.routing.v1.Role" json:"role,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -680,6 +684,20 @@ func (x *GetStaffContactsRequest) GetStaffIds() []string {
 		return x.StaffIds
 	}
 	return nil
+}
+
+func (x *GetStaffContactsRequest) GetBranchId() string {
+	if x != nil {
+		return x.BranchId
+	}
+	return ""
+}
+
+func (x *GetStaffContactsRequest) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
 }
 
 type GetStaffContactsResponse struct {
@@ -2691,10 +2709,13 @@ const file_counterdesk_routing_v1_routing_proto_rawDesc = "" +
 	"\bstaff_id\x18\x01 \x01(\tR\astaffId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x120\n" +
 	"\x04role\x18\x03 \x01(\x0e2\x1c.counterdesk.routing.v1.RoleR\x04role\x12\x14\n" +
-	"\x05email\x18\x04 \x01(\tR\x05email\"r\n" +
+	"\x05email\x18\x04 \x01(\tR\x05email\"\xd2\x01\n" +
 	"\x17GetStaffContactsRequest\x12&\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\btenantId\x12/\n" +
-	"\tstaff_ids\x18\x02 \x03(\tB\x12\xbaH\x0f\x92\x01\f\b\x01\x10d\"\x06r\x04\x10\x01\x18@R\bstaffIds\"\\\n" +
+	"\ttenant_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\btenantId\x12-\n" +
+	"\tstaff_ids\x18\x02 \x03(\tB\x10\xbaH\r\x92\x01\n" +
+	"\x10d\"\x06r\x04\x10\x01\x18@R\bstaffIds\x12$\n" +
+	"\tbranch_id\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\bbranchId\x12:\n" +
+	"\x04role\x18\x04 \x01(\x0e2\x1c.counterdesk.routing.v1.RoleB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04role\"\\\n" +
 	"\x18GetStaffContactsResponse\x12@\n" +
 	"\bcontacts\x18\x01 \x03(\v2$.counterdesk.routing.v1.StaffContactR\bcontacts\"\xcf\x01\n" +
 	"\x1dGetEscalationContactsResponse\x12\x17\n" +
@@ -2943,77 +2964,78 @@ var file_counterdesk_routing_v1_routing_proto_depIdxs = []int32{
 	5,  // 0: counterdesk.routing.v1.Branch.opening_hours:type_name -> counterdesk.routing.v1.OpeningPeriod
 	0,  // 1: counterdesk.routing.v1.Staff.role:type_name -> counterdesk.routing.v1.Role
 	0,  // 2: counterdesk.routing.v1.StaffContact.role:type_name -> counterdesk.routing.v1.Role
-	8,  // 3: counterdesk.routing.v1.GetStaffContactsResponse.contacts:type_name -> counterdesk.routing.v1.StaffContact
-	8,  // 4: counterdesk.routing.v1.GetEscalationContactsResponse.owners:type_name -> counterdesk.routing.v1.StaffContact
-	8,  // 5: counterdesk.routing.v1.GetEscalationContactsResponse.above:type_name -> counterdesk.routing.v1.StaffContact
-	4,  // 6: counterdesk.routing.v1.GetBranchResponse.branch:type_name -> counterdesk.routing.v1.Branch
-	0,  // 7: counterdesk.routing.v1.GetQueueRequest.role:type_name -> counterdesk.routing.v1.Role
-	44, // 8: counterdesk.routing.v1.QueueEntry.enqueued_at:type_name -> google.protobuf.Timestamp
-	0,  // 9: counterdesk.routing.v1.QueueEntry.owner_role:type_name -> counterdesk.routing.v1.Role
-	44, // 10: counterdesk.routing.v1.QueueEntry.due_at:type_name -> google.protobuf.Timestamp
-	15, // 11: counterdesk.routing.v1.GetQueueResponse.entries:type_name -> counterdesk.routing.v1.QueueEntry
-	43, // 12: counterdesk.routing.v1.GetQueueResponse.open_by_owner:type_name -> counterdesk.routing.v1.GetQueueResponse.OpenByOwnerEntry
-	15, // 13: counterdesk.routing.v1.WatchQueueResponse.entry:type_name -> counterdesk.routing.v1.QueueEntry
-	44, // 14: counterdesk.routing.v1.Handover.at:type_name -> google.protobuf.Timestamp
-	0,  // 15: counterdesk.routing.v1.Handover.to_role:type_name -> counterdesk.routing.v1.Role
-	20, // 16: counterdesk.routing.v1.GetAssignmentResponse.handovers:type_name -> counterdesk.routing.v1.Handover
-	0,  // 17: counterdesk.routing.v1.GetAssignmentResponse.owner_role:type_name -> counterdesk.routing.v1.Role
-	0,  // 18: counterdesk.routing.v1.TransferCaseRequest.to_role:type_name -> counterdesk.routing.v1.Role
-	0,  // 19: counterdesk.routing.v1.EscalateCaseRequest.to_department:type_name -> counterdesk.routing.v1.Role
-	21, // 20: counterdesk.routing.v1.ClaimCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
-	21, // 21: counterdesk.routing.v1.TransferCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
-	21, // 22: counterdesk.routing.v1.EscalateCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
-	21, // 23: counterdesk.routing.v1.ReturnCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
-	6,  // 24: counterdesk.routing.v1.SetDutyResponse.staff:type_name -> counterdesk.routing.v1.Staff
-	6,  // 25: counterdesk.routing.v1.DeactivateStaffResponse.staff:type_name -> counterdesk.routing.v1.Staff
-	6,  // 26: counterdesk.routing.v1.ListStaffResponse.staff:type_name -> counterdesk.routing.v1.Staff
-	40, // 27: counterdesk.routing.v1.GetRoutingRulesResponse.rules:type_name -> counterdesk.routing.v1.RoutingRule
-	40, // 28: counterdesk.routing.v1.PutRoutingRulesRequest.rules:type_name -> counterdesk.routing.v1.RoutingRule
-	40, // 29: counterdesk.routing.v1.PutRoutingRulesResponse.rules:type_name -> counterdesk.routing.v1.RoutingRule
-	0,  // 30: counterdesk.routing.v1.RoutingRule.owner_role:type_name -> counterdesk.routing.v1.Role
-	0,  // 31: counterdesk.routing.v1.RoutingRule.notify_roles:type_name -> counterdesk.routing.v1.Role
-	3,  // 32: counterdesk.routing.v1.ImportOrgRequest.regions:type_name -> counterdesk.routing.v1.Region
-	4,  // 33: counterdesk.routing.v1.ImportOrgRequest.branches:type_name -> counterdesk.routing.v1.Branch
-	6,  // 34: counterdesk.routing.v1.ImportOrgRequest.staff:type_name -> counterdesk.routing.v1.Staff
-	12, // 35: counterdesk.routing.v1.RoutingService.GetBranch:input_type -> counterdesk.routing.v1.GetBranchRequest
-	14, // 36: counterdesk.routing.v1.RoutingService.GetQueue:input_type -> counterdesk.routing.v1.GetQueueRequest
-	19, // 37: counterdesk.routing.v1.RoutingService.GetAssignment:input_type -> counterdesk.routing.v1.GetAssignmentRequest
-	41, // 38: counterdesk.routing.v1.RoutingService.ImportOrg:input_type -> counterdesk.routing.v1.ImportOrgRequest
-	1,  // 39: counterdesk.routing.v1.RoutingService.RebuildQueues:input_type -> counterdesk.routing.v1.RebuildQueuesRequest
-	22, // 40: counterdesk.routing.v1.RoutingService.ClaimCase:input_type -> counterdesk.routing.v1.ClaimCaseRequest
-	23, // 41: counterdesk.routing.v1.RoutingService.TransferCase:input_type -> counterdesk.routing.v1.TransferCaseRequest
-	24, // 42: counterdesk.routing.v1.RoutingService.EscalateCase:input_type -> counterdesk.routing.v1.EscalateCaseRequest
-	25, // 43: counterdesk.routing.v1.RoutingService.ReturnCase:input_type -> counterdesk.routing.v1.ReturnCaseRequest
-	30, // 44: counterdesk.routing.v1.RoutingService.SetDuty:input_type -> counterdesk.routing.v1.SetDutyRequest
-	32, // 45: counterdesk.routing.v1.RoutingService.DeactivateStaff:input_type -> counterdesk.routing.v1.DeactivateStaffRequest
-	34, // 46: counterdesk.routing.v1.RoutingService.ListStaff:input_type -> counterdesk.routing.v1.ListStaffRequest
-	36, // 47: counterdesk.routing.v1.RoutingService.GetRoutingRules:input_type -> counterdesk.routing.v1.GetRoutingRulesRequest
-	38, // 48: counterdesk.routing.v1.RoutingService.PutRoutingRules:input_type -> counterdesk.routing.v1.PutRoutingRulesRequest
-	7,  // 49: counterdesk.routing.v1.RoutingService.GetEscalationContacts:input_type -> counterdesk.routing.v1.GetEscalationContactsRequest
-	9,  // 50: counterdesk.routing.v1.RoutingService.GetStaffContacts:input_type -> counterdesk.routing.v1.GetStaffContactsRequest
-	17, // 51: counterdesk.routing.v1.RoutingService.WatchQueue:input_type -> counterdesk.routing.v1.WatchQueueRequest
-	13, // 52: counterdesk.routing.v1.RoutingService.GetBranch:output_type -> counterdesk.routing.v1.GetBranchResponse
-	16, // 53: counterdesk.routing.v1.RoutingService.GetQueue:output_type -> counterdesk.routing.v1.GetQueueResponse
-	21, // 54: counterdesk.routing.v1.RoutingService.GetAssignment:output_type -> counterdesk.routing.v1.GetAssignmentResponse
-	42, // 55: counterdesk.routing.v1.RoutingService.ImportOrg:output_type -> counterdesk.routing.v1.ImportOrgResponse
-	2,  // 56: counterdesk.routing.v1.RoutingService.RebuildQueues:output_type -> counterdesk.routing.v1.RebuildQueuesResponse
-	26, // 57: counterdesk.routing.v1.RoutingService.ClaimCase:output_type -> counterdesk.routing.v1.ClaimCaseResponse
-	27, // 58: counterdesk.routing.v1.RoutingService.TransferCase:output_type -> counterdesk.routing.v1.TransferCaseResponse
-	28, // 59: counterdesk.routing.v1.RoutingService.EscalateCase:output_type -> counterdesk.routing.v1.EscalateCaseResponse
-	29, // 60: counterdesk.routing.v1.RoutingService.ReturnCase:output_type -> counterdesk.routing.v1.ReturnCaseResponse
-	31, // 61: counterdesk.routing.v1.RoutingService.SetDuty:output_type -> counterdesk.routing.v1.SetDutyResponse
-	33, // 62: counterdesk.routing.v1.RoutingService.DeactivateStaff:output_type -> counterdesk.routing.v1.DeactivateStaffResponse
-	35, // 63: counterdesk.routing.v1.RoutingService.ListStaff:output_type -> counterdesk.routing.v1.ListStaffResponse
-	37, // 64: counterdesk.routing.v1.RoutingService.GetRoutingRules:output_type -> counterdesk.routing.v1.GetRoutingRulesResponse
-	39, // 65: counterdesk.routing.v1.RoutingService.PutRoutingRules:output_type -> counterdesk.routing.v1.PutRoutingRulesResponse
-	11, // 66: counterdesk.routing.v1.RoutingService.GetEscalationContacts:output_type -> counterdesk.routing.v1.GetEscalationContactsResponse
-	10, // 67: counterdesk.routing.v1.RoutingService.GetStaffContacts:output_type -> counterdesk.routing.v1.GetStaffContactsResponse
-	18, // 68: counterdesk.routing.v1.RoutingService.WatchQueue:output_type -> counterdesk.routing.v1.WatchQueueResponse
-	52, // [52:69] is the sub-list for method output_type
-	35, // [35:52] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	0,  // 3: counterdesk.routing.v1.GetStaffContactsRequest.role:type_name -> counterdesk.routing.v1.Role
+	8,  // 4: counterdesk.routing.v1.GetStaffContactsResponse.contacts:type_name -> counterdesk.routing.v1.StaffContact
+	8,  // 5: counterdesk.routing.v1.GetEscalationContactsResponse.owners:type_name -> counterdesk.routing.v1.StaffContact
+	8,  // 6: counterdesk.routing.v1.GetEscalationContactsResponse.above:type_name -> counterdesk.routing.v1.StaffContact
+	4,  // 7: counterdesk.routing.v1.GetBranchResponse.branch:type_name -> counterdesk.routing.v1.Branch
+	0,  // 8: counterdesk.routing.v1.GetQueueRequest.role:type_name -> counterdesk.routing.v1.Role
+	44, // 9: counterdesk.routing.v1.QueueEntry.enqueued_at:type_name -> google.protobuf.Timestamp
+	0,  // 10: counterdesk.routing.v1.QueueEntry.owner_role:type_name -> counterdesk.routing.v1.Role
+	44, // 11: counterdesk.routing.v1.QueueEntry.due_at:type_name -> google.protobuf.Timestamp
+	15, // 12: counterdesk.routing.v1.GetQueueResponse.entries:type_name -> counterdesk.routing.v1.QueueEntry
+	43, // 13: counterdesk.routing.v1.GetQueueResponse.open_by_owner:type_name -> counterdesk.routing.v1.GetQueueResponse.OpenByOwnerEntry
+	15, // 14: counterdesk.routing.v1.WatchQueueResponse.entry:type_name -> counterdesk.routing.v1.QueueEntry
+	44, // 15: counterdesk.routing.v1.Handover.at:type_name -> google.protobuf.Timestamp
+	0,  // 16: counterdesk.routing.v1.Handover.to_role:type_name -> counterdesk.routing.v1.Role
+	20, // 17: counterdesk.routing.v1.GetAssignmentResponse.handovers:type_name -> counterdesk.routing.v1.Handover
+	0,  // 18: counterdesk.routing.v1.GetAssignmentResponse.owner_role:type_name -> counterdesk.routing.v1.Role
+	0,  // 19: counterdesk.routing.v1.TransferCaseRequest.to_role:type_name -> counterdesk.routing.v1.Role
+	0,  // 20: counterdesk.routing.v1.EscalateCaseRequest.to_department:type_name -> counterdesk.routing.v1.Role
+	21, // 21: counterdesk.routing.v1.ClaimCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	21, // 22: counterdesk.routing.v1.TransferCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	21, // 23: counterdesk.routing.v1.EscalateCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	21, // 24: counterdesk.routing.v1.ReturnCaseResponse.assignment:type_name -> counterdesk.routing.v1.GetAssignmentResponse
+	6,  // 25: counterdesk.routing.v1.SetDutyResponse.staff:type_name -> counterdesk.routing.v1.Staff
+	6,  // 26: counterdesk.routing.v1.DeactivateStaffResponse.staff:type_name -> counterdesk.routing.v1.Staff
+	6,  // 27: counterdesk.routing.v1.ListStaffResponse.staff:type_name -> counterdesk.routing.v1.Staff
+	40, // 28: counterdesk.routing.v1.GetRoutingRulesResponse.rules:type_name -> counterdesk.routing.v1.RoutingRule
+	40, // 29: counterdesk.routing.v1.PutRoutingRulesRequest.rules:type_name -> counterdesk.routing.v1.RoutingRule
+	40, // 30: counterdesk.routing.v1.PutRoutingRulesResponse.rules:type_name -> counterdesk.routing.v1.RoutingRule
+	0,  // 31: counterdesk.routing.v1.RoutingRule.owner_role:type_name -> counterdesk.routing.v1.Role
+	0,  // 32: counterdesk.routing.v1.RoutingRule.notify_roles:type_name -> counterdesk.routing.v1.Role
+	3,  // 33: counterdesk.routing.v1.ImportOrgRequest.regions:type_name -> counterdesk.routing.v1.Region
+	4,  // 34: counterdesk.routing.v1.ImportOrgRequest.branches:type_name -> counterdesk.routing.v1.Branch
+	6,  // 35: counterdesk.routing.v1.ImportOrgRequest.staff:type_name -> counterdesk.routing.v1.Staff
+	12, // 36: counterdesk.routing.v1.RoutingService.GetBranch:input_type -> counterdesk.routing.v1.GetBranchRequest
+	14, // 37: counterdesk.routing.v1.RoutingService.GetQueue:input_type -> counterdesk.routing.v1.GetQueueRequest
+	19, // 38: counterdesk.routing.v1.RoutingService.GetAssignment:input_type -> counterdesk.routing.v1.GetAssignmentRequest
+	41, // 39: counterdesk.routing.v1.RoutingService.ImportOrg:input_type -> counterdesk.routing.v1.ImportOrgRequest
+	1,  // 40: counterdesk.routing.v1.RoutingService.RebuildQueues:input_type -> counterdesk.routing.v1.RebuildQueuesRequest
+	22, // 41: counterdesk.routing.v1.RoutingService.ClaimCase:input_type -> counterdesk.routing.v1.ClaimCaseRequest
+	23, // 42: counterdesk.routing.v1.RoutingService.TransferCase:input_type -> counterdesk.routing.v1.TransferCaseRequest
+	24, // 43: counterdesk.routing.v1.RoutingService.EscalateCase:input_type -> counterdesk.routing.v1.EscalateCaseRequest
+	25, // 44: counterdesk.routing.v1.RoutingService.ReturnCase:input_type -> counterdesk.routing.v1.ReturnCaseRequest
+	30, // 45: counterdesk.routing.v1.RoutingService.SetDuty:input_type -> counterdesk.routing.v1.SetDutyRequest
+	32, // 46: counterdesk.routing.v1.RoutingService.DeactivateStaff:input_type -> counterdesk.routing.v1.DeactivateStaffRequest
+	34, // 47: counterdesk.routing.v1.RoutingService.ListStaff:input_type -> counterdesk.routing.v1.ListStaffRequest
+	36, // 48: counterdesk.routing.v1.RoutingService.GetRoutingRules:input_type -> counterdesk.routing.v1.GetRoutingRulesRequest
+	38, // 49: counterdesk.routing.v1.RoutingService.PutRoutingRules:input_type -> counterdesk.routing.v1.PutRoutingRulesRequest
+	7,  // 50: counterdesk.routing.v1.RoutingService.GetEscalationContacts:input_type -> counterdesk.routing.v1.GetEscalationContactsRequest
+	9,  // 51: counterdesk.routing.v1.RoutingService.GetStaffContacts:input_type -> counterdesk.routing.v1.GetStaffContactsRequest
+	17, // 52: counterdesk.routing.v1.RoutingService.WatchQueue:input_type -> counterdesk.routing.v1.WatchQueueRequest
+	13, // 53: counterdesk.routing.v1.RoutingService.GetBranch:output_type -> counterdesk.routing.v1.GetBranchResponse
+	16, // 54: counterdesk.routing.v1.RoutingService.GetQueue:output_type -> counterdesk.routing.v1.GetQueueResponse
+	21, // 55: counterdesk.routing.v1.RoutingService.GetAssignment:output_type -> counterdesk.routing.v1.GetAssignmentResponse
+	42, // 56: counterdesk.routing.v1.RoutingService.ImportOrg:output_type -> counterdesk.routing.v1.ImportOrgResponse
+	2,  // 57: counterdesk.routing.v1.RoutingService.RebuildQueues:output_type -> counterdesk.routing.v1.RebuildQueuesResponse
+	26, // 58: counterdesk.routing.v1.RoutingService.ClaimCase:output_type -> counterdesk.routing.v1.ClaimCaseResponse
+	27, // 59: counterdesk.routing.v1.RoutingService.TransferCase:output_type -> counterdesk.routing.v1.TransferCaseResponse
+	28, // 60: counterdesk.routing.v1.RoutingService.EscalateCase:output_type -> counterdesk.routing.v1.EscalateCaseResponse
+	29, // 61: counterdesk.routing.v1.RoutingService.ReturnCase:output_type -> counterdesk.routing.v1.ReturnCaseResponse
+	31, // 62: counterdesk.routing.v1.RoutingService.SetDuty:output_type -> counterdesk.routing.v1.SetDutyResponse
+	33, // 63: counterdesk.routing.v1.RoutingService.DeactivateStaff:output_type -> counterdesk.routing.v1.DeactivateStaffResponse
+	35, // 64: counterdesk.routing.v1.RoutingService.ListStaff:output_type -> counterdesk.routing.v1.ListStaffResponse
+	37, // 65: counterdesk.routing.v1.RoutingService.GetRoutingRules:output_type -> counterdesk.routing.v1.GetRoutingRulesResponse
+	39, // 66: counterdesk.routing.v1.RoutingService.PutRoutingRules:output_type -> counterdesk.routing.v1.PutRoutingRulesResponse
+	11, // 67: counterdesk.routing.v1.RoutingService.GetEscalationContacts:output_type -> counterdesk.routing.v1.GetEscalationContactsResponse
+	10, // 68: counterdesk.routing.v1.RoutingService.GetStaffContacts:output_type -> counterdesk.routing.v1.GetStaffContactsResponse
+	18, // 69: counterdesk.routing.v1.RoutingService.WatchQueue:output_type -> counterdesk.routing.v1.WatchQueueResponse
+	53, // [53:70] is the sub-list for method output_type
+	36, // [36:53] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_counterdesk_routing_v1_routing_proto_init() }
