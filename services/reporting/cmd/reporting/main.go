@@ -12,7 +12,6 @@ import (
 	intakev1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1"
 	reportingv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/reporting/v1"
 	"github.com/counterdesk/counterdesk/services/platform/config"
-	"github.com/counterdesk/counterdesk/services/platform/eventbus"
 	"github.com/counterdesk/counterdesk/services/platform/service"
 	"github.com/counterdesk/counterdesk/services/reporting/internal/dashboard"
 	"github.com/counterdesk/counterdesk/services/reporting/internal/forms"
@@ -80,12 +79,9 @@ func run(ctx context.Context, now service.Clock) error {
 	})
 	b.Server.AddGateway(reportingv1.RegisterReportingServiceHandlerFromEndpoint)
 
-	// Rectification notices: reporting's own records, their events on
-	// their own topic, and the loop that reminds branches of due ones.
-	if err := eventbus.EnsureTopics(ctx, cfg.KafkaBrokers, cfg.KafkaPartitions, rectifypg.TopicRectificationEvents,
-		eventbus.DeadLetterTopic(rectifypg.TopicRectificationEvents)); err != nil {
-		return err
-	}
+	// Rectification notices: reporting's own records (their events on
+	// rectification-events, which Boot ensures with every topic), and the
+	// loop that reminds branches of due ones.
 	notices := &rectifypg.Store{Pool: b.Pool}
 	rectification := &rectifygrpc.Server{
 		Notices: &rectify.Notices{Store: notices, Now: utc, NewID: newNoticeID},

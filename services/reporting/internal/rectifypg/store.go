@@ -14,6 +14,7 @@ import (
 
 	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
 	"github.com/counterdesk/counterdesk/services/platform/auth"
+	"github.com/counterdesk/counterdesk/services/platform/eventbus"
 	"github.com/counterdesk/counterdesk/services/platform/outbox"
 	"github.com/counterdesk/counterdesk/services/platform/pgdb"
 	"github.com/counterdesk/counterdesk/services/reporting/internal/rectify"
@@ -26,7 +27,7 @@ import (
 // TopicRectificationEvents carries RectificationNoticeIssued, ...Due and
 // ...Closed. Its events have no case id (a notice may link several cases),
 // so no key: notification, which tells the branch, needs no order among them.
-const TopicRectificationEvents = "rectification-events"
+const TopicRectificationEvents = eventbus.TopicRectificationEvents
 
 // producer names reporting in the events' envelope.
 const producer = "reporting"
