@@ -79,6 +79,9 @@ func FieldsOf(a Audience, t Template) []string {
 		if isStaffNotice(t) {
 			v = StaffNoticeData{}
 		}
+		if isRectification(t) {
+			v = StaffRectificationData{}
+		}
 	}
 	rt := reflect.TypeOf(v)
 	out := make([]string, 0, rt.NumField())
@@ -123,6 +126,13 @@ func SampleStaffDelivery(t Template) Delivery {
 	}
 	if t == TemplateStaffDeadlineBreached {
 		d.AlertLevel = ""
+	}
+	if isRectification(t) {
+		d.CaseNumber, d.ChangeReason, d.AlertLevel, d.DeadlineKind = "0194f0c1-0000-7000-8000-00000000a001", ReminderOverdue, "", ""
+		d.ExpectedAnswerAt = time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC) // 24:00 of 30 November, Shanghai
+		if t == TemplateStaffRectificationIssued {
+			d.ChangeReason = ReminderIssued
+		}
 	}
 	return d
 }

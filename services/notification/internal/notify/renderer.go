@@ -34,11 +34,12 @@ func (Shipped) Render(_ context.Context, _ string, ch Channel, t Template, lang 
 
 // RenderStaff implements Renderer.
 func (Shipped) RenderStaff(_ context.Context, _ string, ch Channel, d Delivery, lang Language) (Message, error) {
-	render := RenderStaffAlert
-	if isStaffNotice(d.Template) {
-		render = RenderStaffNotice
+	lang = normLang(lang)
+	data, err := staffData(d, lang)
+	if err != nil {
+		return Message{}, err
 	}
-	m, err := render(d, lang)
+	m, err := execute(d.Template, lang, data)
 	if err != nil {
 		return Message{}, err
 	}

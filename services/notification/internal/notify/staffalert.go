@@ -238,6 +238,9 @@ func staffData(d Delivery, lang Language) (any, error) {
 	if isStaffNotice(d.Template) {
 		return staffNoticeContent(d, lang)
 	}
+	if isRectification(d.Template) {
+		return rectificationData(d, lang)
+	}
 	return staffAlertData(d, lang)
 }
 

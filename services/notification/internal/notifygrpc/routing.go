@@ -84,6 +84,21 @@ func (r *Routing) StaffByID(ctx context.Context, tenantID string, ids []string) 
 	return recipients(resp.GetContacts()), nil
 }
 
+// BranchStaff implements notifykafka.StaffContacts.
+func (r *Routing) BranchStaff(ctx context.Context, tenantID, branchID, role string) ([]notify.StaffRecipient, error) {
+	var opts []grpc.CallOption
+	if r.service != nil {
+		opts = append(opts, grpc.PerRPCCredentials(r.service))
+	}
+	ctx = metadata.NewOutgoingContext(ctx, metadata.MD{})
+	resp, err := r.client.GetStaffContacts(ctx, &routingv1.GetStaffContactsRequest{TenantId: tenantID, BranchId: branchID,
+		Role: routingv1.Role(routingv1.Role_value[role])}, opts...)
+	if err != nil {
+		return nil, &RoutingError{Code: status.Code(err)}
+	}
+	return recipients(resp.GetContacts()), nil
+}
+
 func recipients(cs []*routingv1.StaffContact) []notify.StaffRecipient {
 	out := make([]notify.StaffRecipient, 0, len(cs))
 	for _, c := range cs {

@@ -5,11 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notify"
+	"github.com/counterdesk/counterdesk/services/platform/eventbus"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -31,6 +33,13 @@ func (b staffBook) StaffByID(_ context.Context, tenant string, ids []string) ([]
 		}
 	}
 	return out, nil
+}
+
+func (b staffBook) BranchStaff(_ context.Context, tenant, branch, role string) ([]notify.StaffRecipient, error) {
+	if tenant == "bank-a" && branch == "br-1" && role == "ROLE_BRANCH_HEAD" {
+		return []notify.StaffRecipient{b.staff["bank-a/bh-1"]}, nil
+	}
+	return nil, nil
 }
 
 type fixedRules notify.Rules
@@ -116,5 +125,40 @@ func TestAssignmentsAreToldToWhomTheyConcernOncePerEvent(t *testing.T) {
 		"staff_pickup_waiting to cm-1/owner", "staff_pickup_waiting to cm-2/owner"}
 	if got := sent(rec2); !slices.Equal(got, want) {
 		t.Errorf("with the rule\n%v\nwant\n%v", got, want)
+	}
+}
+
+func TestARectificationNoticeIsToldToTheBranchHeadOncePerEvent(t *testing.T) {
+	book := staffBook{staff: map[string]notify.StaffRecipient{"bank-a/bh-1": {ID: "bh-1", Name: "Wang", Email: "bh-1@a.example"}}}
+	rec := &recorder{}
+	h := &Handler{Store: rec, Contacts: book, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return due }}
+	notice := "0194f0c1-0000-7000-8000-00000000a001"
+	dueAt := timestamppb.New(time.Date(2026, 12, 9, 16, 0, 0, 0, time.UTC))
+	issued := &eventsv1.Envelope{EventId: "r1", TenantId: "bank-a", Payload: &eventsv1.Envelope_RectificationNoticeIssued{
+		RectificationNoticeIssued: &eventsv1.RectificationNoticeIssued{NoticeId: notice, BranchId: "br-1", DueDate: "2026-12-09", DueAt: dueAt,
+			CaseIds: []string{caseID}}}}
+	overdue := &eventsv1.Envelope{EventId: "r2", TenantId: "bank-a", Payload: &eventsv1.Envelope_RectificationNoticeDue{
+		RectificationNoticeDue: &eventsv1.RectificationNoticeDue{NoticeId: notice, BranchId: "br-1", DueDate: "2026-12-09", DueAt: dueAt, Reminder: "overdue"}}}
+	department := &eventsv1.Envelope{EventId: "r3", TenantId: "bank-a", Payload: &eventsv1.Envelope_RectificationNoticeIssued{
+		RectificationNoticeIssued: &eventsv1.RectificationNoticeIssued{NoticeId: "0194f0c1-0000-7000-8000-00000000a002", Department: "运营管理部",
+			DueDate: "2026-12-09", DueAt: dueAt}}}
+	for _, ev := range []*eventsv1.Envelope{issued, overdue, issued, overdue, department} {
+		if err := h.Handle(context.Background(), nil, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"staff_rectification_issued to bh-1/owner", "staff_rectification_due to bh-1/owner (urgent)",
+		"staff_rectification_issued to department:运营管理部/owner skipped: " + notify.ReasonDepartmentNotice}
+	if got := sent(rec); !slices.Equal(got, want) {
+		t.Errorf("told\n%v\nwant\n%v", got, want)
+	}
+	m, err := notify.Shipped{}.RenderStaff(context.Background(), "bank-a", notify.ChannelEmail, rec.queued[1], notify.LanguageZhCN)
+	if err != nil || !strings.Contains(m.Body, "已超过整改期限（2026年12月9日 24:00）") || !strings.Contains(m.Body, notice) {
+		t.Errorf("overdue reminder %q %v", m.Body, err)
+	}
+	bad := &eventsv1.Envelope{EventId: "r4", TenantId: "bank-a", Payload: &eventsv1.Envelope_RectificationNoticeDue{
+		RectificationNoticeDue: &eventsv1.RectificationNoticeDue{NoticeId: notice, BranchId: "br-1", DueDate: "2026-12-09", DueAt: dueAt, Reminder: "later"}}}
+	if err := h.Handle(context.Background(), nil, bad); !eventbus.IsPermanent(err) {
+		t.Errorf("an unknown reminder: %v, want a permanent error", err)
 	}
 }

@@ -25,7 +25,8 @@ import (
 const Group = "notification"
 
 // Topics the handler reads.
-var Topics = []string{eventbus.TopicSLAEvents, eventbus.TopicCaseEvents, eventbus.TopicAssignmentEvents}
+var Topics = []string{eventbus.TopicSLAEvents, eventbus.TopicCaseEvents, eventbus.TopicAssignmentEvents,
+	eventbus.TopicRectificationEvents}
 
 // Store keeps deliveries inside the consumer's transaction.
 type Store interface {
@@ -94,6 +95,10 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 		return h.caseCreated(ctx, tx, env, p.CaseCreated)
 	case *eventsv1.Envelope_AssignmentMade:
 		return h.assignmentMade(ctx, tx, env, p.AssignmentMade)
+	case *eventsv1.Envelope_RectificationNoticeIssued:
+		return h.rectification(ctx, tx, env, rectificationIssued(p.RectificationNoticeIssued))
+	case *eventsv1.Envelope_RectificationNoticeDue:
+		return h.rectification(ctx, tx, env, rectificationDue(p.RectificationNoticeDue))
 	case *eventsv1.Envelope_DeadlineWarned:
 		w := p.DeadlineWarned
 		return h.deadlineAlert(ctx, tx, env, notify.DeadlineAlert{Template: notify.TemplateStaffDeadlineWarned,

@@ -34,6 +34,9 @@ type StaffContacts interface {
 	// StaffByID returns the active staff of tenantID among ids (unknown and
 	// deactivated ones are left out).
 	StaffByID(ctx context.Context, tenantID string, ids []string) ([]notify.StaffRecipient, error)
+	// BranchStaff returns the active staff of role ("ROLE_BRANCH_HEAD") at
+	// a branch of tenantID.
+	BranchStaff(ctx context.Context, tenantID, branchID, role string) ([]notify.StaffRecipient, error)
 }
 
 // contactsTimeout bounds the look-up at routing, made inside the

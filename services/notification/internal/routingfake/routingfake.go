@@ -6,6 +6,7 @@ package routingfake
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	routingv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
@@ -26,23 +27,26 @@ type Call struct{ CaseID, Cause string }
 // Server serves RoutingService.GetEscalationContacts.
 type Server struct {
 	routingv1.UnimplementedRoutingServiceServer
-	mu    sync.Mutex
-	cases map[string]*routingv1.GetEscalationContactsResponse
-	staff map[string]*routingv1.StaffContact // by tenant + "/" + staff id
-	calls []Call
-	fail  codes.Code
+	mu     sync.Mutex
+	cases  map[string]*routingv1.GetEscalationContactsResponse
+	staff  map[string]*routingv1.StaffContact // by tenant + "/" + staff id
+	branch map[string]string                  // their branch, by the same key
+	calls  []Call
+	fail   codes.Code
 }
 
 // New returns a stand-in that knows no case.
 func New() *Server {
-	return &Server{cases: map[string]*routingv1.GetEscalationContactsResponse{}, staff: map[string]*routingv1.StaffContact{}}
+	return &Server{cases: map[string]*routingv1.GetEscalationContactsResponse{}, staff: map[string]*routingv1.StaffContact{},
+		branch: map[string]string{}}
 }
 
-// SetStaff makes a bank's staff member known to GetStaffContacts.
-func (s *Server) SetStaff(tenantID string, c *routingv1.StaffContact) {
+// SetStaff makes a bank's staff member of a branch known to GetStaffContacts.
+func (s *Server) SetStaff(tenantID, branchID string, c *routingv1.StaffContact) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.staff[tenantID+"/"+c.GetStaffId()] = c
+	s.branch[tenantID+"/"+c.GetStaffId()] = branchID
 }
 
 // GetStaffContacts answers only the notification service.
@@ -59,6 +63,13 @@ func (s *Server) GetStaffContacts(ctx context.Context, req *routingv1.GetStaffCo
 	for _, id := range req.GetStaffIds() {
 		if c, ok := s.staff[req.GetTenantId()+"/"+id]; ok {
 			resp.Contacts = append(resp.Contacts, proto.CloneOf(c))
+		}
+	}
+	if req.GetBranchId() != "" {
+		for k, c := range s.staff {
+			if strings.HasPrefix(k, req.GetTenantId()+"/") && c.GetRole() == req.GetRole() && s.branch[k] == req.GetBranchId() {
+				resp.Contacts = append(resp.Contacts, proto.CloneOf(c))
+			}
 		}
 	}
 	return resp, nil
