@@ -156,15 +156,20 @@ func (h *Handler) refused(w http.ResponseWriter, r *http.Request, lang string, l
 
 // sameOrigin refuses a POST a browser says came from another site: the
 // link is the credential, and another site must not answer for whoever
-// holds it. Clients that send neither header (no browser) are let through.
+// holds it. Sec-Fetch-Site decides where the browser sends it; otherwise
+// Origin must be this host. The page's no-referrer policy makes a browser
+// send "Origin: null" with its own form, so null alone proves nothing.
+// Clients that send neither header (no browser) are let through.
 func sameOrigin(r *http.Request) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
+	case "same-origin", "none":
+		return true
+	case "":
 	default:
 		return false
 	}
 	o := r.Header.Get("Origin")
-	if o == "" {
+	if o == "" || o == "null" {
 		return true
 	}
 	u, err := url.Parse(o)

@@ -132,6 +132,15 @@ func TestTheSurveyPageTakesOneAnswerThroughItsLink(t *testing.T) {
 	if code, _ := p.post(t, path, form, "https://evil.example"); code != http.StatusForbidden {
 		t.Errorf("cross-origin POST: %d, want 403", code)
 	}
+	req, _ := http.NewRequest(http.MethodPost, p.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "null")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a cross-site POST with Origin null: %v %v, want 403", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	if code, body := p.post(t, path, url.Values{"satisfaction": {"0"}, "comment": {comment}}, p.srv.URL); code != http.StatusBadRequest ||
 		!strings.Contains(body, "请选择 1 到 5 分") || !strings.Contains(body, "柜员很耐心") {
 		t.Errorf("score 0: %d, want 400 with the form kept:\n%s", code, body)
