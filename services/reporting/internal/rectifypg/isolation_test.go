@@ -15,30 +15,9 @@ import (
 	"github.com/counterdesk/counterdesk/services/platform/testinfra"
 	"github.com/counterdesk/counterdesk/services/reporting/internal/rectify"
 	"github.com/counterdesk/counterdesk/services/reporting/internal/rectifypg"
+	"github.com/counterdesk/counterdesk/services/reporting/internal/rectifypg/rectifypgtest"
 	"github.com/counterdesk/counterdesk/services/reporting/migrations"
-	"github.com/google/uuid"
 )
-
-// seedNotice writes one notice of tenant through the store, with its case,
-// its issue in the history and an overdue reminder, as the reporting
-// database isolation test seeds every tenant-scoped table.
-func seedNotice(ctx context.Context, t *testing.T, st *rectifypg.Store, tenant string) string {
-	t.Helper()
-	id := uuid.NewString()
-	n := rectify.Notice{TenantID: tenant, ID: id, BranchID: "b1", RegionID: "r1", Fault: "整改", CaseIDs: []string{"c-1"},
-		DueDate: "2026-03-11", DueAt: time.Date(2026, 3, 11, 16, 0, 0, 0, time.UTC), Status: rectify.StatusIssued,
-		IssuedBy: "ho", IssuerRole: auth.RoleHeadOffice, IssuedAt: t0,
-		History: []rectify.HistoryEntry{{Action: rectify.ActionIssue, ActorID: "ho", ActorRole: auth.RoleHeadOffice, At: t0, To: rectify.StatusIssued}}}
-	if err := st.Create(ctx, n); err != nil {
-		t.Fatalf("create %s's notice: %v", tenant, err)
-	}
-	if _, err := st.SendReminders(ctx, t0.Add(72*time.Hour), 0, 10, func(rectify.Notice) (rectify.Reminder, bool) {
-		return rectify.ReminderOverdue, true
-	}); err != nil {
-		t.Fatalf("remind %s: %v", tenant, err)
-	}
-	return id
-}
 
 func TestRectificationTablesKeepBanksApart(t *testing.T) {
 	db := testinfra.NewAppRoleDatabase(t, migrations.FS)
@@ -50,8 +29,8 @@ func TestRectificationTablesKeepBanksApart(t *testing.T) {
 	t.Cleanup(pool.Close)
 	st := &rectifypg.Store{Pool: pool}
 	a := pgdb.WithTenant(ctx, "bank-a")
-	idA := seedNotice(a, t, st, "bank-a")
-	idB := seedNotice(pgdb.WithTenant(ctx, "bank-b"), t, st, "bank-b")
+	idA := rectifypgtest.Seed(a, t, pool, "bank-a")
+	idB := rectifypgtest.Seed(pgdb.WithTenant(ctx, "bank-b"), t, pool, "bank-b")
 
 	for _, tb := range []string{"rectification_notices", "rectification_notice_cases", "rectification_notice_history", "rectification_reminders"} {
 		var mine, others, none int
