@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/counterdesk/counterdesk/proto/gen => ../proto/gen
 
 require (
+	github.com/chromedp/chromedp v0.23.0
 	github.com/counterdesk/counterdesk/proto/gen v0.0.0
 	github.com/counterdesk/counterdesk/services/intake v0.0.0
 	github.com/counterdesk/counterdesk/services/platform v0.0.0
@@ -16,10 +17,12 @@ require (
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
 	github.com/emersion/go-smtp v0.25.1 // indirect
 	github.com/exaring/otelpgx v0.13.0 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
