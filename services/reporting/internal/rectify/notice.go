@@ -10,6 +10,8 @@
 package rectify
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -107,6 +109,11 @@ type Notice struct {
 
 	// History is every change, oldest first.
 	History []HistoryEntry
+
+	// IdempotencyKey is the issuer's key for the request that issued it
+	// (empty: none), and Fingerprint that request's digest.
+	IdempotencyKey string
+	Fingerprint    string
 }
 
 // HistoryEntry is one change: who did what, when.
@@ -139,6 +146,23 @@ type IssueRequest struct {
 	Fault      string
 	CaseIDs    []string
 	DueDate    string
+	// IdempotencyKey, when set, makes a retry of the same request return
+	// the notice issued the first time.
+	IdempotencyKey string
+}
+
+// MaxIdempotencyKey bounds an idempotency key, in bytes.
+const MaxIdempotencyKey = 128
+
+// Fingerprint is a digest of what the request asks for, to tell a retry
+// (same digest) from another request reusing its idempotency key.
+func (r IssueRequest) Fingerprint() string {
+	h := sha256.New()
+	for _, f := range append([]string{strings.TrimSpace(r.BranchID), strings.TrimSpace(r.Department),
+		strings.TrimSpace(r.Fault), strings.TrimSpace(r.DueDate)}, r.CaseIDs...) {
+		fmt.Fprintf(h, "%d:%s;", len(f), f) // length-prefixed: no two field lists meet
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Issue builds a new notice from req for caller at now, with the given id.
@@ -211,6 +235,9 @@ func Issue(req IssueRequest, caller auth.Principal, known []CaseRef, id string, 
 		Status: StatusIssued, IssuedBy: caller.Subject, IssuerRole: caller.Role, IssuedAt: now,
 	}
 	n.History = []HistoryEntry{{Action: ActionIssue, ActorID: caller.Subject, ActorRole: caller.Role, At: now, To: StatusIssued}}
+	if req.IdempotencyKey != "" {
+		n.IdempotencyKey, n.Fingerprint = req.IdempotencyKey, req.Fingerprint()
+	}
 	return n, nil
 }
 

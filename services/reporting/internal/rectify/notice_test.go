@@ -234,3 +234,24 @@ func isField(err error, field string) bool {
 	var fe *rectify.FieldError
 	return errors.As(err, &fe) && fe.Field == field
 }
+
+func TestFingerprintTellsARetryFromAnotherRequest(t *testing.T) {
+	a := issueReq()
+	b := issueReq()
+	b.IdempotencyKey = "k" // the key itself is not part of what is asked
+	if a.Fingerprint() != b.Fingerprint() {
+		t.Error("the same request has two fingerprints")
+	}
+	for name, edit := range map[string]func(*rectify.IssueRequest){
+		"another fault":    func(r *rectify.IssueRequest) { r.Fault += "。" },
+		"another due date": func(r *rectify.IssueRequest) { r.DueDate = "2026-03-21" },
+		"another case":     func(r *rectify.IssueRequest) { r.CaseIDs = []string{"c1"} },
+		"fields shifted":   func(r *rectify.IssueRequest) { r.BranchID, r.Department = "", r.BranchID },
+	} {
+		c := issueReq()
+		edit(&c)
+		if c.Fingerprint() == a.Fingerprint() {
+			t.Errorf("%s: same fingerprint", name)
+		}
+	}
+}

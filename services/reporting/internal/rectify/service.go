@@ -2,7 +2,9 @@ package rectify
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/counterdesk/counterdesk/services/platform/auth"
@@ -16,8 +18,13 @@ type Store interface {
 	// CaseRefs returns the read model's record of those of caseIDs that the
 	// bank has and whose creation is known.
 	CaseRefs(ctx context.Context, tenant string, caseIDs []string) ([]CaseRef, error)
-	// Create stores a new notice.
-	Create(ctx context.Context, n Notice) error
+	// Create stores a new notice. It stores nothing and returns false when
+	// the issuer already used n's idempotency key (ByKey then finds that
+	// notice).
+	Create(ctx context.Context, n Notice) (bool, error)
+	// ByKey returns the notice issuer issued with an idempotency key, or
+	// ErrNotFound.
+	ByKey(ctx context.Context, tenant, issuer, key string) (Notice, error)
 	// Get returns one notice with its history, or ErrNotFound.
 	Get(ctx context.Context, tenant, id string) (Notice, error)
 	// Update locks a notice, passes it to change and stores what change
@@ -41,10 +48,23 @@ type Notices struct {
 	NewID func() (string, error)
 }
 
-// Issue issues a notice for caller.
+// Issue issues a notice for caller. A request with an idempotency key the
+// caller used before returns the notice issued then, unchanged, if it asks
+// for the same; another request with that key is refused.
 func (s *Notices) Issue(ctx context.Context, caller auth.Principal, req IssueRequest) (Notice, error) {
 	if err := authorize(caller, ActionIssue); err != nil {
 		return Notice{}, err
+	}
+	req.IdempotencyKey = strings.TrimSpace(req.IdempotencyKey)
+	if len(req.IdempotencyKey) > MaxIdempotencyKey {
+		return Notice{}, &FieldError{"Idempotency-Key", fmt.Sprintf("at most %d characters", MaxIdempotencyKey)}
+	}
+	if req.IdempotencyKey != "" {
+		// Looked up before validating: a retry after the due date passed
+		// still finds what the first request issued.
+		if n, err := s.replay(ctx, caller, req); !errors.Is(err, ErrNotFound) {
+			return n, err
+		}
 	}
 	known, err := s.Store.CaseRefs(ctx, caller.Tenant, req.CaseIDs)
 	if err != nil {
@@ -58,8 +78,26 @@ func (s *Notices) Issue(ctx context.Context, caller auth.Principal, req IssueReq
 	if err != nil {
 		return Notice{}, err
 	}
-	if err := s.Store.Create(ctx, n); err != nil {
+	created, err := s.Store.Create(ctx, n)
+	if err != nil {
 		return Notice{}, fmt.Errorf("store notice: %w", err)
+	}
+	if !created {
+		// The same key from the same issuer won a race with this request.
+		return s.replay(ctx, caller, req)
+	}
+	return n, nil
+}
+
+// replay returns the notice caller issued with req's idempotency key, or
+// ErrNotFound.
+func (s *Notices) replay(ctx context.Context, caller auth.Principal, req IssueRequest) (Notice, error) {
+	n, err := s.Store.ByKey(ctx, caller.Tenant, caller.Subject, req.IdempotencyKey)
+	if err != nil {
+		return Notice{}, err
+	}
+	if n.Fingerprint != req.Fingerprint() {
+		return Notice{}, &FieldError{"Idempotency-Key", "was used before for a different request"}
 	}
 	return n, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/counterdesk/counterdesk/services/reporting/internal/rectify"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -33,7 +34,9 @@ type Server struct {
 	Log     *slog.Logger
 }
 
-// IssueRectificationNotice issues a notice.
+// IssueRectificationNotice issues a notice. An Idempotency-Key (HTTP
+// header, or gRPC metadata "idempotency-key") is optional: the same key
+// from the same issuer with the same request returns the first notice.
 func (s *Server) IssueRectificationNotice(ctx context.Context, req *reportingv1.IssueRectificationNoticeRequest) (*reportingv1.IssueRectificationNoticeResponse, error) {
 	caller, err := auth.RequireTenant(ctx)
 	if err != nil {
@@ -41,7 +44,7 @@ func (s *Server) IssueRectificationNotice(ctx context.Context, req *reportingv1.
 	}
 	n, err := s.Notices.Issue(ctx, caller, rectify.IssueRequest{
 		BranchID: req.GetBranchId(), Department: req.GetDepartment(), Fault: req.GetFault(),
-		CaseIDs: req.GetCaseIds(), DueDate: req.GetDueDate(),
+		CaseIDs: req.GetCaseIds(), DueDate: req.GetDueDate(), IdempotencyKey: idempotencyKey(ctx),
 	})
 	if err != nil {
 		return nil, s.status(ctx, err)
@@ -118,6 +121,14 @@ func (s *Server) CloseRectificationNotice(ctx context.Context, req *reportingv1.
 		return nil, s.status(ctx, err)
 	}
 	return &reportingv1.CloseRectificationNoticeResponse{Notice: toProto(n, s.Notices.Now(), true)}, nil
+}
+
+func idempotencyKey(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get("idempotency-key"); len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 var filters = map[reportingv1.RectificationFilter]rectify.Filter{

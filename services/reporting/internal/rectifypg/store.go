@@ -56,20 +56,27 @@ func (s *Store) CaseRefs(ctx context.Context, tenant string, caseIDs []string) (
 }
 
 // Create implements rectify.Store.
-func (s *Store) Create(ctx context.Context, n rectify.Notice) error {
+func (s *Store) Create(ctx context.Context, n rectify.Notice) (bool, error) {
 	dueDate, err := time.Parse(time.DateOnly, n.DueDate)
 	if err != nil {
-		return fmt.Errorf("due date %q: %w", n.DueDate, err)
+		return false, fmt.Errorf("due date %q: %w", n.DueDate, err)
 	}
-	return pgdb.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
+	created := false
+	err = pgdb.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
 		q := rectifydb.New(tx)
-		if err := q.InsertNotice(ctx, rectifydb.InsertNoticeParams{
+		added, err := q.InsertNotice(ctx, rectifydb.InsertNoticeParams{
 			TenantID: n.TenantID, NoticeID: n.ID, BranchID: null(n.BranchID), RegionID: null(n.RegionID),
 			Department: null(n.Department), Fault: n.Fault, DueDate: dueDate, DueAt: n.DueAt,
 			Status: string(n.Status), IssuedBy: n.IssuedBy, IssuerRole: string(n.IssuerRole), IssuedAt: n.IssuedAt,
-		}); err != nil {
+			IdempotencyKey: null(n.IdempotencyKey), RequestFingerprint: null(n.Fingerprint),
+		})
+		if err != nil {
 			return fmt.Errorf("insert notice: %w", err)
 		}
+		if added == 0 {
+			return nil // the issuer's key was used before
+		}
+		created = true
 		if err := q.InsertNoticeCases(ctx, rectifydb.InsertNoticeCasesParams{TenantID: n.TenantID, NoticeID: n.ID, CaseIds: n.CaseIDs}); err != nil {
 			return fmt.Errorf("insert notice's cases: %w", err)
 		}
@@ -85,6 +92,31 @@ func (s *Store) Create(ctx context.Context, n rectify.Notice) error {
 			}},
 		})
 	})
+	if err != nil {
+		return false, err
+	}
+	return created, nil
+}
+
+// ByKey implements rectify.Store.
+func (s *Store) ByKey(ctx context.Context, tenant, issuer, key string) (rectify.Notice, error) {
+	var n rectify.Notice
+	err := pgdb.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
+		q := rectifydb.New(tx)
+		row, err := q.NoticeByKey(ctx, rectifydb.NoticeByKeyParams{TenantID: tenant, IssuedBy: issuer, IdempotencyKey: &key})
+		if err != nil {
+			return err
+		}
+		n, err = full(ctx, q, row)
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return rectify.Notice{}, rectify.ErrNotFound
+	}
+	if err != nil {
+		return rectify.Notice{}, fmt.Errorf("read notice by idempotency key: %w", err)
+	}
+	return n, nil
 }
 
 // Get implements rectify.Store.
@@ -304,6 +336,7 @@ func fromRow(r rectifydb.RectificationNotice) rectify.Notice {
 		Status: rectify.Status(r.Status), IssuedBy: r.IssuedBy, IssuerRole: auth.Role(r.IssuerRole), IssuedAt: r.IssuedAt,
 		Measures: str(r.Measures), MeasuresBy: str(r.MeasuresBy), MeasuresAt: tm(r.MeasuresAt),
 		ClosedBy: str(r.ClosedBy), ClosedAt: tm(r.ClosedAt), ClosingComment: str(r.ClosingComment),
+		IdempotencyKey: str(r.IdempotencyKey), Fingerprint: str(r.RequestFingerprint),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -431,4 +433,43 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+func TestAnIdempotencyKeyIssuesOneNotice(t *testing.T) {
+	e := newEnv(t)
+	withKey := func(p auth.Principal, key string) context.Context {
+		return metadata.NewIncomingContext(as(p), metadata.Pairs("idempotency-key", key))
+	}
+	first, err := e.srv.IssueRectificationNotice(withKey(east, "k-1"), pudongReq("2026-03-20"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A retry, even after the due date passed, returns the same notice.
+	e.now = time.Date(2026, 3, 25, 0, 0, 0, 0, time.UTC)
+	again, err := e.srv.IssueRectificationNotice(withKey(east, "k-1"), pudongReq("2026-03-20"))
+	if err != nil || again.GetNotice().GetId() != first.GetNotice().GetId() {
+		t.Errorf("retry = %v, %v; want notice %s again", again.GetNotice().GetId(), err, first.GetNotice().GetId())
+	}
+	// The key with another request is refused, naming the header.
+	other := pudongReq("2026-03-20")
+	other.Fault = "另一个问题"
+	if _, err := e.srv.IssueRectificationNotice(withKey(east, "k-1"), other); code(err) != codes.InvalidArgument ||
+		!strings.Contains(err.Error(), "Idempotency-Key") {
+		t.Errorf("key reused for another request: %v, want InvalidArgument naming Idempotency-Key", err)
+	}
+	// Another issuer's same key is their own.
+	e.now = t0
+	byHO, err := e.srv.IssueRectificationNotice(withKey(ho, "k-1"), pudongReq("2026-03-20"))
+	if err != nil || byHO.GetNotice().GetId() == first.GetNotice().GetId() {
+		t.Errorf("head office with the same key: %v, %v; want a notice of its own", byHO.GetNotice().GetId(), err)
+	}
+	issued := 0
+	for _, ev := range e.events() {
+		if ev.GetRectificationNoticeIssued() != nil {
+			issued++
+		}
+	}
+	if issued != 2 {
+		t.Errorf("%d RectificationNoticeIssued events, want 2 (one per issuer)", issued)
+	}
 }

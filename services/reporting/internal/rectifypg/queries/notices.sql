@@ -4,13 +4,16 @@ SELECT case_id, coalesce(branch_id, '')::text AS branch_id, coalesce(region_id, 
 FROM case_facts
 WHERE tenant_id = @tenant_id AND case_id = ANY(@case_ids::text[]) AND received_at IS NOT NULL;
 
--- name: InsertNotice :exec
+-- name: InsertNotice :execrows
+-- Inserts nothing when the issuer's idempotency key was used before.
 INSERT INTO rectification_notices (
     tenant_id, notice_id, branch_id, region_id, department, fault, due_date, due_at, status,
-    issued_by, issuer_role, issued_at)
+    issued_by, issuer_role, issued_at, idempotency_key, request_fingerprint)
 VALUES (
     @tenant_id, @notice_id, sqlc.narg(branch_id), sqlc.narg(region_id), sqlc.narg(department), @fault,
-    @due_date, @due_at, @status, @issued_by, @issuer_role, @issued_at);
+    @due_date, @due_at, @status, @issued_by, @issuer_role, @issued_at,
+    sqlc.narg(idempotency_key), sqlc.narg(request_fingerprint))
+ON CONFLICT (tenant_id, issued_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING;
 
 -- name: InsertNoticeCases :exec
 INSERT INTO rectification_notice_cases (tenant_id, notice_id, case_id)
@@ -22,6 +25,10 @@ VALUES (@tenant_id, @notice_id, @seq, @action, @actor_id, @actor_role, @at, sqlc
 
 -- name: GetNotice :one
 SELECT * FROM rectification_notices WHERE tenant_id = @tenant_id AND notice_id = @notice_id;
+
+-- name: NoticeByKey :one
+SELECT * FROM rectification_notices
+WHERE tenant_id = @tenant_id AND issued_by = @issued_by AND idempotency_key = @idempotency_key;
 
 -- name: LockNotice :one
 SELECT * FROM rectification_notices WHERE tenant_id = @tenant_id AND notice_id = @notice_id FOR UPDATE;

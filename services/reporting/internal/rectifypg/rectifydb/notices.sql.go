@@ -76,7 +76,7 @@ func (q *Queries) CountOverdue(ctx context.Context, arg CountOverdueParams) (int
 }
 
 const getNotice = `-- name: GetNotice :one
-SELECT tenant_id, notice_id, branch_id, region_id, department, fault, due_date, due_at, status, issued_by, issuer_role, issued_at, measures, measures_by, measures_at, closed_by, closed_at, closing_comment FROM rectification_notices WHERE tenant_id = $1 AND notice_id = $2
+SELECT tenant_id, notice_id, branch_id, region_id, department, fault, due_date, due_at, status, issued_by, issuer_role, issued_at, measures, measures_by, measures_at, closed_by, closed_at, closing_comment, idempotency_key, request_fingerprint FROM rectification_notices WHERE tenant_id = $1 AND notice_id = $2
 `
 
 type GetNoticeParams struct {
@@ -106,6 +106,8 @@ func (q *Queries) GetNotice(ctx context.Context, arg GetNoticeParams) (Rectifica
 		&i.ClosedBy,
 		&i.ClosedAt,
 		&i.ClosingComment,
+		&i.IdempotencyKey,
+		&i.RequestFingerprint,
 	)
 	return i, err
 }
@@ -142,32 +144,37 @@ func (q *Queries) InsertHistory(ctx context.Context, arg InsertHistoryParams) er
 	return err
 }
 
-const insertNotice = `-- name: InsertNotice :exec
+const insertNotice = `-- name: InsertNotice :execrows
 INSERT INTO rectification_notices (
     tenant_id, notice_id, branch_id, region_id, department, fault, due_date, due_at, status,
-    issued_by, issuer_role, issued_at)
+    issued_by, issuer_role, issued_at, idempotency_key, request_fingerprint)
 VALUES (
     $1, $2, $3, $4, $5, $6,
-    $7, $8, $9, $10, $11, $12)
+    $7, $8, $9, $10, $11, $12,
+    $13, $14)
+ON CONFLICT (tenant_id, issued_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 `
 
 type InsertNoticeParams struct {
-	TenantID   string
-	NoticeID   string
-	BranchID   *string
-	RegionID   *string
-	Department *string
-	Fault      string
-	DueDate    time.Time
-	DueAt      time.Time
-	Status     string
-	IssuedBy   string
-	IssuerRole string
-	IssuedAt   time.Time
+	TenantID           string
+	NoticeID           string
+	BranchID           *string
+	RegionID           *string
+	Department         *string
+	Fault              string
+	DueDate            time.Time
+	DueAt              time.Time
+	Status             string
+	IssuedBy           string
+	IssuerRole         string
+	IssuedAt           time.Time
+	IdempotencyKey     *string
+	RequestFingerprint *string
 }
 
-func (q *Queries) InsertNotice(ctx context.Context, arg InsertNoticeParams) error {
-	_, err := q.db.Exec(ctx, insertNotice,
+// Inserts nothing when the issuer's idempotency key was used before.
+func (q *Queries) InsertNotice(ctx context.Context, arg InsertNoticeParams) (int64, error) {
+	result, err := q.db.Exec(ctx, insertNotice,
 		arg.TenantID,
 		arg.NoticeID,
 		arg.BranchID,
@@ -180,8 +187,13 @@ func (q *Queries) InsertNotice(ctx context.Context, arg InsertNoticeParams) erro
 		arg.IssuedBy,
 		arg.IssuerRole,
 		arg.IssuedAt,
+		arg.IdempotencyKey,
+		arg.RequestFingerprint,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const insertNoticeCases = `-- name: InsertNoticeCases :exec
@@ -227,7 +239,7 @@ func (q *Queries) InsertReminder(ctx context.Context, arg InsertReminderParams) 
 }
 
 const listNotices = `-- name: ListNotices :many
-SELECT tenant_id, notice_id, branch_id, region_id, department, fault, due_date, due_at, status, issued_by, issuer_role, issued_at, measures, measures_by, measures_at, closed_by, closed_at, closing_comment FROM rectification_notices
+SELECT tenant_id, notice_id, branch_id, region_id, department, fault, due_date, due_at, status, issued_by, issuer_role, issued_at, measures, measures_by, measures_at, closed_by, closed_at, closing_comment, idempotency_key, request_fingerprint FROM rectification_notices
 WHERE tenant_id = $1
   AND ($2::text IS NULL OR region_id = $2)
   AND ($3::text IS NULL OR branch_id = $3)
@@ -293,6 +305,8 @@ func (q *Queries) ListNotices(ctx context.Context, arg ListNoticesParams) ([]Rec
 			&i.ClosedBy,
 			&i.ClosedAt,
 			&i.ClosingComment,
+			&i.IdempotencyKey,
+			&i.RequestFingerprint,
 		); err != nil {
 			return nil, err
 		}
@@ -305,7 +319,7 @@ func (q *Queries) ListNotices(ctx context.Context, arg ListNoticesParams) ([]Rec
 }
 
 const lockNotice = `-- name: LockNotice :one
-SELECT tenant_id, notice_id, branch_id, region_id, department, fault, due_date, due_at, status, issued_by, issuer_role, issued_at, measures, measures_by, measures_at, closed_by, closed_at, closing_comment FROM rectification_notices WHERE tenant_id = $1 AND notice_id = $2 FOR UPDATE
+SELECT tenant_id, notice_id, branch_id, region_id, department, fault, due_date, due_at, status, issued_by, issuer_role, issued_at, measures, measures_by, measures_at, closed_by, closed_at, closing_comment, idempotency_key, request_fingerprint FROM rectification_notices WHERE tenant_id = $1 AND notice_id = $2 FOR UPDATE
 `
 
 type LockNoticeParams struct {
@@ -335,6 +349,47 @@ func (q *Queries) LockNotice(ctx context.Context, arg LockNoticeParams) (Rectifi
 		&i.ClosedBy,
 		&i.ClosedAt,
 		&i.ClosingComment,
+		&i.IdempotencyKey,
+		&i.RequestFingerprint,
+	)
+	return i, err
+}
+
+const noticeByKey = `-- name: NoticeByKey :one
+SELECT tenant_id, notice_id, branch_id, region_id, department, fault, due_date, due_at, status, issued_by, issuer_role, issued_at, measures, measures_by, measures_at, closed_by, closed_at, closing_comment, idempotency_key, request_fingerprint FROM rectification_notices
+WHERE tenant_id = $1 AND issued_by = $2 AND idempotency_key = $3
+`
+
+type NoticeByKeyParams struct {
+	TenantID       string
+	IssuedBy       string
+	IdempotencyKey *string
+}
+
+func (q *Queries) NoticeByKey(ctx context.Context, arg NoticeByKeyParams) (RectificationNotice, error) {
+	row := q.db.QueryRow(ctx, noticeByKey, arg.TenantID, arg.IssuedBy, arg.IdempotencyKey)
+	var i RectificationNotice
+	err := row.Scan(
+		&i.TenantID,
+		&i.NoticeID,
+		&i.BranchID,
+		&i.RegionID,
+		&i.Department,
+		&i.Fault,
+		&i.DueDate,
+		&i.DueAt,
+		&i.Status,
+		&i.IssuedBy,
+		&i.IssuerRole,
+		&i.IssuedAt,
+		&i.Measures,
+		&i.MeasuresBy,
+		&i.MeasuresAt,
+		&i.ClosedBy,
+		&i.ClosedAt,
+		&i.ClosingComment,
+		&i.IdempotencyKey,
+		&i.RequestFingerprint,
 	)
 	return i, err
 }
@@ -417,7 +472,7 @@ func (q *Queries) NoticeHistory(ctx context.Context, arg NoticeHistoryParams) ([
 }
 
 const reminderCandidates = `-- name: ReminderCandidates :many
-SELECT n.tenant_id, n.notice_id, n.branch_id, n.region_id, n.department, n.fault, n.due_date, n.due_at, n.status, n.issued_by, n.issuer_role, n.issued_at, n.measures, n.measures_by, n.measures_at, n.closed_by, n.closed_at, n.closing_comment FROM rectification_notices n
+SELECT n.tenant_id, n.notice_id, n.branch_id, n.region_id, n.department, n.fault, n.due_date, n.due_at, n.status, n.issued_by, n.issuer_role, n.issued_at, n.measures, n.measures_by, n.measures_at, n.closed_by, n.closed_at, n.closing_comment, n.idempotency_key, n.request_fingerprint FROM rectification_notices n
 WHERE n.status <> 'CLOSED' AND n.due_at <= $1
   AND NOT EXISTS (
       SELECT 1 FROM rectification_reminders r
@@ -465,6 +520,8 @@ func (q *Queries) ReminderCandidates(ctx context.Context, arg ReminderCandidates
 			&i.ClosedBy,
 			&i.ClosedAt,
 			&i.ClosingComment,
+			&i.IdempotencyKey,
+			&i.RequestFingerprint,
 		); err != nil {
 			return nil, err
 		}

@@ -29,7 +29,7 @@ func Seed(ctx context.Context, t testing.TB, pool *pgxpool.Pool, tenant string) 
 		Status: rectify.StatusIssued, IssuedBy: "ho", IssuerRole: auth.RoleHeadOffice, IssuedAt: issued,
 		History: []rectify.HistoryEntry{{Action: rectify.ActionIssue, ActorID: "ho", ActorRole: auth.RoleHeadOffice,
 			At: issued, To: rectify.StatusIssued}}}
-	if err := st.Create(ctx, n); err != nil {
+	if _, err := st.Create(ctx, n); err != nil {
 		t.Fatalf("rectifypgtest: create %s's notice: %v", tenant, err)
 	}
 	if _, err := st.SendReminders(ctx, issued.Add(72*time.Hour), 0, 10, func(rectify.Notice) (rectify.Reminder, bool) {

@@ -96,24 +96,26 @@ type CaseHistory struct {
 }
 
 type RectificationNotice struct {
-	TenantID       string
-	NoticeID       pgtype.UUID
-	BranchID       *string
-	RegionID       *string
-	Department     *string
-	Fault          string
-	DueDate        time.Time
-	DueAt          time.Time
-	Status         string
-	IssuedBy       string
-	IssuerRole     string
-	IssuedAt       time.Time
-	Measures       *string
-	MeasuresBy     *string
-	MeasuresAt     *time.Time
-	ClosedBy       *string
-	ClosedAt       *time.Time
-	ClosingComment *string
+	TenantID           string
+	NoticeID           pgtype.UUID
+	BranchID           *string
+	RegionID           *string
+	Department         *string
+	Fault              string
+	DueDate            time.Time
+	DueAt              time.Time
+	Status             string
+	IssuedBy           string
+	IssuerRole         string
+	IssuedAt           time.Time
+	Measures           *string
+	MeasuresBy         *string
+	MeasuresAt         *time.Time
+	ClosedBy           *string
+	ClosedAt           *time.Time
+	ClosingComment     *string
+	IdempotencyKey     *string
+	RequestFingerprint *string
 }
 
 type RectificationNoticeCase struct {
