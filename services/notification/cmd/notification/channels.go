@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/counterdesk/counterdesk/services/notification/internal/dispatch"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notify"
@@ -37,11 +38,17 @@ type ChannelConfig struct {
 	// QuietHoursByBank overrides it per bank: "bank-a=22:00-07:00,bank-b=off".
 	QuietHours       string `env:"QUIET_HOURS" envDefault:"21:00-08:00"`
 	QuietHoursByBank string `env:"QUIET_HOURS_BY_BANK"`
+	// SendAttemptTimeout bounds one attempt; SendLease is how long a claimed
+	// delivery stays hidden from other replicas (at least twice the
+	// timeout): after a crash mid-send it is tried again once the lease ends.
+	SendAttemptTimeout time.Duration `env:"SEND_ATTEMPT_TIMEOUT" envDefault:"30s"`
+	SendLease          time.Duration `env:"SEND_LEASE" envDefault:"2m"`
 }
 
 // channels builds the mailer and fills the SMS, webhook and quiet-hours
 // options from c, refusing a configuration that can never send.
 func (c ChannelConfig) channels(now service.Clock, opts *dispatch.Options) (*notifysmtp.Mailer, error) {
+	opts.AttemptTimeout, opts.Lease = c.SendAttemptTimeout, c.SendLease
 	mailer := &notifysmtp.Mailer{Addr: c.SMTPAddr, From: c.SMTPFrom, TLS: c.SMTPTLS,
 		Username: c.SMTPUsername, Password: c.SMTPPassword, Auth: c.SMTPAuth}
 	if err := mailer.Validate(); err != nil {

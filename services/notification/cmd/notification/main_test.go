@@ -27,6 +27,7 @@ import (
 	"github.com/counterdesk/counterdesk/services/platform/auth/authdev"
 	"github.com/counterdesk/counterdesk/services/platform/eventbus"
 	"github.com/counterdesk/counterdesk/services/platform/localinfra"
+	"github.com/counterdesk/counterdesk/services/platform/service"
 	"github.com/counterdesk/counterdesk/services/platform/testinfra"
 	"github.com/google/uuid"
 	"github.com/segmentio/kafka-go"
@@ -36,6 +37,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		// A test runs this binary as the service itself, to kill it.
+		os.Exit(service.Main("notification", migrations.FS, run))
+	}
 	os.Exit(testinfra.Run(m, testinfra.Postgres|testinfra.Kafka))
 }
 

@@ -389,9 +389,10 @@ func (d *Dispatcher) attempt(ctx context.Context, del *notify.Delivery) error {
 		HasPhone:   strings.TrimSpace(contact.Phone) != "" && d.opts.SMS != nil,
 		HasWebhook: d.opts.Webhooks != nil && d.opts.Webhooks.Configured(del.TenantID),
 	}
-	if del.Channel != notify.ChannelCustomer {
-		// Asked for on one channel (or queued for e-mail before channels
-		// were chosen): that one, else what reaches the customer.
+	if reach.Preferred == "" && del.Channel != notify.ChannelCustomer {
+		// The customer chose nothing and the message was asked for on one
+		// channel (or queued for e-mail before channels were chosen): that
+		// one, else what reaches the customer. Their own choice comes first.
 		reach.Preferred = del.Channel
 	}
 	via, why, ok := notify.ChooseChannel(reach)

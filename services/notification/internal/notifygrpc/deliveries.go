@@ -54,7 +54,7 @@ func (o *Operations) ListNotifications(ctx context.Context, req *notificationv1.
 	}
 	afterAt, afterID, err := decodePageToken(req.GetPageToken())
 	if err != nil {
-		return nil, grpcserver.FieldError("page_token", "is not a token this API gave out")
+		return nil, grpcserver.FieldError("pageToken", "is not a token this API gave out")
 	}
 	ds, err := o.Store.ListByStatus(ctx, p.Tenant, st, afterAt, afterID, size+1)
 	if err != nil {
