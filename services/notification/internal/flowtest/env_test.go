@@ -128,7 +128,9 @@ func newEnv(t *testing.T) *env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e.handler = &notifykafka.Handler{Store: e.store, Contacts: notifygrpc.NewRouting(conn, auth.ServiceCredentials{Signer: signer}),
 		Log: log, Now: e.clock.Now}
-	e.disp, err = dispatch.New(e.store, intake, e.mailer, log, dispatch.Options{Now: e.clock.Now, AttemptTimeout: 5 * time.Second})
+	e.disp, err = dispatch.New(e.store, intake, e.mailer, log, dispatch.Options{Now: e.clock.Now, AttemptTimeout: 5 * time.Second,
+		// Retries wait their whole back-off step (1s, 2s, 4s, …): no spread.
+		Jitter: func() float64 { return 1 }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -141,7 +141,11 @@ func TestAnEnglishSpeakingCustomerIsWrittenToInEnglish(t *testing.T) {
 	}
 }
 
-func TestACustomerWithoutAnAddressIsSkippedAndRecorded(t *testing.T) {
+// The customer gave only a phone number and this installation has no SMS
+// gateway (nor the bank a webhook): nothing reaches them, and the
+// acknowledgment is dead-lettered with the reason and its attempt, never
+// dropped.
+func TestACustomerNoChannelReachesIsDeadLetteredAndRecorded(t *testing.T) {
 	e := newEnv(t)
 	caseID := e.addCase("bank-a", "b1", "", name, "")
 	e.armed(e.ctx, "bank-a", caseID, armedDeadlines())
@@ -150,11 +154,15 @@ func TestACustomerWithoutAnAddressIsSkippedAndRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Status != notify.StatusSkipped || d.LastError != "no e-mail address" || d.Attempts != 1 {
+	if d.Status != notify.StatusDeadLetter || d.LastError != notify.ReasonNoChannel || d.Attempts != 1 {
 		t.Errorf("delivery = %+v", d)
 	}
 	if len(e.mails()) != 0 || len(e.outboxEvents()) != 0 {
-		t.Errorf("a skipped delivery sent mail or announced itself")
+		t.Errorf("a dead letter sent mail or announced itself")
+	}
+	attempts, err := e.store.Attempts(e.ctx, "bank-a", d.ID)
+	if err != nil || len(attempts) != 1 || attempts[0].Outcome != notify.OutcomeDeadLetter || attempts[0].Error != notify.ReasonNoChannel {
+		t.Errorf("attempts %+v, %v", attempts, err)
 	}
 }
 
@@ -205,7 +213,7 @@ func TestAnSMTPOutageIsRetriedWithBackoffThenDelivered(t *testing.T) {
 	}
 }
 
-func TestADeliveryIsFailedAfterTenAttempts(t *testing.T) {
+func TestADeliveryIsDeadLetteredAfterItsLastAttempt(t *testing.T) {
 	e := newEnv(t)
 	e.mailer.Addr = closedPort(t)
 	caseID := e.addCase("bank-a", "b1", email, name, "zh-CN")
@@ -225,12 +233,17 @@ func TestADeliveryIsFailedAfterTenAttempts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Status != notify.StatusFailed || d.Attempts != notify.MaxAttempts {
+	if d.Status != notify.StatusDeadLetter || d.Attempts != notify.MaxAttempts || !strings.HasPrefix(d.LastError, "smtp connect:") {
 		t.Fatalf("delivery = %+v", d)
 	}
 	e.clock.Set(e.clock.Now().Add(24 * time.Hour))
 	if n := e.runOnce(); n != 0 {
-		t.Errorf("a failed delivery was claimed again")
+		t.Errorf("a dead letter was claimed again")
+	}
+	attempts, err := e.store.Attempts(e.ctx, "bank-a", id)
+	if err != nil || len(attempts) != notify.MaxAttempts || attempts[notify.MaxAttempts-1].Outcome != notify.OutcomeDeadLetter ||
+		attempts[0].Outcome != notify.OutcomeRetry || attempts[0].Recipient != "z***@example.com" || attempts[0].Channel != notify.ChannelEmail {
+		t.Errorf("attempts %+v, %v", attempts, err)
 	}
 }
 

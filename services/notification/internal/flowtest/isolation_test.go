@@ -58,6 +58,15 @@ func TestNotificationDatabaseKeepsBanksApart(t *testing.T) {
 		if err != nil || len(ds) != 2 {
 			t.Fatalf("case of %s has %d deliveries (%v), want the acknowledgment and the moved date", tenant, len(ds), err)
 		}
+		// An attempt at the acknowledgment: its row in delivery_attempts.
+		ack, prev := ds[0], ds[0].Attempts
+		ack.Via = notify.ChannelEmail
+		if err := ack.MarkFailed(now, notify.LanguageZhCN, "smtp connect: connection refused", false, 0.5); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Record(ctx, ack, prev); err != nil {
+			t.Fatalf("record an attempt of %s: %v", tenant, err)
+		}
 		cases[tenant] = caseID
 	})
 
