@@ -129,7 +129,7 @@ func TestACustomerAnswersTheReturnVisitSurveyInABrowser(t *testing.T) {
 	if msg := text("#message"); !strings.Contains(msg, "感谢您的评价") {
 		t.Fatalf("after sending: %q, want the thanks", msg)
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
