@@ -18,7 +18,7 @@ const (
 	effQueue                   // routing: the case in its branch queue (Redis)
 	effDeadlines               // slatimer: every deadline armed at creation
 	effAck                     // notification: the acknowledgment mail sent
-	effReporting               // reporting: the case counted (cases_rm row with its creation applied)
+	effReporting               // reporting: the case counted (case_facts row with its creation applied)
 	nEffects
 )
 
@@ -28,7 +28,7 @@ var effectNames = [nEffects]string{"owner", "queue", "deadlines", "ack_delivered
 // acknowledgment has a timestamp of its own taking effect
 // (deliveries.sent_at, written when the SMTP server accepted the mail);
 // assignments.enqueued_at and deadlines.started_at are the case's
-// registration time copied from the event, cases_rm.updated_at moves on
+// registration time copied from the event, case_facts.updated_at moves on
 // with every later event, and Redis keeps none: for those, the time the
 // poll that first saw the effect was sent (its snapshot is taken then), so
 // they are late by up to one poll interval.
@@ -316,9 +316,9 @@ func (t *tracker) look(ctx context.Context, e effect, cs []*tracked) (map[string
 		for i, c := range cs {
 			tenants[i] = c.spec.Target.Tenant
 		}
-		return seen, collect(t.st.reporting, `SELECT r.case_id FROM cases_rm r
+		return seen, collect(t.st.reporting, `SELECT r.case_id FROM case_facts r
 			JOIN unnest($1::text[], $2::text[]) AS p(tenant_id, case_id) ON r.tenant_id = p.tenant_id AND r.case_id = p.case_id
-			WHERE r.created_at IS NOT NULL`, tenants, ids)
+			WHERE r.received_at IS NOT NULL`, tenants, ids)
 	}
 	return seen, fmt.Errorf("unknown effect %d", e)
 }

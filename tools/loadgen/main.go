@@ -14,7 +14,7 @@
 // case, the time from the create answer until each effect shows: its owner
 // (routing's assignments), its queue entry (the branch queue in Redis), its
 // deadlines (slatimer), the acknowledgment mail sent (notification's
-// deliveries) and the case counted (reporting's cases_rm); it polls in
+// deliveries) and the case counted (reporting's case_facts); it polls in
 // batches, one query per effect for every case still waiting for it.
 //
 // Cases go round-robin to every branch of both demo banks

@@ -219,11 +219,11 @@ func verify(ctx context.Context, st *stores, mailDir string, since time.Time, cs
 		created bool
 	}
 	rms := map[string]rm{}
-	rows, err = st.reporting.Query(ctx, `SELECT r.case_id, count(*), bool_and(r.created_at IS NOT NULL) FROM cases_rm r
+	rows, err = st.reporting.Query(ctx, `SELECT r.case_id, count(*), bool_and(r.received_at IS NOT NULL) FROM case_facts r
 		JOIN unnest($1::text[], $2::text[]) AS p(tenant_id, case_id) ON r.tenant_id = p.tenant_id AND r.case_id = p.case_id
 		GROUP BY r.case_id`, tenants, ids)
 	if err != nil {
-		return nil, fmt.Errorf("read cases_rm: %w", err)
+		return nil, fmt.Errorf("read case_facts: %w", err)
 	}
 	for rows.Next() {
 		var id string
