@@ -202,3 +202,37 @@ func TestFailedPreconditionIsAConflict(t *testing.T) {
 		t.Errorf("FailedPrecondition answered %d %s, want 409 with the message", code, body)
 	}
 }
+
+// Not parallel: it installs the global tracer provider the handlers use.
+func TestALinkPagesCredentialReachesNoSpan(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	prevTP := otel.GetTracerProvider()
+	otel.SetTracerProvider(tp)
+	t.Cleanup(func() { otel.SetTracerProvider(prevTP) })
+	s := start(t, 5*time.Second)
+	const secret = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.c2lnbmF0dXJl"
+	code, h, body := s.get(t, "/link/"+secret+"?lang=en", nil)
+	if code != http.StatusOK || string(body) != "path /link/"+secret+" query lang=en" {
+		t.Fatalf("GET a link page = %d %q, want 200 and the page seeing its real path", code, body)
+	}
+	if !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'self'") {
+		t.Errorf("a link page lacks the pages' headers: %v", h)
+	}
+	_ = tp.ForceFlush(context.Background())
+	var seen int
+	for _, sp := range rec.Ended() {
+		if !strings.Contains(sp.Name(), "/link/") {
+			continue
+		}
+		seen++
+		for _, a := range sp.Attributes() {
+			if strings.Contains(a.Value.String(), "c2VjcmV0") {
+				t.Errorf("span %q attribute %s holds the link's credential: %s", sp.Name(), a.Key, a.Value.String())
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no span of the link page")
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -140,6 +141,8 @@ func (s *Server) AddGateway(r GatewayRegistrar) { s.gw = append(s.gw, r) }
 type page struct {
 	pattern string
 	h       http.Handler
+	// hidePath: the path is a credential (see HandleLinkPages).
+	hidePath bool
 }
 
 // HandlePages serves h at pattern (net/http ServeMux syntax, e.g.
@@ -149,7 +152,16 @@ type page struct {
 // user's token. Responses get a Content-Security-Policy allowing this origin
 // only, and may be cached.
 func (s *Server) HandlePages(pattern string, h http.Handler) {
-	s.pages = append(s.pages, page{pattern, h})
+	s.pages = append(s.pages, page{pattern: pattern, h: h})
+}
+
+// HandleLinkPages is HandlePages for pages whose path carries a credential
+// (a signed link such as /survey/{token}, which is all its holder needs):
+// the request's span records pattern as its path, so the credential never
+// reaches a trace, and h still sees the real path. h must not cache what
+// it serves from such a path.
+func (s *Server) HandleLinkPages(pattern string, h http.Handler) {
+	s.pages = append(s.pages, page{pattern: pattern, h: h, hidePath: true})
 }
 
 // Serve runs until ctx is cancelled, then shuts down in order.
@@ -205,9 +217,17 @@ func (s *Server) Serve(ctx context.Context) error {
 		root.Handle("/metrics", s.opts.Metrics)
 	}
 	for _, p := range s.pages {
-		root.Handle(p.pattern, otelhttp.NewHandler(pageHeaders(p.h), s.opts.Service+" page",
+		inner := pageHeaders(p.h)
+		if p.hidePath {
+			inner = restorePath(inner)
+		}
+		h := otelhttp.NewHandler(inner, s.opts.Service+" page",
 			otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }),
-			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + p.pattern })))
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + p.pattern }))
+		if p.hidePath {
+			h = hidePath(p.pattern, h)
+		}
+		root.Handle(p.pattern, h)
 	}
 	// The HTTP API is the public edge: a client's traceparent is recorded as
 	// a link, never continued, so nobody outside can graft spans onto our
@@ -266,6 +286,31 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = &requestBody{ReadCloser: http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type realPathKey struct{}
+
+// hidePath hands next (the tracing handler) the request with pattern as its
+// path; restorePath, inside it, gives the page the real one back.
+func hidePath(pattern string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := *r.URL
+		r = r.WithContext(context.WithValue(r.Context(), realPathKey{}, u))
+		hidden := *r.URL
+		hidden.Path, hidden.RawPath, hidden.RawQuery = pattern, "", ""
+		r.URL = &hidden
+		next.ServeHTTP(w, r)
+	})
+}
+
+func restorePath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, ok := r.Context().Value(realPathKey{}).(url.URL); ok {
+			r = r.WithContext(r.Context())
+			r.URL = &u
+		}
 		next.ServeHTTP(w, r)
 	})
 }

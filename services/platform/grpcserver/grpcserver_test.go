@@ -163,6 +163,9 @@ func start(t *testing.T, shutdownTimeout time.Duration, opts ...func(*grpcserver
 	s.srv.HandlePages("/pages/", http.StripPrefix("/pages/", http.FileServerFS(fstest.MapFS{
 		"index.html": {Data: []byte("<!doctype html><title>sign in</title>")},
 	})))
+	s.srv.HandleLinkPages("/link/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("path " + r.URL.Path + " query " + r.URL.RawQuery))
+	}))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel

@@ -29,7 +29,8 @@ type SurveyConfig struct {
 }
 
 // surveys mints the survey links for the sender (opts) and serves the
-// public page at /survey/, answers going to intake over conn.
+// public page at /survey/ (its path, the link, kept out of traces), answers
+// going to intake over conn.
 func (c SurveyConfig) surveys(b *service.Base, conn grpc.ClientConnInterface, now service.Clock, opts *dispatch.Options) error {
 	keys, err := survey.ParseKeys(c.SurveySigningKeys)
 	if err != nil {
@@ -50,6 +51,6 @@ func (c SurveyConfig) surveys(b *service.Base, conn grpc.ClientConnInterface, no
 			"link_lifetime", c.SurveyLinkLifetime.String())
 	}
 	svc := survey.Service{Keys: keys, Store: surveypg.New(b.Pool), Recorder: surveygrpc.NewIntake(conn)}
-	b.Server.HandlePages("/survey/", surveyhttp.New(svc, now, b.Log))
+	b.Server.HandleLinkPages("/survey/", surveyhttp.New(svc, now, b.Log))
 	return nil
 }
