@@ -62,7 +62,7 @@
       else if (k.startsWith("on")) el.addEventListener(k.slice(2), attrs[k]);
       else if (attrs[k] !== undefined && attrs[k] !== null && attrs[k] !== false) el.setAttribute(k, attrs[k]);
     }
-    for (const c of kids.flat()) if (c !== null && c !== undefined) el.append(c.nodeType ? c : document.createTextNode(String(c)));
+    for (const c of kids.flat(Infinity)) if (c !== null && c !== undefined) el.append(c.nodeType ? c : document.createTextNode(String(c)));
     return el;
   }
 
@@ -239,13 +239,19 @@
   // ---- pages -----------------------------------------------------------------
   const pages = {};
 
-  pages.overview = async function (seq) {
-    const [ov, cat, chan, tr] = await Promise.all([
+  // overviewData asks for everything the overview shows at once.
+  function overviewData() {
+    return Promise.all([
       overview(filterParams()),
       api("/v1/reports/breakdown/DIMENSION_CATEGORY", filterParams()).catch(() => null),
       api("/v1/reports/breakdown/DIMENSION_CHANNEL", filterParams()).catch(() => null),
       api("/v1/reports/trends", Object.assign(filterParams(), { period: "PERIOD_MONTH" })).catch(() => null),
     ]);
+  }
+  pages.overview = async function (seq) {
+    const pending = early || overviewData();
+    early = null;
+    const [ov, cat, chan, tr] = await pending;
     if (seq !== state.seq) return;
     const f = ov.figures || {};
     const grid = h("div", { class: "kpis", "data-testid": "overview-kpis" },
@@ -271,7 +277,7 @@
       grid: { left: 140, right: 24, top: 10, bottom: 24 }, tooltip: { trigger: "axis" },
       xAxis: { type: "value", minInterval: 1 },
       yAxis: { type: "category", inverse: true, data: catRows.map((r) => t(r.key)) },
-      series: [{ type: "bar", data: catRows.map((r) => (r.figures || {}).received || 0), label: { show: true, position: "right" } }],
+      series: [{ type: "bar", barMaxWidth: 28, data: catRows.map((r) => (r.figures || {}).received || 0), label: { show: true, position: "right" } }],
     });
     chart(cChan, {
       tooltip: { trigger: "item" }, legend: { bottom: 0, type: "scroll" },
@@ -284,7 +290,7 @@
       xAxis: { type: "category", data: pts.map((p) => when(p.periodStart).slice(0, 7)) },
       yAxis: [{ type: "value", minInterval: 1 }, { type: "value", max: 100, axisLabel: { formatter: "{value}%" } }],
       series: [
-        { name: t("trend.received"), type: "bar", data: pts.map((p) => (p.figures || {}).received || 0) },
+        { name: t("trend.received"), type: "bar", barMaxWidth: 48, data: pts.map((p) => (p.figures || {}).received || 0) },
         { name: t("trend.answerRate"), type: "line", yAxisIndex: 1, data: pts.map((p) => +(((p.figures || {}).answeredInTimeRate || 0) * 100).toFixed(1)) },
       ],
     });
@@ -353,7 +359,7 @@
       xAxis: { type: "category", data: rows.map((r) => t(r.rootCause)), axisLabel: { rotate: 30, interval: 0 } },
       yAxis: [{ type: "value", minInterval: 1 }, { type: "value", max: 100, axisLabel: { formatter: "{value}%" } }],
       series: [
-        { name: t("chart.cases"), type: "bar", data: rows.map((r) => r.cases || 0) },
+        { name: t("chart.cases"), type: "bar", barMaxWidth: 48, data: rows.map((r) => r.cases || 0) },
         { name: t("chart.cumulative"), type: "line", yAxisIndex: 1, data: rows.map((r) => +((r.cumulativeShare || 0) * 100).toFixed(1)) },
       ],
     });
@@ -417,7 +423,7 @@
     const c = chart(el, {
       grid: { left: 48, right: 16, top: 16, bottom: 60 }, tooltip: { trigger: "axis" },
       xAxis: { type: "category", data: rows.map((r) => r.key), axisLabel: { rotate: 30, interval: 0 } }, yAxis: { type: "value", minInterval: 1 },
-      series: [{ type: "bar", data: rows.map((r) => r.figures.received || 0) }],
+      series: [{ type: "bar", barMaxWidth: 48, data: rows.map((r) => r.figures.received || 0) }],
     });
     if (c) c.on("click", (p) => { location.hash = "#/branch/" + encodeURIComponent(p.name); });
   };
@@ -553,7 +559,7 @@
     ySel.addEventListener("change", go); qSel.addEventListener("change", go);
     const name = "quarterly-" + year + "-Q" + quarter;
     const cols = [
-      { label: "q.item", get: (r) => r.label || t(r.key) || r.key },
+      { label: "q.item", get: (r) => (state.lang === "en" && window.I18N.en[r.key] ? t(r.key) : r.label || t(r.key)) },
       { label: "q.received", num: true, get: (r) => num(r.figures.received) }, { label: "q.decided", num: true, get: (r) => num(r.figures.decided) },
       { label: "q.d15", num: true, get: (r) => num(r.figures.decidedWithin15Days) }, { label: "q.d30", num: true, get: (r) => num(r.figures.decidedWithin30Days) },
       { label: "q.d60", num: true, get: (r) => num(r.figures.decidedWithin60Days) }, { label: "q.after60", num: true, get: (r) => num(r.figures.decidedAfter60Days) },
@@ -585,22 +591,22 @@
       const n = await api("/v1/rectification-notices/" + encodeURIComponent(id), {});
       if (seq !== state.seq) return;
       return printPage("客户投诉整改通知单", "通知单编号：" + n.id, "/v1/reports/forms/rectification-notices/" + encodeURIComponent(id) + "/notice.pdf", [
-        ["一、通知", [["整改单位", [n.branchId, n.department].filter(Boolean).join(" ")], ["所属分行", n.regionId], ["下发人", n.issuedBy], ["下发时间", when(n.issuedAt)],
+        ["一、通知", [["整改单位", [n.branchId, n.department].filter(Boolean).join(" ")], ["所属分行", n.regionId], ["下发人", n.issuedBy], ["下发时间", whenForm(n.issuedAt)],
           ["整改期限", n.dueDate], ["当前状态", zh(n.status) + (n.overdue ? "（已逾期）" : "")]], [["存在问题", n.fault, 4], ["关联案件", (n.caseIds || []).join("、"), 1]]],
-        ["二、整改措施", [["填报人", n.measuresBy], ["填报时间", when(n.measuresAt)]], [["整改措施", n.measures, 5]]],
-        ["三、验收", [["验收人", n.closedBy], ["验收时间", when(n.closedAt)]], [["验收意见", n.closingComment, 3]]],
+        ["二、整改措施", [["填报人", n.measuresBy], ["填报时间", whenForm(n.measuresAt)]], [["整改措施", n.measures, 5]]],
+        ["三、验收", [["验收人", n.closedBy], ["验收时间", whenForm(n.closedAt)]], [["验收意见", n.closingComment, 3]]],
       ], ["整改单位负责人", "下发部门", "验收人"]);
     }
     const [c, hist] = await Promise.all([api("/v1/cases/" + encodeURIComponent(id), {}), api("/v1/cases/" + encodeURIComponent(id) + "/history", {})]);
     if (seq !== state.seq) return;
     const cu = c.customer || {}, v = c.verification || {}, a = c.answer || {}, rv = c.returnVisit || {};
     const comp = a.compensation ? zh(a.compensation.kind) + (a.compensation.amountFen ? " " + yuan(a.compensation.amountFen) + " 元" : "") : "";
-    const verified = [["核实人", v.verifiedBy], ["核实时间", when(v.verifiedAt)], ["是否属实", v.verifiedAt ? (v.substantiated ? "属实" : "不属实") : ""], ["协同部门", (v.departments || []).join("、")]];
-    const answered = [["处理人", a.answeredBy], ["处理时间", when(a.answeredAt)], ["原因分类", zh(a.rootCause)], ["当前状态", zh(c.status)]];
-    const steps = (hist.entries || []).map((e) => [when(e.at), zh(e.action || e.kind), e.actorId || "", e.text || ""]);
+    const verified = [["核实人", v.verifiedBy], ["核实时间", whenForm(v.verifiedAt)], ["是否属实", v.verifiedAt ? (v.substantiated ? "属实" : "不属实") : ""], ["协同部门", (v.departments || []).join("、")]];
+    const answered = [["处理人", a.answeredBy], ["处理时间", whenForm(a.answeredAt)], ["原因分类", zh(a.rootCause)], ["当前状态", zh(c.status)]];
+    const steps = (hist.entries || []).map((e) => [whenForm(e.at), zh(e.action || e.kind), e.actorId || "", e.text || ""]);
     if (kind === "register") {
       return printPage("柜面异常情况登记表", "登记编号：" + (c.caseNumber || ""), "/v1/reports/forms/cases/" + encodeURIComponent(id) + "/register-entry.pdf", [
-        ["一、异常情况", [["发生时间", when(c.occurredAt)], ["发现/受理时间", when(c.receivedAt)], ["登记时间", when(c.createdAt)], ["受理方式", zh(c.channel)],
+        ["一、异常情况", [["发生时间", whenForm(c.occurredAt)], ["发现/受理时间", whenForm(c.receivedAt)], ["登记时间", whenForm(c.createdAt)], ["受理方式", zh(c.channel)],
           ["异常类别", zh(c.category)], ["复杂程度", zh(c.severity)], ["首问负责人", c.reportedBy], ["当前处理人", c.ownerId || c.ownerRole]],
           [["情况摘要", c.summary, 1], ["情况描述", c.description, 4]]],
         ["二、客户信息", [["客户姓名", cu.name], ["证件号码", cu.idNumber], ["联系电话", cu.phone], ["账号", cu.accountNumber], ["客户等级", zh(cu.tier)]], []],
@@ -609,15 +615,21 @@
       ], ["登记人", "核实人", "网点负责人"], c);
     }
     return printPage("客户投诉处理单", "投诉编号：" + (c.caseNumber || ""), "/v1/reports/forms/cases/" + encodeURIComponent(id) + "/complaint-sheet.pdf", [
-      ["一、投诉受理", [["投诉人", cu.name], ["联系电话", cu.phone], ["客户等级", zh(cu.tier)], ["受理渠道", zh(c.channel)], ["受理时间", when(c.receivedAt)],
-        ["登记时间", when(c.createdAt)], ["投诉类别", zh(c.category)], ["复杂程度", zh(c.severity)], ["首问负责人", c.reportedBy], ["当前处理人", c.ownerId || c.ownerRole]],
+      ["一、投诉受理", [["投诉人", cu.name], ["联系电话", cu.phone], ["客户等级", zh(cu.tier)], ["受理渠道", zh(c.channel)], ["受理时间", whenForm(c.receivedAt)],
+        ["登记时间", whenForm(c.createdAt)], ["投诉类别", zh(c.category)], ["复杂程度", zh(c.severity)], ["首问负责人", c.reportedBy], ["当前处理人", c.ownerId || c.ownerRole]],
         [["投诉事由", c.summary, 1], ["投诉内容", c.description, 4]]],
       ["二、调查核实", verified, [["核实情况", v.finding, 2]]],
       ["三、处理经过", null, null, steps],
-      ["四、处理结果及答复", [["答复人", a.answeredBy], ["答复时间", when(a.answeredAt)], ["原因分类", zh(a.rootCause)], ["当前状态", zh(c.status)]], [["答复内容", a.text, 3], ["补偿情况", comp, 1]]],
+      ["四、处理结果及答复", [["答复人", a.answeredBy], ["答复时间", whenForm(a.answeredAt)], ["原因分类", zh(a.rootCause)], ["当前状态", zh(c.status)]], [["答复内容", a.text, 3], ["补偿情况", comp, 1]]],
       ["五、回访", [["满意度", rv.satisfaction ? rv.satisfaction + " / 5" : ""]], [["回访意见", rv.comment, 2]]],
     ], ["经办人", "投诉管理人", "网点负责人"], c);
   };
+  // whenForm is how the paper forms write a time: 2026-11-23 10:30, Beijing time.
+  function whenForm(ts) {
+    if (!ts) return "";
+    const d = new Date(new Date(ts).getTime() + 8 * 3600 * 1000).toISOString();
+    return d.slice(0, 10) + " " + d.slice(11, 16);
+  }
   const zh = (k) => (k && !/_UNSPECIFIED$/.test(k) ? (window.I18N["zh-CN"][k] || k) : "");
   function printPage(title, number, pdfPath, sections, signers, c) {
     const back = c ? "#/case/" + encodeURIComponent(c.id) : "#/rectification";
@@ -700,8 +712,17 @@
     render();
   }
 
+  // The overview's requests start as soon as this script runs, while the
+  // browser is still parsing ECharts (the next script): the first page
+  // draws as soon as both are there.
+  takeTokenFromFragment();
+  let early = null;
+  if (state.token && /^(#\/?(overview)?)?$/.test(location.hash)) {
+    early = overviewData();
+    early.catch(() => {}); // handled where it is awaited
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
-    takeTokenFromFragment();
     applyWords();
     bindFilters();
     $("#lang").addEventListener("click", () => {

@@ -71,7 +71,11 @@ window.I18N = {
     "DEADLINE_KIND_ACKNOWLEDGE": "告知受理", "DEADLINE_KIND_FIRST_ANSWER": "首次答复", "DEADLINE_KIND_RESOLUTION": "办结",
     "DEADLINE_KIND_HANDOVER_PICKUP": "移交接收", "DEADLINE_KIND_EQUIPMENT_RESPONSE": "设备故障响应", "DEADLINE_KIND_MAJOR_REPORT": "重大事件报告",
     "DEADLINE_KIND_REGULATORY_DECISION": "监管办理时限", "DEADLINE_KIND_RETURN_VISIT": "回访",
-    "yellow": "黄", "orange": "橙", "red": "红"
+    "yellow": "黄", "orange": "橙", "red": "红",
+    "registered": "登记", "note": "备注", "handover": "移交", "step": "处理", "startVerification": "开始核实", "recordVerification": "核实结论",
+    "answer": "答复客户", "recordReturnVisit": "回访", "close": "归档", "withdraw": "撤诉", "reopen": "重新打开", "requestReview": "申请核查",
+    "decideReview": "核查结论", "awaitCustomer": "等待客户", "resumeFromCustomer": "客户已回复", "awaitAppraisal": "等待鉴定",
+    "resumeFromAppraisal": "鉴定完成", "reclassify": "调整复杂程度", "moveBranch": "移至其他网点", "acknowledge": "告知受理"
   },
   "en": {
     "app.title": "Counter service supervision", "app.signOut": "Sign out", "app.loading": "Loading…", "app.error": "Could not load",
