@@ -75,6 +75,13 @@ type MessageTemplate struct {
 	UpdatedAt time.Time
 }
 
+type NotificationRule struct {
+	TenantID  string
+	Rules     []byte
+	UpdatedBy string
+	UpdatedAt time.Time
+}
+
 type StandardAnswer struct {
 	TenantID  string
 	ID        string
