@@ -3,6 +3,7 @@ package surveyhttp_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -38,11 +39,16 @@ var closedAt = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 type recorder struct {
 	mu  sync.Mutex
 	got []survey.Answer
+	// refuse: intake's answer instead of recording (e.g. survey.ErrClosed).
+	refuse error
 }
 
 func (r *recorder) RecordReturnVisit(_ context.Context, _, _ string, a survey.Answer) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.refuse != nil {
+		return r.refuse
+	}
 	r.got = append(r.got, a)
 	return nil
 }
@@ -216,4 +222,28 @@ func TestALinkThatIsExpiredTamperedOrUnknownIsRefused(t *testing.T) {
 
 func deliveryFor() notify.Delivery {
 	return notify.Delivery{ID: surveyID, TenantID: tenant, CaseID: caseID, Template: notify.TemplateCaseSurvey, ExpectedAnswerAt: closedAt}
+}
+
+// A case reopened since the survey was sent takes no answer (intake refuses
+// it); the link stays unanswered, and an intake outage lets the customer
+// try again.
+func TestAnAnswerIntakeRefusesIsNotKept(t *testing.T) {
+	p := newPage(t)
+	path := "/survey/" + p.token
+	form := url.Values{"satisfaction": {"2"}, "comment": {comment}}
+	p.rec.refuse = survey.ErrClosed
+	if code, body := p.post(t, path, form, ""); code != http.StatusConflict || !strings.Contains(body, "重新受理") {
+		t.Fatalf("answer to a reopened case: %d, want 409 saying it was reopened:\n%s", code, body)
+	}
+	p.rec.refuse = errors.New("intake RecordReturnVisit for case x: Unavailable")
+	if code, body := p.post(t, path, form, ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "稍后再试") {
+		t.Fatalf("intake down: %d, want 503 asking to try again:\n%s", code, body)
+	}
+	p.rec.refuse = nil
+	if code, _ := p.get(t, path); code != http.StatusOK {
+		t.Fatalf("after refused answers the survey is %d, want still open (200)", code)
+	}
+	if code, _ := p.post(t, path, form, ""); code != http.StatusOK || len(p.rec.got) != 1 {
+		t.Fatalf("answer once intake takes it: %d, %d recorded", code, len(p.rec.got))
+	}
 }
