@@ -37,7 +37,7 @@ func (h *Handler) closed(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope,
 	otel.GetTextMapPropagator().Inject(ctx, trace)
 	d := notify.NewSurveyDelivery(SurveyID(env.GetTenantId(), env.GetEventId()), env.GetTenantId(), env.GetCaseId(),
 		notify.ChannelEmail, ev.GetAt().AsTime(), ev.GetTimeZone(), env.GetEventId(), trace, h.now())
-	added, err := h.Store.Enqueue(ctx, tx, d)
+	added, err := h.enqueue(ctx, tx, d) // the bank's rules may not send it: recorded as skipped
 	if err != nil {
 		return fmt.Errorf("queue survey of case %s: %w", env.GetCaseId(), err)
 	}
