@@ -63,7 +63,8 @@ func run(ctx context.Context, now service.Clock) error {
 	store := notifypg.New(b.Pool)
 	templates := templatepg.New(b.Pool)
 	renderer := &notify.BankRenderer{Store: templates}
-	opts := dispatch.Options{Now: now, StaffLanguage: staffLang, Renderer: renderer}
+	rules := &templatepg.RuleCache{Store: templates}
+	opts := dispatch.Options{Now: now, StaffLanguage: staffLang, Renderer: renderer, Rules: rules.Rules}
 	mailer, err := cfg.channels(now, &opts)
 	if err != nil {
 		return err
@@ -75,7 +76,6 @@ func run(ctx context.Context, now service.Clock) error {
 	if err != nil {
 		return err
 	}
-	rules := &templatepg.RuleCache{Store: templates}
 	handler := &notifykafka.Handler{Store: store, Contacts: routing, Log: b.Log, Now: now, Rules: rules}
 	b.Consume(notifykafka.Group, notifykafka.Topics, handler.Handle, notifykafka.WakeAfterCommit(sender.Wake))
 	b.Go("sender", sender.Run)

@@ -158,6 +158,9 @@ type Options struct {
 	// QuietHours are a bank's quiet hours (notify.DefaultQuietHours by
 	// default), in the branch's zone.
 	QuietHours func(tenantID string) notify.QuietHours
+	// Rules are a bank's notification rules: the channels a customer
+	// message may take (nil: any).
+	Rules func(ctx context.Context, tenantID string) (notify.Rules, error)
 }
 
 // Dispatcher sends due deliveries.
@@ -395,7 +398,15 @@ func (d *Dispatcher) attempt(ctx context.Context, del *notify.Delivery) error {
 		// one, else what reaches the customer. Their own choice comes first.
 		reach.Preferred = del.Channel
 	}
-	via, why, ok := notify.ChooseChannel(reach)
+	rule := notify.DefaultRule(del.Template)
+	if d.opts.Rules != nil {
+		rs, err := d.opts.Rules(ctx, del.TenantID)
+		if err != nil {
+			return del.MarkFailed(now, lang, "read the bank's notification rules: "+err.Error(), false, d.opts.Jitter())
+		}
+		rule = rs.For(del.Template)
+	}
+	via, why, ok := rule.Choose(reach)
 	del.Via, del.Decision, del.Recipient = via, why, ""
 	if !ok {
 		return del.MarkUndeliverable(now, lang, why)

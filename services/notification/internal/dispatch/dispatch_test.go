@@ -384,3 +384,29 @@ func TestAMovedDateIsSentMarkedLateAfterItsNewTime(t *testing.T) {
 		t.Fatalf("row = %+v, %d mails", got, len(mailer.sent))
 	}
 }
+
+// A bank whose rule sends acknowledgments by SMS only: a customer who
+// prefers e-mail and has a phone gets an SMS, and the decision says why.
+func TestTheBanksRuleRestrictsTheChannelsAMessageMayTake(t *testing.T) {
+	c := zhang
+	c.PreferredChannel = notify.ChannelEmail
+	mailer, sms := &fakeMailer{}, &fakeSMS{}
+	disp, store, d := setup(t, fakeContacts{contact: c}, mailer)
+	disp.opts.SMS = sms
+	d.Channel = notify.ChannelCustomer
+	store.rows[d.ID] = d
+	disp.opts.Rules = func(_ context.Context, tenant string) (notify.Rules, error) {
+		if tenant != "bank-a" {
+			t.Errorf("rules of %s asked for", tenant)
+		}
+		return notify.Rules{ByTemplate: map[notify.Template]notify.Rule{notify.TemplateCaseAcknowledgment: {
+			Template: notify.TemplateCaseAcknowledgment, Enabled: true, Channels: []notify.Channel{notify.ChannelSMS}}}}, nil
+	}
+	if _, err := disp.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := store.rows[d.ID]
+	if got.Via != notify.ChannelSMS || len(sms.sent) != 1 || len(mailer.sent) != 0 || !strings.Contains(got.Decision, "the bank's rule allows") {
+		t.Fatalf("row = %+v, %d sms, %d mails", got, len(sms.sent), len(mailer.sent))
+	}
+}
