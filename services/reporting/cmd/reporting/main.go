@@ -51,7 +51,13 @@ type Config struct {
 	TimeZone string `env:"REPORTING_TIME_ZONE" envDefault:"Asia/Shanghai"`
 }
 
-func main() { os.Exit(service.Main("reporting", migrations.FS, run)) }
+func main() {
+	// `reporting rebuild` replays the topics into fresh read-model tables.
+	if len(os.Args) > 1 && os.Args[1] == "rebuild" {
+		os.Exit(rebuildMain())
+	}
+	os.Exit(service.Main("reporting", migrations.FS, run))
+}
 
 func run(ctx context.Context, now service.Clock) error {
 	var cfg Config

@@ -46,54 +46,64 @@ func arrays(set map[[3]string]bool) (tenants, scopes []string, months []time.Tim
 func (s *Store) RefreshRollups(ctx context.Context, limit int) (int, error) {
 	var n int
 	err := pgdb.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
-		var locked bool
-		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, int64(rollupLock)).Scan(&locked); err != nil {
-			return fmt.Errorf("take the rollup lock: %w", err)
-		}
-		if !locked {
-			return nil
-		}
-		q := reportdb.New(tx)
-		rows, err := q.ClaimPending(ctx, int32(limit))
-		if err != nil {
-			return fmt.Errorf("claim changed cases: %w", err)
-		}
-		n = len(rows)
-		k := newKeys()
-		for _, r := range rows {
-			if r.ReceivedMonth != nil {
-				k.add(r.TenantID, str(r.BranchID), str(r.RegionID), *r.ReceivedMonth)
-			}
-			if r.OldMonth != nil {
-				k.add(r.TenantID, str(r.OldBranch), str(r.OldRegion), *r.OldMonth)
-			}
-		}
-		return recompute(ctx, q, k)
+		var err error
+		n, err = RefreshRollupsIn(ctx, tx, limit)
+		return err
 	})
 	return n, err
+}
+
+// RefreshRollupsIn is RefreshRollups inside tx (tables as tx's search_path
+// names them).
+func RefreshRollupsIn(ctx context.Context, tx pgx.Tx, limit int) (int, error) {
+	var locked bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, int64(rollupLock)).Scan(&locked); err != nil {
+		return 0, fmt.Errorf("take the rollup lock: %w", err)
+	}
+	if !locked {
+		return 0, nil
+	}
+	q := reportdb.New(tx)
+	rows, err := q.ClaimPending(ctx, int32(limit))
+	if err != nil {
+		return 0, fmt.Errorf("claim changed cases: %w", err)
+	}
+	k := newKeys()
+	for _, r := range rows {
+		if r.ReceivedMonth != nil {
+			k.add(r.TenantID, str(r.BranchID), str(r.RegionID), *r.ReceivedMonth)
+		}
+		if r.OldMonth != nil {
+			k.add(r.TenantID, str(r.OldBranch), str(r.OldRegion), *r.OldMonth)
+		}
+	}
+	return len(rows), recompute(ctx, q, k)
 }
 
 // RecomputeAll recomputes every rollup of tenant (every bank: empty) from
 // case_facts, for a bulk load or a rebuild.
 func (s *Store) RecomputeAll(ctx context.Context, tenant string) error {
-	return pgdb.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
-		q := reportdb.New(tx)
-		if _, err := tx.Exec(ctx, `UPDATE case_facts SET rollup_pending = false, rolled_branch = branch_id, rolled_region = region_id,
-			rolled_month = received_month WHERE rollup_pending AND received_at IS NOT NULL AND ($1 = '' OR tenant_id = $1)`, tenant); err != nil {
-			return fmt.Errorf("clear the rollups' queue: %w", err)
+	return pgdb.InTx(ctx, s.Pool, func(tx pgx.Tx) error { return RecomputeAllIn(ctx, tx, tenant) })
+}
+
+// RecomputeAllIn is RecomputeAll inside tx.
+func RecomputeAllIn(ctx context.Context, tx pgx.Tx, tenant string) error {
+	q := reportdb.New(tx)
+	if _, err := tx.Exec(ctx, `UPDATE case_facts SET rollup_pending = false, rolled_branch = branch_id, rolled_region = region_id,
+		rolled_month = received_month WHERE rollup_pending AND received_at IS NOT NULL AND ($1 = '' OR tenant_id = $1)`, tenant); err != nil {
+		return fmt.Errorf("clear the rollups' queue: %w", err)
+	}
+	rows, err := q.AllBranchMonths(ctx, null(tenant))
+	if err != nil {
+		return fmt.Errorf("list branch months: %w", err)
+	}
+	k := newKeys()
+	for _, r := range rows {
+		if r.ReceivedMonth != nil {
+			k.add(r.TenantID, str(r.BranchID), str(r.RegionID), *r.ReceivedMonth)
 		}
-		rows, err := q.AllBranchMonths(ctx, null(tenant))
-		if err != nil {
-			return fmt.Errorf("list branch months: %w", err)
-		}
-		k := newKeys()
-		for _, r := range rows {
-			if r.ReceivedMonth != nil {
-				k.add(r.TenantID, str(r.BranchID), str(r.RegionID), *r.ReceivedMonth)
-			}
-		}
-		return recompute(ctx, q, k)
-	})
+	}
+	return recompute(ctx, q, k)
 }
 
 func recompute(ctx context.Context, q *reportdb.Queries, k keys) error {
