@@ -3,6 +3,7 @@ package localinfra
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -42,6 +43,21 @@ type MailSink struct {
 // as X-Envelope-From and X-Envelope-To header lines at the top, because the
 // envelope (e.g. Bcc recipients) is not otherwise in the message.
 func StartMailSink(dir string, addr string) (*MailSink, error) {
+	return StartMailSinkWithOptions(dir, addr, MailSinkOptions{})
+}
+
+// MailSinkOptions make the sink speak TLS, as a bank's relay does.
+type MailSinkOptions struct {
+	// TLS offers STARTTLS with this configuration (nil: plain SMTP only).
+	TLS *tls.Config
+	// Implicit serves TLS from the first byte (SMTPS) instead of STARTTLS.
+	Implicit bool
+}
+
+// StartMailSinkWithOptions is StartMailSink with TLS. A message that came
+// over TLS is stored with an X-Envelope-TLS header line, and one sent
+// after AUTH with X-Envelope-Auth naming the user.
+func StartMailSinkWithOptions(dir, addr string, opts MailSinkOptions) (*MailSink, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("localinfra: create mail dir: %w", err)
 	}
@@ -49,10 +65,16 @@ func StartMailSink(dir string, addr string) (*MailSink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("localinfra: mail sink listen on %s: %w", addr, err)
 	}
+	if opts.TLS != nil && opts.Implicit {
+		ln = tls.NewListener(ln, opts.TLS)
+	}
 	s := &MailSink{dir: dir, ln: ln, done: make(chan struct{})}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
-		return &mailSession{sink: s}, nil
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &mailSession{sink: s, conn: c}, nil
 	}))
+	if opts.TLS != nil && !opts.Implicit {
+		srv.TLSConfig = opts.TLS
+	}
 	srv.Domain = "localhost"
 	srv.AllowInsecureAuth = true // no TLS here, yet clients configured with credentials must work
 	srv.MaxMessageBytes = 32 << 20
@@ -92,6 +114,8 @@ var _ smtp.AuthSession = (*mailSession)(nil)
 
 type mailSession struct {
 	sink *MailSink
+	conn *smtp.Conn
+	user string
 	from string
 	to   []string
 }
@@ -101,7 +125,7 @@ func (m *mailSession) AuthMechanisms() []string { return []string{sasl.Plain, sa
 func (m *mailSession) Auth(mech string) (sasl.Server, error) {
 	switch mech {
 	case sasl.Plain:
-		return sasl.NewPlainServer(func(identity, username, password string) error { return nil }), nil
+		return sasl.NewPlainServer(func(identity, username, password string) error { m.user = username; return nil }), nil
 	case sasl.Login:
 		return &loginServer{}, nil
 	}
@@ -122,6 +146,12 @@ func (m *mailSession) Data(r io.Reader) error {
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "X-Envelope-From: <%s>\r\n", m.from)
 	fmt.Fprintf(&buf, "X-Envelope-To: %s\r\n", strings.Join(m.to, ", "))
+	if st, ok := m.conn.TLSConnectionState(); ok && st.HandshakeComplete {
+		fmt.Fprintf(&buf, "X-Envelope-TLS: %s\r\n", tls.VersionName(st.Version))
+	}
+	if m.user != "" {
+		fmt.Fprintf(&buf, "X-Envelope-Auth: %s\r\n", m.user)
+	}
 	if _, err := io.Copy(&buf, r); err != nil {
 		return err
 	}
