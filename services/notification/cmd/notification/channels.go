@@ -1,7 +1,10 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -24,6 +27,9 @@ type ChannelConfig struct {
 	SMTPPassword string `env:"SMTP_PASSWORD" secret:"true"`
 	// SMTPAuth is plain, login, cram-md5, scram-sha-256 or auto.
 	SMTPAuth string `env:"SMTP_AUTH" envDefault:"plain"`
+	// SMTPCAFile is a PEM file of the CAs the relay's certificate must chain
+	// to (a bank's private CA); empty: the system's roots.
+	SMTPCAFile string `env:"SMTP_CA_FILE"`
 	// SMSGatewayURL receives one JSON POST per text message; empty: no SMS.
 	SMSGatewayURL string `env:"SMS_GATEWAY_URL"`
 	// SMSGatewayAuth is the whole value of SMSGatewayAuthHeader, e.g.
@@ -53,6 +59,17 @@ func (c ChannelConfig) channels(now service.Clock, opts *dispatch.Options) (*not
 		Username: c.SMTPUsername, Password: c.SMTPPassword, Auth: c.SMTPAuth}
 	if err := mailer.Validate(); err != nil {
 		return nil, err
+	}
+	if c.SMTPCAFile != "" {
+		pem, err := os.ReadFile(c.SMTPCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("SMTP_CA_FILE: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("SMTP_CA_FILE %s holds no PEM certificate", c.SMTPCAFile)
+		}
+		mailer.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	if c.SMSGatewayURL != "" {
 		opts.SMS = &notifysms.Gateway{URL: c.SMSGatewayURL, AuthHeader: c.SMSGatewayAuthHeader,
