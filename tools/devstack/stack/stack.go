@@ -260,7 +260,11 @@ func (s *Stack) ServiceEnv(svc string) []string {
 			"ROUTING_ADDR="+s.addr("routing.grpc"),
 			"SMS_GATEWAY_URL="+s.SMSGatewayURL(), "SMS_GATEWAY_AUTH=Bearer "+s.devSecret("sms-gateway"), "SMS_SENDER=counterdesk",
 			"WEBHOOKS="+s.webhooksJSON(),
-			"SURVEY_SIGNING_KEYS="+s.surveyKeys(), "SURVEY_BASE_URL=http://"+s.addr("gateway"))
+			"SURVEY_SIGNING_KEYS="+s.surveyKeys(), "SURVEY_BASE_URL=http://"+s.addr("gateway"),
+			// No quiet hours on a dev stack: what a developer, a test or an
+			// acceptance check registers is told at once, whatever the hour
+			// (the chart keeps the 21:00–08:00 default; its logic has tests).
+			"QUIET_HOURS=off")
 	}
 	return env
 }
