@@ -453,7 +453,7 @@ func (d *Dispatcher) attempt(ctx context.Context, del *notify.Delivery) error {
 // undeliverableCause says, as a metric label, why del was dead-lettered.
 func undeliverableCause(del notify.Delivery) string {
 	switch {
-	case del.Via == "" && del.LastError == notify.ReasonNoChannel:
+	case del.Via == "" && strings.HasPrefix(del.LastError, notify.ReasonNoChannel):
 		return "no_channel"
 	case del.Attempts-del.AttemptBase >= notify.MaxAttempts:
 		return "retries_exhausted"
