@@ -3,7 +3,9 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -70,6 +72,13 @@ func (c ChannelConfig) channels(now service.Clock, opts *dispatch.Options) (*not
 			return nil, fmt.Errorf("SMTP_CA_FILE %s holds no PEM certificate", c.SMTPCAFile)
 		}
 		mailer.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	if c.SMSGatewayURL != "" {
+		if u, err := url.Parse(c.SMSGatewayURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, errors.New("SMS_GATEWAY_URL: want an http(s) URL")
+		}
+	} else if c.SMSGatewayAuth != "" || c.SMSSender != "" {
+		return nil, errors.New("SMS_GATEWAY_AUTH or SMS_SENDER is set without SMS_GATEWAY_URL")
 	}
 	if c.SMSGatewayURL != "" {
 		opts.SMS = &notifysms.Gateway{URL: c.SMSGatewayURL, AuthHeader: c.SMSGatewayAuthHeader,

@@ -23,6 +23,7 @@ import (
 
 	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
 	intakev1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/intake/v1"
+	"github.com/counterdesk/counterdesk/services/notification/internal/dispatch"
 	"github.com/counterdesk/counterdesk/services/notification/internal/intakefake"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notify"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifywebhook"
@@ -606,4 +607,36 @@ func tailLines(text string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+func TestAChannelConfigurationThatCanNeverSendIsRefusedAtStart(t *testing.T) {
+	good := ChannelConfig{SMTPAddr: "relay:25", SMTPFrom: "a@bank.example", SMTPTLS: "starttls", SMTPAuth: "plain",
+		QuietHours: "21:00-08:00", SendAttemptTimeout: time.Second, SendLease: time.Minute}
+	for name, edit := range map[string]func(*ChannelConfig){
+		"an unknown TLS mode":                  func(c *ChannelConfig) { c.SMTPTLS = "ssl" },
+		"a password without a user":            func(c *ChannelConfig) { c.SMTPPassword = "p" },
+		"an SMS gateway that is not a URL":      func(c *ChannelConfig) { c.SMSGatewayURL = "sms-gateway:80" },
+		"an SMS credential without the gateway": func(c *ChannelConfig) { c.SMSGatewayAuth = "Bearer x" },
+		"webhooks that are not JSON":            func(c *ChannelConfig) { c.Webhooks = "bank-a=https://x" },
+		"quiet hours that are not hours":        func(c *ChannelConfig) { c.QuietHours = "night" },
+		"a bank's quiet hours without the bank": func(c *ChannelConfig) { c.QuietHoursByBank = "=22:00-07:00" },
+		"a CA file that does not exist":         func(c *ChannelConfig) { c.SMTPCAFile = "/nonexistent/ca.pem" },
+	} {
+		c := good
+		edit(&c)
+		var opts dispatch.Options
+		if _, err := c.channels(time.Now, &opts); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	c := good
+	c.QuietHoursByBank = "bank-b=off"
+	c.SMSGatewayURL = "https://sms.bank.example/v1"
+	var opts dispatch.Options
+	if _, err := c.channels(time.Now, &opts); err != nil {
+		t.Fatal(err)
+	}
+	if opts.SMS == nil || opts.QuietHours("bank-b") != (notify.QuietHours{}) || opts.QuietHours("bank-a") != notify.DefaultQuietHours {
+		t.Errorf("options %+v", opts)
+	}
 }
