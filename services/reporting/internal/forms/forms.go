@@ -97,7 +97,7 @@ func NewRenderer(fontFile string, zone *time.Location) (*Renderer, error) {
 			return nil, fmt.Errorf("PDF form font %s: %w", fontFile, err)
 		}
 	}
-	if len(b) < 4 || !(bytes.Equal(b[:4], []byte{0, 1, 0, 0}) || bytes.Equal(b[:4], []byte("true"))) {
+	if len(b) < 4 || (!bytes.Equal(b[:4], []byte{0, 1, 0, 0}) && !bytes.Equal(b[:4], []byte("true"))) {
 		return nil, fmt.Errorf("PDF form font %s is not a TrueType font (CFF outlines cannot be embedded)", fontFile)
 	}
 	if zone == nil {

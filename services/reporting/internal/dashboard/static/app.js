@@ -51,8 +51,10 @@
     const d = new Date(ts);
     return d.toLocaleString(locale(), { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false });
   }
-  function esc(s) {
-    return String(s === undefined || s === null ? "" : s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" }[c]));
+  // day is the calendar day of ts in Beijing time, as 2026-11-23 (the
+  // trends' periods start at midnight there).
+  function day(ts) {
+    return ts ? new Date(new Date(ts).getTime() + 8 * 3600 * 1000).toISOString().slice(0, 10) : "";
   }
   function h(tag, attrs, ...kids) {
     const el = document.createElement(tag);
@@ -287,7 +289,7 @@
     const pts = tr ? tr.points || [] : [];
     chart(cTrend, {
       grid: { left: 48, right: 48, top: 30, bottom: 30 }, tooltip: { trigger: "axis" }, legend: { top: 0 },
-      xAxis: { type: "category", data: pts.map((p) => when(p.periodStart).slice(0, 7)) },
+      xAxis: { type: "category", data: pts.map((p) => day(p.periodStart).slice(0, 7)) },
       yAxis: [{ type: "value", minInterval: 1 }, { type: "value", max: 100, axisLabel: { formatter: "{value}%" } }],
       series: [
         { name: t("trend.received"), type: "bar", barMaxWidth: 48, data: pts.map((p) => (p.figures || {}).received || 0) },
@@ -389,7 +391,7 @@
     const el = h("div", { class: "chart tall", "data-testid": "chart-trends" });
     const pick = h("div", { class: "seg" }, ["PERIOD_DAY", "PERIOD_WEEK", "PERIOD_MONTH", "PERIOD_QUARTER"].map((p) =>
       h("a", { href: "#/trends/" + p, class: p === period ? "on" : "", text: t("period." + p) })));
-    const label = (p) => (period === "PERIOD_DAY" || period === "PERIOD_WEEK" ? when(p.periodStart).slice(0, 10) : when(p.periodStart).slice(0, 7));
+    const label = (p) => (period === "PERIOD_DAY" || period === "PERIOD_WEEK" ? day(p.periodStart) : day(p.periodStart).slice(0, 7));
     view().replaceChildren(h("h2", { text: t("nav.trends") }), pick, card(t("nav.trends"), el),
       card(t("nav.trends"), table([
         { label: "trend.period", get: label }, { label: "trend.received", num: true, get: (p) => num((p.figures || {}).received) },
