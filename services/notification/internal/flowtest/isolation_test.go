@@ -12,9 +12,12 @@ import (
 	"time"
 
 	eventsv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/events/v1"
+	"github.com/counterdesk/counterdesk/services/notification/internal/answers"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notify"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifykafka"
 	"github.com/counterdesk/counterdesk/services/notification/internal/notifypg"
+	"github.com/counterdesk/counterdesk/services/notification/internal/survey/surveypg"
+	"github.com/counterdesk/counterdesk/services/notification/internal/templatepg"
 	"github.com/counterdesk/counterdesk/services/notification/migrations"
 	"github.com/counterdesk/counterdesk/services/platform/pgdb"
 	"github.com/counterdesk/counterdesk/services/platform/testinfra"
@@ -66,6 +69,30 @@ func TestNotificationDatabaseKeepsBanksApart(t *testing.T) {
 		}
 		if err := store.Record(ctx, ack, prev); err != nil {
 			t.Fatalf("record an attempt of %s: %v", tenant, err)
+		}
+		// The case was closed: the return-visit survey is queued, and the
+		// customer answers it.
+		closeID := uuid.Must(uuid.NewV7()).String()
+		handle(&eventsv1.Envelope{EventId: closeID, TenantId: tenant, CaseId: caseID,
+			Type: "CaseTransitioned", OccurredAt: timestamppb.New(now), Producer: "intake",
+			Payload: &eventsv1.Envelope_CaseTransitioned{CaseTransitioned: &eventsv1.CaseTransitioned{
+				Action: "close", ActorId: "bh-1", At: timestamppb.New(now)}}})
+		if err := surveypg.New(pool).Answer(ctx, tenant, caseID, notifykafka.SurveyID(tenant, closeID), now,
+			func(context.Context) error { return nil }); err != nil {
+			t.Fatalf("answer the survey of %s: %v", tenant, err)
+		}
+		// The bank's own wording, rules and standard answers.
+		templates := templatepg.New(pool)
+		if err := templates.PutBankTemplate(ctx, tenant, notify.BankTemplate{Key: notify.TemplateKey{Template: notify.TemplateCaseAcknowledgment,
+			Channel: notify.ChannelSMS, Language: notify.LanguageZhCN}, Source: `{{define "sms"}}{{.CaseNumber}}{{end}}`, UpdatedBy: "ho-1", UpdatedAt: now}); err != nil {
+			t.Fatalf("keep a wording of %s: %v", tenant, err)
+		}
+		if err := templates.PutRules(ctx, tenant, []notify.Rule{{Template: notify.TemplateCaseHandedOver}}, "ho-1", now); err != nil {
+			t.Fatalf("keep rules of %s: %v", tenant, err)
+		}
+		if err := templates.Put(ctx, tenant, answers.Entry{Answer: answers.Answer{ID: "own-" + tenant, Category: "CATEGORY_FEE_DISPUTE",
+			Language: "zh-CN", Title: "t", Body: "b", UpdatedBy: "ho-1", UpdatedAt: now}}); err != nil {
+			t.Fatalf("keep a standard answer of %s: %v", tenant, err)
 		}
 		cases[tenant] = caseID
 	})
