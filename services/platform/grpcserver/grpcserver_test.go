@@ -18,6 +18,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	reportingv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/reporting/v1"
 	routingv1 "github.com/counterdesk/counterdesk/proto/gen/counterdesk/routing/v1"
 	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"github.com/counterdesk/counterdesk/services/platform/auth/authdev"
@@ -25,6 +26,7 @@ import (
 	"github.com/counterdesk/counterdesk/services/platform/localinfra"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -160,6 +162,8 @@ func start(t *testing.T, shutdownTimeout time.Duration, opts ...func(*grpcserver
 	}
 	routingv1.RegisterRoutingServiceServer(s.srv.GRPC, s.impl)
 	s.srv.AddGateway(routingv1.RegisterRoutingServiceHandlerFromEndpoint)
+	reportingv1.RegisterFormsServiceServer(s.srv.GRPC, forms{})
+	s.srv.AddGateway(reportingv1.RegisterFormsServiceHandlerFromEndpoint)
 	s.srv.HandlePages("/pages/", http.StripPrefix("/pages/", http.FileServerFS(fstest.MapFS{
 		"index.html": {Data: []byte("<!doctype html><title>sign in</title>")},
 	})))
@@ -441,6 +445,48 @@ func TestReadyzFollowsTheReadinessCheck(t *testing.T) {
 				t.Errorf("healthz = %d: liveness must not follow readiness", code)
 			}
 		})
+	}
+}
+
+// forms answers a download: raw bytes with their own type and file name.
+type forms struct {
+	reportingv1.UnimplementedFormsServiceServer
+}
+
+var pdfBytes = []byte("%PDF-1.3\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n")
+
+func (forms) GetComplaintSheetPdf(ctx context.Context, req *reportingv1.GetComplaintSheetPdfRequest) (*httpbody.HttpBody, error) {
+	if _, ok := auth.FromContext(ctx); !ok {
+		return nil, status.Error(codes.Unauthenticated, "no caller")
+	}
+	_ = grpc.SetHeader(ctx, metadata.Pairs("content-disposition", `attachment; filename="sheet.pdf"`))
+	return &httpbody.HttpBody{ContentType: "application/pdf", Data: pdfBytes}, nil
+}
+
+func TestADownloadIsWrittenAsItsBytes(t *testing.T) {
+	t.Parallel()
+	s := start(t, 5*time.Second)
+	path := "/v1/reports/forms/cases/0193f5c2-7a10-7c3e-9d7e-4d1f2a3b4c5d/complaint-sheet.pdf"
+	code, h, body := s.get(t, path, map[string]string{"Authorization": "Bearer " + s.token(t, teller, time.Hour)})
+	if code != http.StatusOK || !bytes.Equal(body, pdfBytes) {
+		t.Fatalf("GET %s = %d %q, want 200 and the PDF's bytes as they are", path, code, body)
+	}
+	if ct := h.Get("Content-Type"); ct != "application/pdf" {
+		t.Errorf("Content-Type = %q, want application/pdf", ct)
+	}
+	if cd := h.Get("Content-Disposition"); cd != `attachment; filename="sheet.pdf"` {
+		t.Errorf("Content-Disposition = %q, want the file name the RPC set", cd)
+	}
+	if cc := h.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control = %q: a download holds case data and must not be cached", cc)
+	}
+	if code, _, _ := s.get(t, path, nil); code != http.StatusUnauthorized {
+		t.Errorf("a download without a token = %d, want 401", code)
+	}
+	bad := "/v1/reports/forms/cases/not-a-uuid/complaint-sheet.pdf"
+	if code, h, body := s.get(t, bad, map[string]string{"Authorization": "Bearer " + s.token(t, teller, time.Hour)}); code != http.StatusBadRequest ||
+		!strings.Contains(h.Get("Content-Type"), "json") || !strings.Contains(string(body), "caseId") {
+		t.Errorf("a download with a bad id = %d %s %s, want 400 in JSON naming caseId", code, h.Get("Content-Type"), body)
 	}
 }
 
