@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"github.com/counterdesk/counterdesk/tools/devstack/stack"
 	"github.com/xuri/excelize/v2"
 )
@@ -118,6 +119,46 @@ func TestDashboardShowsTheSupervisorTheirRegionsNumbers(t *testing.T) {
 		body["category"] = cat
 		cases = append(cases, createCase(t, fmt.Sprintf("dash-%d-%d", i, time.Now().UnixNano()), body))
 	}
+	// The first is worked to an answer with a root cause and a return visit,
+	// so that root causes, satisfaction and the forms have something to show.
+	cm, err := st.Keys.Mint(auth.Principal{Tenant: stack.DemoTenant, Subject: "st-pudong-complaints",
+		Role: auth.RoleComplaintManager, Branch: stack.DemoBranch, Region: stack.DemoRegion}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worked := "/v1/cases/" + str(cases[0]["id"])
+	eventually(t, 20*time.Second, "routing assigns the first case", func() string {
+		_, h := call(t, http.MethodGet, worked+"/history", cm, nil)
+		for _, e := range list(h, "entries") {
+			if e["kind"] == "handover" {
+				return ""
+			}
+		}
+		return "no hand-over yet"
+	})
+	for _, s := range []struct {
+		action string
+		body   obj
+	}{
+		{"startVerification", obj{}},
+		{"recordVerification", obj{"finding": "柜员重复扣收转账手续费", "substantiated": true, "departments": []string{"运营管理部"}}},
+		{"answer", obj{"answer": "已退还重复扣收的手续费并致歉。", "rootCause": "ROOT_CAUSE_MANUAL_ENTRY_ERROR",
+			"compensation": obj{"kind": "COMPENSATION_KIND_FEE_REFUND", "amountFen": 1500}}},
+		{"recordReturnVisit", obj{"satisfaction": 4, "comment": "基本满意", "reached": true}},
+	} {
+		if code, r := call(t, http.MethodPost, worked+":"+s.action, cm, s.body); code != http.StatusOK {
+			t.Fatalf("%s: %d %v", s.action, code, r)
+		}
+	}
+	eventually(t, 30*time.Second, "reporting counts the answer's root cause", func() string {
+		_, rc := call(t, http.MethodGet, "/v1/reports/root-causes", toks.Supervisor, nil)
+		for _, c := range list(rc, "causes") {
+			if c["rootCause"] == "ROOT_CAUSE_MANUAL_ENTRY_ERROR" {
+				return ""
+			}
+		}
+		return fmt.Sprintf("root causes: %v", rc)
+	})
 	want, _ := strconv.Atoi(before["received"])
 	want += len(cases)
 	eventually(t, 30*time.Second, "reporting counts the new cases", func() string {
@@ -275,6 +316,13 @@ func TestDashboardShowsTheSupervisorTheirRegionsNumbers(t *testing.T) {
 	if charts < 3 {
 		t.Errorf("overview drew %d charts, want 3 (category, channel, trend)", charts)
 	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`echarts.getInstanceByDom(document.querySelector('[data-testid="chart-category"]'))
+		.dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: 0}) || true`)); err != nil {
+		fail("show a chart's tooltip", err)
+	}
+	if v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__cspViolations`)); err != nil || len(v) > 0 {
+		t.Errorf("the overview and its tooltip: the Content-Security-Policy blocked %v (%v)", v, err)
+	}
 	shot("overview-zh")
 
 	// English by the switch; it sticks across a reload.
@@ -348,7 +396,8 @@ func TestDashboardShowsTheSupervisorTheirRegionsNumbers(t *testing.T) {
 			t.Fatalf("pdftotext: %v", err)
 		}
 		text := strings.Join(strings.Fields(string(out)), "")
-		for _, w := range []string{"客户投诉处理单", str(target["caseNumber"]), "仪表盘测试0：客户对手续费有异议", "手续费争议"} {
+		for _, w := range []string{"客户投诉处理单", str(target["caseNumber"]), "仪表盘测试0：客户对手续费有异议", "手续费争议",
+			"柜员重复扣收转账手续费", "已退还重复扣收的手续费并致歉。", "手工录入错误", "退还手续费15.00元", "4/5", "基本满意"} {
 			if !strings.Contains(text, w) {
 				t.Errorf("the complaint sheet PDF lacks %q; text: %.300s", w, text)
 			}
@@ -434,19 +483,25 @@ func TestDashboardShowsTheSupervisorTheirRegionsNumbers(t *testing.T) {
 
 	// Every other page renders from the API without an error, and the
 	// printable forms fill from intake, masked for the supervisor.
-	for _, p := range []struct{ route, ready string }{
-		{"#/sla", `[data-testid="chart-compliance"] canvas`},
-		{"#/root-causes", `[data-testid="chart-pareto"] canvas`},
-		{"#/heatmap", `[data-testid="chart-heatmap"] canvas`},
-		{"#/trends/PERIOD_DAY", `[data-testid="chart-trends"] canvas`},
-		{"#/at-risk", `#view table`},
-		{"#/print/complaint/" + str(target["id"]), `[data-testid="print-sheet"]`},
-		{"#/print/register/" + str(target["id"]), `[data-testid="print-sheet"]`},
-		{"#/print/notice/" + nid, `[data-testid="print-sheet"]`},
+	for _, p := range []struct{ route, ready, shot string }{
+		{"#/sla", `[data-testid="chart-compliance"] canvas`, "sla"},
+		{"#/root-causes", `[data-testid="chart-pareto"] canvas`, "root-causes"},
+		{"#/heatmap", `[data-testid="chart-heatmap"] canvas`, "heatmap"},
+		{"#/trends/PERIOD_DAY", `[data-testid="chart-trends"] canvas`, ""},
+		{"#/at-risk", `#view table`, "at-risk"},
+		{"#/print/complaint/" + str(target["id"]), `[data-testid="print-sheet"]`, ""},
+		{"#/print/register/" + str(target["id"]), `[data-testid="print-sheet"]`, "print-register-entry"},
+		{"#/print/notice/" + nid, `[data-testid="print-sheet"]`, ""},
 	} {
 		do("open "+p.route, chromedp.Navigate(gw+"/dashboard/"+p.route), visible(p.ready))
 		if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#view .error').length`)); err != nil || n > 0 {
 			t.Errorf("%s shows an error: %s", p.route, text("#view"))
+		}
+		if v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__cspViolations`)); err != nil || len(v) > 0 {
+			t.Errorf("%s: the Content-Security-Policy blocked %v (%v)", p.route, v, err)
+		}
+		if p.shot != "" {
+			shot(p.shot)
 		}
 		if strings.HasPrefix(p.route, "#/print/") {
 			v := text("#view")

@@ -6,6 +6,9 @@
 "use strict";
 (function () {
   const TOKEN = "cd.token", LANG = "cd.lang", FILTERS = "cd.filters";
+  // Anything the Content-Security-Policy blocked (the browser test reads it).
+  window.__cspViolations = [];
+  document.addEventListener("securitypolicyviolation", (e) => window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "")));
   const $ = (sel, el) => (el || document).querySelector(sel);
   const state = {
     token: sessionStorage.getItem(TOKEN) || "",
@@ -200,6 +203,9 @@
   function chart(el, option) {
     if (!window.echarts) return null;
     const c = window.echarts.init(el, null, { renderer: "canvas" });
+    // Tooltips drawn on the canvas (richText): ECharts' HTML tooltips carry
+    // inline style attributes, which the page's CSP refuses.
+    if (option.tooltip) option.tooltip = Object.assign({ renderMode: "richText" }, option.tooltip);
     c.setOption(Object.assign({ color: PALETTE, animation: false, textStyle: { fontFamily: "inherit" } }, option));
     state.charts.push(c);
     return c;
