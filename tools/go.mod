@@ -10,6 +10,7 @@ require (
 	github.com/counterdesk/counterdesk/proto/gen v0.0.0
 	github.com/counterdesk/counterdesk/services/intake v0.0.0
 	github.com/counterdesk/counterdesk/services/platform v0.0.0
+	github.com/counterdesk/counterdesk/services/reporting v0.0.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/segmentio/kafka-go v0.4.51
 	github.com/xuri/excelize/v2 v2.11.1
@@ -64,3 +65,5 @@ require (
 replace github.com/counterdesk/counterdesk/services/platform => ../services/platform
 
 replace github.com/counterdesk/counterdesk/services/intake => ../services/intake
+
+replace github.com/counterdesk/counterdesk/services/reporting => ../services/reporting

@@ -114,7 +114,7 @@ const (
 //	  30 min, a red warning and a breach of the answer; never answered, open and overdue.
 //	D b3/r2 EQUIPMENT_FAILURE ON_SITE NORMAL PRIVATE, received Thu 20 Mar 09:00 local: withdrawn in 30 min.
 //	E b3/r2 SERVICE_ATTITUDE ON_SITE NORMAL REGULAR, received Wed 2 Apr 10:00 local: answered in 1 h
-//	  (system operation error).
+//	  (system operation error), then moved to branch b4 of r2.
 //
 // plus an assignment of a case whose creation never arrives, and a case of
 // another bank, both counted nowhere. Events of one case arrive in an order
@@ -173,11 +173,19 @@ func deliverDataSet(t *testing.T, f *fixture) {
 		{"E", opened("b3", "r2", casesv1.Category_CATEGORY_SERVICE_ATTITUDE, casesv1.Channel_CHANNEL_ON_SITE, casesv1.Severity_SEVERITY_NORMAL, casesv1.CustomerTier_CUSTOMER_TIER_REGULAR, e, false), e},
 		{"E", armed(e, answer, 24*time.Hour), e},
 		{"E", answerE, e},
+		// E moves to branch b4 of the same region after the rollups counted it at b3.
+		{"E", &eventsv1.CaseTransitioned{Action: "moveBranch", ToStatus: casesv1.CaseStatus_CASE_STATUS_ANSWERED, At: timestamppb.New(e.Add(2 * time.Hour)),
+			BranchId: "b4", RegionId: "r2"}, e},
 		// Counted nowhere.
 		{"F", assign("assign", "first_receiver", "t-9", c), c},
 	}
 	for _, x := range events {
 		f.deliver(t, anyEnvelope("bank-a", x))
+		// The rollups count as events arrive: each case is counted, then
+		// moved by every later change.
+		if _, err := f.store.RefreshRollups(context.Background(), 1000); err != nil {
+			t.Fatalf("refresh rollups: %v", err)
+		}
 	}
 	f.deliver(t, anyEnvelope("bank-b", ev{"G", opened("b1", "r1", casesv1.Category_CATEGORY_SERVICE_ATTITUDE, casesv1.Channel_CHANNEL_ON_SITE,
 		casesv1.Severity_SEVERITY_NORMAL, casesv1.CustomerTier_CUSTOMER_TIER_REGULAR, a, true), a}))
@@ -509,7 +517,7 @@ func TestFiguresFollowTheCallersScope(t *testing.T) {
 		{"a regional supervisor may pick a branch of their region", supervisor, &reportingv1.ReportFilter{BranchId: "b2"}, 1, codes.OK},
 		{"a regional supervisor may not pick a branch of another region", supervisor, &reportingv1.ReportFilter{BranchId: "b3"}, 0, codes.PermissionDenied},
 		{"a regional supervisor may not pick another region", supervisor, &reportingv1.ReportFilter{RegionId: "r2"}, 0, codes.PermissionDenied},
-		{"a branch head sees their branch only", branchHead, nil, 2, codes.OK},
+		{"a branch head sees their branch only (E moved away)", branchHead, nil, 1, codes.OK},
 		{"a branch head may not pick another branch", branchHead, &reportingv1.ReportFilter{BranchId: "b1"}, 0, codes.PermissionDenied},
 		{"an SRE sees no case data", caller(auth.RoleSRE, "", ""), nil, 0, codes.PermissionDenied},
 	} {
@@ -547,8 +555,8 @@ func TestFiguresFollowTheCallersScope(t *testing.T) {
 	})
 	t.Run("a branch head's case list", func(t *testing.T) {
 		r, err := srv.ListCases(branchHead, &reportingv1.ListCasesRequest{})
-		if err != nil || r.GetTotal() != 2 || len(r.GetCases()) != 2 {
-			t.Errorf("branch head b3: %v %v, want D and E", r, err)
+		if err != nil || r.GetTotal() != 1 || len(r.GetCases()) != 1 {
+			t.Errorf("branch head b3: %v %v, want D only", r, err)
 		}
 	})
 }

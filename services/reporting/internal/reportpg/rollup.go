@@ -11,37 +11,14 @@ import (
 )
 
 // rollupLock serialises rollup passes across replicas (a transaction-level
-// advisory lock), so two never recompute the same month at once.
+// advisory lock): a pass owns rollup_src while it runs.
 const rollupLock = 0x7265706f72740001
 
-// keys are the branch, region and bank months a pass recomputes.
-type keys struct {
-	branch, region, bank map[[3]string]bool // tenant, scope, month (YYYY-MM-DD)
-}
-
-func newKeys() keys {
-	return keys{branch: map[[3]string]bool{}, region: map[[3]string]bool{}, bank: map[[3]string]bool{}}
-}
-
-func (k keys) add(tenant, branch, region string, month time.Time) {
-	m := month.Format(time.DateOnly)
-	k.branch[[3]string{tenant, branch, m}] = true
-	k.region[[3]string{tenant, region, m}] = true
-	k.bank[[3]string{tenant, "", m}] = true
-}
-
-func arrays(set map[[3]string]bool) (tenants, scopes []string, months []time.Time) {
-	for k := range set {
-		m, _ := time.Parse(time.DateOnly, k[2])
-		tenants, scopes, months = append(tenants, k[0]), append(scopes, k[1]), append(months, m)
-	}
-	return tenants, scopes, months
-}
-
 // RefreshRollups takes up to limit changed cases off the rollups' queue and
-// recomputes the months of the branches, regions and banks they count in
-// (where they count now and where they counted before a move), in one
-// transaction. It returns how many cases it took; 0 when nothing was
+// moves the rollups by what changed: each case's contribution as it counts
+// now minus what the rollups counted of it before (so a case moved to
+// another branch leaves the old one), at branch, region and bank level, in
+// one transaction. It returns how many cases it took; 0 when nothing was
 // pending or another replica holds the pass.
 func (s *Store) RefreshRollups(ctx context.Context, limit int) (int, error) {
 	var n int
@@ -63,126 +40,112 @@ func RefreshRollupsIn(ctx context.Context, tx pgx.Tx, limit int) (int, error) {
 	if !locked {
 		return 0, nil
 	}
+	// The staging table has no statistics worth keeping: its size guess
+	// makes the planner compile the passes with JIT, 0.4 s each for a few
+	// rows.
+	if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+		return 0, fmt.Errorf("turn JIT off: %w", err)
+	}
 	q := reportdb.New(tx)
-	rows, err := q.ClaimPending(ctx, int32(limit))
-	if err != nil {
-		return 0, fmt.Errorf("claim changed cases: %w", err)
+	if err := q.ClearStaged(ctx); err != nil {
+		return 0, fmt.Errorf("clear the staging table: %w", err)
 	}
-	k := newKeys()
-	for _, r := range rows {
-		if r.ReceivedMonth != nil {
-			k.add(r.TenantID, str(r.BranchID), str(r.RegionID), *r.ReceivedMonth)
+	if err := q.StageChanged(ctx, int32(limit)); err != nil {
+		return 0, fmt.Errorf("stage changed cases: %w", err)
+	}
+	n, err := q.CountStaged(ctx)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	for _, level := range []string{"B", "R", "T"} {
+		if err := q.ApplyMonthDeltas(ctx, level); err != nil {
+			return 0, fmt.Errorf("move %s rollups: %w", level, err)
 		}
-		if r.OldMonth != nil {
-			k.add(r.TenantID, str(r.OldBranch), str(r.OldRegion), *r.OldMonth)
+		if err := q.ApplyKeyedDeltas(ctx, level); err != nil {
+			return 0, fmt.Errorf("move %s keyed rollups: %w", level, err)
 		}
 	}
-	return len(rows), recompute(ctx, q, k)
+	if err := q.ClearStaged(ctx); err != nil {
+		return 0, fmt.Errorf("clear the staging table: %w", err)
+	}
+	return int(n), nil
 }
 
-// RecomputeAll recomputes every rollup of tenant (every bank: empty) from
+// RecomputeAll recounts every rollup of tenant (every bank: empty) from
 // case_facts, for a bulk load or a rebuild.
 func (s *Store) RecomputeAll(ctx context.Context, tenant string) error {
-	return pgdb.InTx(ctx, s.Pool, func(tx pgx.Tx) error { return RecomputeAllIn(ctx, tx, tenant) })
+	if err := pgdb.InTx(ctx, s.Pool, func(tx pgx.Tx) error { return resetRollups(ctx, tx, tenant) }); err != nil {
+		return err
+	}
+	return s.DrainRollups(ctx)
 }
 
-// RecomputeAllIn is RecomputeAll inside tx.
-func RecomputeAllIn(ctx context.Context, tx pgx.Tx, tenant string) error {
-	q := reportdb.New(tx)
-	if _, err := tx.Exec(ctx, `UPDATE case_facts SET rollup_pending = false, rolled_branch = branch_id, rolled_region = region_id,
-		rolled_month = received_month WHERE rollup_pending AND received_at IS NOT NULL AND ($1 = '' OR tenant_id = $1)`, tenant); err != nil {
-		return fmt.Errorf("clear the rollups' queue: %w", err)
-	}
-	rows, err := q.AllBranchMonths(ctx, null(tenant))
-	if err != nil {
-		return fmt.Errorf("list branch months: %w", err)
-	}
-	k := newKeys()
-	for _, r := range rows {
-		if r.ReceivedMonth != nil {
-			k.add(r.TenantID, str(r.BranchID), str(r.RegionID), *r.ReceivedMonth)
+// DrainRollups refreshes the rollups until nothing is pending.
+func (s *Store) DrainRollups(ctx context.Context) error {
+	for {
+		n, err := s.RefreshRollups(ctx, drainBatch)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
 		}
 	}
-	return recompute(ctx, q, k)
 }
 
-func recompute(ctx context.Context, q *reportdb.Queries, k keys) error {
-	if len(k.branch) == 0 {
-		return nil
+// drainBatch is how many cases a full recount moves per transaction.
+const drainBatch = 100_000
+
+// RecomputeAllIn is RecomputeAll inside one transaction.
+func RecomputeAllIn(ctx context.Context, tx pgx.Tx, tenant string) error {
+	if err := resetRollups(ctx, tx, tenant); err != nil {
+		return err
 	}
-	t, sc, m := arrays(k.branch)
-	steps := []struct {
-		what string
-		run  func() error
-	}{
-		{"clear branch months", func() error {
-			return q.DeleteBranchMonths(ctx, reportdb.DeleteBranchMonthsParams{Tenants: t, Scopes: sc, Months: m})
-		}},
-		{"clear branch keyed months", func() error {
-			return q.DeleteBranchMonthsKeyed(ctx, reportdb.DeleteBranchMonthsKeyedParams{Tenants: t, Scopes: sc, Months: m})
-		}},
-		{"count branch months", func() error {
-			return q.InsertBranchMonths(ctx, reportdb.InsertBranchMonthsParams{Tenants: t, Scopes: sc, Months: m})
-		}},
-		{"count branch keyed months", func() error {
-			return q.InsertBranchMonthsKeyed(ctx, reportdb.InsertBranchMonthsKeyedParams{Tenants: t, Scopes: sc, Months: m})
-		}},
+	for {
+		n, err := RefreshRollupsIn(ctx, tx, drainBatch)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
 	}
-	rt, rs, rm := arrays(k.region)
-	bt, bs, bm := arrays(k.bank)
-	steps = append(steps, []struct {
-		what string
-		run  func() error
-	}{
-		{"clear region months", func() error {
-			return q.DeleteUpperMonths(ctx, reportdb.DeleteUpperMonthsParams{Tenants: rt, Scopes: rs, Months: rm, Level: "R"})
-		}},
-		{"clear region keyed months", func() error {
-			return q.DeleteUpperMonthsKeyed(ctx, reportdb.DeleteUpperMonthsKeyedParams{Tenants: rt, Scopes: rs, Months: rm, Level: "R"})
-		}},
-		{"sum region months", func() error {
-			return q.InsertRegionMonths(ctx, reportdb.InsertRegionMonthsParams{Tenants: rt, Scopes: rs, Months: rm})
-		}},
-		{"sum region keyed months", func() error {
-			return q.InsertRegionMonthsKeyed(ctx, reportdb.InsertRegionMonthsKeyedParams{Tenants: rt, Scopes: rs, Months: rm})
-		}},
-		{"clear bank months", func() error {
-			return q.DeleteUpperMonths(ctx, reportdb.DeleteUpperMonthsParams{Tenants: bt, Scopes: bs, Months: bm, Level: "T"})
-		}},
-		{"clear bank keyed months", func() error {
-			return q.DeleteUpperMonthsKeyed(ctx, reportdb.DeleteUpperMonthsKeyedParams{Tenants: bt, Scopes: bs, Months: bm, Level: "T"})
-		}},
-		{"sum bank months", func() error {
-			return q.InsertBankMonths(ctx, reportdb.InsertBankMonthsParams{Tenants: bt, Scopes: bs, Months: bm})
-		}},
-		{"sum bank keyed months", func() error {
-			return q.InsertBankMonthsKeyed(ctx, reportdb.InsertBankMonthsKeyedParams{Tenants: bt, Scopes: bs, Months: bm})
-		}},
-	}...)
-	for _, s := range steps {
-		if err := s.run(); err != nil {
-			return fmt.Errorf("%s: %w", s.what, err)
+}
+
+func resetRollups(ctx context.Context, tx pgx.Tx, tenant string) error {
+	q := reportdb.New(tx)
+	tenants := []string{tenant}
+	if tenant == "" {
+		var err error
+		if tenants, err = q.Tenants(ctx); err != nil {
+			return fmt.Errorf("list banks: %w", err)
+		}
+	}
+	for _, t := range tenants {
+		if err := q.ResetTenantRollups(ctx, t); err != nil {
+			return fmt.Errorf("reset the rollups of %s: %w", t, err)
 		}
 	}
 	return nil
 }
 
 // RunRollups refreshes the rollups every interval until ctx ends, draining
-// the queue in passes of 2,000 cases. Errors are returned to log; the next
+// the queue in passes of 5,000 cases. Errors are handed to onErr; the next
 // tick tries again.
 func (s *Store) RunRollups(ctx context.Context, interval time.Duration, onErr func(error)) {
+	const pass = 5000
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		for {
-			n, err := s.RefreshRollups(ctx, 2000)
+			n, err := s.RefreshRollups(ctx, pass)
 			if err != nil {
 				if ctx.Err() == nil {
 					onErr(err)
 				}
 				break
 			}
-			if n < 2000 {
+			if n < pass {
 				break
 			}
 		}

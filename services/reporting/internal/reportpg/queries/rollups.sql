@@ -1,217 +1,163 @@
--- Rollups: recomputed from case_facts for the branches and months whose
--- rows changed (B level), then summed up to their regions (R) and banks (T).
+-- Rollups: moved by the deltas of the cases that changed, at branch (B),
+-- region (R) and bank (T) level.
 -- Figures read them when the query allows (whole months, at most one
 -- dimension) and case_facts otherwise; the measure expressions here and in
 -- FactMeasures are the same.
 
--- name: ClaimPending :many
--- Takes up to @lim changed rows off the rollups' queue, returning where
--- they count now and where the rollups counted them before.
+-- name: StageChanged :exec
+-- Takes up to @lim changed cases off the rollups' queue into rollup_src: each
+-- as it counts now (sign 1) and as the rollups counted it before (sign -1),
+-- and keeps the new version in case_rolled.
 WITH p AS (
-    SELECT tenant_id, case_id, rolled_branch, rolled_region, rolled_month
+    SELECT tenant_id, case_id
     FROM case_facts
     WHERE rollup_pending AND received_at IS NOT NULL
     LIMIT @lim
     FOR UPDATE SKIP LOCKED
+), c AS (
+    UPDATE case_facts f SET rollup_pending = false
+    FROM p
+    WHERE f.tenant_id = p.tenant_id AND f.case_id = p.case_id
+    RETURNING f.tenant_id, f.case_id, f.branch_id, f.region_id, f.received_month, f.category, f.channel, f.severity, f.customer_tier, f.status, f.first_answered_at, f.ack_met, f.ack_settled, f.answer_met, f.answer_settled, f.resolve_met, f.resolve_settled, f.warnings, f.breaches, f.escalations, f.handovers, f.handling_s, f.handling_bucket, f.settled, f.settled_at_branch, f.repeat, f.satisfaction, f.root_cause, f.compensation_kind, f.compensation_tier, f.compensation_fen, f.received_weekday, f.received_hour, f.deadlines
+), o AS (
+    DELETE FROM case_rolled r USING c
+    WHERE r.tenant_id = c.tenant_id AND r.case_id = c.case_id
+    RETURNING r.tenant_id, r.case_id, r.branch_id, r.region_id, r.received_month, r.category, r.channel, r.severity, r.customer_tier, r.status, r.first_answered_at, r.ack_met, r.ack_settled, r.answer_met, r.answer_settled, r.resolve_met, r.resolve_settled, r.warnings, r.breaches, r.escalations, r.handovers, r.handling_s, r.handling_bucket, r.settled, r.settled_at_branch, r.repeat, r.satisfaction, r.root_cause, r.compensation_kind, r.compensation_tier, r.compensation_fen, r.received_weekday, r.received_hour, r.deadlines
+), n AS (
+    INSERT INTO case_rolled (tenant_id, case_id, branch_id, region_id, received_month, category, channel, severity, customer_tier, status, first_answered_at, ack_met, ack_settled, answer_met, answer_settled, resolve_met, resolve_settled, warnings, breaches, escalations, handovers, handling_s, handling_bucket, settled, settled_at_branch, repeat, satisfaction, root_cause, compensation_kind, compensation_tier, compensation_fen, received_weekday, received_hour, deadlines) SELECT * FROM c
+), plus AS (
+    INSERT INTO rollup_src (bank, case_id, branch_id, region_id, received_month, category, channel, severity, customer_tier, status, first_answered_at, ack_met, ack_settled, answer_met, answer_settled, resolve_met, resolve_settled, warnings, breaches, escalations, handovers, handling_s, handling_bucket, settled, settled_at_branch, repeat, satisfaction, root_cause, compensation_kind, compensation_tier, compensation_fen, received_weekday, received_hour, deadlines, sign) SELECT *, 1 FROM c
 )
-UPDATE case_facts f
-SET rollup_pending = false, rolled_branch = f.branch_id, rolled_region = f.region_id, rolled_month = f.received_month
-FROM p
-WHERE f.tenant_id = p.tenant_id AND f.case_id = p.case_id
-RETURNING f.tenant_id, f.branch_id, f.region_id, f.received_month, p.rolled_branch AS old_branch,
-          p.rolled_region AS old_region, p.rolled_month AS old_month;
+INSERT INTO rollup_src (bank, case_id, branch_id, region_id, received_month, category, channel, severity, customer_tier, status, first_answered_at, ack_met, ack_settled, answer_met, answer_settled, resolve_met, resolve_settled, warnings, breaches, escalations, handovers, handling_s, handling_bucket, settled, settled_at_branch, repeat, satisfaction, root_cause, compensation_kind, compensation_tier, compensation_fen, received_weekday, received_hour, deadlines, sign) SELECT *, -1 FROM o;
 
--- name: DeleteBranchMonths :exec
-DELETE FROM rollup_month r USING ROWS FROM (unnest(@tenants::text[]), unnest(@scopes::text[]), unnest(@months::date[])) AS k(tenant_id, scope_id, month)
-WHERE r.tenant_id = k.tenant_id AND r.level = 'B' AND r.scope_id = k.scope_id AND r.month = k.month;
+-- name: CountStaged :one
+SELECT count(*)::bigint FROM rollup_src WHERE sign = 1;
 
--- name: DeleteBranchMonthsKeyed :exec
-DELETE FROM rollup_keyed r USING ROWS FROM (unnest(@tenants::text[]), unnest(@scopes::text[]), unnest(@months::date[])) AS k(tenant_id, scope_id, month)
-WHERE r.tenant_id = k.tenant_id AND r.level = 'B' AND r.scope_id = k.scope_id AND r.month = k.month;
+-- name: ClearStaged :exec
+DELETE FROM rollup_src;
 
--- name: InsertBranchMonths :exec
-INSERT INTO rollup_month (tenant_id, level, scope_id, region_id, month, dim, val, received, answered, closed, open, withdrawn, ack_met, ack_settled, answer_met, answer_settled, resolve_met, resolve_settled, warnings, breaches, escalations, handovers, handling_n, handling_sum_s, settled, settled_at_branch, repeats, sat_n, sat_sum, sat_1, sat_2, sat_3, sat_4, sat_5, compensated, compensation_fen)
-SELECT f.tenant_id, 'B', f.branch_id, coalesce(max(f.region_id), ''), f.received_month,
-       (CASE WHEN GROUPING(f.category) = 0 THEN 'category' WHEN GROUPING(f.channel) = 0 THEN 'channel'
-             WHEN GROUPING(f.severity) = 0 THEN 'severity' WHEN GROUPING(f.customer_tier) = 0 THEN 'customer_tier'
+-- name: ApplyMonthDeltas :exec
+-- Adds the staged changes to the @level rows (B branch, R region, T bank).
+INSERT INTO rollup_month AS r (tenant_id, level, scope_id, region_id, month, dim, val, received, answered, closed, open, withdrawn, ack_met, ack_settled, answer_met, answer_settled, resolve_met, resolve_settled, warnings, breaches, escalations, handovers, handling_n, handling_sum_s, settled, settled_at_branch, repeats, sat_n, sat_sum, sat_1, sat_2, sat_3, sat_4, sat_5, compensated, compensation_fen)
+SELECT s.bank, @level::text, (CASE @level::text WHEN 'B' THEN coalesce(s.branch_id, '') WHEN 'R' THEN coalesce(s.region_id, '') ELSE '' END), (CASE @level::text WHEN 'T' THEN '' ELSE coalesce(s.region_id, '') END), s.received_month,
+       (CASE WHEN GROUPING(s.category) = 0 THEN 'category' WHEN GROUPING(s.channel) = 0 THEN 'channel'
+             WHEN GROUPING(s.severity) = 0 THEN 'severity' WHEN GROUPING(s.customer_tier) = 0 THEN 'customer_tier'
              ELSE '' END)::text,
-       coalesce(CASE WHEN GROUPING(f.category) = 0 THEN f.category WHEN GROUPING(f.channel) = 0 THEN f.channel
-                     WHEN GROUPING(f.severity) = 0 THEN f.severity WHEN GROUPING(f.customer_tier) = 0 THEN f.customer_tier
+       coalesce(CASE WHEN GROUPING(s.category) = 0 THEN s.category WHEN GROUPING(s.channel) = 0 THEN s.channel
+                     WHEN GROUPING(s.severity) = 0 THEN s.severity WHEN GROUPING(s.customer_tier) = 0 THEN s.customer_tier
                 END, '')::text,
-       count(*)::bigint AS received,
-       count(*) FILTER (WHERE f.first_answered_at IS NOT NULL)::bigint AS answered,
-       count(*) FILTER (WHERE f.status = 'CASE_STATUS_CLOSED')::bigint AS closed,
-       count(*) FILTER (WHERE f.status IS DISTINCT FROM 'CASE_STATUS_CLOSED' AND f.status IS DISTINCT FROM 'CASE_STATUS_WITHDRAWN')::bigint AS open,
-       count(*) FILTER (WHERE f.status = 'CASE_STATUS_WITHDRAWN')::bigint AS withdrawn,
-       count(*) FILTER (WHERE f.ack_met)::bigint AS ack_met,
-       count(*) FILTER (WHERE f.ack_settled)::bigint AS ack_settled,
-       count(*) FILTER (WHERE f.answer_met)::bigint AS answer_met,
-       count(*) FILTER (WHERE f.answer_settled)::bigint AS answer_settled,
-       count(*) FILTER (WHERE f.resolve_met)::bigint AS resolve_met,
-       count(*) FILTER (WHERE f.resolve_settled)::bigint AS resolve_settled,
-       coalesce(sum(f.warnings), 0)::bigint AS warnings,
-       coalesce(sum(f.breaches), 0)::bigint AS breaches,
-       coalesce(sum(f.escalations), 0)::bigint AS escalations,
-       coalesce(sum(f.handovers), 0)::bigint AS handovers,
-       count(f.handling_s)::bigint AS handling_n,
-       coalesce(sum(f.handling_s), 0)::float8 AS handling_sum_s,
-       count(*) FILTER (WHERE f.settled)::bigint AS settled,
-       count(*) FILTER (WHERE f.settled_at_branch)::bigint AS settled_at_branch,
-       count(*) FILTER (WHERE f.repeat)::bigint AS repeats,
-       count(f.satisfaction)::bigint AS sat_n,
-       coalesce(sum(f.satisfaction), 0)::bigint AS sat_sum,
-       count(*) FILTER (WHERE f.satisfaction = 1)::bigint AS sat_1,
-       count(*) FILTER (WHERE f.satisfaction = 2)::bigint AS sat_2,
-       count(*) FILTER (WHERE f.satisfaction = 3)::bigint AS sat_3,
-       count(*) FILTER (WHERE f.satisfaction = 4)::bigint AS sat_4,
-       count(*) FILTER (WHERE f.satisfaction = 5)::bigint AS sat_5,
-       count(f.compensation_kind)::bigint AS compensated,
-       coalesce(sum(f.compensation_fen) FILTER (WHERE f.compensation_kind IS NOT NULL), 0)::bigint AS compensation_fen
-FROM case_facts f
-JOIN ROWS FROM (unnest(@tenants::text[]), unnest(@scopes::text[]), unnest(@months::date[])) AS k(tenant_id, scope_id, month) ON f.tenant_id = k.tenant_id AND f.branch_id = k.scope_id AND f.received_month = k.month
-WHERE f.received_at IS NOT NULL
-GROUP BY f.tenant_id, f.branch_id, f.received_month,
-         GROUPING SETS ((), (f.category), (f.channel), (f.severity), (f.customer_tier));
+       sum(s.sign)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.first_answered_at IS NOT NULL), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.status = 'CASE_STATUS_CLOSED'), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.status IS DISTINCT FROM 'CASE_STATUS_CLOSED' AND s.status IS DISTINCT FROM 'CASE_STATUS_WITHDRAWN'), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.status = 'CASE_STATUS_WITHDRAWN'), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.ack_met), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.ack_settled), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.answer_met), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.answer_settled), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.resolve_met), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.resolve_settled), 0)::bigint,
+       coalesce(sum(s.sign * s.warnings), 0)::bigint,
+       coalesce(sum(s.sign * s.breaches), 0)::bigint,
+       coalesce(sum(s.sign * s.escalations), 0)::bigint,
+       coalesce(sum(s.sign * s.handovers), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.handling_s IS NOT NULL), 0)::bigint,
+       coalesce(sum(s.sign * s.handling_s), 0)::float8,
+       coalesce(sum(s.sign) FILTER (WHERE s.settled), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.settled_at_branch), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.repeat), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.satisfaction IS NOT NULL), 0)::bigint,
+       coalesce(sum(s.sign * s.satisfaction), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.satisfaction = 1), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.satisfaction = 2), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.satisfaction = 3), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.satisfaction = 4), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.satisfaction = 5), 0)::bigint,
+       coalesce(sum(s.sign) FILTER (WHERE s.compensation_kind IS NOT NULL), 0)::bigint,
+       coalesce(sum(s.sign * s.compensation_fen) FILTER (WHERE s.compensation_kind IS NOT NULL), 0)::bigint
+FROM rollup_src s
+WHERE s.received_month IS NOT NULL
+GROUP BY s.bank, 3, 4, s.received_month,
+         GROUPING SETS ((), (s.category), (s.channel), (s.severity), (s.customer_tier))
+ON CONFLICT (tenant_id, level, scope_id, dim, val, month) DO UPDATE SET
+    received = r.received + excluded.received,
+    answered = r.answered + excluded.answered,
+    closed = r.closed + excluded.closed,
+    open = r.open + excluded.open,
+    withdrawn = r.withdrawn + excluded.withdrawn,
+    ack_met = r.ack_met + excluded.ack_met,
+    ack_settled = r.ack_settled + excluded.ack_settled,
+    answer_met = r.answer_met + excluded.answer_met,
+    answer_settled = r.answer_settled + excluded.answer_settled,
+    resolve_met = r.resolve_met + excluded.resolve_met,
+    resolve_settled = r.resolve_settled + excluded.resolve_settled,
+    warnings = r.warnings + excluded.warnings,
+    breaches = r.breaches + excluded.breaches,
+    escalations = r.escalations + excluded.escalations,
+    handovers = r.handovers + excluded.handovers,
+    handling_n = r.handling_n + excluded.handling_n,
+    handling_sum_s = r.handling_sum_s + excluded.handling_sum_s,
+    settled = r.settled + excluded.settled,
+    settled_at_branch = r.settled_at_branch + excluded.settled_at_branch,
+    repeats = r.repeats + excluded.repeats,
+    sat_n = r.sat_n + excluded.sat_n,
+    sat_sum = r.sat_sum + excluded.sat_sum,
+    sat_1 = r.sat_1 + excluded.sat_1,
+    sat_2 = r.sat_2 + excluded.sat_2,
+    sat_3 = r.sat_3 + excluded.sat_3,
+    sat_4 = r.sat_4 + excluded.sat_4,
+    sat_5 = r.sat_5 + excluded.sat_5,
+    compensated = r.compensated + excluded.compensated,
+    compensation_fen = r.compensation_fen + excluded.compensation_fen;
 
--- name: InsertBranchMonthsKeyed :exec
-INSERT INTO rollup_keyed (tenant_id, level, scope_id, region_id, month, metric, key, n, amount)
-SELECT x.tenant_id, 'B', x.branch_id, coalesce(max(x.region_id), ''), x.month, x.metric, x.key, sum(x.n)::bigint, sum(x.amount)::bigint
+-- name: ApplyKeyedDeltas :exec
+INSERT INTO rollup_keyed AS r (tenant_id, level, scope_id, region_id, month, metric, key, n, amount)
+SELECT x.tenant_id, @level::text, x.scope_id, x.region_id, x.month, x.metric, x.key, sum(x.n)::bigint, sum(x.amount)::bigint
 FROM (
-    SELECT f.tenant_id, f.branch_id, f.region_id, f.received_month AS month, v.metric, v.key, v.n, v.amount
-    FROM case_facts f
-    JOIN ROWS FROM (unnest(@tenants::text[]), unnest(@scopes::text[]), unnest(@months::date[])) AS k(tenant_id, scope_id, month) ON f.tenant_id = k.tenant_id AND f.branch_id = k.scope_id AND f.received_month = k.month
+    SELECT s.bank AS tenant_id, (CASE @level::text WHEN 'B' THEN coalesce(s.branch_id, '') WHEN 'R' THEN coalesce(s.region_id, '') ELSE '' END) AS scope_id, (CASE @level::text WHEN 'T' THEN '' ELSE coalesce(s.region_id, '') END) AS region_id, s.received_month AS month, v.metric, v.key, v.n, v.amount
+    FROM rollup_src s
     CROSS JOIN LATERAL (VALUES
-        ('hist', f.handling_bucket::text, 1, 0::bigint),
-        ('hist.category', f.category || '|' || f.handling_bucket::text, 1, 0::bigint),
-        ('hist.channel', f.channel || '|' || f.handling_bucket::text, 1, 0::bigint),
-        ('hist.severity', f.severity || '|' || f.handling_bucket::text, 1, 0::bigint),
-        ('hist.customer_tier', f.customer_tier || '|' || f.handling_bucket::text, 1, 0::bigint),
-        ('cause', f.root_cause, 1, 0::bigint),
-        ('comp', coalesce(f.compensation_tier, '') || '|' || f.compensation_kind, 1, f.compensation_fen),
-        ('heat', f.received_weekday::text || '|' || f.received_hour::text, 1, 0::bigint)
+        ('hist', s.handling_bucket::text, s.sign, 0::bigint),
+        ('hist.category', s.category || '|' || s.handling_bucket::text, s.sign, 0::bigint),
+        ('hist.channel', s.channel || '|' || s.handling_bucket::text, s.sign, 0::bigint),
+        ('hist.severity', s.severity || '|' || s.handling_bucket::text, s.sign, 0::bigint),
+        ('hist.customer_tier', s.customer_tier || '|' || s.handling_bucket::text, s.sign, 0::bigint),
+        ('cause', s.root_cause, s.sign, 0::bigint),
+        ('comp', coalesce(s.compensation_tier, '') || '|' || s.compensation_kind, s.sign, s.sign * s.compensation_fen),
+        ('heat', s.received_weekday::text || '|' || s.received_hour::text, s.sign, 0::bigint)
     ) AS v(metric, key, n, amount)
-    WHERE f.received_at IS NOT NULL AND v.key IS NOT NULL
+    WHERE s.received_month IS NOT NULL AND v.key IS NOT NULL
     UNION ALL
-    SELECT f.tenant_id, f.branch_id, f.region_id, f.received_month, 'deadline', s.key, 1, 0
-    FROM case_facts f
-    JOIN ROWS FROM (unnest(@tenants::text[]), unnest(@scopes::text[]), unnest(@months::date[])) AS k(tenant_id, scope_id, month) ON f.tenant_id = k.tenant_id AND f.branch_id = k.scope_id AND f.received_month = k.month
-    CROSS JOIN LATERAL jsonb_each(f.deadlines) AS d(kind, v)
+    SELECT s.bank, (CASE @level::text WHEN 'B' THEN coalesce(s.branch_id, '') WHEN 'R' THEN coalesce(s.region_id, '') ELSE '' END), (CASE @level::text WHEN 'T' THEN '' ELSE coalesce(s.region_id, '') END), s.received_month, 'deadline', k.key, s.sign, 0
+    FROM rollup_src s
+    CROSS JOIN LATERAL jsonb_each(s.deadlines) AS d(kind, v)
     CROSS JOIN LATERAL (VALUES
         (d.kind || '|armed'),
         (CASE WHEN (d.v ->> 'met')::boolean THEN d.kind || '|met' END),
         (CASE WHEN (d.v ->> 'breached')::boolean THEN d.kind || '|breached' END)
-    ) AS s(key)
-    WHERE f.received_at IS NOT NULL AND s.key IS NOT NULL
+    ) AS k(key)
+    WHERE s.received_month IS NOT NULL AND k.key IS NOT NULL
     UNION ALL
-    SELECT f.tenant_id, f.branch_id, f.region_id, f.received_month, 'warn', d.kind || '|' || w.level, w.n::integer, 0
-    FROM case_facts f
-    JOIN ROWS FROM (unnest(@tenants::text[]), unnest(@scopes::text[]), unnest(@months::date[])) AS k(tenant_id, scope_id, month) ON f.tenant_id = k.tenant_id AND f.branch_id = k.scope_id AND f.received_month = k.month
-    CROSS JOIN LATERAL jsonb_each(f.deadlines) AS d(kind, v)
+    SELECT s.bank, (CASE @level::text WHEN 'B' THEN coalesce(s.branch_id, '') WHEN 'R' THEN coalesce(s.region_id, '') ELSE '' END), (CASE @level::text WHEN 'T' THEN '' ELSE coalesce(s.region_id, '') END), s.received_month, 'warn', d.kind || '|' || w.level, s.sign * w.n::integer, 0
+    FROM rollup_src s
+    CROSS JOIN LATERAL jsonb_each(s.deadlines) AS d(kind, v)
     CROSS JOIN LATERAL jsonb_each_text(coalesce(d.v -> 'w', '{}'::jsonb)) AS w(level, n)
-    WHERE f.received_at IS NOT NULL
+    WHERE s.received_month IS NOT NULL
 ) x
-GROUP BY x.tenant_id, x.branch_id, x.month, x.metric, x.key;
+GROUP BY x.tenant_id, x.scope_id, x.region_id, x.month, x.metric, x.key
+ON CONFLICT (tenant_id, level, scope_id, metric, month, key) DO UPDATE SET
+    n = r.n + excluded.n, amount = r.amount + excluded.amount;
 
--- name: DeleteUpperMonths :exec
--- Clears the R (scope = region) or T (scope = '') rows of the keys.
-DELETE FROM rollup_month r USING ROWS FROM (unnest(@tenants::text[]), unnest(@scopes::text[]), unnest(@months::date[])) AS k(tenant_id, scope_id, month)
-WHERE r.tenant_id = k.tenant_id AND r.level = @level AND r.scope_id = k.scope_id AND r.month = k.month;
+-- name: ResetTenantRollups :exec
+-- Empties a bank's rollups and marks every case changed, for a full
+-- recount (bulk load, rebuild).
+WITH m AS (DELETE FROM rollup_month WHERE rollup_month.tenant_id = @tenant_id),
+     k AS (DELETE FROM rollup_keyed WHERE rollup_keyed.tenant_id = @tenant_id),
+     r AS (DELETE FROM case_rolled WHERE case_rolled.tenant_id = @tenant_id)
+UPDATE case_facts SET rollup_pending = true WHERE case_facts.tenant_id = @tenant_id AND NOT rollup_pending;
 
--- name: DeleteUpperMonthsKeyed :exec
-DELETE FROM rollup_keyed r USING ROWS FROM (unnest(@tenants::text[]), unnest(@scopes::text[]), unnest(@months::date[])) AS k(tenant_id, scope_id, month)
-WHERE r.tenant_id = k.tenant_id AND r.level = @level AND r.scope_id = k.scope_id AND r.month = k.month;
-
--- name: InsertRegionMonths :exec
-INSERT INTO rollup_month (tenant_id, level, scope_id, region_id, month, dim, val, received, answered, closed, open, withdrawn, ack_met, ack_settled, answer_met, answer_settled, resolve_met, resolve_settled, warnings, breaches, escalations, handovers, handling_n, handling_sum_s, settled, settled_at_branch, repeats, sat_n, sat_sum, sat_1, sat_2, sat_3, sat_4, sat_5, compensated, compensation_fen)
-SELECT r.tenant_id, 'R', r.region_id, r.region_id, r.month, r.dim, r.val,
-       sum(r.received)::bigint AS received,
-       sum(r.answered)::bigint AS answered,
-       sum(r.closed)::bigint AS closed,
-       sum(r.open)::bigint AS open,
-       sum(r.withdrawn)::bigint AS withdrawn,
-       sum(r.ack_met)::bigint AS ack_met,
-       sum(r.ack_settled)::bigint AS ack_settled,
-       sum(r.answer_met)::bigint AS answer_met,
-       sum(r.answer_settled)::bigint AS answer_settled,
-       sum(r.resolve_met)::bigint AS resolve_met,
-       sum(r.resolve_settled)::bigint AS resolve_settled,
-       sum(r.warnings)::bigint AS warnings,
-       sum(r.breaches)::bigint AS breaches,
-       sum(r.escalations)::bigint AS escalations,
-       sum(r.handovers)::bigint AS handovers,
-       sum(r.handling_n)::bigint AS handling_n,
-       sum(r.handling_sum_s)::float8 AS handling_sum_s,
-       sum(r.settled)::bigint AS settled,
-       sum(r.settled_at_branch)::bigint AS settled_at_branch,
-       sum(r.repeats)::bigint AS repeats,
-       sum(r.sat_n)::bigint AS sat_n,
-       sum(r.sat_sum)::bigint AS sat_sum,
-       sum(r.sat_1)::bigint AS sat_1,
-       sum(r.sat_2)::bigint AS sat_2,
-       sum(r.sat_3)::bigint AS sat_3,
-       sum(r.sat_4)::bigint AS sat_4,
-       sum(r.sat_5)::bigint AS sat_5,
-       sum(r.compensated)::bigint AS compensated,
-       sum(r.compensation_fen)::bigint AS compensation_fen
-FROM rollup_month r
-JOIN ROWS FROM (unnest(@tenants::text[]), unnest(@scopes::text[]), unnest(@months::date[])) AS k(tenant_id, scope_id, month) ON r.tenant_id = k.tenant_id AND r.level = 'B' AND r.region_id = k.scope_id AND r.month = k.month
-GROUP BY r.tenant_id, r.region_id, r.month, r.dim, r.val;
-
--- name: InsertRegionMonthsKeyed :exec
-INSERT INTO rollup_keyed (tenant_id, level, scope_id, region_id, month, metric, key, n, amount)
-SELECT r.tenant_id, 'R', r.region_id, r.region_id, r.month, r.metric, r.key, sum(r.n)::bigint, sum(r.amount)::bigint
-FROM rollup_keyed r
-JOIN ROWS FROM (unnest(@tenants::text[]), unnest(@scopes::text[]), unnest(@months::date[])) AS k(tenant_id, scope_id, month) ON r.tenant_id = k.tenant_id AND r.level = 'B' AND r.region_id = k.scope_id AND r.month = k.month
-GROUP BY r.tenant_id, r.region_id, r.month, r.metric, r.key;
-
--- name: InsertBankMonths :exec
-INSERT INTO rollup_month (tenant_id, level, scope_id, region_id, month, dim, val, received, answered, closed, open, withdrawn, ack_met, ack_settled, answer_met, answer_settled, resolve_met, resolve_settled, warnings, breaches, escalations, handovers, handling_n, handling_sum_s, settled, settled_at_branch, repeats, sat_n, sat_sum, sat_1, sat_2, sat_3, sat_4, sat_5, compensated, compensation_fen)
-SELECT r.tenant_id, 'T', '', '', r.month, r.dim, r.val,
-       sum(r.received)::bigint AS received,
-       sum(r.answered)::bigint AS answered,
-       sum(r.closed)::bigint AS closed,
-       sum(r.open)::bigint AS open,
-       sum(r.withdrawn)::bigint AS withdrawn,
-       sum(r.ack_met)::bigint AS ack_met,
-       sum(r.ack_settled)::bigint AS ack_settled,
-       sum(r.answer_met)::bigint AS answer_met,
-       sum(r.answer_settled)::bigint AS answer_settled,
-       sum(r.resolve_met)::bigint AS resolve_met,
-       sum(r.resolve_settled)::bigint AS resolve_settled,
-       sum(r.warnings)::bigint AS warnings,
-       sum(r.breaches)::bigint AS breaches,
-       sum(r.escalations)::bigint AS escalations,
-       sum(r.handovers)::bigint AS handovers,
-       sum(r.handling_n)::bigint AS handling_n,
-       sum(r.handling_sum_s)::float8 AS handling_sum_s,
-       sum(r.settled)::bigint AS settled,
-       sum(r.settled_at_branch)::bigint AS settled_at_branch,
-       sum(r.repeats)::bigint AS repeats,
-       sum(r.sat_n)::bigint AS sat_n,
-       sum(r.sat_sum)::bigint AS sat_sum,
-       sum(r.sat_1)::bigint AS sat_1,
-       sum(r.sat_2)::bigint AS sat_2,
-       sum(r.sat_3)::bigint AS sat_3,
-       sum(r.sat_4)::bigint AS sat_4,
-       sum(r.sat_5)::bigint AS sat_5,
-       sum(r.compensated)::bigint AS compensated,
-       sum(r.compensation_fen)::bigint AS compensation_fen
-FROM rollup_month r
-JOIN ROWS FROM (unnest(@tenants::text[]), unnest(@scopes::text[]), unnest(@months::date[])) AS k(tenant_id, scope_id, month) ON r.tenant_id = k.tenant_id AND r.level = 'R' AND r.month = k.month
-GROUP BY r.tenant_id, r.month, r.dim, r.val;
-
--- name: InsertBankMonthsKeyed :exec
-INSERT INTO rollup_keyed (tenant_id, level, scope_id, region_id, month, metric, key, n, amount)
-SELECT r.tenant_id, 'T', '', '', r.month, r.metric, r.key, sum(r.n)::bigint, sum(r.amount)::bigint
-FROM rollup_keyed r
-JOIN ROWS FROM (unnest(@tenants::text[]), unnest(@scopes::text[]), unnest(@months::date[])) AS k(tenant_id, scope_id, month) ON r.tenant_id = k.tenant_id AND r.level = 'R' AND r.month = k.month
-GROUP BY r.tenant_id, r.month, r.metric, r.key;
-
--- name: AllBranchMonths :many
--- Every branch and month with cases, for a full recomputation.
-SELECT DISTINCT tenant_id, branch_id, region_id, received_month
-FROM case_facts
-WHERE received_at IS NOT NULL AND (sqlc.narg(tenant_id)::text IS NULL OR tenant_id = sqlc.narg(tenant_id));
+-- name: Tenants :many
+SELECT DISTINCT tenant_id FROM case_facts;
 
 -- name: RollupMeasures :many
 SELECT (CASE @grp::text WHEN 'scope' THEN r.scope_id WHEN 'val' THEN r.val
@@ -252,7 +198,8 @@ WHERE r.tenant_id = @tenant_id AND r.level = @level
   AND r.dim = @dim
   AND (sqlc.narg(val)::text IS NULL OR r.val = sqlc.narg(val))
   AND r.month >= @from_month AND r.month < @to_month
-GROUP BY 1;
+GROUP BY 1
+HAVING sum(r.received) <> 0;
 
 -- name: RollupKeyed :many
 SELECT (CASE @grp::text WHEN 'scope' THEN r.scope_id WHEN 'month' THEN to_char(r.month, 'YYYY-MM-DD') ELSE '' END)::text AS grp_key,
@@ -264,7 +211,8 @@ WHERE r.tenant_id = @tenant_id AND r.level = @level
   AND r.metric = @metric
   AND (sqlc.narg(key_prefix)::text IS NULL OR starts_with(r.key, sqlc.narg(key_prefix)))
   AND r.month >= @from_month AND r.month < @to_month
-GROUP BY 1, 2;
+GROUP BY 1, 2
+HAVING sum(r.n) <> 0 OR sum(r.amount) <> 0;
 
 -- name: FactMeasures :many
 SELECT (CASE @grp::text

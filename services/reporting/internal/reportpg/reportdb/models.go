@@ -95,6 +95,43 @@ type CaseHistory struct {
 	Summary  string
 }
 
+type CaseRolled struct {
+	TenantID         string
+	CaseID           string
+	BranchID         *string
+	RegionID         *string
+	ReceivedMonth    *time.Time
+	Category         *string
+	Channel          *string
+	Severity         *string
+	CustomerTier     *string
+	Status           *string
+	FirstAnsweredAt  *time.Time
+	AckMet           bool
+	AckSettled       bool
+	AnswerMet        bool
+	AnswerSettled    bool
+	ResolveMet       bool
+	ResolveSettled   bool
+	Warnings         int32
+	Breaches         int32
+	Escalations      int32
+	Handovers        int32
+	HandlingS        *float64
+	HandlingBucket   *int16
+	Settled          bool
+	SettledAtBranch  bool
+	Repeat           bool
+	Satisfaction     *int16
+	RootCause        *string
+	CompensationKind *string
+	CompensationTier *string
+	CompensationFen  int64
+	ReceivedWeekday  *int16
+	ReceivedHour     *int16
+	Deadlines        []byte
+}
+
 type RectificationNotice struct {
 	TenantID           string
 	NoticeID           pgtype.UUID
@@ -194,4 +231,42 @@ type RollupMonth struct {
 	Sat5            int64
 	Compensated     int64
 	CompensationFen int64
+}
+
+type RollupSrc struct {
+	Bank             string
+	CaseID           string
+	BranchID         *string
+	RegionID         *string
+	ReceivedMonth    *time.Time
+	Category         *string
+	Channel          *string
+	Severity         *string
+	CustomerTier     *string
+	Status           *string
+	FirstAnsweredAt  *time.Time
+	AckMet           bool
+	AckSettled       bool
+	AnswerMet        bool
+	AnswerSettled    bool
+	ResolveMet       bool
+	ResolveSettled   bool
+	Warnings         int32
+	Breaches         int32
+	Escalations      int32
+	Handovers        int32
+	HandlingS        *float64
+	HandlingBucket   *int16
+	Settled          bool
+	SettledAtBranch  bool
+	Repeat           bool
+	Satisfaction     *int16
+	RootCause        *string
+	CompensationKind *string
+	CompensationTier *string
+	CompensationFen  int64
+	ReceivedWeekday  *int16
+	ReceivedHour     *int16
+	Deadlines        []byte
+	Sign             int32
 }
