@@ -66,6 +66,14 @@ func (d *downloads) wait(t *testing.T, suffix string) (string, string) {
 
 func ptr[T any](v T) *T { return &v }
 
+// discard runs a but drops its value, to put it among steps.
+func discard[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := a(ctx, tg)
+		return chromedp.Void{}, err
+	}
+}
+
 func screenshotDir(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("E2E_SCREENSHOT_DIR")
@@ -325,6 +333,25 @@ func TestDashboardShowsTheSupervisorTheirRegionsNumbers(t *testing.T) {
 	}
 	shot("overview-zh")
 
+	// A filter narrows every figure as the API narrows it.
+	code, ovDelay := call(t, http.MethodGet, "/v1/reports/overview?filter.category=CATEGORY_PROCESSING_DELAY", toks.Supervisor, nil)
+	if code != http.StatusOK {
+		t.Fatalf("overview by category: %d %v", code, ovDelay)
+	}
+	wantDelay := str(ovDelay["figures"].(obj)["received"])
+	if wantDelay == "" {
+		wantDelay = "0"
+	}
+	do("filter by category", chromedp.SetValue(chromedp.CSS("#f-category"), "CATEGORY_PROCESSING_DELAY"),
+		discard(chromedp.Evaluate[bool](`document.querySelector('#f-category').dispatchEvent(new Event('change'))`)),
+		visible(rendered))
+	if got, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`[data-kpi="received"]`), "data-value")); err != nil || got.Value != wantDelay {
+		t.Errorf("filtered by processing delay the overview shows %q received, the API says %s (%v)", got.Value, wantDelay, err)
+	}
+	do("clear the filter", chromedp.SetValue(chromedp.CSS("#f-category"), ""),
+		discard(chromedp.Evaluate[bool](`document.querySelector('#f-category').dispatchEvent(new Event('change'))`)),
+		visible(rendered))
+
 	// English by the switch; it sticks across a reload.
 	do("switch to English", click(`[data-testid="lang-switch"]`), visible(rendered))
 	if nav, label := text("#nav"), text(`[data-kpi="received"] .kpi-label`); !strings.Contains(nav, "Overview") ||
@@ -410,6 +437,22 @@ func TestDashboardShowsTheSupervisorTheirRegionsNumbers(t *testing.T) {
 	}
 	t.Logf("PDF form %s: %d bytes", name, len(pdf))
 
+	// A supervisor of another region gets no form of this case.
+	north, err := st.Keys.Mint(auth.Principal{Tenant: stack.DemoTenant, Subject: "st-north-supervisor",
+		Role: auth.RoleRegionalSupervisor, Region: "rg-north"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, form := range []string{"complaint-sheet", "register-entry"} {
+		p := "/v1/reports/forms/cases/" + str(target["id"]) + "/" + form + ".pdf"
+		if code, _ := call(t, http.MethodGet, p, north, nil); code != http.StatusNotFound {
+			t.Errorf("another region's supervisor got %s: %d, want 404", form, code)
+		}
+		if code, _ := call(t, http.MethodGet, p, toks.SRE, nil); code != http.StatusForbidden {
+			t.Errorf("an SRE got %s: %d, want 403", form, code)
+		}
+	}
+
 	// The quarterly report and its XLSX, whose total matches the API's.
 	now := time.Now().In(time.FixedZone("CST", 8*3600))
 	year, quarter := now.Year(), (int(now.Month())-1)/3+1
@@ -479,6 +522,18 @@ func TestDashboardShowsTheSupervisorTheirRegionsNumbers(t *testing.T) {
 	name, path = dl.wait(t, nid+".pdf")
 	if b, err := os.ReadFile(path); err != nil || !bytes.HasPrefix(b, []byte("%PDF-")) {
 		t.Errorf("the rectification notice download %s is not a PDF (%v)", name, err)
+	}
+	if bin, err := exec.LookPath("pdftotext"); err == nil {
+		out, err := exec.Command(bin, "-raw", "-enc", "UTF-8", path, "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext: %v", err)
+		}
+		text := strings.Join(strings.Fields(string(out)), "")
+		for _, w := range []string{"客户投诉整改通知单", "手续费告知不充分，客户多次投诉", due, stack.DemoBranch} {
+			if !strings.Contains(text, w) {
+				t.Errorf("the rectification notice PDF lacks %q; text: %.300s", w, text)
+			}
+		}
 	}
 
 	// Every other page renders from the API without an error, and the

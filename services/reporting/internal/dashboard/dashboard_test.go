@@ -25,6 +25,7 @@ func TestTheDashboardIsServedFromTheBinary(t *testing.T) {
 		{name: "the script", method: "GET", path: "/dashboard/app.js", want: 200, body: "takeTokenFromFragment", ctype: "javascript"},
 		{name: "the words in both languages", method: "GET", path: "/dashboard/i18n.js", want: 200, body: `"en": {`, ctype: "javascript"},
 		{name: "ECharts, vendored, cached a day", method: "GET", path: "/dashboard/vendor/echarts.min.js", want: 200, body: "Apache", ctype: "javascript", cache: "max-age=86400"},
+		{name: "its common build, which the page loads first", method: "GET", path: "/dashboard/vendor/echarts.common.min.js", want: 200, body: "Apache", ctype: "javascript", cache: "max-age=86400"},
 		{name: "a missing file is not found, not the page", method: "GET", path: "/dashboard/missing.js", want: 404},
 		{name: "a path climbing out finds nothing", method: "GET", path: "/dashboard/../../go.mod", want: 404},
 		{name: "an escaped climb finds nothing either", method: "GET", path: "/dashboard/..%2f..%2fgo.mod", want: 404},

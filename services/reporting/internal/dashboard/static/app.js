@@ -373,8 +373,23 @@
     });
   };
 
+  // fullECharts loads the full ECharts build (the heat map series is not in
+  // the common one) once; it replaces window.echarts with a superset.
+  let full = null;
+  function fullECharts() {
+    if (!full) {
+      full = new Promise((resolve, reject) => {
+        const sc = h("script", { src: "./vendor/echarts.min.js" });
+        sc.addEventListener("load", resolve);
+        sc.addEventListener("error", () => { full = null; reject(new Error("echarts.min.js did not load")); });
+        document.head.append(sc);
+      });
+    }
+    return full;
+  }
+
   pages.heatmap = async function (seq) {
-    const hm = await api("/v1/reports/heatmap", filterParams());
+    const [hm] = await Promise.all([api("/v1/reports/heatmap", filterParams()), fullECharts()]);
     if (seq !== state.seq) return;
     const cells = hm.cells || [];
     const max = cells.reduce((m, c) => Math.max(m, Number(c.cases || 0)), 0);
