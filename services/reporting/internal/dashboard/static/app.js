@@ -396,7 +396,7 @@
     const el = h("div", { class: "chart tall", "data-testid": "chart-heatmap" });
     view().replaceChildren(h("h2", { text: t("nav.heatmap") }), card(t("chart.heatmap") + (hm.timeZone ? " (" + hm.timeZone + ")" : ""), el), asOf(hm.asOf));
     chart(el, {
-      tooltip: { position: "top" }, grid: { left: 56, right: 16, top: 10, bottom: 70 },
+      tooltip: { position: "top" }, grid: { left: 56, right: 16, top: 10, bottom: 96 },
       xAxis: { type: "category", data: Array.from({ length: 24 }, (_, i) => String(i)), splitArea: { show: true } },
       yAxis: { type: "category", data: [1, 2, 3, 4, 5, 6, 7].map((d) => t("wd." + d)), inverse: true, splitArea: { show: true } },
       visualMap: { min: 0, max: Math.max(max, 1), calculable: true, orient: "horizontal", left: "center", bottom: 0, inRange: { color: ["#f3f7fb", "#1f5fa8"] } },
