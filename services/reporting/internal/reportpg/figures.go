@@ -10,6 +10,7 @@ import (
 
 	"github.com/counterdesk/counterdesk/services/reporting/internal/report"
 	"github.com/counterdesk/counterdesk/services/reporting/internal/reportpg/reportdb"
+	"github.com/jackc/pgx/v5"
 )
 
 // plan is how a query is answered from the rollups; ok false: from case_facts.
@@ -75,7 +76,12 @@ func (s *Store) factFilter(q report.Query) reportdb.FactMeasuresParams {
 
 // Measures sums q's measures by g, from the rollups when planFor allows.
 func (s *Store) Measures(ctx context.Context, q report.Query, g report.Group) (map[string]report.Measures, map[string]report.Histogram, error) {
-	db := reportdb.New(s.Pool)
+	tx, err := s.readTx(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	db := reportdb.New(tx)
 	ms, hs := map[string]report.Measures{}, map[string]report.Histogram{}
 	if p, ok := s.rollupGroup(q, g); ok {
 		rows, err := db.RollupMeasures(ctx, reportdb.RollupMeasuresParams{Grp: p.grp, TenantID: q.Tenant, Level: p.level, ScopeID: p.scope,
@@ -197,7 +203,12 @@ func measures(r reportdb.FactMeasuresRow) report.Measures {
 
 // Keyed counts q's cases by metric (report.MetricCause, MetricComp, MetricHeat).
 func (s *Store) Keyed(ctx context.Context, q report.Query, metric string) (map[string]report.KeyedCount, error) {
-	db := reportdb.New(s.Pool)
+	tx, err := s.readTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	db := reportdb.New(tx)
 	out := map[string]report.KeyedCount{}
 	if p := s.planFor(q); p.ok && p.dim == "" {
 		rows, err := db.RollupKeyed(ctx, reportdb.RollupKeyedParams{TenantID: q.Tenant, Level: p.level, ScopeID: p.scope,
@@ -224,7 +235,12 @@ func (s *Store) Keyed(ctx context.Context, q report.Query, metric string) (map[s
 
 // Deadlines counts q's deadlines by kind with their warnings by level.
 func (s *Store) Deadlines(ctx context.Context, q report.Query) ([]report.DeadlineCount, error) {
-	db := reportdb.New(s.Pool)
+	tx, err := s.readTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	db := reportdb.New(tx)
 	byKind := map[string]*report.DeadlineCount{}
 	get := func(kind string) *report.DeadlineCount {
 		d := byKind[kind]
@@ -292,7 +308,12 @@ func (s *Store) Cases(ctx context.Context, q report.Query, cf report.CaseFilter,
 		return nil, "", 0, err
 	}
 	f := s.factFilter(q)
-	db := reportdb.New(s.Pool)
+	tx, err := s.readTx(ctx)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	db := reportdb.New(tx)
 	size := pageSize(pg.Size)
 	rows, err := db.ListCases(ctx, reportdb.ListCasesParams{TenantID: f.TenantID, RegionID: f.RegionID, BranchID: f.BranchID,
 		Category: f.Category, Channel: f.Channel, Severity: f.Severity, CustomerTier: f.CustomerTier, FromAt: f.FromAt, ToAt: f.ToAt,
@@ -335,7 +356,12 @@ func (s *Store) AtRisk(ctx context.Context, q report.Query, until time.Time, pg 
 		return nil, "", 0, err
 	}
 	f := s.factFilter(q)
-	db := reportdb.New(s.Pool)
+	tx, err := s.readTx(ctx)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	db := reportdb.New(tx)
 	size := pageSize(pg.Size)
 	rows, err := db.ListAtRisk(ctx, reportdb.ListAtRiskParams{TenantID: f.TenantID, RegionID: f.RegionID, BranchID: f.BranchID,
 		Category: f.Category, Channel: f.Channel, Severity: f.Severity, CustomerTier: f.CustomerTier, FromAt: f.FromAt, ToAt: f.ToAt,
@@ -417,3 +443,19 @@ func sortBy[T any](s []T, key func(T) string) {
 }
 
 var _ report.FigureStore = (*Store)(nil)
+
+// readTx opens the read-only transaction a report reads in. Its queries
+// take optional filters as NULL parameters (one statement for every
+// combination), so each is planned for the values it gets: a generic plan
+// would scan every rollup row. JIT costs more than these queries take.
+func (s *Store) readTx(ctx context.Context) (pgx.Tx, error) {
+	tx, err := s.Pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off"); err != nil {
+		_ = tx.Rollback(ctx)
+		return nil, fmt.Errorf("set the plan mode: %w", err)
+	}
+	return tx, nil
+}
