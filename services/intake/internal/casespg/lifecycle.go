@@ -167,20 +167,31 @@ func (s *Store) nextHistorySeq(ctx context.Context, tx pgx.Tx, id string) (int, 
 	return seq, nil
 }
 
-func (s *Store) insertHistory(ctx context.Context, tx pgx.Tx, tenant, id string, h cases.HistoryEntry) error {
+const insertHistorySQL = `INSERT INTO case_history (case_id, seq, tenant_id, at, kind, action, actor, from_status, to_status, owner_id, text_sealed)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`
+
+// historyRow is the arguments of insertHistorySQL for entry h, its text
+// sealed.
+func (s *Store) historyRow(tenant, id string, h cases.HistoryEntry) ([]any, error) {
 	var sealed []byte
 	if h.Text != "" || len(h.Evidence) > 0 {
 		pt, err := json.Marshal(historyText{Text: h.Text, Evidence: h.Evidence})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if sealed, err = s.sealer.Seal(pt, aad(tenant, id+"/history/"+strconv.Itoa(h.Seq))); err != nil {
-			return fmt.Errorf("seal history text: %w", err)
+			return nil, fmt.Errorf("seal history text: %w", err)
 		}
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO case_history (case_id, seq, tenant_id, at, kind, action, actor, from_status, to_status, owner_id, text_sealed)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, id, h.Seq, tenant, h.At.UTC().Truncate(time.Microsecond), h.Kind, h.Action,
-		h.Actor, h.From, h.To, h.Owner, sealed); err != nil {
+	return []any{id, h.Seq, tenant, h.At.UTC().Truncate(time.Microsecond), h.Kind, h.Action, h.Actor, h.From, h.To, h.Owner, sealed}, nil
+}
+
+func (s *Store) insertHistory(ctx context.Context, tx pgx.Tx, tenant, id string, h cases.HistoryEntry) error {
+	row, err := s.historyRow(tenant, id, h)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, insertHistorySQL, row...); err != nil {
 		return fmt.Errorf("append history of case %s: %w", id, err)
 	}
 	return nil

@@ -66,65 +66,88 @@ func (s *Store) Create(ctx context.Context, c cases.Case, key string, reqHash []
 		return cases.Case{}, false, err
 	}
 	c.Number = cases.Number(c.CreatedAt, c.TimeZone, seq)
-	var existing string
+	sealed, err := s.seal(c)
+	if err != nil {
+		return cases.Case{}, false, err
+	}
+	// Summary and description are what the customer said: sealed too.
+	textJSON, err := json.Marshal(caseText{Summary: c.Summary, Description: c.Description})
+	if err != nil {
+		return cases.Case{}, false, err
+	}
+	textSealed, err := s.sealer.Seal(textJSON, aad(c.Tenant, c.ID+"/text"))
+	if err != nil {
+		return cases.Case{}, false, fmt.Errorf("seal case text: %w", err)
+	}
+	// A new case's history and audit trail start at 1, chained to nothing:
+	// nobody else can append to a case before this transaction commits, so
+	// neither needs the reads an append to an existing case makes.
+	hist, err := s.historyRow(c.Tenant, c.ID, cases.HistoryEntry{Seq: 1, At: c.CreatedAt, Kind: cases.HistoryRegistered,
+		Actor: c.CreatedBy, To: c.Status})
+	if err != nil {
+		return cases.Case{}, false, err
+	}
+	details := map[string]string{"status": c.Status, "branch": c.Branch, "channel": c.Channel, "category": c.Category,
+		"severity": c.Severity, "reportedBy": c.ReportedBy}
+	audit, err := s.macKeys.Seal(cases.AuditEntry{CaseID: c.ID, Seq: 1, Tenant: c.Tenant, CreatedAt: c.CreatedAt, Actor: c.CreatedBy,
+		Action: "created", Details: details}, nil)
+	if err != nil {
+		return cases.Case{}, false, fmt.Errorf("seal audit entry: %w", err)
+	}
 	err = pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		if existing, err = lookupKey(ctx, tx, c.Tenant, key, reqHash); err != nil || existing != "" {
-			return err
-		}
-		sealed, err := s.seal(c)
-		if err != nil {
-			return err
-		}
-		// Summary and description are what the customer said: sealed too.
-		textJSON, err := json.Marshal(caseText{Summary: c.Summary, Description: c.Description})
-		if err != nil {
-			return err
-		}
-		textSealed, err := s.sealer.Seal(textJSON, aad(c.Tenant, c.ID+"/text"))
-		if err != nil {
-			return fmt.Errorf("seal case text: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO cases (id, tenant_id, case_number, branch_id, region_id, channel, category,
+		// One round trip for the whole registration (a case was a dozen
+		// sequential statements, and under load each waited its turn for
+		// the CPU). The key row is inserted after the case: a key used
+		// before, or two requests racing on one, meet on its primary key,
+		// and the request is answered as a replay below.
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO cases (id, tenant_id, case_number, branch_id, region_id, channel, category,
 			severity, summary, description, occurred_at, reported_by, customer_tier, customer_language, customer_sealed,
 			has_email, has_phone, status, owner_id, time_zone, calendar_id, created_by, created_at, updated_at, text_sealed, customer_key,
 			received_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,'',$19,$20,$21,$22,$22,$23,$24,$25)`,
 			c.ID, c.Tenant, c.Number, c.Branch, c.Region, c.Channel, c.Category, c.Severity, "", "",
 			c.OccurredAt, c.ReportedBy, c.Customer.Tier, c.Customer.Language, sealed, c.Customer.Email != "",
-			c.Customer.Phone != "", c.Status, c.TimeZone, c.CalendarID, c.CreatedBy, c.CreatedAt, textSealed, c.CustomerKey, receivedOr(c)); err != nil {
-			return fmt.Errorf("insert case: %w", err)
+			c.Customer.Phone != "", c.Status, c.TimeZone, c.CalendarID, c.CreatedBy, c.CreatedAt, textSealed, c.CustomerKey, receivedOr(c))
+		b.Queue(`INSERT INTO idempotency_keys (tenant_id, key, request_hash, case_id, created_at)
+			VALUES ($1, $2, $3, $4, $5)`, c.Tenant, key, reqHash, c.ID, c.CreatedAt)
+		repeats := queueRepeats(b, c)
+		b.Queue(insertHistorySQL, hist...)
+		b.Queue(`INSERT INTO case_audit (case_id, seq, tenant_id, created_at, actor, action, details, prev_hash, hash, mac_key_id)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`, c.ID, 1, c.Tenant, audit.Entry.CreatedAt, c.CreatedBy, "created",
+			cases.CanonicalDetails(details), audit.PrevHash, audit.Hash, audit.KeyID)
+		b.Queue(`INSERT INTO audit_anchor_pending (case_id, tenant_id, seq) VALUES ($1, $2, $3)
+			ON CONFLICT (case_id) DO UPDATE SET seq = greatest(audit_anchor_pending.seq, excluded.seq)`, c.ID, c.Tenant, 1)
+		res := tx.SendBatch(ctx, b)
+		for i := range b.Len() {
+			if i == repeats {
+				var flagged bool
+				err := res.QueryRow().Scan(&flagged)
+				if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+					res.Close()
+					return fmt.Errorf("link repeat complaints: %w", err)
+				}
+				c.Repeat = flagged
+				continue
+			}
+			if _, err := res.Exec(); err != nil {
+				res.Close()
+				return fmt.Errorf("register case (statement %d): %w", i+1, err)
+			}
 		}
-		if c.Repeat, err = linkRepeats(ctx, tx, c); err != nil {
-			return err
-		}
-		// The key row is inserted after the case; two requests racing on one
-		// key meet on this primary key and the loser retries as a replay.
-		if _, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (tenant_id, key, request_hash, case_id, created_at)
-			VALUES ($1, $2, $3, $4, $5)`, c.Tenant, key, reqHash, c.ID, c.CreatedAt); err != nil {
-			return fmt.Errorf("record idempotency key: %w", err)
-		}
-		if err := s.appendHistory(ctx, tx, c.Tenant, c.ID, cases.HistoryEntry{At: c.CreatedAt, Kind: cases.HistoryRegistered,
-			Actor: c.CreatedBy, To: c.Status}); err != nil {
-			return err
-		}
-		if err := s.appendAudit(ctx, tx, c.Tenant, c.ID, c.CreatedAt, c.CreatedBy, "created",
-			map[string]string{"status": c.Status, "branch": c.Branch, "channel": c.Channel, "category": c.Category,
-				"severity": c.Severity, "reportedBy": c.ReportedBy}); err != nil {
-			return err
+		if err := res.Close(); err != nil {
+			return fmt.Errorf("register case: %w", err)
 		}
 		return onCreate(ctx, tx, c)
 	})
 	if pgdb.IsUniqueViolation(err) {
-		// Lost a race on the same key: the other request's case is the answer.
+		// The key was used before, or another request with it won a race:
+		// the first request's case is the answer (or a conflict, when it
+		// came with another request).
 		return s.replay(ctx, c.Tenant, key, reqHash)
 	}
 	if err != nil {
 		return cases.Case{}, false, err
-	}
-	if existing != "" {
-		got, err := s.Get(ctx, c.Tenant, existing)
-		return got, false, err
 	}
 	return c, true, nil
 }
@@ -376,34 +399,29 @@ type caseText struct {
 	Description string `json:"description,omitempty"`
 }
 
-// linkRepeats links c to the cases of the same customer at the same bank
-// registered within cases.RepeatWindow before it, both ways, and flags it
-// when there is one. Concurrent registrations of one customer serialise on
-// an advisory lock of the customer key, so neither misses the other.
-func linkRepeats(ctx context.Context, tx pgx.Tx, c cases.Case) (bool, error) {
+// queueRepeats queues, on b, the link of c to the cases of the same
+// customer at the same bank registered within cases.RepeatWindow before it,
+// both ways, and the flag on c when there are any. The customer's advisory
+// lock serialises two registrations of one customer, so each sees the
+// other. It returns the index of the statement whose row says whether c is
+// a repeat (no row: it is not), or -1 when c names no customer.
+func queueRepeats(b *pgx.Batch, c cases.Case) int {
 	if len(c.CustomerKey) == 0 {
-		return false, nil
+		return -1
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(encode($1::bytea, 'hex'), 42))`, c.CustomerKey); err != nil {
-		return false, fmt.Errorf("lock customer for repeat check: %w", err)
-	}
-	tag, err := tx.Exec(ctx, `INSERT INTO case_links (tenant_id, case_id, related_id)
+	b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended(encode($1::bytea, 'hex'), 42))`, c.CustomerKey)
+	b.Queue(`WITH linked AS (
+		INSERT INTO case_links (tenant_id, case_id, related_id)
 		SELECT $1, $2, id FROM cases WHERE tenant_id = $1 AND customer_key = $3 AND id <> $2
 		   AND created_at >= $4 AND created_at <= $5
 		UNION ALL
 		SELECT $1, id, $2 FROM cases WHERE tenant_id = $1 AND customer_key = $3 AND id <> $2
 		   AND created_at >= $4 AND created_at <= $5
-		ON CONFLICT DO NOTHING`, c.Tenant, c.ID, c.CustomerKey, c.CreatedAt.Add(-cases.RepeatWindow), c.CreatedAt)
-	if err != nil {
-		return false, fmt.Errorf("link repeat complaints: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return false, nil
-	}
-	if _, err := tx.Exec(ctx, `UPDATE cases SET repeat = true WHERE id = $1`, c.ID); err != nil {
-		return false, fmt.Errorf("flag repeat complaint: %w", err)
-	}
-	return true, nil
+		ON CONFLICT DO NOTHING
+		RETURNING 1)
+		UPDATE cases SET repeat = true WHERE id = $2 AND EXISTS (SELECT 1 FROM linked) RETURNING true`,
+		c.Tenant, c.ID, c.CustomerKey, c.CreatedAt.Add(-cases.RepeatWindow), c.CreatedAt)
+	return b.Len() - 1
 }
 
 // Related returns the cases linked to case id of tenant, newest first.
