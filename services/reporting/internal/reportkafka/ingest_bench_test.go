@@ -100,7 +100,7 @@ func BenchmarkIngest(b *testing.B) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	ingest := time.Since(start)
-	for count(`SELECT count(*) FROM case_facts WHERE rollup_pending AND received_at IS NOT NULL`) > 0 {
+	for count(`SELECT count(*) FROM rollup_queue`) > 0 {
 		time.Sleep(50 * time.Millisecond)
 	}
 	rolled := time.Since(start)

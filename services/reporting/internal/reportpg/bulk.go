@@ -43,12 +43,19 @@ func (s *Store) BulkLoad(ctx context.Context, recs []report.CaseRecord, now time
 			p.AnswerDueAt, p.AnswerBreached, p.ResolveDueAt, p.ResolveBreached, p.RegulatoryDueAt, p.RegulatoryBreached,
 			p.Extended, p.NextDueAt, p.NextDueKind, p.Warnings, p.Breaches, p.AckMet, p.AckSettled, p.AnswerMet,
 			p.AnswerSettled, p.ResolveMet, p.ResolveSettled, p.HandlingS, p.HandlingBucket, p.Settled, p.SettledAtBranch,
-			p.ReceivedWeekday, p.ReceivedHour, string(p.Deadlines), true, p.BranchID, p.RegionID, p.ReceivedMonth,
+			p.ReceivedWeekday, p.ReceivedHour, string(p.Deadlines), false, p.BranchID, p.RegionID, p.ReceivedMonth,
 			now,
 		}
 	}
 	if _, err := s.Pool.CopyFrom(ctx, pgx.Identifier{"case_facts"}, factColumns, pgx.CopyFromRows(rows)); err != nil {
 		return fmt.Errorf("copy %d case records: %w", len(recs), err)
+	}
+	queued := make([][]any, len(recs))
+	for i, r := range recs {
+		queued[i] = []any{r.TenantID, r.CaseID}
+	}
+	if _, err := s.Pool.CopyFrom(ctx, pgx.Identifier{"rollup_queue"}, []string{"tenant_id", "case_id"}, pgx.CopyFromRows(queued)); err != nil {
+		return fmt.Errorf("queue %d case records: %w", len(recs), err)
 	}
 	return nil
 }

@@ -43,6 +43,11 @@ func TestReportingDatabaseKeepsBanksApart(t *testing.T) {
 		if _, err := (&reportpg.Store{Pool: pool}).RefreshRollups(ctx, 100); err != nil {
 			t.Fatalf("rollups of %s: %v", tenant, err)
 		}
+		// One more event, so the rollups' queue holds a row of each bank too.
+		env := envelope(tenant, cases[tenant][0], assigned("t-2", t0.Add(time.Hour)))
+		if err := pgdb.InTx(ctx, pool, func(tx pgx.Tx) error { return h.Handle(ctx, tx, env) }); err != nil {
+			t.Fatalf("assignment of %s: %v", tenant, err)
+		}
 	})
 
 	store := &reportpg.Store{Pool: pool}

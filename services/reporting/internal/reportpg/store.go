@@ -48,6 +48,9 @@ func (s *Store) zone() *time.Location {
 // (h.EventID empty: no history line). now is stored as the row's updated_at.
 func (s *Store) Record(ctx context.Context, tx pgx.Tx, tenant, caseID string, fact report.Fact, h report.HistoryEntry, now time.Time) error {
 	q := reportdb.New(tx)
+	if err := q.QueueFact(ctx, reportdb.QueueFactParams{TenantID: tenant, CaseID: caseID}); err != nil {
+		return fmt.Errorf("queue case %s for the rollups: %w", caseID, err)
+	}
 	row, err := q.LockFact(ctx, reportdb.LockFactParams{TenantID: tenant, CaseID: caseID, Now: now})
 	if err != nil {
 		return fmt.Errorf("lock read-model row of case %s: %w", caseID, err)
@@ -70,15 +73,13 @@ func (s *Store) Record(ctx context.Context, tx pgx.Tx, tenant, caseID string, fa
 	if err := rec.Apply(fact); err != nil {
 		return err
 	}
-	if err := q.SaveFact(ctx, s.toSave(rec, now)); err != nil {
-		return fmt.Errorf("save read-model row of case %s: %w", caseID, err)
-	}
+	p := s.toSave(rec, now)
+	p.EventID, p.HistoryAt, p.HistoryType, p.Producer, p.ActorID, p.Summary = h.EventID, h.At, h.Type, h.Producer, h.ActorID, h.Summary
 	if h.EventID == "" {
-		return nil
+		p.HistoryAt = now
 	}
-	if err := q.AddHistory(ctx, reportdb.AddHistoryParams{TenantID: tenant, CaseID: caseID, EventID: h.EventID, At: h.At,
-		Type: h.Type, Producer: h.Producer, ActorID: h.ActorID, Summary: h.Summary}); err != nil {
-		return fmt.Errorf("add history of case %s: %w", caseID, err)
+	if err := q.SaveFact(ctx, p); err != nil {
+		return fmt.Errorf("save read-model row of case %s: %w", caseID, err)
 	}
 	return nil
 }

@@ -22,9 +22,25 @@ SELECT tenant_id, case_id, case_number, region_id, branch_id, channel, category,
 FROM case_facts
 WHERE tenant_id = @tenant_id AND case_id = @case_id;
 
+-- name: QueueFact :exec
+-- Queues the case for the rollups, first of all: the rollup pass takes the
+-- queue's rows and then the cases' rows, in the same order, so the two
+-- never wait on each other in a circle, and a pass that takes the case off
+-- the queue while this transaction changes it waits for it and counts the
+-- change (or this one queues it again after the pass).
+INSERT INTO rollup_queue (tenant_id, case_id) VALUES (@tenant_id, @case_id)
+ON CONFLICT (tenant_id, case_id) DO UPDATE SET case_id = excluded.case_id;
+
 -- name: SaveFact :exec
--- Writes the folded row with what report derives from it, and marks it for
--- the rollups.
+-- Writes the folded row with what report derives from it, and the event's
+-- line of the case history when it has one (@event_id not empty).
+WITH h AS (
+    INSERT INTO case_history (tenant_id, case_id, event_id, at, type, producer, actor_id, summary)
+    SELECT @tenant_id::text, @case_id::text, @event_id::text, @history_at::timestamptz, @history_type::text, @producer::text,
+           @actor_id::text, @summary::text
+    WHERE @event_id::text <> ''
+    ON CONFLICT DO NOTHING
+)
 UPDATE case_facts SET
     case_number = @case_number, region_id = @region_id, branch_id = @branch_id, channel = @channel,
     category = @category, severity = @severity, customer_tier = @customer_tier, status = @status,
@@ -46,13 +62,8 @@ UPDATE case_facts SET
     resolve_met = @resolve_met, resolve_settled = @resolve_settled, handling_s = @handling_s,
     handling_bucket = @handling_bucket, settled = @settled, settled_at_branch = @settled_at_branch,
     received_weekday = @received_weekday, received_hour = @received_hour, deadlines = @deadlines,
-    rollup_pending = true, updated_at = @now
-WHERE tenant_id = @tenant_id AND case_id = @case_id;
-
--- name: AddHistory :exec
-INSERT INTO case_history (tenant_id, case_id, event_id, at, type, producer, actor_id, summary)
-VALUES (@tenant_id, @case_id, @event_id, @at, @type, @producer, @actor_id, @summary)
-ON CONFLICT DO NOTHING;
+    updated_at = @now
+WHERE case_facts.tenant_id = @tenant_id AND case_facts.case_id = @case_id;
 
 -- name: HistoryOf :many
 SELECT event_id, at, type, producer, actor_id, summary

@@ -9,16 +9,17 @@
 -- as it counts now (sign 1) and as the rollups counted it before (sign -1),
 -- and keeps the new version in case_rolled.
 WITH p AS (
-    SELECT tenant_id, case_id
-    FROM case_facts
-    WHERE rollup_pending AND received_at IS NOT NULL
-    LIMIT @lim
-    FOR UPDATE SKIP LOCKED
+    DELETE FROM rollup_queue q
+    WHERE (q.tenant_id, q.case_id) IN (SELECT tenant_id, case_id FROM rollup_queue LIMIT @lim FOR UPDATE SKIP LOCKED)
+    RETURNING q.tenant_id, q.case_id
 ), c AS (
-    UPDATE case_facts f SET rollup_pending = false
-    FROM p
-    WHERE f.tenant_id = p.tenant_id AND f.case_id = p.case_id
-    RETURNING f.tenant_id, f.case_id, f.branch_id, f.region_id, f.received_month, f.category, f.channel, f.severity, f.customer_tier, f.status, f.first_answered_at, f.ack_met, f.ack_settled, f.answer_met, f.answer_settled, f.resolve_met, f.resolve_settled, f.warnings, f.breaches, f.escalations, f.handovers, f.handling_s, f.handling_bucket, f.settled, f.settled_at_branch, f.repeat, f.satisfaction, f.root_cause, f.compensation_kind, f.compensation_tier, f.compensation_fen, f.received_weekday, f.received_hour, f.deadlines
+    -- The case rows locked (after the queue's, as events lock them), so a
+    -- change committed meanwhile is the one read. Partial rows (creation
+    -- not known yet) count nothing: their creation queues them again.
+    SELECT f.tenant_id, f.case_id, f.branch_id, f.region_id, f.received_month, f.category, f.channel, f.severity, f.customer_tier, f.status, f.first_answered_at, f.ack_met, f.ack_settled, f.answer_met, f.answer_settled, f.resolve_met, f.resolve_settled, f.warnings, f.breaches, f.escalations, f.handovers, f.handling_s, f.handling_bucket, f.settled, f.settled_at_branch, f.repeat, f.satisfaction, f.root_cause, f.compensation_kind, f.compensation_tier, f.compensation_fen, f.received_weekday, f.received_hour, f.deadlines
+    FROM case_facts f JOIN p ON f.tenant_id = p.tenant_id AND f.case_id = p.case_id
+    WHERE f.received_at IS NOT NULL
+    FOR UPDATE OF f
 ), o AS (
     DELETE FROM case_rolled r USING c
     WHERE r.tenant_id = c.tenant_id AND r.case_id = c.case_id
@@ -149,12 +150,14 @@ ON CONFLICT (tenant_id, level, scope_id, metric, month, key) DO UPDATE SET
     n = r.n + excluded.n, amount = r.amount + excluded.amount;
 
 -- name: ResetTenantRollups :exec
--- Empties a bank's rollups and marks every case changed, for a full
--- recount (bulk load, rebuild).
+-- Empties a bank's rollups and queues every case, for a full recount
+-- (bulk load, rebuild).
 WITH m AS (DELETE FROM rollup_month WHERE rollup_month.tenant_id = @tenant_id),
      k AS (DELETE FROM rollup_keyed WHERE rollup_keyed.tenant_id = @tenant_id),
      r AS (DELETE FROM case_rolled WHERE case_rolled.tenant_id = @tenant_id)
-UPDATE case_facts SET rollup_pending = true WHERE case_facts.tenant_id = @tenant_id AND NOT rollup_pending;
+INSERT INTO rollup_queue (tenant_id, case_id)
+SELECT tenant_id, case_id FROM case_facts WHERE case_facts.tenant_id = @tenant_id
+ON CONFLICT DO NOTHING;
 
 -- name: Tenants :many
 SELECT DISTINCT tenant_id FROM case_facts;

@@ -10,37 +10,6 @@ import (
 	"time"
 )
 
-const addHistory = `-- name: AddHistory :exec
-INSERT INTO case_history (tenant_id, case_id, event_id, at, type, producer, actor_id, summary)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT DO NOTHING
-`
-
-type AddHistoryParams struct {
-	TenantID string
-	CaseID   string
-	EventID  string
-	At       time.Time
-	Type     string
-	Producer string
-	ActorID  string
-	Summary  string
-}
-
-func (q *Queries) AddHistory(ctx context.Context, arg AddHistoryParams) error {
-	_, err := q.db.Exec(ctx, addHistory,
-		arg.TenantID,
-		arg.CaseID,
-		arg.EventID,
-		arg.At,
-		arg.Type,
-		arg.Producer,
-		arg.ActorID,
-		arg.Summary,
-	)
-	return err
-}
-
 const branchRegion = `-- name: BranchRegion :one
 SELECT region_id FROM case_facts
 WHERE tenant_id = $1 AND branch_id = $2 AND received_at IS NOT NULL
@@ -339,7 +308,34 @@ func (q *Queries) LockFact(ctx context.Context, arg LockFactParams) (LockFactRow
 	return i, err
 }
 
+const queueFact = `-- name: QueueFact :exec
+INSERT INTO rollup_queue (tenant_id, case_id) VALUES ($1, $2)
+ON CONFLICT (tenant_id, case_id) DO UPDATE SET case_id = excluded.case_id
+`
+
+type QueueFactParams struct {
+	TenantID string
+	CaseID   string
+}
+
+// Queues the case for the rollups, first of all: the rollup pass takes the
+// queue's rows and then the cases' rows, in the same order, so the two
+// never wait on each other in a circle, and a pass that takes the case off
+// the queue while this transaction changes it waits for it and counts the
+// change (or this one queues it again after the pass).
+func (q *Queries) QueueFact(ctx context.Context, arg QueueFactParams) error {
+	_, err := q.db.Exec(ctx, queueFact, arg.TenantID, arg.CaseID)
+	return err
+}
+
 const saveFact = `-- name: SaveFact :exec
+WITH h AS (
+    INSERT INTO case_history (tenant_id, case_id, event_id, at, type, producer, actor_id, summary)
+    SELECT $66::text, $67::text, $68::text, $69::timestamptz, $70::text, $71::text,
+           $72::text, $73::text
+    WHERE $68::text <> ''
+    ON CONFLICT DO NOTHING
+)
 UPDATE case_facts SET
     case_number = $1, region_id = $2, branch_id = $3, channel = $4,
     category = $5, severity = $6, customer_tier = $7, status = $8,
@@ -361,8 +357,8 @@ UPDATE case_facts SET
     resolve_met = $56, resolve_settled = $57, handling_s = $58,
     handling_bucket = $59, settled = $60, settled_at_branch = $61,
     received_weekday = $62, received_hour = $63, deadlines = $64,
-    rollup_pending = true, updated_at = $65
-WHERE tenant_id = $66 AND case_id = $67
+    updated_at = $65
+WHERE case_facts.tenant_id = $66 AND case_facts.case_id = $67
 `
 
 type SaveFactParams struct {
@@ -433,10 +429,16 @@ type SaveFactParams struct {
 	Now                 time.Time
 	TenantID            string
 	CaseID              string
+	EventID             string
+	HistoryAt           time.Time
+	HistoryType         string
+	Producer            string
+	ActorID             string
+	Summary             string
 }
 
-// Writes the folded row with what report derives from it, and marks it for
-// the rollups.
+// Writes the folded row with what report derives from it, and the event's
+// line of the case history when it has one (@event_id not empty).
 func (q *Queries) SaveFact(ctx context.Context, arg SaveFactParams) error {
 	_, err := q.db.Exec(ctx, saveFact,
 		arg.CaseNumber,
@@ -506,6 +508,12 @@ func (q *Queries) SaveFact(ctx context.Context, arg SaveFactParams) error {
 		arg.Now,
 		arg.TenantID,
 		arg.CaseID,
+		arg.EventID,
+		arg.HistoryAt,
+		arg.HistoryType,
+		arg.Producer,
+		arg.ActorID,
+		arg.Summary,
 	)
 	return err
 }

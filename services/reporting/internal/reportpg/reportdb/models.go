@@ -233,6 +233,11 @@ type RollupMonth struct {
 	CompensationFen int64
 }
 
+type RollupQueue struct {
+	TenantID string
+	CaseID   string
+}
+
 type RollupSrc struct {
 	Bank             string
 	CaseID           string
