@@ -19,7 +19,7 @@ const (
 // ReadModelTables are the tables built only from events, which a rebuild
 // replaces. processed_events goes with them: the rebuilt tables' event ids
 // are the ones they hold (other consumers' rows are carried over).
-var ReadModelTables = []string{"case_facts", "case_history", "case_rolled", "rollup_queue", "rollup_month", "rollup_keyed", "rollup_src", "processed_events"}
+var ReadModelTables = []string{"case_facts", "case_history", "case_rolled", "rollup_queue", "rollup_month", "rollup_keyed", "rollup_src", "rollup_keyed_delta", "processed_events"}
 
 // PrepareRebuild creates RebuildSchema afresh with empty copies of the
 // read-model tables (columns, defaults, checks and indexes). Run as the

@@ -57,6 +57,9 @@ func RefreshRollupsIn(ctx context.Context, tx pgx.Tx, limit int) (int, error) {
 	if err != nil || n == 0 {
 		return 0, err
 	}
+	if err := q.StageKeyedDeltas(ctx); err != nil {
+		return 0, fmt.Errorf("count keyed changes: %w", err)
+	}
 	for _, level := range []string{"B", "R", "T"} {
 		if err := q.ApplyMonthDeltas(ctx, level); err != nil {
 			return 0, fmt.Errorf("move %s rollups: %w", level, err)

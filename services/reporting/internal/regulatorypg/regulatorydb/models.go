@@ -194,6 +194,17 @@ type RollupKeyed struct {
 	Amount   int64
 }
 
+type RollupKeyedDeltum struct {
+	Bank     string
+	BranchID string
+	RegionID string
+	Month    time.Time
+	Metric   string
+	Key      string
+	N        int64
+	Amount   int64
+}
+
 type RollupMonth struct {
 	TenantID        string
 	Level           string

@@ -35,6 +35,7 @@ INSERT INTO rollup_src (bank, case_id, branch_id, region_id, received_month, cat
 SELECT count(*)::bigint FROM rollup_src WHERE sign = 1;
 
 -- name: ClearStaged :exec
+WITH k AS (DELETE FROM rollup_keyed_delta)
 DELETE FROM rollup_src;
 
 -- name: ApplyMonthDeltas :exec
@@ -111,11 +112,12 @@ ON CONFLICT (tenant_id, level, scope_id, dim, val, month) DO UPDATE SET
     compensated = r.compensated + excluded.compensated,
     compensation_fen = r.compensation_fen + excluded.compensation_fen;
 
--- name: ApplyKeyedDeltas :exec
-INSERT INTO rollup_keyed AS r (tenant_id, level, scope_id, region_id, month, metric, key, n, amount)
-SELECT x.tenant_id, @level::text, x.scope_id, x.region_id, x.month, x.metric, x.key, sum(x.n)::bigint, sum(x.amount)::bigint
+-- name: StageKeyedDeltas :exec
+-- Expands the staged cases into keyed counts by branch (once per pass).
+INSERT INTO rollup_keyed_delta (bank, branch_id, region_id, month, metric, key, n, amount)
+SELECT x.tenant_id, x.scope_id, x.region_id, x.month, x.metric, x.key, sum(x.n)::bigint, sum(x.amount)::bigint
 FROM (
-    SELECT s.bank AS tenant_id, (CASE @level::text WHEN 'B' THEN coalesce(s.branch_id, '') WHEN 'R' THEN coalesce(s.region_id, '') ELSE '' END) AS scope_id, (CASE @level::text WHEN 'T' THEN '' ELSE coalesce(s.region_id, '') END) AS region_id, s.received_month AS month, v.metric, v.key, v.n, v.amount
+    SELECT s.bank AS tenant_id, coalesce(s.branch_id, '') AS scope_id, coalesce(s.region_id, '') AS region_id, s.received_month AS month, v.metric, v.key, v.n, v.amount
     FROM rollup_src s
     CROSS JOIN LATERAL (VALUES
         ('hist', s.handling_bucket::text, s.sign, 0::bigint),
@@ -129,7 +131,7 @@ FROM (
     ) AS v(metric, key, n, amount)
     WHERE s.received_month IS NOT NULL AND v.key IS NOT NULL
     UNION ALL
-    SELECT s.bank, (CASE @level::text WHEN 'B' THEN coalesce(s.branch_id, '') WHEN 'R' THEN coalesce(s.region_id, '') ELSE '' END), (CASE @level::text WHEN 'T' THEN '' ELSE coalesce(s.region_id, '') END), s.received_month, 'deadline', k.key, s.sign, 0
+    SELECT s.bank, coalesce(s.branch_id, ''), coalesce(s.region_id, ''), s.received_month, 'deadline', k.key, s.sign, 0
     FROM rollup_src s
     CROSS JOIN LATERAL jsonb_each(s.deadlines) AS d(kind, v)
     CROSS JOIN LATERAL (VALUES
@@ -139,13 +141,23 @@ FROM (
     ) AS k(key)
     WHERE s.received_month IS NOT NULL AND k.key IS NOT NULL
     UNION ALL
-    SELECT s.bank, (CASE @level::text WHEN 'B' THEN coalesce(s.branch_id, '') WHEN 'R' THEN coalesce(s.region_id, '') ELSE '' END), (CASE @level::text WHEN 'T' THEN '' ELSE coalesce(s.region_id, '') END), s.received_month, 'warn', d.kind || '|' || w.level, s.sign * w.n::integer, 0
+    SELECT s.bank, coalesce(s.branch_id, ''), coalesce(s.region_id, ''), s.received_month, 'warn', d.kind || '|' || w.level, s.sign * w.n::integer, 0
     FROM rollup_src s
     CROSS JOIN LATERAL jsonb_each(s.deadlines) AS d(kind, v)
     CROSS JOIN LATERAL jsonb_each_text(coalesce(d.v -> 'w', '{}'::jsonb)) AS w(level, n)
     WHERE s.received_month IS NOT NULL
 ) x
-GROUP BY x.tenant_id, x.scope_id, x.region_id, x.month, x.metric, x.key
+GROUP BY x.tenant_id, x.scope_id, x.region_id, x.month, x.metric, x.key;
+
+-- name: ApplyKeyedDeltas :exec
+-- Adds the pass's keyed counts to the @level rows (B branch, R region, T bank).
+INSERT INTO rollup_keyed AS r (tenant_id, level, scope_id, region_id, month, metric, key, n, amount)
+SELECT d.bank, @level::text,
+       (CASE @level::text WHEN 'B' THEN d.branch_id WHEN 'R' THEN d.region_id ELSE '' END),
+       (CASE @level::text WHEN 'T' THEN '' ELSE d.region_id END),
+       d.month, d.metric, d.key, sum(d.n)::bigint, sum(d.amount)::bigint
+FROM rollup_keyed_delta d
+GROUP BY d.bank, 3, 4, d.month, d.metric, d.key
 ON CONFLICT (tenant_id, level, scope_id, metric, month, key) DO UPDATE SET
     n = r.n + excluded.n, amount = r.amount + excluded.amount;
 

@@ -12,43 +12,17 @@ import (
 
 const applyKeyedDeltas = `-- name: ApplyKeyedDeltas :exec
 INSERT INTO rollup_keyed AS r (tenant_id, level, scope_id, region_id, month, metric, key, n, amount)
-SELECT x.tenant_id, $1::text, x.scope_id, x.region_id, x.month, x.metric, x.key, sum(x.n)::bigint, sum(x.amount)::bigint
-FROM (
-    SELECT s.bank AS tenant_id, (CASE $1::text WHEN 'B' THEN coalesce(s.branch_id, '') WHEN 'R' THEN coalesce(s.region_id, '') ELSE '' END) AS scope_id, (CASE $1::text WHEN 'T' THEN '' ELSE coalesce(s.region_id, '') END) AS region_id, s.received_month AS month, v.metric, v.key, v.n, v.amount
-    FROM rollup_src s
-    CROSS JOIN LATERAL (VALUES
-        ('hist', s.handling_bucket::text, s.sign, 0::bigint),
-        ('hist.category', s.category || '|' || s.handling_bucket::text, s.sign, 0::bigint),
-        ('hist.channel', s.channel || '|' || s.handling_bucket::text, s.sign, 0::bigint),
-        ('hist.severity', s.severity || '|' || s.handling_bucket::text, s.sign, 0::bigint),
-        ('hist.customer_tier', s.customer_tier || '|' || s.handling_bucket::text, s.sign, 0::bigint),
-        ('cause', s.root_cause, s.sign, 0::bigint),
-        ('comp', coalesce(s.compensation_tier, '') || '|' || s.compensation_kind, s.sign, s.sign * s.compensation_fen),
-        ('heat', s.received_weekday::text || '|' || s.received_hour::text, s.sign, 0::bigint)
-    ) AS v(metric, key, n, amount)
-    WHERE s.received_month IS NOT NULL AND v.key IS NOT NULL
-    UNION ALL
-    SELECT s.bank, (CASE $1::text WHEN 'B' THEN coalesce(s.branch_id, '') WHEN 'R' THEN coalesce(s.region_id, '') ELSE '' END), (CASE $1::text WHEN 'T' THEN '' ELSE coalesce(s.region_id, '') END), s.received_month, 'deadline', k.key, s.sign, 0
-    FROM rollup_src s
-    CROSS JOIN LATERAL jsonb_each(s.deadlines) AS d(kind, v)
-    CROSS JOIN LATERAL (VALUES
-        (d.kind || '|armed'),
-        (CASE WHEN (d.v ->> 'met')::boolean THEN d.kind || '|met' END),
-        (CASE WHEN (d.v ->> 'breached')::boolean THEN d.kind || '|breached' END)
-    ) AS k(key)
-    WHERE s.received_month IS NOT NULL AND k.key IS NOT NULL
-    UNION ALL
-    SELECT s.bank, (CASE $1::text WHEN 'B' THEN coalesce(s.branch_id, '') WHEN 'R' THEN coalesce(s.region_id, '') ELSE '' END), (CASE $1::text WHEN 'T' THEN '' ELSE coalesce(s.region_id, '') END), s.received_month, 'warn', d.kind || '|' || w.level, s.sign * w.n::integer, 0
-    FROM rollup_src s
-    CROSS JOIN LATERAL jsonb_each(s.deadlines) AS d(kind, v)
-    CROSS JOIN LATERAL jsonb_each_text(coalesce(d.v -> 'w', '{}'::jsonb)) AS w(level, n)
-    WHERE s.received_month IS NOT NULL
-) x
-GROUP BY x.tenant_id, x.scope_id, x.region_id, x.month, x.metric, x.key
+SELECT d.bank, $1::text,
+       (CASE $1::text WHEN 'B' THEN d.branch_id WHEN 'R' THEN d.region_id ELSE '' END),
+       (CASE $1::text WHEN 'T' THEN '' ELSE d.region_id END),
+       d.month, d.metric, d.key, sum(d.n)::bigint, sum(d.amount)::bigint
+FROM rollup_keyed_delta d
+GROUP BY d.bank, 3, 4, d.month, d.metric, d.key
 ON CONFLICT (tenant_id, level, scope_id, metric, month, key) DO UPDATE SET
     n = r.n + excluded.n, amount = r.amount + excluded.amount
 `
 
+// Adds the pass's keyed counts to the @level rows (B branch, R region, T bank).
 func (q *Queries) ApplyKeyedDeltas(ctx context.Context, level string) error {
 	_, err := q.db.Exec(ctx, applyKeyedDeltas, level)
 	return err
@@ -135,6 +109,7 @@ func (q *Queries) ApplyMonthDeltas(ctx context.Context, level string) error {
 }
 
 const clearStaged = `-- name: ClearStaged :exec
+WITH k AS (DELETE FROM rollup_keyed_delta)
 DELETE FROM rollup_src
 `
 
@@ -866,6 +841,49 @@ INSERT INTO rollup_src (bank, case_id, branch_id, region_id, received_month, cat
 // and keeps the new version in case_rolled.
 func (q *Queries) StageChanged(ctx context.Context, lim int32) error {
 	_, err := q.db.Exec(ctx, stageChanged, lim)
+	return err
+}
+
+const stageKeyedDeltas = `-- name: StageKeyedDeltas :exec
+INSERT INTO rollup_keyed_delta (bank, branch_id, region_id, month, metric, key, n, amount)
+SELECT x.tenant_id, x.scope_id, x.region_id, x.month, x.metric, x.key, sum(x.n)::bigint, sum(x.amount)::bigint
+FROM (
+    SELECT s.bank AS tenant_id, coalesce(s.branch_id, '') AS scope_id, coalesce(s.region_id, '') AS region_id, s.received_month AS month, v.metric, v.key, v.n, v.amount
+    FROM rollup_src s
+    CROSS JOIN LATERAL (VALUES
+        ('hist', s.handling_bucket::text, s.sign, 0::bigint),
+        ('hist.category', s.category || '|' || s.handling_bucket::text, s.sign, 0::bigint),
+        ('hist.channel', s.channel || '|' || s.handling_bucket::text, s.sign, 0::bigint),
+        ('hist.severity', s.severity || '|' || s.handling_bucket::text, s.sign, 0::bigint),
+        ('hist.customer_tier', s.customer_tier || '|' || s.handling_bucket::text, s.sign, 0::bigint),
+        ('cause', s.root_cause, s.sign, 0::bigint),
+        ('comp', coalesce(s.compensation_tier, '') || '|' || s.compensation_kind, s.sign, s.sign * s.compensation_fen),
+        ('heat', s.received_weekday::text || '|' || s.received_hour::text, s.sign, 0::bigint)
+    ) AS v(metric, key, n, amount)
+    WHERE s.received_month IS NOT NULL AND v.key IS NOT NULL
+    UNION ALL
+    SELECT s.bank, coalesce(s.branch_id, ''), coalesce(s.region_id, ''), s.received_month, 'deadline', k.key, s.sign, 0
+    FROM rollup_src s
+    CROSS JOIN LATERAL jsonb_each(s.deadlines) AS d(kind, v)
+    CROSS JOIN LATERAL (VALUES
+        (d.kind || '|armed'),
+        (CASE WHEN (d.v ->> 'met')::boolean THEN d.kind || '|met' END),
+        (CASE WHEN (d.v ->> 'breached')::boolean THEN d.kind || '|breached' END)
+    ) AS k(key)
+    WHERE s.received_month IS NOT NULL AND k.key IS NOT NULL
+    UNION ALL
+    SELECT s.bank, coalesce(s.branch_id, ''), coalesce(s.region_id, ''), s.received_month, 'warn', d.kind || '|' || w.level, s.sign * w.n::integer, 0
+    FROM rollup_src s
+    CROSS JOIN LATERAL jsonb_each(s.deadlines) AS d(kind, v)
+    CROSS JOIN LATERAL jsonb_each_text(coalesce(d.v -> 'w', '{}'::jsonb)) AS w(level, n)
+    WHERE s.received_month IS NOT NULL
+) x
+GROUP BY x.tenant_id, x.scope_id, x.region_id, x.month, x.metric, x.key
+`
+
+// Expands the staged cases into keyed counts by branch (once per pass).
+func (q *Queries) StageKeyedDeltas(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, stageKeyedDeltas)
 	return err
 }
 
