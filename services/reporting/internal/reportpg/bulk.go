@@ -21,8 +21,7 @@ var factColumns = []string{
 	"answer_due_at", "answer_breached", "resolve_due_at", "resolve_breached", "regulatory_due_at", "regulatory_breached",
 	"extended", "next_due_at", "next_due_kind", "warnings", "breaches", "ack_met", "ack_settled", "answer_met",
 	"answer_settled", "resolve_met", "resolve_settled", "handling_s", "handling_bucket", "settled", "settled_at_branch",
-	"received_weekday", "received_hour", "deadlines", "rollup_pending", "rolled_branch", "rolled_region", "rolled_month",
-	"updated_at",
+	"received_weekday", "received_hour", "deadlines", "updated_at",
 }
 
 // BulkLoad writes whole case records (folded by package report, as the
@@ -43,8 +42,7 @@ func (s *Store) BulkLoad(ctx context.Context, recs []report.CaseRecord, now time
 			p.AnswerDueAt, p.AnswerBreached, p.ResolveDueAt, p.ResolveBreached, p.RegulatoryDueAt, p.RegulatoryBreached,
 			p.Extended, p.NextDueAt, p.NextDueKind, p.Warnings, p.Breaches, p.AckMet, p.AckSettled, p.AnswerMet,
 			p.AnswerSettled, p.ResolveMet, p.ResolveSettled, p.HandlingS, p.HandlingBucket, p.Settled, p.SettledAtBranch,
-			p.ReceivedWeekday, p.ReceivedHour, string(p.Deadlines), false, p.BranchID, p.RegionID, p.ReceivedMonth,
-			now,
+			p.ReceivedWeekday, p.ReceivedHour, string(p.Deadlines), now,
 		}
 	}
 	if _, err := s.Pool.CopyFrom(ctx, pgx.Identifier{"case_facts"}, factColumns, pgx.CopyFromRows(rows)); err != nil {

@@ -64,10 +64,6 @@ type CaseFact struct {
 	NextDueKind         *string
 	Warnings            int32
 	Breaches            int32
-	RollupPending       bool
-	RolledBranch        *string
-	RolledRegion        *string
-	RolledMonth         pgtype.Date
 	UpdatedAt           time.Time
 	AckMet              bool
 	AckSettled          bool
