@@ -343,6 +343,7 @@ func runIntake(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	prof.account(profile, len(l.created), sampleCPU())
 	// The raw rate is measured on the quiet machine, after the pipeline
 	// drained what the load left it.
 	pg, err := measureCommitRate(ctx, s.ep.PostgresURL, c.concurrency, *pgFor)
@@ -433,6 +434,7 @@ func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	prof.account(profile, len(l.created), sampleCPU())
 	cases := tr.all()
 	per, all := effectLatencies(cases)
 	effects := map[string]effectSummary{}

@@ -51,6 +51,9 @@ type profileResult struct {
 	Seconds    float64                   `json:"seconds"`
 	Services   map[string]serviceProfile `json:"services"`
 	Statements []statement               `json:"statements,omitempty"`
+	// CPU is the whole machine's account of the load, from its start until
+	// every effect showed (finish): what one case costs the stack.
+	CPU *cpuAccount `json:"cpu,omitempty"`
 	// StatementsError says why there are no statements (e.g. the server
 	// was started without pg_stat_statements).
 	StatementsError string `json:"statements_error,omitempty"`
@@ -67,6 +70,18 @@ type profiler struct {
 	mu      sync.Mutex
 	errs    []string
 	files   map[string]string
+	cpu0    cpuSample
+	cpu1    cpuSample
+}
+
+// account is the machine's CPU account of the load for cases registered:
+// from the start of the load until the effects settled (until).
+func (p *profiler) account(res *profileResult, cases int, until cpuSample) {
+	if p == nil || res == nil {
+		return
+	}
+	a := accountCPU(p.cpu0, until, cases)
+	res.CPU = &a
 }
 
 func newProfiler(dir string, seconds int, urls map[string]string, pgURL string) (*profiler, error) {
@@ -81,6 +96,7 @@ func newProfiler(dir string, seconds int, urls map[string]string, pgURL string) 
 
 // start resets the statement statistics and begins every CPU profile.
 func (p *profiler) start(ctx context.Context) {
+	p.cpu0 = sampleCPU()
 	if err := p.resetStatements(ctx); err != nil {
 		p.fail("statements", err)
 	}
@@ -147,6 +163,7 @@ func (p *profiler) resetStatements(ctx context.Context) error {
 // Postgres spent most time on since start.
 func (p *profiler) finish(ctx context.Context) profileResult {
 	p.wg.Wait()
+	p.cpu1 = sampleCPU()
 	res := profileResult{Seconds: float64(p.seconds), Services: map[string]serviceProfile{}, Dir: p.dir}
 	for svc, file := range p.files {
 		sp, err := summariseProfile(ctx, file)
