@@ -164,7 +164,12 @@ func Case(cfg Config, i int, loc *time.Location) report.CaseRecord {
 	sat := 5 - int(math.Min(4, math.Abs(r.NormFloat64())*0.9))
 	apply(report.StatusChanged{Action: "recordReturnVisit", Status: "CASE_STATUS_FOLLOWING_UP", At: visit, Satisfaction: sat})
 	closed := visit.Add(time.Duration(1+r.IntN(24)) * time.Hour)
-	if closed.Before(now) && r.IntN(10) < 9 {
+	// Most answered cases close within days; one in ten waits for more
+	// follow-up, which old cases have long since had.
+	if r.IntN(10) == 0 {
+		closed = closed.Add(time.Duration(1+r.IntN(30*24)) * time.Hour)
+	}
+	if closed.Before(now) {
 		apply(report.StatusChanged{Action: "close", Status: report.StatusClosed, At: closed})
 	}
 	return rec
