@@ -58,7 +58,7 @@ func TestPrepare(t *testing.T) {
 		{name: "SMS chosen without a phone is refused", caller: system,
 			edit: func(n *New) { n.Customer.PreferredChannel = "CONTACT_CHANNEL_SMS" }, wantField: "customer.preferredChannel"},
 		{name: "e-mail chosen without an address is refused", caller: system,
-			edit: func(n *New) { n.Customer.PreferredChannel = "CONTACT_CHANNEL_EMAIL"; n.Customer.Phone = "13812345678" },
+			edit:      func(n *New) { n.Customer.PreferredChannel = "CONTACT_CHANNEL_EMAIL"; n.Customer.Phone = "13812345678" },
 			wantField: "customer.preferredChannel"},
 		{name: "the chosen channel is kept with the customer", caller: system,
 			edit: func(n *New) { n.Customer.PreferredChannel = "CONTACT_CHANNEL_SMS"; n.Customer.Phone = "13812345678" },

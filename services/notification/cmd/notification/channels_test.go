@@ -325,8 +325,8 @@ func TestCustomersAreReachedOnTheirChannelAndWhatCannotBeSentIsDeadLetteredAndRe
 	// Bad input is refused naming the field, and changes nothing.
 	for _, tt := range []struct {
 		method, path, token string
-		code               int
-		field              string
+		code                int
+		field               string
 	}{
 		{http.MethodGet, "/v1/notifications", head, http.StatusBadRequest, "status"},
 		{http.MethodGet, "/v1/notifications?status=DELIVERY_STATUS_SENT&pageSize=500", head, http.StatusBadRequest, "pageSize"},
@@ -613,8 +613,8 @@ func TestAChannelConfigurationThatCanNeverSendIsRefusedAtStart(t *testing.T) {
 	good := ChannelConfig{SMTPAddr: "relay:25", SMTPFrom: "a@bank.example", SMTPTLS: "starttls", SMTPAuth: "plain",
 		QuietHours: "21:00-08:00", SendAttemptTimeout: time.Second, SendLease: time.Minute}
 	for name, edit := range map[string]func(*ChannelConfig){
-		"an unknown TLS mode":                  func(c *ChannelConfig) { c.SMTPTLS = "ssl" },
-		"a password without a user":            func(c *ChannelConfig) { c.SMTPPassword = "p" },
+		"an unknown TLS mode":                   func(c *ChannelConfig) { c.SMTPTLS = "ssl" },
+		"a password without a user":             func(c *ChannelConfig) { c.SMTPPassword = "p" },
 		"an SMS gateway that is not a URL":      func(c *ChannelConfig) { c.SMSGatewayURL = "sms-gateway:80" },
 		"an SMS credential without the gateway": func(c *ChannelConfig) { c.SMSGatewayAuth = "Bearer x" },
 		"webhooks that are not JSON":            func(c *ChannelConfig) { c.Webhooks = "bank-a=https://x" },

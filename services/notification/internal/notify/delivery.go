@@ -110,7 +110,7 @@ type Delivery struct {
 	// store keeps one per key. It is empty for messages sent once per case
 	// (the acknowledgment) and the causing event's id for messages sent once
 	// per event (a moved date), so a replayed event never sends twice.
-	DedupKey      string
+	DedupKey string
 	Attempts int
 	// AttemptBase is Attempts when the delivery was last replayed: the
 	// retry budget (MaxAttempts) counts the attempts since.
