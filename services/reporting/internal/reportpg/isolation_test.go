@@ -14,6 +14,7 @@ import (
 	"github.com/counterdesk/counterdesk/services/platform/auth"
 	"github.com/counterdesk/counterdesk/services/platform/pgdb"
 	"github.com/counterdesk/counterdesk/services/platform/testinfra"
+	"github.com/counterdesk/counterdesk/services/reporting/internal/rectifypg/rectifypgtest"
 	"github.com/counterdesk/counterdesk/services/reporting/internal/report"
 	"github.com/counterdesk/counterdesk/services/reporting/internal/reportkafka"
 	"github.com/counterdesk/counterdesk/services/reporting/internal/reportpg"
@@ -28,6 +29,8 @@ func TestReportingDatabaseKeepsBanksApart(t *testing.T) {
 	perBank := map[string]int{"bank-a": 2, "bank-b": 3}
 	cases := map[string][]string{} // tenant → its case ids
 	pool := testinfra.CheckTenantIsolation(t, migrations.FS, func(ctx context.Context, pool *pgxpool.Pool, tenant string) {
+		// The bank's rectification notices, their cases, history and reminders.
+		defer rectifypgtest.Seed(ctx, t, pool, tenant)
 		h, err := reportkafka.NewHandler(&reportpg.Store{Pool: pool}, func() time.Time { return now })
 		if err != nil {
 			t.Fatal(err)
