@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,15 @@ import (
 // Permanent for an event that can never be handled (it goes to the
 // dead-letter topic); any other error is retried with back-off.
 type Handler func(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error
+
+// BatchHandler applies several events, in order, inside tx: to the same
+// effect as Handler applied to each in turn. It takes its row locks in one
+// global order (say, sorted by key), so that batches of different workers
+// wait for each other rather than deadlock. It is an optional fast path
+// for a backlog (one set of statements for many events); any error rolls
+// the batch back and its events are handled one by one with the Handler,
+// which alone decides what is permanent.
+type BatchHandler func(ctx context.Context, tx pgx.Tx, envs []*eventsv1.Envelope) error
 
 // AfterCommit runs after the handler's transaction committed, for effects
 // outside Postgres that can be rebuilt from it (e.g. a Redis queue entry).
@@ -51,11 +61,14 @@ func IsPermanent(err error) bool { var p permanentError; return errors.As(err, &
 // every message before it on its partition, is committed in Postgres (or
 // dead-lettered). See DESIGN.md.
 type Consumer struct {
-	Group       string
-	Topics      []string
-	Brokers     []string
-	Pool        *pgxpool.Pool
-	Handle      Handler
+	Group   string
+	Topics  []string
+	Brokers []string
+	Pool    *pgxpool.Pool
+	Handle  Handler
+	// HandleBatch, when set, applies the events of a batch together (see
+	// MaxBatch); Handle still handles every event on its own.
+	HandleBatch BatchHandler
 	AfterCommit AfterCommit
 	Log         *slog.Logger
 	// DeadLetters receives poison messages; NewWriter(brokers) when nil.
@@ -95,6 +108,11 @@ const laneDepth = 128
 // lock_timeout): a batch that waits longer is rolled back and its messages
 // handled one by one, rather than hold its own locks while it waits.
 const batchLockTimeout = "20ms"
+
+// orderedBatchLockTimeout is batchLockTimeout for a HandleBatch, which
+// takes its locks in one global order: batches then wait for each other (as
+// single events do) rather than deadlock, so they may wait longer.
+const orderedBatchLockTimeout = "2s"
 
 // soloAfterContention is how long a worker handles one message per
 // transaction after a batch of its met lock contention.
@@ -378,43 +396,58 @@ func (s *session) commit(ctx context.Context) {
 	s.met.commits.Add(ctx, 1, metric.WithAttributes(attribute.String("group", s.c.Group), attribute.String("outcome", outcome)))
 }
 
-// work handles l's messages in order until ctx ends: each time, the first
-// waiting message and up to maxBatch-1 more of its partition already queued
-// behind it (a lane may serve several partitions; batches never mix them,
-// so that two batches lock processed_events rows in one order).
+// work handles l's messages in order until ctx ends. A lane may serve
+// several partitions, whose messages arrive interleaved: work keeps what is
+// queued in one list per partition (at most laneDepth messages beyond the
+// queue) and takes turns between partitions, each time up to maxBatch
+// messages of one partition (batches never mix them, so that two batches
+// lock processed_events rows in one order).
 func (s *session) work(ctx context.Context, l *lane) {
-	batch := make([]kafka.Message, 0, s.maxBatch)
-	var next *kafka.Message // taken from the queue, of another partition than the batch
+	pending := map[topicPartition][]kafka.Message{}
+	var turns []topicPartition // partitions with messages pending, in turn
+	held := 0
+	add := func(m kafka.Message) {
+		tp := partitionOf(m)
+		if len(pending[tp]) == 0 {
+			turns = append(turns, tp)
+		}
+		pending[tp] = append(pending[tp], m)
+		held++
+	}
 	for {
-		batch = batch[:0]
-		if next != nil {
-			batch = append(batch, *next)
-			next = nil
-		} else {
+		if held == 0 {
 			select {
 			case <-ctx.Done():
 				return
 			case m := <-l.ch:
-				batch = append(batch, m)
+				add(m)
+			}
+		}
+	drain:
+		for held < laneDepth {
+			select {
+			case m := <-l.ch:
+				add(m)
+			default:
+				break drain
 			}
 		}
 		limit := s.maxBatch
 		if time.Now().Before(l.soloUntil) {
 			limit = 1
 		}
-	more:
-		for len(batch) < limit {
-			select {
-			case m := <-l.ch:
-				if partitionOf(m) != partitionOf(batch[0]) {
-					next = &m
-					break more
-				}
-				batch = append(batch, m)
-			default:
-				break more
-			}
+		tp := turns[0]
+		turns = turns[1:]
+		queued := pending[tp]
+		n := min(limit, len(queued))
+		batch := queued[:n:n]
+		if rest := queued[n:]; len(rest) > 0 {
+			pending[tp] = rest
+			turns = append(turns, tp)
+		} else {
+			delete(pending, tp)
 		}
+		held -= n
 		if ctx.Err() != nil || !s.handle(ctx, l, batch) {
 			return
 		}
@@ -627,8 +660,15 @@ func (c *Consumer) applyBatch(ctx context.Context, run []*delivery) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '`+batchLockTimeout+`'`); err != nil {
+	timeout := batchLockTimeout
+	if c.HandleBatch != nil {
+		timeout = orderedBatchLockTimeout
+	}
+	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '`+timeout+`'`); err != nil {
 		return fmt.Errorf("set lock_timeout: %w", err)
+	}
+	if c.HandleBatch != nil {
+		return c.applyBatchTogether(ctx, tx, run)
 	}
 	for _, d := range run {
 		if d.dup, err = c.recordProcessed(d.ctx, tx, d.env); err != nil {
@@ -639,6 +679,55 @@ func (c *Consumer) applyBatch(ctx context.Context, run []*delivery) error {
 		}
 		if err := c.Handle(d.ctx, tx, d.env); err != nil {
 			return fmt.Errorf("event %s: %w", d.env.GetEventId(), err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// applyBatchTogether is applyBatch with HandleBatch: processed_events
+// takes the whole run in one statement, and the events not seen before go
+// to HandleBatch at once, under a span of their own linked to each event's.
+func (c *Consumer) applyBatchTogether(ctx context.Context, tx pgx.Tx, run []*delivery) error {
+	ids := make([]string, len(run))
+	links := make([]trace.Link, len(run))
+	for i, d := range run {
+		ids[i] = d.env.GetEventId()
+		links[i] = trace.LinkFromContext(d.ctx)
+	}
+	bctx, span := otel.Tracer("counterdesk/eventbus").Start(run[0].ctx, "handle batch", trace.WithLinks(links...),
+		trace.WithAttributes(attribute.String("messaging.consumer.group.name", c.Group), attribute.Int("messaging.batch.message_count", len(run))))
+	defer span.End()
+	rows, err := tx.Query(bctx, `INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::uuid[])
+		ON CONFLICT DO NOTHING RETURNING event_id::text`, c.Group, ids)
+	if err != nil {
+		return fmt.Errorf("record processed events: %w", err)
+	}
+	fresh, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("record processed events: %w", err)
+	}
+	isNew := make(map[string]bool, len(fresh))
+	for _, id := range fresh {
+		isNew[id] = true
+	}
+	envs := make([]*eventsv1.Envelope, 0, len(run))
+	for _, d := range run {
+		// The same event twice in one run: the first applies. Postgres
+		// writes a uuid in lower case.
+		id := strings.ToLower(d.env.GetEventId())
+		d.dup = !isNew[id]
+		if !d.dup {
+			envs = append(envs, d.env)
+			delete(isNew, id)
+		}
+	}
+	if len(envs) > 0 {
+		if err := c.HandleBatch(bctx, tx, envs); err != nil {
+			span.RecordError(err)
+			return fmt.Errorf("batch of %d events: %w", len(envs), err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

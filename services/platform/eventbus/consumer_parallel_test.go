@@ -226,10 +226,12 @@ func TestConsumerAppliesEachCaseInOrderWhilePartitionsRunInParallel(t *testing.T
 		maxBatch    int
 		wantAtMost  int // handlers running at once
 		wantBatches bool
+		together    bool // with a HandleBatch that applies the batch's events in a loop
 	}{
 		{name: "one worker per partition, batched transactions: parallel, each case in order", workers: 0, maxBatch: 0, wantAtMost: 6, wantBatches: true},
 		{name: "two workers for six partitions: at most two at once, each case in order", workers: 2, maxBatch: 0, wantAtMost: 2, wantBatches: true},
 		{name: "one transaction per message: parallel, each case in order", workers: 0, maxBatch: 1, wantAtMost: 6},
+		{name: "a batch handler: each batch's events in one call, each case in order", workers: 0, maxBatch: 0, wantAtMost: 6, wantBatches: true, together: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -265,6 +267,23 @@ func TestConsumerAppliesEachCaseInOrderWhilePartitionsRunInParallel(t *testing.T
 			)
 			c := b.consumer(b.group, h)
 			c.Workers, c.MaxBatch = tt.workers, tt.maxBatch
+			var batchCalls, largest atomic.Int64
+			if tt.together {
+				c.HandleBatch = func(ctx context.Context, tx pgx.Tx, envs []*eventsv1.Envelope) error {
+					batchCalls.Add(1)
+					for n := int64(len(envs)); n > largest.Load(); {
+						if largest.CompareAndSwap(largest.Load(), n) {
+							break
+						}
+					}
+					for _, env := range envs {
+						if err := h(ctx, tx, env); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+			}
 			c.AfterCommit = func(ctx context.Context, env *eventsv1.Envelope) error {
 				var n int
 				if err := b.pool.QueryRow(ctx, `SELECT count(*) FROM ledger WHERE event_id = $1`, env.GetEventId()).Scan(&n); err != nil {
@@ -306,6 +325,9 @@ func TestConsumerAppliesEachCaseInOrderWhilePartitionsRunInParallel(t *testing.T
 				t.Errorf("no message was handled in a batch, though a backlog waited")
 			} else if !tt.wantBatches && n > 0 {
 				t.Errorf("%d messages handled in batches with MaxBatch 1", n)
+			}
+			if tt.together && (batchCalls.Load() == 0 || largest.Load() < 2) {
+				t.Errorf("HandleBatch called %d times, largest batch %d: want batches of several events", batchCalls.Load(), largest.Load())
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -464,6 +486,19 @@ func TestConsumerCommitsOffsetsInBatches(t *testing.T) {
 
 func TestConsumerDeadLettersAPoisonMessageInsideABatchAlone(t *testing.T) {
 	t.Parallel()
+	for _, together := range []bool{false, true} {
+		name := "one statement set per event"
+		if together {
+			name = "a batch handler"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testPoisonInsideABatch(t, together)
+		})
+	}
+}
+
+func testPoisonInsideABatch(t *testing.T, together bool) {
 	b := newBus(t)
 	b.createLedger(t)
 	errUnknownBranch := errors.New("branch b9 does not exist")
@@ -471,7 +506,7 @@ func TestConsumerDeadLettersAPoisonMessageInsideABatchAlone(t *testing.T) {
 	gate, reached := make(chan struct{}), make(chan struct{}, 1)
 	caseID := uuid.NewString()
 	gateEnv := envelope(caseID)
-	b.run(t, b.group, func(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {
+	h := func(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {
 		if env.GetEventId() == gateEnv.GetEventId() {
 			select {
 			case reached <- struct{}{}:
@@ -490,7 +525,19 @@ func TestConsumerDeadLettersAPoisonMessageInsideABatchAlone(t *testing.T) {
 			return fmt.Errorf("route case: %w", eventbus.Permanent(errUnknownBranch))
 		}
 		return nil
-	})
+	}
+	c := b.consumer(b.group, h)
+	if together {
+		c.HandleBatch = func(ctx context.Context, tx pgx.Tx, envs []*eventsv1.Envelope) error {
+			for _, env := range envs {
+				if err := h(ctx, tx, env); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	b.start(t, c)
 	b.publishEnv(t, gateEnv)
 	select {
 	case <-reached:

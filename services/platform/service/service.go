@@ -123,8 +123,14 @@ func (b *Base) Go(name string, run func(context.Context) error) {
 // transaction (KAFKA_CONSUMER_BATCH), offsets committed every
 // KAFKA_COMMIT_INTERVAL.
 func (b *Base) Consume(group string, topics []string, h eventbus.Handler, after eventbus.AfterCommit) {
+	b.ConsumeBatches(group, topics, h, nil, after)
+}
+
+// ConsumeBatches is Consume with a batch handler (eventbus.Consumer's
+// HandleBatch; nil: none) applying each batch's events together.
+func (b *Base) ConsumeBatches(group string, topics []string, h eventbus.Handler, hb eventbus.BatchHandler, after eventbus.AfterCommit) {
 	c := &eventbus.Consumer{Group: group, Topics: topics, Brokers: b.Cfg.KafkaBrokers, Pool: b.Pool,
-		Handle: h, AfterCommit: after, Log: b.Log, DeadLetters: b.Writer,
+		Handle: h, HandleBatch: hb, AfterCommit: after, Log: b.Log, DeadLetters: b.Writer,
 		Workers: b.Cfg.KafkaConsumerWorkers, MaxBatch: b.Cfg.KafkaConsumerBatch, CommitInterval: b.Cfg.KafkaCommitInterval}
 	b.Go("consumer "+group, c.Run)
 }
