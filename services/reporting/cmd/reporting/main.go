@@ -128,7 +128,7 @@ func run(ctx context.Context, now service.Clock) error {
 	if err != nil {
 		return err
 	}
-	b.Consume(reportkafka.Group, reportkafka.Topics, h.Handle, h.AfterCommit)
+	b.ConsumeBatches(reportkafka.Group, reportkafka.Topics, h.Handle, h.HandleBatch, h.AfterCommit)
 
 	return b.Run(ctx)
 }

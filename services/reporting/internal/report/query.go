@@ -68,6 +68,14 @@ type Page struct {
 // ErrBadPageToken is a page token this filter did not issue.
 var ErrBadPageToken = &FieldError{Field: "page_token", Description: "not a token of this list and filter"}
 
+// Item is one event's fact about a case, with its line of the case's
+// history (History.EventID empty: none), for a batch of them.
+type Item struct {
+	Tenant, CaseID string
+	Fact           Fact
+	History        HistoryEntry
+}
+
 // HistoryEntry is one event recorded about a case, without personal data.
 type HistoryEntry struct {
 	EventID  string

@@ -54,7 +54,7 @@ func TestEventsFromKafkaReachTheSummaryOnceEach(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	writer := eventbus.NewWriter(brokers)
 	consumer := &eventbus.Consumer{Group: testinfra.NewTopicName(t, reportkafka.Group), Topics: topics, Brokers: brokers,
-		Pool: pool, Handle: h.Handle, AfterCommit: h.AfterCommit, Log: log, DeadLetters: writer}
+		Pool: pool, Handle: h.Handle, HandleBatch: h.HandleBatch, AfterCommit: h.AfterCommit, Log: log, DeadLetters: writer}
 	stopped := make(chan error, 1)
 	go func() { stopped <- consumer.Run(ctx) }()
 	t.Cleanup(func() {

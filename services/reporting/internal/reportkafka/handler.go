@@ -34,9 +34,11 @@ var Topics = []string{
 	eventbus.TopicNotificationEvents,
 }
 
-// Recorder stores one fact about a case inside the consumer's transaction.
+// Recorder stores facts about cases inside the consumer's transaction: one
+// (Record) or several in order (RecordBatch, to the same effect).
 type Recorder interface {
 	Record(ctx context.Context, tx pgx.Tx, tenant, caseID string, fact report.Fact, h report.HistoryEntry, now time.Time) error
+	RecordBatch(ctx context.Context, tx pgx.Tx, items []report.Item, now time.Time) error
 }
 
 // Handler applies events to the read model.
@@ -73,6 +75,30 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 	}
 	if err != nil {
 		return fmt.Errorf("record %s event %s: %w", env.GetType(), env.GetEventId(), err)
+	}
+	return nil
+}
+
+// HandleBatch is an eventbus.BatchHandler: the events reports use, recorded
+// together. Any event Handle would reject fails the batch, and the consumer
+// then hands each event to Handle on its own.
+func (h *Handler) HandleBatch(ctx context.Context, tx pgx.Tx, envs []*eventsv1.Envelope) error {
+	items := make([]report.Item, 0, len(envs))
+	for _, env := range envs {
+		fact, ok := FactFrom(env)
+		if !ok {
+			continue
+		}
+		if env.GetTenantId() == "" || env.GetCaseId() == "" {
+			return eventbus.Permanent(fmt.Errorf("%s event %s has no tenant or case id", env.GetType(), env.GetEventId()))
+		}
+		items = append(items, report.Item{Tenant: env.GetTenantId(), CaseID: env.GetCaseId(), Fact: fact, History: HistoryOf(env)})
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	if err := h.store.RecordBatch(ctx, tx, items, h.now()); err != nil {
+		return fmt.Errorf("record %d events: %w", len(items), err)
 	}
 	return nil
 }

@@ -99,6 +99,11 @@ func (r *recorder) Record(context.Context, pgx.Tx, string, string, report.Fact, 
 	return r.err
 }
 
+func (r *recorder) RecordBatch(_ context.Context, _ pgx.Tx, items []report.Item, _ time.Time) error {
+	r.calls += len(items)
+	return r.err
+}
+
 func TestHandleSendsUnusableEventsToTheDeadLetterTopic(t *testing.T) {
 	now := func() time.Time { return t0 }
 	t.Run("an event without a case id", func(t *testing.T) {

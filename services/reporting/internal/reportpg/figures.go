@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,43 +29,67 @@ var (
 	lastMonth  = time.Date(9999, 12, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// planFor decides whether q can be answered from the rollups: a window of
-// whole months in the reporting zone (or none) and at most one dimension.
-func (s *Store) planFor(q report.Query) plan {
+type dimVal struct{ dim, val string }
+
+// filters lists the dimensions q filters on, with their values.
+func filters(q report.Query) []dimVal {
+	var out []dimVal
+	for _, d := range []dimVal{{"category", q.Category}, {"channel", q.Channel}, {"severity", q.Severity}, {"customer_tier", q.Tier}} {
+		if d.val != "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// window turns q's period into rollup months: whole months in the
+// reporting zone (or no bound); ok false when a bound falls inside a month.
+func (s *Store) window(q report.Query) (from, to time.Time, ok bool) {
 	loc := s.zone()
-	p := plan{fromMonth: firstMonth, toMon: lastMonth}
+	from, to = firstMonth, lastMonth
 	for _, b := range []struct {
 		t   time.Time
 		set *time.Time
-	}{{q.From, &p.fromMonth}, {q.To, &p.toMon}} {
+	}{{q.From, &from}, {q.To, &to}} {
 		if b.t.IsZero() {
 			continue
 		}
 		m := report.LocalMonth(b.t, loc)
 		if !time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, loc).Equal(b.t) {
-			return plan{}
+			return time.Time{}, time.Time{}, false
 		}
 		*b.set = m
 	}
-	n := 0
-	for _, d := range []struct{ dim, val string }{{"category", q.Category}, {"channel", q.Channel}, {"severity", q.Severity}, {"customer_tier", q.Tier}} {
-		if d.val != "" {
-			n++
-			p.dim, p.val = d.dim, &d.val
-		}
-	}
-	if n > 1 {
-		return plan{}
-	}
+	return from, to, true
+}
+
+// levelFor picks the rollup rows of q's scope: a branch (B), a region (R)
+// or the whole bank (T).
+func levelFor(q report.Query) (level string, scope, region *string) {
 	switch {
 	case q.Branch != "":
-		p.level, p.scope, p.region = "B", &q.Branch, null(q.Region)
+		return "B", &q.Branch, null(q.Region)
 	case q.Region != "":
-		p.level, p.scope = "R", &q.Region
+		return "R", &q.Region, nil
 	default:
-		p.level, p.scope = "T", new("")
+		return "T", new(""), nil
 	}
-	p.ok = true
+}
+
+// planFor decides whether q can be answered from the rollups of all its
+// cases or of one dimension's value: a window of whole months in the
+// reporting zone (or none) and at most one dimension.
+func (s *Store) planFor(q report.Query) plan {
+	from, to, ok := s.window(q)
+	fs := filters(q)
+	if !ok || len(fs) > 1 {
+		return plan{}
+	}
+	p := plan{ok: true, fromMonth: from, toMon: to}
+	p.level, p.scope, p.region = levelFor(q)
+	if len(fs) == 1 {
+		p.dim, p.val = fs[0].dim, &fs[0].val
+	}
 	return p
 }
 
@@ -74,7 +99,7 @@ func (s *Store) factFilter(q report.Query) reportdb.FactMeasuresParams {
 		FromAt: nullTime(q.From), ToAt: nullTime(q.To)}
 }
 
-// Measures sums q's measures by g, from the rollups when planFor allows.
+// Measures sums q's measures by g, from the rollups when rollupGroup allows.
 func (s *Store) Measures(ctx context.Context, q report.Query, g report.Group) (map[string]report.Measures, map[string]report.Histogram, error) {
 	tx, err := s.readTx(ctx)
 	if err != nil {
@@ -85,40 +110,35 @@ func (s *Store) Measures(ctx context.Context, q report.Query, g report.Group) (m
 	ms, hs := map[string]report.Measures{}, map[string]report.Histogram{}
 	if p, ok := s.rollupGroup(q, g); ok {
 		rows, err := db.RollupMeasures(ctx, reportdb.RollupMeasuresParams{Grp: p.grp, TenantID: q.Tenant, Level: p.level, ScopeID: p.scope,
-			RegionID: p.region, Dim: p.dim, Val: p.val, FromMonth: p.fromMonth, ToMonth: p.toMon})
+			RegionID: p.region, Dim: p.dim, Val: p.val, ValFirst: p.valFirst, ValSecond: p.valSecond, FromMonth: p.fromMonth, ToMonth: p.toMon})
 		if err != nil {
 			return nil, nil, fmt.Errorf("sum rollups: %w", err)
 		}
 		for _, r := range rows {
-			ms[r.Key] = measures(reportdb.FactMeasuresRow(r))
+			ms[p.key(r.Key)] = measures(reportdb.FactMeasuresRow(r))
 		}
-		metric, prefix := "hist", (*string)(nil)
-		if p.histDim != "" {
-			metric = "hist." + p.histDim
-			if p.val != nil {
-				v := *p.val + "|"
-				prefix = &v
-			}
-		}
-		kr, err := db.RollupKeyed(ctx, reportdb.RollupKeyedParams{Grp: p.grp, TenantID: q.Tenant, Level: p.level, ScopeID: p.scope,
-			RegionID: p.region, Metric: metric, KeyPrefix: prefix, FromMonth: p.fromMonth, ToMonth: p.toMon})
+		hr, err := db.RollupHists(ctx, reportdb.RollupHistsParams{Grp: p.grp, TenantID: q.Tenant, Level: p.level, ScopeID: p.scope,
+			RegionID: p.region, Dim: p.dim, Val: p.val, ValFirst: p.valFirst, ValSecond: p.valSecond, FromMonth: p.fromMonth, ToMonth: p.toMon})
 		if err != nil {
-			return nil, nil, fmt.Errorf("sum histogram rollups: %w", err)
+			return nil, nil, fmt.Errorf("read histogram rollups: %w", err)
 		}
-		for _, r := range kr {
-			key, bucket := r.GrpKey, r.Key
-			if p.histDim != "" {
-				val, b, _ := strings.Cut(r.Key, "|")
-				bucket = b
-				if p.grp == "val" {
-					key = val
+		for _, r := range hr {
+			key := p.key(r.Key)
+			for b, n := range r.Hist {
+				if n != 0 {
+					addHist(hs, key, b, int64(n))
 				}
 			}
-			b, err := strconv.Atoi(bucket)
-			if err != nil {
-				return nil, nil, fmt.Errorf("histogram bucket %q: %w", r.Key, err)
+		}
+		for k, h := range hs {
+			for b, n := range h {
+				if n == 0 {
+					delete(h, b)
+				}
 			}
-			addHist(hs, key, b, r.N)
+			if len(h) == 0 {
+				delete(hs, k)
+			}
 		}
 		return ms, hs, nil
 	}
@@ -155,19 +175,37 @@ func addHist(hs map[string]report.Histogram, key string, b int, n int64) {
 
 type groupPlan struct {
 	plan
-	grp     string // scope, val, month or ""
-	histDim string // the hist.<dim> metric to read, or "" for hist
+	grp                 string  // scope, val, month or ""
+	valFirst, valSecond *string // a pair's category, its other value
+	part                int     // grouped by a pair's first (1) or second (2) value
 }
 
-// rollupGroup extends planFor with the grouping: by region and branch read
-// the R and B rows, by a dimension the rows of that dimension (when the
-// filter names no other), by month the month.
+// key is a result row's key as the caller groups: a pair's value split
+// when grouping by one of its two dimensions.
+func (p groupPlan) key(k string) string {
+	if p.part == 0 {
+		return k
+	}
+	first, second, _ := strings.Cut(k, "|")
+	if p.part == 1 {
+		return first
+	}
+	return second
+}
+
+// rollupGroup decides whether q grouped by g is read from the rollups: a
+// window of whole months (or none) and the rows of its scope (the R and B
+// rows when grouping by region or branch, the month when by month) by at
+// most one dimension — or, at region and bank level, by category together
+// with one other dimension. Otherwise case_facts answer.
 func (s *Store) rollupGroup(q report.Query, g report.Group) (groupPlan, bool) {
-	p := s.planFor(q)
-	if !p.ok {
+	from, to, ok := s.window(q)
+	if !ok {
 		return groupPlan{}, false
 	}
-	gp := groupPlan{plan: p, histDim: p.dim}
+	gp := groupPlan{plan: plan{ok: true, fromMonth: from, toMon: to}}
+	gp.level, gp.scope, gp.region = levelFor(q)
+	groupDim := ""
 	switch g {
 	case report.GroupNone:
 	case report.GroupMonth:
@@ -182,10 +220,52 @@ func (s *Store) rollupGroup(q report.Query, g report.Group) (groupPlan, bool) {
 		gp.level, gp.grp = "B", "scope"
 		gp.scope, gp.region = null(q.Branch), null(q.Region)
 	case report.GroupCategory, report.GroupChannel, report.GroupSeverity, report.GroupTier:
-		if p.dim != "" && p.dim != string(g) {
+		groupDim, gp.grp = string(g), "val"
+	default:
+		return groupPlan{}, false
+	}
+	vals := map[string]string{}
+	dims := []string{}
+	for _, f := range filters(q) {
+		vals[f.dim] = f.val
+		dims = append(dims, f.dim)
+	}
+	if groupDim != "" && !slices.Contains(dims, groupDim) {
+		dims = append(dims, groupDim)
+	}
+	switch len(dims) {
+	case 0:
+	case 1:
+		gp.dim = dims[0]
+		if v, ok := vals[gp.dim]; ok {
+			gp.val = &v
+		}
+	case 2:
+		if gp.level == "B" || !slices.Contains(dims, "category") {
 			return groupPlan{}, false
 		}
-		gp.dim, gp.histDim, gp.grp = string(g), string(g), "val"
+		other := dims[0]
+		if other == "category" {
+			other = dims[1]
+		}
+		gp.dim = "category|" + other
+		cat, hasCat := vals["category"]
+		ov, hasOther := vals[other]
+		switch {
+		case hasCat && hasOther:
+			v := cat + "|" + ov
+			gp.val = &v
+		case hasCat:
+			gp.valFirst = &cat
+		case hasOther:
+			gp.valSecond = &ov
+		}
+		switch groupDim {
+		case "category":
+			gp.part = 1
+		case other:
+			gp.part = 2
+		}
 	default:
 		return groupPlan{}, false
 	}
@@ -325,7 +405,7 @@ func (s *Store) Cases(ctx context.Context, q report.Query, cf report.CaseFilter,
 	out, next := s.page(rows, size, func(r reportdb.ListCasesRow) time.Time { return tm(r.ReceivedAt) })
 	var total int64
 	// Totals the rollups already hold are read from them.
-	if cf.Status == "" && !cf.BreachedOnly && (!cf.OpenOnly || !cf.RepeatOnly) && s.planFor(q).ok {
+	if cf.Status == "" && !cf.BreachedOnly && (!cf.OpenOnly || !cf.RepeatOnly) && s.rollupable(q) {
 		ms, _, err := s.Measures(ctx, q, report.GroupNone)
 		if err != nil {
 			return nil, "", 0, err
@@ -458,4 +538,10 @@ func (s *Store) readTx(ctx context.Context) (pgx.Tx, error) {
 		return nil, fmt.Errorf("set the plan mode: %w", err)
 	}
 	return tx, nil
+}
+
+// rollupable reports whether q's totals are read from the rollups.
+func (s *Store) rollupable(q report.Query) bool {
+	_, ok := s.rollupGroup(q, report.GroupNone)
+	return ok
 }

@@ -337,14 +337,78 @@ func TestEveryFigureMatchesTheHandCountedDataSet(t *testing.T) {
 			}
 		}
 	})
-	t.Run("two dimensions at once are counted from the case facts", func(t *testing.T) {
-		o, err := srv.GetOverview(ctx, &reportingv1.GetOverviewRequest{Filter: &reportingv1.ReportFilter{
-			Category: casesv1.Category_CATEGORY_SERVICE_ATTITUDE, Channel: casesv1.Channel_CHANNEL_ON_SITE}})
-		if err != nil {
-			t.Fatal(err)
+	t.Run("a category with another dimension: from the rollups at bank and region level, from the case facts by branch", func(t *testing.T) {
+		for _, tt := range []struct {
+			flt      *reportingv1.ReportFilter
+			received int64
+		}{
+			{&reportingv1.ReportFilter{Category: casesv1.Category_CATEGORY_SERVICE_ATTITUDE, Channel: casesv1.Channel_CHANNEL_ON_SITE}, 2},                 // A and E
+			{&reportingv1.ReportFilter{Category: casesv1.Category_CATEGORY_SERVICE_ATTITUDE, Channel: casesv1.Channel_CHANNEL_ON_SITE, BranchId: "b1"}, 1}, // A
+		} {
+			o, err := srv.GetOverview(ctx, &reportingv1.GetOverviewRequest{Filter: tt.flt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.GetFigures().GetReceived() != tt.received || o.GetFigures().GetCompensationFen() != 5000 { // A's
+				t.Errorf("service attitude on site (%v): %v, want %d received", tt.flt, o.GetFigures(), tt.received)
+			}
 		}
-		if o.GetFigures().GetReceived() != 2 || o.GetFigures().GetCompensationFen() != 5000 { // A and E
-			t.Errorf("service attitude on site: %v", o.GetFigures())
+		// Every pair, both ways round, at bank level and in region r1:
+		// the rollups (no window) and the case facts (a window from a
+		// second past a month's start, before any case) count the same.
+		facts := func(f *reportingv1.ReportFilter) *reportingv1.ReportFilter {
+			c := proto.Clone(f).(*reportingv1.ReportFilter)
+			c.From = timestamppb.New(time.Date(2000, 1, 1, 0, 0, 1, 0, shanghai))
+			return c
+		}
+		type pairCase struct {
+			name string
+			d    reportingv1.Dimension
+			flt  *reportingv1.ReportFilter
+		}
+		var pairs []pairCase
+		for _, region := range []string{"", "r1"} {
+			pairs = append(pairs,
+				pairCase{"channels of service attitude", reportingv1.Dimension_DIMENSION_CHANNEL,
+					&reportingv1.ReportFilter{RegionId: region, Category: casesv1.Category_CATEGORY_SERVICE_ATTITUDE}},
+				pairCase{"severities of service attitude", reportingv1.Dimension_DIMENSION_SEVERITY,
+					&reportingv1.ReportFilter{RegionId: region, Category: casesv1.Category_CATEGORY_SERVICE_ATTITUDE}},
+				pairCase{"tiers of fee disputes", reportingv1.Dimension_DIMENSION_CUSTOMER_TIER,
+					&reportingv1.ReportFilter{RegionId: region, Category: casesv1.Category_CATEGORY_FEE_DISPUTE}},
+				pairCase{"categories on site", reportingv1.Dimension_DIMENSION_CATEGORY,
+					&reportingv1.ReportFilter{RegionId: region, Channel: casesv1.Channel_CHANNEL_ON_SITE}},
+				pairCase{"categories of regular customers", reportingv1.Dimension_DIMENSION_CATEGORY,
+					&reportingv1.ReportFilter{RegionId: region, CustomerTier: casesv1.CustomerTier_CUSTOMER_TIER_REGULAR}},
+				pairCase{"categories of complex cases", reportingv1.Dimension_DIMENSION_CATEGORY,
+					&reportingv1.ReportFilter{RegionId: region, Severity: casesv1.Severity_SEVERITY_COMPLEX}},
+				pairCase{"regions of service attitude on site", reportingv1.Dimension_DIMENSION_REGION,
+					&reportingv1.ReportFilter{RegionId: region, Category: casesv1.Category_CATEGORY_SERVICE_ATTITUDE, Channel: casesv1.Channel_CHANNEL_ON_SITE}},
+			)
+		}
+		for _, tt := range pairs {
+			got, err := srv.GetBreakdown(ctx, &reportingv1.GetBreakdownRequest{Dimension: tt.d, Filter: tt.flt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := srv.GetBreakdown(ctx, &reportingv1.GetBreakdownRequest{Dimension: tt.d, Filter: facts(tt.flt)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.GetRows()) != len(want.GetRows()) || len(want.GetRows()) == 0 {
+				t.Errorf("%s in %q: %d rows from the rollups, %d from the case facts", tt.name, tt.flt.GetRegionId(), len(got.GetRows()), len(want.GetRows()))
+				continue
+			}
+			byKey := map[string]*reportingv1.Figures{}
+			for _, r := range want.GetRows() {
+				byKey[r.GetKey()] = r.GetFigures()
+			}
+			for _, r := range got.GetRows() {
+				if w, ok := byKey[r.GetKey()]; !ok {
+					t.Errorf("%s in %q: row %s only from the rollups", tt.name, tt.flt.GetRegionId(), r.GetKey())
+				} else {
+					sameFigures(t, tt.name+" "+r.GetKey(), r.GetFigures(), w)
+				}
+			}
 		}
 	})
 	t.Run("compliance by deadline kind", func(t *testing.T) {

@@ -60,10 +60,10 @@ func RefreshRollupsIn(ctx context.Context, tx pgx.Tx, limit int) (int, error) {
 	if err := q.StageKeyedDeltas(ctx); err != nil {
 		return 0, fmt.Errorf("count keyed changes: %w", err)
 	}
+	if err := q.ApplyMonthDeltas(ctx); err != nil {
+		return 0, fmt.Errorf("move the rollups: %w", err)
+	}
 	for _, level := range []string{"B", "R", "T"} {
-		if err := q.ApplyMonthDeltas(ctx, level); err != nil {
-			return 0, fmt.Errorf("move %s rollups: %w", level, err)
-		}
 		if err := q.ApplyKeyedDeltas(ctx, level); err != nil {
 			return 0, fmt.Errorf("move %s keyed rollups: %w", level, err)
 		}

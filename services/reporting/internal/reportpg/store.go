@@ -9,10 +9,13 @@
 package reportpg
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/counterdesk/counterdesk/services/reporting/internal/report"
@@ -47,41 +50,100 @@ func (s *Store) zone() *time.Location {
 // row when the case is not known yet, and records h in the case's history
 // (h.EventID empty: no history line). now is stored as the row's updated_at.
 func (s *Store) Record(ctx context.Context, tx pgx.Tx, tenant, caseID string, fact report.Fact, h report.HistoryEntry, now time.Time) error {
-	q := reportdb.New(tx)
-	if err := q.QueueFact(ctx, reportdb.QueueFactParams{TenantID: tenant, CaseID: caseID}); err != nil {
-		return fmt.Errorf("queue case %s for the rollups: %w", caseID, err)
+	return s.RecordBatch(ctx, tx, []report.Item{{Tenant: tenant, CaseID: caseID, Fact: fact, History: h}}, now)
+}
+
+// RecordBatch is Record for several facts, in order, with a few statements
+// for all of them: the cases are queued and locked together (in the order
+// of their ids), each case's facts are folded into its row in turn,
+// and each row is written once.
+func (s *Store) RecordBatch(ctx context.Context, tx pgx.Tx, items []report.Item, now time.Time) error {
+	type key struct{ tenant, caseID string }
+	var keys []key
+	seen := map[key]int{}
+	for _, it := range items {
+		k := key{it.Tenant, it.CaseID}
+		if _, ok := seen[k]; !ok {
+			seen[k] = 0
+			keys = append(keys, k)
+		}
 	}
-	row, err := q.LockFact(ctx, reportdb.LockFactParams{TenantID: tenant, CaseID: caseID, Now: now})
-	if err != nil {
-		return fmt.Errorf("lock read-model row of case %s: %w", caseID, err)
-	}
-	rec, err := fromRow(reportdb.GetFactRow{
-		TenantID: row.TenantID, CaseID: row.CaseID, CaseNumber: row.CaseNumber, RegionID: row.RegionID, BranchID: row.BranchID,
-		Channel: row.Channel, Category: row.Category, Severity: row.Severity, CustomerTier: row.CustomerTier, Status: row.Status,
-		StatusAt: row.StatusAt, TimeZone: row.TimeZone, CustomerNameMasked: row.CustomerNameMasked, CustomerPhoneMasked: row.CustomerPhoneMasked,
-		Repeat: row.Repeat, ReceivedAt: row.ReceivedAt, CreatedAt: row.CreatedAt, AcknowledgedAt: row.AcknowledgedAt,
-		FirstAnsweredAt: row.FirstAnsweredAt, AnsweredAt: row.AnsweredAt, ClosedAt: row.ClosedAt, WithdrawnAt: row.WithdrawnAt,
-		Reopened: row.Reopened, ReviewRequestedAt: row.ReviewRequestedAt, ReturnVisitAt: row.ReturnVisitAt, Satisfaction: row.Satisfaction,
-		RootCause: row.RootCause, CompensationKind: row.CompensationKind, CompensationTier: row.CompensationTier, CompensationFen: row.CompensationFen,
-		OwnerID: row.OwnerID, OwnerLevel: row.OwnerLevel, FirstAssignedAt: row.FirstAssignedAt, LastAssignedAt: row.LastAssignedAt,
-		Assignments: row.Assignments, Handovers: row.Handovers, Escalations: row.Escalations, LeftBranch: row.LeftBranch,
-		Extended: row.Extended, Warnings: row.Warnings, Breaches: row.Breaches, Deadlines: row.Deadlines,
+	// Rows are locked in (tenant, case) order, by every batch alike: two
+	// batches sharing cases wait for each other, never in a circle.
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(strings.Compare(a.tenant, b.tenant), strings.Compare(a.caseID, b.caseID))
 	})
+	tenants, cases := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		seen[k] = i
+		tenants[i], cases[i] = k.tenant, k.caseID
+	}
+	q := reportdb.New(tx)
+	if err := q.QueueFacts(ctx, reportdb.QueueFactsParams{TenantIds: tenants, CaseIds: cases}); err != nil {
+		return fmt.Errorf("queue %d cases for the rollups: %w", len(keys), err)
+	}
+	rows, err := q.LockFacts(ctx, reportdb.LockFactsParams{Now: now, TenantIds: tenants, CaseIds: cases})
 	if err != nil {
-		return err
+		return fmt.Errorf("lock read-model rows of %d cases: %w", len(keys), err)
 	}
-	if err := rec.Apply(fact); err != nil {
-		return err
+	if len(rows) != len(keys) {
+		return fmt.Errorf("lock read-model rows: %d rows for %d cases", len(rows), len(keys))
 	}
-	p := s.toSave(rec, now)
-	p.EventID, p.HistoryAt, p.HistoryType, p.Producer, p.ActorID, p.Summary = h.EventID, h.At, h.Type, h.Producer, h.ActorID, h.Summary
-	if h.EventID == "" {
-		p.HistoryAt = now
+	recs := make([]report.CaseRecord, len(keys))
+	for _, r := range rows {
+		i, ok := seen[key{r.TenantID, r.CaseID}]
+		if !ok {
+			return fmt.Errorf("lock read-model rows: case %s was not asked for", r.CaseID)
+		}
+		if recs[i], err = fromRow(reportdb.GetFactRow{
+			TenantID: r.TenantID, CaseID: r.CaseID, CaseNumber: r.CaseNumber, RegionID: r.RegionID, BranchID: r.BranchID,
+			Channel: r.Channel, Category: r.Category, Severity: r.Severity, CustomerTier: r.CustomerTier, Status: r.Status,
+			StatusAt: r.StatusAt, TimeZone: r.TimeZone, CustomerNameMasked: r.CustomerNameMasked, CustomerPhoneMasked: r.CustomerPhoneMasked,
+			Repeat: r.Repeat, ReceivedAt: r.ReceivedAt, CreatedAt: r.CreatedAt, AcknowledgedAt: r.AcknowledgedAt,
+			FirstAnsweredAt: r.FirstAnsweredAt, AnsweredAt: r.AnsweredAt, ClosedAt: r.ClosedAt, WithdrawnAt: r.WithdrawnAt,
+			Reopened: r.Reopened, ReviewRequestedAt: r.ReviewRequestedAt, ReturnVisitAt: r.ReturnVisitAt, Satisfaction: r.Satisfaction,
+			RootCause: r.RootCause, CompensationKind: r.CompensationKind, CompensationTier: r.CompensationTier, CompensationFen: r.CompensationFen,
+			OwnerID: r.OwnerID, OwnerLevel: r.OwnerLevel, FirstAssignedAt: r.FirstAssignedAt, LastAssignedAt: r.LastAssignedAt,
+			Assignments: r.Assignments, Handovers: r.Handovers, Escalations: r.Escalations, LeftBranch: r.LeftBranch,
+			Extended: r.Extended, Warnings: r.Warnings, Breaches: r.Breaches, Deadlines: r.Deadlines,
+		}); err != nil {
+			return err
+		}
 	}
-	if err := q.SaveFact(ctx, p); err != nil {
-		return fmt.Errorf("save read-model row of case %s: %w", caseID, err)
+	var history []reportdb.AddHistoryParams
+	for _, it := range items {
+		if err := recs[seen[key{it.Tenant, it.CaseID}]].Apply(it.Fact); err != nil {
+			return err
+		}
+		if h := it.History; h.EventID != "" {
+			history = append(history, reportdb.AddHistoryParams{TenantID: it.Tenant, CaseID: it.CaseID, EventID: h.EventID,
+				At: h.At, Type: h.Type, Producer: h.Producer, ActorID: h.ActorID, Summary: h.Summary})
+		}
+	}
+	saves := make([]reportdb.SaveFactParams, len(recs))
+	for i, rec := range recs {
+		saves[i] = s.toSave(rec, now)
+	}
+	if err := execBatch(func(f func(int, error)) { q.SaveFact(ctx, saves).Exec(f) }); err != nil {
+		return fmt.Errorf("save read-model rows: %w", err)
+	}
+	if len(history) > 0 {
+		if err := execBatch(func(f func(int, error)) { q.AddHistory(ctx, history).Exec(f) }); err != nil {
+			return fmt.Errorf("add case history: %w", err)
+		}
 	}
 	return nil
+}
+
+// execBatch runs a sqlc batch and returns its first error.
+func execBatch(run func(func(int, error))) error {
+	var first error
+	run(func(_ int, err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	})
+	return first
 }
 
 // Case returns the read-model record of one case, for tests and admin tools.

@@ -12,6 +12,19 @@ RETURNING tenant_id, case_id, case_number, region_id, branch_id, channel, catego
           owner_id, owner_level, first_assigned_at, last_assigned_at, assignments, handovers, escalations, left_branch,
           extended, warnings, breaches, deadlines;
 
+-- name: LockFacts :many
+-- LockFact for several cases at once (a consumer's batch): @tenant_ids and
+-- @case_ids pair up, each pair once, in the order the rows are locked.
+INSERT INTO case_facts AS f (tenant_id, case_id, updated_at)
+SELECT unnest(@tenant_ids::text[]), unnest(@case_ids::text[]), @now::timestamptz
+ON CONFLICT (tenant_id, case_id) DO UPDATE SET updated_at = f.updated_at
+RETURNING tenant_id, case_id, case_number, region_id, branch_id, channel, category, severity, customer_tier,
+          status, status_at, time_zone, customer_name_masked, customer_phone_masked, repeat, received_at, created_at,
+          acknowledged_at, first_answered_at, answered_at, closed_at, withdrawn_at, reopened, review_requested_at,
+          return_visit_at, satisfaction, root_cause, compensation_kind, compensation_tier, compensation_fen,
+          owner_id, owner_level, first_assigned_at, last_assigned_at, assignments, handovers, escalations, left_branch,
+          extended, warnings, breaches, deadlines;
+
 -- name: GetFact :one
 SELECT tenant_id, case_id, case_number, region_id, branch_id, channel, category, severity, customer_tier,
        status, status_at, time_zone, customer_name_masked, customer_phone_masked, repeat, received_at, created_at,
@@ -31,16 +44,14 @@ WHERE tenant_id = @tenant_id AND case_id = @case_id;
 INSERT INTO rollup_queue (tenant_id, case_id) VALUES (@tenant_id, @case_id)
 ON CONFLICT (tenant_id, case_id) DO UPDATE SET case_id = excluded.case_id;
 
--- name: SaveFact :exec
--- Writes the folded row with what report derives from it, and the event's
--- line of the case history when it has one (@event_id not empty).
-WITH h AS (
-    INSERT INTO case_history (tenant_id, case_id, event_id, at, type, producer, actor_id, summary)
-    SELECT @tenant_id::text, @case_id::text, @event_id::text, @history_at::timestamptz, @history_type::text, @producer::text,
-           @actor_id::text, @summary::text
-    WHERE @event_id::text <> ''
-    ON CONFLICT DO NOTHING
-)
+-- name: QueueFacts :exec
+-- QueueFact for several cases at once, each pair once, in this order.
+INSERT INTO rollup_queue (tenant_id, case_id)
+SELECT unnest(@tenant_ids::text[]), unnest(@case_ids::text[])
+ON CONFLICT (tenant_id, case_id) DO UPDATE SET case_id = excluded.case_id;
+
+-- name: SaveFact :batchexec
+-- Writes the folded row with what report derives from it.
 UPDATE case_facts SET
     case_number = @case_number, region_id = @region_id, branch_id = @branch_id, channel = @channel,
     category = @category, severity = @severity, customer_tier = @customer_tier, status = @status,
@@ -76,3 +87,10 @@ SELECT region_id FROM case_facts
 WHERE tenant_id = @tenant_id AND branch_id = @branch_id AND received_at IS NOT NULL
 ORDER BY received_at DESC
 LIMIT 1;
+
+-- name: AddHistory :batchexec
+-- A line of a case's history (SaveFact writes one itself; a batch that
+-- folds several events of a case into one row adds the others here).
+INSERT INTO case_history (tenant_id, case_id, event_id, at, type, producer, actor_id, summary)
+VALUES (@tenant_id, @case_id, @event_id, @at, @type, @producer, @actor_id, @summary)
+ON CONFLICT DO NOTHING;

@@ -39,15 +39,24 @@ WITH k AS (DELETE FROM rollup_keyed_delta)
 DELETE FROM rollup_src;
 
 -- name: ApplyMonthDeltas :exec
--- Adds the staged changes to the @level rows (B branch, R region, T bank).
-INSERT INTO rollup_month AS r (tenant_id, level, scope_id, region_id, month, dim, val, received, answered, closed, open, withdrawn, ack_met, ack_settled, answer_met, answer_settled, resolve_met, resolve_settled, warnings, breaches, escalations, handovers, handling_n, handling_sum_s, settled, settled_at_branch, repeats, sat_n, sat_sum, sat_1, sat_2, sat_3, sat_4, sat_5, compensated, compensation_fen)
-SELECT s.bank, @level::text, (CASE @level::text WHEN 'B' THEN coalesce(s.branch_id, '') WHEN 'R' THEN coalesce(s.region_id, '') ELSE '' END), (CASE @level::text WHEN 'T' THEN '' ELSE coalesce(s.region_id, '') END), s.received_month,
-       (CASE WHEN GROUPING(s.category) = 0 THEN 'category' WHEN GROUPING(s.channel) = 0 THEN 'channel'
+-- Adds the staged changes to the rows of every level (B branch, R region,
+-- T bank): all cases, each dimension, and at region and bank level the
+-- category with each other dimension; each row with its histogram.
+INSERT INTO rollup_month AS r (tenant_id, level, scope_id, region_id, month, dim, val, hist, received, answered, closed, open, withdrawn, ack_met, ack_settled, answer_met, answer_settled, resolve_met, resolve_settled, warnings, breaches, escalations, handovers, handling_n, handling_sum_s, settled, settled_at_branch, repeats, sat_n, sat_sum, sat_1, sat_2, sat_3, sat_4, sat_5, compensated, compensation_fen)
+SELECT s.bank, l.level, (CASE l.level WHEN 'B' THEN coalesce(s.branch_id, '') WHEN 'R' THEN coalesce(s.region_id, '') ELSE '' END), (CASE l.level WHEN 'T' THEN '' ELSE coalesce(s.region_id, '') END), s.received_month,
+       (CASE WHEN GROUPING(s.category) = 0 AND GROUPING(s.channel) = 0 THEN 'category|channel'
+             WHEN GROUPING(s.category) = 0 AND GROUPING(s.severity) = 0 THEN 'category|severity'
+             WHEN GROUPING(s.category) = 0 AND GROUPING(s.customer_tier) = 0 THEN 'category|customer_tier'
+             WHEN GROUPING(s.category) = 0 THEN 'category' WHEN GROUPING(s.channel) = 0 THEN 'channel'
              WHEN GROUPING(s.severity) = 0 THEN 'severity' WHEN GROUPING(s.customer_tier) = 0 THEN 'customer_tier'
              ELSE '' END)::text,
-       coalesce(CASE WHEN GROUPING(s.category) = 0 THEN s.category WHEN GROUPING(s.channel) = 0 THEN s.channel
+       (CASE WHEN GROUPING(s.category) = 0 AND GROUPING(s.channel) = 0 THEN coalesce(s.category, '') || '|' || coalesce(s.channel, '')
+             WHEN GROUPING(s.category) = 0 AND GROUPING(s.severity) = 0 THEN coalesce(s.category, '') || '|' || coalesce(s.severity, '')
+             WHEN GROUPING(s.category) = 0 AND GROUPING(s.customer_tier) = 0 THEN coalesce(s.category, '') || '|' || coalesce(s.customer_tier, '')
+             ELSE coalesce(CASE WHEN GROUPING(s.category) = 0 THEN s.category WHEN GROUPING(s.channel) = 0 THEN s.channel
                      WHEN GROUPING(s.severity) = 0 THEN s.severity WHEN GROUPING(s.customer_tier) = 0 THEN s.customer_tier
-                END, '')::text,
+                END, '') END)::text,
+       hist_agg(s.handling_bucket::integer, s.sign)::integer[],
        sum(s.sign)::bigint,
        coalesce(sum(s.sign) FILTER (WHERE s.first_answered_at IS NOT NULL), 0)::bigint,
        coalesce(sum(s.sign) FILTER (WHERE s.status = 'CASE_STATUS_CLOSED'), 0)::bigint,
@@ -78,10 +87,14 @@ SELECT s.bank, @level::text, (CASE @level::text WHEN 'B' THEN coalesce(s.branch_
        coalesce(sum(s.sign) FILTER (WHERE s.compensation_kind IS NOT NULL), 0)::bigint,
        coalesce(sum(s.sign * s.compensation_fen) FILTER (WHERE s.compensation_kind IS NOT NULL), 0)::bigint
 FROM rollup_src s
+CROSS JOIN (VALUES ('B'), ('R'), ('T')) AS l(level)
 WHERE s.received_month IS NOT NULL
-GROUP BY s.bank, 3, 4, s.received_month,
-         GROUPING SETS ((), (s.category), (s.channel), (s.severity), (s.customer_tier))
+GROUP BY s.bank, l.level, 3, 4, s.received_month,
+         GROUPING SETS ((), (s.category), (s.channel), (s.severity), (s.customer_tier),
+                        (s.category, s.channel), (s.category, s.severity), (s.category, s.customer_tier))
+HAVING l.level <> 'B' OR GROUPING(s.category) = 1 OR (GROUPING(s.channel) = 1 AND GROUPING(s.severity) = 1 AND GROUPING(s.customer_tier) = 1)
 ON CONFLICT (tenant_id, level, scope_id, dim, val, month) DO UPDATE SET
+    hist = hist_add(r.hist, excluded.hist),
     received = r.received + excluded.received,
     answered = r.answered + excluded.answered,
     closed = r.closed + excluded.closed,
@@ -120,11 +133,6 @@ FROM (
     SELECT s.bank AS tenant_id, coalesce(s.branch_id, '') AS scope_id, coalesce(s.region_id, '') AS region_id, s.received_month AS month, v.metric, v.key, v.n, v.amount
     FROM rollup_src s
     CROSS JOIN LATERAL (VALUES
-        ('hist', s.handling_bucket::text, s.sign, 0::bigint),
-        ('hist.category', s.category || '|' || s.handling_bucket::text, s.sign, 0::bigint),
-        ('hist.channel', s.channel || '|' || s.handling_bucket::text, s.sign, 0::bigint),
-        ('hist.severity', s.severity || '|' || s.handling_bucket::text, s.sign, 0::bigint),
-        ('hist.customer_tier', s.customer_tier || '|' || s.handling_bucket::text, s.sign, 0::bigint),
         ('cause', s.root_cause, s.sign, 0::bigint),
         ('comp', coalesce(s.compensation_tier, '') || '|' || s.compensation_kind, s.sign, s.sign * s.compensation_fen),
         ('heat', s.received_weekday::text || '|' || s.received_hour::text, s.sign, 0::bigint)
@@ -212,9 +220,28 @@ WHERE r.tenant_id = @tenant_id AND r.level = @level
   AND (sqlc.narg(region_id)::text IS NULL OR r.region_id = sqlc.narg(region_id))
   AND r.dim = @dim
   AND (sqlc.narg(val)::text IS NULL OR r.val = sqlc.narg(val))
+  AND (sqlc.narg(val_first)::text IS NULL OR split_part(r.val, '|', 1) = sqlc.narg(val_first))
+  AND (sqlc.narg(val_second)::text IS NULL OR split_part(r.val, '|', 2) = sqlc.narg(val_second))
   AND r.month >= @from_month AND r.month < @to_month
 GROUP BY 1
 HAVING sum(r.received) <> 0;
+
+-- name: RollupHists :many
+-- The histograms of the rows RollupMeasures sums, one per row: the caller
+-- adds them up (a sum of arrays in SQL costs more than the rows).
+SELECT (CASE @grp::text WHEN 'scope' THEN r.scope_id WHEN 'val' THEN r.val
+        WHEN 'month' THEN to_char(r.month, 'YYYY-MM-DD') ELSE '' END)::text AS key,
+       r.hist
+FROM rollup_month r
+WHERE r.tenant_id = @tenant_id AND r.level = @level
+  AND (sqlc.narg(scope_id)::text IS NULL OR r.scope_id = sqlc.narg(scope_id))
+  AND (sqlc.narg(region_id)::text IS NULL OR r.region_id = sqlc.narg(region_id))
+  AND r.dim = @dim
+  AND (sqlc.narg(val)::text IS NULL OR r.val = sqlc.narg(val))
+  AND (sqlc.narg(val_first)::text IS NULL OR split_part(r.val, '|', 1) = sqlc.narg(val_first))
+  AND (sqlc.narg(val_second)::text IS NULL OR split_part(r.val, '|', 2) = sqlc.narg(val_second))
+  AND r.month >= @from_month AND r.month < @to_month
+  AND cardinality(r.hist) > 0;
 
 -- name: RollupKeyed :many
 SELECT (CASE @grp::text WHEN 'scope' THEN r.scope_id WHEN 'month' THEN to_char(r.month, 'YYYY-MM-DD') ELSE '' END)::text AS grp_key,

@@ -308,6 +308,134 @@ func (q *Queries) LockFact(ctx context.Context, arg LockFactParams) (LockFactRow
 	return i, err
 }
 
+const lockFacts = `-- name: LockFacts :many
+INSERT INTO case_facts AS f (tenant_id, case_id, updated_at)
+SELECT unnest($1::text[]), unnest($2::text[]), $3::timestamptz
+ON CONFLICT (tenant_id, case_id) DO UPDATE SET updated_at = f.updated_at
+RETURNING tenant_id, case_id, case_number, region_id, branch_id, channel, category, severity, customer_tier,
+          status, status_at, time_zone, customer_name_masked, customer_phone_masked, repeat, received_at, created_at,
+          acknowledged_at, first_answered_at, answered_at, closed_at, withdrawn_at, reopened, review_requested_at,
+          return_visit_at, satisfaction, root_cause, compensation_kind, compensation_tier, compensation_fen,
+          owner_id, owner_level, first_assigned_at, last_assigned_at, assignments, handovers, escalations, left_branch,
+          extended, warnings, breaches, deadlines
+`
+
+type LockFactsParams struct {
+	TenantIds []string
+	CaseIds   []string
+	Now       time.Time
+}
+
+type LockFactsRow struct {
+	TenantID            string
+	CaseID              string
+	CaseNumber          *string
+	RegionID            *string
+	BranchID            *string
+	Channel             *string
+	Category            *string
+	Severity            *string
+	CustomerTier        *string
+	Status              *string
+	StatusAt            *time.Time
+	TimeZone            *string
+	CustomerNameMasked  *string
+	CustomerPhoneMasked *string
+	Repeat              bool
+	ReceivedAt          *time.Time
+	CreatedAt           *time.Time
+	AcknowledgedAt      *time.Time
+	FirstAnsweredAt     *time.Time
+	AnsweredAt          *time.Time
+	ClosedAt            *time.Time
+	WithdrawnAt         *time.Time
+	Reopened            int32
+	ReviewRequestedAt   *time.Time
+	ReturnVisitAt       *time.Time
+	Satisfaction        *int16
+	RootCause           *string
+	CompensationKind    *string
+	CompensationTier    *string
+	CompensationFen     int64
+	OwnerID             *string
+	OwnerLevel          *string
+	FirstAssignedAt     *time.Time
+	LastAssignedAt      *time.Time
+	Assignments         int32
+	Handovers           int32
+	Escalations         int32
+	LeftBranch          bool
+	Extended            bool
+	Warnings            int32
+	Breaches            int32
+	Deadlines           []byte
+}
+
+// LockFact for several cases at once (a consumer's batch): @tenant_ids and
+// @case_ids pair up, each pair once, in the order the rows are locked.
+func (q *Queries) LockFacts(ctx context.Context, arg LockFactsParams) ([]LockFactsRow, error) {
+	rows, err := q.db.Query(ctx, lockFacts, arg.TenantIds, arg.CaseIds, arg.Now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LockFactsRow{}
+	for rows.Next() {
+		var i LockFactsRow
+		if err := rows.Scan(
+			&i.TenantID,
+			&i.CaseID,
+			&i.CaseNumber,
+			&i.RegionID,
+			&i.BranchID,
+			&i.Channel,
+			&i.Category,
+			&i.Severity,
+			&i.CustomerTier,
+			&i.Status,
+			&i.StatusAt,
+			&i.TimeZone,
+			&i.CustomerNameMasked,
+			&i.CustomerPhoneMasked,
+			&i.Repeat,
+			&i.ReceivedAt,
+			&i.CreatedAt,
+			&i.AcknowledgedAt,
+			&i.FirstAnsweredAt,
+			&i.AnsweredAt,
+			&i.ClosedAt,
+			&i.WithdrawnAt,
+			&i.Reopened,
+			&i.ReviewRequestedAt,
+			&i.ReturnVisitAt,
+			&i.Satisfaction,
+			&i.RootCause,
+			&i.CompensationKind,
+			&i.CompensationTier,
+			&i.CompensationFen,
+			&i.OwnerID,
+			&i.OwnerLevel,
+			&i.FirstAssignedAt,
+			&i.LastAssignedAt,
+			&i.Assignments,
+			&i.Handovers,
+			&i.Escalations,
+			&i.LeftBranch,
+			&i.Extended,
+			&i.Warnings,
+			&i.Breaches,
+			&i.Deadlines,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const queueFact = `-- name: QueueFact :exec
 INSERT INTO rollup_queue (tenant_id, case_id) VALUES ($1, $2)
 ON CONFLICT (tenant_id, case_id) DO UPDATE SET case_id = excluded.case_id
@@ -328,192 +456,19 @@ func (q *Queries) QueueFact(ctx context.Context, arg QueueFactParams) error {
 	return err
 }
 
-const saveFact = `-- name: SaveFact :exec
-WITH h AS (
-    INSERT INTO case_history (tenant_id, case_id, event_id, at, type, producer, actor_id, summary)
-    SELECT $66::text, $67::text, $68::text, $69::timestamptz, $70::text, $71::text,
-           $72::text, $73::text
-    WHERE $68::text <> ''
-    ON CONFLICT DO NOTHING
-)
-UPDATE case_facts SET
-    case_number = $1, region_id = $2, branch_id = $3, channel = $4,
-    category = $5, severity = $6, customer_tier = $7, status = $8,
-    status_at = $9, time_zone = $10, customer_name_masked = $11,
-    customer_phone_masked = $12, repeat = $13, received_at = $14,
-    created_at = $15, received_month = $16, acknowledged_at = $17,
-    first_answered_at = $18, answered_at = $19, closed_at = $20,
-    withdrawn_at = $21, reopened = $22, under_review = $23,
-    review_requested_at = $24, return_visit_at = $25,
-    satisfaction = $26, root_cause = $27, compensation_kind = $28,
-    compensation_tier = $29, compensation_fen = $30, owner_id = $31,
-    owner_level = $32, first_assigned_at = $33, last_assigned_at = $34,
-    assignments = $35, handovers = $36, escalations = $37, left_branch = $38,
-    ack_due_at = $39, ack_breached = $40, answer_due_at = $41,
-    answer_breached = $42, resolve_due_at = $43, resolve_breached = $44,
-    regulatory_due_at = $45, regulatory_breached = $46, extended = $47,
-    next_due_at = $48, next_due_kind = $49, warnings = $50, breaches = $51,
-    ack_met = $52, ack_settled = $53, answer_met = $54, answer_settled = $55,
-    resolve_met = $56, resolve_settled = $57, handling_s = $58,
-    handling_bucket = $59, settled = $60, settled_at_branch = $61,
-    received_weekday = $62, received_hour = $63, deadlines = $64,
-    updated_at = $65
-WHERE case_facts.tenant_id = $66 AND case_facts.case_id = $67
+const queueFacts = `-- name: QueueFacts :exec
+INSERT INTO rollup_queue (tenant_id, case_id)
+SELECT unnest($1::text[]), unnest($2::text[])
+ON CONFLICT (tenant_id, case_id) DO UPDATE SET case_id = excluded.case_id
 `
 
-type SaveFactParams struct {
-	CaseNumber          *string
-	RegionID            *string
-	BranchID            *string
-	Channel             *string
-	Category            *string
-	Severity            *string
-	CustomerTier        *string
-	Status              *string
-	StatusAt            *time.Time
-	TimeZone            *string
-	CustomerNameMasked  *string
-	CustomerPhoneMasked *string
-	Repeat              bool
-	ReceivedAt          *time.Time
-	CreatedAt           *time.Time
-	ReceivedMonth       *time.Time
-	AcknowledgedAt      *time.Time
-	FirstAnsweredAt     *time.Time
-	AnsweredAt          *time.Time
-	ClosedAt            *time.Time
-	WithdrawnAt         *time.Time
-	Reopened            int32
-	UnderReview         bool
-	ReviewRequestedAt   *time.Time
-	ReturnVisitAt       *time.Time
-	Satisfaction        *int16
-	RootCause           *string
-	CompensationKind    *string
-	CompensationTier    *string
-	CompensationFen     int64
-	OwnerID             *string
-	OwnerLevel          *string
-	FirstAssignedAt     *time.Time
-	LastAssignedAt      *time.Time
-	Assignments         int32
-	Handovers           int32
-	Escalations         int32
-	LeftBranch          bool
-	AckDueAt            *time.Time
-	AckBreached         bool
-	AnswerDueAt         *time.Time
-	AnswerBreached      bool
-	ResolveDueAt        *time.Time
-	ResolveBreached     bool
-	RegulatoryDueAt     *time.Time
-	RegulatoryBreached  bool
-	Extended            bool
-	NextDueAt           *time.Time
-	NextDueKind         *string
-	Warnings            int32
-	Breaches            int32
-	AckMet              bool
-	AckSettled          bool
-	AnswerMet           bool
-	AnswerSettled       bool
-	ResolveMet          bool
-	ResolveSettled      bool
-	HandlingS           *float64
-	HandlingBucket      *int16
-	Settled             bool
-	SettledAtBranch     bool
-	ReceivedWeekday     *int16
-	ReceivedHour        *int16
-	Deadlines           []byte
-	Now                 time.Time
-	TenantID            string
-	CaseID              string
-	EventID             string
-	HistoryAt           time.Time
-	HistoryType         string
-	Producer            string
-	ActorID             string
-	Summary             string
+type QueueFactsParams struct {
+	TenantIds []string
+	CaseIds   []string
 }
 
-// Writes the folded row with what report derives from it, and the event's
-// line of the case history when it has one (@event_id not empty).
-func (q *Queries) SaveFact(ctx context.Context, arg SaveFactParams) error {
-	_, err := q.db.Exec(ctx, saveFact,
-		arg.CaseNumber,
-		arg.RegionID,
-		arg.BranchID,
-		arg.Channel,
-		arg.Category,
-		arg.Severity,
-		arg.CustomerTier,
-		arg.Status,
-		arg.StatusAt,
-		arg.TimeZone,
-		arg.CustomerNameMasked,
-		arg.CustomerPhoneMasked,
-		arg.Repeat,
-		arg.ReceivedAt,
-		arg.CreatedAt,
-		arg.ReceivedMonth,
-		arg.AcknowledgedAt,
-		arg.FirstAnsweredAt,
-		arg.AnsweredAt,
-		arg.ClosedAt,
-		arg.WithdrawnAt,
-		arg.Reopened,
-		arg.UnderReview,
-		arg.ReviewRequestedAt,
-		arg.ReturnVisitAt,
-		arg.Satisfaction,
-		arg.RootCause,
-		arg.CompensationKind,
-		arg.CompensationTier,
-		arg.CompensationFen,
-		arg.OwnerID,
-		arg.OwnerLevel,
-		arg.FirstAssignedAt,
-		arg.LastAssignedAt,
-		arg.Assignments,
-		arg.Handovers,
-		arg.Escalations,
-		arg.LeftBranch,
-		arg.AckDueAt,
-		arg.AckBreached,
-		arg.AnswerDueAt,
-		arg.AnswerBreached,
-		arg.ResolveDueAt,
-		arg.ResolveBreached,
-		arg.RegulatoryDueAt,
-		arg.RegulatoryBreached,
-		arg.Extended,
-		arg.NextDueAt,
-		arg.NextDueKind,
-		arg.Warnings,
-		arg.Breaches,
-		arg.AckMet,
-		arg.AckSettled,
-		arg.AnswerMet,
-		arg.AnswerSettled,
-		arg.ResolveMet,
-		arg.ResolveSettled,
-		arg.HandlingS,
-		arg.HandlingBucket,
-		arg.Settled,
-		arg.SettledAtBranch,
-		arg.ReceivedWeekday,
-		arg.ReceivedHour,
-		arg.Deadlines,
-		arg.Now,
-		arg.TenantID,
-		arg.CaseID,
-		arg.EventID,
-		arg.HistoryAt,
-		arg.HistoryType,
-		arg.Producer,
-		arg.ActorID,
-		arg.Summary,
-	)
+// QueueFact for several cases at once, each pair once, in this order.
+func (q *Queries) QueueFacts(ctx context.Context, arg QueueFactsParams) error {
+	_, err := q.db.Exec(ctx, queueFacts, arg.TenantIds, arg.CaseIds)
 	return err
 }

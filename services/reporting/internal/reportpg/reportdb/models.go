@@ -238,6 +238,7 @@ type RollupMonth struct {
 	Sat5            int64
 	Compensated     int64
 	CompensationFen int64
+	Hist            []int32
 }
 
 type RollupQueue struct {

@@ -29,14 +29,21 @@ func (q *Queries) ApplyKeyedDeltas(ctx context.Context, level string) error {
 }
 
 const applyMonthDeltas = `-- name: ApplyMonthDeltas :exec
-INSERT INTO rollup_month AS r (tenant_id, level, scope_id, region_id, month, dim, val, received, answered, closed, open, withdrawn, ack_met, ack_settled, answer_met, answer_settled, resolve_met, resolve_settled, warnings, breaches, escalations, handovers, handling_n, handling_sum_s, settled, settled_at_branch, repeats, sat_n, sat_sum, sat_1, sat_2, sat_3, sat_4, sat_5, compensated, compensation_fen)
-SELECT s.bank, $1::text, (CASE $1::text WHEN 'B' THEN coalesce(s.branch_id, '') WHEN 'R' THEN coalesce(s.region_id, '') ELSE '' END), (CASE $1::text WHEN 'T' THEN '' ELSE coalesce(s.region_id, '') END), s.received_month,
-       (CASE WHEN GROUPING(s.category) = 0 THEN 'category' WHEN GROUPING(s.channel) = 0 THEN 'channel'
+INSERT INTO rollup_month AS r (tenant_id, level, scope_id, region_id, month, dim, val, hist, received, answered, closed, open, withdrawn, ack_met, ack_settled, answer_met, answer_settled, resolve_met, resolve_settled, warnings, breaches, escalations, handovers, handling_n, handling_sum_s, settled, settled_at_branch, repeats, sat_n, sat_sum, sat_1, sat_2, sat_3, sat_4, sat_5, compensated, compensation_fen)
+SELECT s.bank, l.level, (CASE l.level WHEN 'B' THEN coalesce(s.branch_id, '') WHEN 'R' THEN coalesce(s.region_id, '') ELSE '' END), (CASE l.level WHEN 'T' THEN '' ELSE coalesce(s.region_id, '') END), s.received_month,
+       (CASE WHEN GROUPING(s.category) = 0 AND GROUPING(s.channel) = 0 THEN 'category|channel'
+             WHEN GROUPING(s.category) = 0 AND GROUPING(s.severity) = 0 THEN 'category|severity'
+             WHEN GROUPING(s.category) = 0 AND GROUPING(s.customer_tier) = 0 THEN 'category|customer_tier'
+             WHEN GROUPING(s.category) = 0 THEN 'category' WHEN GROUPING(s.channel) = 0 THEN 'channel'
              WHEN GROUPING(s.severity) = 0 THEN 'severity' WHEN GROUPING(s.customer_tier) = 0 THEN 'customer_tier'
              ELSE '' END)::text,
-       coalesce(CASE WHEN GROUPING(s.category) = 0 THEN s.category WHEN GROUPING(s.channel) = 0 THEN s.channel
+       (CASE WHEN GROUPING(s.category) = 0 AND GROUPING(s.channel) = 0 THEN coalesce(s.category, '') || '|' || coalesce(s.channel, '')
+             WHEN GROUPING(s.category) = 0 AND GROUPING(s.severity) = 0 THEN coalesce(s.category, '') || '|' || coalesce(s.severity, '')
+             WHEN GROUPING(s.category) = 0 AND GROUPING(s.customer_tier) = 0 THEN coalesce(s.category, '') || '|' || coalesce(s.customer_tier, '')
+             ELSE coalesce(CASE WHEN GROUPING(s.category) = 0 THEN s.category WHEN GROUPING(s.channel) = 0 THEN s.channel
                      WHEN GROUPING(s.severity) = 0 THEN s.severity WHEN GROUPING(s.customer_tier) = 0 THEN s.customer_tier
-                END, '')::text,
+                END, '') END)::text,
+       hist_agg(s.handling_bucket::integer, s.sign)::integer[],
        sum(s.sign)::bigint,
        coalesce(sum(s.sign) FILTER (WHERE s.first_answered_at IS NOT NULL), 0)::bigint,
        coalesce(sum(s.sign) FILTER (WHERE s.status = 'CASE_STATUS_CLOSED'), 0)::bigint,
@@ -67,10 +74,14 @@ SELECT s.bank, $1::text, (CASE $1::text WHEN 'B' THEN coalesce(s.branch_id, '') 
        coalesce(sum(s.sign) FILTER (WHERE s.compensation_kind IS NOT NULL), 0)::bigint,
        coalesce(sum(s.sign * s.compensation_fen) FILTER (WHERE s.compensation_kind IS NOT NULL), 0)::bigint
 FROM rollup_src s
+CROSS JOIN (VALUES ('B'), ('R'), ('T')) AS l(level)
 WHERE s.received_month IS NOT NULL
-GROUP BY s.bank, 3, 4, s.received_month,
-         GROUPING SETS ((), (s.category), (s.channel), (s.severity), (s.customer_tier))
+GROUP BY s.bank, l.level, 3, 4, s.received_month,
+         GROUPING SETS ((), (s.category), (s.channel), (s.severity), (s.customer_tier),
+                        (s.category, s.channel), (s.category, s.severity), (s.category, s.customer_tier))
+HAVING l.level <> 'B' OR GROUPING(s.category) = 1 OR (GROUPING(s.channel) = 1 AND GROUPING(s.severity) = 1 AND GROUPING(s.customer_tier) = 1)
 ON CONFLICT (tenant_id, level, scope_id, dim, val, month) DO UPDATE SET
+    hist = hist_add(r.hist, excluded.hist),
     received = r.received + excluded.received,
     answered = r.answered + excluded.answered,
     closed = r.closed + excluded.closed,
@@ -102,9 +113,11 @@ ON CONFLICT (tenant_id, level, scope_id, dim, val, month) DO UPDATE SET
     compensation_fen = r.compensation_fen + excluded.compensation_fen
 `
 
-// Adds the staged changes to the @level rows (B branch, R region, T bank).
-func (q *Queries) ApplyMonthDeltas(ctx context.Context, level string) error {
-	_, err := q.db.Exec(ctx, applyMonthDeltas, level)
+// Adds the staged changes to the rows of every level (B branch, R region,
+// T bank): all cases, each dimension, and at region and bank level the
+// category with each other dimension; each row with its histogram.
+func (q *Queries) ApplyMonthDeltas(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, applyMonthDeltas)
 	return err
 }
 
@@ -588,6 +601,75 @@ func (q *Queries) ResetTenantRollups(ctx context.Context, tenantID string) error
 	return err
 }
 
+const rollupHists = `-- name: RollupHists :many
+SELECT (CASE $1::text WHEN 'scope' THEN r.scope_id WHEN 'val' THEN r.val
+        WHEN 'month' THEN to_char(r.month, 'YYYY-MM-DD') ELSE '' END)::text AS key,
+       r.hist
+FROM rollup_month r
+WHERE r.tenant_id = $2 AND r.level = $3
+  AND ($4::text IS NULL OR r.scope_id = $4)
+  AND ($5::text IS NULL OR r.region_id = $5)
+  AND r.dim = $6
+  AND ($7::text IS NULL OR r.val = $7)
+  AND ($8::text IS NULL OR split_part(r.val, '|', 1) = $8)
+  AND ($9::text IS NULL OR split_part(r.val, '|', 2) = $9)
+  AND r.month >= $10 AND r.month < $11
+  AND cardinality(r.hist) > 0
+`
+
+type RollupHistsParams struct {
+	Grp       string
+	TenantID  string
+	Level     string
+	ScopeID   *string
+	RegionID  *string
+	Dim       string
+	Val       *string
+	ValFirst  *string
+	ValSecond *string
+	FromMonth time.Time
+	ToMonth   time.Time
+}
+
+type RollupHistsRow struct {
+	Key  string
+	Hist []int32
+}
+
+// The histograms of the rows RollupMeasures sums, one per row: the caller
+// adds them up (a sum of arrays in SQL costs more than the rows).
+func (q *Queries) RollupHists(ctx context.Context, arg RollupHistsParams) ([]RollupHistsRow, error) {
+	rows, err := q.db.Query(ctx, rollupHists,
+		arg.Grp,
+		arg.TenantID,
+		arg.Level,
+		arg.ScopeID,
+		arg.RegionID,
+		arg.Dim,
+		arg.Val,
+		arg.ValFirst,
+		arg.ValSecond,
+		arg.FromMonth,
+		arg.ToMonth,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RollupHistsRow{}
+	for rows.Next() {
+		var i RollupHistsRow
+		if err := rows.Scan(&i.Key, &i.Hist); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const rollupKeyed = `-- name: RollupKeyed :many
 SELECT (CASE $1::text WHEN 'scope' THEN r.scope_id WHEN 'month' THEN to_char(r.month, 'YYYY-MM-DD') ELSE '' END)::text AS grp_key,
        r.key, sum(r.n)::bigint AS n, sum(r.amount)::bigint AS amount
@@ -694,7 +776,9 @@ WHERE r.tenant_id = $2 AND r.level = $3
   AND ($5::text IS NULL OR r.region_id = $5)
   AND r.dim = $6
   AND ($7::text IS NULL OR r.val = $7)
-  AND r.month >= $8 AND r.month < $9
+  AND ($8::text IS NULL OR split_part(r.val, '|', 1) = $8)
+  AND ($9::text IS NULL OR split_part(r.val, '|', 2) = $9)
+  AND r.month >= $10 AND r.month < $11
 GROUP BY 1
 HAVING sum(r.received) <> 0
 `
@@ -707,6 +791,8 @@ type RollupMeasuresParams struct {
 	RegionID  *string
 	Dim       string
 	Val       *string
+	ValFirst  *string
+	ValSecond *string
 	FromMonth time.Time
 	ToMonth   time.Time
 }
@@ -753,6 +839,8 @@ func (q *Queries) RollupMeasures(ctx context.Context, arg RollupMeasuresParams) 
 		arg.RegionID,
 		arg.Dim,
 		arg.Val,
+		arg.ValFirst,
+		arg.ValSecond,
 		arg.FromMonth,
 		arg.ToMonth,
 	)
@@ -851,11 +939,6 @@ FROM (
     SELECT s.bank AS tenant_id, coalesce(s.branch_id, '') AS scope_id, coalesce(s.region_id, '') AS region_id, s.received_month AS month, v.metric, v.key, v.n, v.amount
     FROM rollup_src s
     CROSS JOIN LATERAL (VALUES
-        ('hist', s.handling_bucket::text, s.sign, 0::bigint),
-        ('hist.category', s.category || '|' || s.handling_bucket::text, s.sign, 0::bigint),
-        ('hist.channel', s.channel || '|' || s.handling_bucket::text, s.sign, 0::bigint),
-        ('hist.severity', s.severity || '|' || s.handling_bucket::text, s.sign, 0::bigint),
-        ('hist.customer_tier', s.customer_tier || '|' || s.handling_bucket::text, s.sign, 0::bigint),
         ('cause', s.root_cause, s.sign, 0::bigint),
         ('comp', coalesce(s.compensation_tier, '') || '|' || s.compensation_kind, s.sign, s.sign * s.compensation_fen),
         ('heat', s.received_weekday::text || '|' || s.received_hour::text, s.sign, 0::bigint)
