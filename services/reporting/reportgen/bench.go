@@ -115,6 +115,22 @@ func Bench(ctx context.Context, store *reportpg.Store, cfg Config, rounds int, n
 				_, err := srv.GetBreakdown(c, &reportingv1.GetBreakdownRequest{Dimension: reportingv1.Dimension_DIMENSION_CHANNEL, Filter: f})
 				return err
 			}},
+			{"GetBreakdown(branch, one category)", false, func() error {
+				f := &reportingv1.ReportFilter{From: flt.GetFrom(), To: flt.GetTo(), Category: casesv1.Category_CATEGORY_SERVICE_ATTITUDE}
+				_, err := srv.GetBreakdown(c, &reportingv1.GetBreakdownRequest{Dimension: reportingv1.Dimension_DIMENSION_BRANCH, Filter: f})
+				return err
+			}},
+			{"GetBreakdown(category, one tier)", false, func() error {
+				f := &reportingv1.ReportFilter{From: flt.GetFrom(), To: flt.GetTo(), CustomerTier: casesv1.CustomerTier_CUSTOMER_TIER_PRIVATE}
+				_, err := srv.GetBreakdown(c, &reportingv1.GetBreakdownRequest{Dimension: reportingv1.Dimension_DIMENSION_CATEGORY, Filter: f})
+				return err
+			}},
+			{"GetOverview(category and channel)", false, func() error {
+				f := &reportingv1.ReportFilter{From: flt.GetFrom(), To: flt.GetTo(), Category: casesv1.Category_CATEGORY_FEE_DISPUTE,
+					Channel: casesv1.Channel_CHANNEL_ON_SITE}
+				_, err := srv.GetOverview(c, &reportingv1.GetOverviewRequest{Filter: f})
+				return err
+			}},
 			{"GetCompliance", true, func() error {
 				_, err := srv.GetCompliance(c, &reportingv1.GetComplianceRequest{Filter: flt})
 				return err
