@@ -47,7 +47,8 @@
   const locale = () => (state.lang === "en" ? "en-GB" : "zh-CN");
   const num = (n) => (n === undefined || n === null ? "0" : Number(n).toLocaleString(locale()));
   const pct = (r) => (Number(r || 0) * 100).toFixed(1) + "%";
-  const hours = (s) => (Number(s || 0) / 3600).toFixed(1) + " " + t("unit.hours");
+  // No handled case has no handling time (a real one is at least a second): a dash, not "0.0 h".
+  const hours = (s) => (s ? (Number(s) / 3600).toFixed(1) + " " + t("unit.hours") : "—");
   const yuan = (fen) => (Number(fen || 0) / 100).toLocaleString(locale(), { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   function when(ts) {
     if (!ts) return "";
@@ -271,7 +272,7 @@
       kpi("handling", f.handlingSecondsMean || 0, hours(f.handlingSecondsMean), "P90 " + hours(f.handlingSecondsP90)),
       kpi("handovers", f.handoversPerCase || 0, Number(f.handoversPerCase || 0).toFixed(2)),
       kpi("branchRate", f.settledAtBranchRate || 0, pct(f.settledAtBranchRate)),
-      kpi("satisfaction", f.satisfactionMean || 0, Number(f.satisfactionMean || 0).toFixed(2), num(f.satisfactionCount) + " " + t("unit.cases")),
+      kpi("satisfaction", f.satisfactionMean || 0, f.satisfactionCount ? Number(f.satisfactionMean).toFixed(2) : "—", num(f.satisfactionCount) + " " + t("unit.cases")),
       kpi("repeats", f.repeats || 0), kpi("compensation", f.compensationFen || 0, yuan(f.compensationFen), t("unit.yuan")));
     const cCat = h("div", { class: "chart", "data-testid": "chart-category" });
     const cChan = h("div", { class: "chart", "data-testid": "chart-channel" });
