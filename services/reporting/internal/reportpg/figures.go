@@ -175,7 +175,7 @@ func addHist(hs map[string]report.Histogram, key string, b int, n int64) {
 
 type groupPlan struct {
 	plan
-	grp                 string  // scope, val, month or ""
+	grp                 string  // scope, val, region (a branch's), month or ""
 	valFirst, valSecond *string // a pair's category, its other value
 	part                int     // grouped by a pair's first (1) or second (2) value
 }
@@ -212,7 +212,9 @@ func (s *Store) rollupGroup(q report.Query, g report.Group) (groupPlan, bool) {
 		gp.grp = "month"
 	case report.GroupRegion:
 		if q.Branch != "" {
-			return groupPlan{}, false
+			// One branch is in one region: its own rows, keyed by it.
+			gp.grp = "region"
+			break
 		}
 		gp.level, gp.grp = "R", "scope"
 		gp.scope, gp.region = null(q.Region), nil

@@ -385,6 +385,7 @@ func TestEveryFigureMatchesTheHandCountedDataSet(t *testing.T) {
 					&reportingv1.ReportFilter{RegionId: region, Category: casesv1.Category_CATEGORY_SERVICE_ATTITUDE, Channel: casesv1.Channel_CHANNEL_ON_SITE}},
 			)
 		}
+		pairs = append(pairs, pairCase{"the region of branch b1", reportingv1.Dimension_DIMENSION_REGION, &reportingv1.ReportFilter{BranchId: "b1"}})
 		for _, tt := range pairs {
 			got, err := srv.GetBreakdown(ctx, &reportingv1.GetBreakdownRequest{Dimension: tt.d, Filter: tt.flt})
 			if err != nil {

@@ -34,6 +34,7 @@ func TestRollupGroupReadsPairsOfACategoryAboveBranchLevel(t *testing.T) {
 		{name: "a tier's categories in a region", q: report.Query{Scope: report.Scope{Region: "r1"}, Tier: "G"}, g: report.GroupCategory, ok: true, level: "R", dim: "category|customer_tier", second: "G", part: 1, wantGroup: "val"},
 		{name: "a category and a severity by region", q: report.Query{Category: "C", Severity: "S"}, g: report.GroupRegion, ok: true, level: "R", dim: "category|severity", val: "C|S", wantGroup: "scope"},
 		{name: "a category and a channel in whole months", q: report.Query{Category: "C", Channel: "X", From: march, To: march.AddDate(0, 1, 0)}, g: report.GroupNone, ok: true, level: "T", dim: "category|channel", val: "C|X"},
+		{name: "one branch by region: its own rows", q: report.Query{Scope: report.Scope{Branch: "b1"}}, g: report.GroupRegion, ok: true, level: "B", wantGroup: "region"},
 		{name: "a pair by branch: case facts", q: report.Query{Category: "C", Channel: "X"}, g: report.GroupBranch},
 		{name: "a pair in one branch: case facts", q: report.Query{Scope: report.Scope{Branch: "b1"}, Category: "C"}, g: report.GroupChannel},
 		{name: "two dimensions without a category: case facts", q: report.Query{Channel: "X"}, g: report.GroupTier},

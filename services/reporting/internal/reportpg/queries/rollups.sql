@@ -183,7 +183,7 @@ ON CONFLICT DO NOTHING;
 SELECT DISTINCT tenant_id FROM case_facts;
 
 -- name: RollupMeasures :many
-SELECT (CASE @grp::text WHEN 'scope' THEN r.scope_id WHEN 'val' THEN r.val
+SELECT (CASE @grp::text WHEN 'scope' THEN r.scope_id WHEN 'val' THEN r.val WHEN 'region' THEN r.region_id
         WHEN 'month' THEN to_char(r.month, 'YYYY-MM-DD') ELSE '' END)::text AS key,
        sum(r.received)::bigint AS received,
        sum(r.answered)::bigint AS answered,
@@ -229,7 +229,7 @@ HAVING sum(r.received) <> 0;
 -- name: RollupHists :many
 -- The histograms of the rows RollupMeasures sums, one per row: the caller
 -- adds them up (a sum of arrays in SQL costs more than the rows).
-SELECT (CASE @grp::text WHEN 'scope' THEN r.scope_id WHEN 'val' THEN r.val
+SELECT (CASE @grp::text WHEN 'scope' THEN r.scope_id WHEN 'val' THEN r.val WHEN 'region' THEN r.region_id
         WHEN 'month' THEN to_char(r.month, 'YYYY-MM-DD') ELSE '' END)::text AS key,
        r.hist
 FROM rollup_month r

@@ -602,7 +602,7 @@ func (q *Queries) ResetTenantRollups(ctx context.Context, tenantID string) error
 }
 
 const rollupHists = `-- name: RollupHists :many
-SELECT (CASE $1::text WHEN 'scope' THEN r.scope_id WHEN 'val' THEN r.val
+SELECT (CASE $1::text WHEN 'scope' THEN r.scope_id WHEN 'val' THEN r.val WHEN 'region' THEN r.region_id
         WHEN 'month' THEN to_char(r.month, 'YYYY-MM-DD') ELSE '' END)::text AS key,
        r.hist
 FROM rollup_month r
@@ -739,7 +739,7 @@ func (q *Queries) RollupKeyed(ctx context.Context, arg RollupKeyedParams) ([]Rol
 }
 
 const rollupMeasures = `-- name: RollupMeasures :many
-SELECT (CASE $1::text WHEN 'scope' THEN r.scope_id WHEN 'val' THEN r.val
+SELECT (CASE $1::text WHEN 'scope' THEN r.scope_id WHEN 'val' THEN r.val WHEN 'region' THEN r.region_id
         WHEN 'month' THEN to_char(r.month, 'YYYY-MM-DD') ELSE '' END)::text AS key,
        sum(r.received)::bigint AS received,
        sum(r.answered)::bigint AS answered,
