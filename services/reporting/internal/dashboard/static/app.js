@@ -47,8 +47,13 @@
   const locale = () => (state.lang === "en" ? "en-GB" : "zh-CN");
   const num = (n) => (n === undefined || n === null ? "0" : Number(n).toLocaleString(locale()));
   const pct = (r) => (Number(r || 0) * 100).toFixed(1) + "%";
-  // No handled case has no handling time (a real one is at least a second): a dash, not "0.0 h".
-  const hours = (s) => (s ? (Number(s) / 3600).toFixed(1) + " " + t("unit.hours") : "—");
+  // A handling time in hours, under an hour in minutes; none (a real one
+  // is at least a second) a dash, not "0.0 h".
+  const hours = (s) => {
+    if (!s) return "—";
+    const v = Number(s);
+    return v < 3600 ? Math.max(1, Math.round(v / 60)) + " " + t("unit.minutes") : (v / 3600).toFixed(1) + " " + t("unit.hours");
+  };
   const yuan = (fen) => (Number(fen || 0) / 100).toLocaleString(locale(), { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   function when(ts) {
     if (!ts) return "";
