@@ -62,14 +62,11 @@ func NewHandler(store Recorder, now func() time.Time) (*Handler, error) {
 // tenant or case, a malformed payload) is marked permanent so it goes to the
 // dead-letter topic; events reports do not use are accepted and ignored.
 func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {
-	fact, ok := FactFrom(env)
-	if !ok {
-		return nil
+	it, ok, err := itemOf(env)
+	if err != nil || !ok {
+		return err
 	}
-	if env.GetTenantId() == "" || env.GetCaseId() == "" {
-		return eventbus.Permanent(fmt.Errorf("%s event %s has no tenant or case id", env.GetType(), env.GetEventId()))
-	}
-	err := h.store.Record(ctx, tx, env.GetTenantId(), env.GetCaseId(), fact, HistoryOf(env), h.now())
+	err = h.store.Record(ctx, tx, it.Tenant, it.CaseID, it.Fact, it.History, h.now())
 	if errors.Is(err, report.ErrInvalidFact) {
 		return eventbus.Permanent(fmt.Errorf("event %s: %w", env.GetEventId(), err))
 	}
@@ -85,14 +82,13 @@ func (h *Handler) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 func (h *Handler) HandleBatch(ctx context.Context, tx pgx.Tx, envs []*eventsv1.Envelope) error {
 	items := make([]report.Item, 0, len(envs))
 	for _, env := range envs {
-		fact, ok := FactFrom(env)
-		if !ok {
-			continue
+		it, ok, err := itemOf(env)
+		if err != nil {
+			return err
 		}
-		if env.GetTenantId() == "" || env.GetCaseId() == "" {
-			return eventbus.Permanent(fmt.Errorf("%s event %s has no tenant or case id", env.GetType(), env.GetEventId()))
+		if ok {
+			items = append(items, it)
 		}
-		items = append(items, report.Item{Tenant: env.GetTenantId(), CaseID: env.GetCaseId(), Fact: fact, History: HistoryOf(env)})
 	}
 	if len(items) == 0 {
 		return nil
@@ -101,6 +97,19 @@ func (h *Handler) HandleBatch(ctx context.Context, tx pgx.Tx, envs []*eventsv1.E
 		return fmt.Errorf("record %d events: %w", len(items), err)
 	}
 	return nil
+}
+
+// itemOf is what env tells reports, for the store; false for events
+// reports do not use, a permanent error for one without tenant or case.
+func itemOf(env *eventsv1.Envelope) (report.Item, bool, error) {
+	fact, ok := FactFrom(env)
+	if !ok {
+		return report.Item{}, false, nil
+	}
+	if env.GetTenantId() == "" || env.GetCaseId() == "" {
+		return report.Item{}, false, eventbus.Permanent(fmt.Errorf("%s event %s has no tenant or case id", env.GetType(), env.GetEventId()))
+	}
+	return report.Item{Tenant: env.GetTenantId(), CaseID: env.GetCaseId(), Fact: fact, History: HistoryOf(env)}, true, nil
 }
 
 // AfterCommit is an eventbus.AfterCommit. It counts recorded cases only

@@ -95,18 +95,7 @@ func (s *Store) RecordBatch(ctx context.Context, tx pgx.Tx, items []report.Item,
 		if !ok {
 			return fmt.Errorf("lock read-model rows: case %s was not asked for", r.CaseID)
 		}
-		if recs[i], err = fromRow(reportdb.GetFactRow{
-			TenantID: r.TenantID, CaseID: r.CaseID, CaseNumber: r.CaseNumber, RegionID: r.RegionID, BranchID: r.BranchID,
-			Channel: r.Channel, Category: r.Category, Severity: r.Severity, CustomerTier: r.CustomerTier, Status: r.Status,
-			StatusAt: r.StatusAt, TimeZone: r.TimeZone, CustomerNameMasked: r.CustomerNameMasked, CustomerPhoneMasked: r.CustomerPhoneMasked,
-			Repeat: r.Repeat, ReceivedAt: r.ReceivedAt, CreatedAt: r.CreatedAt, AcknowledgedAt: r.AcknowledgedAt,
-			FirstAnsweredAt: r.FirstAnsweredAt, AnsweredAt: r.AnsweredAt, ClosedAt: r.ClosedAt, WithdrawnAt: r.WithdrawnAt,
-			Reopened: r.Reopened, ReviewRequestedAt: r.ReviewRequestedAt, ReturnVisitAt: r.ReturnVisitAt, Satisfaction: r.Satisfaction,
-			RootCause: r.RootCause, CompensationKind: r.CompensationKind, CompensationTier: r.CompensationTier, CompensationFen: r.CompensationFen,
-			OwnerID: r.OwnerID, OwnerLevel: r.OwnerLevel, FirstAssignedAt: r.FirstAssignedAt, LastAssignedAt: r.LastAssignedAt,
-			Assignments: r.Assignments, Handovers: r.Handovers, Escalations: r.Escalations, LeftBranch: r.LeftBranch,
-			Extended: r.Extended, Warnings: r.Warnings, Breaches: r.Breaches, Deadlines: r.Deadlines,
-		}); err != nil {
+		if recs[i], err = fromRow(reportdb.GetFactRow(r)); err != nil {
 			return err
 		}
 	}

@@ -1,20 +1,9 @@
--- name: LockFact :one
--- The case's row, created partial when unknown, locked for the fold. An
--- upsert rather than select-then-insert: two consumers handling different
--- topics' events of a new case at once both end up locking the same row.
-INSERT INTO case_facts AS f (tenant_id, case_id, updated_at)
-VALUES (@tenant_id, @case_id, @now)
-ON CONFLICT (tenant_id, case_id) DO UPDATE SET updated_at = f.updated_at
-RETURNING tenant_id, case_id, case_number, region_id, branch_id, channel, category, severity, customer_tier,
-          status, status_at, time_zone, customer_name_masked, customer_phone_masked, repeat, received_at, created_at,
-          acknowledged_at, first_answered_at, answered_at, closed_at, withdrawn_at, reopened, review_requested_at,
-          return_visit_at, satisfaction, root_cause, compensation_kind, compensation_tier, compensation_fen,
-          owner_id, owner_level, first_assigned_at, last_assigned_at, assignments, handovers, escalations, left_branch,
-          extended, warnings, breaches, deadlines;
-
 -- name: LockFacts :many
--- LockFact for several cases at once (a consumer's batch): @tenant_ids and
--- @case_ids pair up, each pair once, in the order the rows are locked.
+-- The cases' rows, created partial when unknown, locked for the fold;
+-- @tenant_ids and @case_ids pair up, each pair once, in the order the rows
+-- are locked. An upsert rather than select-then-insert: two consumers
+-- handling different topics' events of a new case at once both end up
+-- locking the same row. Returns what GetFact does.
 INSERT INTO case_facts AS f (tenant_id, case_id, updated_at)
 SELECT unnest(@tenant_ids::text[]), unnest(@case_ids::text[]), @now::timestamptz
 ON CONFLICT (tenant_id, case_id) DO UPDATE SET updated_at = f.updated_at
@@ -23,7 +12,7 @@ RETURNING tenant_id, case_id, case_number, region_id, branch_id, channel, catego
           acknowledged_at, first_answered_at, answered_at, closed_at, withdrawn_at, reopened, review_requested_at,
           return_visit_at, satisfaction, root_cause, compensation_kind, compensation_tier, compensation_fen,
           owner_id, owner_level, first_assigned_at, last_assigned_at, assignments, handovers, escalations, left_branch,
-          extended, warnings, breaches, deadlines;
+          extended, warnings, breaches, deadlines, next_due_at, next_due_kind;
 
 -- name: GetFact :one
 SELECT tenant_id, case_id, case_number, region_id, branch_id, channel, category, severity, customer_tier,
@@ -35,17 +24,13 @@ SELECT tenant_id, case_id, case_number, region_id, branch_id, channel, category,
 FROM case_facts
 WHERE tenant_id = @tenant_id AND case_id = @case_id;
 
--- name: QueueFact :exec
--- Queues the case for the rollups, first of all: the rollup pass takes the
+-- name: QueueFacts :exec
+-- Queues the cases for the rollups (@tenant_ids and @case_ids pair up, each
+-- pair once, in this order), first of all: the rollup pass takes the
 -- queue's rows and then the cases' rows, in the same order, so the two
--- never wait on each other in a circle, and a pass that takes the case off
+-- never wait on each other in a circle, and a pass that takes a case off
 -- the queue while this transaction changes it waits for it and counts the
 -- change (or this one queues it again after the pass).
-INSERT INTO rollup_queue (tenant_id, case_id) VALUES (@tenant_id, @case_id)
-ON CONFLICT (tenant_id, case_id) DO UPDATE SET case_id = excluded.case_id;
-
--- name: QueueFacts :exec
--- QueueFact for several cases at once, each pair once, in this order.
 INSERT INTO rollup_queue (tenant_id, case_id)
 SELECT unnest(@tenant_ids::text[]), unnest(@case_ids::text[])
 ON CONFLICT (tenant_id, case_id) DO UPDATE SET case_id = excluded.case_id;

@@ -251,7 +251,6 @@ WHERE r.tenant_id = @tenant_id AND r.level = @level
   AND (sqlc.narg(scope_id)::text IS NULL OR r.scope_id = sqlc.narg(scope_id))
   AND (sqlc.narg(region_id)::text IS NULL OR r.region_id = sqlc.narg(region_id))
   AND r.metric = @metric
-  AND (sqlc.narg(key_prefix)::text IS NULL OR starts_with(r.key, sqlc.narg(key_prefix)))
   AND r.month >= @from_month AND r.month < @to_month
 GROUP BY 1, 2
 HAVING sum(r.n) <> 0 OR sum(r.amount) <> 0;

@@ -192,122 +192,6 @@ func (q *Queries) HistoryOf(ctx context.Context, arg HistoryOfParams) ([]History
 	return items, nil
 }
 
-const lockFact = `-- name: LockFact :one
-INSERT INTO case_facts AS f (tenant_id, case_id, updated_at)
-VALUES ($1, $2, $3)
-ON CONFLICT (tenant_id, case_id) DO UPDATE SET updated_at = f.updated_at
-RETURNING tenant_id, case_id, case_number, region_id, branch_id, channel, category, severity, customer_tier,
-          status, status_at, time_zone, customer_name_masked, customer_phone_masked, repeat, received_at, created_at,
-          acknowledged_at, first_answered_at, answered_at, closed_at, withdrawn_at, reopened, review_requested_at,
-          return_visit_at, satisfaction, root_cause, compensation_kind, compensation_tier, compensation_fen,
-          owner_id, owner_level, first_assigned_at, last_assigned_at, assignments, handovers, escalations, left_branch,
-          extended, warnings, breaches, deadlines
-`
-
-type LockFactParams struct {
-	TenantID string
-	CaseID   string
-	Now      time.Time
-}
-
-type LockFactRow struct {
-	TenantID            string
-	CaseID              string
-	CaseNumber          *string
-	RegionID            *string
-	BranchID            *string
-	Channel             *string
-	Category            *string
-	Severity            *string
-	CustomerTier        *string
-	Status              *string
-	StatusAt            *time.Time
-	TimeZone            *string
-	CustomerNameMasked  *string
-	CustomerPhoneMasked *string
-	Repeat              bool
-	ReceivedAt          *time.Time
-	CreatedAt           *time.Time
-	AcknowledgedAt      *time.Time
-	FirstAnsweredAt     *time.Time
-	AnsweredAt          *time.Time
-	ClosedAt            *time.Time
-	WithdrawnAt         *time.Time
-	Reopened            int32
-	ReviewRequestedAt   *time.Time
-	ReturnVisitAt       *time.Time
-	Satisfaction        *int16
-	RootCause           *string
-	CompensationKind    *string
-	CompensationTier    *string
-	CompensationFen     int64
-	OwnerID             *string
-	OwnerLevel          *string
-	FirstAssignedAt     *time.Time
-	LastAssignedAt      *time.Time
-	Assignments         int32
-	Handovers           int32
-	Escalations         int32
-	LeftBranch          bool
-	Extended            bool
-	Warnings            int32
-	Breaches            int32
-	Deadlines           []byte
-}
-
-// The case's row, created partial when unknown, locked for the fold. An
-// upsert rather than select-then-insert: two consumers handling different
-// topics' events of a new case at once both end up locking the same row.
-func (q *Queries) LockFact(ctx context.Context, arg LockFactParams) (LockFactRow, error) {
-	row := q.db.QueryRow(ctx, lockFact, arg.TenantID, arg.CaseID, arg.Now)
-	var i LockFactRow
-	err := row.Scan(
-		&i.TenantID,
-		&i.CaseID,
-		&i.CaseNumber,
-		&i.RegionID,
-		&i.BranchID,
-		&i.Channel,
-		&i.Category,
-		&i.Severity,
-		&i.CustomerTier,
-		&i.Status,
-		&i.StatusAt,
-		&i.TimeZone,
-		&i.CustomerNameMasked,
-		&i.CustomerPhoneMasked,
-		&i.Repeat,
-		&i.ReceivedAt,
-		&i.CreatedAt,
-		&i.AcknowledgedAt,
-		&i.FirstAnsweredAt,
-		&i.AnsweredAt,
-		&i.ClosedAt,
-		&i.WithdrawnAt,
-		&i.Reopened,
-		&i.ReviewRequestedAt,
-		&i.ReturnVisitAt,
-		&i.Satisfaction,
-		&i.RootCause,
-		&i.CompensationKind,
-		&i.CompensationTier,
-		&i.CompensationFen,
-		&i.OwnerID,
-		&i.OwnerLevel,
-		&i.FirstAssignedAt,
-		&i.LastAssignedAt,
-		&i.Assignments,
-		&i.Handovers,
-		&i.Escalations,
-		&i.LeftBranch,
-		&i.Extended,
-		&i.Warnings,
-		&i.Breaches,
-		&i.Deadlines,
-	)
-	return i, err
-}
-
 const lockFacts = `-- name: LockFacts :many
 INSERT INTO case_facts AS f (tenant_id, case_id, updated_at)
 SELECT unnest($1::text[]), unnest($2::text[]), $3::timestamptz
@@ -317,7 +201,7 @@ RETURNING tenant_id, case_id, case_number, region_id, branch_id, channel, catego
           acknowledged_at, first_answered_at, answered_at, closed_at, withdrawn_at, reopened, review_requested_at,
           return_visit_at, satisfaction, root_cause, compensation_kind, compensation_tier, compensation_fen,
           owner_id, owner_level, first_assigned_at, last_assigned_at, assignments, handovers, escalations, left_branch,
-          extended, warnings, breaches, deadlines
+          extended, warnings, breaches, deadlines, next_due_at, next_due_kind
 `
 
 type LockFactsParams struct {
@@ -369,10 +253,15 @@ type LockFactsRow struct {
 	Warnings            int32
 	Breaches            int32
 	Deadlines           []byte
+	NextDueAt           *time.Time
+	NextDueKind         *string
 }
 
-// LockFact for several cases at once (a consumer's batch): @tenant_ids and
-// @case_ids pair up, each pair once, in the order the rows are locked.
+// The cases' rows, created partial when unknown, locked for the fold;
+// @tenant_ids and @case_ids pair up, each pair once, in the order the rows
+// are locked. An upsert rather than select-then-insert: two consumers
+// handling different topics' events of a new case at once both end up
+// locking the same row. Returns what GetFact does.
 func (q *Queries) LockFacts(ctx context.Context, arg LockFactsParams) ([]LockFactsRow, error) {
 	rows, err := q.db.Query(ctx, lockFacts, arg.TenantIds, arg.CaseIds, arg.Now)
 	if err != nil {
@@ -425,6 +314,8 @@ func (q *Queries) LockFacts(ctx context.Context, arg LockFactsParams) ([]LockFac
 			&i.Warnings,
 			&i.Breaches,
 			&i.Deadlines,
+			&i.NextDueAt,
+			&i.NextDueKind,
 		); err != nil {
 			return nil, err
 		}
@@ -434,26 +325,6 @@ func (q *Queries) LockFacts(ctx context.Context, arg LockFactsParams) ([]LockFac
 		return nil, err
 	}
 	return items, nil
-}
-
-const queueFact = `-- name: QueueFact :exec
-INSERT INTO rollup_queue (tenant_id, case_id) VALUES ($1, $2)
-ON CONFLICT (tenant_id, case_id) DO UPDATE SET case_id = excluded.case_id
-`
-
-type QueueFactParams struct {
-	TenantID string
-	CaseID   string
-}
-
-// Queues the case for the rollups, first of all: the rollup pass takes the
-// queue's rows and then the cases' rows, in the same order, so the two
-// never wait on each other in a circle, and a pass that takes the case off
-// the queue while this transaction changes it waits for it and counts the
-// change (or this one queues it again after the pass).
-func (q *Queries) QueueFact(ctx context.Context, arg QueueFactParams) error {
-	_, err := q.db.Exec(ctx, queueFact, arg.TenantID, arg.CaseID)
-	return err
 }
 
 const queueFacts = `-- name: QueueFacts :exec
@@ -467,7 +338,12 @@ type QueueFactsParams struct {
 	CaseIds   []string
 }
 
-// QueueFact for several cases at once, each pair once, in this order.
+// Queues the cases for the rollups (@tenant_ids and @case_ids pair up, each
+// pair once, in this order), first of all: the rollup pass takes the
+// queue's rows and then the cases' rows, in the same order, so the two
+// never wait on each other in a circle, and a pass that takes a case off
+// the queue while this transaction changes it waits for it and counts the
+// change (or this one queues it again after the pass).
 func (q *Queries) QueueFacts(ctx context.Context, arg QueueFactsParams) error {
 	_, err := q.db.Exec(ctx, queueFacts, arg.TenantIds, arg.CaseIds)
 	return err

@@ -678,8 +678,7 @@ WHERE r.tenant_id = $2 AND r.level = $3
   AND ($4::text IS NULL OR r.scope_id = $4)
   AND ($5::text IS NULL OR r.region_id = $5)
   AND r.metric = $6
-  AND ($7::text IS NULL OR starts_with(r.key, $7))
-  AND r.month >= $8 AND r.month < $9
+  AND r.month >= $7 AND r.month < $8
 GROUP BY 1, 2
 HAVING sum(r.n) <> 0 OR sum(r.amount) <> 0
 `
@@ -691,7 +690,6 @@ type RollupKeyedParams struct {
 	ScopeID   *string
 	RegionID  *string
 	Metric    string
-	KeyPrefix *string
 	FromMonth time.Time
 	ToMonth   time.Time
 }
@@ -711,7 +709,6 @@ func (q *Queries) RollupKeyed(ctx context.Context, arg RollupKeyedParams) ([]Rol
 		arg.ScopeID,
 		arg.RegionID,
 		arg.Metric,
-		arg.KeyPrefix,
 		arg.FromMonth,
 		arg.ToMonth,
 	)
